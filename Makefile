@@ -1,0 +1,72 @@
+# Two commands set up everything on a fresh Debian machine:
+#   make demo   virtual environment + Debian's tor, then the whole service on a private Tor network
+#   make test   the same plus the test tools (PostgreSQL, Chromium, age, npm packages), then every test
+# `make install` does the set-up alone and leaves the CLI at .venv/bin/meldpunt.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+NPM_DIR := tests/interop
+
+# Debian packages. tor (with tor-gencert) is what the service itself needs; the rest serve the tests:
+# a real PostgreSQL server, headless Chromium and its driver, the reference age CLI, node for the
+# npm interoperability packages, shellcheck and systemd-analyze for deploy/.
+RUN_DEBS := tor
+TEST_DEBS := tor age chromium chromium-driver postgresql nodejs npm shellcheck systemd iproute2 util-linux
+
+.PHONY: help install demo test test-deps debs-run debs-test npm-deps translations fuzz bench clean
+
+help:
+	@echo "make demo     run meldpunt on a private Tor network (sets everything up first)"
+	@echo "make test     install the test dependencies and run every test"
+	@echo "make install  set-up only; the CLI ends up at $(VENV)/bin/meldpunt"
+
+# Installs only the Debian packages that are missing, so a machine that has them all needs no root.
+define ensure_debs
+	@missing=""; for p in $(1); do \
+	  dpkg-query -W -f='$${Status}\n' "$$p" 2>/dev/null | grep -q '^install ok installed$$' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+endef
+
+debs-run:
+	$(call ensure_debs,$(RUN_DEBS))
+
+debs-test:
+	$(call ensure_debs,$(TEST_DEBS))
+
+$(VENV)/.installed: pyproject.toml requirements/constraints.txt
+	[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --disable-pip-version-check -c requirements/constraints.txt -e '.[server,test]'
+	touch $@
+
+# The gettext catalogs live as .po files in the repo; the compiled .mo files are build output.
+translations: $(VENV)/.installed
+	@if compgen -G 'onion_service/translations/*/LC_MESSAGES/messages.po' >/dev/null; then \
+	  $(VENV)/bin/pybabel compile -q -d onion_service/translations; fi
+
+install: debs-run $(VENV)/.installed translations
+
+npm-deps:
+	@if [ -f $(NPM_DIR)/package-lock.json ]; then \
+	  npm ci --prefix $(NPM_DIR) --no-audit --no-fund --loglevel=error; fi
+
+test-deps: debs-test install npm-deps
+
+test: test-deps
+	$(PY) -m pytest
+
+demo: install
+	$(VENV)/bin/meldpunt demo
+
+clean:
+	rm -rf $(VENV) $(NPM_DIR)/node_modules build *.egg-info
