@@ -13,12 +13,13 @@ import click
 
 from crypto.errors import Error
 
-# command name -> "module:attribute" of a click command that needs the server extra.
-SERVER_COMMANDS: dict[str, str] = {
-    "serve": "onion_service.cli:serve",
-    "demo": "onion_service.cli:demo",
-    "export": "onion_service.cli:export",
-    "purge": "onion_service.cli:purge",
+# command name -> ("module:attribute" of a click command that needs the server extra, short help).
+# The help is written here so that `meldpunt --help` imports nothing of the server.
+SERVER_COMMANDS: dict[str, tuple[str, str]] = {
+    "serve": ("onion_service.cli:serve", "Serve the reporting form (server)."),
+    "demo": ("onion_service.cli:demo", "Run everything on a private Tor network (server)."),
+    "export": ("onion_service.cli:export", "Export sealed reports to a bundle (server)."),
+    "purge": ("onion_service.cli:purge", "Delete acknowledged reports (server)."),
 }
 
 
@@ -29,7 +30,7 @@ class _Group(click.Group):
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name not in SERVER_COMMANDS:
             return super().get_command(ctx, name)
-        module_name, attr = SERVER_COMMANDS[name].split(":")
+        module_name, attr = SERVER_COMMANDS[name][0].split(":")
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
@@ -40,6 +41,16 @@ class _Group(click.Group):
                 f"(pip install '.[server]'); {exc.name} is not installed here"
             ) from None
         return getattr(module, attr)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            if name in SERVER_COMMANDS:
+                rows.append((name, SERVER_COMMANDS[name][1]))
+            else:
+                rows.append((name, super().get_command(ctx, name).get_short_help_str()))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context):
         # The one place where domain errors become messages.
