@@ -66,5 +66,11 @@ def main() -> None:
     """meldpunt: anonymous reporting for CSAM hotlines, sealed with age."""
 
 
+# The staff's offline commands (crypto/staff_cli.py).
+from crypto.staff_cli import find_command, open_command  # noqa: E402
+
+main.add_command(open_command)
+main.add_command(find_command)
+
 if __name__ == "__main__":
     sys.exit(main())
