@@ -1,0 +1,47 @@
+"""Fixtures shared by several test areas. Each block says which part of the project it serves."""
+
+import secrets
+
+import pytest
+
+# --- PostgreSQL: a real server, started once per session (tests/pg.py) ---------------------------
+from pg import PostgresServer
+
+
+@pytest.fixture(scope="session")
+def _postgres_session():
+    server = PostgresServer.create()
+    yield server
+    server.destroy()
+
+
+@pytest.fixture
+def postgres_server(_postgres_session):
+    """The session's PostgreSQL server (a tests.pg.PostgresServer): start(), stop(mode), kill(),
+    running, url(), isolated_url(name). A test may stop or kill it; it runs again afterwards."""
+    if not _postgres_session.running:
+        _postgres_session.start()
+    yield _postgres_session
+    if not _postgres_session.running:
+        _postgres_session.start()
+
+
+@pytest.fixture(scope="session")
+def postgres_url(_postgres_session) -> str:
+    """postgresql+psycopg:// URL of the session's `meldpunt` database (shared by every test)."""
+    return _postgres_session.url()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request, tmp_path):
+    """An empty database for one test, on each backend in turn: a new SQLite file, or a new
+    schema of its own on the session's PostgreSQL server (dropped afterwards)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'reports.sqlite3'}"
+        return
+    server = request.getfixturevalue("postgres_server")
+    schema = "t_" + secrets.token_hex(6)
+    yield server.isolated_url(schema)
+    if not server.running:
+        server.start()
+    server.drop_isolated(schema)
