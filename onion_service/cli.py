@@ -7,3 +7,44 @@ crypto.errors.Error and are turned into messages by the group in crypto/cli.py.
 from __future__ import annotations
 
 import click
+
+
+# -- the staff workflow's server side (export, purge) ------------------------------------------
+
+
+@click.command("export")
+@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False),
+              help="The server's configuration file.")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
+              help="Bundle file to write (a new name, e.g. on the removable medium).")
+def export(config_path: str, out_path: str) -> None:
+    """Export every report not yet purged into one bundle (server)."""
+    from onion_service.config import load_config
+    from onion_service.export import export_bundle
+    from onion_service.store import open_store
+
+    with open_store(load_config(config_path).database_url) as store:
+        result = export_bundle(store, out_path)
+    click.echo(f"Exported {result.reports} sealed reports to {out_path} "
+               f"({result.previously_exported} of them were in an earlier export and are not yet acknowledged).")
+    click.echo("Nothing was deleted. Open the bundle offline with `meldpunt open`, then purge with its ack.")
+
+
+@click.command("purge")
+@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False),
+              help="The server's configuration file.")
+@click.option("--ack", "ack_path", required=True, type=click.Path(dir_okay=False),
+              help="The acknowledgement `meldpunt open` wrote on the offline machine.")
+def purge(config_path: str, ack_path: str) -> None:
+    """Delete the reports an acknowledgement lists, matched by id and hash (server)."""
+    from onion_service.config import load_config
+    from onion_service.purge import purge_acknowledged
+    from onion_service.store import open_store
+
+    with open_store(load_config(config_path).database_url) as store:
+        result = purge_acknowledged(store, ack_path)
+    click.echo(f"Deleted {result.deleted} of the {result.acknowledged} acknowledged reports.")
+    if result.deleted < result.acknowledged:
+        click.echo(f"{result.acknowledged - result.deleted} were not on the server: purged before, "
+                   "or not the report that was exported.")
+    click.echo(f"{result.remaining} reports remain on the server.")
