@@ -12,7 +12,7 @@ from typing import Protocol
 
 from crypto import armor as _armor
 from crypto import format, stream
-from crypto.errors import HeaderError, NoIdentityMatchError, RecipientError
+from crypto.errors import AgeError, HeaderError, NoIdentityMatchError, RecipientError
 from crypto.format import Stanza
 from crypto.scrypt import ScryptRecipient
 
@@ -86,3 +86,16 @@ def _open_header(data: bytes, identities: Sequence[Identity]) -> tuple[bytes, me
     format.verify_mac(header, file_key)
     return file_key, memoryview(data)[offset:]
 
+
+
+def is_passphrase_encrypted(data: bytes) -> bool:
+    """True if `data` parses as an age file whose one stanza is scrypt. Parsing errors are left
+    for decrypt() to report."""
+    try:
+        data = bytes(data)
+        if _armor.is_armored(data):
+            data = _armor.decode(data)
+        header, _ = format.parse_header(data)
+    except AgeError:
+        return False
+    return any(s.type == "scrypt" for s in header.stanzas)

@@ -72,5 +72,11 @@ from crypto.staff_cli import find_command, open_command  # noqa: E402
 main.add_command(open_command)
 main.add_command(find_command)
 
+# The age-compatible offline commands: keygen, encrypt, decrypt (crypto/age_cli.py).
+from crypto.age_cli import COMMANDS as _AGE_COMMANDS  # noqa: E402
+
+for _command in _AGE_COMMANDS:
+    main.add_command(_command)
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -58,3 +58,7 @@ class ReportError(Error):
 
 class ReceiptError(Error):
     """A receipt code is malformed (raised by crypto/receipt.py)."""
+
+
+class FileError(Error):
+    """An input or output file cannot be read or written."""

@@ -108,6 +108,8 @@ def _is_argument(arg: bytes) -> bool:
 
 def parse_header(data: bytes) -> tuple[Header, int]:
     """Parses the header at the start of `data`; returns it and the offset of the payload."""
+    if not data:
+        raise HeaderError("the input is empty, not an age file")
     lines = _Lines(data)
     version = lines.next()
     if version != VERSION_LINE:
