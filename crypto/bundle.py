@@ -208,8 +208,6 @@ def _scan(f: BinaryIO, file_size: int) -> tuple[tuple[int, int] | None, dict[str
             return manifest, reports
         name, size = _parse_header(h, pos)
         data_at = pos + BLOCK
-        if data_at + size + (-size % BLOCK) > file_size:
-            raise BundleError(f"the bundle is truncated: member {name!r} runs past the end of the file")
         if name == MANIFEST_NAME:
             if manifest is not None:
                 raise BundleError("the bundle holds two manifests")
@@ -229,6 +227,9 @@ def _scan(f: BinaryIO, file_size: int) -> tuple[tuple[int, int] | None, dict[str
             if len(reports) >= MAX_REPORTS:
                 raise BundleError(f"the bundle holds more than {MAX_REPORTS} reports")
             reports[rid] = (data_at, size)
+        # Checked after the size bounds, so that an absurd size is named as such.
+        if data_at + size + (-size % BLOCK) > file_size:
+            raise BundleError(f"the bundle is truncated: member {name!r} runs past the end of the file")
         pos = data_at + size + (-size % BLOCK)
 
 
