@@ -48,3 +48,26 @@ def purge(config_path: str, ack_path: str) -> None:
         click.echo(f"{result.acknowledged - result.deleted} were not on the server: purged before, "
                    "or not the report that was exported.")
     click.echo(f"{result.remaining} reports remain on the server.")
+
+
+# -- serving the form (web) ----------------------------------------------------------------------
+
+
+@click.command("serve")
+@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False),
+              help="The server's configuration file.")
+@click.option("--local-only", is_flag=True,
+              help="Serve on loopback without Tor (previews, tests).")
+@click.option("--port", type=click.IntRange(1, 65535), default=None,
+              help="With --local-only: listen on 127.0.0.1:PORT instead of web.bind.")
+def serve(config_path: str, local_only: bool, port: int | None) -> None:
+    """Serve the reporting form (server)."""
+    from onion_service import server
+    from onion_service.config import load_config
+
+    config = load_config(config_path)
+    if not local_only:
+        raise click.UsageError("serving through Tor is not built yet; use --local-only")
+    bind = f"127.0.0.1:{port}" if port else config.web.bind
+    click.echo(f"meldpunt: serving the form on {bind} (local only, no Tor)", err=True)
+    server.run(config, bind=bind)

@@ -1,0 +1,42 @@
+"""Receipt codes: what a reporter may quote to the hotline so that staff can find the report.
+
+A receipt is drawn from `secrets`, shown once on the thank-you page and sealed inside the report;
+the server keeps no other copy. Staff find it only after decrypting, offline.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from crypto.errors import ReceiptError
+
+# 30 symbols: the digits 2-9 and the capital letters without I, L, O and U, so that no two
+# symbols look alike (0/O, 1/I/L) and no accidental words form (U). Read aloud or copied by hand,
+# a code survives bad handwriting and bad fonts.
+ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
+# 16 symbols of log2(30) ~ 4.9 bits each: 78 bits, well above the 64 the issue asks for, so that
+# guessing another reporter's code is hopeless even though codes are never rate limited offline.
+LENGTH = 16
+GROUP = 4
+
+
+def new_receipt() -> str:
+    """A fresh receipt code such as `K7QM-4XPA-9TNR-2HWC`."""
+    return _group("".join(secrets.choice(ALPHABET) for _ in range(LENGTH)))
+
+
+def normalise_receipt(text: str) -> str:
+    """The canonical form of a code as a person may type it: any case, spaces or dashes anywhere."""
+    if not isinstance(text, str) or len(text) > 4 * LENGTH:
+        # Bound before the work: a quoted code is short; anything longer is not one.
+        raise ReceiptError("not a receipt code: too long")
+    compact = "".join(ch for ch in text.upper() if ch not in " -\t")
+    if len(compact) != LENGTH or any(ch not in ALPHABET for ch in compact):
+        raise ReceiptError(
+            f"not a receipt code: expected {LENGTH} characters from {ALPHABET}, in groups of {GROUP}"
+        )
+    return _group(compact)
+
+
+def _group(compact: str) -> str:
+    return "-".join(compact[i : i + GROUP] for i in range(0, len(compact), GROUP))

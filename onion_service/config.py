@@ -1,0 +1,279 @@
+"""The configuration: one TOML file, read once at start-up, validated here, frozen afterwards.
+
+Nothing else in the server reads the file or the environment for settings: every part receives the
+`Config` (or the piece of it that it needs) from the application factory or the CLI. Errors are
+`ConfigError` with a message that names the key, never its value (values may be secrets or keys).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from crypto.errors import Error
+from crypto.report import LANGUAGES
+
+
+class ConfigError(Error):
+    """The configuration file is missing, unreadable or invalid."""
+
+
+@dataclass(frozen=True)
+class Text:
+    """Text the hotline writes itself: one string for every language, or one per language."""
+
+    by_language: tuple[tuple[str, str], ...]
+    fallback: str
+
+    def get(self, language: str) -> str:
+        return dict(self.by_language).get(language, self.fallback)
+
+
+@dataclass(frozen=True)
+class Emergency:
+    label: Text
+    number: str
+
+
+@dataclass(frozen=True)
+class Hotline:
+    name: Text
+    contact: Text
+    emergency: tuple[Emergency, ...]
+    # Where the quick-exit link leads: a neutral page outside this site. It is a plain link, so
+    # nothing is loaded from there unless the reporter clicks it (and no Referer is sent).
+    quick_exit_url: str
+
+
+@dataclass(frozen=True)
+class Limits:
+    reports_per_minute: int
+    form_min_seconds: int
+    form_max_hours: int
+
+
+@dataclass(frozen=True)
+class Web:
+    bind: str
+    workers: int
+    threads: int
+
+
+@dataclass(frozen=True)
+class Tor:
+    control: str
+    control_password_file: str
+    pow_queue_rate: int
+    pow_queue_burst: int
+    max_streams: int
+
+
+@dataclass(frozen=True)
+class Config:
+    recipients: tuple[str, ...]
+    data_dir: Path
+    database_url: str
+    default_language: str
+    hotline: Hotline
+    limits: Limits
+    web: Web
+    tor: Tor
+
+
+def load_config(path: str | Path) -> Config:
+    """Reads and validates the TOML file at `path`; relative paths in it are relative to the file."""
+    path = Path(path)
+    try:
+        with path.open("rb") as fh:
+            raw = tomllib.load(fh)
+    except OSError as exc:
+        raise ConfigError(f"cannot read configuration {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"configuration {path} is not valid TOML: {exc}") from None
+    return parse_config(raw, base_dir=path.resolve().parent)
+
+
+def parse_config(raw: dict[str, Any], *, base_dir: Path) -> Config:
+    """Validates an already parsed TOML document (tests build configurations this way)."""
+    t = _Table(raw, "")
+    recipients = _recipients(t.get("recipients", list))
+    data_dir = Path(t.get("data_dir", str, required=True))
+    if not data_dir.is_absolute():
+        data_dir = base_dir / data_dir
+    database_url = t.get("database_url", str, default="") or f"sqlite:///{data_dir}/reports.sqlite3"
+    if not database_url.startswith(("sqlite:///", "postgresql+psycopg://")):
+        raise ConfigError("database_url: only sqlite:/// and postgresql+psycopg:// are supported")
+    default_language = t.get("default_language", str, default="nl")
+    if default_language not in LANGUAGES:
+        raise ConfigError(f"default_language must be one of {', '.join(LANGUAGES)}")
+
+    h = t.table("hotline")
+    emergency = []
+    for i, item in enumerate(h.get("emergency", list, default=[])):
+        e = _Table(item, f"hotline.emergency[{i}].")
+        number = e.get("number", str, required=True).strip()
+        if not number or len(number) > 32:
+            raise ConfigError(f"hotline.emergency[{i}].number must be a short phone number")
+        emergency.append(Emergency(label=e.text("label", required=True), number=number))
+        e.done()
+    quick_exit = h.get("quick_exit_url", str, default="https://www.wikipedia.org/")
+    if not quick_exit.startswith("https://"):
+        raise ConfigError("hotline.quick_exit_url must be an https:// address")
+    hotline = Hotline(
+        name=h.text("name", required=True),
+        contact=h.text("contact", default=""),
+        emergency=tuple(emergency),
+        quick_exit_url=quick_exit,
+    )
+    h.done()
+
+    lim = t.table("limits")
+    limits = Limits(
+        reports_per_minute=lim.integer("reports_per_minute", 60, low=1, high=1_000_000),
+        # 0 is allowed for benchmarks and tests that post at machine speed.
+        form_min_seconds=lim.integer("form_min_seconds", 3, low=0, high=600),
+        form_max_hours=lim.integer("form_max_hours", 6, low=1, high=72),
+    )
+    lim.done()
+
+    w = t.table("web")
+    web = Web(
+        bind=check_bind(w.get("bind", str, default="127.0.0.1:8080"), key="web.bind"),
+        workers=w.integer("workers", 2, low=1, high=64),
+        threads=w.integer("threads", 16, low=1, high=256),
+    )
+    w.done()
+
+    tt = t.table("tor")
+    tor = Tor(
+        control=_tor_control(tt.get("control", str, default="unix:/run/tor/control")),
+        control_password_file=tt.get("control_password_file", str, default=""),
+        pow_queue_rate=tt.integer("pow_queue_rate", 250, low=0, high=1_000_000),
+        pow_queue_burst=tt.integer("pow_queue_burst", 2500, low=0, high=10_000_000),
+        max_streams=tt.integer("max_streams", 32, low=0, high=65535),
+    )
+    tt.done()
+    t.done()
+    return Config(
+        recipients=recipients,
+        data_dir=data_dir,
+        database_url=database_url,
+        default_language=default_language,
+        hotline=hotline,
+        limits=limits,
+        web=web,
+        tor=tor,
+    )
+
+
+LOOPBACK_NAMES = ("127.0.0.1", "::1", "localhost")
+
+
+def check_bind(bind: str, *, key: str = "bind") -> str:
+    """`bind` if it is a loopback host:port or a unix socket; the server never listens elsewhere."""
+    if bind.startswith("unix:"):
+        if not bind[5:].startswith("/"):
+            raise ConfigError(f"{key}: a unix socket needs an absolute path (unix:/run/…)")
+        return bind
+    host, sep, port = bind.rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if not sep or host not in LOOPBACK_NAMES or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ConfigError(
+            f"{key} must be 127.0.0.1:PORT, [::1]:PORT, localhost:PORT or unix:/PATH; "
+            "meldpunt never listens on a public address"
+        )
+    return bind
+
+
+def _recipients(values: list[Any]) -> tuple[str, ...]:
+    # Imported here so that reading the TOML does not pull the crypto stack into every caller.
+    from crypto.age import encrypt
+    from crypto.keys import parse_recipient
+
+    if not values:
+        raise ConfigError("recipients: at least one age recipient (age1pq1… or age1…) is required")
+    out, parsed = [], []
+    for i, value in enumerate(values):
+        # Every entry must parse: a typo that silently dropped a staff key would leave that
+        # person unable to read reports, which nobody would notice until it mattered.
+        if not isinstance(value, str):
+            raise ConfigError(f"recipients[{i}] must be a string")
+        try:
+            parsed.append(parse_recipient(value.strip()))
+        except Error as exc:
+            raise ConfigError(f"recipients[{i}] is not a valid age recipient: {exc}") from None
+        out.append(value.strip())
+    try:
+        # A trial seal finds combinations the age layer refuses (post-quantum beside classic)
+        # now, at start-up, rather than at the first report.
+        encrypt(b"", parsed)
+    except Error as exc:
+        raise ConfigError(f"recipients: {exc}") from None
+    return tuple(out)
+
+
+def _tor_control(value: str) -> str:
+    if value == "launch" or (value.startswith("unix:/")):
+        return value
+    host, sep, port = value.rpartition(":")
+    try:
+        loopback = ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        loopback = False
+    if not sep or not loopback or not port.isdigit():
+        raise ConfigError("tor.control must be launch, unix:/PATH or a loopback HOST:PORT")
+    return value
+
+
+class _Table:
+    """One TOML table being read: typed getters, and `done()` to refuse keys nobody read."""
+
+    def __init__(self, raw: Any, prefix: str) -> None:
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{prefix.rstrip('.') or 'configuration'} must be a table")
+        self.raw, self.prefix, self.seen = raw, prefix, set()
+
+    def get(self, key: str, kind: type, *, default: Any = None, required: bool = False) -> Any:
+        self.seen.add(key)
+        if key not in self.raw:
+            if required or (default is None and kind is not list):
+                raise ConfigError(f"{self.prefix}{key} is required")
+            return [] if default is None else default
+        value = self.raw[key]
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise ConfigError(f"{self.prefix}{key} must be a {kind.__name__}")
+        return value
+
+    def integer(self, key: str, default: int, *, low: int, high: int) -> int:
+        value = self.get(key, int, default=default)
+        if not low <= value <= high:
+            raise ConfigError(f"{self.prefix}{key} must be between {low} and {high}")
+        return value
+
+    def text(self, key: str, *, default: str | None = None, required: bool = False) -> Text:
+        self.seen.add(key)
+        value = self.raw.get(key, default)
+        if value is None:
+            raise ConfigError(f"{self.prefix}{key} is required")
+        if isinstance(value, str):
+            return Text(by_language=(), fallback=value)
+        if isinstance(value, dict) and value and all(
+            k in LANGUAGES and isinstance(v, str) for k, v in value.items()
+        ):
+            first = value.get("en") or next(iter(value.values()))
+            return Text(by_language=tuple(sorted(value.items())), fallback=first)
+        raise ConfigError(
+            f"{self.prefix}{key} must be a string or a table of strings keyed by {', '.join(LANGUAGES)}"
+        )
+
+    def table(self, key: str) -> _Table:
+        self.seen.add(key)
+        return _Table(self.raw.get(key, {}), f"{self.prefix}{key}.")
+
+    def done(self) -> None:
+        unknown = sorted(set(self.raw) - self.seen)
+        if unknown:
+            raise ConfigError(f"unknown configuration key {self.prefix}{unknown[0]}")

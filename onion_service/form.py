@@ -1,0 +1,80 @@
+"""Reads the submitted fields out of the request, and nothing more.
+
+The body is parsed here rather than by `request.form`: only application/x-www-form-urlencoded
+is accepted (the form's own enctype), so Werkzeug's multipart parser, which spools large parts to
+temporary files, is never reached, and no byte of a report can land on disk. The body is read
+into memory under MAX_CONTENT_LENGTH and decoded strictly: invalid UTF-8, NUL and other control
+characters, unknown or repeated fields are refused rather than repaired.
+"""
+
+from __future__ import annotations
+
+import re
+import urllib.parse
+from dataclasses import dataclass
+
+from flask import Request
+from werkzeug.exceptions import BadRequest, UnsupportedMediaType
+
+# Field names as the template writes them.
+URLS, FOUND_ON, KINDS, ACCESS, SEEN_ON = "urls", "found_on", "kinds", "access", "seen_on"
+DESCRIPTION, DANGER, CONTACT, TOKEN, HONEYPOT = "description", "danger", "contact", "token", "homepage"
+SINGLE = (URLS, FOUND_ON, ACCESS, SEEN_ON, DESCRIPTION, DANGER, CONTACT, TOKEN, HONEYPOT)
+MULTIPLE = (KINDS,)
+# The form has 16 inputs at most (one per kind); a few spare for browsers, then refuse: parsing
+# thousands of fields is work an attacker would make us do.
+MAX_FIELDS = 24
+
+# C0 controls except tab, LF and CR, plus DEL; NUL is among them. A person cannot type these.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class Fields:
+    single: dict[str, str]
+    kinds: tuple[str, ...]
+
+    def get(self, name: str) -> str:
+        return self.single.get(name, "")
+
+
+class FilesRefused(UnsupportedMediaType):
+    """Anything but a url-encoded text form: in particular multipart, which could carry files."""
+
+
+class Malformed(BadRequest):
+    """A body that no browser filling in our form would send."""
+
+
+def read_fields(request: Request) -> Fields:
+    if request.mimetype != "application/x-www-form-urlencoded":
+        raise FilesRefused()
+    charset = request.mimetype_params.get("charset", "utf-8").lower()
+    if charset not in ("utf-8", "utf8"):
+        raise Malformed()
+    # get_data enforces MAX_CONTENT_LENGTH (413) whether or not Content-Length tells the truth.
+    body = request.get_data(cache=False)
+    try:
+        pairs = urllib.parse.parse_qsl(
+            body.decode("ascii"),
+            keep_blank_values=True,
+            strict_parsing=bool(body),
+            encoding="utf-8",
+            errors="strict",
+            max_num_fields=MAX_FIELDS,
+        )
+    except (UnicodeDecodeError, ValueError):
+        raise Malformed() from None
+    single: dict[str, str] = {}
+    kinds: list[str] = []
+    for name, value in pairs:
+        if _CONTROL.search(value):
+            raise Malformed()
+        value = value.replace("\r\n", "\n").replace("\r", "\n")
+        if name in MULTIPLE:
+            kinds.append(value)
+        elif name in SINGLE and name not in single:
+            single[name] = value
+        else:
+            raise Malformed()  # unknown or repeated field
+    return Fields(single=single, kinds=tuple(kinds))

@@ -1,0 +1,115 @@
+"""gunicorn, in-process, bound to loopback or a unix socket only, logging nothing about requests.
+
+`run(config, bind=...)` is what `meldpunt serve` and the Tor part call;
+`python -m onion_service.server --config FILE [--bind B] [--onion-address A]` does the same for a
+child process. The master makes what every worker must share (the budget's memory, the form
+token secret) before it forks; each worker then builds its own app, and with it its own database
+connections, through `create_app`.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+from gunicorn.app.base import BaseApplication
+from gunicorn.http import wsgi as gunicorn_wsgi
+
+from onion_service.budget import Budget
+from onion_service.config import Config, check_bind, load_config
+from onion_service.token import load_or_create_secret
+
+
+def gunicorn_options(config: Config, bind: str) -> dict[str, object]:
+    return {
+        "bind": [bind],
+        "workers": config.web.workers,
+        "worker_class": "gthread",
+        "threads": config.web.threads,
+        # No access log at all, and errors only at warning level: gunicorn logs request details
+        # (client address, request line) at info and debug only.
+        "accesslog": None,
+        "errorlog": "-",
+        "loglevel": "warning",
+        "capture_output": False,
+        "disable_redirect_access_to_syslog": True,
+        # No control socket in $HOME: the service writes nothing outside its data directory.
+        "control_socket_disable": True,
+        "preload_app": False,
+        "proc_name": "meldpunt",
+        # We sit behind Tor (or nothing): no proxy headers are trusted, none change the scheme.
+        "forwarded_allow_ips": "",
+        "secure_scheme_headers": {},
+        # The form needs small requests only; gunicorn answers anything larger itself.
+        "limit_request_line": 8190,
+        "limit_request_fields": 50,
+        "limit_request_field_size": 8190,
+        "keepalive": 5,
+        "timeout": 30,
+        "graceful_timeout": 10,
+    }
+
+
+def _drop_server_header() -> None:
+    # gunicorn writes "Server: gunicorn" itself, below the WSGI app, so the app cannot remove it;
+    # it names the software to every visitor, so it is dropped where gunicorn writes it.
+    response = gunicorn_wsgi.Response
+    if getattr(response.default_headers, "meldpunt_no_server", False):
+        return
+    original = response.default_headers
+
+    def default_headers(self: gunicorn_wsgi.Response) -> list[str]:
+        return [h for h in original(self) if not h.lower().startswith("server:")]
+
+    default_headers.meldpunt_no_server = True  # type: ignore[attr-defined]
+    response.default_headers = default_headers  # type: ignore[method-assign]
+
+
+class _Gunicorn(BaseApplication):
+    def __init__(self, options: dict[str, object], build) -> None:
+        self._options, self._build = options, build
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self._options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        return self._build()
+
+
+def run(config: Config, *, bind: str, onion_address: str | None = None) -> None:
+    """Serves until SIGTERM/SIGINT. `bind` must be loopback or unix:; `onion_address` is allowed as Host."""
+    bind = check_bind(bind)
+    logging.getLogger("werkzeug").disabled = True
+    _drop_server_header()
+    config.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    load_or_create_secret(config.data_dir)  # made once here, so workers only ever read it
+    budget = Budget(config.limits.reports_per_minute)  # shared memory, inherited by the workers
+
+    def build():
+        from onion_service.app import create_app
+
+        return create_app(config, budget=budget, onion_address=onion_address)
+
+    _Gunicorn(gunicorn_options(config, bind), build).run()
+
+
+@click.command()
+@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False))
+@click.option("--bind", default=None, help="127.0.0.1:PORT, [::1]:PORT or unix:/PATH (default: web.bind).")
+@click.option("--onion-address", default=None, help="The onion address to answer for, besides loopback.")
+def main(config_path: str, bind: str | None, onion_address: str | None) -> None:
+    from crypto.errors import Error
+
+    try:
+        config = load_config(config_path)
+        run(config, bind=bind or config.web.bind, onion_address=onion_address)
+    except Error as exc:
+        click.echo(f"meldpunt: {exc}", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
