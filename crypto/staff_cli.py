@@ -13,6 +13,7 @@ from collections import defaultdict
 
 import click
 
+from crypto.display import visible
 from crypto.errors import Error, PassphraseError
 from crypto.keys import load_identity_file
 from crypto.lookup import find_by_receipt, format_record
@@ -94,7 +95,8 @@ def open_command(bundle: str, identity_files: tuple[str, ...], passphrase_file: 
         for rid, reason in result.failures:
             by_reason[reason].append(rid)
         for reason, ids in sorted(by_reason.items()):
-            click.echo(f"{len(ids)} report(s): {reason}", err=True)
+            # A reason may quote a decoded value; show it inert.
+            click.echo(f"{len(ids)} report(s): {visible(reason)}", err=True)
             for rid in ids[:_SHOWN_PER_REASON]:
                 click.echo(f"  {rid}", err=True)
             if len(ids) > _SHOWN_PER_REASON:
