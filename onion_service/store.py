@@ -47,6 +47,9 @@ CHUNK = 256
 # How long a writer waits for another process holding the SQLite write lock (or a PostgreSQL
 # row lock) before giving up with StoreUnavailable.
 DEFAULT_LOCK_TIMEOUT = 10.0
+# Connections kept per process (and as many again on demand): all writes go through the one
+# committer, so a few serve the committer, an export and the odd count.
+POOL_SIZE = 4
 # How long to wait for a PostgreSQL server to accept a connection.
 CONNECT_TIMEOUT = 5
 
@@ -92,7 +95,9 @@ class StoredReport(NamedTuple):
         return hashlib.sha256(self.sealed).digest()
 
 
-def open_store(database_url: str, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> Store:
+def open_store(
+    database_url: str, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT, pool_size: int = POOL_SIZE
+) -> Store:
     """Opens (creating if needed) the reports table at `database_url`.
 
     `sqlite:///<path>` or `postgresql+psycopg://…` (the host may be a unix-socket directory,
@@ -100,6 +105,8 @@ def open_store(database_url: str, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT)
     """
     if not lock_timeout > 0:
         raise StoreConfigError("the lock timeout must be positive")
+    if not 1 <= pool_size <= 64:
+        raise StoreConfigError("the connection pool size must be 1 to 64")
     try:
         url = sa.engine.make_url(database_url)
     except sa.exc.ArgumentError:
@@ -107,9 +114,9 @@ def open_store(database_url: str, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT)
         raise StoreConfigError("the database URL is not a valid URL") from None
     backend = url.get_backend_name()
     if backend == "sqlite":
-        engine = _sqlite_engine(url, lock_timeout)
+        engine = _sqlite_engine(url, lock_timeout, pool_size)
     elif backend in ("postgresql", "postgres"):
-        engine = _postgres_engine(url, lock_timeout)
+        engine = _postgres_engine(url, lock_timeout, pool_size)
     else:
         raise StoreConfigError("unsupported database: use sqlite:///PATH or postgresql+psycopg://…")
     try:
@@ -444,7 +451,7 @@ def _mapped_errors() -> Iterator[None]:
 
 # -- engines -----------------------------------------------------------------------------------
 
-def _sqlite_engine(url: sa.URL, lock_timeout: float) -> sa.Engine:
+def _sqlite_engine(url: sa.URL, lock_timeout: float, pool_size: int) -> sa.Engine:
     if url.drivername not in ("sqlite", "sqlite+pysqlite"):
         raise StoreConfigError("use the standard SQLite driver: sqlite:///PATH")
     path = url.database
@@ -454,9 +461,8 @@ def _sqlite_engine(url: sa.URL, lock_timeout: float) -> sa.Engine:
     engine = sa.create_engine(
         url,
         hide_parameters=True,
-        # The committer, a reader and a purge at most, per process.
-        pool_size=4,
-        max_overflow=4,
+        pool_size=pool_size,
+        max_overflow=pool_size,
         connect_args={"timeout": lock_timeout, "check_same_thread": False},
     )
     busy_ms = int(lock_timeout * 1000)
@@ -537,7 +543,7 @@ def _create_private_file(path: str) -> None:
             os.close(dir_fd)
 
 
-def _postgres_engine(url: sa.URL, lock_timeout: float) -> sa.Engine:
+def _postgres_engine(url: sa.URL, lock_timeout: float, pool_size: int) -> sa.Engine:
     if url.drivername not in ("postgresql", "postgres", "postgresql+psycopg"):
         raise StoreConfigError("use the psycopg driver: postgresql+psycopg://…")
     url = url.set(drivername="postgresql+psycopg")
@@ -550,8 +556,8 @@ def _postgres_engine(url: sa.URL, lock_timeout: float) -> sa.Engine:
         # A server restart leaves dead pooled connections: test each before use, so the first
         # report after a restart is stored rather than refused.
         pool_pre_ping=True,
-        pool_size=4,
-        max_overflow=4,
+        pool_size=pool_size,
+        max_overflow=pool_size,
         connect_args=connect_args,
     )
     lock_ms = int(lock_timeout * 1000)

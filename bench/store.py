@@ -1,0 +1,112 @@
+"""Durable adds per second with concurrent writers: group commit against one commit per row.
+
+Run by hand:  .venv/bin/python bench/store.py [--threads 16] [--seconds 3] [--backend sqlite|postgres|both]
+
+Both modes run side by side in one run, on the same kind of fresh database and the same sealed
+size, and write durably (SQLite WAL + synchronous=FULL; PostgreSQL synchronous_commit=on with
+fsync on). "group" is Store.add as the server uses it; "per-row" has every thread commit its own
+row through the same engine (same pragmas), as a naive Flask+SQLite app would. The issue's
+target is end to end over HTTP (>= ~1,200 reports/s at 16 connections); this is the store alone.
+PostgreSQL runs on a throwaway local server (tests/pg.py), as root under `nobody`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from onion_service.store import open_store, reports
+
+SEALED_BYTES = 16_384 + 650  # one frame plus an age header with a post-quantum stanza, roughly
+DAY = datetime.date(2026, 11, 22)
+
+
+def per_row_add(store, sealed: bytes) -> None:
+    with store.engine.connect() as conn:
+        conn.execution_options(meldpunt_write=True)  # BEGIN IMMEDIATE on SQLite, as the store does
+        with conn.begin():
+            conn.execute(reports.insert(), {"id": os.urandom(16), "sealed": sealed, "day": DAY, "exported": False})
+
+
+def run(url: str, mode: str, threads: int, seconds: float) -> tuple[float, int, int]:
+    # Enough connections that per-row threads never wait for the pool, only for the database.
+    store = open_store(url, pool_size=threads)
+    commits = [0]
+    sa.event.listen(store.engine, "commit", lambda conn: commits.__setitem__(0, commits[0] + 1))
+    payloads = [os.urandom(SEALED_BYTES) for _ in range(threads)]
+    done = [0] * threads
+    stop = threading.Event()
+    barrier = threading.Barrier(threads + 1)
+
+    def work(i: int) -> None:
+        barrier.wait()
+        while not stop.is_set():
+            if mode == "group":
+                store.add(payloads[i], DAY)
+            else:
+                per_row_add(store, payloads[i])
+            done[i] += 1
+
+    workers = [threading.Thread(target=work, args=(i,)) for i in range(threads)]
+    for w in workers:
+        w.start()
+    barrier.wait()
+    start = time.perf_counter()
+    time.sleep(seconds)
+    stop.set()
+    for w in workers:
+        w.join()
+    elapsed = time.perf_counter() - start
+    total = sum(done)
+    assert store.count() == total, "every acknowledged add must be stored"
+    store.close()
+    return total / elapsed, total, commits[0]
+
+
+def bench(name: str, make_url, threads: int, seconds: float) -> None:
+    results = {}
+    for mode in ("per-row", "group"):
+        rate, total, commits = run(make_url(mode), mode, threads, seconds)
+        results[mode] = rate
+        print(
+            f"{name:10} {mode:8} {rate:9.0f} adds/s  ({total} rows, {commits} commits, "
+            f"{total / max(commits, 1):5.1f} rows/commit)",
+            flush=True,
+        )
+    print(f"{name:10} group commit / per-row commit = {results['group'] / results['per-row']:.2f}x\n", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both")
+    args = parser.parse_args()
+    print(f"{args.threads} threads, {args.seconds:g} s per mode, {SEALED_BYTES}-byte sealed reports\n")
+
+    if args.backend in ("sqlite", "both"):
+        with tempfile.TemporaryDirectory(prefix="meldpunt-bench-", dir=os.environ.get("BENCH_DIR")) as tmp:
+            print(f"SQLite in {tmp}")
+            bench("sqlite", lambda mode: f"sqlite:///{tmp}/{mode}.sqlite3", args.threads, args.seconds)
+
+    if args.backend in ("postgres", "both"):
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+        from pg import PostgresServer  # the tests' throwaway server
+
+        server = PostgresServer.create()
+        try:
+            bench("postgresql", lambda mode: server.isolated_url(mode.replace("-", "_")), args.threads, args.seconds)
+        finally:
+            server.destroy()
+
+
+if __name__ == "__main__":
+    main()
