@@ -14,6 +14,7 @@ import sys
 
 import click
 from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger as GunicornLogger
 from gunicorn.http import wsgi as gunicorn_wsgi
 
 from onion_service.budget import Budget
@@ -32,6 +33,7 @@ def gunicorn_options(config: Config, bind: str) -> dict[str, object]:
         "accesslog": None,
         "errorlog": "-",
         "loglevel": "warning",
+        "logger_class": PrivateLogger,
         "capture_output": False,
         "disable_redirect_access_to_syslog": True,
         # No control socket in $HOME: the service writes nothing outside its data directory.
@@ -49,6 +51,32 @@ def gunicorn_options(config: Config, bind: str) -> dict[str, object]:
         "timeout": 30,
         "graceful_timeout": 10,
     }
+
+
+# gunicorn's messages about a single request carry the client address, the request line (whose
+# query string may be a reported URL) or a traceback with request data. These prefixes mark them.
+_REQUEST_MESSAGES = ("invalid request", "error handling", "socket error", "http/2", "exception in post_request")
+
+
+class PrivateLogger(GunicornLogger):
+    """gunicorn's logger without anything about requests: no access log, and request errors
+    reduced to their kind. Start-up and worker lifecycle messages pass unchanged."""
+
+    def access(self, *args, **kwargs) -> None:
+        return None
+
+    def warning(self, msg, *args, **kwargs) -> None:
+        if str(msg).lower().startswith(_REQUEST_MESSAGES):
+            return  # a refused malformed request: the client was told; a log line would only
+            # record when someone (or something) sent it
+        super().warning(msg, *args, **kwargs)
+
+    def exception(self, msg, *args, **kwargs) -> None:
+        if str(msg).lower().startswith(_REQUEST_MESSAGES):
+            kind = sys.exc_info()[0]
+            self.error_log.error("a request failed: %s", kind.__name__ if kind else "error")
+            return
+        super().exception(msg, *args, **kwargs)
 
 
 def _drop_server_header() -> None:
