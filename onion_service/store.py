@@ -39,8 +39,10 @@ DIGEST_BYTES = 32  # purge matches on sha256(sealed)
 # A sealed report is one 16 KiB frame plus the age header (about 17 KB). The bound only stops a
 # caller's bug from writing something absurd; it is far above any real report.
 MAX_SEALED_BYTES = 1 << 20
-# Rows per batch: the committer writes whatever has queued, up to this many (about 8 MB).
+# A batch is whatever has queued, up to this many rows and about this many bytes: enough to
+# carry hundreds of concurrent reports in one flush, small enough to keep one statement modest.
 MAX_BATCH = 512
+MAX_BATCH_BYTES = 16 << 20
 # Rows per round trip when streaming or matching ids; keeps memory flat for any table size
 # (256 rows of ~17 KB is ~4 MB) and stays under every SQLite bound-parameter limit.
 CHUNK = 256
@@ -385,8 +387,14 @@ class _GroupCommitter:
                     self._cond.wait()
                 if not self._queue:
                     return  # closing, and everything queued has been committed
-                batch = self._queue[:MAX_BATCH]
-                del self._queue[:MAX_BATCH]
+                taken, size = 0, 0
+                for waiter in self._queue[:MAX_BATCH]:
+                    size += len(waiter.row["sealed"])  # type: ignore[arg-type]
+                    if taken and size > MAX_BATCH_BYTES:
+                        break
+                    taken += 1
+                batch = self._queue[:taken]
+                del self._queue[:taken]
             try:
                 self._write_batch([waiter.row for waiter in batch])
             except BaseException as exc:  # handed to every caller in the batch, who raise it
@@ -587,20 +595,29 @@ def _check_postgres_durability(conn: sa.Connection) -> None:
 
 
 def _postgres_amcheck(conn: sa.Connection) -> None:
-    """With the amcheck extension installed, verifies the primary-key index against the table."""
-    installed = conn.exec_driver_sql("SELECT 1 FROM pg_extension WHERE extname = 'amcheck'").first()
-    if installed is None:
-        conn.execute(sa.select(sa.func.count()).select_from(reports)).scalar_one()
-        return
-    index = conn.exec_driver_sql(
-        "SELECT indexrelid::regclass::text FROM pg_index WHERE indrelid = 'reports'::regclass AND indisprimary"
-    ).scalar_one()
-    try:
-        conn.execute(sa.text("SELECT bt_index_check(CAST(:index AS regclass), true)"), {"index": index})
-    except sa.exc.DBAPIError as exc:
-        if getattr(exc.orig, "sqlstate", None) == "XX002":  # index_corrupted
-            raise StoreCorrupt("the reports index failed its integrity check") from exc
-        raise
+    """With the amcheck extension installed (and ours to use), verifies the primary-key index
+    against the table; otherwise reads the whole table once, which at least touches every page."""
+    schema = conn.exec_driver_sql(
+        "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace "
+        "WHERE e.extname = 'amcheck'"
+    ).scalar()
+    if schema is not None:
+        index = conn.exec_driver_sql(
+            "SELECT indexrelid::regclass::text FROM pg_index "
+            "WHERE indrelid = 'reports'::regclass AND indisprimary"
+        ).scalar_one()
+        function = conn.dialect.identifier_preparer.quote(schema) + ".bt_index_check"
+        try:
+            with conn.begin_nested():
+                conn.execute(sa.text(f"SELECT {function}(CAST(:index AS regclass), true)"), {"index": index})
+            return
+        except sa.exc.DBAPIError as exc:
+            sqlstate = getattr(exc.orig, "sqlstate", None)
+            if sqlstate == "XX002":  # index_corrupted
+                raise StoreCorrupt("the reports index failed its integrity check") from exc
+            if sqlstate != "42501":  # insufficient_privilege: use the fallback below
+                raise
+    conn.execute(sa.select(sa.func.sum(sa.func.length(reports.c.sealed))).select_from(reports)).scalar()
 
 
 # -- schema ------------------------------------------------------------------------------------
