@@ -1,6 +1,7 @@
 """SQLite specifics: file modes, the pragmas on every connection, secure deletion, locking, full disks."""
 
 import datetime
+import hashlib
 import os
 import sqlite3
 import stat
@@ -91,8 +92,14 @@ def test_purged_content_is_gone_from_the_database_and_the_wal(tmp_path, purge):
     with open_store(f"sqlite:///{path}") as s:
         s.add(kept, DAY)
         doomed_id = s.add(doomed, DAY)
+        # Move the report's pages from the WAL into the database file, where secure_delete
+        # has to overwrite them (a purge before any checkpoint would only test the WAL).
+        raw = s.engine.raw_connection()
+        assert raw.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0] == 0
+        raw.close()
+        assert doomed[:64] in path.read_bytes()
         if purge:
-            assert s.purge([(doomed_id, __import__("hashlib").sha256(doomed).digest())]) == 1
+            assert s.purge([(doomed_id, hashlib.sha256(doomed).digest())]) == 1
             # TRUNCATE checkpoint: the log that held the report's pages is empty again.
             assert os.path.getsize(f"{path}-wal") == 0
         data = _file_bytes(tmp_path)
