@@ -1,6 +1,7 @@
 """Durable adds per second with concurrent writers: group commit against one commit per row.
 
 Run by hand:  .venv/bin/python bench/store.py [--threads 16] [--seconds 3] [--backend sqlite|postgres|both]
+              [--pending-rows 100000]
 
 Both modes run side by side in one run, on the same kind of fresh database and the same sealed
 size, and write durably (SQLite WAL + synchronous=FULL; PostgreSQL synchronous_commit=on with
@@ -8,6 +9,9 @@ fsync on). "group" is Store.add as the server uses it; "per-row" has every threa
 row through the same engine (same pragmas), as a naive Flask+SQLite app would. The issue's
 target is end to end over HTTP (>= ~1,200 reports/s at 16 connections); this is the store alone.
 PostgreSQL runs on a throwaway local server (tests/pg.py), as root under `nobody`.
+
+--pending-rows N also fills a SQLite table with N sealed-size rows (N=100000 is ~1.7 GB on disk)
+and reports the peak memory of streaming them all through Store.pending() against their size.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
+import resource
 import sys
 import tempfile
 import threading
@@ -84,12 +89,51 @@ def bench(name: str, make_url, threads: int, seconds: float) -> None:
     print(f"{name:10} group commit / per-row commit = {results['group'] / results['per-row']:.2f}x\n", flush=True)
 
 
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+def bench_pending(rows: int) -> None:
+    with tempfile.TemporaryDirectory(prefix="meldpunt-bench-", dir=os.environ.get("BENCH_DIR")) as tmp:
+        store = open_store(f"sqlite:///{tmp}/pending.sqlite3")
+        sealed = os.urandom(SEALED_BYTES)
+        batch = 256
+        start = time.perf_counter()
+        for first in range(0, rows, batch):
+            with store.engine.begin() as conn:
+                conn.execute(
+                    reports.insert(),
+                    [{"id": os.urandom(16), "sealed": sealed, "day": DAY, "exported": False}
+                     for _ in range(min(batch, rows - first))],
+                )
+        filled = time.perf_counter() - start
+        before = peak_rss_mb()
+        start = time.perf_counter()
+        seen = total = 0
+        for report in store.pending():
+            seen += 1
+            total += len(report.sealed)
+        streamed = time.perf_counter() - start
+        after = peak_rss_mb()
+        store.close()
+    assert seen == rows
+    print(
+        f"pending()  {rows} rows, {total / 1e6:.0f} MB of sealed reports streamed in {streamed:.1f} s "
+        f"(filled in {filled:.1f} s); peak RSS {before:.0f} MB before, {after:.0f} MB after: "
+        f"+{after - before:.0f} MB = {(after - before) / (total / 1e6):.3f} of the data size"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both")
+    parser.add_argument("--pending-rows", type=int, default=0)
     args = parser.parse_args()
+    if args.pending_rows:
+        bench_pending(args.pending_rows)
+
     print(f"{args.threads} threads, {args.seconds:g} s per mode, {SEALED_BYTES}-byte sealed reports\n")
 
     if args.backend in ("sqlite", "both"):

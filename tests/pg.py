@@ -28,6 +28,7 @@ SUPERUSER = "meldpunt"
 DATABASE = "meldpunt"  # made at start; tests get a schema of their own in it (isolated_url)
 # The user the server runs as when the tests run as root.
 UNPRIVILEGED_USER = "nobody"
+FALLBACK_USER = "meldpunt-test-pg"  # made with useradd on a machine without `nobody`
 _SYSTEM_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 
 
@@ -61,6 +62,23 @@ def _live_members(pgid: int) -> set[int]:
     return members
 
 
+def _unprivileged_user() -> str:
+    for name in (UNPRIVILEGED_USER, FALLBACK_USER):
+        try:
+            pwd.getpwnam(name)
+            return name
+        except KeyError:
+            continue
+    useradd = shutil.which("useradd", path=_SYSTEM_PATH)
+    if useradd is None:
+        raise PostgresError("no unprivileged user to run PostgreSQL as, and no useradd to make one")
+    subprocess.run(
+        [useradd, "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", FALLBACK_USER],
+        check=True, capture_output=True, timeout=60,
+    )
+    return FALLBACK_USER
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -84,7 +102,7 @@ class PostgresServer:
     def create(cls) -> PostgresServer:
         """A new cluster in a new temporary directory, started."""
         bin_dir = find_bin_dir()
-        user = UNPRIVILEGED_USER if os.geteuid() == 0 else None
+        user = _unprivileged_user() if os.geteuid() == 0 else None
         # Not under pytest's tmp_path: that lives in a root-only directory the server user
         # could not enter.
         base = Path(tempfile.mkdtemp(prefix="meldpunt-pg-"))
