@@ -72,7 +72,8 @@ def test_flipping_any_byte_makes_it_fail(name, data):
 @given(st.sampled_from(sorted(SEALED)), st.data())
 def test_truncating_or_extending_makes_it_fail(name, data):
     sealed = SEALED[name]
-    cut = data.draw(st.integers(0, len(sealed) - 1))
+    # Armor may end with or without its final newline: cut before it.
+    cut = data.draw(st.integers(0, len(sealed.rstrip(b"\n")) - 1))
     assert isinstance(decrypt_or_typed_error(sealed[:cut]), errors.AgeError)
     if name != "armored":  # whitespace after armor is allowed by the spec
         extra = data.draw(st.binary(min_size=1, max_size=40))
