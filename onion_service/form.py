@@ -54,6 +54,10 @@ def read_fields(request: Request) -> Fields:
         raise Malformed()
     # get_data enforces MAX_CONTENT_LENGTH (413) whether or not Content-Length tells the truth.
     body = request.get_data(cache=False)
+    if request.content_length is None or len(body) != request.content_length:
+        # A body shorter than announced was cut off (the client went away, or lied): it may
+        # still parse, but it is not what the reporter sent. Browsers always send a length.
+        raise Malformed()
     try:
         pairs = urllib.parse.parse_qsl(
             body.decode("ascii"),

@@ -168,8 +168,11 @@ class Gunicorn:
     def raw(self, data: bytes, *, timeout: float = 5) -> bytes:
         """Sends bytes as they are and returns whatever comes back until the server closes."""
         with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as s:
-            s.sendall(data)
-            s.shutdown(socket.SHUT_WR)
+            try:
+                s.sendall(data)
+                s.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass  # the server answered and closed before reading everything: read its answer
             chunks = []
             try:
                 while chunk := s.recv(65536):
