@@ -241,7 +241,8 @@ class Store:
                     deleted += conn.execute(
                         reports.delete().where(reports.c.id.in_(matched))
                     ).rowcount
-        if deleted and self.backend == "sqlite":
+        if wanted and self.backend == "sqlite":
+            # Also when nothing matched: a purge repeated after a busy checkpoint clears the log.
             self._truncate_wal()
         return deleted
 
@@ -424,6 +425,7 @@ _SQLITE_REASONS = {
     "SQLITE_READONLY": "the database is read-only",
     "SQLITE_CANTOPEN": "the database file cannot be opened",
     "SQLITE_PERM": "permission denied",
+    "SQLITE_IOERR": "input/output error",
 }
 
 
@@ -439,22 +441,26 @@ def _mapped_errors() -> Iterator[None]:
     except sa.exc.TimeoutError as exc:
         raise StoreUnavailable("the report database is unavailable: no free connection in time") from exc
     except sa.exc.DBAPIError as exc:
-        orig = exc.orig
-        if isinstance(orig, sqlite3.Error):
-            name = getattr(orig, "sqlite_errorname", "") or "SQLITE_ERROR"
-            base = name.split("_", 2)[:2]
-            family = "_".join(base)
-            if family in ("SQLITE_CORRUPT", "SQLITE_NOTADB"):
-                raise StoreCorrupt(f"the report database is damaged ({name})") from exc
-            if isinstance(orig, sqlite3.OperationalError) or exc.connection_invalidated:
-                reason = _SQLITE_REASONS.get(family, "input/output error" if family == "SQLITE_IOERR" else "error")
-                raise StoreUnavailable(f"the report database is unavailable: {reason} ({name})") from exc
-            raise
+        if isinstance(exc.orig, sqlite3.Error):
+            _raise_for_sqlite(exc.orig, exc, invalidated=exc.connection_invalidated)
         if isinstance(exc, (sa.exc.OperationalError, sa.exc.InterfaceError)) or exc.connection_invalidated:
-            sqlstate = getattr(orig, "sqlstate", None)
+            sqlstate = getattr(exc.orig, "sqlstate", None)
             detail = f"SQLSTATE {sqlstate}" if sqlstate else "no connection to the server"
             raise StoreUnavailable(f"the report database is unavailable ({detail})") from exc
         raise
+    except sqlite3.Error as exc:  # from a raw connection (the pragmas SQLAlchemy does not wrap)
+        _raise_for_sqlite(exc, exc, invalidated=False)
+
+
+def _raise_for_sqlite(orig: sqlite3.Error, exc: BaseException, *, invalidated: bool) -> None:
+    name = getattr(orig, "sqlite_errorname", "") or "SQLITE_ERROR"
+    family = "_".join(name.split("_", 2)[:2])  # SQLITE_IOERR_WRITE -> SQLITE_IOERR
+    if family in ("SQLITE_CORRUPT", "SQLITE_NOTADB"):
+        raise StoreCorrupt(f"the report database is damaged ({name})") from exc
+    if isinstance(orig, sqlite3.OperationalError) or invalidated:
+        reason = _SQLITE_REASONS.get(family, "error")
+        raise StoreUnavailable(f"the report database is unavailable: {reason} ({name})") from exc
+    raise exc
 
 
 # -- engines -----------------------------------------------------------------------------------

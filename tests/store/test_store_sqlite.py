@@ -173,3 +173,20 @@ def test_a_full_disk_is_store_unavailable_and_every_acknowledged_report_stays(tm
         stored = {r.id for r in s.pending()}
     assert acknowledged <= stored
     assert len(stored) == len(acknowledged) + 1
+
+
+def test_a_purge_whose_log_cannot_be_cleared_says_so_and_a_repeat_clears_it(tmp_path):
+    path = tmp_path / "reports.sqlite3"
+    blob = os.urandom(17_000)
+    with open_store(f"sqlite:///{path}", lock_timeout=0.3) as s:
+        report_id = s.add(blob, DAY)
+        reader = sqlite3.connect(path, isolation_level=None)
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM reports").fetchone()  # holds a snapshot: blocks TRUNCATE
+        with pytest.raises(StoreUnavailable, match="purge again"):
+            s.purge([(report_id, hashlib.sha256(blob).digest())])
+        assert s.count() == 0  # the deletion itself was committed
+        reader.execute("COMMIT")
+        reader.close()
+        assert s.purge([(report_id, hashlib.sha256(blob).digest())]) == 0
+        assert os.path.getsize(f"{path}-wal") == 0
