@@ -255,10 +255,12 @@ class PostgresServer:
         return self.url(DATABASE) + f"?options=-csearch_path%3D{name}"
 
     def drop_isolated(self, name: str) -> None:
-        """Drops the schema, first ending sessions a test left open (they could hold its locks)."""
+        """Drops the schema, first ending any session a test left holding locks in it (only
+        those: other tests' idle connections to the same database are left alone)."""
         self.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            f"WHERE datname = '{DATABASE}' AND pid <> pg_backend_pid() AND backend_type = 'client backend'",
+            "SELECT pg_terminate_backend(pid) FROM (SELECT DISTINCT l.pid FROM pg_locks l "
+            "JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace "
+            f"WHERE n.nspname = '{name}' AND l.pid <> pg_backend_pid()) AS holders",
             DATABASE,
         )
         self.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE', DATABASE)
