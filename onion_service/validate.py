@@ -36,6 +36,7 @@ _HEX40 = re.compile(r"[0-9a-fA-F]{40}")
 _BASE32_32 = re.compile(r"[A-Za-z2-7]{32}")
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}")  # BitTorrent v2 (SHA-256) info-hash
 _LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
+_OTHER_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:(?![0-9])")
 _ONION = re.compile(r"(?:[a-z2-7]{56}|[a-z2-7]{16})")
 
 
@@ -168,6 +169,8 @@ def is_address(text: str) -> bool:
     if _HEX40.fullmatch(text) or _BASE32_32.fullmatch(text) or _HEX64.fullmatch(text):
         return True
     if "://" not in text:
+        if _OTHER_SCHEME.match(text):
+            return False  # mailto:, javascript:, data: … (but host:port is fine)
         text = "http://" + text  # people paste "example.org/page" as often as full URLs
     try:
         parts = urllib.parse.urlsplit(text)
