@@ -130,6 +130,9 @@ def main() -> None:
         key.write_text(keys.identity_file_text(identity))
         bundle = work / "bundle.tar"
         sealing = build_bundle(bundle, args.reports, identity.recipient())
+        # On the staff machine the bundle is already on the medium: flush it now, or the sync
+        # `meldpunt open` does before writing its acknowledgement would pay for it.
+        os.sync()
         print(f"built a bundle of {args.reports} post-quantum-sealed reports "
               f"({bundle.stat().st_size / 1e6:.0f} MB) in {sealing:.1f} s")
 

@@ -25,6 +25,7 @@ import multiprocessing
 import os
 import re
 import stat
+import traceback
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -36,6 +37,7 @@ from crypto.errors import Error, NoIdentityMatchError
 from crypto.overview import render
 
 _JSON_NAME = re.compile(r"([0-9a-f]{32})\.json")
+_REPORT_FIELDS = tuple(f.name for f in dataclasses.fields(report_schema.Report))
 # Below this many reports, worker processes cost more than they save.
 _INLINE_BELOW = 32
 
@@ -131,12 +133,10 @@ def _open_one(entry: Entry) -> tuple[str, dict[str, Any] | None, str]:
         return entry.id, None, "none of the given identities can open it (sealed to another key)"
     except Error as exc:
         return entry.id, None, f"cannot be opened: {exc}"
-    record = {
-        "id": entry.id,
-        "day": entry.day,
-        "sha256": entry.sha256,
-        "report": dataclasses.asdict(report),
-    }
+    fields = {name: getattr(report, name) for name in _REPORT_FIELDS}
+    fields["urls"] = list(report.urls)
+    fields["kinds"] = list(report.kinds)
+    record = {"id": entry.id, "day": entry.day, "sha256": entry.sha256, "report": fields}
     write_file(w.reports_dir, f"{entry.id}.json", _record_json(record))
     return entry.id, record, ""
 
@@ -202,6 +202,40 @@ def _earlier_records(reports_dir: str, skip: set[str]) -> tuple[list[dict[str, A
     return records, unreadable
 
 
+def _write_overviews(out_dir: str, records: list[dict[str, Any]]) -> None:
+    """index.html in a forked child while this process writes reports.csv and urls.txt.
+
+    The page is the largest output (about 1.5 KB a report); rendering it beside the others uses
+    the second core. The child inherits the records, so nothing is copied or pickled, and it
+    reports a failure through a pipe as one message.
+    """
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: write the page, say why not if it failed, and leave without cleanup
+        os.close(read_end)
+        status = 0
+        try:
+            write_file(out_dir, "index.html", render(records).encode("utf-8"))
+        except OpenError as exc:
+            os.write(write_end, str(exc).encode("utf-8", "replace")[:4000])
+            status = 1
+        except BaseException:
+            traceback.print_exc()
+            status = 2
+        finally:
+            os._exit(status)
+    os.close(write_end)
+    try:
+        write_file(out_dir, "reports.csv", render_csv(records).encode("utf-8"))
+        write_file(out_dir, "urls.txt", render_urls(records).encode("utf-8"))
+    finally:
+        with os.fdopen(read_end, "rb") as pipe:
+            message = pipe.read().decode("utf-8", "replace")
+        _, wait_status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(wait_status) != 0:
+        raise OpenError(message or f"could not write {os.path.join(out_dir, 'index.html')}")
+
+
 def open_bundle(
     bundle_path: str,
     identities: Sequence[age.Identity],
@@ -235,9 +269,7 @@ def open_bundle(
     for name in unreadable:
         on_warning(f"{os.path.join(reports_dir, name)} is not a report file meldpunt wrote; left out of the overview")
     everything = records + earlier
-    write_file(out_dir, "index.html", render(everything).encode("utf-8"))
-    write_file(out_dir, "reports.csv", render_csv(everything).encode("utf-8"))
-    write_file(out_dir, "urls.txt", render_urls(everything).encode("utf-8"))
+    _write_overviews(out_dir, everything)
 
     ack_written = False
     if records:

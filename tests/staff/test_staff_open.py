@@ -235,6 +235,14 @@ def test_planted_links_never_send_plaintext_outside_dir(tmp_path, staff):
     result = run("open", tmp_path / "b.tar", "-i", key, "--out", out2)
     assert result.exit_code == 1 and "symbolic link" in result.stderr
     assert victim.read_text() == "untouched" and not (out2 / "ack").exists()
+    # The same for the page, which is written by a child process.
+    out3 = tmp_path / "out3"
+    out3.mkdir()
+    (out3 / ".index.html.tmp").symlink_to(victim)
+    result = run("open", tmp_path / "b.tar", "-i", key, "--out", out3)
+    assert result.exit_code == 1, result.output
+    assert result.stderr.strip().splitlines() == [f"meldpunt: cannot write {out3 / 'index.html'}: a symbolic link is in the way"]
+    assert victim.read_text() == "untouched" and not (out3 / "ack").exists()
 
 
 def test_reports_dir_that_is_a_link_is_refused(tmp_path, staff):
