@@ -525,15 +525,17 @@ def _create_private_file(path: str) -> None:
 
     SQLite gives its -wal and -shm files the database file's permissions, so they follow.
     """
-    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOFOLLOW
     created = True
     try:
-        fd = os.open(path, flags, 0o600)
-    except FileExistsError:
-        created = False
-        fd = os.open(path, os.O_RDWR | os.O_CLOEXEC | os.O_NOFOLLOW)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
+        except FileExistsError:
+            created = False
+            fd = os.open(path, os.O_RDWR | os.O_CLOEXEC | os.O_NOFOLLOW)
     except FileNotFoundError:
         raise StoreConfigError("the directory for the SQLite database does not exist") from None
+    except OSError as exc:  # a symlink (ELOOP), no permission, ...: strerror names no path
+        raise StoreConfigError(f"cannot open the SQLite database file: {exc.strerror}") from exc
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
@@ -545,9 +547,14 @@ def _create_private_file(path: str) -> None:
     finally:
         os.close(fd)
     for suffix in ("-wal", "-shm", "-journal"):
-        with contextlib.suppress(FileNotFoundError):  # SQLite creates them when it needs them
-            if stat.S_IMODE(os.lstat(path + suffix).st_mode) != 0o600:
-                os.chmod(path + suffix, 0o600, follow_symlinks=False)
+        try:
+            mode = os.lstat(path + suffix).st_mode
+        except FileNotFoundError:
+            continue  # SQLite creates them when it needs them
+        if not stat.S_ISREG(mode):
+            raise StoreConfigError(f"the SQLite {suffix[1:]} file is not a regular file")
+        if stat.S_IMODE(mode) != 0o600:
+            os.chmod(path + suffix, 0o600)
     if created:
         # The new directory entry must be durable too, or a crash could lose the whole file.
         dir_fd = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY | os.O_CLOEXEC)

@@ -12,7 +12,7 @@ import threading
 
 import pytest
 
-from onion_service.store import StoreUnavailable, open_store
+from onion_service.store import StoreConfigError, StoreUnavailable, open_store
 
 DAY = datetime.date(2026, 11, 22)
 
@@ -53,7 +53,7 @@ def test_an_existing_lax_database_file_is_tightened(tmp_path, lax_umask):
 
 
 def test_a_missing_directory_is_a_clear_error(tmp_path):
-    with pytest.raises(Exception, match="directory"):
+    with pytest.raises(StoreConfigError, match="directory"):
         open_store(f"sqlite:///{tmp_path / 'nope' / 'reports.sqlite3'}")
 
 
@@ -190,3 +190,10 @@ def test_a_purge_whose_log_cannot_be_cleared_says_so_and_a_repeat_clears_it(tmp_
         reader.close()
         assert s.purge([(report_id, hashlib.sha256(blob).digest())]) == 0
         assert os.path.getsize(f"{path}-wal") == 0
+
+
+def test_a_symlinked_database_path_is_refused(tmp_path):
+    (tmp_path / "elsewhere.sqlite3").write_bytes(b"")
+    (tmp_path / "reports.sqlite3").symlink_to(tmp_path / "elsewhere.sqlite3")
+    with pytest.raises(StoreConfigError, match="cannot open"):
+        open_store(f"sqlite:///{tmp_path / 'reports.sqlite3'}")
