@@ -60,9 +60,9 @@ class OpenResult:
 
 def _private_dir(path: str) -> None:
     try:
-        os.mkdir(path, 0o700)
+        os.makedirs(path, 0o700, exist_ok=True)
     except FileExistsError:
-        pass
+        pass  # a file or a link stands there; refused below
     except OSError as exc:
         raise OpenError(f"cannot create {path}: {exc.strerror}") from None
     st = os.lstat(path)
@@ -175,6 +175,15 @@ def _run(
             on_progress(1)
 
 
+def _is_report(fields: dict[str, Any]) -> bool:
+    # The schema's own strict check, so that a file edited by hand cannot break the overview.
+    try:
+        report_schema.decode(json.dumps(fields).encode("utf-8"))
+    except Error:
+        return False
+    return True
+
+
 def _earlier_records(reports_dir: str, skip: set[str]) -> tuple[list[dict[str, Any]], list[str]]:
     """Records already in DIR/reports from earlier bundles; names of files that are unreadable."""
     records: list[dict[str, Any]] = []
@@ -195,6 +204,7 @@ def _earlier_records(reports_dir: str, skip: set[str]) -> tuple[list[dict[str, A
             and isinstance(record.get("day"), str)
             and isinstance(record.get("sha256"), str)
             and isinstance(record.get("report"), dict)
+            and _is_report(record["report"])
         ):
             records.append(record)
         else:

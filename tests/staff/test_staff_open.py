@@ -202,6 +202,16 @@ def test_reopening_is_harmless_and_a_later_bundle_adds_to_the_overview(tmp_path,
 
     second = sealed_bundle(tmp_path / "2.tar", [make_report(10)], [identity.recipient()],
                            day=datetime.date(2026, 11, 22))
+    # A report file edited by hand into something else is left out of the overview, with a warning.
+    edited = out / "reports" / f"{first[2][0]}.json"
+    record = json.loads(edited.read_text())
+    record["report"]["urls"] = "not a list"
+    edited.write_text(json.dumps(record))
+    result = run("open", tmp_path / "2.tar", "-i", key, "--out", out)
+    assert result.exit_code == 0 and "(3 reports there in all)" in result.stdout
+    assert f"warning: {edited} is not a report file meldpunt wrote" in result.stderr
+    assert f'id="r-{first[2][0]}"' not in (out / "index.html").read_text()
+    edited.write_bytes(snapshot[f"reports/{first[2][0]}.json"])
     result = run("open", tmp_path / "2.tar", "-i", key, "--out", out)
     assert result.exit_code == 0 and "(4 reports there in all)" in result.stdout
     assert _ack_ids(out) == {second[0][0]}
