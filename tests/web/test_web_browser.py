@@ -1,0 +1,121 @@
+"""Headless Chromium with JavaScript disabled fills in and submits the form in each language.
+
+Screenshots of the form and the thank-you page go to test-artifacts/web/.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+
+import pytest
+
+from onion_service.store import open_store
+
+from webkit import LANGS, ROOT, Gunicorn, make_config, write_config
+
+pytestmark = pytest.mark.browser
+ARTIFACTS = ROOT / "test-artifacts" / "web"
+THANKS = {"nl": "Bedankt voor uw melding", "fr": "Merci pour votre signalement",
+          "de": "Vielen Dank für Ihre Meldung", "en": "Thank you for your report"}
+
+
+@pytest.fixture(scope="module")
+def browser_server(tmp_path_factory, identity):
+    base = tmp_path_factory.mktemp("browser")
+    for d in ("tmp", "logs"):
+        (base / d).mkdir()
+    config = make_config(base / "data", identity.recipient, form_min_seconds=1)
+    write_config(base / "m.toml", config, identity.recipient)
+    server = Gunicorn(base / "m.toml", base / "tmp", base / "logs")
+    yield server, config
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def driver():
+    if not shutil.which("chromium") or not shutil.which("chromedriver"):
+        pytest.fail("Debian's chromium and chromium-driver are needed (make test-deps installs them)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="meldpunt-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium")
+    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--window-size=1100,2600"):
+        options.add_argument(arg)
+    options.add_experimental_option("prefs", {"profile.managed_default_content_settings.javascript": 2})
+    d = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    d.set_page_load_timeout(30)
+    try:
+        yield d
+    finally:
+        d.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_fill_and_submit_without_javascript(browser_server, driver, lang):
+    from selenium.webdriver.common.by import By
+
+    server, config = browser_server
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    base = f"http://127.0.0.1:{server.port}"
+    driver.get(f"{base}/{lang}/?url=http%3A%2F%2Fexample.org%2Ffrom-link")
+    assert driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == lang
+    urls = driver.find_element(By.ID, "urls")
+    assert urls.get_attribute("value") == "http://example.org/from-link"  # pre-filled, not sent
+    # The stylesheet applied (loaded from our own origin): the honeypot is moved off-screen.
+    honeypot = driver.find_element(By.ID, "homepage")
+    assert honeypot.location["x"] < 0
+    driver.save_screenshot(str(ARTIFACTS / f"form-{lang}.png"))
+
+    urls.send_keys("\nexample.net/second")
+    driver.find_element(By.CSS_SELECTOR, "label[for=found_on-forum]").click()
+    driver.find_element(By.CSS_SELECTOR, "label[for=kinds-images]").click()
+    driver.find_element(By.ID, "description").send_keys(f"browser test {lang}")
+    driver.find_element(By.ID, "danger-yes").click()
+    time.sleep(config.limits.form_min_seconds + 0.2)
+    before = _count(config)
+    driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    _wait_for(driver, ".code strong")  # the thank-you page, not the form it replaces
+    assert THANKS[lang] in driver.find_element(By.TAG_NAME, "h1").text
+    receipt = driver.find_element(By.CSS_SELECTOR, ".code strong").text
+    assert len(receipt) == 19 and receipt.count("-") == 3
+    assert driver.find_element(By.CSS_SELECTOR, ".urgent .number").text == "101"
+    driver.save_screenshot(str(ARTIFACTS / f"thanks-{lang}.png"))
+    assert _count(config) == before + 1
+
+
+def test_errors_are_shown_next_to_their_fields(browser_server, driver):
+    from selenium.webdriver.common.by import By
+
+    server, config = browser_server
+    driver.get(f"http://127.0.0.1:{server.port}/fr/")
+    time.sleep(config.limits.form_min_seconds + 0.2)
+    driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    _wait_for(driver, ".summary")
+    assert driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == "fr"
+    summary = driver.find_element(By.CSS_SELECTOR, ".summary")
+    assert "Veuillez indiquer au moins une adresse." in summary.text
+    assert driver.find_element(By.ID, "urls").get_attribute("aria-invalid") == "true"
+    driver.save_screenshot(str(ARTIFACTS / "errors-fr.png"))
+
+
+def _wait_for(driver, selector: str) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, 15).until(expected_conditions.presence_of_element_located((By.CSS_SELECTOR, selector)))
+
+
+def _count(config) -> int:
+    store = open_store(config.database_url)
+    try:
+        return store.count()
+    finally:
+        store.close()
