@@ -60,7 +60,9 @@ def run_in_terminal(argv: list[str], answers: list[str], *, env: dict | None = N
             if not chunk:
                 break
             output += chunk
-            if pending and output.rstrip().endswith(b":"):
+            # A prompt is output that ends in ": " and nothing after it (not even the newline
+            # written once the answer is read, or the next answer would go out too early).
+            if pending and output.endswith(b": "):
                 os.write(master, pending.pop(0).encode() + b"\n")
         return proc.wait(timeout=timeout), output
     finally:
