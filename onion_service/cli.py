@@ -67,7 +67,24 @@ def serve(config_path: str, local_only: bool, port: int | None) -> None:
 
     config = load_config(config_path)
     if not local_only:
-        raise click.UsageError("serving through Tor is not built yet; use --local-only")
+        from onion_service.tor.serve import serve_with_tor
+
+        serve_with_tor(config, config_path)
+        return
     bind = f"127.0.0.1:{port}" if port else config.web.bind
     click.echo(f"meldpunt: serving the form on {bind} (local only, no Tor)", err=True)
     server.run(config, bind=bind)
+
+
+# -- the demo on a private Tor network (tor) -----------------------------------------------------
+
+
+@click.command("demo")
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None,
+              help="Where the demo keeps its key, reports and onion address "
+                   "(default: ~/.local/share/meldpunt-demo).")
+def demo(data_dir: str | None) -> None:
+    """Run everything on a private Tor network, with a demo staff key (server)."""
+    from onion_service.tor.demo import run_demo
+
+    run_demo(data_dir)

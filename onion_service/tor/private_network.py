@@ -1,0 +1,451 @@
+"""A complete Tor network on 127.0.0.1, for the tests and the demo.
+
+Three directory authorities, three relays, the onion service's tor and a client tor with a SOCKS
+port: eight `tor` processes from Debian's package, keys from `tor-gencert`. Nothing leaves
+loopback, and no node knows any address but 127.0.0.1.
+
+Why the settings are what they are is written down in ../shared/notes/private-tor-network.md;
+the comments below name the pitfall each one avoids.
+
+Every tor is owned twice: by `__OwningControllerProcess` (tor polls for the owner's pid) and by
+TAKEOWNERSHIP on the one controller per node that this object keeps open for the network's
+lifetime (stem sends it on authentication), so the tors exit as soon as the owning process dies,
+SIGKILL included.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import stem
+import stem.connection
+import stem.control
+
+from onion_service.tor.errors import PrivateNetworkError
+
+AUTHORITIES = 3
+RELAYS = 3  # 4 relays in all is the least that worked; 3 + 3 starts reliably on 2 cores.
+VOTING_INTERVAL = 10  # shorter intervals are rejected or unreliable (pitfall 4)
+VOTE_DELAY = DIST_DELAY = 2
+FIRST_VOTE_AFTER = 4  # seconds after launch; an earlier first vote misses relays (pitfall 1)
+
+# The authorities' RSA identity keys cost about a second of CPU each: they are cached per machine.
+KEY_CACHE_VERSION = "v1"
+# A test network's authority keys need no secrecy; tor-gencert insists on a passphrase all the same.
+GENCERT_PASSPHRASE = b"meldpunt-private-network\n"
+
+START_TIMEOUT = 60.0
+STOP_TIMEOUT = 5.0
+
+
+def default_key_cache() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "meldpunt" / "tor-test-keys" / KEY_CACHE_VERSION
+
+
+@dataclass
+class Node:
+    name: str
+    role: str  # "authority" | "relay" | "hs" | "client"
+    data_dir: Path
+    control_port: int
+    or_port: int = 0
+    dir_port: int = 0
+    socks_port: int = 0
+    fingerprint: str = ""
+    v3ident: str = ""
+    process: subprocess.Popen | None = field(default=None, repr=False)
+    controller: stem.control.Controller | None = field(default=None, repr=False)
+
+    @property
+    def is_relay(self) -> bool:
+        return self.role in ("authority", "relay")
+
+
+def free_ports(count: int) -> list[int]:
+    """Ports on 127.0.0.1 that were free a moment ago (held open together so they differ)."""
+    sockets = []
+    try:
+        for _ in range(count):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind(("127.0.0.1", 0))
+            sockets.append(s)
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
+class PrivateNetwork:
+    """Start with `start()`, stop with `stop()` (or use it as a context manager).
+
+    `socks_port` is the client's SOCKS port, `hs_control_port` the onion-service tor's control
+    port (cookie authentication, cookie in its data directory).
+    """
+
+    def __init__(self, base_dir: str | os.PathLike, *, key_cache: str | os.PathLike | None = None,
+                 tor_cmd: str = "tor", gencert_cmd: str = "tor-gencert") -> None:
+        self.base_dir = Path(base_dir)
+        self.key_cache = Path(key_cache) if key_cache is not None else default_key_cache()
+        self.tor_cmd = tor_cmd
+        self.gencert_cmd = gencert_cmd
+        self.nodes: dict[str, Node] = {}
+        self.timings: dict[str, float] = {}
+        self._started_at = 0.0
+
+    # -- public ---------------------------------------------------------------------------------
+
+    @property
+    def socks_port(self) -> int:
+        return self.nodes["client"].socks_port
+
+    @property
+    def hs_control_port(self) -> int:
+        return self.nodes["hs"].control_port
+
+    def pids(self) -> dict[str, int]:
+        return {n.name: n.process.pid for n in self.nodes.values()
+                if n.process is not None and n.process.poll() is None}
+
+    def start(self, timeout: float = START_TIMEOUT) -> None:
+        for tool in (self.tor_cmd, self.gencert_cmd):
+            if shutil.which(tool) is None:
+                raise PrivateNetworkError(
+                    f"'{tool}' is not installed; on Debian: apt-get install tor (it ships tor-gencert)")
+        t0 = time.monotonic()
+        deadline = t0 + timeout
+        try:
+            self._plan()
+            self._make_keys()
+            self.timings["keys"] = time.monotonic() - t0
+            self._write_bandwidth_file()
+            offset = self._voting_start_offset()
+            for node in self.nodes.values():
+                self._write_torrc(node, offset)
+            for node in self.nodes.values():
+                # The onion service's tor and the client wait for a complete consensus (pitfall 1).
+                self._launch(node, disable_network=node.role in ("hs", "client"))
+            for node in self.nodes.values():
+                self._attach(node, deadline)
+            self._wait_for_consensus(deadline)
+            self.timings["consensus"] = time.monotonic() - t0
+            for name in ("hs", "client"):
+                self.nodes[name].controller.set_conf("DisableNetwork", "0")
+            for name in ("hs", "client"):
+                self._wait_bootstrapped(self.nodes[name], deadline)
+            self.timings["bootstrapped"] = time.monotonic() - t0
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        """Stop every tor this network started; safe to call twice."""
+        for node in self.nodes.values():
+            if node.process is not None and node.process.poll() is None:
+                node.process.terminate()
+        for node in self.nodes.values():
+            self._close_controller(node)
+        for node in self.nodes.values():
+            self._reap(node)
+
+    def kill_node(self, name: str) -> None:
+        """SIGKILL one node's tor, as a crash would (the tests use it on "hs")."""
+        node = self.nodes[name]
+        if node.process is not None:
+            node.process.kill()
+            node.process.wait()
+        self._close_controller(node)
+
+    def start_node(self, name: str, timeout: float = 30.0) -> None:
+        """Start a node again with the same data directory and ports, e.g. after `kill_node`."""
+        node = self.nodes[name]
+        self._launch(node, disable_network=False)
+        self._attach(node, time.monotonic() + timeout)
+
+    def __enter__(self) -> PrivateNetwork:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- planning and keys ----------------------------------------------------------------------
+
+    def _plan(self) -> None:
+        self.base_dir.mkdir(parents=True, exist_ok=True)
+        names = ([(f"auth{i}", "authority") for i in range(AUTHORITIES)]
+                 + [(f"relay{i}", "relay") for i in range(RELAYS)]
+                 + [("hs", "hs"), ("client", "client")])
+        ports = iter(free_ports(len(names) * 2 + AUTHORITIES + 1))
+        for name, role in names:
+            data_dir = self.base_dir / name
+            data_dir.mkdir(mode=0o700, exist_ok=True)
+            os.chmod(data_dir, 0o700)  # tor refuses a data directory others can read
+            node = Node(name, role, data_dir, control_port=next(ports))
+            if node.is_relay:
+                node.or_port = next(ports)
+            if role == "authority":
+                node.dir_port = next(ports)
+            if role == "client":
+                node.socks_port = next(ports)
+            self.nodes[name] = node
+
+    def _make_keys(self) -> None:
+        relays = [n for n in self.nodes.values() if n.is_relay]
+        with ThreadPoolExecutor(max_workers=len(relays)) as pool:
+            list(pool.map(self._make_node_keys, relays))
+
+    def _make_node_keys(self, node: Node) -> None:
+        keys = node.data_dir / "keys"
+        cached = self.key_cache / node.name
+        had_cache = cached.is_dir()
+        if had_cache and not keys.exists():
+            shutil.copytree(cached, keys)
+            os.chmod(keys, 0o700)
+        keys.mkdir(mode=0o700, exist_ok=True)
+        if node.role == "authority":
+            args = [self.gencert_cmd, "--passphrase-fd", "0", "-m", "12",
+                    "-a", f"127.0.0.1:{node.dir_port}",
+                    "-i", str(keys / "authority_identity_key"),
+                    "-s", str(keys / "authority_signing_key"),
+                    "-c", str(keys / "authority_certificate")]
+            if not (keys / "authority_identity_key").exists():
+                args.insert(1, "--create-identity-key")
+            self._run(args, input=GENCERT_PASSPHRASE, cwd=node.data_dir)
+            for line in (keys / "authority_certificate").read_text().splitlines():
+                if line.startswith("fingerprint "):
+                    node.v3ident = line.split()[1]
+        self._run([self.tor_cmd, "--ignore-missing-torrc", "-f", "none", "--defaults-torrc", "/dev/null",
+                   "--orport", "1", "--datadirectory", str(node.data_dir), "--nickname", node.name,
+                   "--GeoIPFile", "/dev/null", "--GeoIPv6File", "/dev/null",
+                   "--Log", "err stderr", "--list-fingerprint"])
+        node.fingerprint = (node.data_dir / "fingerprint").read_text().split()[1]
+        if not had_cache:
+            self._save_to_cache(node)
+
+    def _save_to_cache(self, node: Node) -> None:
+        # Written aside and renamed into place, so a concurrent run sees all of it or none.
+        try:
+            self.key_cache.mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(prefix=f".{node.name}-", dir=self.key_cache))
+            keys = tmp / "keys"
+            shutil.copytree(node.data_dir / "keys", keys,
+                            ignore=shutil.ignore_patterns("authority_signing_key", "authority_certificate"))
+            try:
+                os.rename(keys, self.key_cache / node.name)
+            except OSError:
+                pass  # another run cached this node first; its keys are as good as ours
+            shutil.rmtree(tmp, ignore_errors=True)
+        except PermissionError:
+            return  # a read-only home only costs the next start a few seconds
+
+    def _run(self, args: list[str], **kwargs) -> None:
+        done = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60, **kwargs)
+        if done.returncode != 0:
+            raise PrivateNetworkError(
+                f"{Path(args[0]).name} failed ({done.returncode}): {done.stderr.decode(errors='replace')[-500:]}")
+
+    def _write_bandwidth_file(self) -> None:
+        # Every relay weighs the same: fresh relays would otherwise get 0 and circuits keep choosing
+        # the same few hops (pitfall 2).
+        lines = [str(int(time.time()))]
+        lines += [f"node_id=${n.fingerprint} bw=1000" for n in self.nodes.values() if n.is_relay]
+        (self.base_dir / "bandwidth").write_text("\n".join(lines) + "\n")
+
+    def _voting_start_offset(self) -> int:
+        # The consensus is valid from the interval's boundary; voting starts VOTE+DIST before it.
+        self._started_at = time.time()
+        first_boundary = self._started_at + FIRST_VOTE_AFTER + VOTE_DELAY + DIST_DELAY
+        return math.ceil(first_boundary) % VOTING_INTERVAL
+
+    # -- torrc ----------------------------------------------------------------------------------
+
+    def _write_torrc(self, node: Node, offset: int) -> None:
+        lines = [
+            "TestingTorNetwork 1",
+            "PathsNeededToBuildCircuits 0.67",
+            "TestingDirAuthVoteExit *",
+            "TestingDirAuthVoteHSDir *",
+            "TestingDirAuthVoteGuard *",
+            "TestingMinExitFlagThreshold 0",
+            "V3AuthNIntervalsValid 2",
+            f"DataDirectory {node.data_dir}",
+            f"Nickname {node.name}",
+            f"ControlPort 127.0.0.1:{node.control_port}",
+            "CookieAuthentication 1",
+            f"__OwningControllerProcess {os.getpid()}",
+            "ShutdownWaitLength 0",
+            "GeoIPFile /dev/null",  # loading the GeoIP databases costs about 1.3 s of CPU each
+            "GeoIPv6File /dev/null",
+            f"Log notice file {node.data_dir / 'notice.log'}",
+            "SafeLogging 1",
+        ]
+        for auth in self.nodes.values():
+            if auth.role == "authority":
+                lines.append(f"DirAuthority {auth.name} orport={auth.or_port} no-v2 v3ident={auth.v3ident} "
+                             f"127.0.0.1:{auth.dir_port} {auth.fingerprint}")
+        if node.is_relay:
+            lines += [
+                "SocksPort 0",
+                f"ORPort 127.0.0.1:{node.or_port}",
+                "Address 127.0.0.1",
+                "ExitRelay 0",
+                "AssumeReachable 1",
+                "ServerDNSDetectHijacking 0",
+                "ServerDNSTestAddresses",
+                "ServerDNSResolvConfFile /dev/null",
+            ]
+        if node.role == "relay":
+            lines.append("DirCache 0")  # caches answer 404 for fresh microdescriptors (pitfall 3)
+        if node.role == "authority":
+            lines += [
+                f"DirPort 127.0.0.1:{node.dir_port}",
+                "AuthoritativeDirectory 1",
+                "V3AuthoritativeDirectory 1",
+                f"ContactInfo {node.name}@meldpunt.invalid",
+                f"TestingV3AuthInitialVotingInterval {VOTING_INTERVAL} seconds",
+                f"TestingV3AuthInitialVoteDelay {VOTE_DELAY} seconds",
+                f"TestingV3AuthInitialDistDelay {DIST_DELAY} seconds",
+                f"V3AuthVotingInterval {VOTING_INTERVAL} seconds",
+                f"V3AuthVoteDelay {VOTE_DELAY} seconds",
+                f"V3AuthDistDelay {DIST_DELAY} seconds",
+                f"TestingV3AuthVotingStartOffset {offset} seconds",
+                "AuthDirVoteStableGuaranteeMinUptime 0",
+                "AuthDirVoteStableGuaranteeMTBF 0",
+                f"V3BandwidthsFile {self.base_dir / 'bandwidth'}",
+            ]
+        if node.role == "hs":
+            lines.append("SocksPort 0")
+        if node.role == "client":
+            lines.append(f"SocksPort 127.0.0.1:{node.socks_port}")
+        (node.data_dir / "torrc").write_text("\n".join(lines) + "\n")
+
+    # -- processes ------------------------------------------------------------------------------
+
+    def _launch(self, node: Node, *, disable_network: bool) -> None:
+        args = [self.tor_cmd, "-f", str(node.data_dir / "torrc"), "--defaults-torrc", "/dev/null"]
+        if disable_network:
+            args += ["--DisableNetwork", "1"]
+        with open(node.data_dir / "stderr.log", "ab") as err:
+            node.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                            stderr=err, cwd=node.data_dir, start_new_session=True)
+
+    def _attach(self, node: Node, deadline: float) -> None:
+        """Open the node's controller; authenticating takes ownership (pitfall 5: keep it open)."""
+        while True:
+            if node.process.poll() is not None:
+                raise PrivateNetworkError(f"tor {node.name} exited ({node.process.returncode}): {self._log_tail(node)}")
+            try:
+                controller = stem.control.Controller.from_port("127.0.0.1", node.control_port)
+            except stem.SocketError:
+                if time.monotonic() > deadline:
+                    raise PrivateNetworkError(f"tor {node.name}: control port never opened") from None
+                time.sleep(0.05)
+                continue
+            try:
+                controller.authenticate()
+            except (stem.connection.AuthenticationFailure, stem.SocketError):
+                # The cookie file is written a moment after the port opens.
+                controller.close()
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+                continue
+            node.controller = controller
+            return
+
+    def _wait_for_consensus(self, deadline: float) -> None:
+        """Until one authority's consensus lists every relay as Running, Guard and Stable."""
+        relays = {n.fingerprint for n in self.nodes.values() if n.is_relay}
+        auth = self.nodes["auth0"]
+        while True:
+            try:
+                text = auth.controller.get_info("ns/all", "")
+            except stem.ControllerError:
+                text = ""
+            if relays <= _usable_relays(text):
+                return
+            if time.monotonic() > deadline:
+                raise PrivateNetworkError("the private network's consensus never listed every relay")
+            time.sleep(0.25)
+
+    def _wait_bootstrapped(self, node: Node, deadline: float) -> None:
+        while True:
+            phase = node.controller.get_info("status/bootstrap-phase", "")
+            if "PROGRESS=100" in phase:
+                return
+            if node.process.poll() is not None:
+                raise PrivateNetworkError(f"tor {node.name} exited: {self._log_tail(node)}")
+            if time.monotonic() > deadline:
+                raise PrivateNetworkError(f"tor {node.name} did not bootstrap: {phase}")
+            time.sleep(0.1)
+
+    def _close_controller(self, node: Node) -> None:
+        if node.controller is not None:
+            node.controller.close()
+            node.controller = None
+
+    def _reap(self, node: Node) -> None:
+        if node.process is None:
+            return
+        try:
+            node.process.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            node.process.kill()
+            node.process.wait()
+
+    def _log_tail(self, node: Node) -> str:
+        texts = []
+        for name in ("stderr.log", "notice.log"):
+            path = node.data_dir / name
+            if path.exists():
+                texts.append(path.read_text(errors="replace")[-600:])
+        return " | ".join(texts)
+
+
+def _usable_relays(ns_text: str) -> set[str]:
+    """Fingerprints (hex, upper case) of the entries flagged Running, Guard and Stable."""
+    usable, current = set(), None
+    for line in ns_text.splitlines():
+        if line.startswith("r "):
+            identity = line.split()[2]
+            current = base64.b64decode(identity + "=" * (-len(identity) % 4)).hex().upper()
+        elif line.startswith("s ") and current is not None:
+            if {"Running", "Guard", "Stable"} <= set(line.split()[1:]):
+                usable.add(current)
+            current = None
+    return usable
+
+
+def main(argv: list[str]) -> int:
+    """`python -m onion_service.tor.private_network DIR`: run a network until killed.
+
+    Prints one JSON line (pids and ports) once it is up. Used by the test that SIGKILLs the owner.
+    """
+    net = PrivateNetwork(argv[0])
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        net.start()
+        print(json.dumps({"pids": net.pids(), "socks_port": net.socks_port,
+                          "hs_control_port": net.hs_control_port, "timings": net.timings}), flush=True)
+        while True:
+            time.sleep(3600)
+    finally:
+        net.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

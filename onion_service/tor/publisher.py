@@ -1,0 +1,186 @@
+"""Publishing the web server as a v3 onion service, and keeping it published.
+
+One ADD_ONION with the persistent key, proof-of-work defences and a stream limit, mapping the
+onion's port 80 to the web server and nothing else. The service is not detached: it lives as long
+as our control connection, so it disappears with meldpunt. When the connection drops (tor
+restarted, crashed, or the socket broke) a supervising thread reconnects with backoff and adds the
+same key again; the web server never notices.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import stem
+import stem.control
+import stem.response
+from stem.control import EventType
+
+from onion_service.tor.errors import TorError
+from onion_service.tor.keys import OnionKey
+
+VIRTUAL_PORT = 80
+UPLOAD_TIMEOUT = 120.0  # a fresh tor on the real network can take a minute to bootstrap and upload
+BACKOFF_FIRST = 0.1  # a restarted tor opens its control port within a fraction of a second
+BACKOFF_MAX = 10.0
+HEALTH_CHECK_INTERVAL = 5.0  # the status listener is the fast path; this catches a silent socket
+
+
+@dataclass(frozen=True)
+class OnionSettings:
+    pow_queue_rate: int = 250
+    pow_queue_burst: int = 2500
+    max_streams: int = 32
+
+
+def target_for_bind(bind: str) -> str:
+    """The ADD_ONION target for the web server's bind: `127.0.0.1:8080`, `[::1]:8080` or `unix:/path`."""
+    if bind.startswith("unix:"):
+        return bind
+    host, _, port = bind.rpartition(":")
+    host = host.strip("[]")
+    if host == "localhost":
+        host = "127.0.0.1"
+    if host not in ("127.0.0.1", "::1") or not port.isdigit():
+        raise TorError(f"the web server must listen on loopback or a unix socket to be published, not {bind!r}")
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def add_onion_command(key: OnionKey, target: str, settings: OnionSettings) -> str:
+    # stem 1.8.2's create_ephemeral_hidden_service has no proof-of-work parameters: raw command.
+    return (f"ADD_ONION {key.blob} Flags=MaxStreamsCloseCircuit MaxStreams={settings.max_streams} "
+            f"PoWDefensesEnabled=1 PoWQueueRate={settings.pow_queue_rate} "
+            f"PoWQueueBurst={settings.pow_queue_burst} Port={VIRTUAL_PORT},{target}")
+
+
+class Publisher:
+    """`publish()` once, then `start_supervisor()`; `close()` removes the service.
+
+    `connect` returns an authenticated, version-checked controller (see control.connect and
+    launch.Launcher.connect) and raises TorError when tor cannot be reached.
+    `notify` receives one-line status messages for the operator (no secrets in them).
+    """
+
+    def __init__(self, key: OnionKey, target: str, settings: OnionSettings,
+                 connect: Callable[[], stem.control.Controller], *,
+                 notify: Callable[[str], None] = lambda message: None,
+                 upload_timeout: float = UPLOAD_TIMEOUT) -> None:
+        self.key = key
+        self.target = target
+        self.settings = settings
+        self._connect = connect
+        self._notify = notify
+        self._upload_timeout = upload_timeout
+        self._controller: stem.control.Controller | None = None
+        self._lock = threading.Lock()
+        self._lost = threading.Event()
+        self._closing = threading.Event()
+        self._uploaded = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.recoveries: list[float] = []  # seconds from each lost connection to the re-added service
+
+    @property
+    def hostname(self) -> str:
+        return self.key.hostname
+
+    def publish(self, *, wait: bool = True) -> bool:
+        """Connect and add the service; with `wait`, until a descriptor is uploaded (True) or timeout."""
+        self._add(self._connect())
+        return self.wait_uploaded(self._upload_timeout) if wait else False
+
+    def wait_uploaded(self, timeout: float) -> bool:
+        return self._uploaded.wait(timeout)
+
+    def start_supervisor(self) -> None:
+        self._thread = threading.Thread(target=self._supervise, name="onion-publisher", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._closing.set()
+        self._lost.set()
+        with self._lock:
+            controller, self._controller = self._controller, None
+        if controller is not None:
+            try:
+                controller.msg(f"DEL_ONION {self.key.service_id}")
+            except (stem.SocketClosed, stem.ControllerError):
+                pass  # tor is gone or already dropped the service with the connection
+            controller.close()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=5)
+
+    # -- internals ------------------------------------------------------------------------------
+
+    def _add(self, controller: stem.control.Controller) -> None:
+        self._uploaded.clear()
+        try:
+            controller.add_event_listener(self._on_hs_desc, EventType.HS_DESC)
+            controller.add_status_listener(self._on_status)
+            response = controller.msg(add_onion_command(self.key, self.target, self.settings))
+            if not response.is_ok():
+                raise TorError(_explain_add_onion_failure(str(response)))
+            stem.response.convert("ADD_ONION", response)
+            if response.service_id != self.key.service_id:
+                raise TorError("tor published a different address than the key gives; refusing to continue")
+        except BaseException:
+            controller.close()
+            raise
+        with self._lock:
+            self._lost.clear()
+            self._controller = controller
+        if not controller.is_alive():  # dropped between ADD_ONION and now: the supervisor retries
+            self._lost.set()
+
+    def _on_hs_desc(self, event) -> None:
+        if event.action == stem.HSDescAction.UPLOADED and event.address == self.key.service_id:
+            self._uploaded.set()
+
+    def _on_status(self, controller: stem.control.Controller, state, timestamp: float) -> None:
+        if state == stem.control.State.CLOSED and controller is self._controller:
+            self._lost.set()
+
+    def _supervise(self) -> None:
+        while not self._closing.is_set():
+            self._lost.wait(HEALTH_CHECK_INTERVAL)
+            if self._closing.is_set():
+                return
+            with self._lock:
+                controller = self._controller
+            if controller is not None and controller.is_alive() and not self._lost.is_set():
+                continue
+            lost_at = time.monotonic()
+            if controller is not None:
+                controller.close()
+            self._notify("tor control connection lost; reconnecting")
+            self._reconnect(lost_at)
+
+    def _reconnect(self, lost_at: float) -> None:
+        delay = BACKOFF_FIRST
+        while not self._closing.is_set():
+            try:
+                self._add(self._connect())
+            except TorError as exc:
+                self._notify(f"tor not ready ({exc}); retrying in {delay:.1f} s")
+                self._closing.wait(delay)
+                delay = min(delay * 2, BACKOFF_MAX)
+                continue
+            except (stem.SocketError, stem.ControllerError):
+                self._closing.wait(delay)
+                delay = min(delay * 2, BACKOFF_MAX)
+                continue
+            elapsed = time.monotonic() - lost_at
+            self.recoveries.append(elapsed)
+            self._notify(f"onion service added again after {elapsed:.1f} s")
+            return
+
+
+def _explain_add_onion_failure(reply: str) -> str:
+    if "collision" in reply.lower():
+        return ("tor already publishes this onion address: is another meldpunt running against the "
+                "same tor, or is the key also configured as a HiddenServiceDir?")
+    if "pow" in reply.lower():
+        return f"tor refused the proof-of-work settings (is tor built with the pow module?): {reply}"
+    return f"tor refused ADD_ONION: {reply}"
