@@ -29,22 +29,24 @@ class Identity(Protocol):
 
 def encrypt(plaintext: bytes, recipients: Sequence[Recipient], *, armor: bool = False) -> bytes:
     recipients = list(recipients)
-    if not recipients:
-        raise RecipientError("no recipients")
-    if any(isinstance(r, ScryptRecipient) for r in recipients) and len(recipients) > 1:
-        # The spec forbids it: a passphrase file must not be openable by anyone else.
-        raise RecipientError("a passphrase cannot be combined with other recipients")
-    _refuse_mixing_post_quantum(recipients)
+    check_recipients(recipients)
     file_key = os.urandom(FILE_KEY_SIZE)
     stanzas = [stanza for r in recipients for stanza in r.wrap(file_key)]
     data = format.encode_header(stanzas, file_key) + stream.encrypt(file_key, plaintext)
     return _armor.encode(data) if armor else data
 
 
-def _refuse_mixing_post_quantum(recipients: Sequence[Recipient]) -> None:
+def check_recipients(recipients: Sequence[Recipient]) -> None:
+    """Raises RecipientError unless encrypt() accepts this list. The server calls it when it
+    loads its configuration, so that a bad list fails at start-up, not at the first report."""
     from crypto.mlkem import MLKEMRecipient  # local: keeps the module graph one-way
     from crypto.x25519 import X25519Recipient
 
+    if not recipients:
+        raise RecipientError("no recipients")
+    if any(isinstance(r, ScryptRecipient) for r in recipients) and len(recipients) > 1:
+        # The spec forbids it: a passphrase file must not be openable by anyone else.
+        raise RecipientError("a passphrase cannot be combined with other recipients")
     if any(isinstance(r, MLKEMRecipient) for r in recipients) and any(
         isinstance(r, X25519Recipient) for r in recipients
     ):
