@@ -92,7 +92,7 @@ def encrypt(recipients, recipient_files, use_passphrase, passphrase_file, armor,
         if targets:
             raise click.UsageError("-p cannot be combined with -r or -R")
         ask = passphrase.provider(passphrase_file, "Passphrase", confirm=True)
-        targets = [ScryptRecipient(ask(), _work_factor())]
+        targets = [ScryptRecipient(passphrase.check_new(ask()), _work_factor())]
     if not targets:
         raise click.UsageError("give at least one -r RECIPIENT, -R FILE or -p")
     _refuse_binary_to_terminal(output, armor)

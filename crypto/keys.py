@@ -130,6 +130,9 @@ def read_identity_file(path: str | os.PathLike[str]) -> bytes:
 def load_identities(data: bytes, passphrase_provider: PassphraseProvider, name: str = "identity file"):
     """Identities from identity-file bytes, asking for the passphrase if they are protected."""
     if is_encrypted(data):
+        if not age.is_passphrase_encrypted(data):
+            # Asking for a passphrase would only end in a misleading "wrong passphrase".
+            raise IdentityError(f"{name} is an age file but not passphrase-encrypted (or damaged)")
         try:
             data = age.decrypt(data, [ScryptIdentity(passphrase_provider())])
         except NoIdentityMatchError:

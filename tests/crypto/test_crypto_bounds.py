@@ -128,3 +128,10 @@ def test_empty_payload_is_one_final_chunk():
     _, offset = format.parse_header(sealed)
     assert len(sealed) - offset == stream.NONCE_SIZE + stream.TAG_SIZE
     assert age.decrypt(sealed, [PQ]) == b""
+
+
+def test_identity_file_encrypted_to_a_key_is_refused_without_asking(tmp_path):
+    path = tmp_path / "id.age"
+    path.write_bytes(age.encrypt(keys.identity_file_text(PQ).encode(), [keys.generate("pq").recipient()]))
+    with pytest.raises(errors.IdentityError, match="not passphrase-encrypted"):
+        keys.load_identity_file(path, lambda: pytest.fail("asked for a passphrase"))
