@@ -89,7 +89,6 @@ def _open_header(data: bytes, identities: Sequence[Identity]) -> tuple[bytes, me
     return file_key, memoryview(data)[offset:]
 
 
-
 def is_passphrase_encrypted(data: bytes) -> bool:
     """True if `data` parses as an age file whose one stanza is scrypt. Parsing errors are left
     for decrypt() to report."""
