@@ -113,7 +113,8 @@ def render(records: Iterable[Record]) -> str:
             if current is not None:
                 out.append("</section>")
             current = rec["day"]
-            out.append(f'<section id="day-{_e(current)}"><h2>{_e(current)} ({per_day[current]} reports)</h2>')
+            n = per_day[current]
+            out.append(f'<section id="day-{_e(current)}"><h2>{_e(current)} ({n} report{"" if n == 1 else "s"})</h2>')
         out.append(_article(rec))
     if current is not None:
         out.append("</section>")
