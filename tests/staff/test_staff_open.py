@@ -333,3 +333,52 @@ def test_nothing_outside_dir_on_success(tmp_path, staff):
     assert all(k == "out" or k.startswith("out/") for k in set(after) - set(before))
     assert re.fullmatch(r"[0-9a-f]{32}\.json", sorted(os.listdir(tmp_path / "out" / "reports"))[0])
     assert hashlib.sha256((tmp_path / "b.tar").read_bytes()).hexdigest() == hashlib.sha256(before["b.tar"]).hexdigest()
+
+
+def _run_real(args, *, stderr_tty: bool) -> tuple[int, str, str]:
+    """Runs the installed `meldpunt` in a real process; stderr on a pseudo-terminal if asked."""
+    import pty
+    import subprocess
+    import sys
+
+    exe = Path(sys.executable).with_name("meldpunt")
+    if not stderr_tty:
+        done = subprocess.run([str(exe), *map(str, args)], capture_output=True, text=True, timeout=120)
+        return done.returncode, done.stdout, done.stderr
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.Popen([str(exe), *map(str, args)], stdout=subprocess.PIPE, stderr=slave, text=True)
+        os.close(slave)
+        chunks = []
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not data:
+                break
+            chunks.append(data)
+        stdout = proc.stdout.read()
+        proc.stdout.close()
+        return proc.wait(timeout=120), stdout, b"".join(chunks).decode("utf-8", "replace")
+    finally:
+        os.close(master)
+
+
+def test_progress_bar_only_on_a_terminal(tmp_path, staff):
+    identity, key = staff
+    sealed_bundle(tmp_path / "b.tar", [make_report(i) for i in range(40)], [identity.recipient()])
+    code, stdout, stderr = _run_real(["open", tmp_path / "b.tar", "-i", key, "--out", tmp_path / "a"], stderr_tty=True)
+    assert code == 0 and "Opened 40 of 40" in stdout
+    assert "Opening" in stderr and "40/40" in stderr
+    code, stdout, stderr = _run_real(["open", tmp_path / "b.tar", "-i", key, "--out", tmp_path / "b"], stderr_tty=False)
+    assert code == 0 and "Opened 40 of 40" in stdout and stderr == ""
+
+
+def test_real_process_refuses_a_hostile_bundle_in_one_line(tmp_path, staff):
+    _, key = staff
+    (tmp_path / "b.tar").write_bytes(b"\0" * 100)
+    code, stdout, stderr = _run_real(["open", tmp_path / "b.tar", "-i", key, "--out", tmp_path / "o"], stderr_tty=False)
+    assert code == 1 and stdout == ""
+    assert stderr == "meldpunt: the bundle is truncated: it ends without the end-of-archive marker\n"
+    assert not (tmp_path / "o").exists()
