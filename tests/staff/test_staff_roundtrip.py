@@ -11,7 +11,9 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from crypto import age
 from crypto.ack import parse_ack
+from crypto.bundle import read_index, read_sealed
 from crypto.cli import main
 from onion_service.app import create_app
 from onion_service.config import load_config
@@ -78,6 +80,12 @@ def test_thousand_reports_round_trip(tmp_path, database_url):
         result = run("export", "--config", config_path, "--out", tmp_path / "bundle.tar")
         assert result.exit_code == 0, result.output
         assert store.count() == REPORTS  # exporting deletes nothing
+
+        # Each report is sealed to both staff keys: either one alone opens it.
+        with open(tmp_path / "bundle.tar", "rb") as f:
+            for entry in read_index(tmp_path / "bundle.tar")[:10]:
+                sealed = read_sealed(f.fileno(), entry)
+                assert age.decrypt(sealed, [staff_a]) == age.decrypt(sealed, [staff_b])
 
         late_canary, late_receipt = file_some(range(REPORTS, REPORTS + 1))[0]
 
