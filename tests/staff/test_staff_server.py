@@ -138,3 +138,21 @@ def test_export_and_purge_commands(tmp_path, store):
     assert store.count() == 0
     result = run("purge", "--config", config, "--ack", tmp_path / "out" / "ack")
     assert "Deleted 0 of the 4" in result.stdout and "4 were not on the server" in result.stdout
+
+
+def test_a_failed_export_leaves_no_file_and_flags_nothing(tmp_path, store, monkeypatch):
+    import errno
+
+    from onion_service import export as export_module
+
+    identity, _ = new_identity(tmp_path)
+    _fill(store, [identity.recipient()], 3)
+
+    def full_disk(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(export_module.os, "fsync", full_disk)
+    with pytest.raises(ExportError, match="No space left on device"):
+        export_bundle(store, str(tmp_path / "b.tar"))
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".meldpunt-export-") or p.name == "b.tar"]
+    assert store.count(exported=True) == 0 and store.count() == 3
