@@ -71,6 +71,17 @@ def make_blueprint(
 ) -> Blueprint:
     bp = Blueprint("report", __name__)
     no_options = {"provide_automatic_options": False}
+    # Pages that differ only by a random or per-second value (receipt, token) are rendered once
+    # per language and variant, with a placeholder for that value: rendering and translating a
+    # page costs more than sealing and storing the report. The placeholder holds no data.
+    rendered: dict[tuple[object, ...], str] = {}
+    slot = "\x00meldpunt-slot\x00"
+
+    def cached(key: tuple[object, ...], value: str, render: Callable[[], str]) -> str:
+        page = rendered.get(key)
+        if page is None:
+            page = rendered[key] = render()
+        return page.replace(slot, value)
 
     def show_form(
         lang: str,
@@ -83,17 +94,25 @@ def make_blueprint(
     ) -> Response:
         values = dict(values or {})
         values.setdefault(form.DANGER, "no")
-        html = render_template(
-            "form.html",
-            values=values,
-            kinds=kinds,
-            errors=errors or {},
-            notice=notice,
-            token=tokens.issue(lang),
-            found_on_choices=found_on_labels(),
-            kind_choices=kind_labels(),
-            limits=validate,
-        )
+
+        def render(token: str) -> str:
+            return render_template(
+                "form.html",
+                values=values,
+                kinds=kinds,
+                errors=errors or {},
+                notice=notice,
+                token=token,
+                found_on_choices=found_on_labels(),
+                kind_choices=kind_labels(),
+                limits=validate,
+            )
+
+        token = tokens.issue(lang)
+        if values == {form.DANGER: "no"} and not (kinds or errors or notice):
+            html = cached(("form", lang), token, lambda: render(slot))  # the empty form
+        else:
+            html = render(token)
         return Response(html, status=status, mimetype="text/html")
 
     @bp.get("/", **no_options)
@@ -110,7 +129,7 @@ def make_blueprint(
         # extension). It is only pre-filled, never submitted: the reporter still decides.
         url = request.args.get("url", "")
         prefill = url.strip() if 0 < len(url) <= validate.MAX_URL_CHARS and url.isprintable() else ""
-        return show_form(lang, values={form.URLS: prefill})
+        return show_form(lang, values={form.URLS: prefill} if prefill else None)
 
     @bp.post(f"/{LANG}/", strict_slashes=False, **no_options)
     def submit(lang: str) -> Response:
@@ -163,9 +182,9 @@ def make_blueprint(
         return thank(result)
 
     def thank(report: Report) -> Response:
-        html = render_template(
-            "thanks.html", receipt=report.receipt, child_in_danger=report.child_in_danger
-        )
+        key = ("thanks", report.language, report.child_in_danger)
+        html = cached(key, report.receipt, lambda: render_template(
+            "thanks.html", receipt=slot, child_in_danger=report.child_in_danger))
         return Response(html, status=200, mimetype="text/html")
 
     return bp
