@@ -211,3 +211,48 @@ def test_canaries_end_to_end(served):
     needles = [v.encode() for v in canaries.values()] + [tag.encode(), receipt.encode()]
     roots = [served.config.data_dir, served.server.tmpdir, served.server.stdout.parent]
     assert files_containing(roots, needles) == []
+
+
+def _sockets_of(pid: int) -> set[str]:
+    import os
+
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    return inodes
+
+
+def test_server_opens_no_outbound_connection_and_keeps_its_files_private(served):
+    """Every TCP socket of gunicorn's processes is its listening socket or a connection a client
+    made to it; there is no UDP socket at all (no DNS lookup of a reported address)."""
+    from pathlib import Path
+
+    # Traffic first, including addresses a careless server would look up.
+    served.server.post_form("en", good_fields(served.config, "en", urls="http://resolve-me.invalid/\nexample.org"))
+    pids = [served.server.proc.pid]
+    pids += [int(p) for p in Path(f"/proc/{pids[0]}/task/{pids[0]}/children").read_text().split()]
+    inodes = set().union(*(_sockets_of(pid) for pid in pids))
+    port_hex = f"{served.server.port:04X}"
+    from sqlalchemy.engine import make_url
+
+    db_port = make_url(served.config.database_url).port if served.backend == "postgres" else None
+    seen = 0
+    for table in ("tcp", "tcp6", "udp", "udp6"):
+        for line in Path(f"/proc/net/{table}").read_text().splitlines()[1:]:
+            fields = line.split()
+            local, remote, inode = fields[1], fields[2], fields[9]
+            if inode not in inodes:
+                continue
+            seen += 1
+            assert table.startswith("tcp"), f"a {table} socket"
+            if db_port and remote.endswith(f":{db_port:04X}") and remote.startswith("0100007F"):
+                continue  # the database connection the configuration asks for (loopback)
+            assert local.endswith(":" + port_hex), f"outbound connection {local} -> {remote}"
+    assert seen >= 1  # the listening socket, at least: the inspection itself works
+    assert (served.config.data_dir / "form-token.key").stat().st_mode & 0o777 == 0o600
+    assert served.config.data_dir.stat().st_mode & 0o077 == 0
