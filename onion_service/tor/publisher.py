@@ -152,6 +152,7 @@ class Publisher:
             if controller is not None and controller.is_alive() and not self._lost.is_set():
                 continue
             lost_at = time.monotonic()
+            self._uploaded.clear()
             if controller is not None:
                 controller.close()
             self._notify("tor control connection lost; reconnecting")
@@ -163,7 +164,8 @@ class Publisher:
             try:
                 self._add(self._connect())
             except TorError as exc:
-                self._notify(f"tor not ready ({exc}); retrying in {delay:.1f} s")
+                if delay == BACKOFF_FIRST or delay == BACKOFF_MAX:
+                    self._notify(f"tor not ready ({exc}); retrying")
                 self._closing.wait(delay)
                 delay = min(delay * 2, BACKOFF_MAX)
                 continue
@@ -171,10 +173,19 @@ class Publisher:
                 self._closing.wait(delay)
                 delay = min(delay * 2, BACKOFF_MAX)
                 continue
-            elapsed = time.monotonic() - lost_at
-            self.recoveries.append(elapsed)
-            self._notify(f"onion service added again after {elapsed:.1f} s")
+            self._notify(f"onion service added again after {time.monotonic() - lost_at:.1f} s")
+            if self._wait_uploaded_or_lost(self._upload_timeout):
+                elapsed = time.monotonic() - lost_at
+                self.recoveries.append(elapsed)
+                self._notify(f"onion service published again after {elapsed:.1f} s")
             return
+
+    def _wait_uploaded_or_lost(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not self._lost.is_set():
+            if self._uploaded.wait(0.2):
+                return True
+        return False
 
 
 def _explain_add_onion_failure(reply: str) -> str:

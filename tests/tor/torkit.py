@@ -1,0 +1,233 @@
+"""Helpers for the Tor tests: a meldpunt serve process, fetches through the client's SOCKS port,
+and the sockets a process tree holds."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+from crypto import age, frame, keys, report
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts" / "tor"
+TOKEN = re.compile(r'name="token" value="([^"]+)"')
+RECEIPT = re.compile(r'<p class="code"[^>]*><strong>([A-Z0-9-]+)</strong></p>')
+ONION_LINE = re.compile(r"^onion: http://([a-z2-7]{56}\.onion)/$")
+
+
+@dataclass(frozen=True)
+class Staff:
+    identities: list
+    recipient: str
+
+    def open(self, sealed: bytes) -> report.Report:
+        return report.decode(frame.unframe(age.decrypt(sealed, self.identities)))
+
+
+def new_staff() -> Staff:
+    ident = keys.generate("pq")
+    return Staff([ident], ident.recipient().encode())
+
+
+def free_port() -> int:
+    from onion_service.tor.private_network import free_ports
+
+    return free_ports(1)[0]
+
+
+def write_config(path: Path, data_dir: Path, recipient: str, control: str, *, bind: str | None = None) -> Path:
+    path.write_text(
+        f'recipients = ["{recipient}"]\n'
+        f'data_dir = "{data_dir}"\n'
+        'default_language = "en"\n'
+        "[hotline]\n"
+        'name = "Tor test hotline"\n'
+        "[[hotline.emergency]]\n"
+        'label = "Police"\n'
+        'number = "101"\n'
+        "[limits]\n"
+        "form_min_seconds = 1\n"
+        "[web]\n"
+        f'bind = "{bind or f"127.0.0.1:{free_port()}"}"\n'
+        "workers = 1\n"
+        "threads = 4\n"
+        "[tor]\n"
+        f'control = "{control}"\n'
+        "pow_queue_rate = 200\n"
+        "pow_queue_burst = 2000\n"
+        "max_streams = 20\n"
+    )
+    return path
+
+
+class Serve:
+    """`meldpunt serve --config FILE` (Tor mode) as a child process of the test."""
+
+    def __init__(self, config_path: Path, log_path: Path, *, timeout: float = 90) -> None:
+        self.log = open(log_path, "ab")
+        started = time.monotonic()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "crypto.cli", "serve", "--config", str(config_path)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self.log, cwd=ROOT)
+        self.hostname = self._read_onion_line(timeout)
+        self.startup_seconds = time.monotonic() - started
+
+    def _read_onion_line(self, timeout: float) -> str:
+        found: list[str] = []
+        done = threading.Event()
+
+        def reader() -> None:
+            for raw in self.process.stdout:
+                line = raw.decode().rstrip("\n")
+                m = ONION_LINE.match(line)
+                if m and not found:
+                    found.append(m.group(1))
+                    done.set()
+            done.set()
+
+        threading.Thread(target=reader, daemon=True).start()
+        if not done.wait(timeout) or not found:
+            self.stop()
+            raise AssertionError(f"meldpunt serve printed no onion line (see {self.log.name})")
+        return found[0]
+
+    def pids(self) -> list[int]:
+        """The serve process and every descendant (gunicorn master and workers)."""
+        children: dict[int, list[int]] = {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(ppid, []).append(int(entry))
+        out, todo = [], [self.process.pid]
+        while todo:
+            pid = todo.pop()
+            out.append(pid)
+            todo.extend(children.get(pid, []))
+        return out
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+
+
+def socks(port: int) -> dict[str, str]:
+    # A fresh SOCKS username per call: tor isolates streams by it (IsolateSOCKSAuth), so each call
+    # is a new visitor with its own circuits, as a new Tor Browser tab for another site would be.
+    user = secrets.token_hex(4)
+    proxy = f"socks5h://{user}:x@127.0.0.1:{port}"
+    return {"http": proxy, "https": proxy}
+
+
+def fetch_until(url: str, socks_port: int, *, within: float, timeout: float = 10) -> tuple[requests.Response, float]:
+    """GET `url` over Tor, retrying until it answers 200; returns the response and the seconds taken."""
+    started = time.monotonic()
+    last: Exception | None = None
+    while time.monotonic() - started < within:
+        try:
+            response = requests.get(url, proxies=socks(socks_port), timeout=timeout)
+            if response.status_code == 200:
+                return response, time.monotonic() - started
+        except requests.RequestException as exc:
+            last = exc
+        time.sleep(0.2)
+    raise AssertionError(f"{url} did not answer within {within} s: {last!r}")
+
+
+def submit_report(base: str, socks_port: int, description: str) -> tuple[str, requests.Session]:
+    """GET the English form, wait out the minimum form time, POST a report; the receipt code."""
+    session = requests.Session()
+    session.proxies = socks(socks_port)
+    page = session.get(f"{base}/en/", timeout=30)
+    assert page.status_code == 200
+    token = TOKEN.search(page.text).group(1)
+    time.sleep(1.2)  # form_min_seconds = 1
+    reply = session.post(f"{base}/en/", timeout=30, data={
+        "token": token, "urls": "http://example.org/reported-over-tor", "found_on": "website",
+        "kinds": ["images"], "access": "", "seen_on": "", "description": description,
+        "danger": "no", "contact": "", "homepage": ""})
+    assert reply.status_code == 200, reply.status_code
+    match = RECEIPT.search(reply.text)
+    assert match, "no receipt on the thank-you page"
+    return match.group(1), session
+
+
+# -- sockets ---------------------------------------------------------------------------------------
+
+INET_TABLES = ("tcp", "tcp6", "udp", "udp6", "raw", "raw6")
+
+
+def _address(hex_addr: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    host = hex_addr.split(":")[0]
+    raw = bytes.fromhex(host)
+    # /proc/net prints each 32-bit word in host (little-endian) order.
+    raw = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+    addr = ipaddress.ip_address(raw)
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped:
+        return addr.ipv4_mapped
+    return addr
+
+
+def inet_sockets(pid: int) -> dict[int, list[tuple[str, str, str]]]:
+    """inode -> [(table, local, remote)] for every inet socket in pid's network namespace."""
+    table_rows: dict[int, list[tuple[str, str, str]]] = {}
+    for table in INET_TABLES:
+        try:
+            lines = Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            table_rows.setdefault(int(fields[9]), []).append((table, fields[1], fields[2]))
+    return table_rows
+
+
+def socket_inodes(pid: int) -> set[int]:
+    inodes = set()
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return inodes
+    for fd in fds:
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(int(target[8:-1]))
+    return inodes
+
+
+def non_loopback_sockets(pids: list[int]) -> tuple[list[str], int]:
+    """(offending sockets, number of inet sockets checked) over the given processes."""
+    bad, checked = [], 0
+    for pid in pids:
+        rows = inet_sockets(pid)
+        for inode in socket_inodes(pid):
+            for table, local, remote in rows.get(inode, []):
+                checked += 1
+                local_ip, remote_ip = _address(local), _address(remote)
+                if not local_ip.is_loopback or not (remote_ip.is_loopback or remote_ip.is_unspecified):
+                    bad.append(f"pid {pid} {table} {local_ip} -> {remote_ip}")
+    return bad, checked
