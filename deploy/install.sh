@@ -1,0 +1,264 @@
+#!/usr/bin/env bash
+# Installs meldpunt on Debian 12 beside the system tor, as root, from this source tree:
+#
+#   sudo deploy/install.sh            install or update, then start once the configuration is real
+#   sudo deploy/install.sh --no-start install or update only
+#
+# Idempotent: run it again after editing /etc/meldpunt/meldpunt.toml, or after updating the source
+# tree; a run with nothing to do changes nothing. It never overwrites the configuration, and it
+# does not start meldpunt while the configuration fails meldpunt-check (the example's placeholder
+# recipient fails it). What it puts where is listed in deploy/README.md; uninstall.sh reverses it.
+#
+# Environment:
+#   MELDPUNT_WHEELS=DIR        install the Python packages from DIR only (pip --no-index)
+#   MELDPUNT_ADDRESS_WAIT=SEC  how long to wait for the onion address at the end (default 180)
+#   MELDPUNT_ROOT=DIR          tests only: every path below DIR instead of /; the system commands
+#                              (apt-get, useradd, chown, systemctl, tor, ...) are still called,
+#                              so the tests put stand-ins for them first on PATH
+set -euo pipefail
+umask 022
+
+R="${MELDPUNT_ROOT:-}"
+R="${R%/}"
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+SRC="$(dirname "$HERE")"
+
+VENV=/opt/meldpunt
+CONF_DIR=/etc/meldpunt
+CONF="$CONF_DIR/meldpunt.toml"
+DATA=/var/lib/meldpunt
+SVC_USER=meldpunt
+TOR_GROUP=debian-tor
+TORRC=/etc/tor/torrc
+TOR_DROPIN_DIR=/etc/tor/torrc.d
+TOR_INCLUDE="%include $TOR_DROPIN_DIR/*.conf"
+INCLUDE_MARK="# added by meldpunt's deploy/install.sh (uninstall.sh removes it)"
+AA_LOCAL=/etc/apparmor.d/local/system_tor
+AA_BEGIN="# meldpunt begin"
+AA_END="# meldpunt end"
+TOR_MIN_VERSION=0.4.9.2 # ADD_ONION with proof-of-work defences (onion_service/tor/control.py)
+ADDRESS_WAIT="${MELDPUNT_ADDRESS_WAIT:-180}"
+
+START=1
+for arg in "$@"; do
+  case "$arg" in
+    --no-start) START=0 ;;
+    -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "install.sh: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
+
+say() { printf 'meldpunt install: %s\n' "$*"; }
+die() { printf 'meldpunt install: %s\n' "$*" >&2; exit 1; }
+
+if [ -z "$R" ] && [ "$(id -u)" -ne 0 ]; then die "run as root (sudo $0)"; fi
+
+# --- helpers: each changes something only if it differs, and says so ------------------------
+
+CHANGED_UNITS=0 CHANGED_TOR=0 CHANGED_APPARMOR=0 CHANGED_CODE=0
+
+# ensure_owner PATH USER:GROUP
+ensure_owner() {
+  if [ "$(stat -c %U:%G "$R$1")" != "$2" ]; then chown "$2" "$R$1"; fi
+}
+
+# ensure_mode PATH MODE (octal, as stat -c %a prints it)
+ensure_mode() {
+  if [ "$(stat -c %a "$R$1")" != "$2" ]; then chmod "$2" "$R$1"; fi
+}
+
+# ensure_dir PATH MODE USER:GROUP
+ensure_dir() {
+  if [ ! -d "$R$1" ]; then mkdir -p "$R$1"; say "created $1"; fi
+  ensure_mode "$1" "$2"
+  ensure_owner "$1" "$3"
+}
+
+# put SOURCE_FILE PATH MODE USER:GROUP: returns 0 if the content changed, 1 if not
+put() {
+  local changed=1
+  if ! cmp -s "$1" "$R$2"; then
+    mkdir -p "$(dirname "$R$2")"
+    # Beside the target and renamed over it: a reader never sees half a file.
+    install -m "$3" "$1" "$R$2.meldpunt-new"
+    mv -f "$R$2.meldpunt-new" "$R$2"
+    say "installed $2"
+    changed=0
+  fi
+  ensure_mode "$2" "$3"
+  ensure_owner "$2" "$4"
+  return "$changed"
+}
+
+installed() { dpkg-query -W -f='${Status}\n' "$1" 2>/dev/null | grep -q '^install ok installed$'; }
+
+version_at_least() { # version_at_least HAVE WANT
+  [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n 1)" = "$2" ]
+}
+
+TMP="$(mktemp -d)"
+trap 'rm -rf "$TMP"' EXIT
+
+# --- 1. Debian packages --------------------------------------------------------------------------
+
+missing=()
+for pkg in tor python3 python3-venv; do installed "$pkg" || missing+=("$pkg"); done
+if [ "${#missing[@]}" -gt 0 ]; then
+  say "installing Debian packages: ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get update -q
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+tor_version="$(tor --version | sed -n 's/^Tor version \([0-9][0-9.]*[0-9]\).*/\1/p' | head -n 1)"
+if [ -z "$tor_version" ] || ! version_at_least "$tor_version" "$TOR_MIN_VERSION"; then
+  die "tor ${tor_version:-?} is too old: meldpunt needs $TOR_MIN_VERSION or later for proof-of-work defences (Debian 12: apt-get install -t bookworm-security tor, or the Tor Project's repository)"
+fi
+getent group "$TOR_GROUP" >/dev/null || die "group $TOR_GROUP is missing: is Debian's tor package installed?"
+
+# --- 2. the service user -------------------------------------------------------------------------
+
+if ! getent passwd "$SVC_USER" >/dev/null; then
+  useradd --system --user-group --home-dir "$DATA" --no-create-home --shell /usr/sbin/nologin \
+    --comment "meldpunt reporting form" "$SVC_USER"
+  say "created system user $SVC_USER"
+fi
+
+# --- 3. the code: a virtual environment in /opt/meldpunt, owned by root --------------------------
+
+# A fingerprint of what would be installed: reinstalling only when it changes keeps a second run
+# from touching anything.
+source_stamp() {
+  local paths=() p
+  for p in crypto onion_service pyproject.toml requirements deploy/meldpunt-check.py SECURITY.md; do
+    if [ -e "$SRC/$p" ]; then paths+=("$p"); fi
+  done
+  (cd "$SRC" && find "${paths[@]}" -type f ! -name '*.pyc' ! -name '*.mo' -print0 | sort -z | xargs -0 sha256sum) |
+    sha256sum | cut -d' ' -f1
+}
+stamp="$(source_stamp)"
+if [ "$(cat "$R$VENV/.meldpunt-source" 2>/dev/null || true)" != "$stamp" ]; then
+  say "installing meldpunt into $VENV"
+  [ -x "$R$VENV/bin/python" ] || python3 -m venv "$R$VENV"
+  pip_args=(install --disable-pip-version-check -q -c "$SRC/requirements/constraints.txt")
+  if [ -n "${MELDPUNT_WHEELS:-}" ]; then pip_args+=(--no-index --find-links "$MELDPUNT_WHEELS"); fi
+  "$R$VENV/bin/pip" "${pip_args[@]}" "${SRC}[server]"
+  # The reporter's languages: compiled catalogs inside the installed package.
+  site="$("$R$VENV/bin/python" -c 'import onion_service, os; print(os.path.dirname(onion_service.__file__))')"
+  if [ -d "$site/translations" ]; then "$R$VENV/bin/pybabel" -q compile -d "$site/translations"; fi
+  mkdir -p "$R$VENV/libexec" "$R$VENV/share/doc/meldpunt"
+  { echo "#!$VENV/bin/python3 -I"; cat "$HERE/meldpunt-check.py"; } > "$TMP/meldpunt-check"
+  install -m 0755 "$TMP/meldpunt-check" "$R$VENV/libexec/meldpunt-check"
+  if [ -f "$SRC/SECURITY.md" ]; then install -m 0644 "$SRC/SECURITY.md" "$R$VENV/share/doc/meldpunt/SECURITY.md"; fi
+  echo "$stamp" > "$R$VENV/.meldpunt-source"
+  CHANGED_CODE=1
+fi
+ensure_owner "$VENV" root:root
+
+cat > "$TMP/meldpunt-admin" <<EOF
+#!/bin/sh
+# Runs meldpunt's command line as the service user, so that files it makes in $DATA
+# (the database's journal, for instance) stay the service's. Installed by deploy/install.sh.
+#   meldpunt-admin export --config $CONF --out /media/usb/2026-11-22.tar
+#   meldpunt-admin purge --config $CONF --ack /media/usb/ack
+# The output directory must be writable by user $SVC_USER.
+set -eu
+umask 077
+exec setpriv --reuid=$SVC_USER --regid=$SVC_USER --clear-groups --no-new-privs --inh-caps=-all \\
+  $VENV/bin/meldpunt "\$@"
+EOF
+put "$TMP/meldpunt-admin" /usr/local/sbin/meldpunt-admin 755 root:root || true
+
+# --- 4. configuration and data -------------------------------------------------------------------
+
+ensure_dir "$CONF_DIR" 750 "root:$SVC_USER"
+if [ ! -e "$R$CONF" ]; then
+  # The example, with the one setting a sandboxed install needs: the web server on the unix
+  # socket the system tor connects to (the service has no network).
+  sed 's|^bind = .*|bind = "unix:/run/meldpunt/web.sock"|' "$HERE/meldpunt.toml.example" > "$TMP/meldpunt.toml"
+  grep -q '^bind = "unix:/run/meldpunt/web.sock"$' "$TMP/meldpunt.toml" ||
+    die "deploy/meldpunt.toml.example has no [web] bind line to adapt"
+  install -m 0640 "$TMP/meldpunt.toml" "$R$CONF"
+  chown "root:$SVC_USER" "$R$CONF"
+  say "created $CONF from the example: put your staff recipients in it"
+fi
+ensure_dir "$DATA" 700 "$SVC_USER:$SVC_USER"
+
+# --- 5. systemd: units and the socket directory --------------------------------------------------
+
+put "$HERE/systemd/meldpunt.service" /etc/systemd/system/meldpunt.service 644 root:root && CHANGED_UNITS=1
+put "$HERE/systemd/meldpunt-check.service" /etc/systemd/system/meldpunt-check.service 644 root:root && CHANGED_UNITS=1
+put "$HERE/tmpfiles/meldpunt.conf" /etc/tmpfiles.d/meldpunt.conf 644 root:root && CHANGED_UNITS=1
+if [ "$CHANGED_UNITS" = 1 ]; then systemctl daemon-reload; fi
+systemd-tmpfiles --create "$R/etc/tmpfiles.d/meldpunt.conf"
+
+# --- 6. the system tor ---------------------------------------------------------------------------
+
+put "$HERE/tor/meldpunt.conf" "$TOR_DROPIN_DIR/meldpunt.conf" 644 root:root && CHANGED_TOR=1
+if ! grep -Eq "^[[:space:]]*%include[[:space:]]+$TOR_DROPIN_DIR/?(\*\.conf)?[[:space:]]*$" "$R$TORRC"; then
+  printf '\n%s\n%s\n' "$INCLUDE_MARK" "$TOR_INCLUDE" >> "$R$TORRC"
+  say "added '$TOR_INCLUDE' to $TORRC"
+  CHANGED_TOR=1
+fi
+
+# Debian runs tor under the AppArmor profile system_tor; its local additions let tor reach
+# meldpunt's web socket.
+if [ -d "$R/etc/apparmor.d" ]; then
+  mkdir -p "$(dirname "$R$AA_LOCAL")"
+  [ -e "$R$AA_LOCAL" ] || : > "$R$AA_LOCAL"
+  # The file as it should be: whatever else is in it, then our block, once.
+  awk -v b="$AA_BEGIN" -v e="$AA_END" '$0 == b {skip = 1} !skip {print} $0 == e {skip = 0}' "$R$AA_LOCAL" > "$TMP/aa"
+  { echo "$AA_BEGIN"; cat "$HERE/apparmor/system_tor"; echo "$AA_END"; } >> "$TMP/aa"
+  if ! cmp -s "$TMP/aa" "$R$AA_LOCAL"; then
+    cat "$TMP/aa" > "$R$AA_LOCAL"
+    say "allowed tor to reach /run/meldpunt/web.sock in $AA_LOCAL"
+    CHANGED_APPARMOR=1
+  fi
+fi
+if [ "$CHANGED_APPARMOR" = 1 ] && command -v apparmor_parser >/dev/null && command -v aa-enabled >/dev/null &&
+  aa-enabled -q 2>/dev/null; then
+  apparmor_parser -r -T -W "$R/etc/apparmor.d/system_tor"
+fi
+
+tor --defaults-torrc "$R/usr/share/tor/tor-service-defaults-torrc" -f "$R$TORRC" --verify-config >"$TMP/tor-verify" 2>&1 || {
+  cat "$TMP/tor-verify" >&2
+  die "tor does not accept its configuration ($TORRC and $TOR_DROPIN_DIR/); nothing was restarted"
+}
+systemctl enable --quiet tor.service
+if [ "$CHANGED_TOR" = 1 ] || [ "$CHANGED_APPARMOR" = 1 ]; then
+  say "restarting tor"
+  systemctl restart tor.service
+fi
+
+# --- 7. start, once the configuration is real ----------------------------------------------------
+
+# As the service will run it: its user, with group debian-tor for tor's control socket.
+if ! setpriv --reuid="$SVC_USER" --regid="$SVC_USER" --groups="$TOR_GROUP" --no-new-privs \
+  "$R$VENV/bin/python" -I "$R$VENV/libexec/meldpunt-check" "$R$CONF"; then
+  say "NOT STARTED: $CONF is not ready (see above)."
+  say "Put your staff recipients (age1pq1…, from 'meldpunt keygen' on the offline machine) in it, then run $0 again."
+  exit 0
+fi
+if [ "$START" = 0 ]; then
+  say "installed; not started (--no-start). Start with: systemctl enable --now meldpunt.service"
+  exit 0
+fi
+systemctl enable --quiet meldpunt.service
+if [ "$CHANGED_CODE" = 1 ] || [ "$CHANGED_UNITS" = 1 ]; then
+  systemctl restart meldpunt.service
+else
+  systemctl start meldpunt.service
+fi
+
+# serve writes the address once the onion service is published.
+address_file="$R$DATA/onion-address"
+waited=0
+while [ ! -s "$address_file" ] && [ "$waited" -lt "$ADDRESS_WAIT" ]; do sleep 1; waited=$((waited + 1)); done
+if [ -s "$address_file" ]; then
+  say "meldpunt is running. Its onion address:"
+  echo
+  echo "    http://$(head -n 1 "$address_file")/"
+  echo
+  say "publish it on the hotline's website (deploy/README.md: Onion-Location) and back up $DATA/onion.key"
+else
+  say "meldpunt started, but no onion address yet after ${ADDRESS_WAIT}s (tor may still be bootstrapping)."
+  say "Check: systemctl status meldpunt tor@default; journalctl -u meldpunt-check; cat $DATA/onion-address"
+fi

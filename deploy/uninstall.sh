@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Reverses deploy/install.sh, as root:
+#
+#   sudo deploy/uninstall.sh                   remove the service, its code and its tor settings;
+#                                              keep /etc/meldpunt, /var/lib/meldpunt and the user
+#   sudo deploy/uninstall.sh --purge           also delete the configuration, the data (the
+#                                              database and the onion key: the address is lost for
+#                                              good) and the user; refused while reports remain
+#   sudo deploy/uninstall.sh --purge --force   ... even if reports were never exported and purged
+#
+# Debian's tor package stays installed (other software may use it); its configuration is put back
+# as it was. MELDPUNT_ROOT=DIR is for the tests, as in install.sh.
+set -euo pipefail
+umask 022
+
+R="${MELDPUNT_ROOT:-}"
+R="${R%/}"
+
+VENV=/opt/meldpunt
+CONF_DIR=/etc/meldpunt
+CONF="$CONF_DIR/meldpunt.toml"
+DATA=/var/lib/meldpunt
+SVC_USER=meldpunt
+TORRC=/etc/tor/torrc
+TOR_DROPIN_DIR=/etc/tor/torrc.d
+INCLUDE_MARK="# added by meldpunt's deploy/install.sh (uninstall.sh removes it)"
+AA_LOCAL=/etc/apparmor.d/local/system_tor
+AA_BEGIN="# meldpunt begin"
+AA_END="# meldpunt end"
+
+PURGE=0 FORCE=0
+for arg in "$@"; do
+  case "$arg" in
+    --purge) PURGE=1 ;;
+    --force) FORCE=1 ;;
+    -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "uninstall.sh: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
+
+say() { printf 'meldpunt uninstall: %s\n' "$*"; }
+die() { printf 'meldpunt uninstall: %s\n' "$*" >&2; exit 1; }
+
+if [ -z "$R" ] && [ "$(id -u)" -ne 0 ]; then die "run as root (sudo $0)"; fi
+
+TMP="$(mktemp -d)"
+trap 'rm -rf "$TMP"' EXIT
+
+# Before anything is removed: --purge must not destroy reports nobody has read.
+if [ "$PURGE" = 1 ] && [ "$FORCE" = 0 ] && [ -d "$R$DATA" ]; then
+  if [ ! -x "$R$VENV/bin/python" ] || [ ! -f "$R$CONF" ]; then
+    die "cannot count the stored reports (meldpunt's code or configuration is gone); use --purge --force to delete $DATA anyway"
+  fi
+  remaining="$(setpriv --reuid="$SVC_USER" --regid="$SVC_USER" --clear-groups --no-new-privs "$R$VENV/bin/python" -I -c '
+import os, sys
+from crypto.errors import Error
+from onion_service.config import load_config
+from onion_service.store import open_store
+try:
+    url = load_config(sys.argv[1]).database_url
+    if url.startswith("sqlite:///"):
+        path = sys.argv[2] + url[len("sqlite:///"):]  # below MELDPUNT_ROOT in the tests
+        if not os.path.exists(path):
+            sys.exit(print(0))
+        url = "sqlite:///" + path
+    with open_store(url) as store:
+        print(store.count())
+except Error as exc:
+    sys.exit(f"meldpunt uninstall: {exc}")
+' "$R$CONF" "$R")" || die "cannot count the stored reports; use --purge --force to delete $DATA anyway"
+  if [ "$remaining" != 0 ]; then
+    die "$remaining reports are still on the server: export them, open them offline and purge with the acknowledgement first (or use --purge --force)"
+  fi
+fi
+
+# --- the service -------------------------------------------------------------------------------
+
+units_changed=0
+if [ -e "$R/etc/systemd/system/meldpunt.service" ]; then
+  systemctl disable --now --quiet meldpunt.service || true # already stopped or never enabled
+fi
+for f in /etc/systemd/system/meldpunt.service /etc/systemd/system/meldpunt-check.service /etc/tmpfiles.d/meldpunt.conf; do
+  if [ -e "$R$f" ]; then rm -f "$R$f"; say "removed $f"; units_changed=1; fi
+done
+if [ "$units_changed" = 1 ]; then systemctl daemon-reload; fi
+if [ -d "$R/run/meldpunt" ]; then rm -rf "$R/run/meldpunt"; fi
+for p in "$VENV" /usr/local/sbin/meldpunt-admin; do
+  if [ -e "$R$p" ]; then rm -rf "$R$p"; say "removed $p"; fi
+done
+
+# --- the system tor ------------------------------------------------------------------------------
+
+tor_changed=0
+if [ -e "$R$TOR_DROPIN_DIR/meldpunt.conf" ]; then
+  rm -f "$R$TOR_DROPIN_DIR/meldpunt.conf"
+  say "removed $TOR_DROPIN_DIR/meldpunt.conf"
+  tor_changed=1
+fi
+if [ -d "$R$TOR_DROPIN_DIR" ] && [ -z "$(ls -A "$R$TOR_DROPIN_DIR")" ]; then
+  rmdir "$R$TOR_DROPIN_DIR"
+  # Our include line (and the blank line before it) goes only when nothing else uses the directory.
+  if grep -qxF "$INCLUDE_MARK" "$R$TORRC" 2>/dev/null; then
+    awk -v m="$INCLUDE_MARK" '
+      $0 == m { drop = 1; if (held) held = 0; next }
+      drop { drop = 0; next }
+      held { print ""; held = 0 }
+      $0 == "" { held = 1; next }
+      { print }
+      END { if (held) print "" }' "$R$TORRC" > "$TMP/torrc"
+    cat "$TMP/torrc" > "$R$TORRC"
+    say "removed the %include line meldpunt added to $TORRC"
+  fi
+fi
+aa_changed=0
+if grep -qxF "$AA_BEGIN" "$R$AA_LOCAL" 2>/dev/null; then
+  awk -v b="$AA_BEGIN" -v e="$AA_END" '$0 == b {skip = 1} !skip {print} $0 == e {skip = 0}' "$R$AA_LOCAL" > "$TMP/aa"
+  cat "$TMP/aa" > "$R$AA_LOCAL"
+  say "removed meldpunt's lines from $AA_LOCAL"
+  aa_changed=1
+fi
+if [ "$aa_changed" = 1 ] && command -v apparmor_parser >/dev/null && command -v aa-enabled >/dev/null &&
+  aa-enabled -q 2>/dev/null; then
+  apparmor_parser -r -T -W "$R/etc/apparmor.d/system_tor"
+fi
+if [ "$tor_changed" = 1 ] || [ "$aa_changed" = 1 ]; then
+  say "restarting tor"
+  systemctl restart tor.service || say "tor did not restart; check: systemctl status tor@default"
+fi
+
+# --- data, configuration, user -------------------------------------------------------------------
+
+if [ "$PURGE" = 0 ]; then
+  say "kept $CONF_DIR, $DATA (reports, onion key) and user $SVC_USER; --purge deletes them"
+  exit 0
+fi
+for p in "$DATA" "$CONF_DIR"; do
+  if [ -e "$R$p" ]; then rm -rf "$R$p"; say "deleted $p"; fi
+done
+if getent passwd "$SVC_USER" >/dev/null; then
+  userdel "$SVC_USER"
+  say "removed user $SVC_USER"
+fi
+say "The deleted files may still be readable on the disk itself until overwritten; on an encrypted disk, that is the point of the encryption."

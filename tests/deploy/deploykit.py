@@ -1,0 +1,129 @@
+"""Helpers for the deploy tests: a throwaway root for install.sh, stand-ins for the system commands.
+
+install.sh and uninstall.sh take MELDPUNT_ROOT=DIR and then put every file below DIR; the commands
+that would change the machine itself (apt-get, useradd, chown, systemctl, ...) are still called,
+and these tests put stand-ins first on PATH that only record their calls. The stand-ins for `tor
+--verify-config` and `python3 -m venv` do real work: the first runs the real tor on the torrc
+written into the throwaway root; the second makes a "virtual environment" whose python is the
+project's own, so that the configuration check install.sh runs is the real one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / "deploy"
+
+# name -> shell body; $LOG is the call log, $STATE a directory for the stand-ins' own state.
+STUBS = {
+    "apt-get": 'echo "apt-get $*" >> "$LOG"',
+    # Every package is installed: a test machine has tor; apt-get must not be needed.
+    "dpkg-query": 'echo "install ok installed"',
+    "useradd": 'echo "useradd $*" >> "$LOG"; touch "$STATE/user-meldpunt"',
+    "userdel": 'echo "userdel $*" >> "$LOG"; rm -f "$STATE/user-meldpunt"',
+    "getent": (
+        'echo "getent $*" >> "$LOG"\n'
+        'case "$1:$2" in\n'
+        '  passwd:meldpunt) [ -e "$STATE/user-meldpunt" ] && echo "meldpunt:x:999:999::/var/lib/meldpunt:/usr/sbin/nologin" ;;\n'
+        '  group:debian-tor) echo "debian-tor:x:109:" ;;\n'
+        '  *) exec /usr/bin/getent "$@" ;;\n'
+        'esac'
+    ),
+    "chown": 'echo "chown $*" >> "$LOG"',
+    "systemctl": 'echo "systemctl $*" >> "$LOG"',
+    "systemd-tmpfiles": 'echo "systemd-tmpfiles $*" >> "$LOG"',
+    # Runs the command as the caller (the test cannot switch to a user that does not exist).
+    "setpriv": (
+        'echo "setpriv $*" >> "$LOG"\n'
+        'while [ $# -gt 0 ]; do case "$1" in --*) shift ;; *) break ;; esac; done\n'
+        'exec "$@"'
+    ),
+    "tor": (
+        'echo "tor $*" >> "$LOG"\n'
+        'case " $* " in\n'
+        '  *" --verify-config "*)\n'
+        '    # The torrc install.sh wrote, its %include pointed into the throwaway root.\n'
+        '    while [ $# -gt 0 ]; do [ "$1" = -f ] && torrc="$2"; shift; done\n'
+        '    sed "s#^%include /etc/#%include $MELDPUNT_ROOT/etc/#" "$torrc" > "$STATE/torrc"\n'
+        '    mkdir -p "$STATE/tor-data" && chmod 700 "$STATE/tor-data"\n'
+        '    exec /usr/bin/tor --defaults-torrc /usr/share/tor/tor-service-defaults-torrc -f "$STATE/torrc" \\\n'
+        '      --DataDirectory "$STATE/tor-data" --PidFile "$STATE/tor-data/pid" --User "$(id -un)" --verify-config ;;\n'
+        '  *) exec /usr/bin/tor "$@" ;;\n'
+        'esac'
+    ),
+    # `python3 -m venv DIR`: a bin/ whose python is this project's, and a pip that only records.
+    "python3": (
+        'echo "python3 $*" >> "$LOG"\n'
+        '[ "$1 $2" = "-m venv" ] || exec "$REAL_PYTHON" "$@"\n'
+        'mkdir -p "$3/bin"\n'
+        'printf "#!/bin/sh\\nexec %s \\"\\$@\\"\\n" "$REAL_PYTHON" > "$3/bin/python"\n'
+        'cp "$3/bin/python" "$3/bin/python3"\n'
+        'printf "#!/bin/sh\\necho \\"pip \\$*\\" >> %s\\n" "$LOG" > "$3/bin/pip"\n'
+        'printf "#!/bin/sh\\necho \\"pybabel \\$*\\" >> %s\\n" "$LOG" > "$3/bin/pybabel"\n'
+        'chmod 755 "$3/bin/python" "$3/bin/python3" "$3/bin/pip" "$3/bin/pybabel"'
+    ),
+}
+
+
+class Box:
+    """A throwaway root with a Debian-like /etc/tor and AppArmor directory, and the stand-ins."""
+
+    def __init__(self, base: Path) -> None:
+        self.root = base / "root"
+        self.stubs = base / "stubs"
+        self.state = base / "state"
+        self.log = base / "calls.log"
+        for d in (self.root, self.stubs, self.state):
+            d.mkdir()
+        self.log.write_text("")
+        (self.root / "etc/tor").mkdir(parents=True)
+        shutil.copy("/etc/tor/torrc", self.root / "etc/tor/torrc")
+        (self.root / "etc/apparmor.d/local").mkdir(parents=True)
+        (self.root / "etc/apparmor.d/local/system_tor").write_text("")
+        for name, body in STUBS.items():
+            path = self.stubs / name
+            path.write_text("#!/bin/sh\n" + body + "\n")
+            path.chmod(0o755)
+
+    def env(self) -> dict[str, str]:
+        return {
+            "PATH": f"{self.stubs}:/usr/sbin:/usr/bin:/sbin:/bin",
+            "MELDPUNT_ROOT": str(self.root),
+            "MELDPUNT_ADDRESS_WAIT": "1",
+            "LOG": str(self.log),
+            "STATE": str(self.state),
+            "REAL_PYTHON": sys.executable,
+            "LC_ALL": "C.UTF-8",
+        }
+
+    def run(self, script: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        self.log.write_text("")
+        result = subprocess.run(["bash", str(DEPLOY / script), *args], env=self.env(), capture_output=True,
+                                text=True, timeout=120)
+        if check and result.returncode != 0:
+            raise AssertionError(f"{script} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+        return result
+
+    def calls(self) -> list[str]:
+        return self.log.read_text().splitlines()
+
+    def snapshot(self) -> dict[str, tuple]:
+        """Every path below the root with its type, mode, size, content hash and mtime."""
+        out = {}
+        for dirpath, dirnames, filenames in os.walk(self.root):
+            for name in dirnames + filenames:
+                path = Path(dirpath, name)
+                st = path.lstat()
+                digest = ""
+                if path.is_symlink():
+                    digest = os.readlink(path)
+                elif path.is_file():
+                    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+                out[str(path.relative_to(self.root))] = (st.st_mode, st.st_size, digest, st.st_mtime_ns)
+        return out
