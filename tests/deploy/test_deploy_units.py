@@ -1,0 +1,103 @@
+"""The systemd units: systemd itself accepts them, and rates meldpunt's sandbox at 1.0 or lower."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from deploykit import DEPLOY
+
+pytestmark = pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="needs systemd-analyze (make test-deps)")
+
+UNITS = ("meldpunt.service", "meldpunt-check.service")
+SCALE_OUT_DROPIN = DEPLOY / "onionbalance/meldpunt.service.d/backend.conf"
+# systemd-analyze security: 0.0 is a unit that can do nothing; a unit without any hardening is 9.6.
+TARGET = 1.0
+
+
+def fake_root(tmp_path: Path) -> Path:
+    """A root with the system's unit directory, our units, and executables at the units' paths."""
+    root = tmp_path / "root"
+    shutil.copytree("/lib/systemd/system", root / "usr/lib/systemd/system", symlinks=True)
+    (root / "etc/systemd/system").mkdir(parents=True)
+    for unit in UNITS:
+        shutil.copy(DEPLOY / "systemd" / unit, root / "etc/systemd/system" / unit)
+    for exe in ("opt/meldpunt/bin/meldpunt", "opt/meldpunt/libexec/meldpunt-check", "opt/meldpunt/bin/python"):
+        path = root / exe
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("#!/bin/sh\n")
+        path.chmod(0o755)
+    return root
+
+
+def verify(root: Path, *units: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["systemd-analyze", "verify", f"--root={root}", *units],
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_systemd_accepts_the_units_without_a_warning(tmp_path):
+    root = fake_root(tmp_path)
+    result = verify(root, *(f"/etc/systemd/system/{u}" for u in UNITS))
+    assert result.returncode == 0 and result.stderr == "" and result.stdout == "", result.stderr
+
+
+def test_verify_is_strict_enough_to_catch_a_typo(tmp_path):
+    # The test above could pass vacuously if verify ignored our files; a misspelt value must show.
+    root = fake_root(tmp_path)
+    unit = root / "etc/systemd/system/meldpunt.service"
+    unit.write_text(unit.read_text().replace("ProtectSystem=strict", "ProtectSystem=stric"))
+    result = verify(root, "/etc/systemd/system/meldpunt.service")
+    assert "meldpunt.service:" in result.stderr and "stric" in result.stderr
+
+
+def exposure(unit_path: Path) -> float:
+    result = subprocess.run(["systemd-analyze", "security", "--offline=true", str(unit_path)],
+                            capture_output=True, text=True, timeout=60)
+    match = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", result.stdout)
+    assert match, result.stdout + result.stderr
+    return float(match.group(1))
+
+
+@pytest.mark.parametrize("unit", UNITS)
+def test_security_exposure_is_at_most_one(unit):
+    score = exposure(DEPLOY / "systemd" / unit)
+    assert score <= TARGET, f"{unit}: systemd-analyze security scores {score}, above {TARGET}"
+
+
+def test_the_score_is_read_correctly(tmp_path):
+    # The parser must see a bad score as bad: an unhardened service scores far above the target.
+    bare = tmp_path / "bare.service"
+    bare.write_text("[Service]\nExecStart=/bin/true\n")
+    assert exposure(bare) > 9
+
+
+def test_sandbox_settings_that_the_promises_rest_on():
+    # The score allows trade-offs; these settings carry a promise of SECURITY.md and may not be traded.
+    text = (DEPLOY / "systemd/meldpunt.service").read_text()
+    settings = dict(line.split("=", 1) for line in text.splitlines() if re.match(r"^[A-Z]\w+=", line))
+    assert settings["PrivateNetwork"] == "yes"  # no outbound connection, enforced by the kernel
+    assert settings["RestrictAddressFamilies"] == "AF_UNIX"
+    assert settings["IPAddressDeny"] == "any"
+    assert settings["StandardOutput"] == settings["StandardError"] == "null"  # no logs
+    assert settings["MemorySwapMax"] == "0" and settings["LimitCORE"] == "0"  # no plaintext on disk
+    assert settings["MemoryDenyWriteExecute"] == "yes"
+    assert settings["UMask"] == "0077"
+    assert settings["ProtectSystem"] == "strict"
+    assert settings["CapabilityBoundingSet"] == ""
+    assert settings["ExecStart"].endswith("serve --config /etc/meldpunt/meldpunt.toml")
+
+
+@pytest.mark.skipif(not SCALE_OUT_DROPIN.exists(), reason="the scale-out drop-in is not written yet")
+def test_scale_out_backend_dropin_is_accepted_and_stays_below_target(tmp_path):
+    root = fake_root(tmp_path)
+    dropin_dir = root / "etc/systemd/system/meldpunt.service.d"
+    dropin_dir.mkdir()
+    shutil.copy(SCALE_OUT_DROPIN, dropin_dir / "backend.conf")
+    result = verify(root, "/etc/systemd/system/meldpunt.service")
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    merged = tmp_path / "meldpunt.service"
+    merged.write_text((DEPLOY / "systemd/meldpunt.service").read_text() + "\n" + SCALE_OUT_DROPIN.read_text())
+    assert exposure(merged) <= TARGET
