@@ -16,9 +16,15 @@ from pathlib import Path
 
 from itsdangerous import BadData, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
+from crypto.errors import Error
+
 SECRET_FILE = "form-token.key"
 _SECRET_BYTES = 32
 _SALT = "meldpunt.form-token.v1"
+
+
+class SecretFileError(Error):
+    """The token secret cannot be created or read."""
 
 
 class TokenRejected(Exception):
@@ -45,8 +51,15 @@ def load_or_create_secret(data_dir: Path) -> bytes:
     written file and all workers end up with the same secret.
     """
     path = data_dir / SECRET_FILE
+    try:
+        return _load_or_create(path)
+    except OSError as exc:
+        raise SecretFileError(f"cannot create or read {path}: {exc.strerror}") from None
+
+
+def _load_or_create(path: Path) -> bytes:
     if not path.exists():
-        tmp = data_dir / f".{SECRET_FILE}.{secrets.token_hex(8)}"
+        tmp = path.parent / f".{SECRET_FILE}.{secrets.token_hex(8)}"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             os.write(fd, secrets.token_hex(_SECRET_BYTES).encode("ascii"))
@@ -61,7 +74,7 @@ def load_or_create_secret(data_dir: Path) -> bytes:
             os.unlink(tmp)
     secret = path.read_bytes().strip()
     if len(secret) < _SECRET_BYTES:
-        raise RuntimeError(f"{path} is truncated; delete it to make a new one")
+        raise SecretFileError(f"{path} is truncated; delete it to make a new one")
     return secret
 
 

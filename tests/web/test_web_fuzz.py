@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -16,14 +18,25 @@ FIELDS = ["urls", "found_on", "kinds", "access", "seen_on", "description", "dang
 CODES = ["website", "forum", "p2p", "onion", "other", "images", "videos", "drawn", "yes", "no", ""]
 
 
-@pytest.fixture(scope="module")
-def fuzz_app(tmp_path_factory, identity):
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def fuzz_app(request, tmp_path_factory, identity):
     data = tmp_path_factory.mktemp("fuzz") / "data"
     data.mkdir(mode=0o700)
-    config = make_config(data, identity.recipient, form_min_seconds=0)
+    schema = None
+    if request.param == "postgres":
+        pg = request.getfixturevalue("_postgres_session")
+        if not pg.running:
+            pg.start()
+        schema = "f_" + secrets.token_hex(6)
+        url = pg.isolated_url(schema)
+    else:
+        url = ""
+    config = make_config(data, identity.recipient, database_url=url, form_min_seconds=0)
     store = open_store(config.database_url)
     yield config, create_app(config, store=store).test_client()
     store.close()
+    if schema:
+        pg.drop_isolated(schema)
 
 
 values = st.one_of(st.sampled_from(CODES), st.text(max_size=300), st.text(alphabet=st.characters(max_codepoint=0x7f), max_size=50))

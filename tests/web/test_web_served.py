@@ -188,6 +188,7 @@ def test_canaries_end_to_end(served):
                          seen_on="2026-01-02", **canaries)
     status, headers, body = served.server.post_form("fr", fields)
     assert status == 200, body[:500]
+    assert "server" not in headers and "set-cookie" not in headers and headers["cache-control"] == "no-store"
     receipt = RECEIPT.search(body).group(1)
     assert "Police" in body and "101" in body  # danger: the emergency numbers first
     assert body.index("101") < body.index(receipt)
