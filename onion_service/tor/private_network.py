@@ -120,6 +120,19 @@ class PrivateNetwork:
         return {n.name: n.process.pid for n in self.nodes.values()
                 if n.process is not None and n.process.poll() is None}
 
+    def client_options(self) -> dict[str, str | list[str]]:
+        """torrc options for one more tor (not a relay) that joins this network (tests)."""
+        return {
+            "TestingTorNetwork": "1",
+            "PathsNeededToBuildCircuits": "0.67",
+            "GeoIPFile": "/dev/null",
+            "GeoIPv6File": "/dev/null",
+            "ShutdownWaitLength": "0",
+            "DirAuthority": [
+                f"{n.name} orport={n.or_port} no-v2 v3ident={n.v3ident} 127.0.0.1:{n.dir_port} {n.fingerprint}"
+                for n in self.nodes.values() if n.role == "authority"],
+        }
+
     def start(self, timeout: float = START_TIMEOUT) -> None:
         for tool in (self.tor_cmd, self.gencert_cmd):
             if shutil.which(tool) is None:
