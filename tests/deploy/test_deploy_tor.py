@@ -1,0 +1,82 @@
+"""The system tor's configuration as install.sh leaves it: Debian's torrc and service defaults, the
+%include line, and deploy/tor/meldpunt.conf. The real tor checks it and prints what it would run."""
+
+from __future__ import annotations
+
+import getpass
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from deploykit import DEPLOY
+
+pytestmark = pytest.mark.skipif(shutil.which("tor") is None or not Path("/etc/tor/torrc").exists(),
+                                reason="needs Debian's tor (make test-deps)")
+
+DEBIAN_DEFAULTS = "/usr/share/tor/tor-service-defaults-torrc"
+
+
+def system_torrc(tmp_path: Path, dropin: str) -> list[str]:
+    """tor's command line for Debian's torrc with meldpunt's drop-in included, in a private data dir."""
+    torrc_d = tmp_path / "torrc.d"
+    torrc_d.mkdir()
+    (torrc_d / "meldpunt.conf").write_text(dropin)
+    torrc = tmp_path / "torrc"
+    torrc.write_text(Path("/etc/tor/torrc").read_text() + f"\n%include {torrc_d}/*.conf\n")
+    data = tmp_path / "data"
+    data.mkdir(mode=0o700)
+    # Our own user instead of debian-tor, so that tor checks a data directory we may create.
+    return ["tor", "--defaults-torrc", DEBIAN_DEFAULTS, "-f", str(torrc), "--DataDirectory", str(data),
+            "--PidFile", str(data / "pid"), "--User", getpass.getuser()]
+
+
+def test_tor_verifies_the_configuration(tmp_path):
+    cmd = system_torrc(tmp_path, (DEPLOY / "tor/meldpunt.conf").read_text())
+    result = subprocess.run([*cmd, "--verify-config"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and "Configuration was valid" in result.stdout, result.stdout
+    # Any warning but the one about running the test as root (the system tor switches to debian-tor).
+    warnings = [l for l in result.stdout.splitlines() if "[warn]" in l and "running Tor as root" not in l]
+    assert warnings == []
+
+
+def test_tor_refuses_a_broken_dropin(tmp_path):
+    # Shows that the drop-in is really read: a misspelt option makes the whole configuration fail.
+    cmd = system_torrc(tmp_path, (DEPLOY / "tor/meldpunt.conf").read_text() + "SafeLoging 1\n")
+    result = subprocess.run([*cmd, "--verify-config"], capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+
+
+def effective(tmp_path) -> dict[str, list[str]]:
+    cmd = system_torrc(tmp_path, (DEPLOY / "tor/meldpunt.conf").read_text())
+    result = subprocess.run([*cmd, "--dump-config", "full"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    options: dict[str, list[str]] = {}
+    for line in result.stdout.splitlines():
+        if line and not line[0].isdigit() and not line.startswith(("Nov", "[")) and " " in line:
+            key, value = line.split(" ", 1)
+            options.setdefault(key, []).append(value)
+    return options
+
+
+def test_effective_configuration_keeps_meldpunts_promises(tmp_path):
+    options = effective(tmp_path)
+    # Nothing on the server can make connections through tor: Debian's two SOCKS ports are gone.
+    assert options["SocksPort"] == ["0"]
+    # The control interface is the group-writable socket meldpunt's unit can open, and no TCP port.
+    assert options["ControlPort"] == ["0"]
+    assert options["ControlSocket"] == ["/run/tor/control GroupWritable RelaxDirModeCheck"]
+    assert options["ControlSocketsGroupWritable"] == ["1"]
+    assert options["CookieAuthentication"] == ["1"] and options["CookieAuthFileGroupReadable"] == ["1"]
+    # Logs: syslog at notice level, scrubbed, never a file.
+    assert options["SafeLogging"] == ["1"]
+    assert options["Log"] == ["notice syslog"]
+    assert not any("file" in value for value in options["Log"])
+    # A client hosting one onion service: no relay, no exit.
+    assert options["ORPort"] == ["0"] and options["ExitRelay"] == ["0"] and options["ClientOnly"] == ["1"]
+    assert "HiddenServiceDir" not in options  # meldpunt adds its service over the control socket
+
+
+def test_tor_has_the_proof_of_work_module():
+    result = subprocess.run(["tor", "--list-modules"], capture_output=True, text=True, timeout=30)
+    assert "pow: yes" in result.stdout
