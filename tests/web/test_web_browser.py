@@ -119,3 +119,21 @@ def _count(config) -> int:
         return store.count()
     finally:
         store.close()
+
+
+def test_narrow_window_as_at_200_percent_zoom_needs_no_sideways_scrolling(browser_server, driver):
+    """A 550 px wide window shows what a 1100 px screen shows at 200 % zoom."""
+    from selenium.webdriver.common.by import By
+
+    server, _ = browser_server
+    driver.set_window_size(550, 1400)
+    try:
+        driver.get(f"http://127.0.0.1:{server.port}/de/")
+        width = driver.find_element(By.TAG_NAME, "body").size["width"]
+        assert width <= 550
+        for selector in ("#urls", "#description", "fieldset", "button[type=submit]", ".exit", ".langs"):
+            element = driver.find_element(By.CSS_SELECTOR, selector)
+            assert element.location["x"] >= 0 and element.location["x"] + element.size["width"] <= width, selector
+        driver.save_screenshot(str(ARTIFACTS / "form-de-narrow.png"))
+    finally:
+        driver.set_window_size(1100, 2600)
