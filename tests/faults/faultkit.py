@@ -1,0 +1,363 @@
+"""Helpers for the fault tests: a gunicorn we can kill, reporters that remember what they were
+told, and the check that every acknowledged report is stored, once, and opens.
+
+Everything here talks to 127.0.0.1 only, and every loop is bounded in count and in time.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from crypto import age, frame, keys, report
+from crypto.errors import Error
+from onion_service.token import FormTokens, load_or_create_secret
+
+ROOT = Path(__file__).resolve().parents[2]
+TOKEN = re.compile(r'name="token" value="([^"]+)"')
+RECEIPT = re.compile(r'<p class="code"[^>]*><strong>([A-Z0-9-]+)</strong></p>')
+HTML_LANG = re.compile(r'<html lang="([a-z]{2})">')
+
+
+@dataclass(frozen=True)
+class Staff:
+    identities: list
+    recipient: str
+
+    def open(self, sealed: bytes) -> report.Report:
+        return report.decode(frame.unframe(age.decrypt(sealed, self.identities)))
+
+
+def new_staff(kind: str = "pq") -> Staff:
+    # Post-quantum, as deployed: opening one costs well under a millisecond.
+    ident = keys.generate(kind)
+    return Staff([ident], ident.recipient().encode())
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def write_config(path: Path, data_dir: Path, recipient: str, *, database_url: str = "",
+                 reports_per_minute: int = 100_000, workers: int = 2, threads: int = 8) -> Path:
+    path.write_text(
+        f'recipients = ["{recipient}"]\n'
+        f'data_dir = "{data_dir}"\n'
+        f'database_url = "{database_url}"\n'
+        'default_language = "nl"\n'
+        "[hotline]\n"
+        'name = "Faults test hotline"\n'
+        "[[hotline.emergency]]\n"
+        'label = "Police"\n'
+        'number = "101"\n'
+        "[limits]\n"
+        f"reports_per_minute = {reports_per_minute}\n"
+        "form_min_seconds = 1\n"
+        "form_max_hours = 6\n"
+        "[web]\n"
+        f"workers = {workers}\n"
+        f"threads = {threads}\n"
+    )
+    return path
+
+
+def token(data_dir: Path, lang: str, *, age_seconds: float = 30) -> str:
+    """A valid form token, as if the form had been served `age_seconds` ago."""
+    secret = load_or_create_secret(data_dir)
+    issuer = FormTokens(secret, min_seconds=0, max_seconds=1, clock=lambda: time.time() - age_seconds)
+    return issuer.issue(lang)
+
+
+def form_body(description: str, tok: str, **extra: str) -> bytes:
+    fields = [("urls", "http://example.org/faults"), ("found_on", "website"), ("kinds", "images"),
+              ("access", ""), ("seen_on", ""), ("description", description), ("danger", "no"),
+              ("contact", ""), ("token", tok), ("homepage", "")]
+    fields += list(extra.items())
+    return urllib.parse.urlencode(fields).encode("ascii")
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    text: str
+    seconds: float
+
+
+def request(port: int, method: str, path: str, body: bytes | None = None, *,
+            timeout: float = 20) -> Reply:
+    started = time.monotonic()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        headers = {"Host": "127.0.0.1", "Connection": "close"}
+        if body is not None:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        conn.request(method, path, body=body, headers=headers)
+        resp = conn.getresponse()
+        text = resp.read().decode("utf-8", "replace")
+        return Reply(resp.status, {k.lower(): v for k, v in resp.getheaders()}, text,
+                     time.monotonic() - started)
+    finally:
+        conn.close()
+
+
+def post_report(port: int, lang: str, description: str, tok: str, *, timeout: float = 20) -> Reply:
+    return request(port, "POST", f"/{lang}/", form_body(description, tok), timeout=timeout)
+
+
+def receipt_of(reply: Reply) -> str | None:
+    if reply.status != 200:
+        return None
+    m = RECEIPT.search(reply.text)
+    return m.group(1) if m else None
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[1]) == pid and fields[0] != "Z":
+            out.append(int(entry))
+    return out
+
+
+def rss_kib(pids: list[int]) -> int:
+    total = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total
+
+
+class Server:
+    """`python -m onion_service.server` on a loopback port, in a process group of its own, so a
+    test can SIGKILL the master and every worker at once. `stop()` always leaves nothing behind."""
+
+    def __init__(self, config_path: Path, log_path: Path, *, port: int | None = None) -> None:
+        self.config_path = config_path
+        self.log_path = log_path
+        self.port = port or free_port()
+        self.proc: subprocess.Popen | None = None
+        self.started_in = 0.0
+
+    def start(self, timeout: float = 30) -> float:
+        """Starts and waits until the form answers 200; returns the seconds it took."""
+        assert self.proc is None or self.proc.poll() is not None
+        started = time.monotonic()
+        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "onion_service.server", "--config", str(self.config_path),
+                 "--bind", f"127.0.0.1:{self.port}"],
+                cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                start_new_session=True,
+            )
+        deadline = started + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"gunicorn exited ({self.proc.returncode}): {self.log_tail()}")
+            try:
+                if request(self.port, "GET", "/nl/", timeout=5).status == 200:
+                    self.started_in = time.monotonic() - started
+                    return self.started_in
+            except OSError:
+                pass
+            time.sleep(0.05)
+        self.kill()
+        raise RuntimeError(f"gunicorn did not answer within {timeout} s: {self.log_tail()}")
+
+    def log_tail(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-3000:]
+        except OSError:
+            return ""
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def workers(self) -> list[int]:
+        return _children(self.proc.pid) if self.running else []
+
+    def pids(self) -> list[int]:
+        return [self.proc.pid, *self.workers()] if self.running else []
+
+    def kill(self) -> None:
+        """SIGKILL the master and every worker at once (a crash, or the OOM killer)."""
+        if self.proc is None:
+            return
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proc.wait(10)
+        # Workers are in the same group; wait until none is left holding the port or the files.
+        deadline = time.monotonic() + 10
+        while _group_alive(self.proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    def kill_worker(self) -> bool:
+        """SIGKILL one worker; the master starts a new one. False if there was none to kill."""
+        workers = self.workers()
+        if not workers:
+            return False
+        try:
+            os.kill(secrets.choice(workers), signal.SIGKILL)
+        except ProcessLookupError:
+            return False
+        return True
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            if self.proc is not None:
+                self.kill()  # reap any worker left in the group
+            return
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            pass
+        self.kill()
+
+
+def _group_alive(pgid: int) -> bool:
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            return True
+    return False
+
+
+@dataclass
+class Ledger:
+    """What the reporters were told: receipts shown on a thank-you page, and every status."""
+
+    acked: dict[str, str] = field(default_factory=dict)  # receipt -> description sent
+    statuses: Counter = field(default_factory=Counter)
+    errors: Counter = field(default_factory=Counter)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def record(self, description: str, reply: Reply | None, error: BaseException | None = None) -> None:
+        with self.lock:
+            if error is not None:
+                self.errors[type(error).__name__] += 1
+                return
+            self.statuses[reply.status] += 1
+            receipt = receipt_of(reply)
+            if receipt is not None:
+                self.acked[receipt] = description
+
+
+class Reporters:
+    """`count` threads posting reports to `port` until stopped (or `max_seconds` pass).
+
+    Each report carries a unique description so a stored row can be matched to what was sent.
+    A connection error (the server was killed) is recorded and the thread carries on.
+    """
+
+    def __init__(self, port_of, data_dir: Path, ledger: Ledger, *, count: int = 6, tag: str = "r",
+                 max_seconds: float = 60, pause: float = 0.0, lang: str = "nl") -> None:
+        self._port_of = port_of  # a callable: the port may change between restarts
+        self._token = token(data_dir, lang)
+        self._ledger, self._tag, self._pause, self._lang = ledger, tag, pause, lang
+        self._stop = threading.Event()
+        self._deadline = time.monotonic() + max_seconds
+        self.sent = 0
+        self._threads = [threading.Thread(target=self._run, args=(i,), daemon=True) for i in range(count)]
+        for t in self._threads:
+            t.start()
+
+    def _run(self, n: int) -> None:
+        i = 0
+        while not self._stop.is_set() and time.monotonic() < self._deadline:
+            description = f"{self._tag}-{n}-{i}-{secrets.token_hex(4)}"
+            i += 1
+            try:
+                reply = post_report(self._port_of(), self._lang, description, self._token, timeout=15)
+            except (OSError, http.client.HTTPException) as exc:
+                self._ledger.record(description, None, exc)
+                self._stop.wait(0.02)
+                continue
+            self._ledger.record(description, reply)
+            with self._ledger.lock:
+                self.sent += 1
+            if self._pause:
+                self._stop.wait(self._pause)
+
+    def stop(self) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join(timeout=30)
+
+
+def verify_store(store, staff: Staff, acked: dict[str, str], opened: dict | None = None) -> dict[str, int]:
+    """Every acknowledged receipt is stored exactly once and opens to what was sent; every row
+    opens (nothing partial); the database passes its integrity check. Returns counts.
+
+    `opened` (id -> (receipt, description)) carries rows already opened by an earlier call, so a
+    loop that verifies after every crash opens each row once; rows are checked to still be there.
+    """
+    store.check_integrity()
+    opened = {} if opened is None else opened
+    seen: Counter = Counter()
+    descriptions: dict[str, str] = {}
+    ids = set()
+    for row in store.pending():
+        assert row.id not in ids, "a report id is stored twice"
+        ids.add(row.id)
+        if row.id not in opened:
+            try:
+                r = staff.open(row.sealed)
+            except Error as exc:  # a partial or damaged row
+                raise AssertionError(f"a stored row does not open: {type(exc).__name__}: {exc}") from None
+            opened[row.id] = (r.receipt, r.description)
+        receipt, description = opened[row.id]
+        seen[receipt] += 1
+        descriptions[receipt] = description
+    gone = set(opened) - ids
+    assert not gone, f"{len(gone)} rows stored earlier have disappeared"
+    duplicates = [r for r, n in seen.items() if n > 1]
+    assert not duplicates, f"{len(duplicates)} receipts are stored more than once"
+    lost = [r for r in acked if r not in seen]
+    assert not lost, f"{len(lost)} of {len(acked)} acknowledged reports are missing"
+    wrong = [r for r, d in acked.items() if descriptions[r] != d]
+    assert not wrong, f"{len(wrong)} acknowledged reports opened to another report's text"
+    return {"rows": len(ids), "acked": len(acked), "unacknowledged_but_stored": len(ids) - len(acked)}
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    k = min(len(ordered) - 1, max(0, int(round(p / 100 * len(ordered) + 0.5)) - 1))
+    return ordered[k]
