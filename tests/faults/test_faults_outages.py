@@ -1,0 +1,205 @@
+"""Outages of what the store stands on: a full disk (SQLite on a small tmpfs this test mounts) and
+a PostgreSQL server stopped in the middle of a run.
+
+In both, a report that cannot be stored gets the translated 503 page with Retry-After and the
+reporter's answers kept; nothing acknowledged is lost; and the running service takes reports again
+as soon as the disk has room or the database is back, without a restart.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+
+from faultkit import (HTML_LANG, ROOT, Ledger, Reporters, Server, post_report, receipt_of, request, token,
+                      verify_store, write_config)
+from onion_service.store import open_store
+
+# The notice views.py shows when the store refuses a report (msgid in the catalogs).
+NOT_SAVED = ("Your report could not be saved just now. Please try again in a few minutes. "
+             "Your answers are still below.")
+TMPFS_BYTES = 6 << 20  # room for the database and a few dozen reports; filled to the brim below
+
+
+def translated(lang: str, msgid: str) -> str:
+    path = ROOT / "onion_service" / "translations" / lang / "LC_MESSAGES" / "messages.po"
+    with open(path, "rb") as f:
+        catalog = read_po(f)
+    text = catalog[msgid].string
+    assert text, f"{msgid!r} has no {lang} translation"
+    return text
+
+
+def assert_not_saved_page(reply, lang: str, description: str) -> None:
+    import html
+
+    assert reply.status == 503, reply.status
+    assert reply.headers.get("retry-after", "").isdigit(), reply.headers
+    assert HTML_LANG.search(reply.text).group(1) == lang
+    page = html.unescape(reply.text)
+    assert " ".join(translated(lang, NOT_SAVED).split()) in " ".join(page.split())
+    assert description in page, "the reporter's answers were not kept on the 503 page"
+    assert "Traceback" not in reply.text
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A tmpfs of TMPFS_BYTES mounted for this test only (and always unmounted)."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root (CI runs make test as root)")
+    mount_point = tmp_path / "small-disk"
+    mount_point.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={TMPFS_BYTES},mode=0700", "tmpfs", str(mount_point)],
+                   check=True, capture_output=True, timeout=30)
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=True, capture_output=True, timeout=30)
+
+
+def fill(path: Path, max_bytes: int) -> int:
+    """Writes a filler file until the filesystem refuses (ENOSPC); returns the bytes written."""
+    written = 0
+    chunk = b"\0" * 4096
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        while written < max_bytes:
+            try:
+                written += os.write(fd, chunk)
+            except OSError as exc:
+                if exc.errno == 28:  # ENOSPC
+                    return written
+                raise
+    finally:
+        os.close(fd)
+    raise AssertionError(f"the small disk took {max_bytes} bytes without filling up")
+
+
+def test_disk_full_gives_translated_503_loses_nothing_and_recovers_without_restart(
+        tmp_path, small_disk, fault_staff):
+    data_dir = small_disk / "data"
+    config = write_config(tmp_path / "meldpunt.toml", data_dir, fault_staff.recipient, workers=1, threads=4)
+    server = Server(config, tmp_path / "gunicorn.log")
+    ledger = Ledger()
+    store = None
+    try:
+        server.start()
+        store = open_store(f"sqlite:///{data_dir / 'reports.sqlite3'}")
+        tok_fr = token(data_dir, "fr")
+        for i in range(5):  # a few reports before the disk fills
+            reply = post_report(server.port, "fr", f"before-full-{i}", tok_fr)
+            ledger.record(f"before-full-{i}", reply)
+            assert receipt_of(reply), reply.status
+        filler = small_disk / "filler"
+        fill(filler, TMPFS_BYTES)
+
+        # Past the full point: SQLite may still fit a report or two in space it already holds;
+        # once it cannot, every report is refused with the translated 503 page.
+        refused = 0
+        for i in range(60):
+            description = f"while-full-{i}"
+            reply = post_report(server.port, "fr", description, tok_fr)
+            ledger.record(description, reply)
+            if reply.status == 503:
+                assert_not_saved_page(reply, "fr", description)
+                refused += 1
+                if refused >= 5:
+                    break
+            else:
+                assert receipt_of(reply), reply.status
+        assert refused >= 5, f"the full disk never refused a report: {dict(ledger.statuses)}"
+        assert server.running, "gunicorn died on the full disk"
+        assert request(server.port, "GET", "/fr/").status == 200, "the form page broke on the full disk"
+
+        # Space returns: the same running service takes reports again at once.
+        filler.unlink()
+        freed_at = time.monotonic()
+        for attempt in range(50):
+            description = f"after-full-{attempt}"
+            reply = post_report(server.port, "fr", description, tok_fr)
+            ledger.record(description, reply)
+            if receipt_of(reply):
+                break
+            time.sleep(0.1)
+        else:
+            raise AssertionError(f"no report accepted after space returned: {dict(ledger.statuses)}")
+        recovery = time.monotonic() - freed_at
+        for i in range(5):
+            reply = post_report(server.port, "fr", f"after-full-more-{i}", tok_fr)
+            ledger.record(f"after-full-more-{i}", reply)
+            assert receipt_of(reply), reply.status
+        counts = verify_store(store, fault_staff, ledger.acked)
+        print(f"\ndisk full: refused {refused} with 503, recovered {recovery:.2f} s after space returned, "
+              f"{counts}, reports lost 0", file=sys.stderr)
+    except BaseException:
+        print(server.log_tail(), file=sys.stderr)
+        raise
+    finally:
+        server.stop()
+        if store is not None:
+            store.close()
+
+
+@pytest.mark.postgres
+def test_postgres_stopped_mid_run_gives_503_with_retry_after_and_recovers(tmp_path, fault_staff, postgres_server):
+    schema = "faults_down_" + os.urandom(4).hex()
+    url = postgres_server.isolated_url(schema)
+    data_dir = tmp_path / "data"
+    config = write_config(tmp_path / "meldpunt.toml", data_dir, fault_staff.recipient, database_url=url,
+                          workers=2, threads=4)
+    server = Server(config, tmp_path / "gunicorn.log")
+    ledger = Ledger()
+    store = None
+    try:
+        server.start()
+        store = open_store(url)
+        reporters = Reporters(lambda: server.port, data_dir, ledger, count=3, tag="bg", max_seconds=40,
+                              pause=0.05, lang="de")
+        try:
+            time.sleep(0.5)
+            postgres_server.stop("fast")
+            stopped_at = time.monotonic()
+            tok_de = token(data_dir, "de")
+            replies = [post_report(server.port, "de", f"while-down-{i}", tok_de, timeout=30) for i in range(5)]
+            slowest = max(r.seconds for r in replies)
+            for i, reply in enumerate(replies):
+                assert_not_saved_page(reply, "de", f"while-down-{i}")
+            assert request(server.port, "GET", "/de/").status == 200, "the form page needs no database"
+            time.sleep(1.0)
+            postgres_server.start()
+            started_at = time.monotonic()
+            for attempt in range(100):
+                reply = post_report(server.port, "de", f"after-{attempt}", tok_de)
+                ledger.record(f"after-{attempt}", reply)
+                if receipt_of(reply):
+                    break
+                assert reply.status == 503, reply.status
+                time.sleep(0.1)
+            else:
+                raise AssertionError("no report accepted after PostgreSQL came back")
+            recovery = time.monotonic() - started_at
+            time.sleep(0.5)
+        finally:
+            reporters.stop()
+        assert set(ledger.statuses) <= {200, 503}, dict(ledger.statuses)
+        assert ledger.statuses[503] >= 1
+        counts = verify_store(store, fault_staff, ledger.acked)
+        print(f"\npostgres down {started_at - stopped_at:.1f} s: slowest 503 {slowest:.2f} s, recovered "
+              f"{recovery:.2f} s after it returned, {counts}, statuses {dict(ledger.statuses)}, reports lost 0",
+              file=sys.stderr)
+    except BaseException:
+        print(server.log_tail(), file=sys.stderr)
+        raise
+    finally:
+        server.stop()
+        if store is not None:
+            store.close()
+        if not postgres_server.running:
+            postgres_server.start()
+        postgres_server.drop_isolated(schema)
