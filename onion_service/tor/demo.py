@@ -46,18 +46,33 @@ def run_demo(data_dir: str | os.PathLike | None = None, *, stop: threading.Event
     shutil.rmtree(network_dir, ignore_errors=True)
     network = PrivateNetwork(network_dir)
     _say("starting a private Tor network on 127.0.0.1 (3 authorities, 3 relays, a service and a client tor)")
-    network.start()
+    network.launch()
+    stop = stop or threading.Event()
+    failed: list[BaseException] = []
+
+    def network_ready() -> None:
+        # The web server starts and the service is added meanwhile; tor uploads once this is done.
+        try:
+            network.wait_ready()
+            _say(f"private network up after {time.monotonic() - started:.1f} s")
+        except BaseException as exc:  # handed to the main thread below
+            failed.append(exc)
+            stop.set()
+
+    waiter = threading.Thread(target=network_ready, name="private-network", daemon=True)
     try:
-        _say(f"private network up after {time.monotonic() - started:.1f} s")
         config_path = data_dir / CONFIG_FILE
         write_demo_config(config_path, data_dir, recipient, network.hs_control_port)
         config = load_config(config_path)
+        waiter.start()
 
         def instructions(hostname: str) -> None:
             print(instructions_text(hostname, network.socks_port, config_path, key_path, data_dir), flush=True)
             _say(f"ready after {time.monotonic() - started:.1f} s; Ctrl-C stops everything")
 
         serve_with_tor(config, config_path, stop=stop, on_ready=instructions)
+        if failed:
+            raise failed[0]
     finally:
         network.stop()
         _say("stopped the web server and every tor the demo started")

@@ -105,6 +105,7 @@ class PrivateNetwork:
         self.nodes: dict[str, Node] = {}
         self.timings: dict[str, float] = {}
         self._started_at = 0.0
+        self._t0 = self._deadline = 0.0
 
     # -- public ---------------------------------------------------------------------------------
 
@@ -134,12 +135,21 @@ class PrivateNetwork:
         }
 
     def start(self, timeout: float = START_TIMEOUT) -> None:
+        """Launch every tor and wait until the client and the service's tor are bootstrapped."""
+        self.launch(timeout)
+        self.wait_ready()
+
+    def launch(self, timeout: float = START_TIMEOUT) -> None:
+        """Make keys, start every tor and take ownership; the ports are known from here on.
+
+        The onion service's tor already takes ADD_ONION now; it uploads once `wait_ready` is done.
+        """
         for tool in (self.tor_cmd, self.gencert_cmd):
             if shutil.which(tool) is None:
                 raise PrivateNetworkError(
                     f"'{tool}' is not installed; on Debian: apt-get install tor (it ships tor-gencert)")
-        t0 = time.monotonic()
-        deadline = t0 + timeout
+        t0 = self._t0 = time.monotonic()
+        self._deadline = t0 + timeout
         try:
             self._plan()
             self._make_keys()
@@ -152,14 +162,20 @@ class PrivateNetwork:
                 # The onion service's tor and the client wait for a complete consensus (pitfall 1).
                 self._launch(node, disable_network=node.role in ("hs", "client"))
             for node in self.nodes.values():
-                self._attach(node, deadline)
-            self._wait_for_consensus(deadline)
-            self.timings["consensus"] = time.monotonic() - t0
+                self._attach(node, self._deadline)
+        except BaseException:
+            self.stop()
+            raise
+
+    def wait_ready(self) -> None:
+        try:
+            self._wait_for_consensus(self._deadline)
+            self.timings["consensus"] = time.monotonic() - self._t0
             for name in ("hs", "client"):
                 self.nodes[name].controller.set_conf("DisableNetwork", "0")
             for name in ("hs", "client"):
-                self._wait_bootstrapped(self.nodes[name], deadline)
-            self.timings["bootstrapped"] = time.monotonic() - t0
+                self._wait_bootstrapped(self.nodes[name], self._deadline)
+            self.timings["bootstrapped"] = time.monotonic() - self._t0
         except BaseException:
             self.stop()
             raise

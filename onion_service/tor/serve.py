@@ -22,7 +22,7 @@ from pathlib import Path
 from onion_service.tor import control, keys
 from onion_service.tor.errors import TorError
 from onion_service.tor.launch import Launcher
-from onion_service.tor.publisher import OnionSettings, Publisher, target_for_bind
+from onion_service.tor.publisher import UPLOAD_TIMEOUT, OnionSettings, Publisher, target_for_bind
 
 WEB_START_TIMEOUT = 60.0  # gunicorn plus the first worker's imports, on a slow 2-core machine
 WEB_STOP_TIMEOUT = 15.0  # gunicorn's graceful_timeout is 10 s
@@ -74,9 +74,17 @@ def serve_with_tor(config, config_path: str | os.PathLike, *,
         _wait_listening(config.web.bind, web, stop)
         if stop.is_set():
             return
-        if not publisher.publish(wait=True):
-            notify("the onion service is added, but tor has not uploaded its descriptor yet; it keeps trying")
+        publisher.publish(wait=False)
         publisher.start_supervisor()
+        deadline = time.monotonic() + UPLOAD_TIMEOUT
+        while not publisher.wait_uploaded(0.2):
+            if stop.is_set():
+                return
+            if web.poll() is not None:
+                raise TorError(f"the web server exited (status {web.returncode}); stopping")
+            if time.monotonic() > deadline:
+                notify("the onion service is added, but tor has not uploaded its descriptor yet; it keeps trying")
+                break
         out(f"onion: http://{key.hostname}/")
         if on_ready is not None:
             on_ready(key.hostname)

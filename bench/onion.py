@@ -1,0 +1,156 @@
+"""The onion service's two performance targets, measured on the private Tor network.
+
+Run by hand:  .venv/bin/python bench/onion.py [--fetches 60] [--runs 1]
+
+1. Start-up: from launching `meldpunt demo` to the first successful fetch of the form over the
+   onion (target: at most 20 s on 2 cores). Measured cold (an empty authority-key cache, as on a
+   fresh machine) and warm (the keys cached by the cold run) side by side.
+2. The app's share of a form fetch over the onion (target: at most 5 %): the median time of
+   fetching the form straight from the web server on loopback (the server's whole part: gunicorn,
+   Flask, the page) against the median time of fetching it over the onion through the client tor
+   (a new TCP connection and stream each time, on the client's existing circuit, as a browser
+   would).
+
+Everything stays on 127.0.0.1. The demo runs in a temporary directory and is stopped at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import tomllib
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+ONION = re.compile(r"^onion: http://([a-z2-7]{56}\.onion)/$")
+SOCKS = re.compile(r"^socks: 127\.0\.0\.1:(\d+)$")
+
+
+class Demo:
+    def __init__(self, data_dir: Path, cache_dir: Path) -> None:
+        env = dict(os.environ, XDG_CACHE_HOME=str(cache_dir))
+        self.started = time.monotonic()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "crypto.cli", "demo", "--data-dir", str(data_dir)],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, cwd=ROOT, env=env)
+        self.hostname = self.socks_port = None
+        ready = threading.Event()
+
+        def read() -> None:
+            for raw in self.process.stdout:
+                line = raw.decode().rstrip("\n")
+                if m := ONION.match(line):
+                    self.hostname = m.group(1)
+                if m := SOCKS.match(line):
+                    self.socks_port = int(m.group(1))
+                if self.hostname and self.socks_port:
+                    ready.set()
+            ready.set()
+
+        threading.Thread(target=read, daemon=True).start()
+        if not ready.wait(120) or not self.hostname:
+            self.stop()
+            raise SystemExit("meldpunt demo did not come up within 120 s")
+        config = tomllib.loads((data_dir / "meldpunt-demo.toml").read_text())
+        self.web_bind = config["web"]["bind"]
+
+    def proxies(self, user: str) -> dict[str, str]:
+        proxy = f"socks5h://{user}:x@127.0.0.1:{self.socks_port}"
+        return {"http": proxy, "https": proxy}
+
+    def first_fetch_seconds(self) -> float:
+        while True:
+            try:
+                r = requests.get(f"http://{self.hostname}/en/", proxies=self.proxies("first"), timeout=10)
+                if r.status_code == 200:
+                    return time.monotonic() - self.started
+            except requests.RequestException:
+                pass
+            if time.monotonic() - self.started > 120:
+                raise SystemExit("no successful fetch over the onion within 120 s")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def timed_fetches(url: str, count: int, *, proxies=None, host: str | None = None) -> list[float]:
+    headers = {"Host": host, "Connection": "close"} if host else {"Connection": "close"}
+    times = []
+    for _ in range(count):
+        t = time.perf_counter()
+        r = requests.get(url, proxies=proxies, headers=headers, timeout=30)
+        times.append(time.perf_counter() - t)
+        if r.status_code != 200:
+            raise SystemExit(f"{url} answered {r.status_code}")
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--fetches", type=int, default=60)
+    parser.add_argument("--runs", type=int, default=1, help="start-up measurements of each kind")
+    args = parser.parse_args()
+    print(f"cpus: {os.cpu_count()}, tor: {shutil.which('tor')}")
+
+    work = Path(tempfile.mkdtemp(prefix="meldpunt-bench-onion-"))
+    cache = work / "cache"
+    try:
+        startups: dict[str, list[float]] = {"cold": [], "warm": []}
+        demo = None
+        for run in range(args.runs):
+            for kind in ("cold", "warm"):
+                if kind == "cold":
+                    shutil.rmtree(cache, ignore_errors=True)
+                data_dir = work / f"demo-{kind}-{run}"
+                demo = Demo(data_dir, cache)
+                startups[kind].append(demo.first_fetch_seconds())
+                print(f"start-up {kind}: first fetch over the onion {startups[kind][-1]:.1f} s after launch", flush=True)
+                if not (kind == "warm" and run == args.runs - 1):
+                    demo.stop()
+
+        onion_url = f"http://{demo.hostname}/en/"
+        local_url = f"http://{demo.web_bind}/en/"
+        timed_fetches(onion_url, 5, proxies=demo.proxies("bench"))  # circuits built, caches warm
+        timed_fetches(local_url, 5, host=demo.hostname)
+        over_onion = timed_fetches(onion_url, args.fetches, proxies=demo.proxies("bench"))
+        on_loopback = timed_fetches(local_url, args.fetches, host=demo.hostname)
+        demo.stop()
+
+        onion_median = statistics.median(over_onion)
+        local_median = statistics.median(on_loopback)
+        print()
+        for kind, values in startups.items():
+            print(f"start-up {kind}: median {statistics.median(values):.1f} s of {len(values)} "
+                  f"(target <= 20 s): {'OK' if statistics.median(values) <= 20 else 'MISSED'}")
+        print(f"form fetch over the onion: median {onion_median * 1000:.1f} ms "
+              f"(p90 {sorted(over_onion)[int(0.9 * len(over_onion))] * 1000:.1f} ms, n={len(over_onion)})")
+        print(f"form fetch on loopback (the server's part): median {local_median * 1000:.2f} ms")
+        share = local_median / onion_median
+        print(f"app's share of a fetch over the onion: {share * 100:.1f} % (target <= 5 %): "
+              f"{'OK' if share <= 0.05 else 'MISSED'}")
+    finally:
+        if demo is not None:
+            demo.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
