@@ -20,9 +20,21 @@ LENGTH = 16
 GROUP = 4
 
 
+# Random bytes below this map evenly onto the alphabet (240 = 8 * 30); larger ones are dropped,
+# so that every symbol is exactly as likely as every other.
+_UNBIASED = 256 - 256 % len(ALPHABET)
+
+
 def new_receipt() -> str:
     """A fresh receipt code such as `K7QM-4XPA-9TNR-2HWC`."""
-    return _group("".join(secrets.choice(ALPHABET) for _ in range(LENGTH)))
+    # One read of the system's random source for the whole code rather than one per symbol
+    # (secrets.choice): on a busy server each read is a system call and a wait for the GIL.
+    symbols: list[str] = []
+    while len(symbols) < LENGTH:
+        for byte in secrets.token_bytes(2 * LENGTH):
+            if byte < _UNBIASED and len(symbols) < LENGTH:
+                symbols.append(ALPHABET[byte % len(ALPHABET)])
+    return _group("".join(symbols))
 
 
 def normalise_receipt(text: str) -> str:

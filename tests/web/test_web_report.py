@@ -94,3 +94,13 @@ def test_normalise_accepts_what_people_type():
     for bad in ["", "K7QM-4XPA-9TNR", "K7QM-4XPA-9TNR-2HWO", "K7QM-4XPA-9TNR-2HWC-AAAA", "x" * 1000]:
         with pytest.raises(ReceiptError):
             normalise_receipt(bad)
+
+
+def test_receipt_symbols_are_uniform():
+    # 128,000 symbols; a modulo bias (some symbols 9/8 as likely as others) gives chi-square ~ 300+.
+    from collections import Counter
+
+    counts = Counter("".join(new_receipt().replace("-", "") for _ in range(8000)))
+    expected = 8000 * 16 / len(ALPHABET)
+    chi2 = sum((counts[s] - expected) ** 2 / expected for s in ALPHABET)
+    assert chi2 < 80  # 29 degrees of freedom: exceeded by chance with p < 1e-6
