@@ -23,7 +23,6 @@ import argparse
 import http.client
 import os
 import re
-import secrets
 import signal
 import socket
 import subprocess

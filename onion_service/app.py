@@ -131,7 +131,7 @@ def create_app(
         return Response(stylesheet, mimetype="text/css")
 
     app.register_blueprint(
-        make_blueprint(config=config, tokens=tokens, budget=budget, sealer=Sealer(config.recipients), store=store)
+        make_blueprint(tokens=tokens, budget=budget, sealer=Sealer(config.recipients), store=store)
     )
 
     def error_page(code: int) -> Response:

@@ -17,7 +17,6 @@ from crypto.receipt import new_receipt
 from crypto.report import FOUND_ON, KINDS, LANGUAGES, Report
 from onion_service import form, validate
 from onion_service.budget import Budget
-from onion_service.config import Config
 from onion_service.i18n import NAMES
 from onion_service.seal import Sealer
 from onion_service.store import Store, StoreUnavailable
@@ -62,7 +61,6 @@ def kind_labels() -> list[tuple[str, object]]:
 
 def make_blueprint(
     *,
-    config: Config,
     tokens: FormTokens,
     budget: Budget,
     sealer: Sealer,

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime
 import secrets
 
-import pytest
 
 from webkit import HTML_LANG, RECEIPT, files_containing, form_body, good_fields, token
 
