@@ -231,3 +231,39 @@ def test_the_sandbox_refuses_network_sockets_writable_code_and_writes_elsewhere(
     assert seen["wx"] in ("EACCES", "EPERM")
     # ProtectSystem=strict
     assert {seen[p] for p in ("/etc/meldpunt-sandbox-test", "/work-test", "/var/lib/meldpunt-sandbox-test")} == {"EROFS"}
+
+
+def test_the_configuration_check_runs_in_its_own_sandbox_and_names_what_is_wrong(tmp_path):
+    os.chmod(tmp_path, 0o755)
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    recipient = keys.generate("pq").recipient().encode()
+    conf = etc / "meldpunt.toml"
+    deployed = (f'recipients = ["{recipient}"]\ndata_dir = "/var/lib/meldpunt"\n[hotline]\nname = "T"\n'
+                '[web]\nbind = "unix:/run/meldpunt/web.sock"\n[tor]\ncontrol = "unix:/nonexistent/control"\n')
+
+    def check(text: str) -> tuple[int, str]:
+        conf.write_text(text)
+        conf.chmod(0o644)
+        log = tmp_path / "check.log"
+        args = [sys.executable, str(SANDBOX), "--unit", str(DEPLOY / "systemd/meldpunt-check.service"),
+                "--uid", str(NOBODY), "--gid", str(NOBODY), f"--ro={etc}", f"--ro={sys.base_prefix}", "--",
+                sys.executable, "-I", str(DEPLOY / "meldpunt-check.py"), str(conf)]
+        with open(log, "wb") as out:
+            rc = subprocess.run(args, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, timeout=60).returncode
+        return rc, log.read_text()
+
+    rc, out = check(deployed)
+    assert rc == 0, out
+    assert "configuration OK (1 post-quantum staff recipient(s))" in out
+    assert "will wait for tor" in out  # tor down is a warning, not a refusal
+    assert recipient not in out  # keys and paths are named, values never
+
+    rc, out = check(deployed.replace(recipient, "age1pq1…replace-with-your-staff-public-key…"))
+    assert rc == 1 and "recipients[0] is not a valid age recipient" in out
+
+    rc, out = check(deployed.replace('"unix:/run/meldpunt/web.sock"', '"127.0.0.1:8080"')
+                    .replace('"unix:/nonexistent/control"', '"127.0.0.1:9051"')
+                    .replace('"/var/lib/meldpunt"', '"/srv/meldpunt"'))
+    assert rc == 1
+    assert "web.bind must be a unix socket" in out and "tor.control must be" in out and "data_dir must be" in out
