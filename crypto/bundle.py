@@ -230,6 +230,10 @@ def _scan(f: BinaryIO, file_size: int) -> tuple[tuple[int, int] | None, dict[str
         # Checked after the size bounds, so that an absurd size is named as such.
         if data_at + size + (-size % BLOCK) > file_size:
             raise BundleError(f"the bundle is truncated: member {name!r} runs past the end of the file")
+        # The writer pads with zeros; anything else there is damage (or a hiding place).
+        f.seek(data_at + size)
+        if any(f.read(-size % BLOCK)):
+            raise BundleError(f"the bundle is damaged: non-zero padding after member {name!r}")
         pos = data_at + size + (-size % BLOCK)
 
 

@@ -94,6 +94,8 @@ def _hostile_bundles() -> dict[str, tuple[bytes, str]]:
         "truncated-in-data": (good[:512 + 100], "truncated"),
         "truncated-before-manifest": (good[: 512 + 1024], "truncated"),
         "truncated-end-marker": (good[:-1024], "truncated"),
+        "non-zero-padding": (member(f"reports/{rid}.age".encode(), sealed)[:-1] + b"x"
+                             + member(b"manifest.json", manifest_bytes(entries[:1])) + end(), "padding"),
         "data-after-end": (good + b"\0" * 512 + b"x" + b"\0" * 511, "after its end"),
         "no-manifest": (b"".join(member(f"reports/{i}.age".encode(), s) for i, s in items) + end(), "no manifest"),
         "two-manifests": (_bundle(items, entries, extra=member(b"manifest.json", manifest_bytes(entries))), "two manifests"),
