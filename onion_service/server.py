@@ -20,13 +20,20 @@ from gunicorn.http import wsgi as gunicorn_wsgi
 from onion_service.budget import Budget
 from onion_service.config import Config, check_bind, load_config
 from onion_service.token import load_or_create_secret
+from onion_service.worker import BufferingWorker
 
 
 def gunicorn_options(config: Config, bind: str) -> dict[str, object]:
     return {
         "bind": [bind],
         "workers": config.web.workers,
-        "worker_class": "gthread",
+        # gthread whose event loop reads each request whole before a thread serves it: a client
+        # that trickles its request a byte at a time then holds a socket, not a thread (see
+        # onion_service/worker.py for why, and why not gevent). Each worker keeps at most
+        # worker_connections sockets (below the usual 1024 open files), the rest wait in the
+        # listen backlog; behind Tor, max_streams bounds the streams per circuit as well.
+        "worker_class": BufferingWorker,
+        "worker_connections": 500,
         "threads": config.web.threads,
         # No access log at all, and errors only at warning level: gunicorn logs request details
         # (client address, request line) at info and debug only.

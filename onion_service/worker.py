@@ -1,0 +1,147 @@
+"""gunicorn's gthread worker, reading each request whole before it gets a thread.
+
+Why: gthread gives a connection a thread as soon as its first byte arrives, and the thread then
+blocks until the whole request head (and later the body) has come in, however slowly. A client
+sending one byte a second holds a thread for minutes, and 32 such clients (2 workers x 16
+threads) stop the service for everyone: tests/faults/test_faults_slow_clients.py showed every
+real reporter timing out behind 200 byte-at-a-time connections. Behind Tor each slow client is
+only one stream, and streams are cheap to open.
+
+So here the worker's own event loop reads the request without blocking, into a bounded buffer,
+and only a complete request (head and body) is given to a thread. A slow client costs a socket
+and a few kilobytes, never a thread, and is closed when READ_SECONDS have passed without a
+complete request. Requests the application refuses unread (a body over its limit, chunked,
+Expect: 100-continue) are handed over after the head.
+
+Why not gevent or eventlet: they would monkey-patch threading, sockets and locks under the
+store's group-commit thread and the budget's process-shared lock, and every seal and fsync would
+block their single event loop; a form that answers one short request per page needs none of it.
+"""
+
+from __future__ import annotations
+
+import selectors
+import time
+from collections import deque
+from functools import partial
+
+from gunicorn.workers.gthread import ThreadWorker
+
+# A real request from Tor Browser arrives within a second or two even on a slow circuit (a form
+# post is a few kilobytes, a handful of Tor cells). 20 s leaves room for a congested circuit while
+# a slow-loris connection is dropped long before it matters.
+READ_SECONDS = 20.0
+# Request heads from browsers are under 2 KiB. Past this, gunicorn's own limits decide (it
+# refuses lines over limit_request_line and fields over limit_request_field_size).
+MAX_HEAD_BYTES = 16 * 1024
+# The largest body the application reads (onion_service.app.MAX_BODY): anything announced as
+# larger is refused by the app with 413 without reading it, so it is not buffered here.
+MAX_BODY_BYTES = 64 * 1024
+_RECV_BYTES = 64 * 1024
+
+
+def _complete(buf: bytes | bytearray) -> bool:
+    """True once `buf` holds a request the application can handle without waiting on the client."""
+    end = buf.find(b"\r\n\r\n")
+    if end < 0:
+        return len(buf) >= MAX_HEAD_BYTES
+    head = bytes(buf[:end]).lower()
+    body = len(buf) - end - 4
+    length = None
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        name, value = name.strip(), value.strip()
+        if name == b"expect":
+            return True  # the client waits for "100 Continue"; gunicorn answers that itself
+        if name == b"transfer-encoding":
+            # Chunked bodies (the form never sends one; the app refuses it): wait for the last
+            # chunk, within the same bound as any body.
+            return buf.endswith(b"0\r\n\r\n") or body > MAX_BODY_BYTES
+        if name == b"content-length":
+            if not value.isdigit():
+                return True  # malformed: gunicorn refuses it
+            length = int(value)
+    if length is None or length > MAX_BODY_BYTES:
+        return True
+    return body >= length
+
+
+class BufferingWorker(ThreadWorker):
+    """gthread, with each request read in full by the event loop before a thread serves it."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._reading: deque = deque()  # connections being read, oldest (first to expire) first
+
+    def enqueue_req(self, conn) -> None:
+        if getattr(conn, "meldpunt_request", None) is not None:
+            super().enqueue_req(conn)
+            return
+        buf = bytearray()
+        if conn.parser is not None:
+            # A kept-alive connection: bytes of the next request already read ahead start the buffer.
+            buf += conn.parser.unreader.take_buffered()
+        conn.meldpunt_buf = buf
+        conn.meldpunt_deadline = time.monotonic() + READ_SECONDS
+        if buf and _complete(buf):
+            self._hand_over(conn, registered=False)
+            return
+        conn.sock.setblocking(False)
+        self._reading.append(conn)
+        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_readable, conn))
+
+    def _on_readable(self, conn, _sock) -> None:
+        try:
+            data = conn.sock.recv(_RECV_BYTES)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            self._drop(conn)
+            return
+        if not data:
+            # The client stopped sending (a half-close) before its request was complete: what it
+            # sent is all there will be, so gunicorn and the app answer it (a short body gets
+            # its 400) without waiting. Nothing at all: it just went away.
+            if conn.meldpunt_buf:
+                self._hand_over(conn, registered=True)
+            else:
+                self._drop(conn)
+            return
+        conn.meldpunt_buf += data
+        if _complete(conn.meldpunt_buf):
+            self._hand_over(conn, registered=True)
+
+    def _hand_over(self, conn, *, registered: bool) -> None:
+        if registered:
+            self.poller.unregister(conn.sock)
+            self._reading.remove(conn)
+        conn.meldpunt_request = bytes(conn.meldpunt_buf)
+        del conn.meldpunt_buf
+        super().enqueue_req(conn)
+
+    def _drop(self, conn) -> None:
+        try:
+            self.poller.unregister(conn.sock)
+        except (KeyError, ValueError, OSError):
+            pass  # the socket is already closed
+        self._reading.remove(conn)
+        self.nr_conns -= 1
+        conn.close()
+
+    def handle(self, conn):
+        # In a pool thread: give the parser the request the event loop read, then serve it.
+        request = conn.__dict__.pop("meldpunt_request", None)
+        if request is not None:
+            conn.sock.setblocking(True)
+            conn.init()
+            conn.parser.unreader.unread(request)
+            conn.data_ready = True
+        return super().handle(conn)
+
+    def murder_pending(self) -> None:
+        # Called by the worker's loop about once a second: close requests past their deadline,
+        # and every unfinished one once the worker is stopping.
+        super().murder_pending()
+        now = time.monotonic()
+        while self._reading and (not self.alive or self._reading[0].meldpunt_deadline <= now):
+            self._drop(self._reading[0])
