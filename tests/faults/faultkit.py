@@ -355,6 +355,30 @@ def verify_store(store, staff: Staff, acked: dict[str, str], opened: dict | None
     return {"rows": len(ids), "acked": len(acked), "unacknowledged_but_stored": len(ids) - len(acked)}
 
 
+def translated(lang: str, msgid: str) -> str:
+    """`msgid`'s translation from the catalog shipped in onion_service/translations."""
+    from babel.messages.pofile import read_po
+
+    path = ROOT / "onion_service" / "translations" / lang / "LC_MESSAGES" / "messages.po"
+    with open(path, "rb") as f:
+        text = read_po(f)[msgid].string
+    assert text, f"{msgid!r} has no {lang} translation"
+    return text
+
+
+def assert_refused_page(reply: Reply, lang: str, msgid: str, description: str) -> None:
+    """A clear refusal: 503, Retry-After, the notice in the reporter's language, answers kept."""
+    import html
+
+    assert reply.status == 503, reply.status
+    assert reply.headers.get("retry-after", "").isdigit(), reply.headers
+    assert HTML_LANG.search(reply.text).group(1) == lang
+    page = " ".join(html.unescape(reply.text).split())
+    assert " ".join(translated(lang, msgid).split()) in page, "the refusal is not explained in the reporter's language"
+    assert description in page, "the reporter's answers were not kept on the 503 page"
+    assert "Traceback" not in reply.text
+
+
 def percentile(values: list[float], p: float) -> float:
     if not values:
         return float("nan")

@@ -15,9 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from babel.messages.pofile import read_po
-
-from faultkit import (HTML_LANG, ROOT, Ledger, Reporters, Server, post_report, receipt_of, request, token,
+from faultkit import (Ledger, Reporters, Server, assert_refused_page, post_report, receipt_of, request, token,
                       verify_store, write_config)
 from onion_service.store import open_store
 
@@ -27,25 +25,8 @@ NOT_SAVED = ("Your report could not be saved just now. Please try again in a few
 TMPFS_BYTES = 6 << 20  # room for the database and a few dozen reports; filled to the brim below
 
 
-def translated(lang: str, msgid: str) -> str:
-    path = ROOT / "onion_service" / "translations" / lang / "LC_MESSAGES" / "messages.po"
-    with open(path, "rb") as f:
-        catalog = read_po(f)
-    text = catalog[msgid].string
-    assert text, f"{msgid!r} has no {lang} translation"
-    return text
-
-
 def assert_not_saved_page(reply, lang: str, description: str) -> None:
-    import html
-
-    assert reply.status == 503, reply.status
-    assert reply.headers.get("retry-after", "").isdigit(), reply.headers
-    assert HTML_LANG.search(reply.text).group(1) == lang
-    page = html.unescape(reply.text)
-    assert " ".join(translated(lang, NOT_SAVED).split()) in " ".join(page.split())
-    assert description in page, "the reporter's answers were not kept on the 503 page"
-    assert "Traceback" not in reply.text
+    assert_refused_page(reply, lang, NOT_SAVED, description)
 
 
 @pytest.fixture
