@@ -24,9 +24,6 @@ from onion_service.config import load_config
 # The paths the systemd units and tmpfiles.d entry of deploy/ give the service.
 DATA_DIR = "/var/lib/meldpunt"  # StateDirectory=meldpunt
 SOCKET_DIR = "/run/meldpunt"  # tmpfiles.d: 0750 meldpunt:debian-tor, ReadWritePaths=
-# Set by the scale-out drop-in (deploy/onionbalance/), which lets the service reach one
-# PostgreSQL address: only then is a database host that is not a unix socket acceptable.
-ALLOW_TCP_DATABASE = os.environ.get("MELDPUNT_ALLOW_TCP_DATABASE") == "1"
 
 
 def problems(config) -> tuple[list[str], list[str]]:
@@ -45,10 +42,11 @@ def problems(config) -> tuple[list[str], list[str]]:
         errors.append(f"data_dir must be {DATA_DIR}: it is the only directory the service may write "
                       "(StateDirectory=meldpunt)")
     url = config.database_url
-    if url.startswith("postgresql") and not ALLOW_TCP_DATABASE and not _unix_socket_database(url):
-        errors.append("database_url: reach PostgreSQL through its unix socket "
-                      "(postgresql+psycopg:///meldpunt?host=/run/postgresql): the service has no network "
-                      "(see deploy/onionbalance/README.md for a shared database)")
+    if url.startswith("postgresql") and not _unix_socket_database(url):
+        errors.append("database_url: reach PostgreSQL through a unix socket "
+                      "(postgresql+psycopg:///meldpunt?host=/run/postgresql): the service has no network; "
+                      "a database on another server is reached through meldpunt-db-proxy.socket "
+                      "(deploy/onionbalance/README.md)")
     if control.startswith("unix:"):
         warnings += _control_socket(control[len("unix:"):])
     return errors, warnings

@@ -25,7 +25,7 @@ def fake_root(tmp_path: Path) -> Path:
     (root / "etc/systemd/system").mkdir(parents=True)
     for unit in UNITS:
         shutil.copy(DEPLOY / "systemd" / unit, root / "etc/systemd/system" / unit)
-    for exe in ("opt/meldpunt/bin/meldpunt", "opt/meldpunt/libexec/meldpunt-check", "opt/meldpunt/bin/python"):
+    for exe in ("opt/meldpunt/bin/meldpunt", "opt/meldpunt/libexec/meldpunt-check", "opt/meldpunt/bin/python3"):
         path = root / exe
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("#!/bin/sh\n")
@@ -90,14 +90,24 @@ def test_sandbox_settings_that_the_promises_rest_on():
     assert settings["ExecStart"].endswith("serve --config /etc/meldpunt/meldpunt.toml")
 
 
-@pytest.mark.skipif(not SCALE_OUT_DROPIN.exists(), reason="the scale-out drop-in is not written yet")
-def test_scale_out_backend_dropin_is_accepted_and_stays_below_target(tmp_path):
+def test_scale_out_backend_units_are_accepted_and_meldpunt_keeps_its_score(tmp_path):
     root = fake_root(tmp_path)
-    dropin_dir = root / "etc/systemd/system/meldpunt.service.d"
-    dropin_dir.mkdir()
-    shutil.copy(SCALE_OUT_DROPIN, dropin_dir / "backend.conf")
-    result = verify(root, "/etc/systemd/system/meldpunt.service")
+    units = root / "etc/systemd/system"
+    (units / "meldpunt.service.d").mkdir()
+    shutil.copy(SCALE_OUT_DROPIN, units / "meldpunt.service.d/backend.conf")
+    for name in ("meldpunt-db-proxy.socket", "meldpunt-db-proxy.service"):
+        shutil.copy(DEPLOY / "onionbalance" / name, units / name)
+    proxyd = root / "lib/systemd/systemd-socket-proxyd"
+    proxyd.parent.mkdir(parents=True)
+    proxyd.write_text("#!/bin/sh\n")
+    proxyd.chmod(0o755)
+    result = verify(root, "/etc/systemd/system/meldpunt.service", "/etc/systemd/system/meldpunt-db-proxy.socket",
+                    "/etc/systemd/system/meldpunt-db-proxy.service")
     assert result.returncode == 0 and result.stderr == "", result.stderr
+    # A drop-in is read after the unit: appended to it, systemd-analyze rates what a backend runs.
     merged = tmp_path / "meldpunt.service"
     merged.write_text((DEPLOY / "systemd/meldpunt.service").read_text() + "\n" + SCALE_OUT_DROPIN.read_text())
     assert exposure(merged) <= TARGET
+    assert not re.search(r"^PrivateNetwork=", SCALE_OUT_DROPIN.read_text(), re.M), "a backend keeps PrivateNetwork=yes"
+    # The proxy is the one part that touches the network; it too stays at the target.
+    assert exposure(DEPLOY / "onionbalance/meldpunt-db-proxy.service") <= TARGET
