@@ -1,0 +1,122 @@
+"""End to end through Tor, as deployed: `meldpunt serve` inside meldpunt.service's sandbox (no
+network at all) publishes its onion service through a tor's unix control socket, the tor reaches
+the web server through the unix socket, and a report sent over the private Tor network is stored."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from test_deploy_sandbox import NOBODY, RECEIPT, TOKEN, _can_sandbox, sandboxed
+
+from crypto import keys
+
+pytestmark = [
+    pytest.mark.tor,
+    pytest.mark.skipif(not _can_sandbox(), reason="needs root and network/mount namespaces (unshare)"),
+]
+ONION_LINE = re.compile(r"^onion: http://([a-z2-7]{56}\.onion)/$", re.M)
+
+
+@pytest.fixture
+def network(tmp_path):
+    if not shutil.which("tor") or not shutil.which("tor-gencert"):
+        pytest.fail("Debian's tor (with tor-gencert) is needed: make test-deps installs it")
+    from onion_service.tor.private_network import PrivateNetwork
+
+    net = PrivateNetwork(tmp_path / "net")
+    try:
+        net.start()
+        yield net
+    finally:
+        net.stop()
+
+
+def test_a_report_over_tor_reaches_the_sandboxed_server_through_unix_sockets_only(network, tmp_path):
+    os.chmod(tmp_path, 0o755)
+    etc, state, run, ctl = (tmp_path / n for n in ("etc", "state", "run", "ctl"))
+    for d in (etc, state, run, ctl):
+        d.mkdir(mode=0o755)
+    for d in (state, run):
+        os.chown(d, NOBODY, NOBODY)
+
+    # The service tor's control socket, as the system tor has it: a unix socket the service may
+    # open (here: anyone, in a directory the sandbox shows read-only), with password
+    # authentication standing in for the cookie the service reads through group debian-tor.
+    password = "deploy-test-" + os.urandom(8).hex()
+    hashed = subprocess.run(["tor", "--quiet", "--hash-password", password], capture_output=True, text=True,
+                            check=True, timeout=30).stdout.strip().splitlines()[-1]
+    network.nodes["hs"].controller.set_options({
+        "ControlSocket": f"{ctl}/control WorldWritable RelaxDirModeCheck",
+        "HashedControlPassword": hashed,
+    })
+    (etc / "tor-password").write_text(password + "\n")
+    (etc / "tor-password").chmod(0o644)
+
+    staff = keys.generate("pq")
+    conf = etc / "meldpunt.toml"
+    conf.write_text(
+        f'recipients = ["{staff.recipient().encode()}"]\n'
+        f'data_dir = "{state}"\n'
+        '[hotline]\nname = "Deploy test"\n'
+        "[limits]\nform_min_seconds = 0\n"
+        f'[web]\nbind = "unix:{run}/web.sock"\nworkers = 1\nthreads = 4\n'
+        f'[tor]\ncontrol = "unix:{ctl}/control"\ncontrol_password_file = "{etc}/tor-password"\n'
+    )
+    conf.chmod(0o644)
+
+    log = tmp_path / "serve.log"
+    meldpunt = Path(sys.executable).with_name("meldpunt")
+    proc = sandboxed([str(meldpunt), "serve", "--config", str(conf)], rw=[state, run], ro=[etc, ctl], log=log)
+    try:
+        deadline = time.monotonic() + 90
+        while not (match := ONION_LINE.search(log.read_text())):
+            assert proc.poll() is None, f"serve exited ({proc.returncode}): {log.read_text()[-3000:]}"
+            assert time.monotonic() < deadline, f"no onion address: {log.read_text()[-3000:]}"
+            time.sleep(0.2)
+        onion = match.group(1)
+        assert (state / "onion-address").read_text().strip() == onion
+
+        session = requests.Session()
+        proxy = f"socks5h://127.0.0.1:{network.socks_port}"
+        session.proxies = {"http": proxy, "https": proxy}
+        page = None
+        for _ in range(10):  # the first circuit to a fresh descriptor can take a retry
+            try:
+                page = session.get(f"http://{onion}/en/", timeout=30)
+                break
+            except requests.ConnectionError:
+                time.sleep(1)
+        assert page is not None and page.status_code == 200
+        token = TOKEN.search(page.text).group(1)
+        answer = session.post(f"http://{onion}/en/", timeout=30, data={
+            "urls": "http://example.org/deploy-test", "found_on": "website", "kinds": "images",
+            "danger": "no", "homepage": "", "token": token})
+        assert answer.status_code == 200 and RECEIPT.search(answer.text), answer.text[-2000:]
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+    from onion_service.store import open_store
+
+    with open_store(f"sqlite:///{state}/reports.sqlite3") as store:
+        stored = list(store.pending())
+    assert len(stored) == 1
+    from crypto import age, frame, report
+
+    opened = report.decode(frame.unframe(age.decrypt(stored[0].sealed, [staff])))
+    assert opened.urls == ("http://example.org/deploy-test",)
