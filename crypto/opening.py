@@ -146,7 +146,10 @@ def _open_one(entry: Entry) -> tuple[str, dict[str, Any] | None, str]:
 
 
 def _default_workers() -> int:
-    return max(1, len(os.sched_getaffinity(0)))
+    # The cores this process may run on (a container or taskset may allow fewer than exist).
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
 
 
 def _run(
