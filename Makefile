@@ -15,9 +15,9 @@ NPM_DIR := tests/interop
 
 # Debian packages. tor (with tor-gencert) is what the service itself needs; the rest serve the tests:
 # a real PostgreSQL server, headless Chromium and its driver, the reference age CLI, node for the
-# npm interoperability packages, shellcheck and systemd-analyze for deploy/.
+# npm interoperability packages, shellcheck, systemd-analyze and apparmor_parser for deploy/.
 RUN_DEBS := tor
-TEST_DEBS := tor age chromium chromium-driver postgresql nodejs npm shellcheck systemd iproute2 util-linux
+TEST_DEBS := tor age chromium chromium-driver postgresql nodejs npm shellcheck systemd iproute2 util-linux apparmor
 
 .PHONY: help install demo test test-deps debs-run debs-test npm-deps translations fuzz bench clean
 
