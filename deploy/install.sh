@@ -253,6 +253,8 @@ address_file="$R$DATA/onion-address"
 waited=0
 while [ ! -s "$address_file" ] && [ "$waited" -lt "$ADDRESS_WAIT" ]; do sleep 1; waited=$((waited + 1)); done
 if [ -s "$address_file" ]; then
+  # serve writes the address as it starts; tor publishes it within a minute or two once it has
+  # bootstrapped (systemctl status meldpunt tor@default shows whether both are running).
   say "meldpunt is running. Its onion address:"
   echo
   echo "    http://$(head -n 1 "$address_file")/"
