@@ -207,7 +207,6 @@ def test_canaries_end_to_end(served):
     assert len({len(r.sealed) for r in rows}) == 1  # every sealed report has the same length
 
     # Nothing readable anywhere: data directory (WAL included), TMPDIR, gunicorn's output.
-    served.store.close()  # let SQLite checkpoint; what remains on disk is what would stay
     needles = [v.encode() for v in canaries.values()] + [tag.encode(), receipt.encode()]
     roots = [served.config.data_dir, served.server.tmpdir, served.server.stdout.parent]
     assert files_containing(roots, needles) == []
