@@ -248,7 +248,7 @@ else
   systemctl start meldpunt.service
 fi
 
-# serve writes the address once the onion service is published.
+# serve writes the address as it starts (before tor has published it).
 address_file="$R$DATA/onion-address"
 waited=0
 while [ ! -s "$address_file" ] && [ "$waited" -lt "$ADDRESS_WAIT" ]; do sleep 1; waited=$((waited + 1)); done
