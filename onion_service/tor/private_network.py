@@ -359,7 +359,8 @@ class PrivateNetwork:
         if node.role == "hs":
             lines.append("SocksPort 0")
         if node.role == "client":
-            lines.append(f"SocksPort 127.0.0.1:{node.socks_port}")
+            # Only .onion names: anything else is refused at once instead of waiting for an exit.
+            lines.append(f"SocksPort 127.0.0.1:{node.socks_port} OnionTrafficOnly")
         (node.data_dir / "torrc").write_text("\n".join(lines) + "\n")
 
     # -- processes ------------------------------------------------------------------------------

@@ -51,7 +51,9 @@ def driver(tor_network):
         options.add_argument(arg)
     options.add_experimental_option("prefs", {"profile.managed_default_content_settings.javascript": 2})
     d = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-    d.set_page_load_timeout(60)
+    # Behind a SOCKS proxy, chromedriver's first command waits about 30 s for Chromium's initial
+    # tab to finish loading (it does without a proxy); later navigations take well under a second.
+    d.set_page_load_timeout(90)
     try:
         yield d
     finally:

@@ -146,3 +146,16 @@ def _wait_for_log(path, before: str, needle: str, *, within: float) -> float:
             return time.monotonic() - started
         time.sleep(0.1)
     raise AssertionError(f"meldpunt serve never said {needle!r}")
+
+
+def test_web_server_on_a_unix_socket_is_published_too(tmp_path, tor_network, staff):
+    # Production (deploy/) binds gunicorn to a unix socket: ADD_ONION maps port 80 to unix:PATH.
+    sock = tmp_path / "web.sock"
+    config = write_config(tmp_path / "m.toml", tmp_path / "data", staff.recipient,
+                          f"127.0.0.1:{tor_network.hs_control_port}", bind=f"unix:{sock}")
+    serve = Serve(config, tmp_path / "serve.log")
+    try:
+        page, _ = fetch_until(f"http://{serve.hostname}/en/", tor_network.socks_port, within=60)
+        assert page.status_code == 200 and "<form" in page.text
+    finally:
+        serve.stop()
