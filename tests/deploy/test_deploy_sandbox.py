@@ -7,6 +7,7 @@ from __future__ import annotations
 import http.client
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -90,7 +91,11 @@ def server(tmp_path):
     conf.chmod(0o644)
     sock = str(run / "web.sock")
     log = tmp_path / "server.log"
-    proc = sandboxed([sys.executable, "-m", "onion_service.server", "--config", str(conf)],
+    # Started the way `meldpunt serve` starts it (onion_service/tor/serve.py): through setpriv
+    # --pdeathsig, whose capset() the unit's system-call filter must allow. (The whole of serve,
+    # with a tor, runs in tests/deploy/test_deploy_onion.py.)
+    proc = sandboxed([shutil.which("setpriv"), "--pdeathsig", "TERM", "--",
+                      sys.executable, "-m", "onion_service.server", "--config", str(conf)],
                      rw=[state, run], ro=[etc], log=log)
     try:
         deadline = time.monotonic() + 30
@@ -267,36 +272,3 @@ def test_the_configuration_check_runs_in_its_own_sandbox_and_names_what_is_wrong
                     .replace('"/var/lib/meldpunt"', '"/srv/meldpunt"'))
     assert rc == 1
     assert "web.bind must be a unix socket" in out and "tor.control must be" in out and "data_dir must be" in out
-
-
-def test_meldpunt_serve_starts_its_web_server_inside_the_sandbox(tmp_path):
-    # `meldpunt serve` (the unit's ExecStart) runs the web server as a child through
-    # `setpriv --pdeathsig`, then connects to tor. With no tor at the configured control socket it
-    # must get as far as that connection: the web server started and listened inside the sandbox.
-    os.chmod(tmp_path, 0o755)
-    etc, state, run = tmp_path / "etc", tmp_path / "state", tmp_path / "run"
-    for d in (etc, state, run):
-        d.mkdir()
-    for d in (state, run):
-        os.chown(d, NOBODY, NOBODY)
-    recipient = keys.generate("pq").recipient().encode()
-    conf = etc / "meldpunt.toml"
-    conf.write_text(f'recipients = ["{recipient}"]\ndata_dir = "{state}"\n[hotline]\nname = "T"\n'
-                    f'[web]\nbind = "unix:{run}/web.sock"\nworkers = 1\nthreads = 2\n'
-                    f'[tor]\ncontrol = "unix:{run}/no-tor-here"\n')
-    conf.chmod(0o644)
-    log = tmp_path / "serve.log"
-    meldpunt = Path(sys.executable).with_name("meldpunt")
-    proc = sandboxed([str(meldpunt), "serve", "--config", str(conf)], rw=[state, run], ro=[etc], log=log)
-    try:
-        rc = proc.wait(timeout=90)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-    out = log.read_text()
-    assert rc != 0
-    assert "cannot reach tor's control socket" in out, out[-3000:]
-    assert "web server did not start" not in out
-    # serve wrote the onion key and address into the data directory, and nowhere else.
-    assert {p.name for p in state.iterdir()} >= {"onion.key", "onion-address", "form-token.key"}
