@@ -61,7 +61,7 @@ def _unix_socket_database(url: str) -> bool:
 
 def _control_socket(path: str) -> list[str]:
     # A refused permission is a deployment error that no retry fixes; tor being down or still
-    # starting is not (meldpunt waits for it), so that is only a warning.
+    # starting is not (systemd restarts meldpunt until tor answers), so that is only a warning.
     probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         probe.settimeout(2)
@@ -70,7 +70,8 @@ def _control_socket(path: str) -> list[str]:
         raise SystemExit(f"meldpunt-check: no permission to open tor's control socket {path}: "
                          "the service needs group debian-tor and tor's ControlSocketsGroupWritable 1") from None
     except OSError as exc:
-        return [f"tor's control socket {path} is not reachable now ({exc.strerror}); meldpunt will wait for tor"]
+        return [f"tor's control socket {path} is not reachable now ({exc.strerror}); "
+                "meldpunt starts once tor is running (systemd retries every few seconds)"]
     finally:
         probe.close()
     cookie = os.path.join(os.path.dirname(path), "control.authcookie")

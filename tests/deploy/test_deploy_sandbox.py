@@ -261,7 +261,7 @@ def test_the_configuration_check_runs_in_its_own_sandbox_and_names_what_is_wrong
     rc, out = check(deployed)
     assert rc == 0, out
     assert "configuration OK (1 post-quantum staff recipient(s))" in out
-    assert "will wait for tor" in out  # tor down is a warning, not a refusal
+    assert "meldpunt starts once tor is running" in out  # tor down is a warning, not a refusal
     assert recipient not in out  # keys and paths are named, values never
 
     rc, out = check(deployed.replace(recipient, "age1pq1…replace-with-your-staff-public-key…"))
