@@ -68,5 +68,19 @@ test: test-deps
 demo: install
 	$(VENV)/bin/meldpunt demo
 
+# Coverage-guided fuzzing (atheris) of the age reader and the export-bundle reader, longer than the
+# 25 s each that `make test` gives them: FUZZ_SECONDS per target. The corpora grow in build/fuzz/;
+# a crash stops with its input in test-artifacts/fuzz/ (add it to tests/faults/fuzz_regressions/).
+FUZZ_SECONDS ?= 600
+fuzz: install
+	@mkdir -p test-artifacts/fuzz
+	@for t in age bundle; do \
+	  mkdir -p build/fuzz/$$t; \
+	  echo "fuzzing the $$t reader for $(FUZZ_SECONDS) s"; \
+	  $(PY) tests/faults/fuzz_targets.py $$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=1024 \
+	    -max_len=65536 -print_final_stats=1 -artifact_prefix=test-artifacts/fuzz/$$t- \
+	    build/fuzz/$$t tests/faults/fuzz_regressions/$$t; \
+	done
+
 clean:
 	rm -rf $(VENV) $(NPM_DIR)/node_modules build *.egg-info
