@@ -4,7 +4,7 @@
 Run by hand from the repository root (loopback only, bounded in time and count):
 
     .venv/bin/python bench/flood.py [--seconds 15] [--flood junk|valid] [--budget N]
-                                    [--flood-procs 2] [--flood-threads 16] [--reporters 4]
+                                    [--flood-procs 2] [--flood-threads 16] [--reporters 4] [--pause 0]
 
 It starts `python -m onion_service.server` (gunicorn as `meldpunt serve --local-only` runs it,
 production [web] defaults: 2 workers x 16 threads) on a free loopback port with a throw-away data
@@ -77,7 +77,7 @@ def flood_bodies(kind: str, data_dir: Path) -> list[bytes]:
     ]
 
 
-def real_load(port: int, data_dir: Path, reporters: int, seconds: float) -> dict[str, object]:
+def real_load(port: int, data_dir: Path, reporters: int, seconds: float, pause: float) -> dict[str, object]:
     accepted, refused, other = [0], Counter(), [0]
     form_times: list[float] = []
     lock = threading.Lock()
@@ -103,6 +103,7 @@ def real_load(port: int, data_dir: Path, reporters: int, seconds: float) -> dict
                     refused[503] += 1
                 else:
                     other[0] += 1
+            time.sleep(pause)
 
     pool = [threading.Thread(target=run, args=(n,)) for n in range(reporters)]
     started = time.monotonic()
@@ -125,6 +126,8 @@ def main() -> None:
     parser.add_argument("--flood-procs", type=int, default=2)
     parser.add_argument("--flood-threads", type=int, default=16)
     parser.add_argument("--reporters", type=int, default=4)
+    parser.add_argument("--pause", type=float, default=0.0,
+                        help="seconds each real reporter waits between reports (e.g. to stay under the budget)")
     args = parser.parse_args()
     seconds = min(args.seconds, 120.0)
     budget = args.budget or (1_000_000 if args.flood == "junk" else 60)
@@ -138,7 +141,7 @@ def main() -> None:
             server.start()
             for _ in range(50):
                 request(server.port, "GET", "/nl/")
-            quiet = real_load(server.port, base / "data", args.reporters, seconds)
+            quiet = real_load(server.port, base / "data", args.reporters, seconds, args.pause)
             if args.flood == "valid":  # a fresh budget window for the flooded run
                 time.sleep(60 - time.monotonic() % 60 + 0.5)
             ctx = multiprocessing.get_context("fork")
@@ -148,7 +151,7 @@ def main() -> None:
                      for _ in range(args.flood_procs)]
             for p in procs:
                 p.start()
-            flooded = real_load(server.port, base / "data", args.reporters, seconds)
+            flooded = real_load(server.port, base / "data", args.reporters, seconds, args.pause)
             statuses: Counter = Counter()
             for _ in procs:
                 statuses.update(out.get(timeout=seconds + 60))
@@ -157,7 +160,8 @@ def main() -> None:
         finally:
             server.stop()
     flood_total = sum(statuses.values())
-    print(f"meldpunt flood bench: {args.flood} flood, budget {budget}/min, {args.reporters} real reporters, "
+    print(f"meldpunt flood bench: {args.flood} flood, budget {budget}/min, {args.reporters} real reporters "
+          f"(pause {args.pause:g} s), "
           f"{seconds:.0f} s per run, flood {args.flood_procs}x{args.flood_threads} connections")
     budget_in_run = budget * seconds / 60
     print(f"flood: {flood_total / seconds:.0f} requests/s, {flood_total / budget_in_run:.1f}x the budget for "
