@@ -86,9 +86,10 @@ class Publisher:
     def hostname(self) -> str:
         return self.key.hostname
 
-    def publish(self, *, wait: bool = True) -> bool:
-        """Connect and add the service; with `wait`, until a descriptor is uploaded (True) or timeout."""
-        self._add(self._connect())
+    def publish(self, *, wait: bool = True, controller: stem.control.Controller | None = None) -> bool:
+        """Add the service (on `controller`, or a new connection); with `wait`, until a descriptor
+        is uploaded (True) or the upload timeout passes (False)."""
+        self._add(controller if controller is not None else self._connect())
         return self.wait_uploaded(self._upload_timeout) if wait else False
 
     def wait_uploaded(self, timeout: float) -> bool:

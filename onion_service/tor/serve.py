@@ -69,12 +69,24 @@ def serve_with_tor(config, config_path: str | os.PathLike, *,
                              pow_queue_burst=config.tor.pow_queue_burst,
                              max_streams=config.tor.max_streams)
     publisher = Publisher(key, target_for_bind(config.web.bind), settings, connect, notify=notify)
-    web = _start_web(config_path, config.web.bind, key.hostname)
+    try:
+        first = connect()  # an unreachable or too old tor fails here, before the web server starts
+    except BaseException:
+        if launcher is not None:
+            launcher.close()
+        raise
+    try:
+        web = _start_web(config_path, config.web.bind, key.hostname)
+    except BaseException:
+        first.close()
+        if launcher is not None:
+            launcher.close()
+        raise
     try:
         _wait_listening(config.web.bind, web, stop)
         if stop.is_set():
             return
-        publisher.publish(wait=False)
+        publisher.publish(wait=False, controller=first)
         publisher.start_supervisor()
         deadline = time.monotonic() + UPLOAD_TIMEOUT
         while not publisher.wait_uploaded(0.2):
@@ -93,7 +105,8 @@ def serve_with_tor(config, config_path: str | os.PathLike, *,
                 raise TorError(f"the web server exited (status {web.returncode}); stopping")
             stop.wait(0.5)
     finally:
-        publisher.close()
+        publisher.close()  # DEL_ONION first, so no visitor reaches a stopping web server
+        first.close()  # a no-op once the publisher owns it
         _stop_web(web)
         if launcher is not None:
             launcher.close()

@@ -132,6 +132,44 @@ class Serve:
         self.log.close()
 
 
+def wait_for_log(path: Path, before: str, needle: str, *, within: float) -> float:
+    """Seconds until `needle` appears in the log at `path` after its first len(before) characters."""
+    started = time.monotonic()
+    while time.monotonic() - started < within:
+        if needle in path.read_text()[len(before):]:
+            return time.monotonic() - started
+        time.sleep(0.1)
+    raise AssertionError(f"{path.name} never said {needle!r}")
+
+
+def refetch_descriptor(network, hostname: str, *, within: float = 30) -> None:
+    """Make the client tor fetch the service's current descriptor now (HSFETCH), as a visitor who
+    never saw the old one would. Unlike NEWNYM, HSFETCH is not rate-limited by tor (NEWNYM is
+    delayed when sent within 10 s of the last one, and a visitor holding the descriptor from
+    before a crash keeps trying its dead introduction points for up to two minutes)."""
+    import stem
+    from stem.control import EventType
+
+    service_id = hostname.removesuffix(".onion")
+    controller = network.nodes["client"].controller
+    received = threading.Event()
+
+    def on_event(event) -> None:
+        if event.address == service_id and event.action == stem.HSDescAction.RECEIVED:
+            received.set()
+
+    controller.add_event_listener(on_event, EventType.HS_DESC)
+    try:
+        deadline = time.monotonic() + within
+        while not received.is_set() and time.monotonic() < deadline:
+            controller.msg(f"HSFETCH {service_id}")
+            received.wait(5)
+    finally:
+        controller.remove_event_listener(on_event)
+    if not received.is_set():
+        raise AssertionError(f"the client could not fetch the descriptor of {hostname}")
+
+
 def socks(port: int) -> dict[str, str]:
     # A fresh SOCKS username per call: tor isolates streams by it (IsolateSOCKSAuth), so each call
     # is a new visitor with its own circuits, as a new Tor Browser tab for another site would be.
