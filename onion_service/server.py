@@ -19,6 +19,7 @@ from gunicorn.http import wsgi as gunicorn_wsgi
 
 from onion_service.budget import Budget
 from onion_service.config import Config, check_bind, load_config
+from onion_service.store import open_store
 from onion_service.token import load_or_create_secret
 from onion_service.worker import BufferingWorker
 
@@ -122,11 +123,18 @@ def run(config: Config, *, bind: str, onion_address: str | None = None) -> None:
     config.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     load_or_create_secret(config.data_dir)  # made once here, so workers only ever read it
     budget = Budget(config.limits.reports_per_minute)  # shared memory, inherited by the workers
+    # The database is checked, and the table made, once here: a wrong URL or a database that is
+    # down stops the start with one clear message.
+    open_store(config.database_url).close()
 
     def build():
         from onion_service.app import create_app
 
-        return create_app(config, budget=budget, onion_address=onion_address)
+        # A worker started later, while the database is away (one replaced after a crash), must
+        # answer 503 until it is back rather than fail to boot: gunicorn stops the whole service
+        # when a worker fails to boot (tests/faults/test_faults_crash.py found this).
+        store = open_store(config.database_url, tolerate_outage=True)
+        return create_app(config, store=store, budget=budget, onion_address=onion_address)
 
     _Gunicorn(gunicorn_options(config, bind), build).run()
 

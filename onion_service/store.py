@@ -98,12 +98,19 @@ class StoredReport(NamedTuple):
 
 
 def open_store(
-    database_url: str, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT, pool_size: int = POOL_SIZE
+    database_url: str, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT, pool_size: int = POOL_SIZE,
+    tolerate_outage: bool = False,
 ) -> Store:
     """Opens (creating if needed) the reports table at `database_url`.
 
     `sqlite:///<path>` or `postgresql+psycopg://…` (the host may be a unix-socket directory,
     e.g. `postgresql+psycopg:///meldpunt?host=/run/postgresql`).
+
+    `tolerate_outage`: if the database cannot be reached now (StoreUnavailable), return a store
+    that creates and checks the table on first use instead, each use raising StoreUnavailable
+    until it can. For the web server's workers: one that starts while PostgreSQL is down (a
+    worker replaced after a crash, say) must answer 503 and recover, not fail to boot, which
+    makes gunicorn stop the whole service (found by tests/faults/test_faults_crash.py).
     """
     if not lock_timeout > 0:
         raise StoreConfigError("the lock timeout must be positive")
@@ -121,20 +128,26 @@ def open_store(
         engine = _postgres_engine(url, lock_timeout, pool_size)
     else:
         raise StoreConfigError("unsupported database: use sqlite:///PATH or postgresql+psycopg://…")
+    store = Store(engine, prepared=False)
     try:
-        _create_table(engine)
+        store._prepare()
+    except StoreUnavailable as exc:
+        if not tolerate_outage or isinstance(exc, StoreCorrupt):
+            engine.dispose()
+            raise
     except BaseException:
         engine.dispose()
         raise
-    return Store(engine)
+    return store
 
 
 class Store:
     """The reports table. Thread-safe; safe to carry across fork (state is rebuilt per process)."""
 
-    def __init__(self, engine: sa.Engine):
+    def __init__(self, engine: sa.Engine, *, prepared: bool = True):
         self._engine = engine
         self._lock = threading.Lock()
+        self._prepared = prepared  # the table exists and has the expected columns
         self._committer: _GroupCommitter | None = None
         self._closed = False
         self._pid = os.getpid()
@@ -144,6 +157,14 @@ class Store:
     @property
     def engine(self) -> sa.Engine:
         return self._engine
+
+    def _prepare(self) -> None:
+        if self._prepared or self._closed:  # a closed store refuses the operation itself
+            return
+        with self._lock:
+            if not self._prepared:
+                _create_table(self._engine)
+                self._prepared = True
 
     @property
     def backend(self) -> str:
@@ -160,6 +181,7 @@ class Store:
         # A datetime is a date too, and would carry the exact time into the table.
         if type(day) is not datetime.date:
             raise TypeError("day must be a datetime.date (not a datetime)")
+        self._prepare()
         # Every row the committer sees is checked here and has the same shape, so a batch can
         # only fail as a whole, for a reason that concerns every row in it.
         report_id = secrets.token_bytes(ID_BYTES)
@@ -173,6 +195,7 @@ class Store:
         Each chunk is read in its own short transaction, so a long export never holds the
         database; rows added meanwhile may or may not be included.
         """
+        self._prepare()
         after = b""
         while True:
             query = (
@@ -192,6 +215,7 @@ class Store:
             after = bytes(rows[-1].id)
 
     def count(self, *, exported: bool | None = None) -> int:
+        self._prepare()
         query = sa.select(sa.func.count()).select_from(reports)
         if exported is not None:
             query = query.where(reports.c.exported == exported)
@@ -200,6 +224,7 @@ class Store:
 
     def mark_exported(self, ids: Iterable[bytes]) -> int:
         """Flags the given reports as exported, in one transaction; returns how many exist."""
+        self._prepare()
         wanted = sorted({_check_bytes(i, ID_BYTES, "id") for i in ids})
         updated = 0
         with _mapped_errors(), self._write() as conn:
@@ -218,6 +243,7 @@ class Store:
         deleted content, and the write-ahead log is then checkpointed and truncated so the old
         pages do not linger there either.
         """
+        self._prepare()
         wanted: dict[bytes, set[bytes]] = {}
         for pair in pairs:
             report_id, digest = pair
@@ -248,6 +274,7 @@ class Store:
 
     def check_integrity(self) -> None:
         """Raises StoreCorrupt unless the database and the table look sound."""
+        self._prepare()
         with _mapped_errors(), self._engine.connect() as conn:
             if self.backend == "sqlite":
                 problems = [row[0] for row in conn.exec_driver_sql("PRAGMA integrity_check")]

@@ -152,6 +152,18 @@ def test_postgres_stopped_mid_run_gives_503_with_retry_after_and_recovers(tmp_pa
             for i, reply in enumerate(replies):
                 assert_not_saved_page(reply, "de", f"while-down-{i}")
             assert request(server.port, "GET", "/de/").status == 200, "the form page needs no database"
+            # A worker that crashes now is replaced by one that boots without the database: it
+            # must serve (503 for reports), not fail to boot and take gunicorn down with it.
+            old_workers = set(server.workers())
+            assert server.kill_worker()
+            deadline = time.monotonic() + 20
+            while not (set(server.workers()) - old_workers) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(1.0)  # the new worker's boot, without a database
+            assert server.running, f"gunicorn stopped after a worker restarted without the database: {server.log_tail()}"
+            for i in range(4):
+                reply = post_report(server.port, "de", f"after-worker-restart-{i}", tok_de, timeout=30)
+                assert_not_saved_page(reply, "de", f"after-worker-restart-{i}")
             time.sleep(1.0)
             postgres_server.start()
             started_at = time.monotonic()
