@@ -8,6 +8,7 @@ as soon as the disk has room or the database is back, without a restart.
 
 from __future__ import annotations
 
+import datetime
 import os
 import subprocess
 import sys
@@ -193,6 +194,32 @@ def test_postgres_stopped_mid_run_gives_503_with_retry_after_and_recovers(tmp_pa
         server.stop()
         if store is not None:
             store.close()
+        if not postgres_server.running:
+            postgres_server.start()
+        postgres_server.drop_isolated(schema)
+
+
+@pytest.mark.postgres
+def test_store_opened_while_postgres_is_down_tolerates_the_outage_only_when_asked(fault_staff, postgres_server):
+    from onion_service.store import StoreUnavailable
+
+    schema = "faults_open_" + os.urandom(4).hex()
+    url = postgres_server.isolated_url(schema)
+    try:
+        postgres_server.stop("fast")
+        with pytest.raises(StoreUnavailable):
+            open_store(url)  # the default: a start-up fails loudly
+        store = open_store(url, tolerate_outage=True)
+        try:
+            with pytest.raises(StoreUnavailable):
+                store.add(b"x" * 100, datetime.date(2026, 1, 2))
+            postgres_server.start()
+            store.add(b"x" * 100, datetime.date(2026, 1, 2))  # the table is made on first use
+            assert store.count() == 1
+            store.check_integrity()
+        finally:
+            store.close()
+    finally:
         if not postgres_server.running:
             postgres_server.start()
         postgres_server.drop_isolated(schema)
