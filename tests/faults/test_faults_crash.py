@@ -24,14 +24,16 @@ LOAD_SECONDS = (0.1, 0.5)  # how long the reporters run before the kill: a rando
 REPORTERS = 4
 
 
-def _wait_accepting(port: int, data_dir, within: float = 30) -> float:
+def _wait_accepting(port: int, data_dir, ledger: Ledger, within: float = 30) -> float:
     """Seconds until a new report is acknowledged again (the recovery time)."""
     started = time.monotonic()
     tok = token(data_dir, "nl")
     last = None
     while time.monotonic() - started < within:
+        description = f"recovery-probe-{os.urandom(4).hex()}"
         try:
-            reply = post_report(port, "nl", "recovery-probe", tok, timeout=10)
+            reply = post_report(port, "nl", description, tok, timeout=10)
+            ledger.record(description, reply)  # acknowledged like any other: checked like any other
             if receipt_of(reply):
                 return time.monotonic() - started
             last = reply.status
@@ -83,7 +85,7 @@ def _crash_loop(tmp_path, staff, database_url: str, *, pg=None) -> dict:
             if not server.running:
                 server.start()
                 restarts.append(time.monotonic() - t0)
-            _wait_accepting(server.port, data_dir)
+            _wait_accepting(server.port, data_dir, ledger)
             recoveries.append(time.monotonic() - killed_at)  # kill -> a report acknowledged again
             verify_store(store, staff, ledger.acked, opened)
         counts = verify_store(store, staff, ledger.acked, opened)

@@ -8,7 +8,6 @@ connections are six times as many as there are threads.
 
 from __future__ import annotations
 
-import selectors
 import socket
 import sys
 import time
