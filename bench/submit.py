@@ -13,8 +13,13 @@ same load generator (N threads, one keep-alive HTTP/1.1 connection each):
 2. requests a trivial route (the in-memory stylesheet) over and over: the framework ceiling;
 3. optionally posts --memory-reports more reports and compares worker RSS before and after.
 
-OnionShare is not installed here: its figure (about 610 reports/s for `onionshare-cli` 2.7's
-receive mode, --local-only, at 16 connections) is the one quoted in issue 3, not measured here.
+With --onionshare PATH it also measures `onionshare-cli` 2.7's receive mode (--local-only, text
+messages only) with the same load generator and the same 2 KiB text, posted as its form posts it:
+the issue's comparison, side by side in the same run. OnionShare is no dependency of meldpunt;
+install it apart, e.g. `python3 -m venv /tmp/os && /tmp/os/bin/pip install onionshare-cli==2.7`
+and pass `--onionshare /tmp/os/bin/onionshare-cli`. Without it the issue's quoted figure (about
+610/s) stands in, and the output says so. The phases alternate over --rounds rounds, so that a
+machine whose load changes during the run (other jobs) weighs on every phase alike.
 """
 
 from __future__ import annotations
@@ -94,6 +99,58 @@ class Server:
             self.proc.wait(timeout=30)
 
 
+class OnionShare:
+    """onionshare-cli's receive mode on loopback, without Tor (--local-only), storing text only."""
+
+    def __init__(self, executable: str, tmp: Path) -> None:
+        self.data_dir = tmp / "onionshare-data"
+        home = tmp / "onionshare-home"
+        home.mkdir()
+        self.proc = subprocess.Popen(
+            [executable, "--receive", "--local-only", "--public", "--disable-files",
+             "--data-dir", str(self.data_dir)],
+            env={**os.environ, "HOME": str(home)}, stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        self.port = 0
+        deadline = time.monotonic() + 60
+        for line in self.proc.stdout:  # it prints the address to give to senders
+            found = re.search(rb"http://127\.0\.0\.1:(\d+)", line)
+            if found:
+                self.port = int(found.group(1))
+                break
+            if time.monotonic() > deadline:
+                break
+        if not self.port:
+            self.stop()
+            raise SystemExit("onionshare-cli did not start")
+        # It prints a line per message: keep reading, or it would block on a full pipe.
+        threading.Thread(target=lambda: [None for _ in self.proc.stdout], daemon=True).start()
+
+    def stored(self) -> int:
+        return sum(1 for _ in self.data_dir.rglob("*-message.txt"))
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+
+ONIONSHARE_BOUNDARY = "meldpunt-bench-boundary"
+
+
+def onionshare_body() -> bytes:
+    # The same text as report_body's, as OnionShare's receive form posts a message.
+    fields = dict(urllib.parse.parse_qsl(report_body("").decode("ascii")))
+    text = fields["urls"] + "\n\n" + fields["description"]
+    return (f"--{ONIONSHARE_BOUNDARY}\r\nContent-Disposition: form-data; name=\"text\"\r\n\r\n"
+            f"{text}\r\n--{ONIONSHARE_BOUNDARY}--\r\n").encode()
+
+
 def get_token(port: int) -> str:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     conn.request("GET", "/en/", headers={"Host": "127.0.0.1"})
@@ -115,7 +172,8 @@ def report_body(token: str) -> bytes:
 
 
 def load(port: int, connections: int, method: str, path: str, body: bytes | None,
-         seconds: float | None = None, total: int | None = None) -> tuple[int, int, float]:
+         seconds: float | None = None, total: int | None = None, *, accepted: int = 200,
+         content_type: str = "application/x-www-form-urlencoded") -> tuple[int, int, float]:
     """(successful responses, failed responses, elapsed seconds)."""
     ok = [0] * connections
     bad = [0] * connections
@@ -125,7 +183,7 @@ def load(port: int, connections: int, method: str, path: str, body: bytes | None
     stop_at = start + seconds if seconds else None
     headers = {"Host": "127.0.0.1"}
     if body is not None:
-        headers["Content-Type"] = "application/x-www-form-urlencoded"
+        headers["Content-Type"] = content_type
 
     def worker(i: int) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
@@ -141,7 +199,7 @@ def load(port: int, connections: int, method: str, path: str, body: bytes | None
                 conn.request(method, path, body=body, headers=headers)
                 resp = conn.getresponse()
                 resp.read()
-                if resp.status == 200:
+                if resp.status == accepted:
                     ok[i] += 1
                 else:
                     bad[i] += 1
@@ -164,13 +222,16 @@ def load(port: int, connections: int, method: str, path: str, body: bytes | None
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=20.0, help="duration of each throughput run")
+    parser.add_argument("--seconds", type=float, default=20.0, help="duration of each phase, over all rounds")
+    parser.add_argument("--rounds", type=int, default=2, help="the phases alternate this many times")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=16)
     parser.add_argument("--memory-reports", type=int, default=0,
                         help="reports to post for the memory check (the issue asks for 100000)")
     parser.add_argument("--kind", choices=("pq", "x25519"), default="pq", help="the staff key type")
+    parser.add_argument("--onionshare", metavar="PATH",
+                        help="an onionshare-cli 2.7 executable, measured side by side (installed apart)")
     args = parser.parse_args()
 
     from crypto import keys
@@ -182,22 +243,49 @@ def main() -> None:
         recipient = keys.generate(args.kind).recipient().encode()
         write_config(tmp_path / "bench.toml", data_dir, recipient, args.workers, args.threads)
         server = Server(tmp_path / "bench.toml")
+        onionshare = OnionShare(args.onionshare, tmp_path) if args.onionshare else None
         try:
             body = report_body(get_token(server.port))
+            os_body = onionshare_body()
             print(f"report body: {len(body)} bytes url-encoded; {args.connections} connections; "
                   f"gunicorn {args.workers} workers x {args.threads} threads; staff key {args.kind}")
-            load(server.port, args.connections, "POST", "/en/", body, seconds=2)  # warm-up
-            ok, bad, elapsed = load(server.port, args.connections, "POST", "/en/", body, seconds=args.seconds)
-            reports = ok / elapsed
-            ok_t, bad_t, elapsed_t = load(server.port, args.connections, "GET", "/static/style.css", None,
-                                          seconds=args.seconds)
-            trivial = ok_t / elapsed_t
-            print(f"accepted, stored reports:  {reports:8.0f}/s  ({ok} in {elapsed:.1f}s, {bad} refused/failed)")
-            print(f"trivial route (framework): {trivial:8.0f}/s  ({ok_t} in {elapsed_t:.1f}s, {bad_t} failed)")
-            print(f"ratio to the framework ceiling: {reports / trivial:.2f}  (issue: at least 0.40)")
-            print(f"ratio to onionshare-cli 2.7 receive mode: {reports / ONIONSHARE_QUOTED:.2f}  "
-                  f"(issue: at least 2.0; {ONIONSHARE_QUOTED:.0f}/s is the issue's quoted figure, not measured here)")
-            print(f"ratio to the naive Flask + SQLite version: {reports / NAIVE_QUOTED:.2f}  (quoted {NAIVE_QUOTED:.0f}/s)")
+            print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+            phases = {
+                "reports": lambda secs: load(server.port, args.connections, "POST", "/en/", body, seconds=secs),
+                "trivial": lambda secs: load(server.port, args.connections, "GET", "/static/style.css", None,
+                                             seconds=secs),
+            }
+            if onionshare is not None:
+                phases["onionshare"] = lambda secs: load(
+                    onionshare.port, args.connections, "POST", "/upload", os_body, seconds=secs,
+                    accepted=302, content_type=f"multipart/form-data; boundary={ONIONSHARE_BOUNDARY}")
+            for run in phases.values():
+                run(2)  # warm-up
+            totals = {name: [0, 0, 0.0] for name in phases}
+            for _ in range(args.rounds):
+                for name, run in phases.items():
+                    ok, bad, elapsed = run(args.seconds / args.rounds)
+                    totals[name][0] += ok
+                    totals[name][1] += bad
+                    totals[name][2] += elapsed
+            rate = {name: ok / elapsed for name, (ok, _, elapsed) in totals.items()}
+            print(f"load average after: {os.getloadavg()[0]:.1f}")
+            for name, label in (("reports", "meldpunt: accepted, stored reports"),
+                                ("trivial", "meldpunt: trivial route (framework)"),
+                                ("onionshare", "onionshare-cli 2.7 receive, --local-only")):
+                if name in totals:
+                    ok, bad, elapsed = totals[name]
+                    print(f"{label:42s} {rate[name]:8.0f}/s  ({ok} in {elapsed:.1f}s, {bad} refused/failed)")
+            print(f"ratio to the framework ceiling: {rate['reports'] / rate['trivial']:.2f}  (issue: at least 0.40)")
+            if onionshare is not None:
+                print(f"ratio to onionshare-cli 2.7 receive mode: {rate['reports'] / rate['onionshare']:.2f}  "
+                      "(issue: at least 2.0; measured in this run)")
+            else:
+                print(f"ratio to onionshare-cli 2.7 receive mode: {rate['reports'] / ONIONSHARE_QUOTED:.2f}  "
+                      f"(issue: at least 2.0; against the issue's quoted {ONIONSHARE_QUOTED:.0f}/s, not measured: "
+                      "pass --onionshare PATH)")
+            print(f"ratio to the naive Flask + SQLite version: {rate['reports'] / NAIVE_QUOTED:.2f}  "
+                  f"(quoted {NAIVE_QUOTED:.0f}/s, not measured here)")
             if args.memory_reports:
                 load(server.port, args.connections, "POST", "/en/", body, total=2000)  # settle caches
                 before = server.rss_kib()
@@ -208,10 +296,13 @@ def main() -> None:
                 print(f"worker RSS over {ok_m} reports ({bad_m} failed, {ok_m / elapsed_m:.0f}/s): "
                       f"{before} KiB -> {after} KiB; largest growth {growth * 100:+.1f}% (issue: within 10%)")
             store = open_store(f"sqlite:///{data_dir}/reports.sqlite3")
-            print(f"rows in the database: {store.count()}")
+            print(f"rows in the database: {store.count()}"
+                  + (f"; messages onionshare stored: {onionshare.stored()}" if onionshare else ""))
             store.close()
         finally:
             server.stop()
+            if onionshare is not None:
+                onionshare.stop()
 
 
 if __name__ == "__main__":
