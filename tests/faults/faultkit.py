@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import http.client
 import os
-import re
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -21,36 +19,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from crypto import age, frame, keys, report
 from crypto.errors import Error
+from kit import HTML_LANG, RECEIPT, ROOT, TOKEN, Staff, free_port, new_staff  # noqa: F401 (re-exported)
 from onion_service.token import FormTokens, load_or_create_secret
-
-ROOT = Path(__file__).resolve().parents[2]
-TOKEN = re.compile(r'name="token" value="([^"]+)"')
-RECEIPT = re.compile(r'<p class="code"[^>]*><strong>([A-Z0-9-]+)</strong></p>')
-HTML_LANG = re.compile(r'<html lang="([a-z]{2})">')
-
-
-@dataclass(frozen=True)
-class Staff:
-    identities: list
-    recipient: str
-
-    def open(self, sealed: bytes) -> report.Report:
-        return report.decode(frame.unframe(age.decrypt(sealed, self.identities)))
-
-
-def new_staff(kind: str = "pq") -> Staff:
-    # Post-quantum, as deployed: opening one costs well under a millisecond.
-    ident = keys.generate(kind)
-    return Staff([ident], ident.recipient().encode())
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def write_config(path: Path, data_dir: Path, recipient: str, *, database_url: str = "",
                  reports_per_minute: int = 100_000, workers: int = 2, threads: int = 8) -> Path:

@@ -12,32 +12,14 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import requests
 
-from crypto import age, frame, keys, report
+from kit import RECEIPT, ROOT, TOKEN, Staff, new_staff  # noqa: F401 (re-exported)
 
-ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "tor"
-TOKEN = re.compile(r'name="token" value="([^"]+)"')
-RECEIPT = re.compile(r'<p class="code"[^>]*><strong>([A-Z0-9-]+)</strong></p>')
 ONION_LINE = re.compile(r"^onion: http://([a-z2-7]{56}\.onion)/$")
-
-
-@dataclass(frozen=True)
-class Staff:
-    identities: list
-    recipient: str
-
-    def open(self, sealed: bytes) -> report.Report:
-        return report.decode(frame.unframe(age.decrypt(sealed, self.identities)))
-
-
-def new_staff() -> Staff:
-    ident = keys.generate("pq")
-    return Staff([ident], ident.recipient().encode())
 
 
 def free_port() -> int:

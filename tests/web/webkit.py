@@ -4,38 +4,20 @@ from __future__ import annotations
 
 import http.client
 import os
-import re
 import signal
 import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
-from crypto import age, frame, keys, report
+from kit import HTML_LANG, RECEIPT, ROOT, TOKEN, free_port  # noqa: F401 (re-exported)
+from kit import Staff as Identity  # noqa: F401 (re-exported)
+from kit import new_staff as new_identity  # noqa: F401 (re-exported)
 from onion_service.config import Config, parse_config
 from onion_service.token import FormTokens, load_or_create_secret
 
-ROOT = Path(__file__).resolve().parents[2]
 LANGS = ("nl", "fr", "de", "en")
-HTML_LANG = re.compile(r'<html lang="([a-z]{2})">')
-TOKEN = re.compile(r'name="token" value="([^"]+)"')
-RECEIPT = re.compile(r'<p class="code"[^>]*><strong>([A-Z0-9-]+)</strong></p>')
-
-
-@dataclass(frozen=True)
-class Identity:
-    identities: list
-    recipient: str
-
-    def open(self, sealed: bytes) -> report.Report:
-        return report.decode(frame.unframe(age.decrypt(sealed, self.identities)))
-
-
-def new_identity(kind: str = "pq") -> Identity:
-    ident = keys.generate(kind)
-    return Identity(identities=[ident], recipient=ident.recipient().encode())
 
 
 def make_config(data_dir: Path, recipient: str, *, database_url: str = "", **limits) -> Config:
@@ -107,12 +89,6 @@ def good_fields(config: Config, lang: str = "nl", **extra) -> dict[str, object]:
     }
     fields.update(extra)
     return fields
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Gunicorn:
