@@ -17,7 +17,7 @@ NPM_DIR := tests/interop
 # a real PostgreSQL server, headless Chromium and its driver, the reference age CLI, node for the
 # npm interoperability packages, shellcheck, systemd-analyze and apparmor_parser for deploy/.
 RUN_DEBS := tor
-TEST_DEBS := tor age chromium chromium-driver postgresql nodejs npm shellcheck systemd iproute2 util-linux apparmor
+TEST_DEBS := tor age chromium chromium-driver postgresql shellcheck systemd iproute2 util-linux apparmor
 
 .PHONY: help install demo test test-deps debs-run debs-test npm-deps translations fuzz bench clean
 
@@ -41,8 +41,12 @@ endef
 debs-run:
 	$(call ensure_debs,$(RUN_DEBS))
 
+# node and npm are asked for by command, not by package: a machine whose nodejs comes from
+# another source (with npm inside it) would otherwise be offered Debian's npm, which conflicts.
 debs-test:
 	$(call ensure_debs,$(TEST_DEBS))
+	@command -v npm >/dev/null || { $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nodejs npm; }
 
 $(VENV)/.installed: pyproject.toml requirements/constraints.txt
 	[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
