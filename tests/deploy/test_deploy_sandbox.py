@@ -64,8 +64,9 @@ def request(sock: str, method: str, path: str, body: bytes | None = None) -> tup
 def sandboxed(cmd: list[str], *, rw: list[Path], ro: list[Path], log: Path) -> subprocess.Popen:
     args = [sys.executable, str(SANDBOX), "--unit", str(UNIT), "--uid", str(NOBODY), "--gid", str(NOBODY)]
     args += [f"--rw={d}" for d in rw]
-    # The interpreter (on some machines under /root, which ProtectHome hides) and the code.
-    args += [f"--ro={d}" for d in [*ro, Path(sys.base_prefix)]]
+    # The interpreter (on some machines under /root, which ProtectHome hides) and the code with its
+    # virtual environment (a clone under /tmp would vanish behind PrivateTmp).
+    args += [f"--ro={d}" for d in [*ro, ROOT, Path(sys.base_prefix)]]
     with open(log, "wb") as out:
         return subprocess.Popen([*args, "--", *cmd], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
                                 start_new_session=True)
@@ -252,7 +253,7 @@ def test_the_configuration_check_runs_in_its_own_sandbox_and_names_what_is_wrong
         conf.chmod(0o644)
         log = tmp_path / "check.log"
         args = [sys.executable, str(SANDBOX), "--unit", str(DEPLOY / "systemd/meldpunt-check.service"),
-                "--uid", str(NOBODY), "--gid", str(NOBODY), f"--ro={etc}", f"--ro={sys.base_prefix}", "--",
+                "--uid", str(NOBODY), "--gid", str(NOBODY), f"--ro={etc}", f"--ro={ROOT}", f"--ro={sys.base_prefix}", "--",
                 sys.executable, "-I", str(DEPLOY / "meldpunt-check.py"), str(conf)]
         with open(log, "wb") as out:
             rc = subprocess.run(args, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, timeout=60).returncode
