@@ -86,3 +86,19 @@ def decode(text: str) -> tuple[str, bytes]:
     if _polymod(_hrp_expand(hrp) + values) != 1:
         raise Bech32Error("invalid checksum")
     return hrp, bytes(_convert_bits(values[:-6], 5, 8, pad=False))
+
+
+def decode_key(text: str, hrp: str, *, secret: bool, error: type[Exception], what: str) -> bytes:
+    """The data of an age key string with this HRP, or `error` naming `what` and the expected form.
+
+    age writes recipients in lowercase and identities in uppercase, and accepts only that case.
+    """
+    try:
+        got_hrp, data = decode(text)
+    except Bech32Error as exc:
+        raise error(f"invalid {what}: {exc}") from None
+    expected_case = text.upper() if secret else text.lower()
+    if got_hrp != hrp or text != expected_case:
+        form = f"{hrp.upper()}1…, uppercase" if secret else f"{hrp}1…, lowercase"
+        raise error(f"invalid {what} (expected {form})")
+    return data

@@ -47,13 +47,8 @@ class MLKEMRecipient:
 
     @classmethod
     def parse(cls, text: str) -> MLKEMRecipient:
-        try:
-            hrp, data = bech32.decode(text)
-        except bech32.Bech32Error as exc:
-            raise RecipientError(f"invalid post-quantum recipient: {exc}") from None
-        if hrp != RECIPIENT_HRP or text != text.lower():
-            raise RecipientError("invalid post-quantum recipient (expected age1pq1…, lowercase)")
-        return cls(data)
+        return cls(bech32.decode_key(text, RECIPIENT_HRP, secret=False, error=RecipientError,
+                                     what="post-quantum recipient"))
 
     def encode(self) -> str:
         return bech32.encode(RECIPIENT_HRP, self.public)
@@ -95,13 +90,8 @@ class MLKEMIdentity:
 
     @classmethod
     def parse(cls, text: str) -> MLKEMIdentity:
-        try:
-            hrp, data = bech32.decode(text)
-        except bech32.Bech32Error as exc:
-            raise IdentityError(f"invalid post-quantum identity: {exc}") from None
-        if hrp != IDENTITY_HRP or text != text.upper():
-            raise IdentityError("invalid post-quantum identity (expected AGE-SECRET-KEY-PQ-1…, uppercase)")
-        return cls(data)
+        return cls(bech32.decode_key(text, IDENTITY_HRP, secret=True, error=IdentityError,
+                                     what="post-quantum identity"))
 
     def encode(self) -> str:
         return bech32.encode(IDENTITY_HRP, self._seed).upper()

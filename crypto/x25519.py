@@ -31,13 +31,8 @@ class X25519Recipient:
 
     @classmethod
     def parse(cls, text: str) -> X25519Recipient:
-        try:
-            hrp, data = bech32.decode(text)
-        except bech32.Bech32Error as exc:
-            raise RecipientError(f"invalid X25519 recipient: {exc}") from None
-        if hrp != RECIPIENT_HRP or text != text.lower():
-            raise RecipientError("invalid X25519 recipient (expected age1…, lowercase)")
-        return cls(data)
+        return cls(bech32.decode_key(text, RECIPIENT_HRP, secret=False, error=RecipientError,
+                                     what="X25519 recipient"))
 
     def encode(self) -> str:
         return bech32.encode(RECIPIENT_HRP, self.public)
@@ -77,13 +72,8 @@ class X25519Identity:
 
     @classmethod
     def parse(cls, text: str) -> X25519Identity:
-        try:
-            hrp, data = bech32.decode(text)
-        except bech32.Bech32Error as exc:
-            raise IdentityError(f"invalid X25519 identity: {exc}") from None
-        if hrp != IDENTITY_HRP or text != text.upper():
-            raise IdentityError("invalid X25519 identity (expected AGE-SECRET-KEY-1…, uppercase)")
-        return cls(data)
+        return cls(bech32.decode_key(text, IDENTITY_HRP, secret=True, error=IdentityError,
+                                     what="X25519 identity"))
 
     def encode(self) -> str:
         return bech32.encode(IDENTITY_HRP, self._secret).upper()
