@@ -3,14 +3,22 @@ a free loopback port. Area helpers (webkit, torkit, faultkit, …) build on thes
 
 from __future__ import annotations
 
+import contextlib
 import re
+import shutil
 import socket
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from crypto import age, frame, keys, report
 
 ROOT = Path(__file__).resolve().parents[1]
+# Flags that keep Debian's Chromium off every network but the page it is sent to (it would
+# otherwise try Google's update and sync hosts) and runnable as root without a display.
+CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--disable-dev-shm-usage")
 HTML_LANG = re.compile(r'<html lang="([a-z]{2})">')
 TOKEN = re.compile(r'name="token" value="([^"]+)"')
 RECEIPT = re.compile(r'<p class="code"[^>]*><strong>([A-Z0-9-]+)</strong></p>')
@@ -38,3 +46,28 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def chromium(*extra_args: str, height: int, page_load_timeout: float):
+    """A selenium driver for Debian's headless Chromium with JavaScript disabled, in a fresh
+    profile that is removed afterwards."""
+    import pytest
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    if not shutil.which("chromium") or not shutil.which("chromedriver"):
+        pytest.fail("Debian's chromium and chromium-driver are needed (make test-deps installs them)")
+    profile = tempfile.mkdtemp(prefix="meldpunt-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium")
+    for arg in (*extra_args, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--window-size=1100,{height}"):
+        options.add_argument(arg)
+    options.add_experimental_option("prefs", {"profile.managed_default_content_settings.javascript": 2})
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    driver.set_page_load_timeout(page_load_timeout)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)

@@ -7,14 +7,13 @@ cannot resolve anywhere else). Screenshots go to test-artifacts/tor/.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 import time
 
 import pytest
 
 from onion_service.store import open_store
 
+from kit import chromium
 from torkit import ARTIFACTS, Serve, fetch_until, write_config
 
 pytestmark = [pytest.mark.tor, pytest.mark.browser]
@@ -35,30 +34,12 @@ def onion(tmp_path_factory, tor_network, staff):
 
 @pytest.fixture(scope="module")
 def driver(tor_network):
-    if not shutil.which("chromium") or not shutil.which("chromedriver"):
-        pytest.fail("Debian's chromium and chromium-driver are needed (make test-deps installs them)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tempfile.mkdtemp(prefix="meldpunt-tor-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium")
-    for arg in (f"--proxy-server=socks5://127.0.0.1:{tor_network.socks_port}",
-                "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--window-size=1100,2400"):
-        options.add_argument(arg)
-    options.add_experimental_option("prefs", {"profile.managed_default_content_settings.javascript": 2})
-    d = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
     # The client's SOCKS port takes .onion names only (OnionTrafficOnly): Chromium's own background
     # requests fail at once there, instead of holding its first tab (and chromedriver) for 30 s.
-    d.set_page_load_timeout(60)
-    try:
+    with chromium(f"--proxy-server=socks5://127.0.0.1:{tor_network.socks_port}",
+                  "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+                  height=2400, page_load_timeout=60) as d:
         yield d
-    finally:
-        d.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def test_chromium_without_javascript_submits_the_form_over_the_onion(onion, driver, staff):

@@ -5,14 +5,13 @@ Screenshots of the form and the thank-you page go to test-artifacts/web/.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import time
 
 import pytest
 
 from onion_service.store import open_store
 
+from kit import chromium
 from webkit import LANGS, ROOT, Gunicorn, make_config, write_config
 
 pytestmark = pytest.mark.browser
@@ -35,26 +34,8 @@ def browser_server(tmp_path_factory, identity):
 
 @pytest.fixture(scope="module")
 def driver():
-    if not shutil.which("chromium") or not shutil.which("chromedriver"):
-        pytest.fail("Debian's chromium and chromium-driver are needed (make test-deps installs them)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tempfile.mkdtemp(prefix="meldpunt-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium")
-    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--window-size=1100,2600"):
-        options.add_argument(arg)
-    options.add_experimental_option("prefs", {"profile.managed_default_content_settings.javascript": 2})
-    d = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-    d.set_page_load_timeout(30)
-    try:
+    with chromium(height=2600, page_load_timeout=30) as d:
         yield d
-    finally:
-        d.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 @pytest.mark.parametrize("lang", LANGS)
