@@ -97,19 +97,22 @@ def receipt_of(reply: Reply) -> str | None:
     return m.group(1) if m else None
 
 
-def _children(pid: int) -> list[int]:
-    out = []
+def _live_processes():
+    """(pid, parent pid, process group) of every process that is not a zombie, from /proc."""
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             stat = Path(f"/proc/{entry}/stat").read_text()
         except OSError:
-            continue
-        fields = stat.rsplit(")", 1)[1].split()
-        if int(fields[1]) == pid and fields[0] != "Z":
-            out.append(int(entry))
-    return out
+            continue  # it exited while we looked
+        state, ppid, pgid = stat.rsplit(")", 1)[1].split()[:3]
+        if state != "Z":
+            yield int(entry), int(ppid), int(pgid)
+
+
+def _children(pid: int) -> list[int]:
+    return [child for child, ppid, _ in _live_processes() if ppid == pid]
 
 
 def rss_kib(pids: list[int]) -> int:
@@ -216,17 +219,7 @@ class Server:
 
 
 def _group_alive(pgid: int) -> bool:
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        fields = stat.rsplit(")", 1)[1].split()
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            return True
-    return False
+    return any(group == pgid for _, _, group in _live_processes())
 
 
 @dataclass
