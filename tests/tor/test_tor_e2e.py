@@ -19,7 +19,7 @@ from stem.descriptor.hidden_service import HiddenServiceDescriptorV3
 from onion_service.store import open_store
 from onion_service.tor.keys import ADDRESS_FILE, KEY_FILE
 
-from torkit import (Serve, fetch_until, non_loopback_sockets, refetch_descriptor, socks, submit_report,
+from torkit import (Serve, fetch_after_republish, fetch_until, non_loopback_sockets, socks, submit_report,
                     wait_for_log, write_config)
 
 pytestmark = pytest.mark.tor
@@ -131,8 +131,7 @@ def test_same_address_answers_after_the_service_tor_is_killed_and_started_again(
     # A visitor who fetched the descriptor before the crash keeps trying its dead introduction
     # points until tor gives up on them (tor's client-side cache, not ours); the client here
     # fetches the new descriptor, as the rest of the world does.
-    refetch_descriptor(tor_network, served.serve.hostname)
-    page, _ = fetch_until(f"{served.base}/", tor_network.socks_port, within=90, timeout=15)
+    page, _ = fetch_after_republish(tor_network, served.serve.hostname, f"{served.base}/", within=90)
     seconds = time.monotonic() - started
     print(f"\nservice tor killed and started again: descriptor republished after {republished:.1f} s, "
           f"the same address answered again after {seconds:.1f} s", file=sys.stderr)

@@ -17,7 +17,7 @@ import pytest
 
 from onion_service.store import open_store
 
-from torkit import Serve, fetch_until, refetch_descriptor, submit_report, wait_for_log, write_config
+from torkit import Serve, fetch_after_republish, fetch_until, submit_report, wait_for_log, write_config
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "faults"))
 from faultkit import verify_store  # noqa: E402
@@ -52,8 +52,7 @@ def test_slow_service_tor_killed_five_times_onion_answers_again_no_report_lost(t
             republished.append(wait_for_log(serve_log, log_before, "published again", within=90))
             # The client fetches the new descriptor, as a visitor who never saw the old one does
             # (see torkit.refetch_descriptor for why an earlier visitor may wait longer).
-            refetch_descriptor(tor_network, serve.hostname)
-            fetch_until(f"{base}/", tor_network.socks_port, within=120, timeout=15)
+            fetch_after_republish(tor_network, serve.hostname, f"{base}/", within=120)
             times.append(time.monotonic() - killed_at)
             assert serve.process.poll() is None and serve.process.pid == pid, "meldpunt serve did not survive"
         receipt, _ = submit_report(base, tor_network.socks_port, "after-the-last-kill")

@@ -152,6 +152,25 @@ def refetch_descriptor(network, hostname: str, *, within: float = 30) -> None:
         raise AssertionError(f"the client could not fetch the descriptor of {hostname}")
 
 
+def fetch_after_republish(network, hostname: str, url: str, *, within: float) -> tuple[requests.Response, float]:
+    """GET `url` as a new visitor would after the service's tor came back, within `within` seconds.
+
+    serve says "published again" at the first HSDir's upload; the others may still hand out the old
+    descriptor for a moment, and a client that fetched that one tries dead introduction points.
+    So the client fetches the descriptor again whenever a round of fetches fails."""
+    started = time.monotonic()
+    while True:
+        left = within - (time.monotonic() - started)
+        if left <= 0:
+            raise AssertionError(f"{url} did not answer within {within} s of the republication")
+        refetch_descriptor(network, hostname)
+        try:
+            response, _ = fetch_until(url, network.socks_port, within=min(30.0, left), timeout=15)
+            return response, time.monotonic() - started
+        except AssertionError:
+            continue
+
+
 def socks(port: int) -> dict[str, str]:
     # A fresh SOCKS username per call: tor isolates streams by it (IsolateSOCKSAuth), so each call
     # is a new visitor with its own circuits, as a new Tor Browser tab for another site would be.
