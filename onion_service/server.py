@@ -14,14 +14,20 @@ import sys
 
 import click
 from gunicorn.app.base import BaseApplication
+from gunicorn.arbiter import Arbiter
 from gunicorn.glogging import Logger as GunicornLogger
 from gunicorn.http import wsgi as gunicorn_wsgi
 
 from onion_service.budget import Budget
 from onion_service.config import Config, check_bind, load_config
-from onion_service.store import open_store
+from onion_service.store import DEFAULT_LOCK_TIMEOUT, open_store
 from onion_service.token import load_or_create_secret
 from onion_service.worker import BufferingWorker
+from onion_service.writer import Writer
+
+# How long a worker waits for the writer's answer: the writer's own wait for a locked database
+# (the store's lock timeout), then room for the commit itself. Below gunicorn's worker timeout.
+WRITER_ANSWER_SECONDS = DEFAULT_LOCK_TIMEOUT + 10
 
 
 def gunicorn_options(config: Config, bind: str) -> dict[str, object]:
@@ -102,10 +108,35 @@ def _drop_server_header() -> None:
     response.default_headers = default_headers  # type: ignore[method-assign]
 
 
+class _Arbiter(Arbiter):
+    """gunicorn's master, which also keeps the writer process running and stops it last."""
+
+    def __init__(self, app: BaseApplication, writer: Writer) -> None:
+        self.meldpunt_writer = writer
+        super().__init__(app)
+
+    def manage_workers(self) -> None:
+        super().manage_workers()
+        if self.meldpunt_writer.restart_if_gone():
+            self.log.warning("the report writer had stopped; started it again")
+
+    def stop(self, graceful: bool = True) -> None:
+        # Workers first, so that reports in flight during a graceful stop are still committed.
+        super().stop(graceful)
+        self.meldpunt_writer.stop()
+
+
 class _Gunicorn(BaseApplication):
-    def __init__(self, options: dict[str, object], build) -> None:
-        self._options, self._build = options, build
+    def __init__(self, options: dict[str, object], build, writer: Writer) -> None:
+        self._options, self._build, self._writer = options, build, writer
         super().__init__()
+
+    def run(self) -> None:
+        try:
+            _Arbiter(self, self._writer).run()
+        except RuntimeError as exc:  # gunicorn's own start-up errors (e.g. the port is taken)
+            click.echo(f"meldpunt: {exc}", err=True)
+            sys.exit(1)
 
     def load_config(self) -> None:
         for key, value in self._options.items():
@@ -126,6 +157,9 @@ def run(config: Config, *, bind: str, onion_address: str | None = None) -> None:
     # The database is checked, and the table made, once here: a wrong URL or a database that is
     # down stops the start with one clear message.
     open_store(config.database_url).close()
+    # Forked now, while this process has no other thread (see onion_service/writer.py).
+    writer = Writer(config.database_url, answer_timeout=WRITER_ANSWER_SECONDS)
+    writer.start()
 
     def build():
         from onion_service.app import create_app
@@ -133,10 +167,13 @@ def run(config: Config, *, bind: str, onion_address: str | None = None) -> None:
         # A worker started later, while the database is away (one replaced after a crash), must
         # answer 503 until it is back rather than fail to boot: gunicorn stops the whole service
         # when a worker fails to boot (tests/faults/test_faults_crash.py found this).
-        store = open_store(config.database_url, tolerate_outage=True)
+        store = open_store(config.database_url, tolerate_outage=True, writer=writer.client())
         return create_app(config, store=store, budget=budget, onion_address=onion_address)
 
-    _Gunicorn(gunicorn_options(config, bind), build).run()
+    try:
+        _Gunicorn(gunicorn_options(config, bind), build, writer).run()
+    finally:
+        writer.stop()
 
 
 @click.command()

@@ -29,7 +29,7 @@ import stat
 import threading
 import weakref
 from collections.abc import Callable, Iterable, Iterator
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -73,6 +73,12 @@ reports = sa.Table(
 )
 
 
+class Writes(Protocol):
+    """Something that commits a sealed report elsewhere and returns its id once synced."""
+
+    def add(self, sealed: bytes, day: datetime.date) -> bytes: ...
+
+
 class StoreError(Error):
     """Base of the store's failures."""
 
@@ -101,7 +107,7 @@ class StoredReport(NamedTuple):
 
 def open_store(
     database_url: str, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT, pool_size: int = POOL_SIZE,
-    tolerate_outage: bool = False,
+    tolerate_outage: bool = False, writer: Writes | None = None,
 ) -> Store:
     """Opens (creating if needed) the reports table at `database_url`.
 
@@ -113,6 +119,9 @@ def open_store(
     until it can. For the web server's workers: one that starts while PostgreSQL is down (a
     worker replaced after a crash, say) must answer 503 and recover, not fail to boot, which
     makes gunicorn stop the whole service (found by tests/faults/test_faults_crash.py).
+
+    `writer`: where `add` sends reports to be committed (the server's writer process, see
+    onion_service/writer.py) instead of committing them from a thread of this process.
     """
     if not lock_timeout > 0:
         raise StoreConfigError("the lock timeout must be positive")
@@ -130,7 +139,7 @@ def open_store(
         engine = _postgres_engine(url, lock_timeout, pool_size)
     else:
         raise StoreConfigError("unsupported database: use sqlite:///PATH or postgresql+psycopg://…")
-    store = Store(engine, prepared=False)
+    store = Store(engine, prepared=False, writer=writer)
     try:
         store._prepare()
     except StoreUnavailable as exc:
@@ -146,8 +155,9 @@ def open_store(
 class Store:
     """The reports table. Thread-safe; safe to carry across fork (state is rebuilt per process)."""
 
-    def __init__(self, engine: sa.Engine, *, prepared: bool = True):
+    def __init__(self, engine: sa.Engine, *, prepared: bool = True, writer: Writes | None = None):
         self._engine = engine
+        self._writer = writer
         self._lock = threading.Lock()
         self._prepared = prepared  # the table exists and has the expected columns
         self._committer: _GroupCommitter | None = None
@@ -186,12 +196,25 @@ class Store:
         # A datetime is a date too, and would carry the exact time into the table.
         if type(day) is not datetime.date:
             raise TypeError("day must be a datetime.date (not a datetime)")
+        if self._writer is not None:
+            return self._writer.add(sealed, day)
         self._prepare()
         # Every row the committer sees is checked here and has the same shape, so a batch can
         # only fail as a whole, for a reason that concerns every row in it.
         report_id = secrets.token_bytes(ID_BYTES)
         self._group_committer().submit({"id": report_id, "sealed": sealed, "day": day, "exported": False})
         return report_id
+
+    def insert_rows(self, rows: list[tuple[bytes, bytes, datetime.date]]) -> None:
+        """Commits (id, sealed, day) rows in one synced transaction: the writer process's batch.
+
+        The writer has checked each row's size and day on the way in; ids are its random ones.
+        """
+        self._prepare()
+        self._insert_batch([
+            {"id": _check_bytes(i, ID_BYTES, "id"), "sealed": sealed, "day": day, "exported": False}
+            for i, sealed, day in rows
+        ])
 
     def pending(self, *, exported: bool | None = None) -> Iterator[StoredReport]:
         """Every stored (not yet purged) report, in id order, streamed a chunk at a time.

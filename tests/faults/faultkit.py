@@ -196,11 +196,33 @@ class Server:
 
     def kill_worker(self) -> bool:
         """SIGKILL one worker; the master starts a new one. False if there was none to kill."""
-        workers = self.workers()
+        writer = self.writer()
+        workers = [pid for pid in self.workers() if pid != writer]
         if not workers:
             return False
         try:
             os.kill(secrets.choice(workers), signal.SIGKILL)
+        except ProcessLookupError:
+            return False
+        return True
+
+    def writer(self) -> int | None:
+        """The pid of the writer process (onion_service/writer.py), or None if there is none now."""
+        for pid in self.workers():
+            try:
+                if Path(f"/proc/{pid}/comm").read_text().strip() == "meldpunt-writer":
+                    return pid
+            except OSError:
+                continue  # gone meanwhile
+        return None
+
+    def kill_writer(self) -> bool:
+        """SIGKILL the writer; the master starts a new one. False if there was none to kill."""
+        pid = self.writer()
+        if pid is None:
+            return False
+        try:
+            os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             return False
         return True

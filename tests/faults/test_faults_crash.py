@@ -1,5 +1,6 @@
-"""Crash consistency (slow): SIGKILL gunicorn's master and workers, and on PostgreSQL the database
-server too, at random moments under a load of concurrent reporters, again and again.
+"""Crash consistency (slow): SIGKILL gunicorn's master and workers, the writer process, and on
+PostgreSQL the database server too, at random moments under a load of concurrent reporters, again
+and again.
 
 After every restart: each report whose thank-you page reached its client is stored, exactly once,
 and opens to what was sent; every stored row opens (nothing partial); the database passes its
@@ -52,7 +53,7 @@ def _crash_loop(tmp_path, staff, database_url: str, *, pg=None) -> dict:
                           workers=2, threads=8)
     server = Server(config, tmp_path / "gunicorn.log")
     ledger = Ledger()
-    kinds = {"all": 0, "worker": 0, "database": 0}
+    kinds = {"all": 0, "worker": 0, "writer": 0, "database": 0}
     restarts, recoveries = [], []
     opened: dict = {}
     store = None
@@ -65,7 +66,8 @@ def _crash_loop(tmp_path, staff, database_url: str, *, pg=None) -> dict:
                                   max_seconds=20)
             try:
                 time.sleep(rng.uniform(*LOAD_SECONDS))
-                kind = rng.choice(["all", "all", "worker"])
+                # Every fifth kill is the writer's, the one process that commits every report.
+                kind = "writer" if i % 5 == 2 else rng.choice(["all", "all", "worker"])
                 kinds[kind] += 1
                 killed_at = time.monotonic()
                 if pg is not None and (i % 3 == 1 or rng.random() < 0.2):  # the database crashes too
@@ -74,6 +76,8 @@ def _crash_loop(tmp_path, staff, database_url: str, *, pg=None) -> dict:
                     time.sleep(rng.uniform(0.0, 0.2))
                 if kind == "all":
                     server.kill()
+                elif kind == "writer":
+                    assert server.kill_writer(), "the server has no writer process"
                 else:
                     server.kill_worker()
                 time.sleep(rng.uniform(0.0, 0.2))
@@ -96,8 +100,8 @@ def _crash_loop(tmp_path, staff, database_url: str, *, pg=None) -> dict:
         server.stop()
         if store is not None:
             store.close()
-    assert kinds["all"] + kinds["worker"] >= 20
-    assert kinds["all"] >= 5 and kinds["worker"] >= 1, kinds
+    assert kinds["all"] + kinds["worker"] + kinds["writer"] >= 20
+    assert kinds["all"] >= 5 and kinds["worker"] >= 1 and kinds["writer"] >= 4, kinds
     assert pg is None or kinds["database"] >= 7, kinds
     assert len(ledger.acked) >= KILLS, "too few reports were acknowledged for the test to mean much"
     summary = {

@@ -1,0 +1,155 @@
+"""The writer process (onion_service/writer.py): workers' reports in, synced commits out.
+
+Each test forks a real writer on a real database (SQLite and PostgreSQL) and talks to it as a
+worker does, through WriterClient and through a Store opened with `writer=`.
+"""
+
+import datetime
+import os
+import signal
+import socket
+import struct
+import threading
+import time
+
+import pytest
+
+from onion_service.store import StoreUnavailable, open_store
+from onion_service.writer import PROCESS_NAME, Writer
+
+DAY = datetime.date(2026, 11, 22)
+
+
+@pytest.fixture
+def writer(database_url):
+    open_store(database_url).close()  # as server.run does: the table exists before the fork
+    w = Writer(database_url, answer_timeout=10)
+    w.start()
+    yield w
+    w.stop()
+
+
+def sealed(i: int) -> bytes:
+    return f"sealed-{i}-".encode() + bytes(1000)
+
+
+def stored(database_url) -> dict[bytes, tuple[bytes, datetime.date]]:
+    with open_store(database_url) as s:
+        return {r.id: (r.sealed, r.day) for r in s.pending()}
+
+
+def test_reports_from_many_threads_are_committed_with_the_ids_returned(writer, database_url):
+    client = writer.client()
+    ids: dict[int, bytes] = {}
+
+    def send(start: int) -> None:
+        for i in range(start, start + 10):
+            ids[i] = client.add(sealed(i), DAY)
+
+    threads = [threading.Thread(target=send, args=(t * 10,)) for t in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    rows = stored(database_url)
+    assert len(ids) == 160 and len(rows) == 160
+    assert all(rows[report_id] == (sealed(i), DAY) for i, report_id in ids.items())
+
+
+def test_a_store_opened_with_the_writer_sends_its_reports_there(writer, database_url):
+    with open_store(database_url, writer=writer.client()) as store:
+        report_id = store.add(sealed(1), DAY)
+        # Reads still go straight to the database.
+        assert [r.id for r in store.pending()] == [report_id]
+    os.kill(writer.pid, signal.SIGSTOP)  # from here on, only the writer could have stored it
+    try:
+        with open_store(database_url, writer=writer.client()) as store:
+            assert store.count() == 1
+    finally:
+        os.kill(writer.pid, signal.SIGCONT)
+
+
+def test_a_killed_writer_fails_fast_and_a_restarted_one_is_found_again(writer, database_url):
+    client = writer.client()
+    first = client.add(sealed(1), DAY)
+    os.kill(writer.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 5
+    while writer.alive() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not writer.alive()
+    started = time.monotonic()
+    with pytest.raises(StoreUnavailable):
+        client.add(sealed(2), DAY)
+    assert time.monotonic() - started < 2  # the closed connection says so at once: no timeout
+    assert writer.restart_if_gone() is True
+    assert writer.restart_if_gone() is False
+    second = client.add(sealed(3), DAY)  # the thread connects to the new writer by itself
+    assert set(stored(database_url)) == {first, second}
+
+
+def test_a_writer_that_does_not_answer_in_time_is_unavailable(database_url):
+    open_store(database_url).close()
+    w = Writer(database_url, answer_timeout=0.5)
+    w.start()
+    try:
+        client = w.client()
+        client.add(sealed(0), DAY)
+        os.kill(w.pid, signal.SIGSTOP)
+        started = time.monotonic()
+        with pytest.raises(StoreUnavailable):
+            client.add(sealed(1), DAY)
+        assert 0.4 < time.monotonic() - started < 3
+    finally:
+        os.kill(w.pid, signal.SIGCONT)
+        w.stop()
+
+
+def test_malformed_framing_closes_that_connection_only(writer, database_url):
+    mine, theirs = socket.socketpair()
+    socket.send_fds(writer._to_writer, [b"c"], [theirs.fileno()])
+    theirs.close()
+    mine.sendall(struct.pack("!II", 0, DAY.toordinal()))  # a zero-length report: never sent
+    mine.settimeout(5)
+    assert mine.recv(64) == b""  # closed, without an answer
+    mine.close()
+    assert writer.client().add(sealed(1), DAY)  # everyone else carries on
+    assert len(stored(database_url)) == 1
+
+
+def test_stop_ends_the_process_and_it_is_named_for_the_sysadmin(writer):
+    with open(f"/proc/{writer.pid}/comm", "rb") as f:
+        assert f.read().strip() == PROCESS_NAME
+    pid = writer.pid
+    writer.stop()
+    assert not writer.alive()
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+def test_the_writer_leaves_when_its_master_is_gone(database_url):
+    # A master killed with SIGKILL cannot stop its writer: the writer notices and exits.
+    open_store(database_url).close()
+    read_pid, write_pid = os.pipe()
+    master = os.fork()
+    if master == 0:
+        try:
+            w = Writer(database_url, answer_timeout=5)
+            w.start()
+            os.write(write_pid, str(w.pid).encode())
+            time.sleep(60)
+        finally:
+            os._exit(0)
+    os.close(write_pid)
+    writer_pid = int(os.read(read_pid, 32))
+    os.close(read_pid)
+    os.kill(master, signal.SIGKILL)
+    os.waitpid(master, 0)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            os.kill(writer_pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    os.kill(writer_pid, signal.SIGKILL)
+    pytest.fail("the writer outlived its master by more than 5 s")
