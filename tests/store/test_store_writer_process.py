@@ -117,8 +117,13 @@ def test_malformed_framing_closes_that_connection_only(writer, database_url):
 
 
 def test_stop_ends_the_process_and_it_is_named_for_the_sysadmin(writer):
-    with open(f"/proc/{writer.pid}/comm", "rb") as f:
-        assert f.read().strip() == PROCESS_NAME
+    deadline = time.monotonic() + 5
+    while True:  # the new process names itself as it starts
+        with open(f"/proc/{writer.pid}/comm", "rb") as f:
+            if f.read().strip() == PROCESS_NAME:
+                break
+        assert time.monotonic() < deadline, "the writer did not name itself"
+        time.sleep(0.01)
     pid = writer.pid
     writer.stop()
     assert not writer.alive()
