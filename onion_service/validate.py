@@ -38,6 +38,7 @@ _HEX64 = re.compile(r"[0-9a-fA-F]{64}")  # BitTorrent v2 (SHA-256) info-hash
 _LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
 _OTHER_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:(?![0-9])")
 _ONION = re.compile(r"(?:[a-z2-7]{56}|[a-z2-7]{16})")
+_SPACE = re.compile(r"\s")  # for str patterns, exactly the characters str.isspace() accepts
 
 
 @dataclass(frozen=True)
@@ -162,7 +163,7 @@ def _urls(text: str, errors: dict[str, object]) -> tuple[str, ...]:
 
 def is_address(text: str) -> bool:
     """True for http(s) URLs, bare host names (example.org/x, xyz.onion), magnet links, info-hashes."""
-    if any(ch.isspace() for ch in text):
+    if _SPACE.search(text):
         return False
     if text[:8].lower() == "magnet:?":
         return _is_magnet(text)

@@ -93,3 +93,32 @@ def test_accepted_addresses(text):
 ])
 def test_refused_addresses(text):
     assert not is_address(text)
+
+
+# The form's own body parser (onion_service/form.py) stands in for parse_qsl on the hot path: on
+# any body it must agree with parse_qsl's strict parsing, or refuse where parse_qsl refuses.
+_BODY_BYTES = st.lists(
+    st.sampled_from([b"a", b"kinds", b"=", b"&", b"+", b"%", b"%2", b"%41", b"%C3%A9", b"%FF", b"%zz",
+                     b"%00", b"\xc3\xa9", b" ", b"x=y"]),
+    max_size=30,
+).map(b"".join)
+
+
+@given(_BODY_BYTES)
+@settings(max_examples=400, deadline=None)
+def test_the_body_parser_agrees_with_strict_parse_qsl(body):
+    import urllib.parse
+
+    from onion_service.form import MAX_FIELDS, _pairs
+
+    try:
+        expected = urllib.parse.parse_qsl(body.decode("ascii"), keep_blank_values=True,
+                                          strict_parsing=bool(body), encoding="utf-8",
+                                          errors="strict", max_num_fields=MAX_FIELDS)
+    except (UnicodeDecodeError, ValueError):
+        expected = None
+    try:
+        got = _pairs(body)
+    except (UnicodeDecodeError, ValueError):
+        got = None
+    assert got == expected
