@@ -652,9 +652,6 @@ def _apply_sqlite_pragmas(dbapi_conn: sqlite3.Connection, busy_ms: int) -> None:
         ("secure_delete", "ON", 1),
         # Sorts and temporary tables stay in memory, never in temporary files.
         ("temp_store", "MEMORY", 2),
-        # 32 MiB of pages per connection rather than 2: the writer's batches (about 17 KB per
-        # report) then find the pages they touch in memory instead of reading them again.
-        ("cache_size", -32768, -32768),
     ]
     cursor = dbapi_conn.cursor()
     try:

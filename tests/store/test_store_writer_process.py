@@ -69,7 +69,7 @@ def test_a_store_opened_with_the_writer_sends_its_reports_there(writer, database
         os.kill(writer.pid, signal.SIGCONT)
 
 
-def test_a_killed_writer_fails_fast_and_a_restarted_one_is_found_again(writer, database_url):
+def test_a_report_sent_while_the_writer_restarts_waits_for_the_new_one(writer, database_url):
     client = writer.client()
     first = client.add(sealed(1), DAY)
     os.kill(writer.pid, signal.SIGKILL)
@@ -77,14 +77,31 @@ def test_a_killed_writer_fails_fast_and_a_restarted_one_is_found_again(writer, d
     while writer.alive() and time.monotonic() < deadline:
         time.sleep(0.01)
     assert not writer.alive()
-    started = time.monotonic()
-    with pytest.raises(StoreUnavailable):
-        client.add(sealed(2), DAY)
-    assert time.monotonic() - started < 2  # the closed connection says so at once: no timeout
+    result: list[object] = []
+    sender = threading.Thread(target=lambda: result.append(client.add(sealed(2), DAY)))
+    sender.start()  # its old connection is dead: it reconnects, and its report waits in line
+    time.sleep(0.3)
+    assert not result
     assert writer.restart_if_gone() is True
     assert writer.restart_if_gone() is False
-    second = client.add(sealed(3), DAY)  # the thread connects to the new writer by itself
-    assert set(stored(database_url)) == {first, second}
+    sender.join(10)
+    assert len(result) == 1
+    assert set(stored(database_url)) == {first, result[0]}
+    assert stored(database_url)[result[0]][0] == sealed(2)
+
+
+def test_a_writer_that_stays_gone_makes_reports_unavailable(database_url):
+    open_store(database_url).close()
+    w = Writer(database_url, answer_timeout=0.5)
+    w.start()
+    client = w.client()
+    client.add(sealed(0), DAY)
+    os.kill(w.pid, signal.SIGKILL)
+    started = time.monotonic()
+    with pytest.raises(StoreUnavailable):
+        client.add(sealed(1), DAY)
+    assert time.monotonic() - started < 3
+    w.stop()
 
 
 def test_a_writer_that_does_not_answer_in_time_is_unavailable(database_url):
