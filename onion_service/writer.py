@@ -29,7 +29,6 @@ import signal
 import socket
 import struct
 import threading
-import time
 
 from onion_service.store import (
     ID_BYTES,
@@ -48,11 +47,6 @@ _COMMITTED, _UNAVAILABLE, _CORRUPT = 0, 1, 2
 # Socket ends passed per datagram: one per connecting worker thread; a few spare.
 _MAX_FDS = 8
 _RECV_BYTES = 256 * 1024
-# Once a report has arrived, how long the writer waits for more before it commits: under load
-# this took batches from about 1.6 reports to 4-5, and the writer's CPU time per report from
-# about 480 to 350 µs (the server as a whole is CPU-bound there); a reporter behind Tor, with
-# round trips of hundreds of milliseconds, cannot notice 2 ms.
-_GATHER_SECONDS = 0.002
 # How long the writer waits in select before it looks whether its master is still there.
 _TICK = 1.0
 # What `ps` and /proc/PID/comm show for the writer (at most 15 bytes).
@@ -251,31 +245,17 @@ def _serve(database_url: str, from_workers: socket.socket, parent: int) -> int:
     buffers: dict[socket.socket, bytearray] = {}
     try:
         while not stopping.is_set() and os.getppid() == parent:
-            batch = _gather(from_workers, ready, buffers)
+            batch: list[tuple[socket.socket, bytes, datetime.date]] = []
+            for key, _ in ready.select(_TICK):
+                if key.fileobj is from_workers:
+                    _accept(from_workers, ready, buffers)
+                else:
+                    batch += _read(key.fileobj, ready, buffers)  # type: ignore[arg-type]
             if batch:
                 _commit(store, batch, ready, buffers)
     finally:
         store.close()
     return 0
-
-
-def _gather(from_workers: socket.socket, ready: selectors.BaseSelector, buffers: dict) -> list:
-    """The next batch: whatever arrives within _GATHER_SECONDS of its first report."""
-    batch: list[tuple[socket.socket, bytes, datetime.date]] = []
-    timeout, deadline = _TICK, 0.0
-    while True:
-        for key, _ in ready.select(timeout):
-            if key.fileobj is from_workers:
-                _accept(from_workers, ready, buffers)
-            else:
-                batch += _read(key.fileobj, ready, buffers)  # type: ignore[arg-type]
-        if not batch:
-            return batch  # a tick without reports: the caller looks at its master
-        now = time.monotonic()
-        deadline = deadline or now + _GATHER_SECONDS
-        timeout = deadline - now
-        if timeout <= 0:
-            return batch
 
 
 def _accept(from_workers: socket.socket, ready: selectors.BaseSelector, buffers: dict) -> None:
