@@ -46,6 +46,9 @@ _ACK = struct.Struct(f"!B{ID_BYTES}s")
 _COMMITTED, _UNAVAILABLE, _CORRUPT = 0, 1, 2
 # Socket ends passed per datagram: one per connecting worker thread; a few spare.
 _MAX_FDS = 8
+# Bytes read per call: room for a dozen sealed reports (about 18 KB each), so one call drains
+# what a worker thread sent. What a connection can make the writer buffer is bounded by the
+# framing instead: one report of at most MAX_SEALED_BYTES, as each thread waits for its answer.
 _RECV_BYTES = 256 * 1024
 # How long the writer waits in select before it looks whether its master is still there.
 _TICK = 1.0
@@ -106,6 +109,9 @@ class Writer:
     def stop(self) -> None:
         """Asks the writer to commit what it holds and exit; kills it if it takes too long."""
         if self._life < 0:
+            return
+        if not self.alive():  # gone already (and perhaps reaped: its pid may be another's now)
+            self._reap()
             return
         try:
             os.kill(self.pid, signal.SIGTERM)
