@@ -9,7 +9,10 @@ committed, and the commit is synced (SQLite: WAL with synchronous=FULL; PostgreS
 synchronous_commit=on on a server with fsync=on). A synced commit costs a disk flush, so
 concurrent callers in one process hand their rows to a single committer thread that writes
 whatever has queued up in one transaction: one flush for many reports, and each caller still
-waits for the commit that holds its own row ("group commit").
+waits for the commit that holds its own row ("group commit"). The web server goes one step
+further: its workers' stores are opened with `writer=`, and send their rows to one writer
+process (onion_service/writer.py), which commits the rows of all workers together through
+`insert_rows`.
 
 Nothing happens at import time, and the committer thread starts on first use in each process:
 gunicorn forks its workers, and a thread started before the fork would not exist in the child.
