@@ -50,10 +50,13 @@ _MAX_FDS = 8
 # what a worker thread sent. What a connection can make the writer buffer is bounded by the
 # framing instead: one report of at most MAX_SEALED_BYTES, as each thread waits for its answer.
 _RECV_BYTES = 256 * 1024
-# How long the writer waits in select before it looks whether its master is still there.
-_TICK = 1.0
 # What `ps` and /proc/PID/comm show for the writer (at most 15 bytes).
 PROCESS_NAME = b"meldpunt-writer"
+# The signals a whole service receives (systemd's stop, Ctrl-C in a terminal) or that steer
+# gunicorn's master: the writer ignores them all, so that neither those nor the master's
+# handlers (inherited through the fork) can end it while workers still need it.
+_IGNORED = frozenset({signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGHUP, signal.SIGUSR1,
+                      signal.SIGUSR2, signal.SIGWINCH, signal.SIGTTIN, signal.SIGTTOU})
 # How long a stopping writer may take to commit what it has and exit before it is killed.
 _STOP_SECONDS = 15.0
 
@@ -68,23 +71,34 @@ class Writer:
         # While no writer reads (it is being restarted), a few hundred threads at most queue up
         # here; past the kernel's queue length a sender waits, and then only this long.
         self._to_writer.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, _timeval(answer_timeout))
+        # Stopping without signals: the master and every worker it forks hold the write end of
+        # this pipe, and the writer serves until the read end sees EOF, i.e. until all of them
+        # are gone. A SIGTERM sent to the whole service at once (systemd's default) thus cannot
+        # stop the writer while workers still finish their last reports.
+        self._needed_r, self._needed_w = os.pipe()
         self.pid = 0
         self._life = -1  # read end of a pipe whose write end only the writer holds: EOF = gone
+        self._stopped = False
 
     def start(self) -> None:
         """Forks the writer. Call it while the calling process has no other thread."""
         life_r, life_w = os.pipe()
-        parent = os.getpid()
+        # Held back from the fork until the writer ignores them: one that came in between would
+        # otherwise run the master's handler, or kill the new writer.
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, _IGNORED)
         pid = os.fork()
         if pid == 0:  # the writer
             code = 1
             try:
-                os.close(life_r)
-                _close_inherited(keep={self._from_workers.fileno(), life_w})
+                for sig in _IGNORED:
+                    signal.signal(sig, signal.SIG_IGN)
+                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+                _close_inherited(keep={self._from_workers.fileno(), self._needed_r, life_w})
                 _name_process(PROCESS_NAME)
-                code = _serve(self._url, self._from_workers, parent)
+                code = _serve(self._url, self._from_workers, self._needed_r)
             finally:
                 os._exit(code)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         os.close(life_w)
         self.pid, self._life = pid, life_r
 
@@ -99,24 +113,25 @@ class Writer:
             ready.close()
 
     def restart_if_gone(self) -> bool:
-        """Starts a new writer if the last one exited; True if it did."""
-        if self.alive():
+        """Starts a new writer if the last one exited (and stop was not called); True if it did."""
+        if self._stopped or self.alive():
             return False
         self._reap()
         self.start()
         return True
 
     def stop(self) -> None:
-        """Asks the writer to commit what it holds and exit; kills it if it takes too long."""
+        """Lets the writer go once the workers are gone too (they hold the pipe's write end as
+        well); it commits what it holds and exits, or is killed if that takes too long."""
+        if self._stopped:
+            return
+        self._stopped = True
+        os.close(self._needed_w)
         if self._life < 0:
             return
         if not self.alive():  # gone already (and perhaps reaped: its pid may be another's now)
             self._reap()
             return
-        try:
-            os.kill(self.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass  # already gone
         ready = selectors.DefaultSelector()
         ready.register(self._life, selectors.EVENT_READ)
         if not ready.select(_STOP_SECONDS):
@@ -239,29 +254,29 @@ def _name_process(name: bytes) -> None:
         comm.write(name)
 
 
-def _serve(database_url: str, from_workers: socket.socket, parent: int) -> int:
-    stopping = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGHUP):
-        signal.signal(sig, lambda *_: stopping.set())
+def _serve(database_url: str, from_workers: socket.socket, needed: int) -> int:
+    # Stopped only by EOF on `needed` (see Writer.__init__), never by a signal (_IGNORED).
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     signal.set_wakeup_fd(-1)
     store = open_store(database_url, tolerate_outage=True)
     ready = selectors.DefaultSelector()
     ready.register(from_workers, selectors.EVENT_READ)
+    ready.register(needed, selectors.EVENT_READ)
     buffers: dict[socket.socket, bytearray] = {}
     try:
-        while not stopping.is_set() and os.getppid() == parent:
+        while True:
             batch: list[tuple[socket.socket, bytes, datetime.date]] = []
-            for key, _ in ready.select(_TICK):
+            for key, _ in ready.select():
                 if key.fileobj is from_workers:
                     _accept(from_workers, ready, buffers)
+                elif key.fileobj is needed:
+                    return 0  # master and workers all gone: nobody waits for an answer
                 else:
                     batch += _read(key.fileobj, ready, buffers)  # type: ignore[arg-type]
             if batch:
                 _commit(store, batch, ready, buffers)
     finally:
         store.close()
-    return 0
 
 
 def _accept(from_workers: socket.socket, ready: selectors.BaseSelector, buffers: dict) -> None:

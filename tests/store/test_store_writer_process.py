@@ -175,3 +175,15 @@ def test_the_writer_leaves_when_its_master_is_gone(database_url):
         time.sleep(0.05)
     os.kill(writer_pid, signal.SIGKILL)
     pytest.fail("the writer outlived its master by more than 5 s")
+
+
+def test_a_sigterm_to_the_whole_service_does_not_stop_the_writer_before_its_workers(writer, database_url):
+    # systemd's default stop sends SIGTERM to every process of the service at once; workers
+    # finishing their last reports still need the writer, so only the master's stop ends it.
+    client = writer.client()
+    os.kill(writer.pid, signal.SIGTERM)
+    os.kill(writer.pid, signal.SIGINT)
+    time.sleep(0.2)
+    assert writer.alive()
+    assert client.add(sealed(1), DAY)
+    assert len(stored(database_url)) == 1
