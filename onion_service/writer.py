@@ -264,19 +264,21 @@ def _serve(database_url: str, from_workers: socket.socket, needed: int) -> int:
     ready.register(needed, selectors.EVENT_READ)
     buffers: dict[socket.socket, bytearray] = {}
     try:
-        while True:
+        last = False
+        while not last:
             batch: list[tuple[socket.socket, bytes, datetime.date]] = []
             for key, _ in ready.select():
                 if key.fileobj is from_workers:
                     _accept(from_workers, ready, buffers)
                 elif key.fileobj is needed:
-                    return 0  # master and workers all gone: nobody waits for an answer
+                    last = True  # master and workers all gone: commit what came, then leave
                 else:
                     batch += _read(key.fileobj, ready, buffers)  # type: ignore[arg-type]
             if batch:
                 _commit(store, batch, ready, buffers)
     finally:
         store.close()
+    return 0
 
 
 def _accept(from_workers: socket.socket, ready: selectors.BaseSelector, buffers: dict) -> None:
