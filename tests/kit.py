@@ -4,6 +4,7 @@ a free loopback port. Area helpers (webkit, torkit, faultkit, …) build on thes
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import shutil
 import socket
@@ -71,3 +72,17 @@ def chromium(*extra_args: str, height: int, page_load_timeout: float):
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+def live_processes():
+    """(pid, parent pid, process group) of every process that is not a zombie, from /proc."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue  # it exited while we looked
+        state, ppid, pgid = stat.rsplit(")", 1)[1].split()[:3]
+        if state != "Z":
+            yield int(entry), int(ppid), int(pgid)

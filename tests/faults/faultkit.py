@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from crypto.errors import Error
-from kit import HTML_LANG, RECEIPT, ROOT, TOKEN, Staff, free_port, new_staff  # noqa: F401 (re-exported)
+from kit import HTML_LANG, RECEIPT, ROOT, TOKEN, Staff, free_port, live_processes, new_staff  # noqa: F401 (re-exported)
 from onion_service.token import FormTokens, load_or_create_secret
 
 def write_config(path: Path, data_dir: Path, recipient: str, *, database_url: str = "",
@@ -97,22 +97,8 @@ def receipt_of(reply: Reply) -> str | None:
     return m.group(1) if m else None
 
 
-def _live_processes():
-    """(pid, parent pid, process group) of every process that is not a zombie, from /proc."""
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue  # it exited while we looked
-        state, ppid, pgid = stat.rsplit(")", 1)[1].split()[:3]
-        if state != "Z":
-            yield int(entry), int(ppid), int(pgid)
-
-
 def _children(pid: int) -> list[int]:
-    return [child for child, ppid, _ in _live_processes() if ppid == pid]
+    return [child for child, ppid, _ in live_processes() if ppid == pid]
 
 
 def rss_kib(pids: list[int]) -> int:
@@ -241,7 +227,7 @@ class Server:
 
 
 def _group_alive(pgid: int) -> bool:
-    return any(group == pgid for _, _, group in _live_processes())
+    return any(group == pgid for _, _, group in live_processes())
 
 
 @dataclass

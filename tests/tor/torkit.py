@@ -16,7 +16,7 @@ from pathlib import Path
 
 import requests
 
-from kit import RECEIPT, ROOT, TOKEN, Staff, new_staff  # noqa: F401 (re-exported)
+from kit import RECEIPT, ROOT, TOKEN, Staff, live_processes, new_staff  # noqa: F401 (re-exported)
 
 ARTIFACTS = ROOT / "test-artifacts" / "tor"
 ONION_LINE = re.compile(r"^onion: http://([a-z2-7]{56}\.onion)/$")
@@ -87,15 +87,8 @@ class Serve:
     def pids(self) -> list[int]:
         """The serve process and every descendant (gunicorn master and workers)."""
         children: dict[int, list[int]] = {}
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            ppid = int(stat.rsplit(")", 1)[1].split()[1])
-            children.setdefault(ppid, []).append(int(entry))
+        for pid, ppid, _ in live_processes():
+            children.setdefault(ppid, []).append(pid)
         out, todo = [], [self.process.pid]
         while todo:
             pid = todo.pop()
