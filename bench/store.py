@@ -8,6 +8,8 @@ size, and write durably (SQLite WAL + synchronous=FULL; PostgreSQL synchronous_c
 fsync on). "group" is Store.add as the server uses it; "per-row" has every thread commit its own
 row through the same engine (same pragmas), as a naive Flask+SQLite app would. The issue's
 target is end to end over HTTP (>= ~1,200 reports/s at 16 connections); this is the store alone.
+A third line, "writer", commits rows in pairs from one thread as the server's writer process
+does, and prints the CPU time per row: SQLite's own cost for a durable sealed report.
 PostgreSQL runs on a throwaway local server (tests/pg.py), as root under `nobody`.
 
 --pending-rows N also fills a SQLite table with N sealed-size rows (N=100000 is ~1.7 GB on disk)
@@ -89,6 +91,22 @@ def bench(name: str, make_url, threads: int, seconds: float) -> None:
     print(f"{name:10} group commit / per-row commit = {results['group'] / results['per-row']:.2f}x\n", flush=True)
 
 
+def bench_writer_cpu(url: str, seconds: float, per_commit: int = 2) -> None:
+    # What the writer process does, alone in a process: commit rows in small synced batches
+    # (about 2 per commit under bench/submit.py's load), and the CPU time that costs per row.
+    store = open_store(url)
+    payload = os.urandom(SEALED_BYTES)
+    rows = 0
+    start, cpu = time.perf_counter(), time.process_time()
+    while time.perf_counter() - start < seconds:
+        store.insert_rows([(os.urandom(16), payload, DAY) for _ in range(per_commit)])
+        rows += per_commit
+    elapsed, used = time.perf_counter() - start, time.process_time() - cpu
+    store.close()
+    print(f"{'sqlite':10} writer   {rows / elapsed:9.0f} adds/s  ({per_commit} rows per commit, one thread): "
+          f"{used / rows * 1e6:.0f} us of CPU per row\n", flush=True)
+
+
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
@@ -140,6 +158,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="meldpunt-bench-", dir=os.environ.get("BENCH_DIR")) as tmp:
             print(f"SQLite in {tmp}")
             bench("sqlite", lambda mode: f"sqlite:///{tmp}/{mode}.sqlite3", args.threads, args.seconds)
+            bench_writer_cpu(f"sqlite:///{tmp}/writer.sqlite3", args.seconds)
 
     if args.backend in ("postgres", "both"):
         sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))

@@ -62,11 +62,10 @@ def write_config(path: Path, data_dir: Path, recipient: str, workers: int, threa
 
 
 class Server:
-    def __init__(self, config: Path) -> None:
+    def __init__(self, config: Path, command: tuple[str, ...] = ("-m", "onion_service.server")) -> None:
         self.port = free_port()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "onion_service.server", "--config", str(config),
-             "--bind", f"127.0.0.1:{self.port}"],
+            [sys.executable, *command, "--config", str(config), "--bind", f"127.0.0.1:{self.port}"],
             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
         )
         deadline = time.monotonic() + 30
