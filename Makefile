@@ -55,8 +55,8 @@ $(VENV)/.installed: pyproject.toml requirements/constraints.txt
 
 # The gettext catalogs live as .po files in the repo; the compiled .mo files are build output.
 translations: $(VENV)/.installed
-	@if compgen -G 'onion_service/translations/*/LC_MESSAGES/messages.po' >/dev/null; then \
-	  $(VENV)/bin/pybabel -q compile -d onion_service/translations; fi
+	@if compgen -G 'onion_service/web/translations/*/LC_MESSAGES/messages.po' >/dev/null; then \
+	  $(VENV)/bin/pybabel -q compile -d onion_service/web/translations; fi
 
 install: debs-run $(VENV)/.installed translations
 

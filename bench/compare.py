@@ -35,7 +35,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     args = parser.parse_args()
 
-    from crypto import keys
+    from crypto.age import keys
 
     with tempfile.TemporaryDirectory(prefix="meldpunt-compare-") as tmp:
         recipient = keys.generate("pq").recipient().encode()

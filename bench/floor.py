@@ -41,7 +41,8 @@ def serve_with_free_store() -> None:
     """The launcher for the "free store" server: `python bench/floor.py --serve-free-store ...`."""
     import secrets
 
-    from onion_service import server, store
+    from onion_service import store
+    from onion_service.process import server
 
     def add(self, sealed: bytes, day: object) -> bytes:
         return secrets.token_bytes(store.ID_BYTES)
@@ -74,13 +75,13 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     args = parser.parse_args()
 
-    from crypto import keys
+    from crypto.age import keys
 
     with tempfile.TemporaryDirectory(prefix="meldpunt-floor-") as tmp:
         recipient = keys.generate("pq").recipient().encode()
         servers: dict[str, submit.Server] = {}
         try:
-            for name, command in (("durable", ("-m", "onion_service.server")),
+            for name, command in (("durable", ("-m", "onion_service.process.server")),
                                   ("free store", (str(Path(__file__).resolve()), "--serve-free-store"))):
                 root = Path(tmp) / name.replace(" ", "-")
                 root.mkdir()

@@ -30,10 +30,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from crypto import age, frame, keys  # noqa: E402
-from crypto import report as report_schema  # noqa: E402
-from crypto.bundle import BundleWriter  # noqa: E402
-from crypto.receipt import new_receipt  # noqa: E402
+from crypto import age  # noqa: E402
+from crypto.age import keys
+from crypto.envelope import frame
+from crypto.envelope import report as report_schema  # noqa: E402
+from crypto.envelope.receipt import new_receipt  # noqa: E402
+from crypto.staff.bundle import BundleWriter  # noqa: E402
 
 MELDPUNT = ROOT / ".venv" / "bin" / "meldpunt"
 DAY = datetime.date(2026, 11, 20)

@@ -62,7 +62,7 @@ def write_config(path: Path, data_dir: Path, recipient: str, workers: int, threa
 
 
 class Server:
-    def __init__(self, config: Path, command: tuple[str, ...] = ("-m", "onion_service.server")) -> None:
+    def __init__(self, config: Path, command: tuple[str, ...] = ("-m", "onion_service.process.server")) -> None:
         self.port = free_port()
         self.proc = subprocess.Popen(
             [sys.executable, *command, "--config", str(config), "--bind", f"127.0.0.1:{self.port}"],
@@ -233,7 +233,7 @@ def main() -> None:
                         help="an onionshare-cli 2.7 executable, measured side by side (installed apart)")
     args = parser.parse_args()
 
-    from crypto import keys
+    from crypto.age import keys
     from onion_service.store import open_store
 
     with tempfile.TemporaryDirectory(prefix="meldpunt-bench-") as tmp:

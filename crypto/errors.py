@@ -1,6 +1,6 @@
 """Every failure meldpunt reports to a person derives from `Error`.
 
-The CLI maps `Error` to one line on stderr in a single place (crypto/cli.py); anything else that
+The CLI maps `Error` to one line on stderr in a single place (crypto/cli/__init__.py); anything else that
 escapes is a bug and is allowed to show a traceback.
 
 The age classes follow the failure classes of the C2SP test kit (c2sp.org/CCTV/age), so a test
@@ -53,11 +53,11 @@ class FrameError(Error):
 
 
 class ReportError(Error):
-    """A decoded report does not match the schema (raised by crypto/report.py)."""
+    """A decoded report does not match the schema (raised by crypto/envelope/report.py)."""
 
 
 class ReceiptError(Error):
-    """A receipt code is malformed (raised by crypto/receipt.py)."""
+    """A receipt code is malformed (raised by crypto/envelope/receipt.py)."""
 
 
 class FileError(Error):

@@ -143,7 +143,7 @@ if [ "$(cat "$R$VENV/.meldpunt-source" 2>/dev/null || true)" != "$stamp" ]; then
   "$R$VENV/bin/pip" "${pip_args[@]}" "${SRC}[server]"
   # The reporter's languages: compiled catalogs inside the installed package.
   site="$("$R$VENV/bin/python" -c 'import onion_service, os; print(os.path.dirname(onion_service.__file__))')"
-  if [ -d "$site/translations" ]; then "$R$VENV/bin/pybabel" -q compile -d "$site/translations"; fi
+  if [ -d "$site/web/translations" ]; then "$R$VENV/bin/pybabel" -q compile -d "$site/web/translations"; fi
   mkdir -p "$R$VENV/libexec" "$R$VENV/share/doc/meldpunt"
   { echo "#!$VENV/bin/python3 -I"; cat "$HERE/meldpunt-check.py"; } > "$TMP/meldpunt-check"
   install -m 0755 "$TMP/meldpunt-check" "$R$VENV/libexec/meldpunt-check"

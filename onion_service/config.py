@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from crypto.envelope.report import LANGUAGES
 from crypto.errors import Error
-from crypto.report import LANGUAGES
 
 
 class ConfigError(Error):
@@ -191,7 +191,7 @@ def check_bind(bind: str, *, key: str = "bind") -> str:
 def _recipients(values: list[Any]) -> tuple[str, ...]:
     # Imported here so that reading the TOML does not pull the crypto stack into every caller.
     from crypto.age import encrypt
-    from crypto.keys import parse_recipient
+    from crypto.age.keys import parse_recipient
 
     if not values:
         raise ConfigError("recipients: at least one age recipient (age1pq1… or age1…) is required")

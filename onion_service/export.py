@@ -1,6 +1,6 @@
 """Export: every report the server still holds, sealed as it is, into one bundle for the staff.
 
-The bundle (format in crypto/bundle.py) holds nothing but the sealed reports and a manifest of
+The bundle (format in crypto/staff/bundle.py) holds nothing but the sealed reports and a manifest of
 ids, hashes and days: no timestamps, owners or sizes beyond what the ciphertext already shows.
 It is written to a temp file beside the target, synced and renamed into place, so a removable
 medium pulled out too early holds either the old file or the complete new one, never half a
@@ -15,8 +15,8 @@ import os
 import tempfile
 from dataclasses import dataclass
 
-from crypto.bundle import BundleWriter
 from crypto.errors import Error
+from crypto.staff.bundle import BundleWriter
 from onion_service.store import Store
 
 # Reports are streamed from the database in chunks and written through this buffer, so memory

@@ -1,7 +1,7 @@
 """Purge: delete from the server exactly the reports the offline machine acknowledged.
 
 A report is deleted only if both its id and the SHA-256 of its sealed bytes match a line of the
-acknowledgement (format in crypto/ack.py), so an acknowledgement can never delete a report the
+acknowledgement (format in crypto/staff/ack.py), so an acknowledgement can never delete a report the
 staff did not open: not one that arrived after the export, not one whose stored bytes differ.
 The acknowledgement is checked whole before anything is deleted, and all deletions are one
 transaction. Secure deletion is the store's (SQLite: secure_delete and a truncated WAL).
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from crypto.ack import MAX_ACK_BYTES, AckError, parse_ack
+from crypto.staff.ack import MAX_ACK_BYTES, AckError, parse_ack
 from onion_service.store import Store
 
 

@@ -12,7 +12,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from crypto import age, frame, keys, report
+from crypto import age
+from crypto.age import keys
+from crypto.envelope import frame, report
 
 ROOT = Path(__file__).resolve().parents[1]
 # Flags that keep Debian's Chromium off every network but the page it is sent to (it would

@@ -14,8 +14,9 @@ SERVER_PACKAGES = ("flask", "werkzeug", "stem", "sqlalchemy", "gunicorn", "jinja
 PROBE = r"""
 import importlib, pkgutil, sys
 import crypto, crypto.cli
-for info in pkgutil.iter_modules(crypto.__path__):
-    importlib.import_module("crypto." + info.name)
+for info in pkgutil.walk_packages(crypto.__path__, "crypto."):
+    if not info.name.endswith(".__main__"):  # running it would start the command
+        importlib.import_module(info.name)
 # Build the CLI's help and run an offline command, as a staff member would.
 from click.testing import CliRunner
 runner = CliRunner()

@@ -120,7 +120,7 @@ def _handle_signals(stop: threading.Event) -> None:
 
 
 def _start_web(config_path, bind: str, hostname: str) -> subprocess.Popen:
-    args = [sys.executable, "-m", "onion_service.server", "--config", str(config_path),
+    args = [sys.executable, "-m", "onion_service.process.server", "--config", str(config_path),
             "--bind", bind, "--onion-address", hostname]
     setpriv = shutil.which("setpriv")  # util-linux, essential on Debian
     if setpriv:

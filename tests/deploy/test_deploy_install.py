@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from deploykit import DEPLOY, ROOT, Box
 
-from crypto import keys
+from crypto.age import keys
 
 pytestmark = pytest.mark.skipif(shutil.which("tor") is None, reason="needs Debian's tor (make test-deps)")
 

@@ -15,10 +15,9 @@ from pathlib import Path
 
 import pytest
 import requests
-
 from test_deploy_sandbox import NOBODY, RECEIPT, TOKEN, _can_sandbox, sandboxed
 
-from crypto import keys
+from crypto.age import keys
 
 pytestmark = [
     pytest.mark.tor,
@@ -31,7 +30,7 @@ ONION_LINE = re.compile(r"^onion: http://([a-z2-7]{56}\.onion)/$", re.M)
 def network(tmp_path):
     if not shutil.which("tor") or not shutil.which("tor-gencert"):
         pytest.fail("Debian's tor (with tor-gencert) is needed: make test-deps installs it")
-    from onion_service.tor.private_network import PrivateNetwork
+    from devnet.private_network import PrivateNetwork
 
     net = PrivateNetwork(tmp_path / "net")
     try:
@@ -116,7 +115,8 @@ def test_a_report_over_tor_reaches_the_sandboxed_server_through_unix_sockets_onl
     with open_store(f"sqlite:///{state}/reports.sqlite3") as store:
         stored = list(store.pending())
     assert len(stored) == 1
-    from crypto import age, frame, report
+    from crypto import age
+    from crypto.envelope import frame, report
 
     opened = report.decode(frame.unframe(age.decrypt(stored[0].sealed, [staff])))
     assert opened.urls == ("http://example.org/deploy-test",)

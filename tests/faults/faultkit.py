@@ -19,9 +19,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from crypto.errors import Error
 from kit import HTML_LANG, RECEIPT, ROOT, TOKEN, Staff, free_port, live_processes, new_staff  # noqa: F401 (re-exported)
-from onion_service.token import FormTokens, load_or_create_secret
+
+from crypto.errors import Error
+from onion_service.web.token import FormTokens, load_or_create_secret
+
 
 def write_config(path: Path, data_dir: Path, recipient: str, *, database_url: str = "",
                  reports_per_minute: int = 100_000, workers: int = 2, threads: int = 8) -> Path:
@@ -131,7 +133,7 @@ class Server:
         env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "onion_service.server", "--config", str(self.config_path),
+                [sys.executable, "-m", "onion_service.process.server", "--config", str(self.config_path),
                  "--bind", f"127.0.0.1:{self.port}"],
                 cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                 start_new_session=True,
@@ -193,7 +195,7 @@ class Server:
         return True
 
     def writer(self) -> int | None:
-        """The pid of the writer process (onion_service/writer.py), or None if there is none now."""
+        """The pid of the writer process (onion_service/process/writer.py), or None if there is none now."""
         for pid in self.workers():
             try:
                 if Path(f"/proc/{pid}/comm").read_text().strip() == "meldpunt-writer":
@@ -328,10 +330,10 @@ def verify_store(store, staff: Staff, acked: dict[str, str], opened: dict | None
 
 
 def translated(lang: str, msgid: str) -> str:
-    """`msgid`'s translation from the catalog shipped in onion_service/translations."""
+    """`msgid`'s translation from the catalog shipped in onion_service/web/translations."""
     from babel.messages.pofile import read_po
 
-    path = ROOT / "onion_service" / "translations" / lang / "LC_MESSAGES" / "messages.po"
+    path = ROOT / "onion_service" / "web" / "translations" / lang / "LC_MESSAGES" / "messages.po"
     with open(path, "rb") as f:
         text = read_po(f)[msgid].string
     assert text, f"{msgid!r} has no {lang} translation"

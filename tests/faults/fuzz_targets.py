@@ -28,8 +28,11 @@ def _import_crypto() -> None:
     # coverage (atheris.instrument_imports around this call), which starts in a second instead of
     # the half minute that instrumenting every loaded module takes.
     global age, bundle, frame, keys, report, Error, IDENTITIES, RECIPIENTS
-    from crypto import age, bundle, frame, keys, report
+    from crypto import age
+    from crypto.age import keys
+    from crypto.envelope import frame, report
     from crypto.errors import Error
+    from crypto.staff import bundle
 
     IDENTITIES = keys.parse_identities(TEST_IDENTITIES)
     RECIPIENTS = [i.recipient() for i in IDENTITIES]

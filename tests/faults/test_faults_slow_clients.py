@@ -13,7 +13,8 @@ import sys
 import time
 
 from faultkit import Server, percentile, post_report, receipt_of, request, token, write_config
-from onion_service import worker
+
+from onion_service.process import worker
 
 SLOW_CONNECTIONS = 200
 # How long the slow clients trickle before the test closes what is left: past the server's read
@@ -123,7 +124,7 @@ def test_slow_clients_200_byte_at_a_time_real_reporters_still_served(tmp_path, f
 
 
 def test_worker_buffers_until_the_request_is_complete_and_no_further():
-    from onion_service.app import MAX_BODY
+    from onion_service.web.app import MAX_BODY
 
     complete = worker._complete
     head = b"POST /nl/ HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n"

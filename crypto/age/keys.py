@@ -1,0 +1,157 @@
+"""Recipients and identities as text, key generation, and passphrase-protected identity files.
+
+A staff identity file is the text age-keygen writes (comment lines, then one AGE-SECRET-KEY…
+line), optionally encrypted to a passphrase as an armored age file, the way `age -p` would.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+from collections.abc import Callable
+from typing import Union
+
+from crypto import age
+from crypto.age import armor
+from crypto.age.mlkem import MLKEMIdentity, MLKEMRecipient
+from crypto.age.scrypt import DEFAULT_WORK_FACTOR, ScryptIdentity, ScryptRecipient
+from crypto.age.x25519 import X25519Identity, X25519Recipient
+from crypto.errors import AgeError, IdentityError, NoIdentityMatchError, PassphraseError, RecipientError
+
+Recipient = Union[MLKEMRecipient, X25519Recipient, ScryptRecipient]
+Identity = Union[MLKEMIdentity, X25519Identity, ScryptIdentity]
+PassphraseProvider = Callable[[], str]
+
+# An identity file holds a few keys (~80 characters each); 64 KiB is far more than any real one
+# and stops us from reading a wrong, huge file into memory.
+MAX_IDENTITY_FILE_BYTES = 64 * 1024
+# The same bound for a recipients file (-R); a post-quantum recipient is ~2 KB a line.
+MAX_RECIPIENTS_FILE_BYTES = 1 << 20
+
+KINDS = ("pq", "x25519")
+
+
+def parse_recipient(text: str) -> MLKEMRecipient | X25519Recipient:
+    """Parses one recipient: age1pq1… (post-quantum, the default) or age1… (X25519)."""
+    if not isinstance(text, str):
+        raise RecipientError("a recipient is a string")
+    text = text.strip()
+    if text.startswith("age1pq1"):
+        return MLKEMRecipient.parse(text)
+    if text.startswith("age1"):
+        return X25519Recipient.parse(text)
+    if text.startswith("ssh-"):
+        raise RecipientError("SSH keys are not supported as recipients; use an age1pq1… key")
+    raise RecipientError("unknown recipient type (expected age1pq1… or age1…)")
+
+
+def parse_recipients_file(text: str) -> list[MLKEMRecipient | X25519Recipient]:
+    """One recipient a line; blank lines and lines starting with # are ignored."""
+    recipients = []
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        try:
+            recipients.append(parse_recipient(line))
+        except RecipientError as exc:
+            raise RecipientError(f"line {number}: {exc}") from None
+    if not recipients:
+        raise RecipientError("the recipients file lists no recipients")
+    return recipients
+
+
+def parse_identity(text: str) -> MLKEMIdentity | X25519Identity:
+    text = text.strip()
+    if text.startswith("AGE-SECRET-KEY-PQ-1"):
+        return MLKEMIdentity.parse(text)
+    if text.startswith("AGE-SECRET-KEY-1"):
+        return X25519Identity.parse(text)
+    if text.startswith("AGE-PLUGIN-"):
+        raise IdentityError("age plugin identities are not supported")
+    # Never echo the line: it may be a secret in a slightly wrong format.
+    raise IdentityError("not an age identity (expected AGE-SECRET-KEY-PQ-1… or AGE-SECRET-KEY-1…)")
+
+
+def parse_identities(text: str) -> list[MLKEMIdentity | X25519Identity]:
+    """The contents of a plain identity file: one identity a line; blank and # lines ignored."""
+    identities = []
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        try:
+            identities.append(parse_identity(line))
+        except IdentityError as exc:
+            raise IdentityError(f"line {number}: {exc}") from None
+    if not identities:
+        raise IdentityError("the identity file holds no identities")
+    return identities
+
+
+def generate(kind: str = "pq") -> MLKEMIdentity | X25519Identity:
+    """A new identity: "pq" (mlkem768x25519, the default) or "x25519"."""
+    if kind == "pq":
+        return MLKEMIdentity.generate()
+    if kind == "x25519":
+        return X25519Identity.generate()
+    raise ValueError(f"unknown key kind {kind!r}")
+
+
+def identity_file_text(identity: MLKEMIdentity | X25519Identity) -> str:
+    """The identity as age-keygen writes it: who can read it is said by the comments."""
+    created = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
+    return (
+        f"# created: {created}\n"
+        f"# public key: {identity.recipient().encode()}\n"
+        f"{identity.encode()}\n"
+    )
+
+
+def protect(text: str, passphrase: str, *, work_factor: int = DEFAULT_WORK_FACTOR) -> bytes:
+    """Encrypts identity-file text to a passphrase: an armored age file, as `age -p -a` writes."""
+    return age.encrypt(text.encode("utf-8"), [ScryptRecipient(passphrase, work_factor)], armor=True)
+
+
+def is_encrypted(data: bytes) -> bool:
+    return data.startswith(b"age-encryption.org/") or armor.is_armored(data)
+
+
+def read_identity_file(path: str | os.PathLike[str]) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            data = f.read(MAX_IDENTITY_FILE_BYTES + 1)
+    except OSError as exc:
+        raise IdentityError(f"cannot read identity file {os.fspath(path)}: {exc.strerror}") from None
+    if len(data) > MAX_IDENTITY_FILE_BYTES:
+        raise IdentityError(f"{os.fspath(path)} is too large to be an identity file")
+    return data
+
+
+def load_identities(data: bytes, passphrase_provider: PassphraseProvider, name: str = "identity file"):
+    """Identities from identity-file bytes, asking for the passphrase if they are protected."""
+    if is_encrypted(data):
+        if not age.is_passphrase_encrypted(data):
+            # Asking for a passphrase would only end in a misleading "wrong passphrase".
+            raise IdentityError(f"{name} is an age file but not passphrase-encrypted (or damaged)")
+        try:
+            data = age.decrypt(data, [ScryptIdentity(passphrase_provider())])
+        except NoIdentityMatchError:
+            raise PassphraseError(f"wrong passphrase for {name}") from None
+        except AgeError as exc:
+            raise IdentityError(f"{name} is encrypted but cannot be opened: {exc}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise IdentityError(f"{name} is not a text identity file") from None
+    try:
+        return parse_identities(text)
+    except IdentityError as exc:
+        raise IdentityError(f"{name}: {exc}") from None
+
+
+def load_identity_file(
+    path: str | os.PathLike[str], passphrase_provider: PassphraseProvider
+) -> list[MLKEMIdentity | X25519Identity]:
+    """A plain or passphrase-protected identity file; the provider is called only if needed."""
+    return load_identities(read_identity_file(path), passphrase_provider, os.fspath(path))

@@ -1,0 +1,132 @@
+"""`meldpunt keygen | encrypt | decrypt`: the age-compatible offline commands.
+
+Only argument parsing lives here; failures are crypto.errors.Error subclasses, which the group
+in crypto/cli/__init__.py turns into one line on stderr.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from crypto import age, files
+from crypto.age import keys
+from crypto.age.scrypt import DEFAULT_WORK_FACTOR, ScryptIdentity, ScryptRecipient
+from crypto.cli import passphrase
+from crypto.errors import FileError, PassphraseError, RecipientError
+
+# For tests only: lets the suite make passphrase files quickly. It can only lower the cost, so
+# it is announced on stderr every time it is used; the default stays age's 18.
+_WORK_FACTOR_ENV = "MELDPUNT_INSECURE_SCRYPT_WORK_FACTOR"
+DEFAULT_IDENTITY_FILE = "meldpunt-identity.age"
+DEFAULT_PLAIN_IDENTITY_FILE = "meldpunt-identity.txt"
+
+
+def _work_factor() -> int:
+    value = os.environ.get(_WORK_FACTOR_ENV)
+    if value is None:
+        return DEFAULT_WORK_FACTOR
+    if not value.isdigit() or not 1 <= int(value) <= DEFAULT_WORK_FACTOR:
+        raise PassphraseError(f"{_WORK_FACTOR_ENV} must be a number from 1 to {DEFAULT_WORK_FACTOR}")
+    click.echo(f"meldpunt: warning: scrypt work factor lowered to {value} ({_WORK_FACTOR_ENV})", err=True)
+    return int(value)
+
+
+@click.command()
+@click.option("--pq", "kind", flag_value="pq", default=True,
+              help="Post-quantum mlkem768x25519 key (age1pq1…), the default.")
+@click.option("--x25519", "kind", flag_value="x25519", help="Classic X25519 key (age1…).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help=f"Identity file to create (default: {DEFAULT_IDENTITY_FILE}); never overwritten.")
+@click.option("--no-passphrase", is_flag=True, help="Write the identity unprotected.")
+@click.option("--passphrase-file", type=click.Path(dir_okay=False),
+              help="Protect the identity with the first line of this file instead of asking.")
+def keygen(kind: str, output: str | None, no_passphrase: bool, passphrase_file: str | None) -> None:
+    """Make a staff key; print its recipient (the public key) on stdout."""
+    if no_passphrase and passphrase_file:
+        raise click.UsageError("--no-passphrase and --passphrase-file exclude each other")
+    path = output or (DEFAULT_PLAIN_IDENTITY_FILE if no_passphrase else DEFAULT_IDENTITY_FILE)
+    if os.path.lexists(path):  # fail before asking for a passphrase; create_private re-checks
+        raise FileError(f"{path} already exists; not overwriting it")
+    identity = keys.generate(kind)
+    text = keys.identity_file_text(identity)
+    if no_passphrase:
+        data = text.encode("utf-8")
+    else:
+        ask = passphrase.provider(passphrase_file, "Passphrase for the new identity", confirm=True)
+        data = keys.protect(text, passphrase.check_new(ask()), work_factor=_work_factor())
+    files.create_private(path, data)
+    click.echo(identity.recipient().encode())
+    click.echo(f"meldpunt: identity written to {path} (mode 0600); keep a backup", err=True)
+
+
+@click.command()
+@click.option("-r", "--recipient", "recipients", multiple=True, metavar="RECIPIENT",
+              help="age1pq1… or age1… recipient; repeatable.")
+@click.option("-R", "--recipients-file", "recipient_files", multiple=True,
+              type=click.Path(dir_okay=False), metavar="FILE",
+              help="File of recipients, one a line; repeatable.")
+@click.option("-p", "--passphrase", "use_passphrase", is_flag=True,
+              help="Encrypt to a passphrase instead of recipients.")
+@click.option("--passphrase-file", type=click.Path(dir_okay=False),
+              help="With -p: take the passphrase from the first line of this file.")
+@click.option("-a", "--armor", is_flag=True, help="Write ASCII armor (PEM) instead of binary.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Output file (default: stdout).")
+@click.argument("input", required=False, type=click.Path(dir_okay=False, allow_dash=True))
+def encrypt(recipients, recipient_files, use_passphrase, passphrase_file, armor, output, input) -> None:
+    """Encrypt INPUT (default: stdin) to recipients or a passphrase."""
+    targets: list = [keys.parse_recipient(r) for r in recipients]
+    for path in recipient_files:
+        data = files.read_input(path)
+        if len(data) > keys.MAX_RECIPIENTS_FILE_BYTES:
+            raise RecipientError(f"{path} is too large to be a recipients file")
+        try:
+            targets += keys.parse_recipients_file(data.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise RecipientError(f"{path} is not UTF-8 text") from None
+        except RecipientError as exc:
+            raise RecipientError(f"{path}: {exc}") from None
+    if passphrase_file and not use_passphrase:
+        raise click.UsageError("--passphrase-file needs -p")
+    if use_passphrase:
+        if targets:
+            raise click.UsageError("-p cannot be combined with -r or -R")
+        ask = passphrase.provider(passphrase_file, "Passphrase", confirm=True)
+        targets = [ScryptRecipient(passphrase.check_new(ask()), _work_factor())]
+    if not targets:
+        raise click.UsageError("give at least one -r RECIPIENT, -R FILE or -p")
+    _refuse_binary_to_terminal(output, armor)
+    sealed = age.encrypt(files.read_input(input), targets, armor=armor)
+    files.write_output(output, sealed)
+
+
+@click.command()
+@click.option("-i", "--identity", "identity_files", multiple=True,
+              type=click.Path(dir_okay=False), metavar="FILE",
+              help="Identity file, plain or passphrase-protected; repeatable.")
+@click.option("--passphrase-file", type=click.Path(dir_okay=False),
+              help="Passphrase (first line) for protected identity files or passphrase-encrypted input.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Output file (default: stdout).")
+@click.argument("input", required=False, type=click.Path(dir_okay=False, allow_dash=True))
+def decrypt(identity_files, passphrase_file, output, input) -> None:
+    """Decrypt INPUT (default: stdin); nothing is written unless all of it verifies."""
+    data = files.read_input(input)
+    ask = passphrase.provider(passphrase_file, "Passphrase")
+    identities: list = []
+    for path in identity_files:
+        identities += keys.load_identity_file(path, ask)
+    if age.is_passphrase_encrypted(data):
+        identities.append(ScryptIdentity(ask()))
+    elif not identities:
+        raise click.UsageError("give at least one -i FILE (the input is not passphrase-encrypted)")
+    files.write_output(output, age.decrypt(data, identities))
+
+
+def _refuse_binary_to_terminal(output: str | None, armor: bool) -> None:
+    if (output is None or output == "-") and not armor and sys.stdout.isatty():
+        raise click.UsageError("refusing to write binary ciphertext to a terminal: use -a or -o")
+
+
+COMMANDS = (keygen, encrypt, decrypt)

@@ -1,0 +1,89 @@
+"""Server commands of `meldpunt` (loaded lazily by crypto/cli/__init__.py).
+
+Each command only parses its arguments and calls into the package; domain errors derive from
+crypto.errors.Error and are turned into messages by the group in crypto/cli/__init__.py.
+"""
+
+from __future__ import annotations
+
+import click
+
+# -- the staff workflow's server side (export, purge) ------------------------------------------
+
+
+@click.command("export")
+@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False),
+              help="The server's configuration file.")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
+              help="Bundle file to write (a new name, e.g. on the removable medium).")
+def export(config_path: str, out_path: str) -> None:
+    """Export every report not yet purged into one bundle (server)."""
+    from onion_service.config import load_config
+    from onion_service.export import export_bundle
+    from onion_service.store import open_store
+
+    with open_store(load_config(config_path).database_url) as store:
+        result = export_bundle(store, out_path)
+    click.echo(f"Exported {result.reports} sealed reports to {out_path} "
+               f"({result.previously_exported} of them were in an earlier export and are not yet acknowledged).")
+    click.echo("Nothing was deleted. Open the bundle offline with `meldpunt open`, then purge with its ack.")
+
+
+@click.command("purge")
+@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False),
+              help="The server's configuration file.")
+@click.option("--ack", "ack_path", required=True, type=click.Path(dir_okay=False),
+              help="The acknowledgement `meldpunt open` wrote on the offline machine.")
+def purge(config_path: str, ack_path: str) -> None:
+    """Delete the reports an acknowledgement lists, matched by id and hash (server)."""
+    from onion_service.config import load_config
+    from onion_service.purge import purge_acknowledged
+    from onion_service.store import open_store
+
+    with open_store(load_config(config_path).database_url) as store:
+        result = purge_acknowledged(store, ack_path)
+    click.echo(f"Deleted {result.deleted} of the {result.acknowledged} acknowledged reports.")
+    if result.deleted < result.acknowledged:
+        click.echo(f"{result.acknowledged - result.deleted} were not on the server: purged before, "
+                   "or not the report that was exported.")
+    click.echo(f"{result.remaining} reports remain on the server.")
+
+
+# -- serving the form (web) ----------------------------------------------------------------------
+
+
+@click.command("serve")
+@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False),
+              help="The server's configuration file.")
+@click.option("--local-only", is_flag=True,
+              help="Serve on loopback without Tor (previews, tests).")
+@click.option("--port", type=click.IntRange(1, 65535), default=None,
+              help="With --local-only: listen on 127.0.0.1:PORT instead of web.bind.")
+def serve(config_path: str, local_only: bool, port: int | None) -> None:
+    """Serve the reporting form (server)."""
+    from onion_service.config import load_config
+    from onion_service.process import server
+
+    config = load_config(config_path)
+    if not local_only:
+        from onion_service.tor.serve import serve_with_tor
+
+        serve_with_tor(config, config_path)
+        return
+    bind = f"127.0.0.1:{port}" if port else config.web.bind
+    click.echo(f"meldpunt: serving the form on {bind} (local only, no Tor)", err=True)
+    server.run(config, bind=bind)
+
+
+# -- the demo on a private Tor network (tor) -----------------------------------------------------
+
+
+@click.command("demo")
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None,
+              help="Where the demo keeps its key, reports and onion address "
+                   "(default: ~/.local/share/meldpunt-demo).")
+def demo(data_dir: str | None) -> None:
+    """Run everything on a private Tor network, with a demo staff key (server)."""
+    from devnet.demo import run_demo
+
+    run_demo(data_dir)

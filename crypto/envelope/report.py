@@ -1,0 +1,144 @@
+"""The report's schema, shared by the server that seals it and the offline side that reads it.
+
+`encode` gives canonical UTF-8 JSON (sorted keys, no spaces), so that equal reports give equal
+bytes. `decode` is strict: a sealed report is trusted only as far as this module checks it, and
+staff tools should fail loudly on anything they do not understand rather than guess.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import json
+from dataclasses import dataclass
+
+from crypto.envelope.receipt import normalise_receipt
+from crypto.errors import ReceiptError, ReportError
+
+VERSION = 1
+
+# Where the reporter found the material, in the order the form offers them.
+FOUND_ON = (
+    "website",
+    "image_host",
+    "forum",
+    "social",
+    "chat",
+    "p2p",
+    "newsgroup",
+    "email",
+    "game",
+    "onion",
+    "other",
+)
+# What the material is; a report may name several.
+KINDS = ("images", "videos", "livestream", "text", "drawn", "other")
+LANGUAGES = ("nl", "fr", "de", "en")
+# The form accepts at most this many addresses in one report (the issue's bound); decode holds
+# stored reports to the same bound so that a forged one cannot smuggle in more.
+MAX_URLS = 20
+
+
+@dataclass(frozen=True)
+class Report:
+    urls: tuple[str, ...]
+    found_on: str
+    kinds: tuple[str, ...]
+    access: str
+    seen_on: str  # "" or an ISO day
+    description: str
+    child_in_danger: bool
+    contact: str
+    language: str
+    receipt: str
+    received_on: str  # ISO day (UTC); never a time of day
+    version: int = VERSION
+
+
+_FIELDS = {f.name: f for f in dataclasses.fields(Report)}
+_STRINGS = ("found_on", "access", "seen_on", "description", "contact", "language", "receipt", "received_on")
+
+
+def encode(report: Report) -> bytes:
+    """Canonical UTF-8 JSON of a report; checks it first, so that nothing undecodable is sealed."""
+    _check(report)
+    # Field by field rather than dataclasses.asdict, which deep-copies every value: the server
+    # encodes each report twice (validate checks its size, seal frames it), so this is hot.
+    data: dict[str, object] = {name: getattr(report, name) for name in _FIELDS}
+    data["urls"] = list(report.urls)
+    data["kinds"] = list(report.kinds)
+    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+
+def decode(data: bytes) -> Report:
+    """The report in `data`; raises ReportError unless it is exactly what `encode` produces."""
+    try:
+        text = data.decode("utf-8")
+        obj = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ReportError(f"report is not UTF-8 JSON: {exc}") from None
+    if not isinstance(obj, dict):
+        raise ReportError("report is not a JSON object")
+    if set(obj) != set(_FIELDS):
+        missing = sorted(set(_FIELDS) - set(obj))
+        unknown = sorted(set(obj) - set(_FIELDS))
+        raise ReportError(f"report fields differ: missing {missing}, unknown {unknown}")
+    for name in ("urls", "kinds"):
+        if not isinstance(obj[name], list):
+            raise ReportError(f"report field {name} is not a list")
+        obj[name] = tuple(obj[name])
+    report = Report(**obj)
+    _check(report)
+    return report
+
+
+def _check(report: Report) -> None:
+    if type(report.version) is not int or report.version != VERSION:
+        raise ReportError(f"unknown report version {report.version!r}")
+    for name in _STRINGS:
+        if not isinstance(getattr(report, name), str):
+            raise ReportError(f"report field {name} is not a string")
+    if not isinstance(report.urls, tuple) or not all(isinstance(u, str) and u for u in report.urls):
+        raise ReportError("report field urls is not a list of addresses")
+    if not 1 <= len(report.urls) <= MAX_URLS:
+        raise ReportError(f"a report holds 1 to {MAX_URLS} addresses")
+    if type(report.child_in_danger) is not bool:
+        raise ReportError("report field child_in_danger is not a boolean")
+    if report.found_on not in FOUND_ON:
+        raise ReportError(f"unknown found_on code {report.found_on!r}")
+    if not isinstance(report.kinds, tuple) or not report.kinds:
+        raise ReportError("report field kinds is empty")
+    if any(k not in KINDS for k in report.kinds) or len(set(report.kinds)) != len(report.kinds):
+        raise ReportError("report field kinds holds unknown or repeated codes")
+    if report.language not in LANGUAGES:
+        raise ReportError(f"unknown language {report.language!r}")
+    _check_day("received_on", report.received_on)
+    if report.seen_on:
+        _check_day("seen_on", report.seen_on)
+    try:
+        canonical = normalise_receipt(report.receipt)
+    except ReceiptError as exc:
+        raise ReportError(f"report field receipt: {exc}") from None
+    if canonical != report.receipt:
+        raise ReportError("report field receipt is not in canonical form")
+
+
+def _check_day(name: str, value: str) -> None:
+    try:
+        day = datetime.date.fromisoformat(value)
+    except ValueError:
+        raise ReportError(f"report field {name} is not an ISO day") from None
+    # fromisoformat also takes forms such as 20240101; a stored day has exactly one spelling.
+    if day.isoformat() != value:
+        raise ReportError(f"report field {name} is not an ISO day (YYYY-MM-DD)")
+
+
+def _no_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        raise ValueError("duplicate key")
+    return obj
+
+
+def _no_constants(name: str) -> object:
+    raise ValueError(f"{name} is not JSON")

@@ -1,0 +1,1 @@
+"""The staff's offline application: bundles, opening, overviews, look-ups and acknowledgements."""

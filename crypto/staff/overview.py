@@ -1,0 +1,122 @@
+"""DIR/index.html: one self-contained page to read the opened reports, newest day first.
+
+The page is written for a machine that must never reach the internet and for people reading
+hostile material: it has no JavaScript, loads nothing, and contains no link or image at all, so
+no reported URL can be opened by a click or fetched by the browser. Every value is HTML-escaped
+and invisible characters are shown as marks (crypto/staff/display.py). A Content-Security-Policy in the
+page forbids loading anything, as a second wall should an escape ever fail. Each report sits on
+its own anchor (`index.html#r-<id>`) and each day on `#day-YYYY-MM-DD`, to be typed after the
+file's address.
+"""
+
+from __future__ import annotations
+
+import html
+from collections import Counter
+from typing import Any, Iterable, Mapping
+
+from crypto.staff.display import visible
+
+Record = Mapping[str, Any]  # {"id", "day", "sha256", "report": {the report's fields}}
+
+_STYLE = """
+body { font: 16px/1.45 system-ui, sans-serif; margin: 0 auto; max-width: 60rem; padding: 1rem; color: #111; background: #fff; }
+h1 { font-size: 1.5rem; } h2 { border-bottom: 2px solid #555; margin-top: 2.5rem; }
+table { border-collapse: collapse; } td, th { border: 1px solid #bbb; padding: .2rem .6rem; text-align: left; }
+article { border: 1px solid #bbb; border-radius: 4px; margin: 1rem 0; padding: .5rem 1rem; }
+article.danger { border: 3px solid #b00; }
+.flag { background: #b00; color: #fff; font-weight: bold; padding: 0 .4rem; }
+dl { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; margin: .5rem 0; }
+dt { font-weight: bold; } dd { margin: 0; min-width: 0; }
+.v, .urls li { overflow-wrap: anywhere; word-break: break-all; white-space: pre-wrap; }
+.urls { margin: 0; padding-left: 1.2rem; } .urls li { font-family: ui-monospace, monospace; }
+.muted { color: #555; font-size: .85rem; }
+"""
+
+
+def _e(text: object, *, keep_newlines: bool = False) -> str:
+    return html.escape(visible(str(text), keep_newlines=keep_newlines), quote=True)
+
+
+def sort_key(record: Record) -> tuple[str, bool, str, str]:
+    """Newest day first; within a day, children in immediate danger first."""
+    report = record["report"]
+    return (
+        _inverted(record["day"]),
+        not report.get("child_in_danger", False),
+        str(report.get("receipt", "")),
+        record["id"],
+    )
+
+
+def _inverted(day: str) -> str:
+    # Sorting ascending on the digit-wise complement puts the newest ISO day first.
+    return day.translate(str.maketrans("0123456789", "9876543210"))
+
+
+def _field(label: str, value: str) -> str:
+    return f"<dt>{label}</dt><dd class=\"v\">{value}</dd>"
+
+
+def _article(record: Record) -> str:
+    r = record["report"]
+    danger = bool(r.get("child_in_danger"))
+    urls = "".join(f"<li>{_e(u)}</li>" for u in r.get("urls", ())) or "<li>(none given)</li>"
+    parts = [
+        f'<article id="r-{_e(record["id"])}" class="{"report danger" if danger else "report"}">',
+        f"<h3>Receipt {_e(r.get('receipt', ''))}"
+        + (' <span class="flag">child in immediate danger</span>' if danger else "")
+        + "</h3><dl>",
+        f'<dt>URLs</dt><dd><ul class="urls">{urls}</ul></dd>',
+        _field("Found on", _e(r.get("found_on", ""))),
+        _field("Content", _e(", ".join(r.get("kinds", ())))),
+        _field("Access", _e(r.get("access", ""))),
+        _field("Seen on", _e(r.get("seen_on", "") or "(not given)")),
+        _field("Description", _e(r.get("description", "") or "(none)", keep_newlines=True)),
+        _field("Contact", _e(r.get("contact", "") or "(none)", keep_newlines=True)),
+        _field("Language", _e(r.get("language", ""))),
+        _field("Received", _e(record["day"])),
+        "</dl>",
+        f'<p class="muted">id {_e(record["id"])} · sealed SHA-256 {_e(record["sha256"])}</p>',
+        "</article>",
+    ]
+    return "\n".join(parts)
+
+
+def render(records: Iterable[Record]) -> str:
+    """The whole page for the given records, sorted newest day first."""
+    ordered = sorted(records, key=sort_key)
+    per_day = Counter(rec["day"] for rec in ordered)
+    danger_per_day = Counter(rec["day"] for rec in ordered if rec["report"].get("child_in_danger"))
+    total_danger = sum(danger_per_day.values())
+    out = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">",
+        '<meta name="referrer" content="no-referrer">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>meldpunt: {len(ordered)} reports</title>",
+        f"<style>{_STYLE}</style></head><body>",
+        "<header><h1>meldpunt: opened reports</h1>",
+        f"<p>{len(ordered)} reports, {total_danger} marked as a child in immediate danger. "
+        "Reported URLs are shown as text only: nothing on this page is a link or an image. "
+        "Each report's anchor is <code>index.html#r-&lt;id&gt;</code>; "
+        "<code>meldpunt find RECEIPT DIR</code> finds one by its receipt code.</p>",
+        "<table><thead><tr><th>Day</th><th>Reports</th><th>Child in danger</th></tr></thead><tbody>",
+    ]
+    for day in sorted(per_day, key=_inverted):
+        out.append(f"<tr><td>{_e(day)}</td><td>{per_day[day]}</td><td>{danger_per_day[day]}</td></tr>")
+    out.append("</tbody></table></header><main>")
+    current = None
+    for rec in ordered:
+        if rec["day"] != current:
+            if current is not None:
+                out.append("</section>")
+            current = rec["day"]
+            n = per_day[current]
+            out.append(f'<section id="day-{_e(current)}"><h2>{_e(current)} ({n} report{"" if n == 1 else "s"})</h2>')
+        out.append(_article(rec))
+    if current is not None:
+        out.append("</section>")
+    out.append("</main></body></html>\n")
+    return "\n".join(out)

@@ -1,0 +1,1 @@
+"""The process model: the gunicorn master (server), its workers and the writer process."""

@@ -1,0 +1,195 @@
+"""gunicorn, in-process, bound to loopback or a unix socket only, logging nothing about requests.
+
+`run(config, bind=...)` is what `meldpunt serve` and the Tor part call;
+`python -m onion_service.server --config FILE [--bind B] [--onion-address A]` does the same for a
+child process. The master makes what every worker must share (the budget's memory, the form
+token secret) before it forks; each worker then builds its own app, and with it its own database
+connections, through `create_app`.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+from gunicorn.app.base import BaseApplication
+from gunicorn.arbiter import Arbiter
+from gunicorn.glogging import Logger as GunicornLogger
+from gunicorn.http import wsgi as gunicorn_wsgi
+
+from onion_service.config import Config, check_bind, load_config
+from onion_service.process.worker import BufferingWorker
+from onion_service.process.writer import Writer
+from onion_service.store import DEFAULT_LOCK_TIMEOUT, open_store
+from onion_service.web.budget import Budget
+from onion_service.web.token import load_or_create_secret
+
+# How long a worker waits for the writer's answer: the writer's own wait for a locked database
+# (the store's lock timeout), then room for the commit itself. Below gunicorn's worker timeout.
+WRITER_ANSWER_SECONDS = DEFAULT_LOCK_TIMEOUT + 10
+
+
+def gunicorn_options(config: Config, bind: str) -> dict[str, object]:
+    return {
+        "bind": [bind],
+        "workers": config.web.workers,
+        # gthread whose event loop reads each request whole before a thread serves it: a client
+        # that trickles its request a byte at a time then holds a socket, not a thread (see
+        # onion_service/process/worker.py for why, and why not gevent). Each worker keeps at most
+        # worker_connections sockets (below the usual 1024 open files), the rest wait in the
+        # listen backlog; behind Tor, max_streams bounds the streams per circuit as well.
+        "worker_class": BufferingWorker,
+        "worker_connections": 500,
+        "threads": config.web.threads,
+        # No access log at all, and errors only at warning level: gunicorn logs request details
+        # (client address, request line) at info and debug only.
+        "accesslog": None,
+        "errorlog": "-",
+        "loglevel": "warning",
+        "logger_class": PrivateLogger,
+        "capture_output": False,
+        "disable_redirect_access_to_syslog": True,
+        # No control socket in $HOME: the service writes nothing outside its data directory.
+        "control_socket_disable": True,
+        "preload_app": False,
+        "proc_name": "meldpunt",
+        # We sit behind Tor (or nothing): no proxy headers are trusted, none change the scheme.
+        "forwarded_allow_ips": "",
+        "secure_scheme_headers": {},
+        # The form needs small requests only; gunicorn answers anything larger itself.
+        "limit_request_line": 8190,
+        "limit_request_fields": 50,
+        "limit_request_field_size": 8190,
+        "keepalive": 5,
+        "timeout": 30,
+        "graceful_timeout": 10,
+    }
+
+
+# gunicorn's messages about a single request carry the client address, the request line (whose
+# query string may be a reported URL) or a traceback with request data. These prefixes mark them.
+_REQUEST_MESSAGES = ("invalid request", "error handling", "socket error", "http/2", "exception in post_request")
+
+
+class PrivateLogger(GunicornLogger):
+    """gunicorn's logger without anything about requests: no access log, and request errors
+    reduced to their kind. Start-up and worker lifecycle messages pass unchanged."""
+
+    def access(self, *args, **kwargs) -> None:
+        return None
+
+    def warning(self, msg, *args, **kwargs) -> None:
+        if str(msg).lower().startswith(_REQUEST_MESSAGES):
+            return  # a refused malformed request: the client was told; a log line would only
+            # record when someone (or something) sent it
+        super().warning(msg, *args, **kwargs)
+
+    def exception(self, msg, *args, **kwargs) -> None:
+        if str(msg).lower().startswith(_REQUEST_MESSAGES):
+            kind = sys.exc_info()[0]
+            self.error_log.error("a request failed: %s", kind.__name__ if kind else "error")
+            return
+        super().exception(msg, *args, **kwargs)
+
+
+def _drop_server_header() -> None:
+    # gunicorn writes "Server: gunicorn" itself, below the WSGI app, so the app cannot remove it;
+    # it names the software to every visitor, so it is dropped where gunicorn writes it.
+    response = gunicorn_wsgi.Response
+    if getattr(response.default_headers, "meldpunt_no_server", False):
+        return
+    original = response.default_headers
+
+    def default_headers(self: gunicorn_wsgi.Response) -> list[str]:
+        return [h for h in original(self) if not h.lower().startswith("server:")]
+
+    default_headers.meldpunt_no_server = True  # type: ignore[attr-defined]
+    response.default_headers = default_headers  # type: ignore[method-assign]
+
+
+class _Arbiter(Arbiter):
+    """gunicorn's master, which also keeps the writer process running and stops it last."""
+
+    def __init__(self, app: BaseApplication, writer: Writer) -> None:
+        self.meldpunt_writer = writer
+        super().__init__(app)
+
+    def manage_workers(self) -> None:
+        super().manage_workers()
+        if self.meldpunt_writer.restart_if_gone():
+            self.log.warning("the report writer had stopped; started it again")
+
+    def stop(self, graceful: bool = True) -> None:
+        # Workers first, so that reports in flight during a graceful stop are still committed.
+        super().stop(graceful)
+        self.meldpunt_writer.stop()
+
+
+class _Gunicorn(BaseApplication):
+    def __init__(self, options: dict[str, object], build, writer: Writer) -> None:
+        self._options, self._build, self._writer = options, build, writer
+        super().__init__()
+
+    def run(self) -> None:
+        try:
+            _Arbiter(self, self._writer).run()
+        except RuntimeError as exc:  # gunicorn's own start-up errors (e.g. the port is taken)
+            click.echo(f"meldpunt: {exc}", err=True)
+            sys.exit(1)
+
+    def load_config(self) -> None:
+        for key, value in self._options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        return self._build()
+
+
+def run(config: Config, *, bind: str, onion_address: str | None = None) -> None:
+    """Serves until SIGTERM/SIGINT. `bind` must be loopback or unix:; `onion_address` is allowed as Host."""
+    bind = check_bind(bind)
+    logging.getLogger("werkzeug").disabled = True
+    _drop_server_header()
+    config.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    load_or_create_secret(config.data_dir)  # made once here, so workers only ever read it
+    budget = Budget(config.limits.reports_per_minute)  # shared memory, inherited by the workers
+    # The database is checked, and the table made, once here: a wrong URL or a database that is
+    # down stops the start with one clear message.
+    open_store(config.database_url).close()
+    # Forked now, while this process has no other thread (see onion_service/process/writer.py).
+    writer = Writer(config.database_url, answer_timeout=WRITER_ANSWER_SECONDS)
+    writer.start()
+
+    def build():
+        from onion_service.web.app import create_app
+
+        # A worker started later, while the database is away (one replaced after a crash), must
+        # answer 503 until it is back rather than fail to boot: gunicorn stops the whole service
+        # when a worker fails to boot (tests/faults/test_faults_crash.py found this).
+        store = open_store(config.database_url, tolerate_outage=True, writer=writer.client())
+        return create_app(config, store=store, budget=budget, onion_address=onion_address)
+
+    try:
+        _Gunicorn(gunicorn_options(config, bind), build, writer).run()
+    finally:
+        writer.stop()
+
+
+@click.command()
+@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False))
+@click.option("--bind", default=None, help="127.0.0.1:PORT, [::1]:PORT or unix:/PATH (default: web.bind).")
+@click.option("--onion-address", default=None, help="The onion address to answer for, besides loopback.")
+def main(config_path: str, bind: str | None, onion_address: str | None) -> None:
+    from crypto.errors import Error
+
+    try:
+        config = load_config(config_path)
+        run(config, bind=bind or config.web.bind, onion_address=onion_address)
+    except Error as exc:
+        click.echo(f"meldpunt: {exc}", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The web side: the application factory, its blueprint and the request pipeline form -> validate -> seal."""

@@ -1,0 +1,158 @@
+"""The application factory: `create_app(config)` builds a Flask app from a validated Config.
+
+Nothing happens at import time. Every dependency (store, budget, token secret, sealer) is made or
+received here and handed to the blueprint; there are no module-level singletons.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask, Response, abort, render_template, request
+from flask_babel import lazy_gettext
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from onion_service.config import Config
+from onion_service.store import Store
+from onion_service.web import i18n, security
+from onion_service.web.budget import Budget
+from onion_service.web.form import MAX_FIELDS
+from onion_service.web.seal import Sealer
+from onion_service.web.token import FormTokens, load_or_create_secret
+from onion_service.web.views import make_blueprint
+
+# The largest body the form can produce, with room for percent-encoding: larger is refused with
+# 413 before anything is parsed. Small on purpose: it is also the most memory one request holds.
+MAX_BODY = 64 * 1024
+# Longest request target we answer (gunicorn refuses request lines over 8190 bytes itself).
+MAX_TARGET = 4096
+_STYLESHEET = Path(__file__).parent / "static" / "style.css"
+
+_TITLES = {
+    400: lazy_gettext("The form could not be read"),
+    404: lazy_gettext("Page not found"),
+    405: lazy_gettext("Not possible here"),
+    413: lazy_gettext("Too long"),
+    414: lazy_gettext("Address too long"),
+    415: lazy_gettext("Text only"),
+    421: lazy_gettext("Wrong address"),
+    500: lazy_gettext("Something went wrong"),
+    503: lazy_gettext("Please try again"),
+}
+_MESSAGES = {
+    400: lazy_gettext("Something in what was sent could not be read. Please go back to the form and send your report again."),
+    404: lazy_gettext("This page does not exist."),
+    405: lazy_gettext("This page cannot be used in that way."),
+    413: lazy_gettext("What you sent is too long. Please shorten your report and send it again."),
+    414: lazy_gettext("The address of this page is too long."),
+    415: lazy_gettext("This form accepts text only. Please do not attach files or images."),
+    421: lazy_gettext("This server does not answer for that address."),
+    500: lazy_gettext("Something went wrong on our side, and your report was not saved. Please try again later."),
+    503: lazy_gettext("We cannot take reports at this moment. Please try again in a few minutes."),
+}
+
+
+class _App(Flask):
+    def log_exception(self, exc_info) -> None:  # type: ignore[override]
+        # Only the exception's type: a traceback's locals and messages could hold form data.
+        self.logger.error("unhandled %s", exc_info[0].__name__ if exc_info[0] else "exception")
+
+
+def create_app(
+    config: Config,
+    *,
+    store: Store | None = None,
+    budget: Budget | None = None,
+    onion_address: str | None = None,
+) -> Flask:
+    """The reporting application.
+
+    store: opened from config.database_url when not given (each gunicorn worker opens its own).
+    budget: the shared per-minute budget; server.run passes one made before forking.
+    onion_address: accepted as a Host name besides the loopback names.
+    """
+    config.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if store is None:
+        from onion_service.store import open_store
+
+        store = open_store(config.database_url)
+    if budget is None:
+        budget = Budget(config.limits.reports_per_minute)
+    tokens = FormTokens(
+        load_or_create_secret(config.data_dir),
+        min_seconds=config.limits.form_min_seconds,
+        max_seconds=config.limits.form_max_hours * 3600,
+    )
+
+    app = _App("onion_service.web", static_folder=None)
+    app.config.update(
+        MAX_CONTENT_LENGTH=MAX_BODY,
+        # Belt and braces: form.py never lets Werkzeug parse a form, but if anything ever did,
+        # these keep it in memory and small.
+        MAX_FORM_MEMORY_SIZE=MAX_BODY,
+        MAX_FORM_PARTS=MAX_FIELDS,
+        TRAP_HTTP_EXCEPTIONS=False,
+        PROPAGATE_EXCEPTIONS=False,
+        SESSION_COOKIE_NAME=None,
+    )
+    app.logger.setLevel(logging.WARNING)
+    app.url_map.strict_slashes = False
+    app.url_map.merge_slashes = False  # "//nl/" is a plain 404, never a redirect
+    app.extensions["meldpunt.store"] = store
+    i18n.init_babel(app, config.default_language)
+    security.install(app, security.host_names(onion_address))
+
+    @app.before_request
+    def refuse_long_targets() -> None:
+        target = request.environ.get("RAW_URI") or request.full_path
+        if len(target) > MAX_TARGET:
+            abort(414)
+
+    @app.context_processor
+    def page_context() -> dict[str, object]:
+        lang = i18n.language_of_path(request.path, config.default_language)
+        h = config.hotline
+        return {
+            "lang": lang,
+            "languages": list(i18n.NAMES.items()),
+            "hotline_name": h.name.get(lang),
+            "hotline_contact": h.contact.get(lang),
+            "emergency": [(e.label.get(lang), e.number) for e in h.emergency],
+            "quick_exit": h.quick_exit_url,
+        }
+
+    stylesheet = _STYLESHEET.read_bytes()
+
+    @app.get("/static/style.css", provide_automatic_options=False)
+    def style() -> Response:
+        # Served from memory, without ETag or Last-Modified: nothing that could tell one visit
+        # from the next (send_file would add both).
+        return Response(stylesheet, mimetype="text/css")
+
+    app.register_blueprint(
+        make_blueprint(tokens=tokens, budget=budget, sealer=Sealer(config.recipients), store=store)
+    )
+
+    def error_page(code: int) -> Response:
+        html = render_template("error.html", code=code, title=_TITLES[code], message=_MESSAGES[code])
+        return Response(html, status=code, mimetype="text/html")
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Response:
+        code = exc.code if exc.code in _TITLES else (400 if exc.code and 400 <= exc.code < 500 else 404)
+        if exc.code == 431:
+            code = 400
+        response = error_page(code)
+        if code == 405 and getattr(exc, "valid_methods", None):
+            response.headers["Allow"] = ", ".join(m for m in exc.valid_methods if m != "OPTIONS")
+        if code == 503:
+            response.headers["Retry-After"] = "60"
+        return response
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> Response:
+        app.log_exception((type(exc), None, None))
+        return error_page(InternalServerError.code)
+
+    return app

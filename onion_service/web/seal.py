@@ -1,0 +1,22 @@
+"""Frames and seals a report to the hotline's recipients: the last step that sees plaintext.
+
+After `seal` returns, only ciphertext of a fixed length exists outside the caller's locals; the
+server holds no key that could open it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from crypto import age
+from crypto.age.keys import parse_recipient
+from crypto.envelope import frame, report
+
+
+class Sealer:
+    def __init__(self, recipients: Sequence[str]) -> None:
+        # Parsed once at start-up; config.py has already refused invalid or mixed recipients.
+        self._recipients = [parse_recipient(r) for r in recipients]
+
+    def seal(self, r: report.Report) -> bytes:
+        return age.encrypt(frame.frame(report.encode(r)), self._recipients)

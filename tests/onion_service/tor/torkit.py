@@ -1,0 +1,264 @@
+"""Helpers for the Tor tests: a meldpunt serve process, fetches through the client's SOCKS port,
+and the sockets a process tree holds."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import requests
+from kit import RECEIPT, ROOT, TOKEN, Staff, live_processes, new_staff  # noqa: F401 (re-exported)
+
+ARTIFACTS = ROOT / "test-artifacts" / "tor"
+ONION_LINE = re.compile(r"^onion: http://([a-z2-7]{56}\.onion)/$")
+
+
+def free_port() -> int:
+    from devnet.private_network import free_ports
+
+    return free_ports(1)[0]
+
+
+def write_config(path: Path, data_dir: Path, recipient: str, control: str, *, bind: str | None = None) -> Path:
+    path.write_text(
+        f'recipients = ["{recipient}"]\n'
+        f'data_dir = "{data_dir}"\n'
+        'default_language = "en"\n'
+        "[hotline]\n"
+        'name = "Tor test hotline"\n'
+        "[[hotline.emergency]]\n"
+        'label = "Police"\n'
+        'number = "101"\n'
+        "[limits]\n"
+        "form_min_seconds = 1\n"
+        "[web]\n"
+        f'bind = "{bind or f"127.0.0.1:{free_port()}"}"\n'
+        "workers = 1\n"
+        "threads = 4\n"
+        "[tor]\n"
+        f'control = "{control}"\n'
+        "pow_queue_rate = 200\n"
+        "pow_queue_burst = 2000\n"
+        "max_streams = 20\n"
+    )
+    return path
+
+
+class Serve:
+    """`meldpunt serve --config FILE` (Tor mode) as a child process of the test."""
+
+    def __init__(self, config_path: Path, log_path: Path, *, timeout: float = 90) -> None:
+        self.log = open(log_path, "ab")
+        started = time.monotonic()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "crypto.cli", "serve", "--config", str(config_path)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self.log, cwd=ROOT)
+        self.hostname = self._read_onion_line(timeout)
+        self.startup_seconds = time.monotonic() - started
+
+    def _read_onion_line(self, timeout: float) -> str:
+        found: list[str] = []
+        done = threading.Event()
+
+        def reader() -> None:
+            for raw in self.process.stdout:
+                line = raw.decode().rstrip("\n")
+                m = ONION_LINE.match(line)
+                if m and not found:
+                    found.append(m.group(1))
+                    done.set()
+            done.set()
+
+        threading.Thread(target=reader, daemon=True).start()
+        if not done.wait(timeout) or not found:
+            self.stop()
+            raise AssertionError(f"meldpunt serve printed no onion line (see {self.log.name})")
+        return found[0]
+
+    def pids(self) -> list[int]:
+        """The serve process and every descendant (gunicorn master and workers)."""
+        children: dict[int, list[int]] = {}
+        for pid, ppid, _ in live_processes():
+            children.setdefault(ppid, []).append(pid)
+        out, todo = [], [self.process.pid]
+        while todo:
+            pid = todo.pop()
+            out.append(pid)
+            todo.extend(children.get(pid, []))
+        return out
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+
+
+def wait_for_log(path: Path, before: str, needle: str, *, within: float) -> float:
+    """Seconds until `needle` appears in the log at `path` after its first len(before) characters."""
+    started = time.monotonic()
+    while time.monotonic() - started < within:
+        if needle in path.read_text()[len(before):]:
+            return time.monotonic() - started
+        time.sleep(0.1)
+    raise AssertionError(f"{path.name} never said {needle!r}")
+
+
+def refetch_descriptor(network, hostname: str, *, within: float = 30) -> None:
+    """Make the client tor fetch the service's current descriptor now (HSFETCH), as a visitor who
+    never saw the old one would. Unlike NEWNYM, HSFETCH is not rate-limited by tor (NEWNYM is
+    delayed when sent within 10 s of the last one, and a visitor holding the descriptor from
+    before a crash keeps trying its dead introduction points for up to two minutes)."""
+    import stem
+    from stem.control import EventType
+
+    service_id = hostname.removesuffix(".onion")
+    controller = network.nodes["client"].controller
+    received = threading.Event()
+
+    def on_event(event) -> None:
+        if event.address == service_id and event.action == stem.HSDescAction.RECEIVED:
+            received.set()
+
+    controller.add_event_listener(on_event, EventType.HS_DESC)
+    try:
+        deadline = time.monotonic() + within
+        while not received.is_set() and time.monotonic() < deadline:
+            controller.msg(f"HSFETCH {service_id}")
+            received.wait(5)
+    finally:
+        controller.remove_event_listener(on_event)
+    if not received.is_set():
+        raise AssertionError(f"the client could not fetch the descriptor of {hostname}")
+
+
+def fetch_after_republish(network, hostname: str, url: str, *, within: float) -> tuple[requests.Response, float]:
+    """GET `url` as a new visitor would after the service's tor came back, within `within` seconds.
+
+    serve says "published again" at the first HSDir's upload; the others may still hand out the old
+    descriptor for a moment, and a client that fetched that one tries dead introduction points.
+    So the client fetches the descriptor again whenever a round of fetches fails."""
+    started = time.monotonic()
+    while True:
+        left = within - (time.monotonic() - started)
+        if left <= 0:
+            raise AssertionError(f"{url} did not answer within {within} s of the republication")
+        refetch_descriptor(network, hostname)
+        try:
+            response, _ = fetch_until(url, network.socks_port, within=min(30.0, left), timeout=15)
+            return response, time.monotonic() - started
+        except AssertionError:
+            continue
+
+
+def socks(port: int) -> dict[str, str]:
+    # A fresh SOCKS username per call: tor isolates streams by it (IsolateSOCKSAuth), so each call
+    # is a new visitor with its own circuits, as a new Tor Browser tab for another site would be.
+    user = secrets.token_hex(4)
+    proxy = f"socks5h://{user}:x@127.0.0.1:{port}"
+    return {"http": proxy, "https": proxy}
+
+
+def fetch_until(url: str, socks_port: int, *, within: float, timeout: float = 10) -> tuple[requests.Response, float]:
+    """GET `url` over Tor, retrying until it answers 200; returns the response and the seconds taken."""
+    started = time.monotonic()
+    last: Exception | None = None
+    while time.monotonic() - started < within:
+        try:
+            response = requests.get(url, proxies=socks(socks_port), timeout=timeout)
+            if response.status_code == 200:
+                return response, time.monotonic() - started
+        except requests.RequestException as exc:
+            last = exc
+        time.sleep(0.2)
+    raise AssertionError(f"{url} did not answer within {within} s: {last!r}")
+
+
+def submit_report(base: str, socks_port: int, description: str) -> tuple[str, requests.Session]:
+    """GET the English form, wait out the minimum form time, POST a report; the receipt code."""
+    session = requests.Session()
+    session.proxies = socks(socks_port)
+    page = session.get(f"{base}/en/", timeout=30)
+    assert page.status_code == 200
+    token = TOKEN.search(page.text).group(1)
+    time.sleep(1.2)  # form_min_seconds = 1
+    reply = session.post(f"{base}/en/", timeout=30, data={
+        "token": token, "urls": "http://example.org/reported-over-tor", "found_on": "website",
+        "kinds": ["images"], "access": "", "seen_on": "", "description": description,
+        "danger": "no", "contact": "", "homepage": ""})
+    assert reply.status_code == 200, reply.status_code
+    match = RECEIPT.search(reply.text)
+    assert match, "no receipt on the thank-you page"
+    return match.group(1), session
+
+
+# -- sockets ---------------------------------------------------------------------------------------
+
+INET_TABLES = ("tcp", "tcp6", "udp", "udp6", "raw", "raw6")
+
+
+def _address(hex_addr: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    host = hex_addr.split(":")[0]
+    raw = bytes.fromhex(host)
+    # /proc/net prints each 32-bit word in host (little-endian) order.
+    raw = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+    addr = ipaddress.ip_address(raw)
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped:
+        return addr.ipv4_mapped
+    return addr
+
+
+def inet_sockets(pid: int) -> dict[int, list[tuple[str, str, str]]]:
+    """inode -> [(table, local, remote)] for every inet socket in pid's network namespace."""
+    table_rows: dict[int, list[tuple[str, str, str]]] = {}
+    for table in INET_TABLES:
+        try:
+            lines = Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            table_rows.setdefault(int(fields[9]), []).append((table, fields[1], fields[2]))
+    return table_rows
+
+
+def socket_inodes(pid: int) -> set[int]:
+    inodes = set()
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return inodes
+    for fd in fds:
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(int(target[8:-1]))
+    return inodes
+
+
+def non_loopback_sockets(pids: list[int]) -> tuple[list[str], int]:
+    """(offending sockets, number of inet sockets checked) over the given processes."""
+    bad, checked = [], 0
+    for pid in pids:
+        rows = inet_sockets(pid)
+        for inode in socket_inodes(pid):
+            for table, local, remote in rows.get(inode, []):
+                checked += 1
+                local_ip, remote_ip = _address(local), _address(remote)
+                if not local_ip.is_loopback or not (remote_ip.is_loopback or remote_ip.is_unspecified):
+                    bad.append(f"pid {pid} {table} {local_ip} -> {remote_ip}")
+    return bad, checked

@@ -1,0 +1,77 @@
+"""Fixtures for the web tests: an in-process app per test, and gunicorn once per module."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from webkit import Gunicorn, Identity, make_config, new_identity, write_config
+
+from onion_service.config import Config
+from onion_service.store import Store, open_store
+from onion_service.web.app import create_app
+
+
+@pytest.fixture(scope="session")
+def identity() -> Identity:
+    return new_identity("pq")
+
+
+@dataclass
+class AppEnv:
+    config: Config
+    store: Store
+    app: object
+    client: object
+    identity: Identity
+
+
+@pytest.fixture
+def app_env(tmp_path, database_url, identity):
+    """The app in-process (Flask's test client) on each backend, with its own data directory."""
+    config = make_config(tmp_path / "data", identity.recipient, database_url=database_url)
+    store = open_store(config.database_url)
+    app = create_app(config, store=store)
+    yield AppEnv(config, store, app, app.test_client(), identity)
+    store.close()
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def served(request, tmp_path_factory, identity):
+    """gunicorn running the app from a TOML file (as `meldpunt serve` does), on each backend."""
+    base = tmp_path_factory.mktemp("served")
+    schema = None
+    if request.param == "postgres":
+        pg = request.getfixturevalue("_postgres_session")
+        if not pg.running:
+            pg.start()
+        schema = "w_" + secrets.token_hex(6)
+        database_url = pg.isolated_url(schema)
+    else:
+        database_url = ""
+    for d in ("tmp", "logs"):
+        (base / d).mkdir()
+    config = make_config(base / "data", identity.recipient, database_url=database_url)
+    config_path = base / "meldpunt.toml"
+    write_config(config_path, config, identity.recipient)
+    server = Gunicorn(config_path, base / "tmp", base / "logs")
+    store = open_store(config.database_url)
+    try:
+        yield Served(server, config, store, identity, base, request.param)
+    finally:
+        server.stop()
+        store.close()
+        if schema:
+            pg.drop_isolated(schema)
+
+
+@dataclass
+class Served:
+    server: Gunicorn
+    config: Config
+    store: Store
+    identity: Identity
+    base: Path
+    backend: str

@@ -1,0 +1,119 @@
+"""Headless Chromium with JavaScript disabled fills in and submits the form in each language.
+
+Screenshots of the form and the thank-you page go to test-artifacts/web/.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from kit import chromium
+from webkit import LANGS, ROOT, Gunicorn, make_config, write_config
+
+from onion_service.store import open_store
+
+pytestmark = pytest.mark.browser
+ARTIFACTS = ROOT / "test-artifacts" / "web"
+THANKS = {"nl": "Bedankt voor uw melding", "fr": "Merci pour votre signalement",
+          "de": "Vielen Dank für Ihre Meldung", "en": "Thank you for your report"}
+
+
+@pytest.fixture(scope="module")
+def browser_server(tmp_path_factory, identity):
+    base = tmp_path_factory.mktemp("browser")
+    for d in ("tmp", "logs"):
+        (base / d).mkdir()
+    config = make_config(base / "data", identity.recipient, form_min_seconds=1)
+    write_config(base / "m.toml", config, identity.recipient)
+    server = Gunicorn(base / "m.toml", base / "tmp", base / "logs")
+    yield server, config
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def driver():
+    with chromium(height=2600, page_load_timeout=30) as d:
+        yield d
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_fill_and_submit_without_javascript(browser_server, driver, lang):
+    from selenium.webdriver.common.by import By
+
+    server, config = browser_server
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    base = f"http://127.0.0.1:{server.port}"
+    driver.get(f"{base}/{lang}/?url=http%3A%2F%2Fexample.org%2Ffrom-link")
+    assert driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == lang
+    urls = driver.find_element(By.ID, "urls")
+    assert urls.get_attribute("value") == "http://example.org/from-link"  # pre-filled, not sent
+    # The stylesheet applied (loaded from our own origin): the honeypot is moved off-screen.
+    honeypot = driver.find_element(By.ID, "homepage")
+    assert honeypot.location["x"] < 0
+    driver.save_screenshot(str(ARTIFACTS / f"form-{lang}.png"))
+
+    urls.send_keys("\nexample.net/second")
+    driver.find_element(By.CSS_SELECTOR, "label[for=found_on-forum]").click()
+    driver.find_element(By.CSS_SELECTOR, "label[for=kinds-images]").click()
+    driver.find_element(By.ID, "description").send_keys(f"browser test {lang}")
+    driver.find_element(By.ID, "danger-yes").click()
+    time.sleep(config.limits.form_min_seconds + 0.2)
+    before = _count(config)
+    driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    _wait_for(driver, ".code strong")  # the thank-you page, not the form it replaces
+    assert THANKS[lang] in driver.find_element(By.TAG_NAME, "h1").text
+    receipt = driver.find_element(By.CSS_SELECTOR, ".code strong").text
+    assert len(receipt) == 19 and receipt.count("-") == 3
+    assert driver.find_element(By.CSS_SELECTOR, ".urgent .number").text == "101"
+    driver.save_screenshot(str(ARTIFACTS / f"thanks-{lang}.png"))
+    assert _count(config) == before + 1
+
+
+def test_errors_are_shown_next_to_their_fields(browser_server, driver):
+    from selenium.webdriver.common.by import By
+
+    server, config = browser_server
+    driver.get(f"http://127.0.0.1:{server.port}/fr/")
+    time.sleep(config.limits.form_min_seconds + 0.2)
+    driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    _wait_for(driver, ".summary")
+    assert driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == "fr"
+    summary = driver.find_element(By.CSS_SELECTOR, ".summary")
+    assert "Veuillez indiquer au moins une adresse." in summary.text
+    assert driver.find_element(By.ID, "urls").get_attribute("aria-invalid") == "true"
+    driver.save_screenshot(str(ARTIFACTS / "errors-fr.png"))
+
+
+def _wait_for(driver, selector: str) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, 15).until(expected_conditions.presence_of_element_located((By.CSS_SELECTOR, selector)))
+
+
+def _count(config) -> int:
+    store = open_store(config.database_url)
+    try:
+        return store.count()
+    finally:
+        store.close()
+
+
+def test_narrow_window_as_at_200_percent_zoom_needs_no_sideways_scrolling(browser_server, driver):
+    """A 550 px wide window shows what a 1100 px screen shows at 200 % zoom."""
+    from selenium.webdriver.common.by import By
+
+    server, _ = browser_server
+    driver.set_window_size(550, 1400)
+    try:
+        driver.get(f"http://127.0.0.1:{server.port}/de/")
+        width = driver.find_element(By.TAG_NAME, "body").size["width"]
+        assert width <= 550
+        for selector in ("#urls", "#description", "fieldset", "button[type=submit]", ".exit", ".langs"):
+            element = driver.find_element(By.CSS_SELECTOR, selector)
+            assert element.location["x"] >= 0 and element.location["x"] + element.size["width"] <= width, selector
+        driver.save_screenshot(str(ARTIFACTS / "form-de-narrow.png"))
+    finally:
+        driver.set_window_size(1100, 2600)

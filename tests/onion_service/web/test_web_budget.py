@@ -1,0 +1,64 @@
+"""The global budget of accepted reports per minute: shared by gunicorn's workers, never per client."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from webkit import HTML_LANG, Gunicorn, good_fields, make_config, write_config
+
+from onion_service.store import open_store
+from onion_service.web.budget import Budget
+
+
+def test_budget_counts_per_window_and_says_how_long_to_wait():
+    now = [120.0]
+    budget = Budget(3, clock=lambda: now[0])
+    assert [budget.take() for _ in range(3)] == [None, None, None]
+    now[0] = 135.0
+    assert budget.take() == 45
+    budget.give_back()
+    assert budget.take() is None and budget.take() == 45
+    now[0] = 180.0  # next minute: a fresh budget
+    assert budget.take() is None
+
+
+@pytest.fixture
+def tight_server(tmp_path, identity):
+    for d in ("tmp", "logs"):
+        (tmp_path / d).mkdir()
+    config = make_config(tmp_path / "data", identity.recipient, reports_per_minute=3)
+    path = tmp_path / "m.toml"
+    write_config(path, config, identity.recipient)
+    server = Gunicorn(path, tmp_path / "tmp", tmp_path / "logs")
+    yield server, config
+    server.stop()
+
+
+def test_budget_is_global_across_workers(tight_server):
+    server, config = tight_server
+    assert config.web.workers == 2
+    for _attempt in range(2):
+        window = int(time.monotonic() // 60)
+        forms = [good_fields(config, "de") for _ in range(10)]
+        with ThreadPoolExecutor(10) as pool:
+            results = list(pool.map(lambda f: server.post_form("de", f), forms))
+        if int(time.monotonic() // 60) == window:
+            break  # the whole burst fell in one budget window
+        time.sleep(max(0.0, 60 - time.monotonic() % 60) + 0.1)
+    statuses = sorted(r[0] for r in results)
+    accepted = statuses.count(200)
+    # Two workers, one budget: exactly 3 in the window, wherever the requests landed.
+    assert accepted == 3 and statuses.count(503) == 7
+    for status, headers, body in results:
+        if status == 503:
+            assert 1 <= int(headers["retry-after"]) <= 60
+            assert HTML_LANG.search(body).group(1) == "de"
+            assert "Meldungen" in body  # the translated "please try again" notice, form kept
+            assert "http://example.org/a" in body
+    store = open_store(config.database_url)
+    try:
+        assert store.count() == 3
+    finally:
+        store.close()

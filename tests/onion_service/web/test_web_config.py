@@ -1,0 +1,107 @@
+"""onion_service/config.py: the TOML file, validated once, and the documented example."""
+
+import tomllib
+from pathlib import Path
+
+import pytest
+from webkit import ROOT, new_identity
+
+from onion_service.config import ConfigError, check_bind, load_config, parse_config
+
+EXAMPLE = ROOT / "deploy" / "meldpunt.toml.example"
+
+
+@pytest.fixture(scope="module")
+def recipients():
+    return new_identity("pq").recipient, new_identity("x25519").recipient
+
+
+def raw(recipient, **top):
+    return {"recipients": [recipient], "data_dir": "/var/lib/meldpunt", "hotline": {"name": "H"}, **top}
+
+
+def test_example_documents_every_key_and_loads(tmp_path, recipients):
+    text = EXAMPLE.read_text()
+    doc = tomllib.loads(text)
+    doc["recipients"] = [recipients[0]]
+    config = parse_config(doc, base_dir=tmp_path)
+    assert config.default_language in ("nl", "fr", "de", "en")
+    assert config.database_url.startswith("sqlite:///") and config.database_url.endswith("reports.sqlite3")
+    # Every field of every section appears in the example with a comment.
+    import dataclasses
+
+    for section in ("hotline", "limits", "web", "tor"):
+        for field in dataclasses.fields(getattr(config, section)):
+            assert f"\n{field.name} =" in text or f"[[{section}.{field.name}]]" in text, field.name
+    for field in ("recipients", "data_dir", "database_url", "default_language"):
+        assert f"\n{field} =" in text
+
+
+def test_defaults_and_relative_data_dir(tmp_path, recipients):
+    path = tmp_path / "m.toml"
+    path.write_text(f'recipients = ["{recipients[0]}"]\ndata_dir = "state"\n[hotline]\nname = "H"\n')
+    config = load_config(path)
+    assert config.data_dir == tmp_path / "state"
+    assert config.database_url == f"sqlite:///{tmp_path}/state/reports.sqlite3"
+    assert config.limits.reports_per_minute == 60 and config.limits.form_min_seconds == 3
+    assert config.web.bind == "127.0.0.1:8080"
+    with pytest.raises(AttributeError):
+        config.data_dir = Path("/")  # frozen
+
+
+@pytest.mark.parametrize(
+    "change, words",
+    [
+        ({"recipients": []}, "at least one"),
+        ({"recipients": ["age1notakey"]}, "recipients[0]"),
+        ({"recipients": ["AGE-SECRET-KEY-1XYZ"]}, "recipients[0]"),
+        ({"default_language": "es"}, "default_language"),
+        ({"database_url": "mysql://x"}, "database_url"),
+        ({"surprise": 1}, "unknown configuration key surprise"),
+        ({"limits": {"reports_per_minute": 0}}, "limits.reports_per_minute"),
+        ({"limits": {"form_max_hours": True}}, "limits.form_max_hours"),
+        ({"limits": {"typo": 1}}, "limits.typo"),
+        ({"web": {"bind": "0.0.0.0:80"}}, "never listens on a public address"),
+        ({"web": {"bind": "192.168.1.2:80"}}, "web.bind"),
+        ({"web": {"bind": "unix:relative.sock"}}, "absolute"),
+        ({"tor": {"control": "10.0.0.1:9051"}}, "tor.control"),
+        ({"hotline": {}}, "hotline.name"),
+        ({"hotline": {"name": {"es": "x"}}}, "hotline.name"),
+        ({"hotline": {"name": "H", "quick_exit_url": "http://x"}}, "quick_exit_url"),
+        ({"hotline": {"name": "H", "emergency": [{"label": "Police"}]}}, "number"),
+    ],
+)
+def test_invalid_configurations_fail_with_a_message_naming_the_key(recipients, change, words):
+    with pytest.raises(ConfigError, match=__import__("re").escape(words)):
+        parse_config(raw(recipients[0], **change), base_dir=Path("/"))
+
+
+def test_post_quantum_and_classic_recipients_cannot_be_mixed(recipients):
+    with pytest.raises(ConfigError, match="recipients"):
+        parse_config(raw(recipients[0], recipients=list(recipients)), base_dir=Path("/"))
+
+
+def test_error_messages_do_not_repeat_values(recipients):
+    secret = "AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQSECRET"
+    with pytest.raises(ConfigError) as info:
+        parse_config(raw(recipients[0], recipients=[secret]), base_dir=Path("/"))
+    assert "SECRET" not in str(info.value)
+
+
+def test_missing_and_broken_files(tmp_path):
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_config(tmp_path / "absent.toml")
+    (tmp_path / "bad.toml").write_text("recipients = [")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(tmp_path / "bad.toml")
+
+
+@pytest.mark.parametrize("bind", ["127.0.0.1:0", "[::1]:8080", "localhost:80", "unix:/run/meldpunt/web.sock"])
+def test_loopback_binds(bind):
+    assert check_bind(bind) == bind
+
+
+@pytest.mark.parametrize("bind", ["0.0.0.0:80", ":80", "[::]:80", "example.org:80", "127.0.0.1", "127.0.0.1:99999"])
+def test_public_binds_are_refused(bind):
+    with pytest.raises(ConfigError):
+        check_bind(bind)

@@ -1,0 +1,106 @@
+"""crypto/envelope/report.py and crypto/envelope/receipt.py: the schema the offline side decodes, and receipt codes."""
+
+import dataclasses
+import json
+import re
+
+import pytest
+
+from crypto.envelope import report
+from crypto.envelope.receipt import ALPHABET, new_receipt, normalise_receipt
+from crypto.errors import ReceiptError, ReportError
+
+
+def sample(**changes) -> report.Report:
+    r = report.Report(
+        urls=("http://example.org/a", "magnet:?xt=urn:btih:" + "a" * 40),
+        found_on="forum",
+        kinds=("images", "drawn"),
+        access="invite: ABC",
+        seen_on="2026-11-01",
+        description="Zwölf Äpfel — «test» 🙂\nline two",
+        child_in_danger=True,
+        contact="",
+        language="de",
+        receipt="K7QM-4XPA-9TNR-2HWC",
+        received_on="2026-11-22",
+    )
+    return dataclasses.replace(r, **changes)
+
+
+def test_round_trip_is_exact_and_canonical():
+    r = sample()
+    data = report.encode(r)
+    assert report.decode(data) == r
+    obj = json.loads(data)
+    assert data == json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    assert "🙂".encode() in data  # UTF-8, not \\u escapes
+    assert report.encode(report.decode(data)) == data
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda o: o.pop("contact"),
+        lambda o: o.update(extra="x"),
+        lambda o: o.update(version=2),
+        lambda o: o.update(version=True),
+        lambda o: o.update(child_in_danger=1),
+        lambda o: o.update(urls="http://x.org"),
+        lambda o: o.update(urls=[]),
+        lambda o: o.update(urls=["http://x.org"] * 21),
+        lambda o: o.update(kinds=["images", "images"]),
+        lambda o: o.update(kinds=["pictures"]),
+        lambda o: o.update(found_on="darkweb"),
+        lambda o: o.update(language="es"),
+        lambda o: o.update(received_on="2026-11-22T10:00:00"),
+        lambda o: o.update(seen_on="20261101"),
+        lambda o: o.update(receipt="k7qm-4xpa-9tnr-2hwc"),
+        lambda o: o.update(description=5),
+    ],
+)
+def test_decode_refuses_anything_encode_would_not_make(mutate):
+    obj = json.loads(report.encode(sample()))
+    mutate(obj)
+    with pytest.raises(ReportError):
+        report.decode(json.dumps(obj).encode())
+
+
+@pytest.mark.parametrize("data", [b"", b"[]", b"\xff", b'{"a":1,"a":2}', b"NaN", b'{"version": Infinity}'])
+def test_decode_refuses_non_reports(data):
+    with pytest.raises(ReportError):
+        report.decode(data)
+
+
+def test_encode_refuses_a_report_that_could_not_be_decoded():
+    with pytest.raises(ReportError):
+        report.encode(sample(kinds=()))
+
+
+def test_receipts_are_random_grouped_and_free_of_look_alikes():
+    codes = {new_receipt() for _ in range(2000)}
+    assert len(codes) == 2000
+    for code in codes:
+        assert re.fullmatch(r"[%s]{4}(-[%s]{4}){3}" % (ALPHABET, ALPHABET), code)
+    assert not set("01ILOU") & set(ALPHABET)
+    # At least 64 bits: 16 symbols from an alphabet of 30.
+    assert 16 * __import__("math").log2(len(ALPHABET)) >= 64
+    # Every symbol turns up (a broken generator would stick to a subset).
+    assert set("".join(codes).replace("-", "")) == set(ALPHABET)
+
+
+def test_normalise_accepts_what_people_type():
+    assert normalise_receipt(" k7qm 4xpa-9tnr2hwc ") == "K7QM-4XPA-9TNR-2HWC"
+    for bad in ["", "K7QM-4XPA-9TNR", "K7QM-4XPA-9TNR-2HWO", "K7QM-4XPA-9TNR-2HWC-AAAA", "x" * 1000]:
+        with pytest.raises(ReceiptError):
+            normalise_receipt(bad)
+
+
+def test_receipt_symbols_are_uniform():
+    # 128,000 symbols; a modulo bias (some symbols 9/8 as likely as others) gives chi-square ~ 300+.
+    from collections import Counter
+
+    counts = Counter("".join(new_receipt().replace("-", "") for _ in range(8000)))
+    expected = 8000 * 16 / len(ALPHABET)
+    chi2 = sum((counts[s] - expected) ** 2 / expected for s in ALPHABET)
+    assert chi2 < 80  # 29 degrees of freedom: exceeded by chance with p < 1e-6
