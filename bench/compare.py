@@ -45,7 +45,7 @@ def main() -> None:
                 root = Path(tmp) / f"server-{i}"
                 root.mkdir()
                 submit.write_config(root / "bench.toml", root / "data", recipient, 2, 16)
-                submit.ROOT = tree.resolve()  # Server starts `python -m onion_service.server` there
+                submit.ROOT = tree.resolve()  # Server starts `meldpunt serve --local-only` there
                 servers.append(submit.Server(root / "bench.toml"))
             bodies = [submit.report_body(submit.get_token(s.port)) for s in servers]
             for server, body in zip(servers, bodies):  # warm-up

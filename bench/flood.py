@@ -6,7 +6,7 @@ Run by hand from the repository root (loopback only, bounded in time and count):
     .venv/bin/python bench/flood.py [--seconds 15] [--flood junk|valid] [--budget N]
                                     [--flood-procs 2] [--flood-threads 16] [--reporters 4] [--pause 0]
 
-It starts `python -m onion_service.server` (gunicorn as `meldpunt serve --local-only` runs it,
+It starts `meldpunt serve --local-only` (gunicorn with the
 production [web] defaults: 2 workers x 16 threads) on a free loopback port with a throw-away data
 directory, then runs the same real load twice, side by side in one run:
 

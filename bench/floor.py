@@ -41,15 +41,14 @@ def serve_with_free_store() -> None:
     """The launcher for the "free store" server: `python bench/floor.py --serve-free-store ...`."""
     import secrets
 
+    from crypto.cli import main as meldpunt
     from onion_service import store
-    from onion_service.process import server
 
     def add(self, sealed: bytes, day: object) -> bytes:
         return secrets.token_bytes(store.ID_BYTES)
 
     store.Store.add = add  # inherited by the workers, which gunicorn forks from this process
-    sys.argv = [sys.argv[0], *sys.argv[2:]]
-    server.main()
+    meldpunt(["serve", "--local-only", *sys.argv[2:]])
 
 
 def cpu_seconds(pids: list[int]) -> dict[str, float]:
@@ -81,7 +80,7 @@ def main() -> None:
         recipient = keys.generate("pq").recipient().encode()
         servers: dict[str, submit.Server] = {}
         try:
-            for name, command in (("durable", ("-m", "onion_service.process.server")),
+            for name, command in (("durable", ("-m", "crypto.cli", "serve", "--local-only")),
                                   ("free store", (str(Path(__file__).resolve()), "--serve-free-store"))):
                 root = Path(tmp) / name.replace(" ", "-")
                 root.mkdir()

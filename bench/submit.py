@@ -5,7 +5,7 @@ Run by hand from the repository root (loopback only, bounded in time and count):
 
     .venv/bin/python bench/submit.py [--seconds 20] [--connections 16] [--memory-reports 100000]
 
-It starts `python -m onion_service.server` (gunicorn, as `meldpunt serve --local-only` runs it)
+It starts `meldpunt serve --local-only` (gunicorn)
 on a free loopback port with a throw-away data directory and a fresh staff key, then, with the
 same load generator (N threads, one keep-alive HTTP/1.1 connection each):
 
@@ -62,7 +62,7 @@ def write_config(path: Path, data_dir: Path, recipient: str, workers: int, threa
 
 
 class Server:
-    def __init__(self, config: Path, command: tuple[str, ...] = ("-m", "onion_service.process.server")) -> None:
+    def __init__(self, config: Path, command: tuple[str, ...] = ("-m", "crypto.cli", "serve", "--local-only")) -> None:
         self.port = free_port()
         self.proc = subprocess.Popen(
             [sys.executable, *command, "--config", str(config), "--bind", f"127.0.0.1:{self.port}"],

@@ -1,7 +1,9 @@
-"""Server commands of `meldpunt` (loaded lazily by crypto/cli/__init__.py).
+"""`meldpunt serve | export | purge | demo`: the commands that run on the server.
 
-Each command only parses its arguments and calls into the package; domain errors derive from
-crypto.errors.Error and are turned into messages by the group in crypto/cli/__init__.py.
+Each command only parses its arguments and calls into onion_service, which it imports in its
+body: this module loads with click alone, so the offline machine can list these commands. Domain
+errors derive from crypto.errors.Error; the group in crypto/cli/__init__.py turns them, and a
+missing server package, into one line.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import click
 # -- the staff workflow's server side (export, purge) ------------------------------------------
 
 
-@click.command("export")
+@click.command("export", short_help="Export sealed reports to a bundle (server).")
 @click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False),
               help="The server's configuration file.")
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
@@ -29,7 +31,7 @@ def export(config_path: str, out_path: str) -> None:
     click.echo("Nothing was deleted. Open the bundle offline with `meldpunt open`, then purge with its ack.")
 
 
-@click.command("purge")
+@click.command("purge", short_help="Delete acknowledged reports (server).")
 @click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False),
               help="The server's configuration file.")
 @click.option("--ack", "ack_path", required=True, type=click.Path(dir_okay=False),
@@ -52,38 +54,54 @@ def purge(config_path: str, ack_path: str) -> None:
 # -- serving the form (web) ----------------------------------------------------------------------
 
 
-@click.command("serve")
+@click.command("serve", short_help="Serve the reporting form (server).")
 @click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False),
               help="The server's configuration file.")
 @click.option("--local-only", is_flag=True,
               help="Serve on loopback without Tor (previews, tests).")
 @click.option("--port", type=click.IntRange(1, 65535), default=None,
               help="With --local-only: listen on 127.0.0.1:PORT instead of web.bind.")
-def serve(config_path: str, local_only: bool, port: int | None) -> None:
-    """Serve the reporting form (server)."""
+# The Tor part runs the web server as a child process through these two (onion_service/tor/serve.py).
+@click.option("--bind", default=None, hidden=True,
+              help="With --local-only: 127.0.0.1:PORT, [::1]:PORT or unix:/PATH.")
+@click.option("--onion-address", default=None, hidden=True,
+              help="With --local-only: the onion address to answer for, besides loopback.")
+def serve(config_path: str, local_only: bool, port: int | None, bind: str | None,
+          onion_address: str | None) -> None:
+    """Serve the reporting form: the web server and its onion service, or with --local-only the
+    web server alone on loopback."""
     from onion_service.config import load_config
-    from onion_service.process import server
 
+    if not local_only and (port or bind or onion_address):
+        raise click.UsageError("--port, --bind and --onion-address go with --local-only")
+    if port and bind:
+        raise click.UsageError("--port and --bind exclude each other")
     config = load_config(config_path)
     if not local_only:
         from onion_service.tor.serve import serve_with_tor
 
         serve_with_tor(config, config_path)
         return
-    bind = f"127.0.0.1:{port}" if port else config.web.bind
-    click.echo(f"meldpunt: serving the form on {bind} (local only, no Tor)", err=True)
-    server.run(config, bind=bind)
+    from onion_service.process import server
+
+    if bind is None:
+        bind = f"127.0.0.1:{port}" if port else config.web.bind
+        click.echo(f"meldpunt: serving the form on {bind} (local only, no Tor)", err=True)
+    server.run(config, bind=bind, onion_address=onion_address)
 
 
 # -- the demo on a private Tor network (tor) -----------------------------------------------------
 
 
-@click.command("demo")
+@click.command("demo", short_help="Run everything on a private Tor network (development).")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None,
               help="Where the demo keeps its key, reports and onion address "
                    "(default: ~/.local/share/meldpunt-demo).")
 def demo(data_dir: str | None) -> None:
-    """Run everything on a private Tor network, with a demo staff key (server)."""
+    """Run everything on a private Tor network, with a demo staff key (from a checkout only)."""
     from devnet.demo import run_demo
 
     run_demo(data_dir)
+
+
+COMMANDS = (serve, export, purge, demo)

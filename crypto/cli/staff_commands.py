@@ -1,4 +1,4 @@
-"""The staff's offline commands, `meldpunt open` and `meldpunt find` (registered in crypto/cli/__init__.py).
+"""The staff's offline commands, `meldpunt open` and `meldpunt find`.
 
 They only parse arguments, show progress and print results; the work is in crypto/staff/opening.py and
 crypto/staff/lookup.py, and their failures are crypto.errors.Error, turned into one line by the group.
@@ -14,38 +14,18 @@ from collections import defaultdict
 import click
 
 from crypto.age.keys import load_identity_file
-from crypto.errors import Error, PassphraseError
+from crypto.cli import passphrase
+from crypto.errors import Error
 from crypto.staff.display import visible
 from crypto.staff.lookup import find_by_receipt, format_record
 from crypto.staff.opening import open_bundle
 
-# A passphrase file holds one line; anything longer is not one.
-MAX_PASSPHRASE_FILE_BYTES = 4096
 # Failed ids listed per reason; the rest are counted.
 _SHOWN_PER_REASON = 20
 
 
 class SomeReportsFailed(Error):
     """Some reports could not be opened; the others were written and acknowledged."""
-
-
-def _passphrase_provider(passphrase_file: str | None, identity: str):
-    def provide() -> str:
-        if passphrase_file is None:
-            return click.prompt(f"Passphrase for {identity}", hide_input=True, err=True)
-        try:
-            with open(passphrase_file, "rb") as f:
-                data = f.read(MAX_PASSPHRASE_FILE_BYTES + 1)
-        except OSError as exc:
-            raise PassphraseError(f"cannot read the passphrase file: {exc.strerror}") from None
-        if len(data) > MAX_PASSPHRASE_FILE_BYTES:
-            raise PassphraseError("the passphrase file is too large to hold one passphrase")
-        try:
-            return data.decode("utf-8").split("\n", 1)[0].rstrip("\r")
-        except UnicodeDecodeError:
-            raise PassphraseError("the passphrase file is not UTF-8 text") from None
-
-    return provide
 
 
 @click.command("open", short_help="Open an exported bundle (offline, staff).")
@@ -60,7 +40,7 @@ def open_command(bundle: str, identity_files: tuple[str, ...], passphrase_file: 
     """Open an exported bundle offline: reports, overview, CSV and the acknowledgement."""
     identities = []
     for path in identity_files:
-        identities += load_identity_file(path, _passphrase_provider(passphrase_file, path))
+        identities += load_identity_file(path, passphrase.provider(passphrase_file, f"Passphrase for {path}"))
 
     with contextlib.ExitStack() as stack:
         bar: list = []
@@ -114,3 +94,6 @@ def find_command(receipt: str, out_dir: str) -> None:
     """Show the opened report with this receipt code (any case, dashes optional)."""
     records = find_by_receipt(out_dir, receipt)
     click.echo("\n\n".join(format_record(r, out_dir) for r in records))
+
+
+COMMANDS = (open_command, find_command)

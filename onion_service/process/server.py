@@ -1,8 +1,7 @@
 """gunicorn, in-process, bound to loopback or a unix socket only, logging nothing about requests.
 
-`run(config, bind=...)` is what `meldpunt serve` and the Tor part call;
-`python -m onion_service.server --config FILE [--bind B] [--onion-address A]` does the same for a
-child process. The master makes what every worker must share (the budget's memory, the form
+`run(config, bind=...)` is what `meldpunt serve --local-only` calls, also as the child process
+that the Tor part starts. The master makes what every worker must share (the budget's memory, the form
 token secret) before it forks; each worker then builds its own app, and with it its own database
 connections, through `create_app`.
 """
@@ -10,15 +9,16 @@ connections, through `create_app`.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
-import click
 from gunicorn.app.base import BaseApplication
 from gunicorn.arbiter import Arbiter
 from gunicorn.glogging import Logger as GunicornLogger
 from gunicorn.http import wsgi as gunicorn_wsgi
 
-from onion_service.config import Config, check_bind, load_config
+from crypto.errors import Error
+from onion_service.config import Config, check_bind
 from onion_service.process.worker import BufferingWorker
 from onion_service.process.writer import Writer
 from onion_service.store import DEFAULT_LOCK_TIMEOUT, open_store
@@ -28,6 +28,10 @@ from onion_service.web.token import load_or_create_secret
 # How long a worker waits for the writer's answer: the writer's own wait for a locked database
 # (the store's lock timeout), then room for the commit itself. Below gunicorn's worker timeout.
 WRITER_ANSWER_SECONDS = DEFAULT_LOCK_TIMEOUT + 10
+
+
+class ServerStartError(Error):
+    """gunicorn could not start (for example, the port is taken)."""
 
 
 def gunicorn_options(config: Config, bind: str) -> dict[str, object]:
@@ -135,8 +139,7 @@ class _Gunicorn(BaseApplication):
         try:
             _Arbiter(self, self._writer).run()
         except RuntimeError as exc:  # gunicorn's own start-up errors (e.g. the port is taken)
-            click.echo(f"meldpunt: {exc}", err=True)
-            sys.exit(1)
+            raise ServerStartError(str(exc)) from None
 
     def load_config(self) -> None:
         for key, value in self._options.items():
@@ -170,26 +173,11 @@ def run(config: Config, *, bind: str, onion_address: str | None = None) -> None:
         store = open_store(config.database_url, tolerate_outage=True, writer=writer.client())
         return create_app(config, store=store, budget=budget, onion_address=onion_address)
 
+    master = os.getpid()
     try:
         _Gunicorn(gunicorn_options(config, bind), build, writer).run()
     finally:
-        writer.stop()
-
-
-@click.command()
-@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False))
-@click.option("--bind", default=None, help="127.0.0.1:PORT, [::1]:PORT or unix:/PATH (default: web.bind).")
-@click.option("--onion-address", default=None, help="The onion address to answer for, besides loopback.")
-def main(config_path: str, bind: str | None, onion_address: str | None) -> None:
-    from crypto.errors import Error
-
-    try:
-        config = load_config(config_path)
-        run(config, bind=bind or config.web.bind, onion_address=onion_address)
-    except Error as exc:
-        click.echo(f"meldpunt: {exc}", err=True)
-        sys.exit(1)
-
-
-if __name__ == "__main__":
-    main()
+        # gunicorn's workers are forks of this process and leave by raising SystemExit through
+        # this frame: a worker that waited here for the writer would wait for its own exit.
+        if os.getpid() == master:
+            writer.stop()

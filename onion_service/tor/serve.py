@@ -1,6 +1,6 @@
 """`meldpunt serve` in its default mode: the web server, published as an onion service.
 
-The web server (gunicorn) runs as a child process, `python -m onion_service.server`, so that it
+The web server (gunicorn) runs as a child process, `meldpunt serve --local-only`, so that it
 inherits neither the control connection nor the publisher's threads; the publisher runs here and
 republishes on its own when tor restarts. The child is tied to us by the kernel (setpriv
 --pdeathsig), so it cannot outlive a killed meldpunt and keep answering on a dead address.
@@ -120,7 +120,7 @@ def _handle_signals(stop: threading.Event) -> None:
 
 
 def _start_web(config_path, bind: str, hostname: str) -> subprocess.Popen:
-    args = [sys.executable, "-m", "onion_service.process.server", "--config", str(config_path),
+    args = [sys.executable, "-m", "crypto.cli", "serve", "--local-only", "--config", str(config_path),
             "--bind", bind, "--onion-address", hostname]
     setpriv = shutil.which("setpriv")  # util-linux, essential on Debian
     if setpriv:

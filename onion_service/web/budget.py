@@ -5,7 +5,7 @@ reports arrived, which is exactly what invariant 2 forbids. Why not a per-worker
 (total / workers): a burst landing on one worker would be refused while others sat idle.
 
 So the counter lives in a few bytes of shared memory with a lock, created by the gunicorn master
-before it forks (onion_service.server.run); every worker inherits the same memory. Built outside
+before it forks (onion_service.process.server.run); every worker inherits the same memory. Built outside
 the server (tests, previews) it is simply this process's counter. It is never per client: no IP
 or other identity exists here.
 """

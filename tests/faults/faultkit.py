@@ -116,7 +116,7 @@ def rss_kib(pids: list[int]) -> int:
 
 
 class Server:
-    """`python -m onion_service.server` on a loopback port, in a process group of its own, so a
+    """`meldpunt serve --local-only` on a loopback port, in a process group of its own, so a
     test can SIGKILL the master and every worker at once. `stop()` always leaves nothing behind."""
 
     def __init__(self, config_path: Path, log_path: Path, *, port: int | None = None) -> None:
@@ -133,7 +133,7 @@ class Server:
         env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "onion_service.process.server", "--config", str(self.config_path),
+                [sys.executable, "-m", "crypto.cli", "serve", "--local-only", "--config", str(self.config_path),
                  "--bind", f"127.0.0.1:{self.port}"],
                 cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                 start_new_session=True,

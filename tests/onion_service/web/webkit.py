@@ -93,7 +93,7 @@ def good_fields(config: Config, lang: str = "nl", **extra) -> dict[str, object]:
 
 
 class Gunicorn:
-    """`python -m onion_service.server` on a free loopback port, with its own TMPDIR."""
+    """`meldpunt serve --local-only` on a free loopback port, with its own TMPDIR."""
 
     def __init__(self, config_path: Path, tmpdir: Path, logdir: Path) -> None:
         self.port = free_port()
@@ -103,7 +103,7 @@ class Gunicorn:
         env = {**os.environ, "TMPDIR": str(tmpdir), "PYTHONDONTWRITEBYTECODE": "1"}
         with open(self.stdout, "wb") as out, open(self.stderr, "wb") as err:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "onion_service.process.server", "--config", str(config_path),
+                [sys.executable, "-m", "crypto.cli", "serve", "--local-only", "--config", str(config_path),
                  "--bind", f"127.0.0.1:{self.port}"],
                 cwd=ROOT, env=env, stdout=out, stderr=err, start_new_session=True,
             )
