@@ -4,8 +4,8 @@ Three directory authorities, three relays, the onion service's tor and a client 
 port: eight `tor` processes from Debian's package, keys from `tor-gencert`. Nothing leaves
 loopback, and no node knows any address but 127.0.0.1.
 
-Why the settings are what they are is written down in ../shared/notes/private-tor-network.md;
-the comments below name the pitfall each one avoids.
+The comments below give the reason for each setting that is not tor's default: each one
+avoids a way in which such a network fails to start, or starts slowly, on a 2-core machine.
 
 Every tor is owned twice: by `__OwningControllerProcess` (tor polls for the owner's pid) and by
 TAKEOWNERSHIP on the one controller per node that this object keeps open for the network's
@@ -38,9 +38,11 @@ from onion_service.tor.errors import PrivateNetworkError
 
 AUTHORITIES = 3
 RELAYS = 3  # 4 relays in all is the least that worked; 3 + 3 starts reliably on 2 cores.
-VOTING_INTERVAL = 10  # shorter intervals are rejected or unreliable (pitfall 4)
+VOTING_INTERVAL = 10  # tor rejects shorter intervals, or votes unreliably with them
 VOTE_DELAY = DIST_DELAY = 2
-FIRST_VOTE_AFTER = 4  # seconds after launch; an earlier first vote misses relays (pitfall 1)
+# Seconds after launch: where the wall clock put the first vote under 3 s after start, the first
+# consensus missed relays or never came.
+FIRST_VOTE_AFTER = 4
 
 # The authorities' RSA identity keys cost about a second of CPU each: they are cached per machine.
 KEY_CACHE_VERSION = "v1"
@@ -159,7 +161,8 @@ class PrivateNetwork:
             for node in self.nodes.values():
                 self._write_torrc(node, offset)
             for node in self.nodes.values():
-                # The onion service's tor and the client wait for a complete consensus (pitfall 1).
+                # The onion service's tor and the client stay off the network until a consensus
+                # lists every relay: started earlier, they bootstrap on a partial one and stall.
                 self._launch(node, disable_network=node.role in ("hs", "client"))
             for node in self.nodes.values():
                 self._attach(node, self._deadline)
@@ -288,8 +291,8 @@ class PrivateNetwork:
                 f"{Path(args[0]).name} failed ({done.returncode}): {done.stderr.decode(errors='replace')[-500:]}")
 
     def _write_bandwidth_file(self) -> None:
-        # Every relay weighs the same: fresh relays would otherwise get 0 and circuits keep choosing
-        # the same few hops (pitfall 2).
+        # Every relay weighs the same: fresh relays would otherwise get 0, circuits would keep
+        # choosing the same few hops, and bootstrapping would hang at 95 % for 10-20 s.
         lines = [str(int(time.time()))]
         lines += [f"node_id=${n.fingerprint} bw=1000" for n in self.nodes.values() if n.is_relay]
         (self.base_dir / "bandwidth").write_text("\n".join(lines) + "\n")
@@ -338,7 +341,9 @@ class PrivateNetwork:
                 "ServerDNSResolvConfFile /dev/null",
             ]
         if node.role == "relay":
-            lines.append("DirCache 0")  # caches answer 404 for fresh microdescriptors (pitfall 3)
+            # Relay caches answer 404 for microdescriptors they do not have yet, and a client
+            # then waits 10 s before it asks again.
+            lines.append("DirCache 0")
         if node.role == "authority":
             lines += [
                 f"DirPort 127.0.0.1:{node.dir_port}",
@@ -374,7 +379,8 @@ class PrivateNetwork:
                                             stderr=err, cwd=node.data_dir, start_new_session=True)
 
     def _attach(self, node: Node, deadline: float) -> None:
-        """Open the node's controller; authenticating takes ownership (pitfall 5: keep it open)."""
+        """Open the node's controller. Authenticating takes ownership (TAKEOWNERSHIP), so closing this
+        controller would stop the tor: it stays open for the network's lifetime."""
         while True:
             if node.process.poll() is not None:
                 raise PrivateNetworkError(f"tor {node.name} exited ({node.process.returncode}): {self._log_tail(node)}")

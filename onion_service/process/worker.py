@@ -27,6 +27,8 @@ from functools import partial
 
 from gunicorn.workers.gthread import ThreadWorker
 
+from onion_service.web.form import MAX_BODY_BYTES
+
 # A real request from Tor Browser arrives within a second or two even on a slow circuit (a form
 # post is a few kilobytes, a handful of Tor cells). 20 s leaves room for a congested circuit while
 # a slow-loris connection is dropped long before it matters.
@@ -34,9 +36,8 @@ READ_SECONDS = 20.0
 # Request heads from browsers are under 2 KiB. Past this, gunicorn's own limits decide (it
 # refuses lines over limit_request_line and fields over limit_request_field_size).
 MAX_HEAD_BYTES = 16 * 1024
-# The largest body the application reads (onion_service.app.MAX_BODY): anything announced as
-# larger is refused by the app with 413 without reading it, so it is not buffered here.
-MAX_BODY_BYTES = 64 * 1024
+# Anything announced as larger than MAX_BODY_BYTES is refused by the app with 413 without being
+# read, so it is not buffered here either.
 _RECV_BYTES = 64 * 1024
 
 

@@ -17,14 +17,11 @@ from onion_service.config import Config
 from onion_service.store import Store
 from onion_service.web import i18n, security
 from onion_service.web.budget import Budget
-from onion_service.web.form import MAX_FIELDS
+from onion_service.web.form import MAX_BODY_BYTES, MAX_FIELDS
 from onion_service.web.seal import Sealer
 from onion_service.web.token import FormTokens, load_or_create_secret
 from onion_service.web.views import make_blueprint
 
-# The largest body the form can produce, with room for percent-encoding: larger is refused with
-# 413 before anything is parsed. Small on purpose: it is also the most memory one request holds.
-MAX_BODY = 64 * 1024
 # Longest request target we answer (gunicorn refuses request lines over 8190 bytes itself).
 MAX_TARGET = 4096
 _STYLESHEET = Path(__file__).parent / "static" / "style.css"
@@ -87,10 +84,10 @@ def create_app(
 
     app = _App("onion_service.web", static_folder=None)
     app.config.update(
-        MAX_CONTENT_LENGTH=MAX_BODY,
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
         # Belt and braces: form.py never lets Werkzeug parse a form, but if anything ever did,
         # these keep it in memory and small.
-        MAX_FORM_MEMORY_SIZE=MAX_BODY,
+        MAX_FORM_MEMORY_SIZE=MAX_BODY_BYTES,
         MAX_FORM_PARTS=MAX_FIELDS,
         TRAP_HTTP_EXCEPTIONS=False,
         PROPAGATE_EXCEPTIONS=False,

@@ -16,6 +16,10 @@ from dataclasses import dataclass
 from flask import Request
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
+# The largest body the form can produce, with room for percent-encoding: larger is refused with
+# 413 before anything is parsed (and the worker does not buffer it). Small on purpose: it is also
+# the most memory one request holds.
+MAX_BODY_BYTES = 64 * 1024
 # Field names as the template writes them.
 URLS, FOUND_ON, KINDS, ACCESS, SEEN_ON = "urls", "found_on", "kinds", "access", "seen_on"
 DESCRIPTION, DANGER, CONTACT, TOKEN, HONEYPOT = "description", "danger", "contact", "token", "homepage"

@@ -124,7 +124,7 @@ def test_slow_clients_200_byte_at_a_time_real_reporters_still_served(tmp_path, f
 
 
 def test_worker_buffers_until_the_request_is_complete_and_no_further():
-    from onion_service.web.app import MAX_BODY
+    from onion_service.web.form import MAX_BODY_BYTES
 
     complete = worker._complete
     head = b"POST /nl/ HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n"
@@ -140,4 +140,7 @@ def test_worker_buffers_until_the_request_is_complete_and_no_further():
     assert not complete(chunked) and complete(chunked + b"0\r\n\r\n")
     # Bounded: a head that never ends is handed to gunicorn's own limits, not buffered forever.
     assert complete(b"GET / HTTP/1.1\r\nX: " + b"a" * worker.MAX_HEAD_BYTES)
-    assert worker.MAX_BODY_BYTES >= MAX_BODY  # every body the app accepts is read before a thread
+    # Every body the app accepts is read whole before a thread takes the request.
+    largest = b"POST / HTTP/1.1\r\nContent-Length: %d\r\n\r\n" % MAX_BODY_BYTES
+    assert not complete(largest + b"x" * (MAX_BODY_BYTES - 1))
+    assert complete(largest + b"x" * MAX_BODY_BYTES)
