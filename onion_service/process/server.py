@@ -169,7 +169,7 @@ def run(config: Config, *, bind: str, onion_address: str | None = None) -> None:
 
         # A worker started later, while the database is away (one replaced after a crash), must
         # answer 503 until it is back rather than fail to boot: gunicorn stops the whole service
-        # when a worker fails to boot (tests/faults/test_faults_crash.py found this).
+        # when a worker fails to boot.
         store = open_store(config.database_url, tolerate_outage=True, writer=writer.client())
         return create_app(config, store=store, budget=budget, onion_address=onion_address)
 
