@@ -17,78 +17,27 @@ from __future__ import annotations
 
 import base64
 import json
-import math
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import stem
 import stem.connection
 import stem.control
 
-from onion_service.tor.errors import PrivateNetworkError
+from devnet import torrc
+from devnet.node import Node, PrivateNetworkError, free_ports
+from devnet.node_keys import default_key_cache, make_node_keys
 
 AUTHORITIES = 3
 RELAYS = 3  # 4 relays in all is the least that worked; 3 + 3 starts reliably on 2 cores.
-VOTING_INTERVAL = 10  # tor rejects shorter intervals, or votes unreliably with them
-VOTE_DELAY = DIST_DELAY = 2
-# Seconds after launch: where the wall clock put the first vote under 3 s after start, the first
-# consensus missed relays or never came.
-FIRST_VOTE_AFTER = 4
-
-# The authorities' RSA identity keys cost about a second of CPU each: they are cached per machine.
-KEY_CACHE_VERSION = "v1"
-# A test network's authority keys need no secrecy; tor-gencert insists on a passphrase all the same.
-GENCERT_PASSPHRASE = b"meldpunt-private-network\n"
-
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 5.0
-
-
-def default_key_cache() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "meldpunt" / "tor-test-keys" / KEY_CACHE_VERSION
-
-
-@dataclass
-class Node:
-    name: str
-    role: str  # "authority" | "relay" | "hs" | "client"
-    data_dir: Path
-    control_port: int
-    or_port: int = 0
-    dir_port: int = 0
-    socks_port: int = 0
-    fingerprint: str = ""
-    v3ident: str = ""
-    process: subprocess.Popen | None = field(default=None, repr=False)
-    controller: stem.control.Controller | None = field(default=None, repr=False)
-
-    @property
-    def is_relay(self) -> bool:
-        return self.role in ("authority", "relay")
-
-
-def free_ports(count: int) -> list[int]:
-    """Ports on 127.0.0.1 that were free a moment ago (held open together so they differ)."""
-    sockets = []
-    try:
-        for _ in range(count):
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.bind(("127.0.0.1", 0))
-            sockets.append(s)
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
 
 
 class PrivateNetwork:
@@ -156,10 +105,13 @@ class PrivateNetwork:
             self._plan()
             self._make_keys()
             self.timings["keys"] = time.monotonic() - t0
-            self._write_bandwidth_file()
-            offset = self._voting_start_offset()
+            (self.base_dir / "bandwidth").write_text(torrc.bandwidth_text(self.nodes.values()))
+            self._started_at = time.time()
+            offset = torrc.voting_start_offset(self._started_at)
             for node in self.nodes.values():
-                self._write_torrc(node, offset)
+                text = torrc.torrc_text(node, self.nodes.values(), offset=offset,
+                                        bandwidth_file=self.base_dir / "bandwidth")
+                (node.data_dir / "torrc").write_text(text)
             for node in self.nodes.values():
                 # The onion service's tor and the client stay off the network until a consensus
                 # lists every relay: started earlier, they bootstrap on a partial one and stall.
@@ -238,135 +190,7 @@ class PrivateNetwork:
     def _make_keys(self) -> None:
         relays = [n for n in self.nodes.values() if n.is_relay]
         with ThreadPoolExecutor(max_workers=len(relays)) as pool:
-            list(pool.map(self._make_node_keys, relays))
-
-    def _make_node_keys(self, node: Node) -> None:
-        keys = node.data_dir / "keys"
-        cached = self.key_cache / node.name
-        had_cache = cached.is_dir()
-        if had_cache and not keys.exists():
-            shutil.copytree(cached, keys)
-            os.chmod(keys, 0o700)
-        keys.mkdir(mode=0o700, exist_ok=True)
-        if node.role == "authority":
-            args = [self.gencert_cmd, "--passphrase-fd", "0", "-m", "12",
-                    "-a", f"127.0.0.1:{node.dir_port}",
-                    "-i", str(keys / "authority_identity_key"),
-                    "-s", str(keys / "authority_signing_key"),
-                    "-c", str(keys / "authority_certificate")]
-            if not (keys / "authority_identity_key").exists():
-                args.insert(1, "--create-identity-key")
-            self._run(args, input=GENCERT_PASSPHRASE, cwd=node.data_dir)
-            for line in (keys / "authority_certificate").read_text().splitlines():
-                if line.startswith("fingerprint "):
-                    node.v3ident = line.split()[1]
-        self._run([self.tor_cmd, "--ignore-missing-torrc", "-f", "none", "--defaults-torrc", "/dev/null",
-                   "--orport", "1", "--datadirectory", str(node.data_dir), "--nickname", node.name,
-                   "--GeoIPFile", "/dev/null", "--GeoIPv6File", "/dev/null",
-                   "--Log", "err stderr", "--list-fingerprint"])
-        node.fingerprint = (node.data_dir / "fingerprint").read_text().split()[1]
-        if not had_cache:
-            self._save_to_cache(node)
-
-    def _save_to_cache(self, node: Node) -> None:
-        # Written aside and renamed into place, so a concurrent run sees all of it or none.
-        try:
-            self.key_cache.mkdir(parents=True, exist_ok=True)
-            tmp = Path(tempfile.mkdtemp(prefix=f".{node.name}-", dir=self.key_cache))
-            keys = tmp / "keys"
-            shutil.copytree(node.data_dir / "keys", keys,
-                            ignore=shutil.ignore_patterns("authority_signing_key", "authority_certificate"))
-            try:
-                os.rename(keys, self.key_cache / node.name)
-            except OSError:
-                pass  # another run cached this node first; its keys are as good as ours
-            shutil.rmtree(tmp, ignore_errors=True)
-        except PermissionError:
-            return  # a read-only home only costs the next start a few seconds
-
-    def _run(self, args: list[str], **kwargs) -> None:
-        done = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60, **kwargs)
-        if done.returncode != 0:
-            raise PrivateNetworkError(
-                f"{Path(args[0]).name} failed ({done.returncode}): {done.stderr.decode(errors='replace')[-500:]}")
-
-    def _write_bandwidth_file(self) -> None:
-        # Every relay weighs the same: fresh relays would otherwise get 0, circuits would keep
-        # choosing the same few hops, and bootstrapping would hang at 95 % for 10-20 s.
-        lines = [str(int(time.time()))]
-        lines += [f"node_id=${n.fingerprint} bw=1000" for n in self.nodes.values() if n.is_relay]
-        (self.base_dir / "bandwidth").write_text("\n".join(lines) + "\n")
-
-    def _voting_start_offset(self) -> int:
-        # The consensus is valid from the interval's boundary; voting starts VOTE+DIST before it.
-        self._started_at = time.time()
-        first_boundary = self._started_at + FIRST_VOTE_AFTER + VOTE_DELAY + DIST_DELAY
-        return math.ceil(first_boundary) % VOTING_INTERVAL
-
-    # -- torrc ----------------------------------------------------------------------------------
-
-    def _write_torrc(self, node: Node, offset: int) -> None:
-        lines = [
-            "TestingTorNetwork 1",
-            "PathsNeededToBuildCircuits 0.67",
-            "TestingDirAuthVoteExit *",
-            "TestingDirAuthVoteHSDir *",
-            "TestingDirAuthVoteGuard *",
-            "TestingMinExitFlagThreshold 0",
-            "V3AuthNIntervalsValid 2",
-            f"DataDirectory {node.data_dir}",
-            f"Nickname {node.name}",
-            f"ControlPort 127.0.0.1:{node.control_port}",
-            "CookieAuthentication 1",
-            f"__OwningControllerProcess {os.getpid()}",
-            "ShutdownWaitLength 0",
-            "GeoIPFile /dev/null",  # loading the GeoIP databases costs about 1.3 s of CPU each
-            "GeoIPv6File /dev/null",
-            f"Log notice file {node.data_dir / 'notice.log'}",
-            "SafeLogging 1",
-        ]
-        for auth in self.nodes.values():
-            if auth.role == "authority":
-                lines.append(f"DirAuthority {auth.name} orport={auth.or_port} no-v2 v3ident={auth.v3ident} "
-                             f"127.0.0.1:{auth.dir_port} {auth.fingerprint}")
-        if node.is_relay:
-            lines += [
-                "SocksPort 0",
-                f"ORPort 127.0.0.1:{node.or_port}",
-                "Address 127.0.0.1",
-                "ExitRelay 0",
-                "AssumeReachable 1",
-                "ServerDNSDetectHijacking 0",
-                "ServerDNSTestAddresses",
-                "ServerDNSResolvConfFile /dev/null",
-            ]
-        if node.role == "relay":
-            # Relay caches answer 404 for microdescriptors they do not have yet, and a client
-            # then waits 10 s before it asks again.
-            lines.append("DirCache 0")
-        if node.role == "authority":
-            lines += [
-                f"DirPort 127.0.0.1:{node.dir_port}",
-                "AuthoritativeDirectory 1",
-                "V3AuthoritativeDirectory 1",
-                f"ContactInfo {node.name}@meldpunt.invalid",
-                f"TestingV3AuthInitialVotingInterval {VOTING_INTERVAL} seconds",
-                f"TestingV3AuthInitialVoteDelay {VOTE_DELAY} seconds",
-                f"TestingV3AuthInitialDistDelay {DIST_DELAY} seconds",
-                f"V3AuthVotingInterval {VOTING_INTERVAL} seconds",
-                f"V3AuthVoteDelay {VOTE_DELAY} seconds",
-                f"V3AuthDistDelay {DIST_DELAY} seconds",
-                f"TestingV3AuthVotingStartOffset {offset} seconds",
-                "AuthDirVoteStableGuaranteeMinUptime 0",
-                "AuthDirVoteStableGuaranteeMTBF 0",
-                f"V3BandwidthsFile {self.base_dir / 'bandwidth'}",
-            ]
-        if node.role == "hs":
-            lines.append("SocksPort 0")
-        if node.role == "client":
-            # Only .onion names: anything else is refused at once instead of waiting for an exit.
-            lines.append(f"SocksPort 127.0.0.1:{node.socks_port} OnionTrafficOnly")
-        (node.data_dir / "torrc").write_text("\n".join(lines) + "\n")
+            list(pool.map(lambda n: make_node_keys(n, self.key_cache, self.tor_cmd, self.gencert_cmd), relays))
 
     # -- processes ------------------------------------------------------------------------------
 
@@ -467,7 +291,7 @@ def _usable_relays(ns_text: str) -> set[str]:
 
 
 def main(argv: list[str]) -> int:
-    """`python -m onion_service.tor.private_network DIR`: run a network until killed.
+    """`python -m devnet.private_network DIR`: run a network until killed.
 
     Prints one JSON line (pids and ports) once it is up. Used by the test that SIGKILLs the owner.
     """

@@ -99,7 +99,13 @@ def serve(config_path: str, local_only: bool, port: int | None, bind: str | None
                    "(default: ~/.local/share/meldpunt-demo).")
 def demo(data_dir: str | None) -> None:
     """Run everything on a private Tor network, with a demo staff key (from a checkout only)."""
-    from devnet.demo import run_demo
+    try:
+        from devnet.demo import run_demo
+    except ModuleNotFoundError as exc:
+        if exc.name != "devnet":
+            raise
+        # A server install leaves devnet/ out on purpose: the demo is for development.
+        raise click.UsageError("the demo runs from a checkout of meldpunt: `make demo` there") from None
 
     run_demo(data_dir)
 

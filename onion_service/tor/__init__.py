@@ -1,4 +1,4 @@
-"""Publishing meldpunt as a Tor onion service with stem, and the private Tor network for tests.
+"""Publishing meldpunt as a Tor onion service with stem.
 
 | module | concern |
 | --- | --- |
@@ -8,8 +8,7 @@
 | `launch.py` | a tor that stem starts for meldpunt alone (`[tor] control = "launch"`) |
 | `publisher.py` | ADD_ONION with the persistent key and proof-of-work, republished after reconnects |
 | `serve.py` | `meldpunt serve` (Tor mode): the web server as a child process plus the publisher |
-| `private_network.py` | authorities, relays, service and client tors on 127.0.0.1 |
-| `demo.py` | `meldpunt demo` |
 
-Importing this package does no work.
+The private Tor network that the tests and `meldpunt demo` use is in devnet/, outside what a
+server installs. Importing this package does no work.
 """

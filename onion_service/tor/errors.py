@@ -15,7 +15,3 @@ class TorVersionError(TorError):
 
 class OnionKeyError(TorError):
     """The onion service's key file is missing, malformed or readable by others."""
-
-
-class PrivateNetworkError(TorError):
-    """The private Tor network (tests, demo) did not come up."""
