@@ -12,9 +12,9 @@ from typing import Protocol
 
 from crypto.age import armor as _armor
 from crypto.age import stream, wire
+from crypto.age.errors import AgeError, HeaderError, NoIdentityMatchError, RecipientError
 from crypto.age.scrypt import ScryptRecipient
 from crypto.age.wire import Stanza
-from crypto.errors import AgeError, HeaderError, NoIdentityMatchError, RecipientError
 
 FILE_KEY_SIZE = 16
 

@@ -13,10 +13,10 @@ from typing import Union
 
 from crypto import age
 from crypto.age import armor
+from crypto.age.errors import AgeError, IdentityError, NoIdentityMatchError, PassphraseError, RecipientError
 from crypto.age.mlkem import MLKEMIdentity, MLKEMRecipient
 from crypto.age.scrypt import DEFAULT_WORK_FACTOR, ScryptIdentity, ScryptRecipient
 from crypto.age.x25519 import X25519Identity, X25519Recipient
-from crypto.errors import AgeError, IdentityError, NoIdentityMatchError, PassphraseError, RecipientError
 
 Recipient = Union[MLKEMRecipient, X25519Recipient, ScryptRecipient]
 Identity = Union[MLKEMIdentity, X25519Identity, ScryptIdentity]

@@ -12,8 +12,8 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
+from crypto.age.errors import HeaderError, PassphraseError
 from crypto.age.wire import Stanza, b64decode, b64encode
-from crypto.errors import HeaderError, PassphraseError
 
 TYPE = "scrypt"
 _SALT_LABEL = b"age-encryption.org/v1/scrypt"

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from crypto.errors import HeaderError, HeaderMACError
+from crypto.age.errors import HeaderError, HeaderMACError
 
 VERSION_LINE = b"age-encryption.org/v1\n"
 _VERSION_PREFIX = b"age-encryption.org/"

@@ -10,8 +10,8 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
 from crypto.age import bech32
+from crypto.age.errors import HeaderError, IdentityError, RecipientError
 from crypto.age.wire import Stanza, b64decode, b64encode, hkdf
-from crypto.errors import HeaderError, IdentityError, RecipientError
 
 TYPE = "X25519"
 RECIPIENT_HRP = "age"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-from crypto.errors import PassphraseError
+from crypto.age.errors import PassphraseError
 
 # A passphrase file holds one line; more than this is not a passphrase file.
 MAX_PASSPHRASE_FILE_BYTES = 4096

@@ -13,8 +13,9 @@ from collections import defaultdict
 
 import click
 
+from crypto.age.errors import PassphraseError
 from crypto.age.keys import load_identity_file
-from crypto.errors import Error, PassphraseError
+from crypto.errors import Error
 from crypto.staff.display import visible
 from crypto.staff.lookup import find_by_receipt, format_record
 from crypto.staff.opening import open_bundle

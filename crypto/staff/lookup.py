@@ -11,8 +11,9 @@ import os
 import re
 from typing import Any
 
+from crypto.envelope.errors import ReceiptError
 from crypto.envelope.receipt import normalise_receipt
-from crypto.errors import Error, ReceiptError
+from crypto.errors import Error
 from crypto.staff.display import visible
 
 _JSON_NAME = re.compile(r"[0-9a-f]{32}\.json")

@@ -30,9 +30,10 @@ from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from crypto import age
+from crypto.age.errors import NoIdentityMatchError
 from crypto.envelope import frame
 from crypto.envelope import report as report_schema
-from crypto.errors import Error, NoIdentityMatchError
+from crypto.errors import Error
 from crypto.staff.ack import format_ack
 from crypto.staff.bundle import Entry, read_index, read_sealed
 from crypto.staff.listings import render_csv, render_urls
