@@ -31,8 +31,8 @@ from typing import Any, Callable, Sequence
 
 from crypto import age
 from crypto.age.errors import NoIdentityMatchError
-from crypto.envelope import frame
 from crypto.envelope import report as report_schema
+from crypto.envelope.sealing import open_sealed
 from crypto.errors import Error
 from crypto.staff.ack import format_ack
 from crypto.staff.bundle import Entry, read_index, read_sealed
@@ -131,7 +131,7 @@ def _open_one(entry: Entry) -> tuple[str, dict[str, Any] | None, str]:
     if hashlib.sha256(sealed).hexdigest() != entry.sha256:
         return entry.id, None, "its bytes do not match the manifest's SHA-256 (damaged or tampered)"
     try:
-        report = report_schema.decode(frame.unframe(age.decrypt(sealed, w.identities)))
+        report = open_sealed(sealed, w.identities)
     except NoIdentityMatchError:
         return entry.id, None, "none of the given identities can open it (sealed to another key)"
     except Error as exc:
