@@ -1,7 +1,7 @@
 """Every failure meldpunt reports to a person derives from `Error`.
 
-The CLI maps `Error` to one line on stderr in a single place (crypto/cli/__init__.py); anything else that
-escapes is a bug and is allowed to show a traceback. Each layer defines its own subclasses beside
+The command line maps `Error` to one line on stderr in a single place; anything else that escapes
+is a bug and is allowed to show a traceback. Each layer defines its own subclasses beside
 its code: crypto/age/errors.py for the age format, crypto/envelope/errors.py for the report
 envelope.
 """

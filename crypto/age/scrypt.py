@@ -1,6 +1,6 @@
 """The scrypt recipient type: a file encrypted to a passphrase (as `age -p` writes it).
 
-meldpunt uses it for one thing of its own: protecting a staff identity file at rest.
+keys.py uses it to protect an identity file at rest, as `age -p -a` would.
 """
 
 from __future__ import annotations
