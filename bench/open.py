@@ -30,19 +30,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from crypto import age  # noqa: E402
-from crypto.age import keys
-from crypto.envelope import frame
+from crypto.age import keys  # noqa: E402
+from crypto.envelope import frame  # noqa: E402
 from crypto.envelope import report as report_schema  # noqa: E402
 from crypto.envelope.receipt import new_receipt  # noqa: E402
+from crypto.envelope.sealing import seal  # noqa: E402
 from crypto.staff.bundle import BundleWriter  # noqa: E402
 
 MELDPUNT = ROOT / ".venv" / "bin" / "meldpunt"
 DAY = datetime.date(2026, 11, 20)
 
 
-def framed_report(i: int) -> bytes:
-    report = report_schema.Report(
+def sample_report(i: int) -> report_schema.Report:
+    return report_schema.Report(
         urls=(f"http://{'abcdefghijklmnopqrstuvwxyz234567' * 2}"[:63] + f".onion/gallery/{i}",
               f"https://files.example.test/{i:06d}/{secrets.token_hex(8)}"),
         found_on="onion",
@@ -52,18 +52,17 @@ def framed_report(i: int) -> bytes:
         description=f"Benchmark report {i}. " + "A short description of what was seen. " * 6,
         child_in_danger=(i % 50 == 0),
         contact="",
-        language=("nl", "fr", "de", "en")[i % 4],
+        language=report_schema.LANGUAGES[i % len(report_schema.LANGUAGES)],
         receipt=new_receipt(),
         received_on=DAY.isoformat(),
     )
-    return frame.frame(report_schema.encode(report))
 
 
 _recipients: list = []
 
 
 def _seal_range(bounds: tuple[int, int]) -> list[bytes]:
-    return [age.encrypt(framed_report(i), _recipients) for i in range(*bounds)]
+    return [seal(sample_report(i), _recipients) for i in range(*bounds)]
 
 
 def build_bundle(path: Path, count: int, recipient) -> float:
@@ -107,7 +106,9 @@ def time_gpg(work: Path, sample: int) -> float | None:
     files = work / "gpg"
     files.mkdir()
     for i in range(sample):
-        (files / f"{i}").write_bytes(framed_report(i))
+        # gpg is given the very plaintext age seals, the framed report: this compares the sealers
+        # alone, so the envelope's chain is cut open here on purpose.
+        (files / f"{i}").write_bytes(frame.frame(report_schema.encode(sample_report(i))))
     names = [str(files / f"{i}") for i in range(sample)]
     subprocess.run(base + ["--trust-model", "always", "--recipient", "bench-staff@meldpunt.invalid",
                            "--encrypt-files", *names], check=True, env=env, capture_output=True)

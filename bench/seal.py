@@ -30,10 +30,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305  # noqa: E402
 
 from crypto import age  # noqa: E402
-from crypto.age import keys, mlkem, stream
-from crypto.envelope import frame
+from crypto.age import keys, mlkem, stream  # noqa: E402
+from crypto.envelope import frame, report  # noqa: E402
+from crypto.envelope.sealing import open_sealed, seal  # noqa: E402
 
-REPORT = (b'{"description": "' + b"x" * 2000 + b'"}')[:2048]
+# A report whose encoding is 2 KiB, the size of a typical one.
+_FIELDS = dict(urls=("http://example.org/",), found_on="website", kinds=("images",), access="", seen_on="",
+               description="", child_in_danger=False, contact="", language="en",
+               receipt="K7QM-4XPA-9TNR-2HWC", received_on="2026-01-02")
+SAMPLE = report.Report(**{**_FIELDS, "description": "x" * (2048 - len(report.encode(report.Report(**_FIELDS))))})
+REPORT = report.encode(SAMPLE)
 
 
 def best_per_op(fn, *, repeat: int = 5, number: int = 200) -> float:
@@ -56,7 +62,7 @@ def bench_seal(identity) -> float:
     file_key = os.urandom(16)
     bare = lambda: mlkem._SUITE.encrypt(file_key, recipient._key, info=mlkem._INFO)  # noqa: E731
     ours = lambda: age.encrypt(REPORT, [recipient])  # noqa: E731
-    framed = lambda: age.encrypt(frame.frame(REPORT), [recipient])  # noqa: E731
+    framed = lambda: seal(SAMPLE, [recipient])  # noqa: E731
     # Interleave the measurements so that drift in the machine's speed hits all of them.
     t_bare = t_ours = t_framed = float("inf")
     for _ in range(3):
@@ -67,7 +73,7 @@ def bench_seal(identity) -> float:
     print("1. seal a 2 KiB report to one mlkem768x25519 recipient")
     print(f"   bare HPKE seal of a 16-byte key   {t_bare * 1e6:8.1f} us")
     print(f"   crypto.age.encrypt(2 KiB report)  {t_ours * 1e6:8.1f} us   ratio {ratio:.2f}x (target <= 1.5x): {verdict(ratio <= 1.5)}")
-    print(f"   as the server seals it (framed to {frame.FRAME_SIZE} bytes) {t_framed * 1e6:8.1f} us   ratio {t_framed / t_bare:.2f}x")
+    print(f"   as the server seals it (encoded, framed to {frame.FRAME_SIZE} bytes) {t_framed * 1e6:8.1f} us   ratio {t_framed / t_bare:.2f}x")
     return t_framed
 
 
@@ -107,13 +113,13 @@ def _init_worker(identity_text: str) -> None:
 def _open_range(bounds: tuple[int, int]) -> int:
     start, stop = bounds
     for sealed in _SEALED[start:stop]:
-        frame.unframe(age.decrypt(sealed, _WORKER_IDENTITY))
+        open_sealed(sealed, _WORKER_IDENTITY)
     return stop - start
 
 
 def bench_open(identity, count: int = 10_000) -> None:
     recipient = identity.recipient()
-    _SEALED[:] = [age.encrypt(frame.frame(REPORT), [recipient]) for _ in range(count)]
+    _SEALED[:] = [seal(SAMPLE, [recipient]) for _ in range(count)]
     half = count // 2
     ctx = multiprocessing.get_context("fork")
     with ctx.Pool(2, initializer=_init_worker, initargs=(identity.encode(),)) as pool:
@@ -128,7 +134,7 @@ def bench_open(identity, count: int = 10_000) -> None:
     one = (time.perf_counter() - start) / 1000
     print(f"3. open {count:,} sealed 2 KiB reports (framed, one post-quantum recipient)")
     print(f"   2 processes: {elapsed:.2f} s (target <= 1.5 s): {verdict(elapsed <= 1.5)}")
-    print(f"   one process: {one * 1e6:.0f} us per report (decrypt + unframe)")
+    print(f"   one process: {one * 1e6:.0f} us per report (decrypt + unframe + decode)")
 
 
 def bench_gpg(t_seal: float, runs: int = 30) -> None:
@@ -143,10 +149,12 @@ def bench_gpg(t_seal: float, runs: int = 30) -> None:
         print("4. generating an RSA-4096 key for gpg (may take a while)…", flush=True)
         subprocess.run([*base, "--quick-generate-key", "bench@meldpunt.invalid", "rsa4096", "encrypt", "never"],
                        env=env, check=True, capture_output=True, timeout=600)
-        report = Path(home) / "report"
-        report.write_bytes(frame.frame(REPORT))
+        plaintext = Path(home) / "report"
+        # gpg is given the very plaintext age seals, the framed report: this compares the sealers
+        # alone, so the envelope's chain is cut open here on purpose.
+        plaintext.write_bytes(frame.frame(REPORT))
         cmd = [gpg, "--batch", "--quiet", "--no-tty", "--trust-model", "always", "--encrypt",
-               "--recipient", "bench@meldpunt.invalid", "--output", "-", str(report)]
+               "--recipient", "bench@meldpunt.invalid", "--output", "-", str(plaintext)]
         subprocess.run(cmd, env=env, check=True, capture_output=True, timeout=60)  # warm the cache
         start = time.perf_counter()
         for _ in range(runs):

@@ -1,63 +1,14 @@
 """Every failure meldpunt reports to a person derives from `Error`.
 
-The CLI maps `Error` to one line on stderr in a single place (crypto/cli/__init__.py); anything else that
-escapes is a bug and is allowed to show a traceback.
-
-The age classes follow the failure classes of the C2SP test kit (c2sp.org/CCTV/age), so a test
-can check that each broken file fails for the right reason, not just that it fails.
+The command line maps `Error` to one line on stderr in a single place; anything else that escapes
+is a bug and is allowed to show a traceback. Each layer defines its own subclasses beside
+its code: crypto/age/errors.py for the age format, crypto/envelope/errors.py for the report
+envelope.
 """
 
 
 class Error(Exception):
     """A failure with a message fit to show a user as it is (no secrets, no plaintext)."""
-
-
-class AgeError(Error):
-    """Decrypting an age file failed. Nothing of its plaintext was released."""
-
-
-class HeaderError(AgeError):
-    """The header is malformed, or a stanza addressed to one of our identities is invalid."""
-
-
-class HeaderMACError(AgeError):
-    """A file key was unwrapped but the header MAC does not match: the header was altered."""
-
-
-class PayloadError(AgeError):
-    """The payload is truncated, altered or not a valid STREAM encoding."""
-
-
-class NoIdentityMatchError(AgeError):
-    """None of the given identities (or passphrases) opens any stanza of the file."""
-
-
-class ArmorError(AgeError):
-    """The file looks ASCII-armored but the armor is not strict, canonical PEM."""
-
-
-class RecipientError(Error):
-    """A recipient string or recipients file is invalid, or recipients may not be combined."""
-
-
-class IdentityError(Error):
-    """An identity string or identity file is invalid."""
-
-
-class PassphraseError(Error):
-    """A passphrase is missing, empty, or does not open the file it was given for."""
-
-
-class FrameError(Error):
-    """A report does not fit in a frame, or a frame is not exactly what `frame()` produces."""
-
-
-class ReportError(Error):
-    """A decoded report does not match the schema (raised by crypto/envelope/report.py)."""
-
-
-class ReceiptError(Error):
-    """A receipt code is malformed (raised by crypto/envelope/receipt.py)."""
 
 
 class FileError(Error):

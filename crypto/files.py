@@ -6,7 +6,7 @@ import os
 import sys
 import tempfile
 
-from crypto.errors import FileError
+from crypto.errors import Error, FileError
 
 
 def read_input(path: str | None) -> bytes:
@@ -18,6 +18,20 @@ def read_input(path: str | None) -> bytes:
             return f.read()
     except OSError as exc:
         raise FileError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def read_bounded(path: str | os.PathLike[str], limit: int, error: type[Error], what: str) -> bytes:
+    """The whole file, read as at most limit + 1 bytes so that a wrong, huge file is refused
+    without filling memory; `error` names it as `what` ("identity file") when it fails."""
+    name = os.fspath(path)
+    try:
+        with open(path, "rb") as f:
+            data = f.read(limit + 1)
+    except OSError as exc:
+        raise error(f"cannot read {what} {name}: {exc.strerror}") from None
+    if len(data) > limit:
+        raise error(f"{what} {name} is too large: more than {limit} bytes")
+    return data
 
 
 def write_output(path: str | None, data: bytes) -> None:

@@ -12,9 +12,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from crypto import age
 from crypto.age import keys
-from crypto.envelope import frame, report
+from crypto.envelope import report
+from crypto.envelope.sealing import open_sealed
 
 ROOT = Path(__file__).resolve().parents[1]
 # Flags that keep Debian's Chromium off every network but the page it is sent to (it would
@@ -35,7 +35,7 @@ class Staff:
     recipient: str
 
     def open(self, sealed: bytes) -> report.Report:
-        return report.decode(frame.unframe(age.decrypt(sealed, self.identities)))
+        return open_sealed(sealed, self.identities)
 
 
 def new_staff(kind: str = "pq") -> Staff:

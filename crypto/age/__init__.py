@@ -12,9 +12,14 @@ from typing import Protocol
 
 from crypto.age import armor as _armor
 from crypto.age import stream, wire
+from crypto.age.errors import (
+    AgeError,
+    HeaderError,
+    NoIdentityMatchError,
+    RecipientError,
+)
 from crypto.age.scrypt import ScryptRecipient
 from crypto.age.wire import Stanza
-from crypto.errors import AgeError, HeaderError, NoIdentityMatchError, RecipientError
 
 FILE_KEY_SIZE = 16
 
@@ -29,16 +34,15 @@ class Identity(Protocol):
 
 def encrypt(plaintext: bytes, recipients: Sequence[Recipient], *, armor: bool = False) -> bytes:
     recipients = list(recipients)
-    check_recipients(recipients)
+    _check_recipients(recipients)
     file_key = os.urandom(FILE_KEY_SIZE)
     stanzas = [stanza for r in recipients for stanza in r.wrap(file_key)]
     data = wire.encode_header(stanzas, file_key) + stream.encrypt(file_key, plaintext)
     return _armor.encode(data) if armor else data
 
 
-def check_recipients(recipients: Sequence[Recipient]) -> None:
-    """Raises RecipientError unless encrypt() accepts this list. The server calls it when it
-    loads its configuration, so that a bad list fails at start-up, not at the first report."""
+def _check_recipients(recipients: Sequence[Recipient]) -> None:
+    """Raises RecipientError unless this list may be encrypted to, before any work is done."""
     from crypto.age.mlkem import MLKEMRecipient  # local: keeps the module graph one-way
     from crypto.age.x25519 import X25519Recipient
 

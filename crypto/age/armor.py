@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 
-from crypto.errors import ArmorError
+from crypto.age.errors import ArmorError
 
 BEGIN = b"-----BEGIN AGE ENCRYPTED FILE-----"
 END = b"-----END AGE ENCRYPTED FILE-----"

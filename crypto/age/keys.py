@@ -1,6 +1,6 @@
 """Recipients and identities as text, key generation, and passphrase-protected identity files.
 
-A staff identity file is the text age-keygen writes (comment lines, then one AGE-SECRET-KEY…
+An identity file is the text age-keygen writes (comment lines, then one AGE-SECRET-KEY…
 line), optionally encrypted to a passphrase as an armored age file, the way `age -p` would.
 """
 
@@ -9,17 +9,23 @@ from __future__ import annotations
 import datetime
 import os
 from collections.abc import Callable
-from typing import Union
+from typing import TypeVar
 
 from crypto import age
 from crypto.age import armor
+from crypto.age.errors import (
+    AgeError,
+    IdentityError,
+    NoIdentityMatchError,
+    PassphraseError,
+    RecipientError,
+)
 from crypto.age.mlkem import MLKEMIdentity, MLKEMRecipient
 from crypto.age.scrypt import DEFAULT_WORK_FACTOR, ScryptIdentity, ScryptRecipient
 from crypto.age.x25519 import X25519Identity, X25519Recipient
-from crypto.errors import AgeError, IdentityError, NoIdentityMatchError, PassphraseError, RecipientError
+from crypto.errors import Error
+from crypto.files import read_bounded
 
-Recipient = Union[MLKEMRecipient, X25519Recipient, ScryptRecipient]
-Identity = Union[MLKEMIdentity, X25519Identity, ScryptIdentity]
 PassphraseProvider = Callable[[], str]
 
 # An identity file holds a few keys (~80 characters each); 64 KiB is far more than any real one
@@ -28,65 +34,73 @@ MAX_IDENTITY_FILE_BYTES = 64 * 1024
 # The same bound for a recipients file (-R); a post-quantum recipient is ~2 KB a line.
 MAX_RECIPIENTS_FILE_BYTES = 1 << 20
 
-KINDS = ("pq", "x25519")
+# Each type by the prefix of its text form, the longer prefix first since it extends the shorter;
+# a prefix with a message instead of a parser is a known type that is refused.
+_RECIPIENT_PREFIXES = (
+    ("age1pq1", MLKEMRecipient.parse),
+    ("age1", X25519Recipient.parse),
+    ("ssh-", "SSH keys are not supported as recipients; use an age1pq1… key"),
+)
+_IDENTITY_PREFIXES = (
+    ("AGE-SECRET-KEY-PQ-1", MLKEMIdentity.parse),
+    ("AGE-SECRET-KEY-1", X25519Identity.parse),
+    ("AGE-PLUGIN-", "age plugin identities are not supported"),
+)
+
+_T = TypeVar("_T")
 
 
 def parse_recipient(text: str) -> MLKEMRecipient | X25519Recipient:
     """Parses one recipient: age1pq1… (post-quantum, the default) or age1… (X25519)."""
     if not isinstance(text, str):
         raise RecipientError("a recipient is a string")
-    text = text.strip()
-    if text.startswith("age1pq1"):
-        return MLKEMRecipient.parse(text)
-    if text.startswith("age1"):
-        return X25519Recipient.parse(text)
-    if text.startswith("ssh-"):
-        raise RecipientError("SSH keys are not supported as recipients; use an age1pq1… key")
-    raise RecipientError("unknown recipient type (expected age1pq1… or age1…)")
+    return _parse_by_prefix(text, _RECIPIENT_PREFIXES, RecipientError, "unknown recipient type (expected age1pq1… or age1…)")
 
 
 def parse_recipients_file(text: str) -> list[MLKEMRecipient | X25519Recipient]:
     """One recipient a line; blank lines and lines starting with # are ignored."""
-    recipients = []
-    for number, line in enumerate(text.splitlines(), 1):
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        try:
-            recipients.append(parse_recipient(line))
-        except RecipientError as exc:
-            raise RecipientError(f"line {number}: {exc}") from None
-    if not recipients:
-        raise RecipientError("the recipients file lists no recipients")
-    return recipients
+    return _parse_lines(text, parse_recipient, RecipientError, "the recipients file lists no recipients")
 
 
 def parse_identity(text: str) -> MLKEMIdentity | X25519Identity:
+    # Never echo the line in an error: it may be a secret in a slightly wrong format.
+    return _parse_by_prefix(
+        text, _IDENTITY_PREFIXES, IdentityError,
+        "not an age identity (expected AGE-SECRET-KEY-PQ-1… or AGE-SECRET-KEY-1…)",
+    )
+
+
+def _parse_by_prefix(text: str, prefixes: tuple, error: type[Error], unknown: str):
     text = text.strip()
-    if text.startswith("AGE-SECRET-KEY-PQ-1"):
-        return MLKEMIdentity.parse(text)
-    if text.startswith("AGE-SECRET-KEY-1"):
-        return X25519Identity.parse(text)
-    if text.startswith("AGE-PLUGIN-"):
-        raise IdentityError("age plugin identities are not supported")
-    # Never echo the line: it may be a secret in a slightly wrong format.
-    raise IdentityError("not an age identity (expected AGE-SECRET-KEY-PQ-1… or AGE-SECRET-KEY-1…)")
+    for prefix, parse in prefixes:
+        if text.startswith(prefix):
+            if isinstance(parse, str):
+                raise error(parse)
+            return parse(text)
+    raise error(unknown)
 
 
 def parse_identities(text: str) -> list[MLKEMIdentity | X25519Identity]:
     """The contents of a plain identity file: one identity a line; blank and # lines ignored."""
-    identities = []
+    return _parse_lines(text, parse_identity, IdentityError, "the identity file holds no identities")
+
+
+def _parse_lines(
+    text: str, parse: Callable[[str], _T], error: type[IdentityError] | type[RecipientError], empty: str
+) -> list[_T]:
+    """One item a line, each failure naming its line number; `empty` if there is none."""
+    items = []
     for number, line in enumerate(text.splitlines(), 1):
         line = line.strip()
         if not line or line.startswith("#"):
             continue
         try:
-            identities.append(parse_identity(line))
-        except IdentityError as exc:
-            raise IdentityError(f"line {number}: {exc}") from None
-    if not identities:
-        raise IdentityError("the identity file holds no identities")
-    return identities
+            items.append(parse(line))
+        except error as exc:
+            raise error(f"line {number}: {exc}") from None
+    if not items:
+        raise error(empty)
+    return items
 
 
 def generate(kind: str = "pq") -> MLKEMIdentity | X25519Identity:
@@ -118,14 +132,7 @@ def is_encrypted(data: bytes) -> bool:
 
 
 def read_identity_file(path: str | os.PathLike[str]) -> bytes:
-    try:
-        with open(path, "rb") as f:
-            data = f.read(MAX_IDENTITY_FILE_BYTES + 1)
-    except OSError as exc:
-        raise IdentityError(f"cannot read identity file {os.fspath(path)}: {exc.strerror}") from None
-    if len(data) > MAX_IDENTITY_FILE_BYTES:
-        raise IdentityError(f"{os.fspath(path)} is too large to be an identity file")
-    return data
+    return read_bounded(path, MAX_IDENTITY_FILE_BYTES, IdentityError, "identity file")
 
 
 def load_identities(data: bytes, passphrase_provider: PassphraseProvider, name: str = "identity file"):

@@ -1,7 +1,7 @@
 """The hybrid post-quantum recipient type mlkem768x25519 (age1pq1… / AGE-SECRET-KEY-PQ-1…).
 
 The KEM is X-Wing (ML-KEM-768 + X25519) used through HPKE, so a file stays confidential unless
-both ML-KEM-768 and X25519 are broken: reports may be stored for years, past the day a quantum
+both ML-KEM-768 and X25519 are broken: a file may be kept for years, past the day a quantum
 computer could break X25519 alone.
 """
 
@@ -16,8 +16,8 @@ from cryptography.hazmat.primitives import hpke
 from cryptography.hazmat.primitives.asymmetric import mlkem, x25519
 
 from crypto.age import bech32
+from crypto.age.errors import HeaderError, IdentityError, RecipientError
 from crypto.age.wire import Stanza, b64decode, b64encode
-from crypto.errors import HeaderError, IdentityError, RecipientError
 
 TYPE = "mlkem768x25519"
 RECIPIENT_HRP = "age1pq"

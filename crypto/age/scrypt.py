@@ -1,6 +1,6 @@
 """The scrypt recipient type: a file encrypted to a passphrase (as `age -p` writes it).
 
-meldpunt uses it for one thing of its own: protecting a staff identity file at rest.
+keys.py uses it to protect an identity file at rest, as `age -p -a` would.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
+from crypto.age.errors import HeaderError, PassphraseError
 from crypto.age.wire import Stanza, b64decode, b64encode
-from crypto.errors import HeaderError, PassphraseError
 
 TYPE = "scrypt"
 _SALT_LABEL = b"age-encryption.org/v1/scrypt"

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
+from crypto.age.errors import HeaderError, PayloadError
 from crypto.age.wire import hkdf
-from crypto.errors import HeaderError, PayloadError
 
 CHUNK_SIZE = 64 * 1024
 TAG_SIZE = 16

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from crypto.errors import HeaderError, HeaderMACError
+from crypto.age.errors import HeaderError, HeaderMACError
 
 VERSION_LINE = b"age-encryption.org/v1\n"
 _VERSION_PREFIX = b"age-encryption.org/"
@@ -31,11 +31,11 @@ _B64_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 _VCHARS = bytes(range(0x21, 0x7F))
 
 # Bounds on untrusted input, each with its reason:
-# A post-quantum stanza is ~1.6 KB and a hotline has a handful of staff keys; 1 MiB of header is
+# A post-quantum stanza is ~1.6 KB and a file has a handful of recipients; 1 MiB of header is
 # far past any real file and keeps a hostile one from making us parse without end.
 MAX_HEADER_BYTES = 1 << 20
 # Each stanza can cost an ML-KEM decapsulation per identity; 256 bounds that work for a crafted
-# file while leaving room for far more recipients than any hotline has.
+# file while leaving room for far more recipients than any real file has.
 MAX_STANZAS = 256
 # The longest real line is a post-quantum stanza's argument line (~1,510 bytes).
 MAX_LINE_BYTES = 4096

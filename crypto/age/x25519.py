@@ -6,12 +6,15 @@ import os
 from collections.abc import Sequence
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import (
+    X25519PrivateKey,
+    X25519PublicKey,
+)
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
 from crypto.age import bech32
+from crypto.age.errors import HeaderError, IdentityError, RecipientError
 from crypto.age.wire import Stanza, b64decode, b64encode, hkdf
-from crypto.errors import HeaderError, IdentityError, RecipientError
 
 TYPE = "X25519"
 RECIPIENT_HRP = "age"

@@ -13,9 +13,10 @@ import click
 
 from crypto import age, files
 from crypto.age import keys
+from crypto.age.errors import PassphraseError, RecipientError
 from crypto.age.scrypt import DEFAULT_WORK_FACTOR, ScryptIdentity, ScryptRecipient
 from crypto.cli import passphrase
-from crypto.errors import FileError, PassphraseError, RecipientError
+from crypto.errors import FileError
 
 # For tests only: lets the suite make passphrase files quickly. It can only lower the cost, so
 # it is announced on stderr every time it is used; the default stays age's 18.

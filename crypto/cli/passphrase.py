@@ -9,7 +9,8 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-from crypto.errors import PassphraseError
+from crypto import files
+from crypto.age.errors import PassphraseError
 
 # A passphrase file holds one line; more than this is not a passphrase file.
 MAX_PASSPHRASE_FILE_BYTES = 4096
@@ -18,13 +19,7 @@ MIN_NEW_PASSPHRASE_CHARS = 10
 
 
 def from_file(path: str) -> str:
-    try:
-        with open(path, "rb") as f:
-            data = f.read(MAX_PASSPHRASE_FILE_BYTES + 1)
-    except OSError as exc:
-        raise PassphraseError(f"cannot read the passphrase file {path}: {exc.strerror}") from None
-    if len(data) > MAX_PASSPHRASE_FILE_BYTES:
-        raise PassphraseError(f"{path} is too large to be a passphrase file")
+    data = files.read_bounded(path, MAX_PASSPHRASE_FILE_BYTES, PassphraseError, "the passphrase file")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:

@@ -7,7 +7,7 @@ long a description), to whoever holds the database or watches exports.
 
 from __future__ import annotations
 
-from crypto.errors import FrameError
+from crypto.envelope.errors import FrameError
 
 # 16 KiB: about eight times a typical 2 KiB report, so the longest report the form accepts
 # (its field limits are sized to fit MAX_REPORT_BYTES, even in 4-byte UTF-8) still fits; and

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 
-from crypto.errors import ReceiptError
+from crypto.envelope.errors import ReceiptError
 
 # 30 symbols: the digits 2-9 and the capital letters without I, L, O and U, so that no two
 # symbols look alike (0/O, 1/I/L) and no accidental words form (U). Read aloud or copied by hand,

@@ -12,8 +12,8 @@ import datetime
 import json
 from dataclasses import dataclass
 
+from crypto.envelope.errors import ReceiptError, ReportError
 from crypto.envelope.receipt import normalise_receipt
-from crypto.errors import ReceiptError, ReportError
 
 VERSION = 1
 

@@ -23,6 +23,7 @@ import stat
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from crypto.envelope.sealing import MAX_SEALED_BYTES
 from crypto.errors import Error
 
 BLOCK = 512
@@ -31,9 +32,7 @@ BLOCK = 512
 # A server under any sane per-minute budget collects far fewer than a million reports between
 # two exports; the index of a million entries stays around 200 MB on the staff machine.
 MAX_REPORTS = 1_000_000
-# A sealed report is one 16 KiB frame plus the age header, about 1.5 KiB per post-quantum
-# recipient; 1 MiB leaves room for hundreds of recipients and refuses anything absurd.
-MAX_SEALED_BYTES = 1 << 20
+# A member holds one sealed report, so it is held to the envelope's MAX_SEALED_BYTES.
 # One manifest entry is about 125 bytes of JSON; 160 per entry plus slack for the envelope.
 MAX_MANIFEST_BYTES = 160 * MAX_REPORTS + 4096
 

@@ -18,12 +18,10 @@ import re
 from collections import Counter
 from typing import Iterable
 
+from crypto.staff.fields import FIELDS
 from crypto.staff.overview import Record, sort_key
 
-COLUMNS = (
-    "id", "receipt", "day", "received_on", "url", "found_on", "kinds", "access",
-    "seen_on", "child_in_danger", "language", "contact", "description",
-)
+COLUMNS = tuple(f.column for f in FIELDS)
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _LINE_BREAKING = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u0085]")
@@ -39,25 +37,13 @@ def render_csv(records: Iterable[Record]) -> str:
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     for rec in sorted(records, key=sort_key):
-        r = rec["report"]
-        base = {
-            "id": rec["id"],
-            "receipt": r.get("receipt", ""),
-            "day": rec["day"],
-            "received_on": r.get("received_on", ""),
-            "found_on": r.get("found_on", ""),
-            "kinds": ";".join(r.get("kinds", ())),
-            "access": r.get("access", ""),
-            "seen_on": r.get("seen_on", ""),
-            "child_in_danger": "yes" if r.get("child_in_danger") else "no",
-            "language": r.get("language", ""),
-            "contact": r.get("contact", ""),
-            "description": r.get("description", ""),
-        }
-        # A report without a URL still gets its row, so that no report is missing from the case system.
-        for url in r.get("urls", ()) or ("",):
+        # Lists joined by ";", which a case system splits on; no placeholders for empty values.
+        base = {f.column: f.text(rec, joiner=";") for f in FIELDS}
+        # One row per URL; a report without a URL still gets its row, so that no report is
+        # missing from the case system.
+        for url in rec["report"].get("urls", ()) or ("",):
             row = {**base, "url": url}
-            writer.writerow([guard_cell(str(row[c])) for c in COLUMNS])
+            writer.writerow([guard_cell(row[c]) for c in COLUMNS])
     return buf.getvalue()
 
 

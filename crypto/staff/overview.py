@@ -16,6 +16,7 @@ from collections import Counter
 from typing import Any, Iterable, Mapping
 
 from crypto.staff.display import visible
+from crypto.staff.fields import FIELD, SHOWN
 
 Record = Mapping[str, Any]  # {"id", "day", "sha256", "report": {the report's fields}}
 
@@ -59,23 +60,23 @@ def _field(label: str, value: str) -> str:
 
 
 def _article(record: Record) -> str:
-    r = record["report"]
-    danger = bool(r.get("child_in_danger"))
-    urls = "".join(f"<li>{_e(u)}</li>" for u in r.get("urls", ())) or "<li>(none given)</li>"
+    receipt = FIELD["receipt"]
+    danger = bool(record["report"].get("child_in_danger"))
     parts = [
         f'<article id="r-{_e(record["id"])}" class="{"report danger" if danger else "report"}">',
-        f"<h3>Receipt {_e(r.get('receipt', ''))}"
+        f"<h3>{receipt.label} {_e(receipt.shown(record))}"
         + (' <span class="flag">child in immediate danger</span>' if danger else "")
         + "</h3><dl>",
-        f'<dt>URLs</dt><dd><ul class="urls">{urls}</ul></dd>',
-        _field("Found on", _e(r.get("found_on", ""))),
-        _field("Content", _e(", ".join(r.get("kinds", ())))),
-        _field("Access", _e(r.get("access", ""))),
-        _field("Seen on", _e(r.get("seen_on", "") or "(not given)")),
-        _field("Description", _e(r.get("description", "") or "(none)", keep_newlines=True)),
-        _field("Contact", _e(r.get("contact", "") or "(none)", keep_newlines=True)),
-        _field("Language", _e(r.get("language", ""))),
-        _field("Received", _e(record["day"])),
+    ]
+    for field in SHOWN:
+        if field is receipt:
+            continue  # the article's heading
+        if field.key == "urls":
+            urls = "".join(f"<li>{_e(u)}</li>" for u in record["report"].get("urls", ()))
+            parts.append(f'<dt>{field.label}</dt><dd><ul class="urls">{urls or f"<li>{field.empty}</li>"}</ul></dd>')
+        else:
+            parts.append(_field(field.label, _e(field.shown(record), keep_newlines=field.multiline)))
+    parts += [
         "</dl>",
         f'<p class="muted">id {_e(record["id"])} · sealed SHA-256 {_e(record["sha256"])}</p>',
         "</article>",

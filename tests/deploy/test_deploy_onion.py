@@ -115,8 +115,7 @@ def test_a_report_over_tor_reaches_the_sandboxed_server_through_unix_sockets_onl
     with open_store(f"sqlite:///{state}/reports.sqlite3") as store:
         stored = list(store.pending())
     assert len(stored) == 1
-    from crypto import age
-    from crypto.envelope import frame, report
+    from crypto.envelope.sealing import open_sealed
 
-    opened = report.decode(frame.unframe(age.decrypt(stored[0].sealed, [staff])))
+    opened = open_sealed(stored[0].sealed, [staff])
     assert opened.urls == ("http://example.org/deploy-test",)

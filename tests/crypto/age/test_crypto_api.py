@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import pytest
 
-from crypto import age, errors
-from crypto.age import keys
+from crypto import age
+from crypto.age import errors, keys
 from crypto.age.mlkem import MLKEMIdentity, MLKEMRecipient
 from crypto.age.x25519 import X25519Identity, X25519Recipient
 from crypto.envelope import frame
+from crypto.envelope.errors import FrameError, ReceiptError, ReportError
+from crypto.errors import Error
 
 
 def test_error_hierarchy():
     for cls in (errors.HeaderError, errors.HeaderMACError, errors.PayloadError,
                 errors.NoIdentityMatchError, errors.ArmorError):
         assert issubclass(cls, errors.AgeError)
-    for cls in (errors.AgeError, errors.RecipientError, errors.IdentityError, errors.FrameError,
-                errors.PassphraseError, errors.ReportError, errors.ReceiptError):
-        assert issubclass(cls, errors.Error)
+    for cls in (errors.AgeError, errors.RecipientError, errors.IdentityError, FrameError,
+                errors.PassphraseError, ReportError, ReceiptError):
+        assert issubclass(cls, Error)
 
 
 def test_parse_recipient_types():
@@ -86,7 +88,7 @@ def test_frame_contract():
         framed = frame.frame(report)
         assert len(framed) == frame.FRAME_SIZE
         assert frame.unframe(framed) == report
-    with pytest.raises(errors.FrameError):
+    with pytest.raises(FrameError):
         frame.frame(b"x" * (frame.MAX_REPORT_BYTES + 1))
 
 
@@ -99,7 +101,7 @@ def test_frame_contract():
     lambda f: b"",
 ])
 def test_unframe_is_strict(mutate):
-    with pytest.raises(errors.FrameError):
+    with pytest.raises(FrameError):
         frame.unframe(mutate(frame.frame(b"{\"a\": 1}")))
 
 

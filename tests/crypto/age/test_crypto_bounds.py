@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from crypto import age, errors
-from crypto.age import armor, bech32, keys, stream, wire
+from crypto import age
+from crypto.age import armor, bech32, errors, keys, stream, wire
 from crypto.age.scrypt import MAX_WORK_FACTOR, ScryptIdentity, ScryptRecipient
 from crypto.age.wire import Stanza, b64decode, b64encode
 

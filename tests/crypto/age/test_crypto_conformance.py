@@ -7,8 +7,8 @@ import hashlib
 import pytest
 from cctv import Vector, load_vectors
 
-from crypto import age, errors
-from crypto.age import keys
+from crypto import age
+from crypto.age import errors, keys
 from crypto.age.scrypt import ScryptIdentity
 
 EXPECTED_ERROR = {

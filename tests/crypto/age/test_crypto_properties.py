@@ -8,8 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crypto import age, errors
-from crypto.age import armor, keys, stream, wire
+from crypto import age
+from crypto.age import armor, errors, keys, stream, wire
 from crypto.age.scrypt import ScryptIdentity, ScryptRecipient
 
 PQ = keys.generate("pq")

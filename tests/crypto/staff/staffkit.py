@@ -9,11 +9,10 @@ import os
 import secrets
 from pathlib import Path
 
-from crypto import age
 from crypto.age import keys
-from crypto.envelope import frame
 from crypto.envelope import report as report_schema
 from crypto.envelope.receipt import new_receipt
+from crypto.envelope.sealing import seal
 from crypto.staff.bundle import BundleWriter
 
 
@@ -37,10 +36,6 @@ def make_report(i: int = 0, **overrides) -> report_schema.Report:
     )
     fields.update(overrides)
     return report_schema.Report(**fields)
-
-
-def seal(report: report_schema.Report, recipients) -> bytes:
-    return age.encrypt(frame.frame(report_schema.encode(report)), recipients)
 
 
 def new_identity(tmp_path: Path, name: str = "staff", kind: str = "pq"):

@@ -7,8 +7,8 @@ import re
 import pytest
 
 from crypto.envelope import report
+from crypto.envelope.errors import ReceiptError, ReportError
 from crypto.envelope.receipt import ALPHABET, new_receipt, normalise_receipt
-from crypto.errors import ReceiptError, ReportError
 
 
 def sample(**changes) -> report.Report:

@@ -1,0 +1,126 @@
+"""The opened-reports folder: DIR, and in it one JSON record a report, DIR/reports/<id>.json.
+
+This module is the only one that writes or reads the records, so that `meldpunt open` (which
+writes them and rebuilds the overview from all of them) and `meldpunt find` (which searches
+them) agree on what a record is. A record is
+
+    {"id": "<32 hex>", "day": "YYYY-MM-DD", "sha256": "<64 hex>", "report": {the report's fields}}
+
+Files are written through a temp file and a rename, never following a symbolic link, with
+names built from validated ids only. A file read back counts as a record only if its report
+passes the schema's strict check, so that a file edited by hand cannot break the views.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import errno
+import json
+import os
+import re
+import stat
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from crypto.envelope import report as report_schema
+from crypto.errors import Error
+
+Record = dict[str, Any]
+
+REPORTS = "reports"
+# A record is a few KB (the form bounds every field); 1 MiB is far past any real one and keeps
+# a wrong, huge file from being read whole.
+MAX_RECORD_BYTES = 1 << 20
+_NAME = re.compile(r"([0-9a-f]{32})\.json")
+_FIELDS = tuple(f.name for f in dataclasses.fields(report_schema.Report))
+
+
+class FolderError(Error):
+    """DIR or DIR/reports cannot be used, read or written."""
+
+
+def prepare(out_dir: str) -> str:
+    """Creates DIR and DIR/reports (mode 0700) if needed; returns the path of DIR/reports."""
+    reports = os.path.join(out_dir, REPORTS)
+    _private_dir(out_dir)
+    _private_dir(reports)
+    return reports
+
+
+def _private_dir(path: str) -> None:
+    try:
+        os.makedirs(path, 0o700, exist_ok=True)
+    except FileExistsError:
+        pass  # a file or a link stands there; refused below
+    except OSError as exc:
+        raise FolderError(f"cannot create {path}: {exc.strerror}") from None
+    if not stat.S_ISDIR(os.lstat(path).st_mode):
+        raise FolderError(f"{path} exists and is not a directory (or is a symbolic link)")
+
+
+def write_file(directory: str, name: str, data: bytes) -> None:
+    """Writes directory/name via a temp file and a rename; never follows a symbolic link."""
+    final = os.path.join(directory, name)
+    temp = os.path.join(directory, f".{name}.tmp")
+    try:
+        # O_NOFOLLOW: a planted link at the temp name fails instead of sending plaintext elsewhere;
+        # rename then replaces whatever sits at the final name (a link included) rather than its target.
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
+        os.replace(temp, final)
+    except OSError as exc:
+        reason = "a symbolic link is in the way" if exc.errno == errno.ELOOP else exc.strerror
+        raise FolderError(f"cannot write {final}: {reason}") from None
+
+
+def new_record(rid: str, day: str, sha256: str, report: report_schema.Report) -> Record:
+    fields: dict[str, Any] = {name: getattr(report, name) for name in _FIELDS}
+    fields["urls"] = list(report.urls)
+    fields["kinds"] = list(report.kinds)
+    return {"id": rid, "day": day, "sha256": sha256, "report": fields}
+
+
+def write_record(reports_dir: str, record: Record) -> None:
+    # ASCII-only JSON: no control or bidi character reaches a terminal that prints the file.
+    data = (json.dumps(record, ensure_ascii=True, indent=2) + "\n").encode("ascii")
+    write_file(reports_dir, f"{record['id']}.json", data)
+
+
+def iter_records(reports_dir: str, skip: Iterable[str] = ()) -> Iterator[tuple[str, Record | None]]:
+    """(file name, record) for each record file in name order, except the ids in `skip`; the
+    record is None for a file that is not one meldpunt wrote."""
+    skip = set(skip)
+    try:
+        names = sorted(os.listdir(reports_dir))
+    except OSError as exc:
+        raise FolderError(f"cannot read {reports_dir}: {exc.strerror}") from None
+    for name in names:
+        m = _NAME.fullmatch(name)
+        if m is not None and m.group(1) not in skip:
+            yield name, _read_record(os.path.join(reports_dir, name), m.group(1))
+
+
+def _read_record(path: str, rid: str) -> Record | None:
+    try:
+        with open(path, "rb") as f:
+            record = json.loads(f.read(MAX_RECORD_BYTES))
+    except (OSError, ValueError):
+        return None
+    if not (
+        isinstance(record, dict)
+        and record.get("id") == rid
+        and isinstance(record.get("day"), str)
+        and isinstance(record.get("sha256"), str)
+        and isinstance(record.get("report"), dict)
+    ):
+        return None
+    try:
+        report_schema.decode(json.dumps(record["report"]).encode("utf-8"))
+    except Error:
+        return None
+    return record

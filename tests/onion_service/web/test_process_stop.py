@@ -1,0 +1,76 @@
+"""Stopping `meldpunt serve`: Ctrl-C (SIGINT to the whole process group) and SIGTERM (systemd's
+stop, to every process, or to the master alone) end every process within 3 s, print no error, and
+lose no report that a reporter was told was received."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import sqlite3
+import threading
+import time
+
+import pytest
+from webkit import RECEIPT, Gunicorn, form_body, good_fields, make_config, new_identity, write_config
+
+from kit import live_processes
+
+STOP_SECONDS = 3.0
+
+
+def _group_alive(pgid: int) -> list[int]:
+    return [pid for pid, _, group in live_processes() if group == pgid]
+
+
+@pytest.mark.parametrize("signum, whom", [(signal.SIGINT, "group"), (signal.SIGTERM, "group"),
+                                          (signal.SIGTERM, "master")])
+def test_serve_stops_within_3_s_without_error_and_keeps_every_acknowledged_report(tmp_path, signum, whom):
+    staff = new_identity()
+    config = make_config(tmp_path / "data", staff.recipient, form_min_seconds=0,
+                         database_url=f"sqlite:///{tmp_path / 'reports.sqlite3'}")
+    write_config(tmp_path / "meldpunt.toml", config, staff.recipient)
+    (tmp_path / "tmp").mkdir()
+    server = Gunicorn(tmp_path / "meldpunt.toml", tmp_path / "tmp", tmp_path)
+    receipts: list[str] = []
+    sending = threading.Event()
+    stop_sending = threading.Event()
+
+    def reporter() -> None:
+        while not stop_sending.is_set():
+            try:
+                status, _, page = server.post_form("en", good_fields(config, "en"))
+            except OSError:
+                return  # the server has gone: no answer, so nothing was promised
+            if status == 200:
+                receipts.append(RECEIPT.search(page).group(1))
+                sending.set()
+
+    threads = [threading.Thread(target=reporter) for _ in range(4)]
+    try:
+        for t in threads:
+            t.start()
+        assert sending.wait(30), "no report was accepted before the stop"
+        group = server.proc.pid
+        started = time.monotonic()
+        if whom == "group":
+            os.killpg(group, signum)
+        else:
+            server.proc.send_signal(signum)
+        server.proc.wait(timeout=10 * STOP_SECONDS)
+        while _group_alive(group) and time.monotonic() - started < 10 * STOP_SECONDS:
+            time.sleep(0.05)
+        took = time.monotonic() - started
+    finally:
+        stop_sending.set()
+        for t in threads:
+            t.join(timeout=30)
+        server.stop()
+    assert not _group_alive(group)
+    assert took < STOP_SECONDS, f"stopping took {took:.1f} s"
+    assert server.proc.returncode == 0
+    output = server.stdout.read_text() + server.stderr.read_text()
+    assert not re.search(r"ERROR|Traceback|SIGKILL", output), output
+    with sqlite3.connect(tmp_path / "reports.sqlite3") as db:
+        stored = [staff.open(row[0]).receipt for row in db.execute("SELECT sealed FROM reports")]
+    assert receipts and set(receipts) <= set(stored)
