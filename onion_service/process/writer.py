@@ -80,7 +80,9 @@ class Writer:
         self._stopped = False
 
     def start(self) -> None:
-        """Forks the writer. Call it while the calling process has no other thread."""
+        """Forks the writer. Call it while the calling process has no other thread, and no
+        connection open to the database: SQLite's locks are per process, and a connection the
+        writer inherited would confuse its own (SQLITE_PROTOCOL)."""
         life_r, life_w = os.pipe()
         # Held back from the fork until the writer ignores them: one that came in between would
         # otherwise run the master's handler, or kill the new writer.
