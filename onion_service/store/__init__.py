@@ -11,8 +11,9 @@ A store opened without a writer (the command line, tests and tools: wherever no 
 runs) commits each report directly (`_commit_now`): one row, one synced transaction, in the
 calling thread.
 
-The parts: schema.py the table and its checks, sqlite.py and postgres.py the two engines,
-errors.py the failures callers can catch. Nothing happens at import time.
+The parts: schema.py the table and its checks, commit.py the one way rows are committed,
+sqlite.py and postgres.py the two engines, errors.py the failures callers can catch. Nothing
+happens at import time.
 """
 
 from __future__ import annotations
