@@ -81,8 +81,9 @@ class Writer:
 
     def start(self) -> None:
         """Forks the writer. Call it while the calling process has no other thread, and no
-        connection open to the database: SQLite's locks are per process, and a connection the
-        writer inherited would confuse its own (SQLITE_PROTOCOL)."""
+        connection open to the database: the writer closes every descriptor it inherits, and
+        SQLite, still keeping in memory the inherited connection's files and locks, would then
+        refuse the writer's own commits (SQLITE_PROTOCOL)."""
         life_r, life_w = os.pipe()
         # Held back from the fork until the writer ignores them: one that came in between would
         # otherwise run the master's handler, or kill the new writer.
