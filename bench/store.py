@@ -5,8 +5,10 @@ Run by hand:  .venv/bin/python bench/store.py [--threads 16] [--seconds 3] [--ba
 
 Both modes run side by side in one run, on the same kind of fresh database and the same sealed
 size, and write durably (SQLite WAL + synchronous=FULL; PostgreSQL synchronous_commit=on with
-fsync on). "group" is Store.add as the server uses it; "per-row" has every thread commit its own
-row through the same engine (same pragmas), as a naive Flask+SQLite app would. The issue's
+fsync on). "group" is Store.add as the server uses it: every thread sends its reports to one
+writer process (onion_service/process/writer.py), which commits what arrived together in one
+transaction; "per-row" has every thread commit its own row through the same engine (same
+pragmas), as a naive Flask+SQLite app would. The issue's
 target is end to end over HTTP (>= ~1,200 reports/s at 16 connections); this is the store alone.
 A third line, "writer", commits rows in pairs from one thread as the server's writer process
 does, and prints the CPU time per row: SQLite's own cost for a durable sealed report.
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import mmap
 import os
 import resource
 import sys
@@ -30,6 +33,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from onion_service.process.writer import Writer
 from onion_service.store import open_store, reports
 
 SEALED_BYTES = 16_384 + 650  # one frame plus an age header with a post-quantum stanza, roughly
@@ -43,11 +47,34 @@ def per_row_add(store, sealed: bytes) -> None:
             conn.execute(reports.insert(), {"id": os.urandom(16), "sealed": sealed, "day": DAY, "exported": False})
 
 
+class CommitCounter:
+    """Counts commits on every engine, in this process and in a writer forked after it is listening
+    (which inherits the listener): the count lives in memory shared with it."""
+
+    def __init__(self) -> None:
+        self._shared = mmap.mmap(-1, 8)
+
+    def __call__(self, conn: sa.Connection) -> None:
+        self._shared[:8] = (self.value + 1).to_bytes(8, "little")
+
+    @property
+    def value(self) -> int:
+        return int.from_bytes(self._shared[:8], "little")
+
+
 def run(url: str, mode: str, threads: int, seconds: float) -> tuple[float, int, int]:
-    # Enough connections that per-row threads never wait for the pool, only for the database.
-    store = open_store(url, pool_size=threads)
-    commits = [0]
-    sa.event.listen(store.engine, "commit", lambda conn: commits.__setitem__(0, commits[0] + 1))
+    commits = CommitCounter()
+    writer = None
+    if mode == "group":
+        open_store(url).close()  # as server.run does: the table exists before the fork
+        sa.event.listen(sa.Engine, "commit", commits)
+        writer = Writer(url, answer_timeout=30)
+        writer.start()  # before the threads, and with no connection open here
+        store = open_store(url, writer=writer.client())
+    else:
+        # Enough connections that per-row threads never wait for the pool, only for the database.
+        store = open_store(url, pool_size=threads)
+        sa.event.listen(sa.Engine, "commit", commits)
     payloads = [os.urandom(SEALED_BYTES) for _ in range(threads)]
     done = [0] * threads
     stop = threading.Event()
@@ -75,7 +102,10 @@ def run(url: str, mode: str, threads: int, seconds: float) -> tuple[float, int, 
     total = sum(done)
     assert store.count() == total, "every acknowledged add must be stored"
     store.close()
-    return total / elapsed, total, commits[0]
+    if writer is not None:
+        writer.stop()
+    sa.event.remove(sa.Engine, "commit", commits)
+    return total / elapsed, total, commits.value
 
 
 def bench(name: str, make_url, threads: int, seconds: float) -> None:

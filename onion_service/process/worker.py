@@ -14,7 +14,7 @@ complete request. Requests the application refuses unread (a body over its limit
 Expect: 100-continue) are handed over after the head.
 
 Why not gevent or eventlet: they would monkey-patch threading, sockets and locks under the
-store's group-commit thread and the budget's process-shared lock, and every seal and fsync would
+writer client's sockets and the budget's process-shared lock, and every seal and fsync would
 block their single event loop; a form that answers one short request per page needs none of it.
 """
 

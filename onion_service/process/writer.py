@@ -1,13 +1,12 @@
 """The writer: one process that commits every worker's sealed reports, many to one flush.
 
-Why a process of its own: each gunicorn worker used to commit its reports from a thread of its
-own. That thread shared its process's interpreter lock with 16 request threads busy parsing and
-sealing, and it needs the lock back after every database call; two workers' committers also
-took turns on SQLite's single write lock. Measured under bench/submit.py's load, the server then
-spent about 2 ms of CPU per report and sat 28 % idle, against 1 ms and 4 % with no store at all,
-and it stored 735 reports/s. Here the commits run in a process that does nothing else, so it
-gets its lock at once, and it gathers the reports of all workers into one transaction: 945/s
-in the same setting (the issue-3 closing note has the details).
+Why a process of its own: a synced commit costs a disk flush, and the reports that arrive while
+one flush runs should share the next. A committer inside a worker would share that worker's
+interpreter lock with its request threads, busy parsing and sealing, and need it back after
+every database call; the committers of several workers would take turns on SQLite's single
+write lock. Here the commits run in a process that does nothing else, so it gets its lock at
+once, and it gathers the reports of all workers into one transaction (Store.insert_rows): the
+one place where the web server's reports are committed.
 
 How a worker reaches it, without any name on disk or on the network: the master makes a
 datagram socket pair before anything forks. Each worker thread makes a stream socket pair of
@@ -15,8 +14,8 @@ its own and passes one end to the writer over that datagram socket (SCM_RIGHTS);
 sends a sealed report and waits for the one answer: committed and synced (with the new id), or
 the reason it was not. Only processes the master forked hold the datagram socket.
 
-Invariant 4 holds as before: the answer is sent only after the commit holding the row has
-returned; a writer that dies first sends nothing, and the worker answers 503.
+Invariant 4: the answer is sent only after the commit holding the row has returned; a writer
+that dies first sends nothing, and the worker answers 503.
 """
 
 from __future__ import annotations
@@ -81,7 +80,10 @@ class Writer:
         self._stopped = False
 
     def start(self) -> None:
-        """Forks the writer. Call it while the calling process has no other thread."""
+        """Forks the writer. Call it while the calling process has no other thread, and no
+        connection open to the database: the writer closes every descriptor it inherits, and
+        SQLite, still keeping in memory the inherited connection's files and locks, would then
+        refuse the writer's own commits (SQLITE_PROTOCOL)."""
         life_r, life_w = os.pipe()
         # Held back from the fork until the writer ignores them: one that came in between would
         # otherwise run the master's handler, or kill the new writer.
@@ -207,8 +209,7 @@ class WriterClient:
         finally:
             theirs.close()
         # Bounded waits set in the kernel, on a blocking socket: Python's own socket timeouts
-        # poll before every call, which tripled the CPU cost of this exchange (63 against 22 µs
-        # for an 18 KB report and its answer, measured on this project's 2-core machine).
+        # poll before every call, which costs more CPU than the exchange itself.
         mine.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _timeval(self._timeout))
         mine.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, _timeval(self._timeout))
         self._local.conn, self._local.pid = mine, os.getpid()

@@ -59,21 +59,17 @@ class _App(Flask):
 def create_app(
     config: Config,
     *,
-    store: Store | None = None,
+    store: Store,
     budget: Budget | None = None,
     onion_address: str | None = None,
 ) -> Flask:
     """The reporting application.
 
-    store: opened from config.database_url when not given (each gunicorn worker opens its own).
+    store: where reports go (each gunicorn worker opens its own, sending to the writer process).
     budget: the shared per-minute budget; server.run passes one made before forking.
     onion_address: accepted as a Host name besides the loopback names.
     """
     config.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if store is None:
-        from onion_service.store import open_store
-
-        store = open_store(config.database_url)
     if budget is None:
         budget = Budget(config.limits.reports_per_minute)
     tokens = FormTokens(
@@ -96,7 +92,6 @@ def create_app(
     app.logger.setLevel(logging.WARNING)
     app.url_map.strict_slashes = False
     app.url_map.merge_slashes = False  # "//nl/" is a plain 404, never a redirect
-    app.extensions["meldpunt.store"] = store
     i18n.init_babel(app, config.default_language)
     security.install(app, security.host_names(onion_address))
 

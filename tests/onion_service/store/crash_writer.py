@@ -2,6 +2,9 @@
 id (hex) on its own line only after `add` has returned it. On StoreUnavailable the thread prints
 UNAVAILABLE and stops; the process exits when every thread has stopped.
 
+The reports take the server's path: this process forks a writer process (as the server's master
+does) and adds through a store opened with it, as a worker does; the writer commits them.
+
 usage: python crash_writer.py DATABASE_URL THREADS
 """
 
@@ -10,11 +13,15 @@ import os
 import sys
 import threading
 
+from onion_service.process.writer import Writer
 from onion_service.store import StoreUnavailable, open_store
 
 
 def main() -> None:
-    store = open_store(sys.argv[1])
+    open_store(sys.argv[1]).close()  # as server.run does: the table exists before the fork
+    writer = Writer(sys.argv[1], answer_timeout=20)
+    writer.start()  # while this process has no other thread
+    store = open_store(sys.argv[1], writer=writer.client())
     lock = threading.Lock()
 
     def write() -> None:
@@ -35,6 +42,8 @@ def main() -> None:
         thread.start()
     for thread in threads:
         thread.join()
+    store.close()
+    writer.stop()
 
 
 if __name__ == "__main__":

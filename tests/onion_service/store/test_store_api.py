@@ -1,4 +1,8 @@
-"""The store's semantics, on SQLite and on the real PostgreSQL server (database_url fixture)."""
+"""The store's semantics, on SQLite and on the real PostgreSQL server (database_url fixture).
+
+The stores here have no writer process: each add is a direct commit, one row in one synced
+transaction (test_store_group_commit.py and test_store_writer_process.py take the server's path).
+"""
 
 import datetime
 import hashlib

@@ -1,5 +1,10 @@
-"""Invariant 4: every report whose id add() returned is still there after a crash."""
+"""Invariant 4: every report whose id add() returned is still there after a crash.
 
+crash_writer.py adds through a writer process of its own, as the server's workers do: the crash
+kills both (the process that commits, and the one that holds the acknowledgements) at once.
+"""
+
+import os
 import random
 import signal
 import subprocess
@@ -9,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from kit import live_processes
 
 from onion_service.store import open_store
 
@@ -16,13 +22,15 @@ WRITER = Path(__file__).with_name("crash_writer.py")
 
 
 class Writer:
-    """crash_writer.py in a child process, its acknowledged ids collected as they are printed."""
+    """crash_writer.py in a process group of its own (with the writer process it forks), its
+    acknowledged ids collected as they are printed."""
 
     def __init__(self, database_url: str, threads: int = 8):
         self.process = subprocess.Popen(
             [sys.executable, str(WRITER), database_url, str(threads)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
+            start_new_session=True,
         )
         self.lines: list[bytes] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -40,6 +48,14 @@ class Writer:
             assert time.monotonic() < deadline, "the writer made no progress"
             time.sleep(0.01)
 
+    def kill(self) -> None:
+        """SIGKILL to crash_writer.py and its writer process at once; returns once both are gone."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while any(pgid == self.process.pid for _, _, pgid in live_processes()):
+            assert time.monotonic() < deadline, "the killed processes did not go"
+            time.sleep(0.01)
+
     def acknowledged(self) -> set[bytes]:
         return {bytes.fromhex(line.decode()) for line in list(self.lines) if line != b"UNAVAILABLE"}
 
@@ -48,7 +64,7 @@ class Writer:
             code = self.process.wait(timeout)
         finally:
             if self.process.poll() is None:
-                self.process.kill()
+                self.kill()
                 self.process.wait()
         self._reader.join(10)
         self.process.stderr.close()
@@ -61,7 +77,7 @@ def test_reports_acknowledged_before_the_writer_is_killed_are_all_stored(databas
     try:
         writer.wait_for(20)
         time.sleep(random.uniform(0, 0.3))  # a random moment, mid-commit as likely as not
-        writer.process.send_signal(signal.SIGKILL)
+        writer.kill()
     finally:
         code = writer.finish()
     assert code == -signal.SIGKILL
@@ -87,7 +103,7 @@ def test_reports_acknowledged_before_the_postgres_server_crashes_are_all_stored(
             code = writer.finish()  # each thread gets StoreUnavailable and stops
         finally:
             if writer.process.poll() is None:
-                writer.process.kill()
+                writer.kill()
                 writer.finish()
         assert code == 0
         assert writer.lines.count(b"UNAVAILABLE") == 8

@@ -1,15 +1,25 @@
-"""Group commit: concurrent add() callers share commits, and each waits for the one holding its row."""
+"""Group commit through the writer process: the reports of concurrent add() callers share commits,
+and each caller waits for the one holding its row.
+
+Each test forks a real writer (onion_service/process/writer.py) and adds through a Store opened
+with `writer=`, as a gunicorn worker does. The writer's commits are watched from here with
+listeners on every Engine, registered before the fork so that they run in the writer too; what
+they count, and the switches that slow or fail its commits, live in memory shared with it.
+"""
 
 import datetime
+import mmap
 import multiprocessing
 import os
 import sqlite3
+import struct
 import threading
 import time
 
 import pytest
 import sqlalchemy as sa
 
+from onion_service.process.writer import Writer
 from onion_service.store import StoreUnavailable, open_store
 
 DAY = datetime.date(2026, 11, 22)
@@ -17,24 +27,77 @@ THREADS = 32
 PER_THREAD = 10
 
 
-@pytest.fixture
-def store(database_url):
-    s = open_store(database_url)
-    yield s
-    s.close()
+class WriterCommits:
+    """The writer process's commits that stored reports: counted, and optionally slowed down
+    (`delay` stands in for a slow disk flush: it runs just before each COMMIT, so rows queue up
+    behind a commit the way they do on real hardware) or failed (`failing`: the INSERT has run,
+    the COMMIT then fails, as it would on a full disk)."""
 
+    _LAYOUT = struct.Struct("qdq")  # commits, delay in seconds, failing
 
-def count_commits(engine, *, delay: float = 0.0) -> list[int]:
-    """Counts commits on `engine`; `delay` stands in for a slow disk flush (it runs just before
-    each COMMIT), so rows queue up behind a commit the way they do on real hardware."""
-    commits = [0]
+    def __init__(self) -> None:
+        self._shared = mmap.mmap(-1, self._LAYOUT.size)  # MAP_SHARED: the forked writer sees it
+        self._test_process = os.getpid()
 
-    def on_commit(conn):
-        commits[0] += 1
+    def __getitem__(self, index: int) -> int:
+        if index != 0:
+            raise IndexError(index)
+        return self._LAYOUT.unpack_from(self._shared)[0]
+
+    def set(self, *, delay: float | None = None, failing: bool | None = None) -> None:
+        commits, old_delay, old_failing = self._LAYOUT.unpack_from(self._shared)
+        self._LAYOUT.pack_into(
+            self._shared, 0, commits,
+            old_delay if delay is None else delay,
+            old_failing if failing is None else int(failing),
+        )
+
+    def listen(self) -> None:
+        sa.event.listen(sa.Engine, "before_cursor_execute", self._on_execute)
+        sa.event.listen(sa.Engine, "commit", self._on_commit)
+
+    def remove(self) -> None:
+        sa.event.remove(sa.Engine, "before_cursor_execute", self._on_execute)
+        sa.event.remove(sa.Engine, "commit", self._on_commit)
+
+    def _on_execute(self, conn, cursor, statement, *args) -> None:
+        if os.getpid() != self._test_process and statement.startswith("INSERT INTO reports"):
+            conn.info["meldpunt_test_inserted"] = True
+
+    def _on_commit(self, conn) -> None:
+        # Only the writer's commits of reports: not the test's own, nor the writer's CREATE TABLE.
+        if not conn.info.pop("meldpunt_test_inserted", False):
+            return
+        commits, delay, failing = self._LAYOUT.unpack_from(self._shared)
+        self._LAYOUT.pack_into(self._shared, 0, commits + 1, delay, failing)
         if delay:
             time.sleep(delay)
+        if failing:
+            raise sa.exc.OperationalError("COMMIT", {}, sqlite3.OperationalError("disk I/O error"))
 
-    sa.event.listen(engine, "commit", on_commit)
+
+@pytest.fixture
+def commits():
+    watched = WriterCommits()
+    watched.listen()
+    yield watched
+    watched.remove()
+
+
+@pytest.fixture
+def store(database_url, commits):
+    open_store(database_url).close()  # as server.run does: the table exists before the fork
+    writer = Writer(database_url, answer_timeout=30)
+    writer.start()
+    s = open_store(database_url, writer=writer.client())
+    yield s
+    s.close()
+    writer.stop()
+
+
+def count_commits(commits: WriterCommits, *, delay: float = 0.0) -> WriterCommits:
+    """The writer's commits from now on (commits[0]); `delay` before each, as WriterCommits says."""
+    commits.set(delay=delay)
     return commits
 
 
@@ -73,8 +136,8 @@ def test_concurrent_adds_get_distinct_ids_and_every_row_is_stored(store):
     assert {r.id: r.sealed for r in store.pending()} == given
 
 
-def test_concurrent_adds_share_commits(store):
-    commits = count_commits(store.engine, delay=0.005)
+def test_concurrent_adds_share_commits(store, commits):
+    commits = count_commits(commits, delay=0.005)
 
     def work(i):
         for _ in range(PER_THREAD):
@@ -87,8 +150,8 @@ def test_concurrent_adds_share_commits(store):
     assert commits[0] <= rows // 4, commits[0]
 
 
-def test_a_lone_add_is_committed_at_once_in_its_own_commit(store):
-    commits = count_commits(store.engine)
+def test_a_lone_add_is_committed_at_once_in_its_own_commit(store, commits):
+    commits = count_commits(commits)
     for n in range(5):
         store.add(os.urandom(100), DAY)
         assert commits[0] == n + 1
@@ -112,8 +175,8 @@ def _visible_elsewhere(database_url: str, report_id: bytes) -> bool:
         engine.dispose()
 
 
-def test_add_returns_only_after_its_row_is_committed(store, database_url):
-    count_commits(store.engine, delay=0.005)
+def test_add_returns_only_after_its_row_is_committed(store, commits, database_url):
+    count_commits(commits, delay=0.005)
     seen = []
 
     def work(i):
@@ -125,40 +188,17 @@ def test_add_returns_only_after_its_row_is_committed(store, database_url):
     assert seen == [True] * 24
 
 
-def test_a_failed_commit_fails_every_caller_in_the_batch_and_leaves_no_row(store):
-    failing = threading.Event()
-    failing.set()
-
-    def on_commit(conn):
-        time.sleep(0.005)  # let a batch build up behind the first commit
-        if failing.is_set():
-            # The INSERT has run; the COMMIT now fails, as it would on a full disk.
-            raise sa.exc.OperationalError("COMMIT", {}, sqlite3.OperationalError("disk I/O error"))
-
-    sa.event.listen(store.engine, "commit", on_commit)
+def test_a_failed_commit_fails_every_caller_in_the_batch_and_leaves_no_row(store, commits):
+    # Each commit waits a little, so a batch builds up behind the first; the COMMIT then fails.
+    commits.set(delay=0.005, failing=True)
     errors = run_threads(16, lambda i: store.add(os.urandom(100), DAY))
     assert len(errors) == 16
     assert all(isinstance(e, StoreUnavailable) for e in errors)
     assert len({id(e) for e in errors}) == 16  # each caller raises its own exception object
-    failing.clear()
+    commits.set(failing=False)
     assert store.count() == 0  # the batches rolled back whole
     store.add(os.urandom(100), DAY)
     assert store.count() == 1
-
-
-def test_the_committer_thread_starts_on_first_use_and_stops_on_close(database_url):
-    def committers():
-        return [t for t in threading.enumerate() if t.name == "meldpunt-group-commit"]
-
-    before = len(committers())
-    s = open_store(database_url)
-    assert len(committers()) == before  # opening does no such work
-    s.add(os.urandom(100), DAY)
-    assert len(committers()) == before + 1
-    s.add(os.urandom(100), DAY)
-    assert len(committers()) == before + 1
-    s.close()
-    assert len(committers()) == before
 
 
 def _child_adds(store, n_threads: int, per_thread: int, out) -> None:
@@ -181,8 +221,8 @@ def _child_adds(store, n_threads: int, per_thread: int, out) -> None:
 
 
 def test_a_store_opened_before_fork_works_in_every_worker(store):
-    # gunicorn forks its workers: the parent's committer thread does not exist in a child.
-    store.add(os.urandom(100), DAY)  # the parent's committer is running now
+    # gunicorn forks its workers: the parent's connection to the writer is not the child's.
+    store.add(os.urandom(100), DAY)  # the parent's connection to the writer is open now
     ctx = multiprocessing.get_context("fork")
     pipes, workers = [], []
     for _ in range(2):

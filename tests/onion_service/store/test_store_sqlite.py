@@ -1,4 +1,7 @@
-"""SQLite specifics: file modes, the pragmas on every connection, secure deletion, locking, full disks."""
+"""SQLite specifics: file modes, the pragmas on every connection, secure deletion, locking, full disks.
+
+The stores here have no writer process: each add is a direct commit, one row in one synced transaction.
+"""
 
 import datetime
 import hashlib

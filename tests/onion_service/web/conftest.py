@@ -10,6 +10,7 @@ import pytest
 from webkit import Gunicorn, Identity, make_config, new_identity, write_config
 
 from onion_service.config import Config
+from onion_service.process.writer import Writer
 from onion_service.store import Store, open_store
 from onion_service.web.app import create_app
 
@@ -30,12 +31,21 @@ class AppEnv:
 
 @pytest.fixture
 def app_env(tmp_path, database_url, identity):
-    """The app in-process (Flask's test client) on each backend, with its own data directory."""
+    """The app in-process (Flask's test client) on each backend, with its own data directory.
+
+    Reports take the path they take in production: the store sends them to a writer process
+    (forked here, as the server's master forks it), which commits and syncs them."""
     config = make_config(tmp_path / "data", identity.recipient, database_url=database_url)
-    store = open_store(config.database_url)
-    app = create_app(config, store=store)
-    yield AppEnv(config, store, app, app.test_client(), identity)
-    store.close()
+    open_store(config.database_url).close()  # as server.run does: the table exists before the fork
+    writer = Writer(config.database_url, answer_timeout=20)
+    writer.start()
+    store = open_store(config.database_url, writer=writer.client())
+    try:
+        app = create_app(config, store=store)
+        yield AppEnv(config, store, app, app.test_client(), identity)
+    finally:
+        store.close()
+        writer.stop()
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -1,0 +1,62 @@
+"""The reports table: four columns, and the checks that it has no more.
+
+A random 128-bit id, the sealed (age-encrypted) report, the day it arrived and whether staff have
+exported it. No autoincrement, no timestamps, no sizes: the table must not tell anyone more than
+"a report arrived that day".
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from onion_service.store.errors import StoreConfigError, StoreCorrupt
+
+ID_BYTES = 16  # 128 random bits: collisions are out of reach, and the id says nothing else.
+DIGEST_BYTES = 32  # purge matches on sha256(sealed)
+# A sealed report is one 16 KiB frame plus the age header (about 17 KB). The bound only stops a
+# caller's bug from writing something absurd; it is far above any real report.
+MAX_SEALED_BYTES = 1 << 20
+
+COLUMNS = ("id", "sealed", "day", "exported")
+
+metadata = sa.MetaData()
+reports = sa.Table(
+    "reports",
+    metadata,
+    sa.Column("id", sa.LargeBinary(ID_BYTES), primary_key=True, autoincrement=False),
+    sa.Column("sealed", sa.LargeBinary, nullable=False),
+    sa.Column("day", sa.Date, nullable=False),
+    sa.Column("exported", sa.Boolean, nullable=False, default=False, server_default=sa.false()),
+    # Without a rowid SQLite has no hidden, ever-increasing row number that would record the
+    # order in which reports arrived: rows live in a b-tree keyed by the random id.
+    sqlite_with_rowid=False,
+)
+
+
+def create_table(conn: sa.Connection) -> None:
+    """Creates the table unless it exists, then refuses one with other columns."""
+    metadata.create_all(conn, checkfirst=True)
+    check_columns(conn)
+
+
+def check_columns(conn: sa.Connection) -> None:
+    # A table that grew a column (a timestamp, say) must not be used silently.
+    names = sorted(column["name"] for column in sa.inspect(conn).get_columns("reports"))
+    if names != sorted(COLUMNS):
+        raise StoreConfigError(
+            "the reports table has columns " + ", ".join(names) + "; expected exactly " + ", ".join(COLUMNS)
+        )
+
+
+def check_ids(conn: sa.Connection) -> None:
+    bad = conn.execute(
+        sa.select(sa.func.count()).select_from(reports).where(sa.func.length(reports.c.id) != ID_BYTES)
+    ).scalar_one()
+    if bad:
+        raise StoreCorrupt(f"{bad} stored reports have a malformed id")
+
+
+def check_bytes(value: object, length: int, what: str) -> bytes:
+    if not isinstance(value, (bytes, bytearray, memoryview)) or len(value) != length:
+        raise ValueError(f"{what} must be {length} bytes")
+    return bytes(value)
