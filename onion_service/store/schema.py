@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from crypto.envelope.sealing import MAX_SEALED_BYTES  # noqa: F401 (the store's bound too)
 from onion_service.store.errors import StoreConfigError, StoreCorrupt
 
 ID_BYTES = 16  # 128 random bits: collisions are out of reach, and the id says nothing else.
 DIGEST_BYTES = 32  # purge matches on sha256(sealed)
-# A sealed report is one 16 KiB frame plus the age header (about 17 KB). The bound only stops a
-# caller's bug from writing something absurd; it is far above any real report.
-MAX_SEALED_BYTES = 1 << 20
 
 COLUMNS = ("id", "sealed", "day", "exported")
 
