@@ -18,8 +18,7 @@ const REFUSALS = {
 
 function menuTitle() {
   // In a menu title "&" marks the access key; "&&" is a literal ampersand.
-  const name = api.i18n.getMessage("hotlineName").replaceAll("&", "&&");
-  return api.i18n.getMessage("menuReport", [name]);
+  return api.i18n.getMessage("menuReport").replaceAll("&", "&&");
 }
 
 function buttonTitle() {

@@ -3,9 +3,8 @@
 export const api = globalThis.browser ?? globalThis.chrome;
 
 export function translate(root = document) {
-  const hotline = api.i18n.getMessage("hotlineName");
   for (const el of root.querySelectorAll("[data-i18n]")) {
-    el.textContent = api.i18n.getMessage(el.dataset.i18n, [hotline]);
+    el.textContent = api.i18n.getMessage(el.dataset.i18n);
   }
   document.documentElement.lang = api.i18n.getUILanguage();
 }
