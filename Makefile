@@ -16,9 +16,10 @@ NPM_DIRS := tests/interop extension
 # Debian packages. tor (with tor-gencert) is what the service itself needs; the rest serve the tests:
 # a real PostgreSQL server, headless Chromium and its driver, the reference age CLI, node for the
 # npm interoperability packages and the extension's linter, shellcheck, systemd-analyze and
-# apparmor_parser for deploy/, rsvg-convert to check the extension's icons against their SVG.
+# apparmor_parser for deploy/, rsvg-convert to check the extension's icons against their SVG,
+# chromium-l10n so that Chromium runs in nl, fr and de for the extension's language choice.
 RUN_DEBS := tor
-TEST_DEBS := tor age chromium chromium-driver postgresql shellcheck systemd iproute2 util-linux apparmor librsvg2-bin
+TEST_DEBS := tor age chromium chromium-driver postgresql shellcheck systemd iproute2 util-linux apparmor librsvg2-bin chromium-l10n
 
 .PHONY: help install demo test test-deps debs-run debs-test npm-deps icons translations fuzz bench clean
 
