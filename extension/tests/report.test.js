@@ -148,6 +148,10 @@ test("plan: everything a click decides", () => {
   assert.deepEqual(plan("page", { pageUrl: PAGE }, undefined, mine, HOTLINE, env), {
     url: "https://new.example/en/?url=" + encodeURIComponent(PAGE),
   });
+  const otherOnion = "http://" + "d".repeat(56) + ".onion";
+  assert.deepEqual(plan("page", { pageUrl: onionPage }, undefined, { ...AUTO, onion: otherOnion }, HOTLINE, env), {
+    url: otherOnion + "/de/?url=" + encodeURIComponent(onionPage),
+  });
   assert.deepEqual(plan("link", { linkUrl: "blob:x" }, undefined, AUTO, HOTLINE, env), { refusal: "content" });
   assert.deepEqual(plan("page", { pageUrl: PAGE }, undefined, AUTO, { defaultLanguage: "nl" }, env), {
     refusal: "no-base",

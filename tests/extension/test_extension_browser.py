@@ -41,16 +41,18 @@ def click(worker, kind: str, info: dict, tab_url: str) -> dict:
     return worker.evaluate(CLICK, [kind, info, tab_url])
 
 
+ON_ONION = {"pageUrl": ONION_PAGE}
+PNG = "data:image/png;base64,iVBORw0KGgo="
 CASES = [
     # (kind, click data, the address reported, the browser's language)
-    ("link", {"linkUrl": "https://t.example/a b?c=d&e=é#f", "pageUrl": ONION_PAGE}, "https://t.example/a b?c=d&e=é#f", "nl"),
-    ("page", {"pageUrl": ONION_PAGE}, ONION_PAGE, "fr"),
-    ("image", {"mediaType": "image", "srcUrl": "http://cdn.example/p.jpg", "pageUrl": ONION_PAGE}, "http://cdn.example/p.jpg", "de"),
-    ("image-inline", {"mediaType": "image", "srcUrl": "data:image/png;base64,iVBORw0KGgo=", "pageUrl": ONION_PAGE}, ONION_PAGE, "en"),
-    ("video", {"mediaType": "video", "srcUrl": "blob:http://" + "q" * 56 + ".onion/5e1", "pageUrl": ONION_PAGE}, ONION_PAGE, "nl"),
-    ("audio", {"mediaType": "audio", "srcUrl": "https://cdn.example/a.ogg", "pageUrl": ONION_PAGE}, "https://cdn.example/a.ogg", "fr"),
-    ("frame", {"frameUrl": "https://frames.example/inner", "pageUrl": ONION_PAGE}, "https://frames.example/inner", "de"),
-    ("selection", {"selectionText": "  hidden.example/path?x=1 ", "pageUrl": ONION_PAGE}, "hidden.example/path?x=1", "en"),
+    ("link", {"linkUrl": "https://t.example/a b?c=d&e=é#f", **ON_ONION}, "https://t.example/a b?c=d&e=é#f", "nl"),
+    ("page", ON_ONION, ONION_PAGE, "fr"),
+    ("image", {"mediaType": "image", "srcUrl": "http://cdn.example/p.jpg", **ON_ONION}, "http://cdn.example/p.jpg", "de"),
+    ("image-inline", {"mediaType": "image", "srcUrl": PNG, **ON_ONION}, ONION_PAGE, "en"),
+    ("video", {"mediaType": "video", "srcUrl": "blob:http://" + "q" * 56 + ".onion/5e1", **ON_ONION}, ONION_PAGE, "nl"),
+    ("audio", {"mediaType": "audio", "srcUrl": "https://cdn.example/a.ogg", **ON_ONION}, "https://cdn.example/a.ogg", "fr"),
+    ("frame", {"frameUrl": "https://frames.example/inner", **ON_ONION}, "https://frames.example/inner", "de"),
+    ("selection", {"selectionText": "  hidden.example/path?x=1 ", **ON_ONION}, "hidden.example/path?x=1", "en"),
     ("action", {}, ONION_PAGE, "nl"),
 ]
 
@@ -95,8 +97,8 @@ REFUSED = [
     ("link", {"linkUrl": "blob:https://pages.example/7c1d", "pageUrl": WEB_PAGE}, "content"),
     ("link", {"linkUrl": "file:///home/someone/photo.jpg", "pageUrl": WEB_PAGE}, "content"),
     ("page", {"pageUrl": "file:///home/someone/page.html"}, "content"),
-    ("image", {"mediaType": "image", "srcUrl": "data:image/png;base64,iVBORw0KGgo=", "pageUrl": "blob:https://p.example/1"}, "content"),
-    ("frame", {"frameUrl": "chrome-extension://abcdefghijklmnopabcdefghijklmnop/x.html", "pageUrl": WEB_PAGE}, "content"),
+    ("image", {"mediaType": "image", "srcUrl": PNG, "pageUrl": "blob:https://p.example/1"}, "content"),
+    ("frame", {"frameUrl": "chrome-extension://" + "a" * 32 + "/x.html", "pageUrl": WEB_PAGE}, "content"),
     ("link", {"linkUrl": "https://t.example/" + "a" * 2100, "pageUrl": WEB_PAGE}, "too-long"),
     ("selection", {"selectionText": "look at this", "pageUrl": WEB_PAGE}, "no-address"),
     ("link", {"linkUrl": "javascript:alert(1)", "pageUrl": WEB_PAGE}, "not-web"),

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import stat
 import struct
 import subprocess
+import time
 import zipfile
 from pathlib import Path
 
@@ -109,6 +109,9 @@ def load_config_from_example():
 def test_the_zip_holds_the_folder_and_is_reproducible(built, hotline, tmp_path):
     with zipfile.ZipFile(built.zip) as zf:
         assert {n: zf.read(n) for n in zf.namelist()} == tree(built.folder)
+        # Entries dated by the clock would make each build differ from the one a second before.
+        dates = {info.date_time for info in zf.infolist()}
+        assert len(dates) == 1 and dates.pop()[0] < time.gmtime().tm_year
     names = set(tree(built.folder))
     assert "manifest.json" in names and not any(n.startswith(("tests/", "node_modules/")) for n in names)
     assert not names & {"package.json", "package-lock.json", "icons/icon.svg"}
