@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
+from extkit import PUBLIC_HOST, Hotline, write_config
 
-from kit import ROOT, new_staff
+from kit import ROOT
 
 # The web tests' launcher of `meldpunt serve --local-only` (tests/onion_service/web/webkit.py).
 sys.path.insert(0, str(ROOT / "tests" / "onion_service" / "web"))
@@ -20,29 +19,6 @@ from onion_service.extension import build  # noqa: E402
 from onion_service.tor import keys  # noqa: E402
 
 CHROMIUM = "/usr/lib/chromium/chromium"
-# Names in four languages, none of them in the example configuration or in the source tree.
-NAMES = {"nl": "Proefmeldlijn", "fr": "Ligne d'essai", "de": "Prüfstelle", "en": "Trial Line"}
-PUBLIC_HOST = "report.trial-line.test"
-
-
-@dataclass(frozen=True)
-class Hotline:
-    config_path: Path
-    onion: str  # host name, xyz….onion
-    https: str  # https://host
-
-
-def write_config(path: Path, data_dir: Path, *, public_hosts: list[str], name: str | None = None) -> None:
-    names = name or "{ " + ", ".join(f'{k} = "{v}"' for k, v in NAMES.items()) + " }"
-    hosts = ", ".join(f'"{h}"' for h in public_hosts)
-    path.write_text(
-        f'recipients = ["{new_staff().recipient}"]\n'
-        f'data_dir = "{data_dir}"\n'
-        'default_language = "fr"\n'
-        f"[hotline]\nname = {names}\n"
-        "[limits]\nform_min_seconds = 0\n"
-        f"[web]\nworkers = 1\nthreads = 4\npublic_hosts = [{hosts}]\n"
-    )
 
 
 @pytest.fixture(scope="session")
@@ -79,7 +55,7 @@ def playwright():
 
 @pytest.fixture
 def proxy(hotline, meldpunt):
-    from proxy import RecordingProxy
+    from recording_proxy import RecordingProxy
 
     recorder = RecordingProxy(hotline.onion, meldpunt.port)
     yield recorder

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from clirun import meldpunt as run_meldpunt
-from conftest import NAMES, PUBLIC_HOST, write_config
+from extkit import NAMES, PUBLIC_HOST, write_config
 
 from kit import ROOT
 from onion_service.config import ConfigError, load_config, parse_config
