@@ -11,15 +11,17 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
-NPM_DIR := tests/interop
+NPM_DIRS := tests/interop extension
 
 # Debian packages. tor (with tor-gencert) is what the service itself needs; the rest serve the tests:
 # a real PostgreSQL server, headless Chromium and its driver, the reference age CLI, node for the
-# npm interoperability packages, shellcheck, systemd-analyze and apparmor_parser for deploy/.
+# npm interoperability packages and the extension's linter, shellcheck, systemd-analyze and
+# apparmor_parser for deploy/, rsvg-convert to check the extension's icons against their SVG,
+# chromium-l10n so that Chromium runs in nl, fr and de for the extension's language choice.
 RUN_DEBS := tor
-TEST_DEBS := tor age chromium chromium-driver postgresql shellcheck systemd iproute2 util-linux apparmor
+TEST_DEBS := tor age chromium chromium-driver postgresql shellcheck systemd iproute2 util-linux apparmor librsvg2-bin chromium-l10n
 
-.PHONY: help install demo test test-deps debs-run debs-test npm-deps translations fuzz bench clean
+.PHONY: help install demo test test-deps debs-run debs-test npm-deps icons translations fuzz bench clean
 
 help:
 	@echo "make demo     run meldpunt on a private Tor network (sets everything up first)"
@@ -61,8 +63,13 @@ translations: $(VENV)/.installed
 install: debs-run $(VENV)/.installed translations
 
 npm-deps:
-	@if [ -f $(NPM_DIR)/package-lock.json ]; then \
-	  npm ci --prefix $(NPM_DIR) --no-audit --no-fund --loglevel=error; fi
+	@for d in $(NPM_DIRS); do if [ -f $$d/package-lock.json ]; then \
+	  npm ci --prefix $$d --no-audit --no-fund --loglevel=error; fi; done
+
+# The extension's PNG icons are committed (the server that builds the extension needs no SVG
+# renderer); this redraws them from icons/icon.svg, and tests/extension checks they match.
+icons:
+	for s in 16 32 48 128; do rsvg-convert -w $$s -h $$s extension/icons/icon.svg -o extension/icons/icon-$$s.png; done
 
 test-deps: debs-test install npm-deps
 
@@ -87,4 +94,4 @@ fuzz: install
 	done
 
 clean:
-	rm -rf $(VENV) $(NPM_DIR)/node_modules build *.egg-info
+	rm -rf $(VENV) $(addsuffix /node_modules,$(NPM_DIRS)) build *.egg-info

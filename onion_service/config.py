@@ -8,6 +8,7 @@ Nothing else in the server reads the file or the environment for settings: every
 from __future__ import annotations
 
 import ipaddress
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,6 +61,8 @@ class Web:
     bind: str
     workers: int
     threads: int
+    # DNS names the form is also published under over HTTPS (by a reverse proxy in front).
+    public_hosts: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -144,6 +147,7 @@ def parse_config(raw: dict[str, Any], *, base_dir: Path) -> Config:
         bind=check_bind(w.get("bind", str, default="127.0.0.1:8080"), key="web.bind"),
         workers=w.integer("workers", 2, low=1, high=64),
         threads=w.integer("threads", 16, low=1, high=256),
+        public_hosts=_public_hosts(w.get("public_hosts", list)),
     )
     w.done()
 
@@ -213,6 +217,27 @@ def _recipients(values: list[Any]) -> tuple[str, ...]:
     except Error as exc:
         raise ConfigError(f"recipients: {exc}") from None
     return tuple(out)
+
+
+# A DNS name as RFC 1035 writes it, in lower case: dotted labels of letters, digits and inner
+# hyphens, the last one letters only (so no IP address), 253 characters in all.
+_LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
+_HOST_NAME = re.compile(rf"(?=.{{1,253}}$)(?:{_LABEL}\.)+[a-z]{{2,63}}")
+# A handful of names (the hotline's domain, its www. form, a campaign domain); more is a mistake.
+MAX_PUBLIC_HOSTS = 16
+
+
+def _public_hosts(values: list[Any]) -> tuple[str, ...]:
+    if len(values) > MAX_PUBLIC_HOSTS:
+        raise ConfigError(f"web.public_hosts: at most {MAX_PUBLIC_HOSTS} host names")
+    for i, value in enumerate(values):
+        # The onion address comes from the service's key; here only names DNS resolves.
+        if not isinstance(value, str) or not _HOST_NAME.fullmatch(value) or value.endswith(".onion"):
+            raise ConfigError(f"web.public_hosts[{i}] must be a DNS host name in lower case "
+                              "(report.example.org): no scheme, port, path or onion address")
+        if value in values[:i]:
+            raise ConfigError(f"web.public_hosts[{i}] is listed twice")
+    return tuple(values)
 
 
 def _tor_control(value: str) -> str:

@@ -1,4 +1,4 @@
-"""`meldpunt serve | export | purge | demo`: the commands that run on the server.
+"""`meldpunt serve | export | purge | extension | demo`: the commands that run on the server.
 
 Each command only parses its arguments and calls into onion_service, which it imports in its
 body: this module loads with click alone, so the offline machine can list these commands. Domain
@@ -90,6 +90,27 @@ def serve(config_path: str, local_only: bool, port: int | None, bind: str | None
     server.run(config, bind=bind, onion_address=onion_address)
 
 
+# -- the browser extension -----------------------------------------------------------------------
+
+
+@click.command("extension", short_help="Build the hotline's browser extension (server).")
+@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False),
+              help="The server's configuration file: the hotline's name, web.public_hosts.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Directory for the unpacked extension and its zip.")
+@click.option("--onion-address", default=None,
+              help="The form's onion address (default: the one of the key in data_dir).")
+def extension(config_path: str, out_dir: str, onion_address: str | None) -> None:
+    """Build the browser extension for this hotline, as a folder and a zip for the stores."""
+    from pathlib import Path
+
+    from onion_service.config import load_config
+    from onion_service.extension import build
+
+    built = build(load_config(config_path), Path(out_dir), onion_address=onion_address)
+    click.echo(f"Built {built.folder} (load it unpacked to try it) and {built.zip} (for the stores).")
+
+
 # -- the demo on a private Tor network (tor) -----------------------------------------------------
 
 
@@ -110,4 +131,4 @@ def demo(data_dir: str | None) -> None:
     run_demo(data_dir)
 
 
-COMMANDS = (serve, export, purge, demo)
+COMMANDS = (serve, export, purge, extension, demo)

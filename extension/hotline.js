@@ -1,0 +1,7 @@
+// The hotline this copy reports to. `meldpunt extension` writes this file from the hotline's
+// configuration; in the source tree both addresses are empty, so every click asks for them.
+export const HOTLINE = Object.freeze({
+  onion: "",
+  https: "",
+  defaultLanguage: "en",
+});

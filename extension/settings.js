@@ -1,0 +1,24 @@
+// The reporter's choices from the options page, kept in storage.local (never synced): which
+// address to use, overriding addresses, and the form's language. Nothing about reports is stored.
+
+export const DEFAULTS = Object.freeze({ base: "auto", language: "auto", onion: "", https: "" });
+
+const api = globalThis.browser ?? globalThis.chrome;
+
+export async function loadSettings() {
+  const stored = await api.storage.local.get(Object.keys(DEFAULTS));
+  return { ...DEFAULTS, ...stored };
+}
+
+export async function saveSettings(settings) {
+  const clean = {};
+  for (const key of Object.keys(DEFAULTS)) clean[key] = String(settings[key] ?? DEFAULTS[key]);
+  await api.storage.local.set(clean);
+}
+
+/** True in Tor Browser, which reaches onion services; a local question, no request. */
+export async function isTorBrowser() {
+  if (typeof api.runtime.getBrowserInfo !== "function") return false; // Chromium has none
+  const info = await api.runtime.getBrowserInfo();
+  return /\btor\b/i.test(`${info.name} ${info.vendor}`);
+}
