@@ -1,4 +1,5 @@
-"""Fixtures for the web tests: an in-process app per test, and gunicorn once per module."""
+"""Fixtures for the web tests: an in-process app per test, and `meldpunt serve --local-only` once per
+module (tests/harness.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from webkit import Gunicorn, Identity, make_config, new_identity, write_config
+from harness import Server, make_config, write_config
+from kit import Staff
 
 from onion_service.config import Config
 from onion_service.store import Store, open_store
@@ -15,8 +17,9 @@ from onion_service.web.app import create_app
 
 
 @pytest.fixture(scope="session")
-def identity() -> Identity:
-    return new_identity("pq")
+def identity(staff) -> Staff:
+    """The session's staff key (tests/conftest.py), under the name app_env asks for."""
+    return staff
 
 
 @dataclass
@@ -25,7 +28,7 @@ class AppEnv:
     store: Store
     app: object
     client: object
-    identity: Identity
+    identity: Staff
 
 
 @pytest.fixture
@@ -39,7 +42,7 @@ def app_env(tmp_path, database_url, identity):
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def served(request, tmp_path_factory, identity):
+def served(request, tmp_path_factory, staff):
     """gunicorn running the app from a TOML file (as `meldpunt serve` does), on each backend."""
     base = tmp_path_factory.mktemp("served")
     schema = None
@@ -51,15 +54,13 @@ def served(request, tmp_path_factory, identity):
         database_url = pg.isolated_url(schema)
     else:
         database_url = ""
-    for d in ("tmp", "logs"):
-        (base / d).mkdir()
-    config = make_config(base / "data", identity.recipient, database_url=database_url)
-    config_path = base / "meldpunt.toml"
-    write_config(config_path, config, identity.recipient)
-    server = Gunicorn(config_path, base / "tmp", base / "logs")
+    (base / "tmp").mkdir()
+    config = make_config(base / "data", staff.recipient, database_url=database_url)
+    config_path = write_config(base / "meldpunt.toml", base / "data", staff.recipient, database_url=database_url)
+    server = Server(config_path, base / "logs", tmpdir=base / "tmp").start()
     store = open_store(config.database_url)
     try:
-        yield Served(server, config, store, identity, base, request.param)
+        yield Served(server, config, store, staff, base, request.param)
     finally:
         server.stop()
         store.close()
@@ -69,9 +70,9 @@ def served(request, tmp_path_factory, identity):
 
 @dataclass
 class Served:
-    server: Gunicorn
+    server: Server
     config: Config
     store: Store
-    identity: Identity
+    identity: Staff
     base: Path
     backend: str
