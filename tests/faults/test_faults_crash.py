@@ -121,10 +121,12 @@ def _crash_loop(tmp_path, staff, database_url: str, *, pg=None) -> dict:
     return summary
 
 
+@pytest.mark.slow
 def test_slow_crash_loop_sqlite_no_acknowledged_report_lost(tmp_path, staff):
     _crash_loop(tmp_path, staff, "")
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_slow_crash_loop_postgres_with_database_kills_no_acknowledged_report_lost(
         tmp_path, staff, postgres_server):

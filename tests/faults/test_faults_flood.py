@@ -20,6 +20,7 @@ import time
 import urllib.parse
 from collections import Counter
 
+import pytest
 from faultkit import (Ledger, assert_refused_page, form_body, percentile, post_report, receipt_of, request,
                       rss_kib, token, verify_store)
 from harness import Server, write_config
@@ -134,6 +135,7 @@ def real_reports(port: int, data_dir, ledger: Ledger, tag: str, count: int, spac
     return replies
 
 
+@pytest.mark.slow
 def test_slow_flood_50x_budget_budget_holds_real_reports_served_form_fast_memory_bounded(tmp_path, staff):
     data_dir = tmp_path / "data"
     config = write_config(tmp_path / "meldpunt.toml", data_dir, staff.recipient,

@@ -12,6 +12,7 @@ import socket
 import sys
 import time
 
+import pytest
 from faultkit import percentile, post_report, receipt_of, request, token
 from harness import Server, write_config
 
@@ -70,6 +71,7 @@ class SlowClients:
         self.socks = []
 
 
+@pytest.mark.slow
 def test_slow_clients_200_byte_at_a_time_real_reporters_still_served(tmp_path, staff):
     data_dir = tmp_path / "data"
     config = write_config(tmp_path / "meldpunt.toml", data_dir, staff.recipient, workers=2, threads=16)
