@@ -260,6 +260,17 @@ class Server:
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
+    def exits_within(self, seconds: float) -> bool:
+        """Waits up to `seconds` for the master to exit (gunicorn halts when a worker cannot boot);
+        True if it did."""
+        if self.proc is None:
+            return False
+        try:
+            self.proc.wait(timeout=seconds)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+
     def workers(self) -> list[int]:
         """The master's children: the web workers and the writer."""
         if not self.running:

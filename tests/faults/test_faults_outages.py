@@ -161,7 +161,9 @@ def test_postgres_stopped_mid_run_gives_503_with_retry_after_and_recovers(tmp_pa
             deadline = time.monotonic() + 20
             while not (set(server.workers()) - old_workers) and time.monotonic() < deadline:
                 time.sleep(0.05)
-            time.sleep(1.0)  # the new worker's boot, without a database
+            # A worker that cannot boot makes gunicorn halt: wait on the master's exit, bounded
+            # by the new worker's boot time.
+            server.exits_within(1.0)
             assert server.running, f"gunicorn stopped after a worker restarted without the database: {server.log_tail()}"
             for i in range(4):
                 reply = post_report(server.port, "de", f"after-worker-restart-{i}", tok_de, timeout=30)
