@@ -6,6 +6,8 @@ Every request here goes through tor (socks5h: the client tor resolves the .onion
 from __future__ import annotations
 
 import os
+import re
+import signal
 import stat
 import sys
 import threading
@@ -13,6 +15,7 @@ import time
 
 import pytest
 import requests
+from harness import descendants, live_processes
 from stem.descriptor.hidden_service import HiddenServiceDescriptorV3
 from torkit import (
     Serve,
@@ -156,3 +159,23 @@ def test_web_server_on_a_unix_socket_is_published_too(tmp_path, tor_network, sta
         assert page.status_code == 200 and "<form" in page.text
     finally:
         serve.stop()
+
+
+def test_serve_stops_within_3_s_on_sigterm_leaving_nothing_and_printing_no_error(tmp_path, tor_network, staff):
+    config = write_config(tmp_path / "m.toml", tmp_path / "data", staff.recipient,
+                          f"127.0.0.1:{tor_network.hs_control_port}")
+    serve = Serve(config, tmp_path / "serve.log")
+    started = set(descendants(serve.process.pid))
+    assert len(started) >= 4  # serve, the gunicorn master, its writer and a worker
+    stopping = time.monotonic()
+    serve.process.send_signal(signal.SIGTERM)
+    serve.process.wait(timeout=30)
+    while any(pid in started for pid, _, _ in live_processes()) and time.monotonic() - stopping < 30:
+        time.sleep(0.05)
+    took = time.monotonic() - stopping
+    serve.stop()
+    assert not any(pid in started for pid, _, _ in live_processes())
+    assert took < 3, f"meldpunt serve took {took:.1f} s to stop"
+    assert serve.process.returncode == 0
+    log = (tmp_path / "serve.log").read_text()
+    assert not re.search(r"ERROR|Traceback|SIGKILL", log), log
