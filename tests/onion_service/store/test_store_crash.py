@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from kit import live_processes
+from harness import live_processes
 
 from onion_service.store import open_store
 
