@@ -72,7 +72,7 @@ def test_thousand_reports_round_trip(tmp_path, database_url):
             token = _TOKEN.search(page).group(1)
             return [_file(client, token, n) for n in ns]
 
-        # Eight concurrent reporters: the store's group commit shares the synced commits.
+        # Eight concurrent reporters, each report committed on its own (no writer process here).
         with ThreadPoolExecutor(8) as pool:
             filed = [x for chunk in pool.map(file_some, [range(i, REPORTS, 8) for i in range(8)]) for x in chunk]
         assert len(filed) == REPORTS and store.count() == REPORTS
