@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import click
 
+_config_option = click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False),
+                              help="The server's configuration file.")
+
 # -- the staff workflow's server side (export, purge) ------------------------------------------
 
 
 @click.command("export", short_help="Export sealed reports to a bundle (server).")
-@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False),
-              help="The server's configuration file.")
+@_config_option
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
               help="Bundle file to write (a new name, e.g. on the removable medium).")
 def export(config_path: str, out_path: str) -> None:
@@ -32,8 +34,7 @@ def export(config_path: str, out_path: str) -> None:
 
 
 @click.command("purge", short_help="Delete acknowledged reports (server).")
-@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False),
-              help="The server's configuration file.")
+@_config_option
 @click.option("--ack", "ack_path", required=True, type=click.Path(dir_okay=False),
               help="The acknowledgement `meldpunt open` wrote on the offline machine.")
 def purge(config_path: str, ack_path: str) -> None:
@@ -55,8 +56,7 @@ def purge(config_path: str, ack_path: str) -> None:
 
 
 @click.command("serve", short_help="Serve the reporting form (server).")
-@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False),
-              help="The server's configuration file.")
+@_config_option
 @click.option("--local-only", is_flag=True,
               help="Serve on loopback without Tor (previews, tests).")
 @click.option("--port", type=click.IntRange(1, 65535), default=None,
