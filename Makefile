@@ -57,6 +57,9 @@ debs-test:
 $(VENV)/.installed: pyproject.toml requirements/constraints.txt
 	[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --disable-pip-version-check -c requirements/constraints.txt -e '.[server,test]'
+	@# devnet/ (the private Tor network and the demo) is for a checkout only: the package leaves it
+	@# out, so that a server install has none of it, and this path file puts it on the venv's path.
+	$(PY) -c 'import site, sys; open(site.getsitepackages()[0] + "/meldpunt-devnet.pth", "w").write(sys.argv[1] + "\n")' "$(CURDIR)"
 	touch $@
 
 # The gettext catalogs live as .po files in the repo; the compiled .mo files are build output.

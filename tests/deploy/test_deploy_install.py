@@ -4,11 +4,12 @@ refusing to start with the example's placeholder recipient, and reversible."""
 from __future__ import annotations
 
 import datetime
-import os
 import re
 import shutil
 import stat
 import subprocess
+import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -146,3 +147,16 @@ def test_shellcheck_is_clean_on_every_script():
     scripts = sorted(DEPLOY.glob("*.sh")) + [ROOT / ".ci/run"]
     result = subprocess.run(["shellcheck", "--external-sources", *map(str, scripts)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout
+
+
+def test_the_package_a_server_installs_leaves_the_demo_and_its_tor_network_out(tmp_path):
+    # install.sh pip-installs the checkout; what it gets is this wheel.
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "--disable-pip-version-check",
+                    "-w", str(tmp_path), str(ROOT)], check=True, capture_output=True, timeout=300)
+    (wheel,) = tmp_path.glob("meldpunt-*.whl")
+    with zipfile.ZipFile(wheel) as z:
+        tops = {name.split("/", 1)[0] for name in z.namelist() if not name.startswith("meldpunt-")}
+        names = set(z.namelist())
+    assert {"crypto", "onion_service"} <= tops
+    assert "onion_service/web/templates/form.html" in names and "crypto/cli/__init__.py" in names
+    assert not {t for t in tops if t.startswith("devnet")}, tops
