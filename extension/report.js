@@ -21,7 +21,8 @@ const ONION_HOST = /^(?:[a-z0-9-]+\.)*[a-z2-7]{56}\.onion$/;
 const HOST_NAME = /^(?:(?!-)[a-z0-9-]{1,63}(?<!-)\.)+[a-z]{2,63}$/;
 
 /**
- * The address to report for a click: `{address}` or `{refusal}` with one of the reasons
+ * The address to report for a click: `{address}` (with `also`, the page's, for media on a web
+ * page) or `{refusal}` with one of the reasons
  * "content" (data:, blob:, file: …), "not-web" (another scheme), "too-long", "no-address".
  * `context` is a menu entry's context ("link", "page", "image", "video", "audio", "frame",
  * "selection") or "action" (the toolbar button), `info` the browser's OnClickData, `tab` its tab.
@@ -35,10 +36,14 @@ export function addressFor(context, info, tab) {
     case "image":
     case "video":
     case "audio": {
-      // The media's own address says exactly what was seen; where it is not a web address
-      // (an inline data: image, a blob: stream) the page that showed it is reported instead.
+      // The page that showed it is always reported; the media's own address too when it is a
+      // web address, since it says exactly what was seen. An inline data: image or a blob:
+      // stream holds the material itself and is never passed on.
+      const page = check(pageUrl);
       const media = check(info.srcUrl || "");
-      return media.address ? media : check(pageUrl);
+      if (!media.address) return page;
+      if (!page.address || page.address === media.address) return media;
+      return { address: media.address, also: page.address };
     }
     case "frame":
       return check(info.frameUrl || "");
@@ -142,9 +147,10 @@ export function chooseBase(choice, bases, { torBrowser = false, pageOnOnion = fa
   return base ? { base: base.replace(/\/+$/, "") } : { refusal: "no-base" };
 }
 
-/** The form's address with `address` filled in: `<base>/<lang>/?url=<encoded>`. */
-export function formUrl(base, language, address) {
-  return `${base}/${language}/?url=${encodeURIComponent(address)}`;
+/** The form's address with the addresses filled in: `<base>/<lang>/?url=<encoded>[&url=…]`. */
+export function formUrl(base, language, ...addresses) {
+  const query = addresses.map((a) => `url=${encodeURIComponent(a)}`).join("&");
+  return `${base}/${language}/?${query}`;
 }
 
 /**
@@ -160,7 +166,7 @@ export function plan(context, info, tab, settings, hotline, env) {
   const chosen = chooseBase(settings.base, bases, { torBrowser: env.torBrowser, pageOnOnion });
   if (chosen.refusal) return chosen;
   const language = chooseLanguage(settings.language, env.uiLanguage, hotline.defaultLanguage);
-  const url = formUrl(chosen.base, language, found.address);
+  const url = formUrl(chosen.base, language, found.address, ...(found.also ? [found.also] : []));
   return url.length > MAX_FORM_URL_CHARS ? { refusal: "too-long" } : { url };
 }
 

@@ -27,16 +27,25 @@ test("a link reports its target, never the page around it", () => {
   });
 });
 
-test("media: its own http(s) address, else the page's", () => {
+test("media: its own http(s) address and the page's, else the page's alone", () => {
   const src = "http://cdn.example/p.jpg";
   for (const kind of ["image", "video", "audio"]) {
-    assert.deepEqual(addressFor(kind, { srcUrl: src, pageUrl: PAGE }), { address: src });
+    assert.deepEqual(addressFor(kind, { srcUrl: src, pageUrl: PAGE }), { address: src, also: PAGE });
     for (const inline of ["data:image/png;base64,AAAA", "blob:https://pages.example/1-2"]) {
       assert.deepEqual(addressFor(kind, { srcUrl: inline, pageUrl: PAGE }), { address: PAGE });
     }
   }
   const onionMedia = "http://" + "b".repeat(56) + ".onion/v.mp4";
-  assert.deepEqual(addressFor("video", { srcUrl: onionMedia, pageUrl: PAGE }), { address: onionMedia });
+  assert.deepEqual(addressFor("video", { srcUrl: onionMedia, pageUrl: PAGE }), { address: onionMedia, also: PAGE });
+  // Opened on its own (the media is the page): one address.
+  assert.deepEqual(addressFor("image", { srcUrl: src, pageUrl: src }), { address: src });
+  // On a page that is not a web page: the media alone.
+  assert.deepEqual(addressFor("image", { srcUrl: src, pageUrl: "about:blank" }), { address: src });
+});
+
+test("the form's address carries every address in order", () => {
+  assert.equal(formUrl("http://x.onion", "nl", "https://a.example/1", "https://b.example/ é"),
+    "http://x.onion/nl/?url=https%3A%2F%2Fa.example%2F1&url=https%3A%2F%2Fb.example%2F%20%C3%A9");
 });
 
 test("media on a page that is itself content is refused", () => {

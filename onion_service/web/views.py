@@ -14,7 +14,7 @@ from flask import Blueprint, Response, abort, render_template, request
 from flask_babel import force_locale, gettext, lazy_gettext
 
 from crypto.envelope.receipt import new_receipt
-from crypto.envelope.report import FOUND_ON, KINDS, LANGUAGES, Report
+from crypto.envelope.report import FOUND_ON, KINDS, LANGUAGES, MAX_URLS, Report
 from onion_service.store import Store, StoreUnavailable
 from onion_service.web import form, validate
 from onion_service.web.budget import Budget
@@ -123,10 +123,13 @@ def make_blueprint(
 
     @bp.get(f"/{LANG}/", strict_slashes=False, **no_options)
     def show(lang: str) -> Response:
-        # /<lang>/?url=… fills in one address (from the hotline's site, a campaign or an
-        # extension). It is only pre-filled, never submitted: the reporter still decides.
-        url = request.args.get("url", "")
-        prefill = url.strip() if 0 < len(url) <= validate.MAX_URL_CHARS and url.isprintable() else ""
+        # /<lang>/?url=…[&url=…] fills in addresses (from the hotline's site, a campaign or the
+        # browser extension, which sends an image's address and its page's). They are only
+        # pre-filled, never submitted: the reporter still decides. Past the form's own bounds,
+        # or not printable, an address is left out rather than refused.
+        urls = [u.strip() for u in request.args.getlist("url")[:MAX_URLS]
+                if 0 < len(u) <= validate.MAX_URL_CHARS and u.isprintable()]
+        prefill = "\n".join(u for u in urls if u)
         return show_form(lang, values={form.URLS: prefill} if prefill else None)
 
     @bp.post(f"/{LANG}/", strict_slashes=False, **no_options)

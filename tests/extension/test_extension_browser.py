@@ -44,13 +44,15 @@ def click(worker, kind: str, info: dict, tab_url: str) -> dict:
 ON_ONION = {"pageUrl": ONION_PAGE}
 PNG = "data:image/png;base64,iVBORw0KGgo="
 CASES = [
-    # (kind, click data, the address reported, the browser's language)
+    # (kind, click data, the address reported (or the addresses, in order), the browser's language)
     ("link", {"linkUrl": "https://t.example/a b?c=d&e=é#f", **ON_ONION}, "https://t.example/a b?c=d&e=é#f", "nl"),
     ("page", ON_ONION, ONION_PAGE, "fr"),
-    ("image", {"mediaType": "image", "srcUrl": "http://cdn.example/p.jpg", **ON_ONION}, "http://cdn.example/p.jpg", "de"),
+    ("image", {"mediaType": "image", "srcUrl": "http://cdn.example/p.jpg", **ON_ONION},
+     ("http://cdn.example/p.jpg", ONION_PAGE), "de"),
     ("image-inline", {"mediaType": "image", "srcUrl": PNG, **ON_ONION}, ONION_PAGE, "en"),
     ("video", {"mediaType": "video", "srcUrl": "blob:http://" + "q" * 56 + ".onion/5e1", **ON_ONION}, ONION_PAGE, "nl"),
-    ("audio", {"mediaType": "audio", "srcUrl": "https://cdn.example/a.ogg", **ON_ONION}, "https://cdn.example/a.ogg", "fr"),
+    ("audio", {"mediaType": "audio", "srcUrl": "https://cdn.example/a.ogg", **ON_ONION},
+     ("https://cdn.example/a.ogg", ONION_PAGE), "fr"),
     ("frame", {"frameUrl": "https://frames.example/inner", **ON_ONION}, "https://frames.example/inner", "de"),
     ("selection", {"selectionText": "  hidden.example/path?x=1 ", **ON_ONION}, "hidden.example/path?x=1", "en"),
     ("action", {}, ONION_PAGE, "nl"),
@@ -62,7 +64,8 @@ def test_each_click_opens_the_form_prefilled(open_browser, proxy, hotline, kind,
     context, worker = open_browser(language)
     assert worker.evaluate("chrome.i18n.getUILanguage()").startswith(language)
     proxy.seen.clear()
-    expected = f"http://{hotline.onion}/{language}/?url={encode(address)}"
+    addresses = (address,) if isinstance(address, str) else address
+    expected = f"http://{hotline.onion}/{language}/?" + "&".join(f"url={encode(a)}" for a in addresses)
     with context.expect_page() as opened:
         decided = click(worker, "action" if kind == "action" else "menu", info, info.get("pageUrl", ONION_PAGE))
     # The page being reported is on an onion service: the browser reaches them, so the onion base.
@@ -71,7 +74,7 @@ def test_each_click_opens_the_form_prefilled(open_browser, proxy, hotline, kind,
     page.wait_for_load_state("load")
     assert page.url == expected
     assert page.locator("html").get_attribute("lang") == language
-    assert page.locator("textarea[name=urls]").input_value() == address
+    assert page.locator("textarea[name=urls]").input_value() == "\n".join(addresses)
     # Only the form's tab went out: its address first, then what the form page itself loads.
     sent = outgoing(proxy)
     assert sent[0] == ("GET", expected), sent

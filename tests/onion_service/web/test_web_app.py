@@ -80,6 +80,17 @@ def test_url_parameter_prefills_but_never_submits(app_env):
     assert ">http://example.org/" not in get(app_env, "/fr/?url=a%0Ab").get_data(as_text=True)
 
 
+def test_repeated_url_parameters_prefill_one_address_a_line_in_order(app_env):
+    # What the browser extension sends for an image: the image's address, then its page's.
+    html = get(app_env, "/de/?url=https%3A%2F%2Fcdn.example%2Fp.jpg&url=http%3A%2F%2Fpage.example%2F"
+                        "&url=a%0Ab").get_data(as_text=True)
+    assert ">https://cdn.example/p.jpg\nhttp://page.example/</textarea>" in html
+    many = "&".join(f"url=https%3A%2F%2Fx.example%2F{i}" for i in range(30))
+    html = get(app_env, f"/de/?{many}").get_data(as_text=True)
+    assert "x.example/19<" in html and "x.example/20" not in html  # at most the form's 20 addresses
+    assert app_env.store.count() == 0
+
+
 PATHS = ["/", "/nl/", "/fr", "/de/", "/en/?url=x", "/static/style.css", "/nope", "/server-status",
          "/console", "/.git/HEAD", "/nl/../etc/passwd", "//nl/", "/static/", "/favicon.ico", "/robots.txt",
          "/wp-login.php", "/admin", "/nl/thanks", "/NL/", "/static/style.css/"]
