@@ -1,6 +1,9 @@
 # Two commands set up everything on a fresh Debian machine:
 #   make demo   virtual environment + Debian's tor, then the whole service on a private Tor network
-#   make test   the same plus the test tools (PostgreSQL, Chromium, age, npm packages), then every test
+#   make test   the same plus the test tools (PostgreSQL, Chromium, age, npm packages), then every test,
+#               and the 15 slowest of them
+# For everyday work, `make check` sets up the same and runs every test but the Tor and slow ones
+# (the markers in pyproject.toml): a few minutes at most on 2 cores.
 # `make install` does the set-up alone and leaves the CLI at .venv/bin/meldpunt.
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -21,11 +24,12 @@ NPM_DIRS := tests/interop extension
 RUN_DEBS := tor
 TEST_DEBS := tor age chromium chromium-driver postgresql shellcheck systemd iproute2 util-linux apparmor librsvg2-bin chromium-l10n
 
-.PHONY: help install demo test test-deps debs-run debs-test npm-deps icons translations fuzz bench clean
+.PHONY: help install demo test check test-deps debs-run debs-test npm-deps icons translations fuzz bench clean
 
 help:
 	@echo "make demo     run meldpunt on a private Tor network (sets everything up first)"
-	@echo "make test     install the test dependencies and run every test"
+	@echo "make test     install the test dependencies and run every test (prints the 15 slowest)"
+	@echo "make check    the same without the Tor and slow tests: a few minutes, for everyday work"
 	@echo "make install  set-up only; the CLI ends up at $(VENV)/bin/meldpunt"
 
 # Installs only the Debian packages that are missing, so a machine that has them all needs no root.
@@ -74,7 +78,10 @@ icons:
 test-deps: debs-test install npm-deps
 
 test: test-deps
-	$(PY) -m pytest
+	$(PY) -m pytest --durations=15
+
+check: test-deps
+	$(PY) -m pytest -m "not tor and not slow"
 
 demo: install
 	$(VENV)/bin/meldpunt demo

@@ -35,18 +35,17 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     args = parser.parse_args()
 
-    from crypto.age import keys
-
     with tempfile.TemporaryDirectory(prefix="meldpunt-compare-") as tmp:
-        recipient = keys.generate("pq").recipient().encode()
+        recipient = submit.new_staff().recipient
         servers = []
         try:
             for i, tree in enumerate(args.trees):
                 root = Path(tmp) / f"server-{i}"
                 root.mkdir()
-                submit.write_config(root / "bench.toml", root / "data", recipient, 2, 16)
-                submit.ROOT = tree.resolve()  # Server starts `meldpunt serve --local-only` there
-                servers.append(submit.Server(root / "bench.toml"))
+                submit.write_config(root / "bench.toml", root / "data", recipient, workers=2, threads=16,
+                                    **submit.BENCH_LIMITS)
+                # `meldpunt serve --local-only` runs from that tree (its own onion_service).
+                servers.append(submit.Server(root / "bench.toml", root / "logs", root=tree.resolve()).start())
             bodies = [submit.report_body(submit.get_token(s.port)) for s in servers]
             for server, body in zip(servers, bodies):  # warm-up
                 submit.load(server.port, args.connections, "POST", "/en/", body, seconds=1.5)

@@ -34,10 +34,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))  # the shared harness (tests/harness.py)
 sys.path.insert(0, str(ROOT / "tests" / "faults"))
 
-from faultkit import (Server, form_body, new_staff, percentile, post_report, receipt_of, request,  # noqa: E402
-                      token, write_config)
+from faultkit import form_body, percentile, post_report, receipt_of, request, token  # noqa: E402
+from harness import Server, new_staff, write_config  # noqa: E402
 
 
 def flood_process(port: int, bodies: list[bytes], seconds: float, threads: int, out) -> None:
@@ -136,7 +137,7 @@ def main() -> None:
         base = Path(tmp)
         config = write_config(base / "meldpunt.toml", base / "data", staff.recipient,
                               reports_per_minute=budget, workers=2, threads=16)
-        server = Server(config, base / "gunicorn.log")
+        server = Server(config, base / "logs")
         try:
             server.start()
             for _ in range(50):

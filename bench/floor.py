@@ -74,18 +74,17 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     args = parser.parse_args()
 
-    from crypto.age import keys
-
     with tempfile.TemporaryDirectory(prefix="meldpunt-floor-") as tmp:
-        recipient = keys.generate("pq").recipient().encode()
+        recipient = submit.new_staff().recipient
         servers: dict[str, submit.Server] = {}
         try:
             for name, command in (("durable", ("-m", "crypto.cli", "serve", "--local-only")),
                                   ("free store", (str(Path(__file__).resolve()), "--serve-free-store"))):
                 root = Path(tmp) / name.replace(" ", "-")
                 root.mkdir()
-                submit.write_config(root / "bench.toml", root / "data", recipient, 2, 16)
-                servers[name] = submit.Server(root / "bench.toml", command)
+                submit.write_config(root / "bench.toml", root / "data", recipient, workers=2, threads=16,
+                                    **submit.BENCH_LIMITS)
+                servers[name] = submit.Server(root / "bench.toml", root / "logs", command=command).start()
             bodies = {name: submit.report_body(submit.get_token(s.port)) for name, s in servers.items()}
             phases = {
                 "durable": (servers["durable"], "POST", "/en/", bodies["durable"]),

@@ -29,7 +29,6 @@ import http.client
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -40,62 +39,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))  # the shared harness (tests/harness.py)
+
+from harness import Server, new_staff, write_config  # noqa: E402
 
 ONIONSHARE_QUOTED = 610.0  # reports/s, quoted in issue 3 (not measured here)
 NAIVE_QUOTED = 745.0  # reports/s for a naive Flask + SQLite version, quoted in issue 3
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def write_config(path: Path, data_dir: Path, recipient: str, workers: int, threads: int) -> None:
-    path.write_text(
-        f'recipients = ["{recipient}"]\ndata_dir = "{data_dir}"\n'
-        '[hotline]\nname = "Bench"\n'
-        # No budget and no minimum form age: the bench posts at machine speed on purpose.
-        "[limits]\nreports_per_minute = 1000000\nform_min_seconds = 0\n"
-        f"[web]\nworkers = {workers}\nthreads = {threads}\n"
-    )
-
-
-class Server:
-    def __init__(self, config: Path, command: tuple[str, ...] = ("-m", "crypto.cli", "serve", "--local-only")) -> None:
-        self.port = free_port()
-        self.proc = subprocess.Popen(
-            [sys.executable, *command, "--config", str(config), "--bind", f"127.0.0.1:{self.port}"],
-            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
-                conn.request("GET", "/en/", headers={"Host": "127.0.0.1"})
-                if conn.getresponse().status == 200:
-                    conn.close()
-                    return
-            except OSError:
-                time.sleep(0.1)
-        self.stop()
-        raise SystemExit("the server did not start")
-
-    def workers(self) -> list[int]:
-        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()
-        return [int(c) for c in children]
-
-    def rss_kib(self) -> list[int]:
-        out = []
-        for pid in self.workers():
-            status = Path(f"/proc/{pid}/status").read_text()
-            out.append(int(re.search(r"VmRSS:\s+(\d+)", status).group(1)))
-        return out
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(timeout=30)
+# No budget and no minimum form age: the bench posts at machine speed on purpose.
+BENCH_LIMITS = {"reports_per_minute": 1_000_000, "form_min_seconds": 0}
 
 
 class OnionShare:
@@ -233,15 +186,15 @@ def main() -> None:
                         help="an onionshare-cli 2.7 executable, measured side by side (installed apart)")
     args = parser.parse_args()
 
-    from crypto.age import keys
     from onion_service.store import open_store
 
     with tempfile.TemporaryDirectory(prefix="meldpunt-bench-") as tmp:
         tmp_path = Path(tmp)
         data_dir = tmp_path / "data"
-        recipient = keys.generate(args.kind).recipient().encode()
-        write_config(tmp_path / "bench.toml", data_dir, recipient, args.workers, args.threads)
-        server = Server(tmp_path / "bench.toml")
+        recipient = new_staff(args.kind).recipient
+        write_config(tmp_path / "bench.toml", data_dir, recipient, workers=args.workers, threads=args.threads,
+                     **BENCH_LIMITS)
+        server = Server(tmp_path / "bench.toml", tmp_path / "logs").start()
         onionshare = OnionShare(args.onionshare, tmp_path) if args.onionshare else None
         try:
             body = report_body(get_token(server.port))

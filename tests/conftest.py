@@ -45,3 +45,13 @@ def database_url(request, tmp_path):
     if not server.running:
         server.start()
     server.drop_isolated(schema)
+
+
+# --- the staff key every server in a test seals to (tests/kit.py's Staff) -------------------------
+@pytest.fixture(scope="session")
+def staff():
+    """The staff key pair (post-quantum, as deployed) that tests seal to and open with:
+    `.recipient` for a configuration, `.open(sealed)` for a stored report."""
+    from kit import new_staff
+
+    return new_staff()

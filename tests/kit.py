@@ -1,13 +1,11 @@
 """What several test areas share: the pages' markers, a staff key that opens sealed reports, and
-a free loopback port. Area helpers (webkit, torkit, faultkit, …) build on these."""
+headless Chromium. The servers and their configuration are in harness.py."""
 
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import shutil
-import socket
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,13 +42,6 @@ def new_staff(kind: str = "pq") -> Staff:
     return Staff([ident], ident.recipient().encode())
 
 
-def free_port() -> int:
-    """A port on 127.0.0.1 that was free a moment ago (the caller binds it soon after)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextlib.contextmanager
 def chromium(*extra_args: str, height: int, page_load_timeout: float):
     """A selenium driver for Debian's headless Chromium with JavaScript disabled, in a fresh
@@ -74,17 +65,3 @@ def chromium(*extra_args: str, height: int, page_load_timeout: float):
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
-
-
-def live_processes():
-    """(pid, parent pid, process group) of every process that is not a zombie, from /proc."""
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue  # it exited while we looked
-        state, ppid, pgid = stat.rsplit(")", 1)[1].split()[:3]
-        if state != "Z":
-            yield int(entry), int(ppid), int(pgid)

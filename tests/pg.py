@@ -18,11 +18,12 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
 from pathlib import Path
+
+from harness import free_port
 
 SUPERUSER = "meldpunt"
 DATABASE = "meldpunt"  # made at start; tests get a schema of their own in it (isolated_url)
@@ -79,12 +80,6 @@ def _unprivileged_user() -> str:
     return FALLBACK_USER
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class PostgresServer:
     def __init__(self, base: Path, bin_dir: Path, user: str | None, port: int):
         self.base = base
@@ -107,7 +102,7 @@ class PostgresServer:
         # could not enter.
         base = Path(tempfile.mkdtemp(prefix="meldpunt-pg-"))
         try:
-            server = cls(base, bin_dir, user, _free_port())
+            server = cls(base, bin_dir, user, free_port())
             server._initdb()
             server.start()
             server.execute(f'CREATE DATABASE "{DATABASE}"')

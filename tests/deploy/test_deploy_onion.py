@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from harness import write_config
 from test_deploy_sandbox import NOBODY, RECEIPT, TOKEN, _can_sandbox, sandboxed
 
 from crypto.age import keys
@@ -62,15 +63,9 @@ def test_a_report_over_tor_reaches_the_sandboxed_server_through_unix_sockets_onl
     (etc / "tor-password").chmod(0o644)
 
     staff = keys.generate("pq")
-    conf = etc / "meldpunt.toml"
-    conf.write_text(
-        f'recipients = ["{staff.recipient().encode()}"]\n'
-        f'data_dir = "{state}"\n'
-        '[hotline]\nname = "Deploy test"\n'
-        "[limits]\nform_min_seconds = 0\n"
-        f'[web]\nbind = "unix:{run}/web.sock"\nworkers = 1\nthreads = 4\n'
-        f'[tor]\ncontrol = "unix:{ctl}/control"\ncontrol_password_file = "{etc}/tor-password"\n'
-    )
+    conf = write_config(etc / "meldpunt.toml", state, staff.recipient().encode(), form_min_seconds=0,
+                        bind=f"unix:{run}/web.sock", workers=1, threads=4,
+                        tor={"control": f"unix:{ctl}/control", "control_password_file": f"{etc}/tor-password"})
     conf.chmod(0o644)
 
     log = tmp_path / "serve.log"

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from deploykit import DEPLOY, ROOT
+from harness import write_config
 
 from crypto.age import keys
 
@@ -81,14 +82,8 @@ def server(tmp_path):
         os.chown(d, NOBODY, NOBODY)
     os.chmod(tmp_path, 0o755)
     recipient = keys.generate("pq").recipient().encode()
-    conf = etc / "meldpunt.toml"
-    conf.write_text(
-        f'recipients = ["{recipient}"]\n'
-        f'data_dir = "{state}"\n'
-        '[hotline]\nname = "Testmeldpunt"\n'
-        "[limits]\nform_min_seconds = 0\n"
-        f'[web]\nbind = "unix:{run}/web.sock"\nworkers = 2\nthreads = 4\n'
-    )
+    conf = write_config(etc / "meldpunt.toml", state, recipient, form_min_seconds=0, bind=f"unix:{run}/web.sock",
+                        workers=2, threads=4)
     conf.chmod(0o644)
     sock = str(run / "web.sock")
     log = tmp_path / "server.log"

@@ -4,19 +4,13 @@ built copy, a meldpunt serving the form, and Debian's Chromium with the copy loa
 from __future__ import annotations
 
 import os
-import sys
 
 import pytest
 from extkit import PUBLIC_HOST, Hotline, write_config
+from harness import Server
 
-from kit import ROOT
-
-# The web tests' launcher of `meldpunt serve --local-only` (tests/onion_service/web/webkit.py).
-sys.path.insert(0, str(ROOT / "tests" / "onion_service" / "web"))
-from webkit import Gunicorn  # noqa: E402
-
-from onion_service.extension import build  # noqa: E402
-from onion_service.tor import keys  # noqa: E402
+from onion_service.extension import build
+from onion_service.tor import keys
 
 CHROMIUM = "/usr/lib/chromium/chromium"
 
@@ -40,7 +34,7 @@ def built(hotline, tmp_path_factory):
 def meldpunt(hotline, tmp_path_factory):
     base = tmp_path_factory.mktemp("served")
     (base / "tmp").mkdir()
-    server = Gunicorn(hotline.config_path, base / "tmp", base)
+    server = Server(hotline.config_path, base, tmpdir=base / "tmp").start()
     yield server
     server.stop()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import harness
 from kit import new_staff
 
 # Names in four languages, none of them in the example configuration or in the source tree.
@@ -20,13 +21,5 @@ class Hotline:
 
 
 def write_config(path: Path, data_dir: Path, *, public_hosts: list[str], name: str | None = None) -> None:
-    names = name or "{ " + ", ".join(f'{k} = "{v}"' for k, v in NAMES.items()) + " }"
-    hosts = ", ".join(f'"{h}"' for h in public_hosts)
-    path.write_text(
-        f'recipients = ["{new_staff().recipient}"]\n'
-        f'data_dir = "{data_dir}"\n'
-        'default_language = "fr"\n'
-        f"[hotline]\nname = {names}\n"
-        "[limits]\nform_min_seconds = 0\n"
-        f"[web]\nworkers = 1\nthreads = 4\npublic_hosts = [{hosts}]\n"
-    )
+    harness.write_config(path, data_dir, new_staff().recipient, default_language="fr", form_min_seconds=0,
+                         workers=1, public_hosts=public_hosts, hotline_name=name or NAMES)

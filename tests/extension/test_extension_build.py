@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from clirun import meldpunt as run_meldpunt
 from extkit import NAMES, PUBLIC_HOST, write_config
-
 from kit import ROOT
+
 from onion_service.config import ConfigError, load_config, parse_config
 from onion_service.extension import ExtensionError, build, check_onion
 from onion_service.tor import keys
@@ -160,7 +160,7 @@ def test_the_command(hotline, tmp_path):
 
 
 def test_a_long_name_is_cut_for_the_stores(tmp_path):
-    write_config(tmp_path / "m.toml", tmp_path, public_hosts=["r.example"], name='"' + "N" * 60 + '"')
+    write_config(tmp_path / "m.toml", tmp_path, public_hosts=["r.example"], name="N" * 60)
     built = build(load_config(tmp_path / "m.toml"), tmp_path / "out")
     messages = json.loads((built.folder / "_locales/en/messages.json").read_text())
     assert messages["extensionName"]["placeholders"]["hotline"]["content"] == "N" * 44 + "…"

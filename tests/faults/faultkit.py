@@ -1,5 +1,6 @@
-"""Helpers for the fault tests: a gunicorn we can kill, reporters that remember what they were
-told, and the check that every acknowledged report is stored, once, and opens.
+"""Helpers for the fault tests: timed requests, reporters that remember what they were told, and
+the check that every acknowledged report is stored, once, and opens. The server they kill, its
+configuration and the staff key come from the shared harness (tests/harness.py).
 
 Everything here talks to 127.0.0.1 only, and every loop is bounded in count and in time.
 """
@@ -7,11 +8,7 @@ Everything here talks to 127.0.0.1 only, and every loop is bounded in count and 
 from __future__ import annotations
 
 import http.client
-import os
 import secrets
-import signal
-import subprocess
-import sys
 import threading
 import time
 import urllib.parse
@@ -19,33 +16,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kit import HTML_LANG, RECEIPT, ROOT, TOKEN, Staff, free_port, live_processes, new_staff  # noqa: F401 (re-exported)
+from harness import ROOT, Staff
+from kit import HTML_LANG, RECEIPT
 
 from crypto.errors import Error
 from onion_service.web.token import FormTokens, load_or_create_secret
-
-
-def write_config(path: Path, data_dir: Path, recipient: str, *, database_url: str = "",
-                 reports_per_minute: int = 100_000, workers: int = 2, threads: int = 8) -> Path:
-    path.write_text(
-        f'recipients = ["{recipient}"]\n'
-        f'data_dir = "{data_dir}"\n'
-        f'database_url = "{database_url}"\n'
-        'default_language = "nl"\n'
-        "[hotline]\n"
-        'name = "Faults test hotline"\n'
-        "[[hotline.emergency]]\n"
-        'label = "Police"\n'
-        'number = "101"\n'
-        "[limits]\n"
-        f"reports_per_minute = {reports_per_minute}\n"
-        "form_min_seconds = 1\n"
-        "form_max_hours = 6\n"
-        "[web]\n"
-        f"workers = {workers}\n"
-        f"threads = {threads}\n"
-    )
-    return path
 
 
 def token(data_dir: Path, lang: str, *, age_seconds: float = 30) -> str:
@@ -99,10 +74,6 @@ def receipt_of(reply: Reply) -> str | None:
     return m.group(1) if m else None
 
 
-def _children(pid: int) -> list[int]:
-    return [child for child, ppid, _ in live_processes() if ppid == pid]
-
-
 def rss_kib(pids: list[int]) -> int:
     total = 0
     for pid in pids:
@@ -113,123 +84,6 @@ def rss_kib(pids: list[int]) -> int:
         except OSError:
             continue
     return total
-
-
-class Server:
-    """`meldpunt serve --local-only` on a loopback port, in a process group of its own, so a
-    test can SIGKILL the master and every worker at once. `stop()` always leaves nothing behind."""
-
-    def __init__(self, config_path: Path, log_path: Path, *, port: int | None = None) -> None:
-        self.config_path = config_path
-        self.log_path = log_path
-        self.port = port or free_port()
-        self.proc: subprocess.Popen | None = None
-        self.started_in = 0.0
-
-    def start(self, timeout: float = 30) -> float:
-        """Starts and waits until the form answers 200; returns the seconds it took."""
-        assert self.proc is None or self.proc.poll() is not None
-        started = time.monotonic()
-        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "crypto.cli", "serve", "--local-only", "--config", str(self.config_path),
-                 "--bind", f"127.0.0.1:{self.port}"],
-                cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                start_new_session=True,
-            )
-        deadline = started + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"gunicorn exited ({self.proc.returncode}): {self.log_tail()}")
-            try:
-                if request(self.port, "GET", "/nl/", timeout=5).status == 200:
-                    self.started_in = time.monotonic() - started
-                    return self.started_in
-            except OSError:
-                pass
-            time.sleep(0.05)
-        self.kill()
-        raise RuntimeError(f"gunicorn did not answer within {timeout} s: {self.log_tail()}")
-
-    def log_tail(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")[-3000:]
-        except OSError:
-            return ""
-
-    @property
-    def running(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def workers(self) -> list[int]:
-        return _children(self.proc.pid) if self.running else []
-
-    def pids(self) -> list[int]:
-        return [self.proc.pid, *self.workers()] if self.running else []
-
-    def kill(self) -> None:
-        """SIGKILL the master and every worker at once (a crash, or the OOM killer)."""
-        if self.proc is None:
-            return
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.proc.wait(10)
-        # Workers are in the same group; wait until none is left holding the port or the files.
-        deadline = time.monotonic() + 10
-        while _group_alive(self.proc.pid) and time.monotonic() < deadline:
-            time.sleep(0.01)
-
-    def kill_worker(self) -> bool:
-        """SIGKILL one worker; the master starts a new one. False if there was none to kill."""
-        writer = self.writer()
-        workers = [pid for pid in self.workers() if pid != writer]
-        if not workers:
-            return False
-        try:
-            os.kill(secrets.choice(workers), signal.SIGKILL)
-        except ProcessLookupError:
-            return False
-        return True
-
-    def writer(self) -> int | None:
-        """The pid of the writer process (onion_service/process/writer.py), or None if there is none now."""
-        for pid in self.workers():
-            try:
-                if Path(f"/proc/{pid}/comm").read_text().strip() == "meldpunt-writer":
-                    return pid
-            except OSError:
-                continue  # gone meanwhile
-        return None
-
-    def kill_writer(self) -> bool:
-        """SIGKILL the writer; the master starts a new one. False if there was none to kill."""
-        pid = self.writer()
-        if pid is None:
-            return False
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            return False
-        return True
-
-    def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            if self.proc is not None:
-                self.kill()  # reap any worker left in the group
-            return
-        os.killpg(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            pass
-        self.kill()
-
-
-def _group_alive(pgid: int) -> bool:
-    return any(group == pgid for _, _, group in live_processes())
 
 
 @dataclass

@@ -17,7 +17,8 @@ import time
 
 import pytest
 
-from faultkit import Ledger, Reporters, Server, post_report, receipt_of, token, verify_store, write_config
+from faultkit import Ledger, Reporters, post_report, receipt_of, token, verify_store
+from harness import Server, write_config
 from onion_service.store import open_store
 
 KILLS = 22  # SIGKILLs of gunicorn (master and workers, or one worker); PostgreSQL's come on top
@@ -51,7 +52,7 @@ def _crash_loop(tmp_path, staff, database_url: str, *, pg=None) -> dict:
     data_dir = tmp_path / "data"
     config = write_config(tmp_path / "meldpunt.toml", data_dir, staff.recipient, database_url=database_url,
                           workers=2, threads=8)
-    server = Server(config, tmp_path / "gunicorn.log")
+    server = Server(config, tmp_path / "logs")
     ledger = Ledger()
     kinds = {"all": 0, "worker": 0, "writer": 0, "database": 0}
     restarts, recoveries = [], []
@@ -120,17 +121,19 @@ def _crash_loop(tmp_path, staff, database_url: str, *, pg=None) -> dict:
     return summary
 
 
-def test_slow_crash_loop_sqlite_no_acknowledged_report_lost(tmp_path, fault_staff):
-    _crash_loop(tmp_path, fault_staff, "")
+@pytest.mark.slow
+def test_slow_crash_loop_sqlite_no_acknowledged_report_lost(tmp_path, staff):
+    _crash_loop(tmp_path, staff, "")
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_slow_crash_loop_postgres_with_database_kills_no_acknowledged_report_lost(
-        tmp_path, fault_staff, postgres_server):
+        tmp_path, staff, postgres_server):
     schema = "faults_crash_" + os.urandom(4).hex()
     url = postgres_server.isolated_url(schema)
     try:
-        _crash_loop(tmp_path, fault_staff, url, pg=postgres_server)
+        _crash_loop(tmp_path, staff, url, pg=postgres_server)
     finally:
         if not postgres_server.running:
             postgres_server.start()

@@ -20,8 +20,10 @@ import time
 import urllib.parse
 from collections import Counter
 
-from faultkit import (Ledger, Server, assert_refused_page, form_body, percentile, post_report, receipt_of,
-                      request, rss_kib, token, verify_store, write_config)
+import pytest
+from faultkit import (Ledger, assert_refused_page, form_body, percentile, post_report, receipt_of, request,
+                      rss_kib, token, verify_store)
+from harness import Server, write_config
 from onion_service.store import open_store
 
 BUDGET = 20  # reports a minute
@@ -133,11 +135,12 @@ def real_reports(port: int, data_dir, ledger: Ledger, tag: str, count: int, spac
     return replies
 
 
-def test_slow_flood_50x_budget_budget_holds_real_reports_served_form_fast_memory_bounded(tmp_path, fault_staff):
+@pytest.mark.slow
+def test_slow_flood_50x_budget_budget_holds_real_reports_served_form_fast_memory_bounded(tmp_path, staff):
     data_dir = tmp_path / "data"
-    config = write_config(tmp_path / "meldpunt.toml", data_dir, fault_staff.recipient,
+    config = write_config(tmp_path / "meldpunt.toml", data_dir, staff.recipient,
                           reports_per_minute=BUDGET, workers=2, threads=16)
-    server = Server(config, tmp_path / "gunicorn.log")
+    server = Server(config, tmp_path / "logs")
     ledger = Ledger()
     store = None
     try:
@@ -204,7 +207,7 @@ def test_slow_flood_50x_budget_budget_holds_real_reports_served_form_fast_memory
         assert max(junk_p99, flood_p99) < 2.0, (junk_p99, flood_p99)
         growth_mib = (rss_after - rss_before) / 1024
         assert growth_mib < 64, f"memory grew by {growth_mib:.0f} MiB during the floods"
-        counts = verify_store(store, fault_staff, ledger.acked)
+        counts = verify_store(store, staff, ledger.acked)
         summary = {
             "budget_per_min": BUDGET, "flood_requests": FLOOD, "connections": FLOOD_CONNECTIONS,
             "junk_flood_s": round(junk_seconds, 1), "junk_statuses": dict(junk.statuses),

@@ -28,6 +28,7 @@ def regression_inputs() -> list[tuple[str, Path]]:
             for path in sorted((REGRESSIONS / target).glob("*")) if path.is_file()]
 
 
+@pytest.mark.slow
 def test_slow_fuzz_age_and_bundle_readers_raise_only_typed_errors(tmp_path):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     runs = {}

@@ -16,8 +16,9 @@ import time
 from pathlib import Path
 
 import pytest
-from faultkit import (Ledger, Reporters, Server, assert_refused_page, post_report, receipt_of, request, token,
-                      verify_store, write_config)
+from faultkit import (Ledger, Reporters, assert_refused_page, post_report, receipt_of, request, token,
+                      verify_store)
+from harness import Server, write_config
 from onion_service.store import open_store
 
 # The notice views.py shows when the store refuses a report (msgid in the catalogs).
@@ -64,10 +65,10 @@ def fill(path: Path, max_bytes: int) -> int:
 
 
 def test_disk_full_gives_translated_503_loses_nothing_and_recovers_without_restart(
-        tmp_path, small_disk, fault_staff):
+        tmp_path, small_disk, staff):
     data_dir = small_disk / "data"
-    config = write_config(tmp_path / "meldpunt.toml", data_dir, fault_staff.recipient, workers=1, threads=4)
-    server = Server(config, tmp_path / "gunicorn.log")
+    config = write_config(tmp_path / "meldpunt.toml", data_dir, staff.recipient, workers=1, threads=4)
+    server = Server(config, tmp_path / "logs")
     ledger = Ledger()
     store = None
     try:
@@ -116,7 +117,7 @@ def test_disk_full_gives_translated_503_loses_nothing_and_recovers_without_resta
             reply = post_report(server.port, "fr", f"after-full-more-{i}", tok_fr)
             ledger.record(f"after-full-more-{i}", reply)
             assert receipt_of(reply), reply.status
-        counts = verify_store(store, fault_staff, ledger.acked)
+        counts = verify_store(store, staff, ledger.acked)
         print(f"\ndisk full: refused {refused} with 503, recovered {recovery:.2f} s after space returned, "
               f"{counts}, reports lost 0", file=sys.stderr)
     except BaseException:
@@ -129,13 +130,13 @@ def test_disk_full_gives_translated_503_loses_nothing_and_recovers_without_resta
 
 
 @pytest.mark.postgres
-def test_postgres_stopped_mid_run_gives_503_with_retry_after_and_recovers(tmp_path, fault_staff, postgres_server):
+def test_postgres_stopped_mid_run_gives_503_with_retry_after_and_recovers(tmp_path, staff, postgres_server):
     schema = "faults_down_" + os.urandom(4).hex()
     url = postgres_server.isolated_url(schema)
     data_dir = tmp_path / "data"
-    config = write_config(tmp_path / "meldpunt.toml", data_dir, fault_staff.recipient, database_url=url,
+    config = write_config(tmp_path / "meldpunt.toml", data_dir, staff.recipient, database_url=url,
                           workers=2, threads=4)
-    server = Server(config, tmp_path / "gunicorn.log")
+    server = Server(config, tmp_path / "logs")
     ledger = Ledger()
     store = None
     try:
@@ -160,7 +161,9 @@ def test_postgres_stopped_mid_run_gives_503_with_retry_after_and_recovers(tmp_pa
             deadline = time.monotonic() + 20
             while not (set(server.workers()) - old_workers) and time.monotonic() < deadline:
                 time.sleep(0.05)
-            time.sleep(1.0)  # the new worker's boot, without a database
+            # A worker that cannot boot makes gunicorn halt: wait on the master's exit, bounded
+            # by the new worker's boot time.
+            server.exits_within(1.0)
             assert server.running, f"gunicorn stopped after a worker restarted without the database: {server.log_tail()}"
             for i in range(4):
                 reply = post_report(server.port, "de", f"after-worker-restart-{i}", tok_de, timeout=30)
@@ -183,7 +186,7 @@ def test_postgres_stopped_mid_run_gives_503_with_retry_after_and_recovers(tmp_pa
             reporters.stop()
         assert set(ledger.statuses) <= {200, 503}, dict(ledger.statuses)
         assert ledger.statuses[503] >= 1
-        counts = verify_store(store, fault_staff, ledger.acked)
+        counts = verify_store(store, staff, ledger.acked)
         print(f"\npostgres down {started_at - stopped_at:.1f} s: slowest 503 {slowest:.2f} s, recovered "
               f"{recovery:.2f} s after it returned, {counts}, statuses {dict(ledger.statuses)}, reports lost 0",
               file=sys.stderr)
@@ -200,7 +203,7 @@ def test_postgres_stopped_mid_run_gives_503_with_retry_after_and_recovers(tmp_pa
 
 
 @pytest.mark.postgres
-def test_store_opened_while_postgres_is_down_tolerates_the_outage_only_when_asked(fault_staff, postgres_server):
+def test_store_opened_while_postgres_is_down_tolerates_the_outage_only_when_asked(staff, postgres_server):
     from onion_service.store import StoreUnavailable
 
     schema = "faults_open_" + os.urandom(4).hex()

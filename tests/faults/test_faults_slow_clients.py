@@ -12,7 +12,9 @@ import socket
 import sys
 import time
 
-from faultkit import Server, percentile, post_report, receipt_of, request, token, write_config
+import pytest
+from faultkit import percentile, post_report, receipt_of, request, token
+from harness import Server, write_config
 
 from onion_service.process import worker
 
@@ -69,10 +71,11 @@ class SlowClients:
         self.socks = []
 
 
-def test_slow_clients_200_byte_at_a_time_real_reporters_still_served(tmp_path, fault_staff):
+@pytest.mark.slow
+def test_slow_clients_200_byte_at_a_time_real_reporters_still_served(tmp_path, staff):
     data_dir = tmp_path / "data"
-    config = write_config(tmp_path / "meldpunt.toml", data_dir, fault_staff.recipient, workers=2, threads=16)
-    server = Server(config, tmp_path / "gunicorn.log")
+    config = write_config(tmp_path / "meldpunt.toml", data_dir, staff.recipient, workers=2, threads=16)
+    server = Server(config, tmp_path / "logs")
     slow = None
     try:
         server.start()

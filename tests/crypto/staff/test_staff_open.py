@@ -28,8 +28,11 @@ def run(*args: str):
 
 
 @pytest.fixture
-def staff(tmp_path):
-    identity, key = new_identity(tmp_path)
+def staff_key(tmp_path, staff):
+    """The session's staff key (tests/conftest.py) and that key as an identity file, for `-i`."""
+    identity = staff.identities[0]
+    key = tmp_path / "staff.key"
+    key.write_text(keys.identity_file_text(identity))
     return identity, key
 
 
@@ -38,8 +41,8 @@ def _ack_ids(out: Path) -> set[str]:
 
 
 @pytest.mark.parametrize("count", [5, 40])  # 5 opens inline, 40 in worker processes
-def test_open_writes_every_output(tmp_path, staff, count):
-    identity, key = staff
+def test_open_writes_every_output(tmp_path, staff_key, count):
+    identity, key = staff_key
     reports = [make_report(i) for i in range(count)]
     opened = sealed_bundle(tmp_path / "b.tar", reports, [identity.recipient()])
     out = tmp_path / "out"
@@ -76,8 +79,8 @@ def test_open_writes_every_output(tmp_path, staff, count):
     assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
 
 
-def test_urls_txt_counts_reports_naming_each_url(tmp_path, staff):
-    identity, key = staff
+def test_urls_txt_counts_reports_naming_each_url(tmp_path, staff_key):
+    identity, key = staff_key
     shared = "http://shared.onion/x"
     reports = [make_report(i, urls=(shared, f"http://only{i}.onion/")) for i in range(3)]
     reports.append(make_report(9, urls=(shared,)))
@@ -108,8 +111,8 @@ class _Tags(html.parser.HTMLParser):
         self.tags.append((tag, attrs))
 
 
-def test_index_has_no_links_images_or_scripts(tmp_path, staff):
-    identity, key = staff
+def test_index_has_no_links_images_or_scripts(tmp_path, staff_key):
+    identity, key = staff_key
     reports = [
         make_report(0, urls=HOSTILE_URLS[:4], description="</pre><a href='http://x.test/'>x</a>",
                     contact="<img src=x onerror=alert(1)>"),
@@ -136,8 +139,8 @@ def test_index_has_no_links_images_or_scripts(tmp_path, staff):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
 
 
-def test_csv_guards_formula_cells(tmp_path, staff):
-    identity, key = staff
+def test_csv_guards_formula_cells(tmp_path, staff_key):
+    identity, key = staff_key
     report = make_report(0, urls=("=HYPERLINK(\"http://evil.test\")", "+cmd|' /C calc'!A0", "http://fine.test/"),
                          description="@SUM(A1)", contact="-2+3")
     sealed_bundle(tmp_path / "b.tar", [report], [identity.recipient()])
@@ -165,8 +168,8 @@ def _bundle_with_bad_reports(tmp_path, identity):
     return [rid.hex() for rid, _, _ in items]
 
 
-def test_bad_reports_fail_alone_and_are_not_acknowledged(tmp_path, staff):
-    identity, key = staff
+def test_bad_reports_fail_alone_and_are_not_acknowledged(tmp_path, staff_key):
+    identity, key = staff_key
     ids = _bundle_with_bad_reports(tmp_path, identity)
     out = tmp_path / "out"
     result = run("open", tmp_path / "b.tar", "-i", key, "--out", out)
@@ -179,8 +182,8 @@ def test_bad_reports_fail_alone_and_are_not_acknowledged(tmp_path, staff):
     assert sorted(p.name for p in (out / "reports").iterdir()) == sorted(f"{i}.json" for i in ids[:5])
 
 
-def test_wrong_identity_opens_nothing_and_writes_no_ack(tmp_path, staff):
-    identity, _ = staff
+def test_wrong_identity_opens_nothing_and_writes_no_ack(tmp_path, staff_key):
+    identity, _ = staff_key
     _, other_key = new_identity(tmp_path, "other")
     sealed_bundle(tmp_path / "b.tar", [make_report(i) for i in range(3)], [identity.recipient()])
     out = tmp_path / "out"
@@ -191,8 +194,8 @@ def test_wrong_identity_opens_nothing_and_writes_no_ack(tmp_path, staff):
     assert list((out / "reports").iterdir()) == []
 
 
-def test_reopening_is_harmless_and_a_later_bundle_adds_to_the_overview(tmp_path, staff):
-    identity, key = staff
+def test_reopening_is_harmless_and_a_later_bundle_adds_to_the_overview(tmp_path, staff_key):
+    identity, key = staff_key
     first = sealed_bundle(tmp_path / "1.tar", [make_report(i) for i in range(3)], [identity.recipient()])
     out = tmp_path / "out"
     assert run("open", tmp_path / "1.tar", "-i", key, "--out", out).exit_code == 0
@@ -221,8 +224,8 @@ def test_reopening_is_harmless_and_a_later_bundle_adds_to_the_overview(tmp_path,
     assert page.index(f'id="r-{second[0][0]}"') < min(page.index(f'id="r-{rid}"') for rid, _ in first)
 
 
-def test_planted_links_never_send_plaintext_outside_dir(tmp_path, staff):
-    identity, key = staff
+def test_planted_links_never_send_plaintext_outside_dir(tmp_path, staff_key):
+    identity, key = staff_key
     opened = sealed_bundle(tmp_path / "b.tar", [make_report(0)], [identity.recipient()])
     outside = tmp_path / "outside"
     outside.mkdir()
@@ -255,8 +258,8 @@ def test_planted_links_never_send_plaintext_outside_dir(tmp_path, staff):
     assert victim.read_text() == "untouched" and not (out3 / "ack").exists()
 
 
-def test_reports_dir_that_is_a_link_is_refused(tmp_path, staff):
-    identity, key = staff
+def test_reports_dir_that_is_a_link_is_refused(tmp_path, staff_key):
+    identity, key = staff_key
     sealed_bundle(tmp_path / "b.tar", [make_report(0)], [identity.recipient()])
     outside = tmp_path / "outside"
     outside.mkdir()
@@ -304,8 +307,8 @@ def test_key_rotation_reports_before_during_and_after_open_with_the_right_keys(t
     assert [opens(b, old_key) for b in expected] == [True, True, False]
 
 
-def test_find_by_receipt_in_any_spelling(tmp_path, staff):
-    identity, key = staff
+def test_find_by_receipt_in_any_spelling(tmp_path, staff_key):
+    identity, key = staff_key
     target = make_report(3, description="line one\n\x1b]0;owned\x07 evil title", urls=("http://x.test/\u202eexe.gnp",))
     sealed_bundle(tmp_path / "b.tar", [make_report(1), target, make_report(2)], [identity.recipient()])
     out = tmp_path / "out"
@@ -323,8 +326,8 @@ def test_find_by_receipt_in_any_spelling(tmp_path, staff):
     assert bad.exit_code == 1 and bad.stderr.startswith("meldpunt: not a receipt code")
 
 
-def test_nothing_outside_dir_on_success(tmp_path, staff):
-    identity, key = staff
+def test_nothing_outside_dir_on_success(tmp_path, staff_key):
+    identity, key = staff_key
     sealed_bundle(tmp_path / "b.tar", [make_report(i) for i in range(40)], [identity.recipient()])
     before = tree(tmp_path)
     assert run("open", tmp_path / "b.tar", "-i", key, "--out", tmp_path / "out").exit_code == 0
@@ -365,8 +368,8 @@ def _run_real(args, *, stderr_tty: bool) -> tuple[int, str, str]:
         os.close(master)
 
 
-def test_progress_bar_only_on_a_terminal(tmp_path, staff):
-    identity, key = staff
+def test_progress_bar_only_on_a_terminal(tmp_path, staff_key):
+    identity, key = staff_key
     sealed_bundle(tmp_path / "b.tar", [make_report(i) for i in range(40)], [identity.recipient()])
     code, stdout, stderr = _run_real(["open", tmp_path / "b.tar", "-i", key, "--out", tmp_path / "a"], stderr_tty=True)
     assert code == 0 and "Opened 40 of 40" in stdout
@@ -375,8 +378,8 @@ def test_progress_bar_only_on_a_terminal(tmp_path, staff):
     assert code == 0 and "Opened 40 of 40" in stdout and stderr == ""
 
 
-def test_real_process_refuses_a_hostile_bundle_in_one_line(tmp_path, staff):
-    _, key = staff
+def test_real_process_refuses_a_hostile_bundle_in_one_line(tmp_path, staff_key):
+    _, key = staff_key
     (tmp_path / "b.tar").write_bytes(b"\0" * 100)
     code, stdout, stderr = _run_real(["open", tmp_path / "b.tar", "-i", key, "--out", tmp_path / "o"], stderr_tty=False)
     assert code == 1 and stdout == ""

@@ -24,10 +24,3 @@ def tor_network(tmp_path_factory):
         yield network
     finally:
         network.stop()
-
-
-@pytest.fixture(scope="session")
-def staff():
-    from torkit import new_staff
-
-    return new_staff()

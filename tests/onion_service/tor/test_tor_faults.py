@@ -26,6 +26,7 @@ pytestmark = pytest.mark.tor
 RESTARTS = 5
 
 
+@pytest.mark.slow
 def test_slow_service_tor_killed_five_times_onion_answers_again_no_report_lost(tmp_path, tor_network, staff):
     data_dir = tmp_path / "data"
     config_path = write_config(tmp_path / "meldpunt.toml", data_dir, staff.recipient,

@@ -1,5 +1,5 @@
-"""Helpers for the Tor tests: a meldpunt serve process, fetches through the client's SOCKS port,
-and the sockets a process tree holds."""
+"""Helpers for the Tor tests: `meldpunt serve` in Tor mode (over the shared harness's configuration),
+fetches through the client's SOCKS port, and the sockets a process tree holds."""
 
 from __future__ import annotations
 
@@ -14,46 +14,27 @@ import threading
 import time
 from pathlib import Path
 
+import harness
 import requests
-from kit import RECEIPT, ROOT, TOKEN, Staff, live_processes, new_staff  # noqa: F401 (re-exported)
+from harness import ROOT, descendants, free_port
+from kit import RECEIPT, TOKEN
 
 ARTIFACTS = ROOT / "test-artifacts" / "tor"
 ONION_LINE = re.compile(r"^onion: http://([a-z2-7]{56}\.onion)/$")
 
 
-def free_port() -> int:
-    from devnet.private_network import free_ports
-
-    return free_ports(1)[0]
-
-
 def write_config(path: Path, data_dir: Path, recipient: str, control: str, *, bind: str | None = None) -> Path:
-    path.write_text(
-        f'recipients = ["{recipient}"]\n'
-        f'data_dir = "{data_dir}"\n'
-        'default_language = "en"\n'
-        "[hotline]\n"
-        'name = "Tor test hotline"\n'
-        "[[hotline.emergency]]\n"
-        'label = "Police"\n'
-        'number = "101"\n'
-        "[limits]\n"
-        "form_min_seconds = 1\n"
-        "[web]\n"
-        f'bind = "{bind or f"127.0.0.1:{free_port()}"}"\n'
-        "workers = 1\n"
-        "threads = 4\n"
-        "[tor]\n"
-        f'control = "{control}"\n'
-        "pow_queue_rate = 200\n"
-        "pow_queue_burst = 2000\n"
-        "max_streams = 20\n"
-    )
-    return path
+    """The harness's configuration with a [tor] section: `control` is the tor to publish through
+    ("launch" for one of serve's own); one worker, English first, a form usable after a second."""
+    return harness.write_config(
+        path, data_dir, recipient, default_language="en", form_min_seconds=1, workers=1, threads=4,
+        bind=bind or f"127.0.0.1:{free_port()}",
+        tor={"control": control, "pow_queue_rate": 200, "pow_queue_burst": 2000, "max_streams": 20})
 
 
 class Serve:
-    """`meldpunt serve --config FILE` (Tor mode) as a child process of the test."""
+    """`meldpunt serve --config FILE` (Tor mode) as a child process of the test. Unlike the
+    harness's Server, it is ready when it prints its onion address, not when a port answers."""
 
     def __init__(self, config_path: Path, log_path: Path, *, timeout: float = 90) -> None:
         self.log = open(log_path, "ab")
@@ -85,15 +66,7 @@ class Serve:
 
     def pids(self) -> list[int]:
         """The serve process and every descendant (gunicorn master and workers)."""
-        children: dict[int, list[int]] = {}
-        for pid, ppid, _ in live_processes():
-            children.setdefault(ppid, []).append(pid)
-        out, todo = [], [self.process.pid]
-        while todo:
-            pid = todo.pop()
-            out.append(pid)
-            todo.extend(children.get(pid, []))
-        return out
+        return descendants(self.process.pid)
 
     def stop(self) -> None:
         if self.process.poll() is None:

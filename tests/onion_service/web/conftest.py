@@ -1,4 +1,5 @@
-"""Fixtures for the web tests: an in-process app per test, and gunicorn once per module."""
+"""Fixtures for the web tests: an in-process app per test, and `meldpunt serve --local-only` once per
+module (tests/harness.py)."""
 
 from __future__ import annotations
 
@@ -7,17 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from webkit import Gunicorn, Identity, make_config, new_identity, write_config
+from harness import Server, make_config, write_config
+from kit import Staff
 
 from onion_service.config import Config
 from onion_service.process.writer import Writer
 from onion_service.store import Store, open_store
 from onion_service.web.app import create_app
-
-
-@pytest.fixture(scope="session")
-def identity() -> Identity:
-    return new_identity("pq")
 
 
 @dataclass
@@ -26,30 +23,30 @@ class AppEnv:
     store: Store
     app: object
     client: object
-    identity: Identity
+    identity: Staff
 
 
 @pytest.fixture
-def app_env(tmp_path, database_url, identity):
+def app_env(tmp_path, database_url, staff):
     """The app in-process (Flask's test client) on each backend, with its own data directory.
 
     Reports take the path they take in production: the store sends them to a writer process
     (forked here, as the server's master forks it), which commits and syncs them."""
-    config = make_config(tmp_path / "data", identity.recipient, database_url=database_url)
+    config = make_config(tmp_path / "data", staff.recipient, database_url=database_url)
     open_store(config.database_url).close()  # as server.run does: the table exists before the fork
     writer = Writer(config.database_url, answer_timeout=20)
     writer.start()
     store = open_store(config.database_url, writer=writer.client())
     try:
         app = create_app(config, store=store)
-        yield AppEnv(config, store, app, app.test_client(), identity)
+        yield AppEnv(config, store, app, app.test_client(), staff)
     finally:
         store.close()
         writer.stop()
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def served(request, tmp_path_factory, identity):
+def served(request, tmp_path_factory, staff):
     """gunicorn running the app from a TOML file (as `meldpunt serve` does), on each backend."""
     base = tmp_path_factory.mktemp("served")
     schema = None
@@ -61,15 +58,13 @@ def served(request, tmp_path_factory, identity):
         database_url = pg.isolated_url(schema)
     else:
         database_url = ""
-    for d in ("tmp", "logs"):
-        (base / d).mkdir()
-    config = make_config(base / "data", identity.recipient, database_url=database_url)
-    config_path = base / "meldpunt.toml"
-    write_config(config_path, config, identity.recipient)
-    server = Gunicorn(config_path, base / "tmp", base / "logs")
+    (base / "tmp").mkdir()
+    config = make_config(base / "data", staff.recipient, database_url=database_url)
+    config_path = write_config(base / "meldpunt.toml", base / "data", staff.recipient, database_url=database_url)
+    server = Server(config_path, base / "logs", tmpdir=base / "tmp").start()
     store = open_store(config.database_url)
     try:
-        yield Served(server, config, store, identity, base, request.param)
+        yield Served(server, config, store, staff, base, request.param)
     finally:
         server.stop()
         store.close()
@@ -79,9 +74,9 @@ def served(request, tmp_path_factory, identity):
 
 @dataclass
 class Served:
-    server: Gunicorn
+    server: Server
     config: Config
     store: Store
-    identity: Identity
+    identity: Staff
     base: Path
     backend: str

@@ -8,8 +8,9 @@ from __future__ import annotations
 import time
 
 import pytest
+from harness import Server, make_config, write_config
 from kit import chromium
-from webkit import LANGS, ROOT, Gunicorn, make_config, write_config
+from webkit import LANGS, ROOT
 
 from onion_service.store import open_store
 
@@ -20,13 +21,12 @@ THANKS = {"nl": "Bedankt voor uw melding", "fr": "Merci pour votre signalement",
 
 
 @pytest.fixture(scope="module")
-def browser_server(tmp_path_factory, identity):
+def browser_server(tmp_path_factory, staff):
     base = tmp_path_factory.mktemp("browser")
-    for d in ("tmp", "logs"):
-        (base / d).mkdir()
-    config = make_config(base / "data", identity.recipient, form_min_seconds=1)
-    write_config(base / "m.toml", config, identity.recipient)
-    server = Gunicorn(base / "m.toml", base / "tmp", base / "logs")
+    (base / "tmp").mkdir()
+    config = make_config(base / "data", staff.recipient, form_min_seconds=1)
+    write_config(base / "m.toml", base / "data", staff.recipient, form_min_seconds=1)
+    server = Server(base / "m.toml", base / "logs", tmpdir=base / "tmp").start()
     yield server, config
     server.stop()
 

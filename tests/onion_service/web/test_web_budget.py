@@ -6,7 +6,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from webkit import HTML_LANG, Gunicorn, good_fields, make_config, write_config
+from harness import Server, make_config, write_config
+from webkit import HTML_LANG, good_fields
 
 from onion_service.store import open_store
 from onion_service.web.budget import Budget
@@ -25,13 +26,11 @@ def test_budget_counts_per_window_and_says_how_long_to_wait():
 
 
 @pytest.fixture
-def tight_server(tmp_path, identity):
-    for d in ("tmp", "logs"):
-        (tmp_path / d).mkdir()
-    config = make_config(tmp_path / "data", identity.recipient, reports_per_minute=3)
-    path = tmp_path / "m.toml"
-    write_config(path, config, identity.recipient)
-    server = Gunicorn(path, tmp_path / "tmp", tmp_path / "logs")
+def tight_server(tmp_path, staff):
+    (tmp_path / "tmp").mkdir()
+    config = make_config(tmp_path / "data", staff.recipient, reports_per_minute=3)
+    path = write_config(tmp_path / "m.toml", tmp_path / "data", staff.recipient, reports_per_minute=3)
+    server = Server(path, tmp_path / "logs", tmpdir=tmp_path / "tmp").start()
     yield server, config
     server.stop()
 

@@ -4,7 +4,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from webkit import ROOT, new_identity
+from kit import ROOT, new_staff
 
 from onion_service.config import ConfigError, check_bind, load_config, parse_config
 
@@ -13,7 +13,7 @@ EXAMPLE = ROOT / "deploy" / "meldpunt.toml.example"
 
 @pytest.fixture(scope="module")
 def recipients():
-    return new_identity("pq").recipient, new_identity("x25519").recipient
+    return new_staff("pq").recipient, new_staff("x25519").recipient
 
 
 def raw(recipient, **top):

@@ -7,7 +7,8 @@ import secrets
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from webkit import form_body, make_config, token
+from harness import form_body, make_config
+from webkit import token
 
 from onion_service.store import open_store
 from onion_service.web.app import create_app
@@ -18,7 +19,7 @@ CODES = ["website", "forum", "p2p", "onion", "other", "images", "videos", "drawn
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def fuzz_app(request, tmp_path_factory, identity):
+def fuzz_app(request, tmp_path_factory, staff):
     data = tmp_path_factory.mktemp("fuzz") / "data"
     data.mkdir(mode=0o700)
     schema = None
@@ -30,7 +31,7 @@ def fuzz_app(request, tmp_path_factory, identity):
         url = pg.isolated_url(schema)
     else:
         url = ""
-    config = make_config(data, identity.recipient, database_url=url, form_min_seconds=0)
+    config = make_config(data, staff.recipient, database_url=url, form_min_seconds=0)
     store = open_store(config.database_url)
     yield config, create_app(config, store=store).test_client()
     store.close()

@@ -9,7 +9,8 @@ from __future__ import annotations
 import datetime
 import secrets
 
-from webkit import HTML_LANG, RECEIPT, files_containing, form_body, good_fields, token
+from harness import form_body
+from webkit import HTML_LANG, RECEIPT, files_containing, good_fields, token
 
 
 def parse(raw: bytes) -> tuple[int, dict[str, str], str]:

@@ -1,0 +1,360 @@
+"""The harness that tests and benches share: one configuration writer and one launcher for
+`meldpunt serve --local-only`. The staff key they seal to is tests/kit.py's `Staff`, handed to
+tests as the session fixture `staff` (tests/conftest.py).
+
+Tests import this module by its bare name (the tests/ folder is on sys.path under pytest);
+benches put tests/ on sys.path first. Everything here talks to 127.0.0.1 only, and every wait is
+bounded in time.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from kit import ROOT, Staff, new_staff  # noqa: F401 (re-exported: the staff key goes with the harness)
+
+SERVE = ("-m", "crypto.cli", "serve", "--local-only")
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that was free a moment ago (the caller binds it soon after)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def live_processes():
+    """(pid, parent pid, process group) of every process that is not a zombie, from /proc."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue  # it exited while we looked
+        state, ppid, pgid = stat.rsplit(")", 1)[1].split()[:3]
+        if state != "Z":
+            yield int(entry), int(ppid), int(pgid)
+
+
+def descendants(pid: int) -> list[int]:
+    """`pid` and every process below it."""
+    children: dict[int, list[int]] = {}
+    for child, ppid, _ in live_processes():
+        children.setdefault(ppid, []).append(child)
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(children.get(p, []))
+    return out
+
+
+# -- the configuration -----------------------------------------------------------------------------
+
+
+def _toml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, str):
+        return json.dumps(value)  # a TOML basic string: JSON's escapes are TOML's
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    raise TypeError(f"no TOML form for {type(value).__name__}")
+
+
+def config_dict(data_dir: Path, recipient: str, *, database_url: str = "", default_language: str = "nl",
+                reports_per_minute: int = 10_000, form_min_seconds: int = 2, form_max_hours: int = 6,
+                workers: int = 2, threads: int = 4, bind: str | None = None,
+                public_hosts: list[str] | None = None, hotline_name: str | dict = "Testmeldpunt",
+                tor: dict | None = None) -> dict:
+    """A configuration as `meldpunt serve` reads it from its TOML file. The defaults leave the
+    budget far above what a test sends; the hotline's texts exist in every language."""
+    raw: dict = {
+        "recipients": [recipient],
+        "data_dir": str(data_dir),
+        "database_url": database_url,
+        "default_language": default_language,
+        "hotline": {
+            "name": hotline_name,
+            "contact": "Contact: test@example.org",
+            "emergency": [{"label": {"nl": "Politie", "fr": "Police", "de": "Polizei", "en": "Police"},
+                           "number": "101"}],
+        },
+        "limits": {"reports_per_minute": reports_per_minute, "form_min_seconds": form_min_seconds,
+                   "form_max_hours": form_max_hours},
+        "web": {"workers": workers, "threads": threads},
+    }
+    if bind is not None:
+        raw["web"]["bind"] = bind
+    if public_hosts is not None:
+        raw["web"]["public_hosts"] = list(public_hosts)
+    if tor is not None:
+        raw["tor"] = dict(tor)
+    return raw
+
+
+def config_text(raw: dict) -> str:
+    """`raw` (as config_dict makes it) as TOML: keys first, then tables, then arrays of tables."""
+    lines, tables = [], []
+    for key, value in raw.items():
+        if isinstance(value, dict):
+            tables.append((key, value))
+        else:
+            lines.append(f"{key} = {_toml_value(value)}")
+    for name, table in tables:
+        arrays = {k: v for k, v in table.items() if isinstance(v, list) and v and isinstance(v[0], dict)}
+        lines.append(f"[{name}]")
+        lines += [f"{k} = {_toml_value(v)}" for k, v in table.items() if k not in arrays]
+        for key, items in arrays.items():
+            for item in items:
+                lines.append(f"[[{name}.{key}]]")
+                lines += [f"{k} = {_toml_value(v)}" for k, v in item.items()]
+    return "\n".join(lines) + "\n"
+
+
+def write_config(path: Path, data_dir: Path, recipient: str, **options) -> Path:
+    """The TOML file a server started as its own process reads (options: see config_dict)."""
+    path.write_text(config_text(config_dict(data_dir, recipient, **options)))
+    return path
+
+
+def make_config(data_dir: Path, recipient: str, **options):
+    """The same configuration parsed in this process, as onion_service.config.Config."""
+    import tomllib
+
+    from onion_service.config import parse_config
+
+    raw = tomllib.loads(config_text(config_dict(data_dir, recipient, **options)))
+    return parse_config(raw, base_dir=data_dir)
+
+
+# -- the server ------------------------------------------------------------------------------------
+
+
+def form_body(fields: dict[str, object]) -> bytes:
+    """Form fields, url-encoded as a browser posts them (a list value repeats the field)."""
+    import urllib.parse
+
+    pairs = []
+    for name, value in fields.items():
+        for v in value if isinstance(value, (list, tuple)) else [value]:
+            pairs.append((name, v))
+    return urllib.parse.urlencode(pairs).encode("ascii")
+
+
+class Server:
+    """`meldpunt serve --local-only` on a loopback port, in a process group of its own, so a test
+    can SIGKILL the master and every worker at once. Its output goes to `log_dir`/serve.stdout and
+    serve.stderr; with `tmpdir` it runs with TMPDIR there. `root` is the checkout it runs from and
+    `command` what follows the interpreter (a bench may run another tree or another launcher).
+    `stop()` always leaves nothing behind."""
+
+    def __init__(self, config_path: Path, log_dir: Path, *, port: int | None = None, tmpdir: Path | None = None,
+                 root: Path = ROOT, command: tuple[str, ...] = SERVE) -> None:
+        self.config_path = config_path
+        log_dir.mkdir(parents=True, exist_ok=True)
+        self.stdout = log_dir / "serve.stdout"
+        self.stderr = log_dir / "serve.stderr"
+        self.port = port or free_port()
+        self.tmpdir = tmpdir
+        self.root = root
+        self.command = command
+        self.proc: subprocess.Popen | None = None
+        self.started_in = 0.0
+
+    def start(self, timeout: float = 30) -> Server:
+        """Starts and waits until the form answers 200 (started_in: the seconds it took)."""
+        assert self.proc is None or self.proc.poll() is not None
+        started = time.monotonic()
+        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+        if self.tmpdir is not None:
+            env["TMPDIR"] = str(self.tmpdir)
+        with open(self.stdout, "ab") as out, open(self.stderr, "ab") as err:
+            self.proc = subprocess.Popen(
+                [sys.executable, *self.command, "--config", str(self.config_path),
+                 "--bind", f"127.0.0.1:{self.port}"],
+                cwd=self.root, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                start_new_session=True,
+            )
+        deadline = started + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the server exited ({self.proc.returncode}): {self.log_tail()}")
+            try:
+                if self.request("GET", "/nl/", timeout=5)[0] == 200:
+                    self.started_in = time.monotonic() - started
+                    return self
+            except OSError:
+                pass
+            time.sleep(0.05)  # poll interval
+        self.kill()
+        raise RuntimeError(f"the server did not answer within {timeout} s: {self.log_tail()}")
+
+    def __enter__(self) -> Server:
+        return self if self.running else self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def log_tail(self) -> str:
+        try:
+            return self.stderr.read_text(errors="replace")[-3000:]
+        except OSError:
+            return ""
+
+    # -- talking to it ---------------------------------------------------------------------------
+
+    def request(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None,
+                host: str | None = "127.0.0.1", *, timeout: float = 20) -> tuple[int, dict[str, str], str]:
+        """(status, lower-cased headers, text). `host=None` sends no Host header at all."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+            if host is not None:
+                conn.putheader("Host", host)
+            for k, v in (headers or {}).items():
+                conn.putheader(k, v)
+            if body is not None and "Content-Length" not in (headers or {}):
+                conn.putheader("Content-Length", str(len(body)))
+            conn.endheaders(body)
+            resp = conn.getresponse()
+            text = resp.read().decode("utf-8", "replace")
+            return resp.status, {k.lower(): v for k, v in resp.getheaders()}, text
+        finally:
+            conn.close()
+
+    def post_form(self, lang: str, fields: dict[str, object]) -> tuple[int, dict[str, str], str]:
+        return self.request("POST", f"/{lang}/", form_body(fields),
+                            {"Content-Type": "application/x-www-form-urlencoded"})
+
+    def raw(self, data: bytes, *, timeout: float = 5) -> bytes:
+        """Sends bytes as they are and returns whatever comes back until the server closes."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as s:
+            try:
+                s.sendall(data)
+                s.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass  # the server answered and closed before reading everything: read its answer
+            chunks = []
+            try:
+                while chunk := s.recv(65536):
+                    chunks.append(chunk)
+            except (TimeoutError, ConnectionResetError):
+                pass
+            return b"".join(chunks)
+
+    # -- its processes ---------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def exits_within(self, seconds: float) -> bool:
+        """Waits up to `seconds` for the master to exit (gunicorn halts when a worker cannot boot);
+        True if it did."""
+        if self.proc is None:
+            return False
+        try:
+            self.proc.wait(timeout=seconds)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+
+    def workers(self) -> list[int]:
+        """The master's children: the web workers and the writer."""
+        if not self.running:
+            return []
+        return [child for child, ppid, _ in live_processes() if ppid == self.proc.pid]
+
+    def pids(self) -> list[int]:
+        return [self.proc.pid, *self.workers()] if self.running else []
+
+    def writer(self) -> int | None:
+        """The pid of the writer process, or None if there is none now."""
+        for pid in self.workers():
+            try:
+                if Path(f"/proc/{pid}/comm").read_text().strip() == "meldpunt-writer":
+                    return pid
+            except OSError:
+                continue  # gone meanwhile
+        return None
+
+    def rss_kib(self) -> list[int]:
+        """Resident memory of each of the master's children, in KiB."""
+        out = []
+        for pid in self.workers():
+            try:
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith("VmRSS:"):
+                        out.append(int(line.split()[1]))
+            except OSError:
+                continue  # gone meanwhile
+        return out
+
+    def kill(self) -> None:
+        """SIGKILL the master and every worker at once (a crash, or the OOM killer)."""
+        if self.proc is None:
+            return
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proc.wait(10)
+        # Workers are in the same group; wait until none is left holding the port or the files.
+        deadline = time.monotonic() + 10
+        while _group_alive(self.proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.01)  # poll interval
+
+    def kill_worker(self) -> bool:
+        """SIGKILL one web worker; the master starts a new one. False if there was none to kill."""
+        writer = self.writer()
+        workers = [pid for pid in self.workers() if pid != writer]
+        if not workers:
+            return False
+        try:
+            os.kill(secrets.choice(workers), signal.SIGKILL)
+        except ProcessLookupError:
+            return False
+        return True
+
+    def kill_writer(self) -> bool:
+        """SIGKILL the writer; the master starts a new one. False if there was none to kill."""
+        pid = self.writer()
+        if pid is None:
+            return False
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            return False
+        return True
+
+    def stop(self) -> None:
+        """SIGTERM (a normal stop), then SIGKILL for whatever is left of the group."""
+        if self.proc is None or self.proc.poll() is not None:
+            if self.proc is not None:
+                self.kill()  # reap any worker left in the group
+            return
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            pass
+        self.kill()
+
+
+def _group_alive(pgid: int) -> bool:
+    return any(group == pgid for _, _, group in live_processes())
