@@ -133,6 +133,7 @@ def _add_report(conn: sqlite3.Connection, record: dict, seq: int) -> None:
         (aid,) = conn.execute(
             "INSERT INTO addresses (key, url, reports, first_day, last_day, danger) VALUES (?, ?, 1, ?, ?, ?)"
             " ON CONFLICT (key) DO UPDATE SET reports = reports + 1,"
+            " url = CASE WHEN excluded.first_day < first_day THEN excluded.url ELSE url END,"
             " first_day = min(first_day, excluded.first_day), last_day = max(last_day, excluded.last_day),"
             " danger = max(danger, excluded.danger) RETURNING id",
             (key, url, day, day, danger),

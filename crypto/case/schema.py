@@ -37,7 +37,7 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
             language TEXT NOT NULL, fields TEXT NOT NULL, audit_seq INTEGER NOT NULL)""",
         "CREATE INDEX reports_receipt ON reports (receipt)",
         "CREATE INDEX reports_audit ON reports (audit_seq)",
-        # One row per normalised address; `url` is the first original spelling imported.
+        # One row per normalised address; `url` is a spelling from its earliest report (mentions has them all).
         """CREATE TABLE addresses (
             id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, url TEXT NOT NULL,
             reports INTEGER NOT NULL, first_day TEXT NOT NULL, last_day TEXT NOT NULL,
@@ -66,7 +66,7 @@ VERSION = len(_MIGRATIONS)
 
 def open_case(case_dir: str, *, create: bool = False) -> sqlite3.Connection:
     """The case file's database, migrated to this version; with create, DIR is made if needed."""
-    _private_dir(case_dir, create=create)
+    private_dir(case_dir, create=create)
     path = os.path.join(case_dir, DATABASE)
     if not os.path.lexists(path):
         if not create:
@@ -93,11 +93,11 @@ def open_case(case_dir: str, *, create: bool = False) -> sqlite3.Connection:
 
 def ensure_acks_dir(case_dir: str) -> str:
     path = os.path.join(case_dir, ACKS)
-    _private_dir(path, create=True)
+    private_dir(path, create=True)
     return path
 
 
-def _private_dir(path: str, *, create: bool) -> None:
+def private_dir(path: str, *, create: bool) -> None:
     if create:
         try:
             os.makedirs(path, 0o700, exist_ok=True)
