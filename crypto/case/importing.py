@@ -26,7 +26,7 @@ from crypto import age
 from crypto.case import audit
 from crypto.case.errors import CaseError
 from crypto.case.normalise import address_key
-from crypto.case.schema import ensure_acks_dir, open_case, transaction
+from crypto.case.schema import database_errors, ensure_acks_dir, open_case, transaction
 from crypto.case.decisions import today
 from crypto.staff import folder
 from crypto.staff.ack import format_ack
@@ -61,8 +61,9 @@ def import_bundles(
         raise CaseError("no identity given: nothing could be opened")
     conn = open_case(case_dir, create=True)
     try:
-        return [_import_one(conn, case_dir, path, entries, identities, workers, on_start, on_progress)
-                for path, entries in indexes]
+        with database_errors(case_dir):
+            return [_import_one(conn, case_dir, path, entries, identities, workers, on_start, on_progress)
+                    for path, entries in indexes]
     finally:
         conn.close()
 
@@ -80,9 +81,16 @@ def _import_one(conn: sqlite3.Connection, case_dir: str, path: str, entries: lis
     failures += failed
     records.sort(key=lambda r: r["id"])  # the workers answer in any order; the case file does not
     name = os.path.basename(path)
-    ack = format_ack([(e.id, e.sha256) for e in already] + [(r["id"], r["sha256"]) for r in records])
-    ack_sha256 = hashlib.sha256(ack).hexdigest()
     with transaction(conn):
+        # Another import may have committed some of these while they were being opened.
+        raced = _known(conn, [r["id"] for r in records])
+        for r in records:
+            if r["id"] in raced and raced[r["id"]] != r["sha256"]:
+                failures.append((r["id"], "a different report with this id is already in the case file (altered?)"))
+        already += [Entry(r["id"], r["sha256"], r["day"], 0, 0) for r in records if raced.get(r["id"]) == r["sha256"]]
+        records = [r for r in records if r["id"] not in raced]
+        ack = format_ack([(e.id, e.sha256) for e in already] + [(r["id"], r["sha256"]) for r in records])
+        ack_sha256 = hashlib.sha256(ack).hexdigest()
         if records:
             seq = audit.append(conn, action="import", analyst="", day=today(), data={
                 "bundle": name, "ack_sha256": ack_sha256, "added": len(records),

@@ -138,3 +138,14 @@ def transaction(conn: sqlite3.Connection) -> Iterator[None]:
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
+
+@contextlib.contextmanager
+def database_errors(case_dir: str) -> Iterator[None]:
+    """SQLite's failures while a command runs (locked by another command, a full disk) as one line."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        raise CaseError(f"the case file in {case_dir} cannot be used now: {exc} (is another command running?)") from None
+    except sqlite3.DatabaseError as exc:
+        raise CaseError(f"the case file in {case_dir} is damaged: {exc}") from None

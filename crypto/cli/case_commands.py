@@ -16,7 +16,7 @@ from crypto.age.keys import load_identity_file
 from crypto.case import handoff, letters, pages, queue, terminal
 from crypto.case.decisions import AGE_GROUPS, VERDICTS, Assessment, assess, set_status
 from crypto.case.importing import import_bundles
-from crypto.case.schema import STATUSES, open_case, private_dir
+from crypto.case.schema import STATUSES, database_errors, open_case, private_dir
 from crypto.case.verify import verify
 from crypto.cli import passphrase
 from crypto.envelope.report import FOUND_ON, KINDS
@@ -41,7 +41,8 @@ _ids = click.argument("address_ids", metavar="ID...", nargs=-1, required=True, t
 def _opened(case_dir: str):
     conn = open_case(case_dir)
     try:
-        yield conn
+        with database_errors(case_dir):
+            yield conn
     finally:
         conn.close()
 
