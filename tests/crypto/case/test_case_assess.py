@@ -57,7 +57,7 @@ def test_the_whole_assessment_flow(case, tmp_path):
     ok("case", "assess", "--case", case, *analyst, "--verdict", "national", "--country", "DE",
        "--provider", "host a b.v.", a[2])
     ok("case", "assess", "--case", case, *analyst, "--verdict", "baseline", "--provider", "Other Host", a[3])
-    ok("case", "assess", "--case", case, *analyst, "--verdict", "not-illegal", a[4])
+    ok("case", "assess", "--case", case, *analyst, "--verdict", "not-illegal", "--provider", "Host A B.V.", a[4])
     assert _queue_ids(case) == [ids[HOSTILE_URL]]  # only the unassessed one is left to triage
     assert _queue_ids(case, "--status", "assessed") == a
 
