@@ -23,7 +23,6 @@ import importlib.util
 import os
 import random
 import shutil
-import sqlite3
 import statistics
 import subprocess
 import sys

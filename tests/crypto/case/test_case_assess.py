@@ -9,7 +9,6 @@ import io
 import json
 import re
 import secrets
-import sqlite3
 
 import pytest
 from casekit import db, ok, run
