@@ -76,7 +76,7 @@ def render(conn: sqlite3.Connection, filters: Filters, limit: int = MAX_ON_PAGE)
             pairs += [("Verdict", _e(VERDICTS.get(s["verdict"], s["verdict"]))), ("Age group", _e(s["age_group"])),
                       ("Hosting", _e(", ".join(x for x in (s["provider"], s["country"]) if x) or "(not found yet)")),
                       ("Assessed", _e(f"by {s['analyst']} on {s['day']}")),
-                      ("Note", _e(s["note"], keep_newlines=True))]
+                      ("Note", _e(s["note"] or "(none)", keep_newlines=True))]
         out.append(f'<article id="a-{a.id}" class="{cls}"><h2>Address {a.id}</h2>{_dl(pairs)}')
         out += [_report(r) for r in d.reports]
         out.append("</article>")
