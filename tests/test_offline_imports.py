@@ -22,6 +22,8 @@ from click.testing import CliRunner
 runner = CliRunner()
 assert runner.invoke(crypto.cli.main, ["--help"]).exit_code == 0
 assert runner.invoke(crypto.cli.main, ["keygen", "--help"]).exit_code == 0
+assert runner.invoke(crypto.cli.main, ["case", "queue", "--help"]).exit_code == 0
+assert "crypto.case.importing" in sys.modules  # the walk reached the case file's package
 loaded = sorted({name.split(".")[0] for name in sys.modules})
 print("\n".join(loaded))
 """

@@ -20,7 +20,7 @@ from crypto.staff.fields import FIELD, SHOWN
 
 Record = Mapping[str, Any]  # {"id", "day", "sha256", "report": {the report's fields}}
 
-_STYLE = """
+STYLE = """
 body { font: 16px/1.45 system-ui, sans-serif; margin: 0 auto; max-width: 60rem; padding: 1rem; color: #111; background: #fff; }
 h1 { font-size: 1.5rem; } h2 { border-bottom: 2px solid #555; margin-top: 2.5rem; }
 table { border-collapse: collapse; } td, th { border: 1px solid #bbb; padding: .2rem .6rem; text-align: left; }
@@ -97,7 +97,7 @@ def render(records: Iterable[Record]) -> str:
         '<meta name="referrer" content="no-referrer">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>meldpunt: {len(ordered)} reports</title>",
-        f"<style>{_STYLE}</style></head><body>",
+        f"<style>{STYLE}</style></head><body>",
         "<header><h1>meldpunt: opened reports</h1>",
         f"<p>{len(ordered)} reports, {total_danger} marked as a child in immediate danger. "
         "Reported URLs are shown as text only: nothing on this page is a link or an image. "

@@ -2,8 +2,9 @@
 
 Each worker process holds the bundle open and the identities in memory; it reads one member,
 checks its hash against the manifest, opens it (crypto/envelope/sealing.py) and writes its
-record (crypto/staff/folder.py). A report that fails is answered with its reason, and the rest
-go on. Small bundles are opened in this process instead.
+record (crypto/staff/folder.py), or, with no reports_dir (the case file, crypto/case/), hands the
+record back to the parent alone, which stores it. A report that fails is answered with its
+reason, and the rest go on. Small bundles are opened in this process instead.
 """
 
 from __future__ import annotations
@@ -30,12 +31,12 @@ def open_reports(
     entries: list[Entry],
     identities: Sequence[age.Identity],
     bundle_path: str,
-    reports_dir: str,
+    reports_dir: str | None,
     workers: int | None,
     on_progress: Callable[[int], None],
 ) -> tuple[list[Record], list[tuple[str, str]]]:
-    """Opens each entry's sealed report and writes its record into reports_dir. Returns the records
-    written, and (id, reason) for each report that could not be opened; the others go on."""
+    """Opens each entry's sealed report and writes its record into reports_dir (unless it is None).
+    Returns the records, and (id, reason) for each report that could not be opened; the others go on."""
     workers = workers or _default_workers()
     records: list[Record] = []
     failures: list[tuple[str, str]] = []
@@ -51,13 +52,13 @@ def open_reports(
 class _Worker:
     identities: Sequence[age.Identity]
     bundle_fd: int
-    reports_dir: str
+    reports_dir: str | None
 
 
 _worker: _Worker | None = None  # per worker process: set by _init before any task arrives
 
 
-def _init(identities: Sequence[age.Identity], bundle_path: str, reports_dir: str) -> None:
+def _init(identities: Sequence[age.Identity], bundle_path: str, reports_dir: str | None) -> None:
     global _worker
     _worker = _Worker(identities, os.open(bundle_path, os.O_RDONLY | os.O_CLOEXEC), reports_dir)
 
@@ -82,7 +83,8 @@ def _open_one(entry: Entry) -> tuple[str, Record | None, str]:
     except Error as exc:
         return entry.id, None, f"cannot be opened: {exc}"
     record = folder.new_record(entry.id, entry.day, entry.sha256, report)
-    folder.write_record(w.reports_dir, record)
+    if w.reports_dir is not None:
+        folder.write_record(w.reports_dir, record)
     return entry.id, record, ""
 
 
@@ -97,7 +99,7 @@ def _run(
     entries: list[Entry],
     identities: Sequence[age.Identity],
     bundle_path: str,
-    reports_dir: str,
+    reports_dir: str | None,
     workers: int,
     on_progress: Callable[[int], None],
 ) -> Iterator[tuple[str, Record | None, str]]:

@@ -1,0 +1,151 @@
+"""The case file on disk: DIR (mode 0700) with DIR/case.sqlite3 (0600) and DIR/acks/.
+
+The database holds plaintext reports, so nothing here may widen who can read it: the folder is
+created 0700 and refused when others can enter it, the database file is created 0600 before
+SQLite opens it (SQLite gives its journal the database file's mode), and `secure_delete`
+overwrites what is deleted. Each schema change is one migration, applied in order inside one
+transaction and counted in `PRAGMA user_version`, so an older case file is brought forward and a
+newer one is refused rather than misread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import stat
+from collections.abc import Iterator
+
+from crypto.case.errors import CaseError
+
+DATABASE = "case.sqlite3"
+ACKS = "acks"
+
+# Statuses in the order an address moves through them; "new" is only ever set by an import.
+STATUSES = ("new", "assessed", "notice-sent", "forwarded-police", "forwarded-hotline", "removed", "still-online")
+
+_MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        # One row per bundle imported (the acknowledgement's hash names it).
+        """CREATE TABLE bundles (
+            ack_sha256 TEXT PRIMARY KEY, name TEXT NOT NULL, imported_on TEXT NOT NULL,
+            reports INTEGER NOT NULL)""",
+        # One row per report, whichever bundle brought it first; `fields` is the report's JSON.
+        """CREATE TABLE reports (
+            id TEXT PRIMARY KEY, sha256 TEXT NOT NULL, day TEXT NOT NULL, receipt TEXT NOT NULL,
+            child_in_danger INTEGER NOT NULL, found_on TEXT NOT NULL, kinds TEXT NOT NULL,
+            language TEXT NOT NULL, fields TEXT NOT NULL, audit_seq INTEGER NOT NULL)""",
+        "CREATE INDEX reports_receipt ON reports (receipt)",
+        "CREATE INDEX reports_audit ON reports (audit_seq)",
+        # One row per normalised address; `url` is a spelling from its earliest report (mentions has them all).
+        """CREATE TABLE addresses (
+            id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, url TEXT NOT NULL,
+            reports INTEGER NOT NULL, first_day TEXT NOT NULL, last_day TEXT NOT NULL,
+            danger INTEGER NOT NULL, status TEXT NOT NULL DEFAULT 'new', status_day TEXT)""",
+        "CREATE INDEX addresses_queue ON addresses (status, danger DESC, reports DESC, first_day, id)",
+        "CREATE INDEX addresses_queue_all ON addresses (danger DESC, reports DESC, first_day, id)",
+        # Which report named which address, with the reporter's own spelling.
+        """CREATE TABLE mentions (
+            address INTEGER NOT NULL, report TEXT NOT NULL, original TEXT NOT NULL,
+            PRIMARY KEY (address, report)) WITHOUT ROWID""",
+        "CREATE INDEX mentions_report ON mentions (report)",
+        # The current assessment of an address; every earlier one is in the audit log.
+        """CREATE TABLE assessments (
+            address INTEGER PRIMARY KEY, verdict TEXT NOT NULL, age_group TEXT NOT NULL,
+            country TEXT NOT NULL, provider TEXT NOT NULL, note TEXT NOT NULL,
+            analyst TEXT NOT NULL, day TEXT NOT NULL)""",
+        # The hash-chained log (crypto/case/audit.py); `address` is copied out of the entry to find
+        # an address's history, and checked against it by `verify`.
+        """CREATE TABLE audit (
+            seq INTEGER PRIMARY KEY, address INTEGER, entry TEXT NOT NULL, hash TEXT NOT NULL)""",
+        "CREATE INDEX audit_address ON audit (address)",
+    ),
+)
+VERSION = len(_MIGRATIONS)
+
+
+def open_case(case_dir: str, *, create: bool = False) -> sqlite3.Connection:
+    """The case file's database, migrated to this version; with create, DIR is made if needed."""
+    private_dir(case_dir, create=create)
+    path = os.path.join(case_dir, DATABASE)
+    if not os.path.lexists(path):
+        if not create:
+            raise CaseError(f"{case_dir} holds no case file (import a bundle into it first)")
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600))
+        except OSError as exc:
+            raise CaseError(f"cannot create {path}: {exc.strerror}") from None
+    st = os.lstat(path)
+    if not stat.S_ISREG(st.st_mode):
+        raise CaseError(f"{path} is not a regular file (a symbolic link?)")
+    if st.st_mode & 0o077:
+        raise CaseError(f"{path} is readable by others; `chmod 600 {path}` first")
+    try:
+        conn = sqlite3.connect(path, isolation_level=None, timeout=30)
+        conn.execute("PRAGMA secure_delete = ON")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA synchronous = FULL")
+        _migrate(conn, path)
+    except sqlite3.DatabaseError as exc:
+        raise CaseError(f"{path} cannot be used as a case file: {exc}") from None
+    return conn
+
+
+def ensure_acks_dir(case_dir: str) -> str:
+    path = os.path.join(case_dir, ACKS)
+    private_dir(path, create=True)
+    return path
+
+
+def private_dir(path: str, *, create: bool) -> None:
+    if create:
+        try:
+            os.makedirs(path, 0o700, exist_ok=True)
+        except FileExistsError:
+            pass  # a file or a link stands there; refused below
+        except OSError as exc:
+            raise CaseError(f"cannot create {path}: {exc.strerror}") from None
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        raise CaseError(f"{path} does not exist (import a bundle into it first)") from None
+    if not stat.S_ISDIR(st.st_mode):
+        raise CaseError(f"{path} exists and is not a directory (or is a symbolic link)")
+    if st.st_mode & 0o077:
+        raise CaseError(f"{path} can be entered by others; `chmod 700 {path}` first")
+
+
+def _migrate(conn: sqlite3.Connection, path: str) -> None:
+    current = conn.execute("PRAGMA user_version").fetchone()[0]
+    if current > VERSION:
+        raise CaseError(f"{path} was written by a newer meldpunt (case file version {current})")
+    if current == VERSION:
+        return  # nothing to write: a command that only reads leaves the file as it was
+    with transaction(conn):
+        for version in range(current, VERSION):
+            for statement in _MIGRATIONS[version]:
+                conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {VERSION}")
+
+
+@contextlib.contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any failure: a change is applied whole or not at all."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+@contextlib.contextmanager
+def database_errors(case_dir: str) -> Iterator[None]:
+    """SQLite's failures while a command runs (locked by another command, a full disk) as one line."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        raise CaseError(f"the case file in {case_dir} cannot be used now: {exc} (is another command running?)") from None
+    except sqlite3.DatabaseError as exc:
+        raise CaseError(f"the case file in {case_dir} is damaged: {exc}") from None

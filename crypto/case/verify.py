@@ -1,0 +1,69 @@
+"""`meldpunt case verify`: the audit log's chain, then the tables replayed against it.
+
+The first failure is named: an entry whose hash does not follow, or the first address or import
+whose state in the tables is not what its last audit entry says (a change made beside meldpunt,
+or entries cut off the end of the log).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from crypto.case.audit import check_chain
+from crypto.case.importing import reports_digest
+
+
+@dataclass(frozen=True)
+class Verified:
+    entries: int
+    head: str  # the last good entry's hash
+    problem: str | None  # None when everything matches
+
+
+def verify(conn: sqlite3.Connection) -> Verified:
+    count, head, broken, entries = check_chain(conn)
+    if broken is not None:
+        return Verified(count, head, f"audit entry {broken.seq} is broken: {broken.reason}")
+    return Verified(count, head, _replay(conn, entries))
+
+
+def _replay(conn: sqlite3.Connection, entries: list[dict[str, Any]]) -> str | None:
+    status: dict[int, tuple[str, str, int]] = {}  # address -> (status, day, seq)
+    assessed: dict[int, tuple[tuple, int]] = {}
+    imports: dict[int, dict[str, Any]] = {}
+    for e in entries:
+        data = e.get("data") or {}
+        if e.get("action") == "import":
+            imports[e["seq"]] = data
+        elif e.get("action") in ("assess", "status"):
+            address = e.get("address")
+            if e["action"] == "assess":
+                assessed[address] = ((data.get("verdict"), data.get("age_group"), data.get("country"),
+                                      data.get("provider"), data.get("note"), e.get("analyst"), e.get("day")), e["seq"])
+                if data.get("status") != status.get(address, ("new",))[0]:
+                    status[address] = (data.get("status"), e.get("day"), e["seq"])
+            else:
+                status[address] = (data.get("status"), e.get("day"), e["seq"])
+    for seq, data in imports.items():
+        ids = [rid for (rid,) in conn.execute("SELECT id FROM reports WHERE audit_seq = ?", (seq,))]
+        if len(ids) != data.get("added") or reports_digest(ids) != data.get("reports_sha256"):
+            return f"the reports of import entry {seq} are not the ones it lists"
+    # Each import's reports match it, so any other report is one no import brought.
+    total = conn.execute("SELECT count(*) FROM reports").fetchone()[0]
+    if total != sum(data.get("added", 0) for data in imports.values()):
+        return "the case file holds reports that no import entry lists"
+    for aid, st, day in conn.execute("SELECT id, status, status_day FROM addresses ORDER BY id"):
+        want = status.get(aid)
+        if (want is None and (st, day) != ("new", None)) or (want is not None and (st, day) != want[:2]):
+            where = f"its last audit entry ({want[2]})" if want else "the audit log"
+            return f"address {aid}: its status ({st}, {day}) is not the one {where} records"
+    rows = {r[0]: r[1:] for r in conn.execute(
+        "SELECT address, verdict, age_group, country, provider, note, analyst, day FROM assessments")}
+    for aid in sorted(set(rows) | set(assessed)):
+        want = assessed.get(aid)
+        if want is None or rows.get(aid) != want[0]:
+            where = f"its last audit entry ({want[1]})" if want else "the audit log"
+            return f"address {aid}: its assessment is not the one {where} records"
+    return None

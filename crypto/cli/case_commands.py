@@ -1,0 +1,234 @@
+"""`meldpunt case …`: the analysts' commands on the offline case file (crypto/case/).
+
+Each command parses its arguments, calls crypto/case and prints; its failures are
+crypto.errors.Error, turned into one line by the group in crypto/cli/__init__.py.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+
+import click
+
+from crypto.age.keys import load_identity_file
+from crypto.case import handoff, letters, pages, queue, terminal
+from crypto.case.decisions import AGE_GROUPS, VERDICTS, Assessment, assess, set_status
+from crypto.case.importing import import_bundles
+from crypto.case.schema import STATUSES, database_errors, open_case, private_dir
+from crypto.case.verify import verify
+from crypto.cli import passphrase
+from crypto.envelope.report import FOUND_ON, KINDS
+from crypto.errors import Error
+from crypto.files import write_output
+from crypto.staff import folder
+from crypto.staff.display import visible
+
+
+class CaseCheckFailed(Error):
+    """`case verify` found a broken entry, or `case import` could not open some reports."""
+
+
+_case = click.option("--case", "case_dir", required=True, envvar="MELDPUNT_CASE", type=click.Path(file_okay=False),
+                     help="The case file's folder (or MELDPUNT_CASE).")
+_analyst = click.option("--analyst", required=True, envvar="MELDPUNT_ANALYST",
+                        help="Your name, as it goes into the audit log (or MELDPUNT_ANALYST).")
+_ids = click.argument("address_ids", metavar="ID...", nargs=-1, required=True, type=click.IntRange(1))
+
+
+@contextlib.contextmanager
+def _opened(case_dir: str):
+    conn = open_case(case_dir)
+    try:
+        with database_errors(case_dir):
+            yield conn
+    finally:
+        conn.close()
+
+
+@click.group("case", short_help="The offline case file: import, triage, assess, hand off.")
+def case() -> None:
+    """The case file on the offline machine: reports from every bundle, each address once, the
+    analysts' assessments and statuses, hand-offs and the audit log."""
+
+
+@case.command("import", short_help="Import bundles into the case file.")
+@_case
+@click.option("-i", "--identity", "identity_files", multiple=True, required=True,
+              type=click.Path(dir_okay=False), help="Identity file (plain or passphrase-protected); repeatable.")
+@click.option("--passphrase-file", type=click.Path(dir_okay=False),
+              help="Read the identity files' passphrase from this file instead of asking.")
+@click.argument("bundles", metavar="BUNDLE...", nargs=-1, required=True, type=click.Path(dir_okay=False))
+def import_command(case_dir: str, identity_files: tuple[str, ...], passphrase_file: str | None,
+                   bundles: tuple[str, ...]) -> None:
+    """Import bundles (read as hostile) into the case file; write each one's acknowledgement."""
+    identities = []
+    for path in identity_files:
+        identities += load_identity_file(path, passphrase.provider(passphrase_file, f"Passphrase for {path}"))
+    with contextlib.ExitStack() as stack:
+        bar: list = []
+
+        def on_start(name: str, total: int) -> None:
+            bar.clear()
+            if sys.stderr.isatty() and total:
+                bar.append(stack.enter_context(click.progressbar(
+                    length=total, label=f"Opening {visible(name)}", file=sys.stderr, show_pos=True)))
+
+        results = import_bundles(case_dir, bundles, identities, on_start=on_start,
+                                 on_progress=lambda n: bar[0].update(n) if bar else None)
+    failed = 0
+    for r in results:
+        click.echo(f"{visible(r.bundle)}: {r.reports} reports, {r.added} new to the case file, "
+                   f"{r.already} already in it, {len(r.failures)} could not be opened.")
+        if r.ack_path:
+            click.echo(f"  Acknowledgement: {r.ack_path}: carry it to the server and run "
+                       "`meldpunt purge --config FILE --ack ACK`.")
+        for rid, reason in r.failures:
+            click.echo(f"  {rid}: {visible(reason)}", err=True)
+        failed += len(r.failures)
+    if failed:
+        raise CaseCheckFailed(f"{failed} report(s) could not be opened; they are not acknowledged and "
+                              "stay on the server for the next export")
+
+
+@case.command("urls", short_help="Every address once, as CSV.")
+@_case
+def urls_command(case_dir: str) -> None:
+    """Print every de-duplicated address as CSV (url, reports, first and last day, status, id)."""
+    with _opened(case_dir) as conn:
+        click.echo(handoff.urls_csv(conn), nl=False)
+
+
+@case.command("queue", short_help="The triage queue.")
+@_case
+@click.option("--status", type=click.Choice((*STATUSES, "all")), default="new", show_default=True,
+              help="Only addresses with this status.")
+@click.option("--day", help="Only addresses a report received that day names (YYYY-MM-DD).")
+@click.option("--kind", type=click.Choice(KINDS), help="Only addresses reported with this kind of content.")
+@click.option("--found-on", type=click.Choice(FOUND_ON), help="Only addresses reported as found there.")
+@click.option("--page-from", "offset", type=click.IntRange(0), default=0, help="Skip this many addresses.")
+@click.option("--limit", type=click.IntRange(1, queue.MAX_PAGE), default=queue.PAGE, show_default=True)
+def queue_command(case_dir: str, status: str, day: str | None, kind: str | None, found_on: str | None,
+                  offset: int, limit: int) -> None:
+    """Addresses to triage: a child in immediate danger first, then most reports, then oldest."""
+    filters = queue.Filters(None if status == "all" else status, day, kind, found_on)
+    with _opened(case_dir) as conn:
+        rows = queue.triage(conn, filters, limit=limit, offset=offset)
+        click.echo("\n".join(terminal.queue_lines(rows, queue.count(conn, filters), offset)))
+
+
+@case.command("show", short_help="One address: its reports, assessment and history.")
+@_case
+@click.argument("address", metavar="ID|URL")
+def show_command(case_dir: str, address: str) -> None:
+    """Show an address by its id in the queue, or by a URL in any spelling."""
+    with _opened(case_dir) as conn:
+        aid = int(address) if address.isdigit() else queue.find_address(conn, address).id
+        click.echo("\n".join(terminal.address_lines(queue.details(conn, aid))))
+
+
+@case.command("report", short_help="One report by its receipt code.")
+@_case
+@click.argument("receipt")
+def report_command(case_dir: str, receipt: str) -> None:
+    """Show the report with this receipt code (any case, dashes optional) and its addresses' ids."""
+    with _opened(case_dir) as conn:
+        for fields, ids in queue.report_by_receipt(conn, receipt):
+            lines = terminal.report_lines(fields, fields["id"], fields["day"])
+            click.echo("\n".join(lines + [f"Address ids:    {' '.join(map(str, ids))}"]))
+
+
+@case.command("assess", short_help="Record an assessment of addresses.")
+@_case
+@_analyst
+@click.option("--verdict", required=True, type=click.Choice(tuple(VERDICTS)),
+              help="baseline: illegal under the international baseline; national: illegal nationally; "
+                   "not-illegal; gone: not found or already gone.")
+@click.option("--age-group", type=click.Choice(AGE_GROUPS), default="unknown", show_default=True)
+@click.option("--country", default="", help="Hosting country, ISO 3166 code (NL, BE, …).")
+@click.option("--provider", default="", help="Hosting provider, as you found it.")
+@click.option("--note", default="", help="A note for the case file.")
+@_ids
+def assess_command(case_dir: str, analyst: str, verdict: str, age_group: str, country: str, provider: str,
+                   note: str, address_ids: tuple[int, ...]) -> None:
+    """Assess one or more addresses (a new one becomes "assessed"); written to the audit log."""
+    with _opened(case_dir) as conn:
+        assess(conn, address_ids, Assessment(verdict, age_group, country, provider, note), analyst=analyst)
+    click.echo(f"Assessed {len(set(address_ids))} address(es) as {verdict}.")
+
+
+@case.command("status", short_help="Set the status of addresses.")
+@_case
+@_analyst
+@click.option("--set", "status", required=True, type=click.Choice(STATUSES[1:]),
+              help="The new status.")
+@_ids
+def status_command(case_dir: str, analyst: str, status: str, address_ids: tuple[int, ...]) -> None:
+    """Move addresses to a status (notice sent, forwarded, removed, …); written to the audit log."""
+    with _opened(case_dir) as conn:
+        set_status(conn, address_ids, status, analyst=analyst)
+    click.echo(f"{len(set(address_ids))} address(es) now {status}.")
+
+
+@case.command("export", short_help="Hand-off for the police or a partner hotline.")
+@_case
+@click.option("--status", required=True, type=click.Choice(STATUSES), help="The addresses with this status.")
+@click.option("--format", "fmt", type=click.Choice(("csv", "json")), default="csv", show_default=True)
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
+              help="File to write (mode 0600), or - for standard output.")
+def export_command(case_dir: str, status: str, fmt: str, out_path: str) -> None:
+    """Write the addresses with one status and their assessments as CSV or JSON."""
+    with _opened(case_dir) as conn:
+        text = handoff.handoff_csv(conn, status) if fmt == "csv" else handoff.handoff_json(conn, status)
+    write_output(out_path, text.encode("utf-8"))
+
+
+@case.command("letters", short_help="Notice-and-takedown letters per hosting provider.")
+@_case
+@click.option("--status", type=click.Choice(STATUSES), default="assessed", show_default=True,
+              help="Addresses with this status (and an illegal verdict).")
+@click.option("--lang", "language", type=click.Choice(("nl", "fr", "de", "en")), default="en", show_default=True)
+@click.option("--sender", required=True, help="The hotline's name, as it signs the letters.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Folder for the letters (created, mode 0700).")
+def letters_command(case_dir: str, status: str, language: str, sender: str, out_dir: str) -> None:
+    """Write one plain-text letter per hosting provider; mark them sent with `case status`."""
+    with _opened(case_dir) as conn:
+        written = letters.letters(conn, status=status, language=language, sender=sender)
+    if not written:
+        click.echo("No address with that status has an illegal verdict and a hosting provider.")
+        return
+    private_dir(out_dir, create=True)
+    for letter in written:
+        folder.write_file(out_dir, letter.file_name, letter.text.encode("utf-8"))
+        click.echo(f"{os.path.join(out_dir, letter.file_name)}: {visible(letter.provider)}, "
+                   f"addresses {' '.join(map(str, letter.address_ids))}")
+
+
+@case.command("page", short_help="Write the queue as a read-only page.")
+@_case
+@click.option("--status", type=click.Choice((*STATUSES, "all")), default="new", show_default=True)
+def page_command(case_dir: str, status: str) -> None:
+    """Write DIR/pages/queue.html: the queue with every report, no links, no scripts."""
+    with _opened(case_dir) as conn:
+        text = pages.render(conn, queue.Filters(None if status == "all" else status))
+    out = os.path.join(case_dir, "pages")
+    private_dir(out, create=True)
+    folder.write_file(out, "queue.html", text.encode("utf-8"))
+    click.echo(f"Wrote {os.path.join(out, 'queue.html')}")
+
+
+@case.command("verify", short_help="Check the audit log and the case file against it.")
+@_case
+def verify_command(case_dir: str) -> None:
+    """Check the audit log's hash chain and replay it against the case file; name the first break."""
+    with _opened(case_dir) as conn:
+        result = verify(conn)
+    if result.problem:
+        raise CaseCheckFailed(f"the case file does not verify: {result.problem}")
+    click.echo(f"The audit log's {result.entries} entries verify, and the case file matches them. "
+               f"Head: {result.head}")
+
+
+COMMANDS = (case,)
