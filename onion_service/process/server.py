@@ -176,8 +176,20 @@ def run(config: Config, *, bind: str, onion_address: str | None = None) -> None:
     master = os.getpid()
     try:
         _Gunicorn(gunicorn_options(config, bind), build, writer).run()
+    except SystemExit as leaving:
+        if os.getpid() == master:
+            raise
+        # A worker: gunicorn's workers are forks of this process and leave by raising SystemExit
+        # through this frame, once their last request is answered and their reports committed.
+        # They leave at once, with gunicorn's exit code: tearing down the interpreter's modules
+        # would only delay the stop.
+        _leave_now(leaving.code)
     finally:
-        # gunicorn's workers are forks of this process and leave by raising SystemExit through
-        # this frame: a worker that waited here for the writer would wait for its own exit.
         if os.getpid() == master:
             writer.stop()
+
+
+def _leave_now(code: object) -> None:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code if isinstance(code, int) else (0 if code is None else 1))

@@ -73,6 +73,17 @@ class BufferingWorker(ThreadWorker):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._reading: deque = deque()  # connections being read, oldest (first to expire) first
+        self._quitting = False
+
+    def handle_quit(self, sig, frame) -> None:
+        # Ctrl-C reaches every process of the group, and the master then sends SIGQUIT as well.
+        # gthread's handler is not reentrant: a second signal inside the first one's shutdown of
+        # the thread pool waits for a lock its own thread holds, and the worker hangs until the
+        # master kills it. The first quit is enough.
+        if self._quitting:
+            return
+        self._quitting = True
+        super().handle_quit(sig, frame)
 
     def enqueue_req(self, conn) -> None:
         if getattr(conn, "meldpunt_request", None) is not None:

@@ -74,3 +74,23 @@ def test_serve_stops_within_3_s_without_error_and_keeps_every_acknowledged_repor
     with sqlite3.connect(tmp_path / "reports.sqlite3") as db:
         stored = [staff.open(row[0]).receipt for row in db.execute("SELECT sealed FROM reports")]
     assert receipts and set(receipts) <= set(stored)
+
+
+def test_a_second_quit_signal_arriving_inside_the_first_does_not_enter_it_again(monkeypatch):
+    # Ctrl-C reaches a worker, and the master's SIGQUIT follows while the worker is still inside
+    # the first handler; gthread's handler entered twice hangs on its own thread pool's lock.
+    from gunicorn.workers.gthread import ThreadWorker
+
+    from onion_service.process.worker import BufferingWorker
+
+    entered: list[int] = []
+
+    def gthread_quit(self, sig, frame):
+        entered.append(sig)
+        self.handle_quit(signal.SIGQUIT, None)  # the master's signal, arriving right here
+
+    monkeypatch.setattr(ThreadWorker, "handle_quit", gthread_quit)
+    worker = BufferingWorker.__new__(BufferingWorker)
+    worker._quitting = False
+    worker.handle_quit(signal.SIGINT, None)
+    assert entered == [signal.SIGINT]
