@@ -267,7 +267,7 @@ def signing_key_command(output: str, no_passphrase: bool, passphrase_file: str |
 @click.option("--message", type=click.Choice(tuple(MESSAGES)), default=None,
               help="One message from the fixed list: " + "; ".join(f"{k}: {v}" for k, v in MESSAGES.items()) + ".")
 @click.argument("receipt")
-@click.argument("state", type=click.Choice(tuple(STATES)))
+@click.argument("state", metavar="STATE", type=click.Choice(tuple(STATES)))
 def report_status_command(case_dir: str, analyst: str, message: str | None, receipt: str, state: str) -> None:
     """Set the status a reporter sees for the report with this RECEIPT code: received, in-review,
     forwarded, removed or closed; it reaches the server with the next `case statuses`."""
