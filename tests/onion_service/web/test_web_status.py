@@ -189,3 +189,16 @@ def test_served_import_and_lookup_leave_no_code_on_the_server(tmp_path, staff):
     spellings = [s.encode() for c in codes for s in (c, c.replace("-", ""), c.lower())]
     assert not files_containing([data, tmp_path / "logs"], spellings)
     assert not [s for s in spellings for out in outputs if s in out]
+
+
+def test_the_status_key_in_the_configuration_is_checked(tmp_path, staff):
+    from onion_service.config import ConfigError
+
+    public = KEY.public().encode()
+    assert make_config(tmp_path, staff.recipient, status_public_key=public).status.public_key == public
+    assert make_config(tmp_path, staff.recipient).status.public_key is None
+    typo = public[:-1] + ("q" if public[-1] != "q" else "p")
+    for bad in (typo, KEY.encode(), staff.recipient):
+        with pytest.raises(ConfigError, match="status.public_key") as refused:
+            make_config(tmp_path, staff.recipient, status_public_key=bad)
+        assert bad not in str(refused.value)  # the message names the key, never its value
