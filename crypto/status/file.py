@@ -102,7 +102,10 @@ def verify(data: bytes, key: VerifyKey) -> bytes:
 
 def decode(data: bytes, key: VerifyKey) -> StatusFile:
     """The status file in `data`, checked against `key` before anything else is read."""
-    body = verify(data, key).decode("ascii")  # signed by us, so ASCII; a failure is a bug here
+    try:
+        body = verify(data, key).decode("ascii")
+    except UnicodeDecodeError:
+        raise StatusFileError("the status file holds bytes that are not ASCII") from None
     lines = body.split("\n")[:-1]
     if len(lines) < 5 or lines[0] != MAGIC:
         raise StatusFileError("not a status file of this version")

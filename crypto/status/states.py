@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import re
 
-from crypto.status.errors import StatusFileError
-
 # In the order a report moves through them.
 STATES = {
     "received": "the report has reached the analysts",
@@ -32,14 +30,3 @@ MESSAGES = {
 # What an id may look like on the wire: short, lowercase, so a changed file cannot smuggle text.
 ID = re.compile(r"[a-z][a-z-]{0,31}")
 
-
-def check_state(state: str) -> str:
-    if state not in STATES:
-        raise StatusFileError(f"unknown state {state!r}; one of {', '.join(STATES)}")
-    return state
-
-
-def check_message(message: str | None) -> str | None:
-    if message is not None and message not in MESSAGES:
-        raise StatusFileError(f"unknown message {message!r}; one of {', '.join(MESSAGES)}")
-    return message

@@ -202,3 +202,10 @@ def test_the_status_key_in_the_configuration_is_checked(tmp_path, staff):
         with pytest.raises(ConfigError, match="status.public_key") as refused:
             make_config(tmp_path, staff.recipient, status_public_key=bad)
         assert bad not in str(refused.value)  # the message names the key, never its value
+
+
+def test_every_state_and_message_has_its_words():
+    from crypto.status.states import MESSAGES, STATES
+    from onion_service.web.status_texts import MESSAGE_TEXTS, STATE_TEXTS
+
+    assert list(STATE_TEXTS) == list(STATES) and set(MESSAGE_TEXTS) == set(MESSAGES)
