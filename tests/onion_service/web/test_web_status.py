@@ -170,10 +170,19 @@ def test_served_import_and_lookup_leave_no_code_on_the_server(tmp_path, staff):
         (tmp_path / "offline" / "v1").write_bytes(status_file_bytes(1, statuses))
         imported = meldpunt("statuses", "import", "--config", str(config_path), str(tmp_path / "offline" / "v1"))
         assert imported.returncode == 0 and b"version 1 (3 reports)" in imported.stdout, imported.stderr
-        (tmp_path / "offline" / "v0").write_bytes(status_file_bytes(1, {codes[3]: ("closed", None)}))
-        refused = meldpunt("statuses", "import", "--config", str(config_path), str(tmp_path / "offline" / "v0"))
-        assert refused.returncode == 1 and refused.stderr.decode().count("\n") == 1
-        assert b"same version" in refused.stderr
+        good = status_file_bytes(2, {codes[3]: ("closed", None)})
+        other = SigningKey.generate()
+        for name, content, reason in [
+            ("same", status_file_bytes(1, {codes[3]: ("closed", None)}), b"same version"),
+            ("cut", good[:-10], b"signature line"),
+            ("changed", good.replace(b"closed", b"Closed"), b"changed or damaged"),
+            ("other", status_file_bytes(2, {}).replace(KEY.public().encode().encode(), other.public().encode().encode()),
+             b"another key"),
+        ]:
+            (tmp_path / "offline" / name).write_bytes(content)
+            refused = meldpunt("statuses", "import", "--config", str(config_path), str(tmp_path / "offline" / name))
+            assert refused.returncode == 1 and refused.stderr.decode().count("\n") == 1, refused.stderr
+            assert reason in refused.stderr and not refused.stdout
 
         for n, lang in enumerate(LANGS):
             _, _, page = server.request("GET", f"/{lang}/status")
