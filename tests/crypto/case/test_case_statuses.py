@@ -38,7 +38,7 @@ def signing_key(tmp_path):
     return path, VerifyKey.parse(public)
 
 
-def _statuses(case, key_path, out) -> status_file.StatusFile:
+def _statuses(case, key_path, out):
     ok("case", "statuses", "--case", case, *ANALYST, "--sign-key", key_path, "--out", out)
     return out
 
