@@ -75,6 +75,13 @@ class Tor:
 
 
 @dataclass(frozen=True)
+class Status:
+    # The public key (meldpunt-status1…) that must have signed every status file imported; none
+    # means the status page says that statuses are not offered here.
+    public_key: str | None = None
+
+
+@dataclass(frozen=True)
 class Config:
     recipients: tuple[str, ...]
     data_dir: Path
@@ -84,6 +91,7 @@ class Config:
     limits: Limits
     web: Web
     tor: Tor
+    status: Status = Status()
 
 
 def load_config(path: str | Path) -> Config:
@@ -160,6 +168,9 @@ def parse_config(raw: dict[str, Any], *, base_dir: Path) -> Config:
         max_streams=tt.integer("max_streams", 32, low=0, high=65535),
     )
     tt.done()
+    st = t.table("status")
+    status = Status(public_key=_status_key(st.get("public_key", str, default="")))
+    st.done()
     t.done()
     return Config(
         recipients=recipients,
@@ -170,6 +181,7 @@ def parse_config(raw: dict[str, Any], *, base_dir: Path) -> Config:
         limits=limits,
         web=web,
         tor=tor,
+        status=status,
     )
 
 
@@ -238,6 +250,17 @@ def _public_hosts(values: list[Any]) -> tuple[str, ...]:
         if value in values[:i]:
             raise ConfigError(f"web.public_hosts[{i}] is listed twice")
     return tuple(values)
+
+
+def _status_key(value: str) -> str | None:
+    from crypto.status.keys import VerifyKey
+
+    if not value:
+        return None
+    try:
+        return VerifyKey.parse(value).encode()
+    except Error as exc:
+        raise ConfigError(f"status.public_key: {exc}") from None
 
 
 def _tor_control(value: str) -> str:

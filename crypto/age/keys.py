@@ -137,16 +137,7 @@ def read_identity_file(path: str | os.PathLike[str]) -> bytes:
 
 def load_identities(data: bytes, passphrase_provider: PassphraseProvider, name: str = "identity file"):
     """Identities from identity-file bytes, asking for the passphrase if they are protected."""
-    if is_encrypted(data):
-        if not age.is_passphrase_encrypted(data):
-            # Asking for a passphrase would only end in a misleading "wrong passphrase".
-            raise IdentityError(f"{name} is an age file but not passphrase-encrypted (or damaged)")
-        try:
-            data = age.decrypt(data, [ScryptIdentity(passphrase_provider())])
-        except NoIdentityMatchError:
-            raise PassphraseError(f"wrong passphrase for {name}") from None
-        except AgeError as exc:
-            raise IdentityError(f"{name} is encrypted but cannot be opened: {exc}") from None
+    data = unprotect(data, passphrase_provider, name)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -155,6 +146,22 @@ def load_identities(data: bytes, passphrase_provider: PassphraseProvider, name: 
         return parse_identities(text)
     except IdentityError as exc:
         raise IdentityError(f"{name}: {exc}") from None
+
+
+def unprotect(data: bytes, passphrase_provider: PassphraseProvider, name: str, *,
+              error: type[Error] = IdentityError) -> bytes:
+    """The text of a key file, decrypted with the passphrase if `protect` wrote it; else as it is."""
+    if not is_encrypted(data):
+        return data
+    if not age.is_passphrase_encrypted(data):
+        # Asking for a passphrase would only end in a misleading "wrong passphrase".
+        raise error(f"{name} is an age file but not passphrase-encrypted (or damaged)")
+    try:
+        return age.decrypt(data, [ScryptIdentity(passphrase_provider())])
+    except NoIdentityMatchError:
+        raise PassphraseError(f"wrong passphrase for {name}") from None
+    except AgeError as exc:
+        raise error(f"{name} is encrypted but cannot be opened: {exc}") from None
 
 
 def load_identity_file(

@@ -60,6 +60,17 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
             seq INTEGER PRIMARY KEY, address INTEGER, entry TEXT NOT NULL, hash TEXT NOT NULL)""",
         "CREATE INDEX audit_address ON audit (address)",
     ),
+    (
+        # What a reporter who types their receipt code is told (crypto/case/statuses.py); a report
+        # without a row here is "received" since its import.
+        """CREATE TABLE report_statuses (
+            report TEXT PRIMARY KEY REFERENCES reports (id), state TEXT NOT NULL, message TEXT,
+            analyst TEXT NOT NULL, day TEXT NOT NULL)""",
+        # Every signed status file written: its version only grows, and the server refuses any
+        # version it has seen before.
+        """CREATE TABLE status_files (
+            version INTEGER PRIMARY KEY, day TEXT NOT NULL, entries INTEGER NOT NULL, sha256 TEXT NOT NULL)""",
+    ),
 )
 VERSION = len(_MIGRATIONS)
 

@@ -66,4 +66,24 @@ def _replay(conn: sqlite3.Connection, entries: list[dict[str, Any]]) -> str | No
         if want is None or rows.get(aid) != want[0]:
             where = f"its last audit entry ({want[1]})" if want else "the audit log"
             return f"address {aid}: its assessment is not the one {where} records"
+    return _replay_statuses(conn, entries)
+
+
+def _replay_statuses(conn: sqlite3.Connection, entries: list[dict[str, Any]]) -> str | None:
+    """The reporters' statuses and the status files written, against their entries."""
+    told: dict[Any, tuple] = {}
+    files: dict[Any, tuple] = {}
+    for e in entries:
+        data = e.get("data") or {}
+        if e.get("action") == "report-status":
+            told[data.get("report")] = (data.get("state"), data.get("message"), e.get("analyst"), e.get("day"))
+        elif e.get("action") == "status-file":
+            files[data.get("version")] = (e.get("day"), data.get("entries"), data.get("sha256"))
+    rows = {r[0]: r[1:] for r in conn.execute("SELECT report, state, message, analyst, day FROM report_statuses")}
+    for rid in sorted(set(rows) | set(told), key=str):
+        if rows.get(rid) != told.get(rid):
+            return f"report {rid}: its public status is not the one the audit log records"
+    written = {r[0]: r[1:] for r in conn.execute("SELECT version, day, entries, sha256 FROM status_files")}
+    if written != files:
+        return "the status files recorded are not the ones the audit log lists"
     return None

@@ -13,17 +13,21 @@ import sys
 import click
 
 from crypto.age.keys import load_identity_file
-from crypto.case import handoff, letters, pages, queue, terminal
+from crypto import files
+from crypto.case import handoff, letters, pages, queue, statuses, terminal
 from crypto.case.decisions import AGE_GROUPS, VERDICTS, Assessment, assess, set_status
 from crypto.case.importing import import_bundles
 from crypto.case.schema import STATUSES, database_errors, open_case, private_dir
 from crypto.case.verify import verify
 from crypto.cli import passphrase
+from crypto.cli.age_commands import _work_factor
 from crypto.envelope.report import FOUND_ON, KINDS
-from crypto.errors import Error
+from crypto.errors import Error, FileError
 from crypto.files import write_output
 from crypto.staff import folder
 from crypto.staff.display import visible
+from crypto.status import keys as status_keys
+from crypto.status.states import MESSAGES, STATES
 
 
 class CaseCheckFailed(Error):
@@ -229,6 +233,67 @@ def verify_command(case_dir: str) -> None:
         raise CaseCheckFailed(f"the case file does not verify: {result.problem}")
     click.echo(f"The audit log's {result.entries} entries verify, and the case file matches them. "
                f"Head: {result.head}")
+
+
+@case.command("signing-key", short_help="Make the key that signs status files.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="Key file to create (mode 0600); never overwritten.")
+@click.option("--no-passphrase", is_flag=True, help="Write the key unprotected.")
+@click.option("--passphrase-file", type=click.Path(dir_okay=False),
+              help="Protect the key with the first line of this file instead of asking.")
+def signing_key_command(output: str, no_passphrase: bool, passphrase_file: str | None) -> None:
+    """Make an Ed25519 key for status files; print its public key for the server's [status] public_key."""
+    if no_passphrase and passphrase_file:
+        raise click.UsageError("--no-passphrase and --passphrase-file exclude each other")
+    if os.path.lexists(output):  # fail before asking for a passphrase; create_private re-checks
+        raise FileError(f"{output} already exists; not overwriting it")
+    key = status_keys.SigningKey.generate()
+    text = status_keys.key_file_text(key)
+    if no_passphrase:
+        data = text.encode("utf-8")
+    else:
+        from crypto.age.keys import protect
+
+        ask = passphrase.provider(passphrase_file, "Passphrase for the new status key", confirm=True)
+        data = protect(text, passphrase.check_new(ask()), work_factor=_work_factor())
+    files.create_private(output, data)
+    click.echo(key.public().encode())
+    click.echo(f"meldpunt: status signing key written to {output} (mode 0600); keep a backup", err=True)
+
+
+@case.command("report-status", short_help="Set what a reporter is told about a report.")
+@_case
+@_analyst
+@click.option("--message", type=click.Choice(tuple(MESSAGES)), default=None,
+              help="One message from the fixed list: " + "; ".join(f"{k}: {v}" for k, v in MESSAGES.items()) + ".")
+@click.argument("receipt")
+@click.argument("state", metavar="STATE", type=click.Choice(tuple(STATES)))
+def report_status_command(case_dir: str, analyst: str, message: str | None, receipt: str, state: str) -> None:
+    """Set the status a reporter sees for the report with this RECEIPT code: received, in-review,
+    forwarded, removed or closed; it reaches the server with the next `case statuses`."""
+    with _opened(case_dir) as conn:
+        ids = statuses.set_report_status(conn, receipt, state, message, analyst=analyst)
+    click.echo(f"Report {' '.join(ids)} now shows {state}" + (f" ({message})." if message else "."))
+
+
+@case.command("statuses", short_help="Write the signed status file for the server.")
+@_case
+@_analyst
+@click.option("--sign-key", "key_path", required=True, type=click.Path(dir_okay=False),
+              help="The status signing key (`case signing-key`).")
+@click.option("--passphrase-file", type=click.Path(dir_okay=False),
+              help="Read the key's passphrase from this file instead of asking.")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
+              help="Status file to write (mode 0600), e.g. on the removable medium.")
+def statuses_command(case_dir: str, analyst: str, key_path: str, passphrase_file: str | None, out_path: str) -> None:
+    """Sign every report's status, keyed by its receipt code's hash, with a new version; carry the
+    file to the server and run `meldpunt statuses import`."""
+    key = status_keys.load_key_file(key_path, passphrase.provider(passphrase_file, f"Passphrase for {key_path}"))
+    with _opened(case_dir) as conn:
+        written = statuses.write_status_file(conn, key, analyst=analyst)
+    write_output(out_path, written.data)
+    click.echo(f"Status file version {written.version}: {written.entries} reports, sha256 {written.sha256}.")
+    click.echo("Carry it to the server and run `meldpunt statuses import --config FILE STATUSFILE`.")
 
 
 COMMANDS = (case,)

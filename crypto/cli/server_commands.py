@@ -1,4 +1,4 @@
-"""`meldpunt serve | export | purge | extension | demo`: the commands that run on the server.
+"""`meldpunt serve | export | purge | statuses import | extension | demo`: the commands that run on the server.
 
 Each command only parses its arguments and calls into onion_service, which it imports in its
 body: this module loads with click alone, so the offline machine can list these commands. Domain
@@ -50,6 +50,31 @@ def purge(config_path: str, ack_path: str) -> None:
         click.echo(f"{result.acknowledged - result.deleted} were not on the server: purged before, "
                    "or not the report that was exported.")
     click.echo(f"{result.remaining} reports remain on the server.")
+
+
+@click.group("statuses", short_help="Reporters' statuses from the offline machine (server).")
+def statuses() -> None:
+    """The statuses reporters see on the status page, signed offline by `meldpunt case statuses`."""
+
+
+@statuses.command("import", short_help="Import a signed status file (server).")
+@_config_option
+@click.argument("status_file", metavar="STATUSFILE", type=click.Path(dir_okay=False))
+def import_statuses(config_path: str, status_file: str) -> None:
+    """Check the file's signature and version, then replace the status table with it in one
+    transaction; on any error nothing changes (server)."""
+    from onion_service.config import load_config
+    from onion_service.statuses import import_status_file
+    from onion_service.store import open_store
+
+    config = load_config(config_path)
+    with open_store(config.database_url) as store:
+        result = import_status_file(config, store, status_file)
+    if result.unchanged:
+        click.echo(f"Status file version {result.version} is already in use; nothing changed.")
+        return
+    before = "none" if result.previous is None else f"version {result.previous}"
+    click.echo(f"Imported status file version {result.version} ({result.entries} reports); it replaces {before}.")
 
 
 # -- serving the form (web) ----------------------------------------------------------------------
@@ -131,4 +156,4 @@ def demo(data_dir: str | None) -> None:
     run_demo(data_dir)
 
 
-COMMANDS = (serve, export, purge, extension, demo)
+COMMANDS = (serve, export, purge, statuses, extension, demo)

@@ -157,6 +157,7 @@ def run(config: Config, *, bind: str, onion_address: str | None = None) -> None:
     config.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     load_or_create_secret(config.data_dir)  # made once here, so workers only ever read it
     budget = Budget(config.limits.reports_per_minute)  # shared memory, inherited by the workers
+    lookup_budget = Budget(config.limits.reports_per_minute)  # the status page's, made the same way
     # The database is checked, and the table made, once here: a wrong URL or a database that is
     # down stops the start with one clear message.
     open_store(config.database_url).close()
@@ -171,7 +172,8 @@ def run(config: Config, *, bind: str, onion_address: str | None = None) -> None:
         # answer 503 until it is back rather than fail to boot: gunicorn stops the whole service
         # when a worker fails to boot.
         store = open_store(config.database_url, tolerate_outage=True, writer=writer.client())
-        return create_app(config, store=store, budget=budget, onion_address=onion_address)
+        return create_app(config, store=store, budget=budget, onion_address=onion_address,
+                          lookup_budget=lookup_budget)
 
     master = os.getpid()
     try:

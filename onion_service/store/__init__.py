@@ -30,7 +30,8 @@ from typing import NamedTuple, Protocol
 
 import sqlalchemy as sa
 
-from onion_service.store import postgres, sqlite
+from crypto.status.file import StatusFile
+from onion_service.store import postgres, sqlite, statuses
 from onion_service.store.commit import BatchCommitter
 from onion_service.store.errors import (
     StoreConfigError,
@@ -274,6 +275,36 @@ class Store:
                 postgres.check_integrity(conn)
             check_columns(conn)
             check_ids(conn)
+
+    def replace_statuses(self, parsed: StatusFile, sha256: bytes) -> statuses.Replaced:
+        """The status table replaced by a verified status file in one transaction, unless its
+        version is not newer (RollbackError); the previous rows stay in use on any failure."""
+        self._prepare()
+        with mapped_errors(), self._write() as conn:
+            result = statuses.replace(conn, parsed, sha256)
+        if self.backend == "sqlite":
+            # The old keys leave the log too; also when unchanged, so that importing the same
+            # file again finishes a clearing that a busy database held up.
+            try:
+                sqlite.truncate_wal(self._engine)
+            except StoreUnavailable:
+                raise StoreUnavailable("the statuses were imported, but the database stayed busy and its "
+                                       "write-ahead log still holds the old ones; import the file again") from None
+        return result
+
+    def status_of(self, receipt: str) -> statuses.Found | None:
+        """The status listed for a valid receipt code; salt and row read in one snapshot."""
+        self._prepare()
+        with mapped_errors(), self._engine.connect() as conn:
+            if self.backend == "postgresql":
+                conn.execution_options(isolation_level="REPEATABLE READ")
+            with conn.begin():
+                return statuses.find(conn, receipt)
+
+    def status_version(self) -> int | None:
+        self._prepare()
+        with mapped_errors(), self._engine.connect() as conn:
+            return statuses.version(conn)
 
     def close(self) -> None:
         """Closes every connection; an add after this raises StoreUnavailable."""

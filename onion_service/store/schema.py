@@ -58,3 +58,26 @@ def check_bytes(value: object, length: int, what: str) -> bytes:
     if not isinstance(value, (bytes, bytearray, memoryview)) or len(value) != length:
         raise ValueError(f"{what} must be {length} bytes")
     return bytes(value)
+
+
+# -- the reporters' statuses (onion_service/store/statuses.py) -------------------------------------
+# The last imported status file, row for row: a lookup key (never a receipt code), the state and
+# message ids, the day staff set them. Without a rowid, rows are kept in the order of their random
+# keys. `status_file` holds one row: the version in use, its hash and its salt.
+statuses = sa.Table(
+    "statuses",
+    metadata,
+    sa.Column("lookup", sa.LargeBinary(32), primary_key=True, autoincrement=False),
+    sa.Column("state", sa.String(32), nullable=False),
+    sa.Column("message", sa.String(32), nullable=True),
+    sa.Column("day", sa.Date, nullable=False),
+    sqlite_with_rowid=False,
+)
+status_file = sa.Table(
+    "status_file",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),  # always 1
+    sa.Column("version", sa.BigInteger, nullable=False),
+    sa.Column("sha256", sa.LargeBinary(32), nullable=False),
+    sa.Column("salt", sa.LargeBinary(32), nullable=False),
+)

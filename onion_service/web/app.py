@@ -20,6 +20,7 @@ from onion_service.web.budget import Budget
 from onion_service.web.form import MAX_BODY_BYTES, MAX_FIELDS
 from onion_service.web.seal import Sealer
 from onion_service.web.token import FormTokens, load_or_create_secret
+from onion_service.web.status_views import make_status_blueprint
 from onion_service.web.views import make_blueprint
 
 # Longest request target we answer (gunicorn refuses request lines over 8190 bytes itself).
@@ -62,16 +63,20 @@ def create_app(
     store: Store,
     budget: Budget | None = None,
     onion_address: str | None = None,
+    lookup_budget: Budget | None = None,
 ) -> Flask:
     """The reporting application.
 
     store: where reports go (each gunicorn worker opens its own, sending to the writer process).
     budget: the shared per-minute budget; server.run passes one made before forking.
     onion_address: accepted as a Host name besides the loopback names.
+    lookup_budget: the status page's own per-minute budget, made like `budget`.
     """
     config.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     if budget is None:
         budget = Budget(config.limits.reports_per_minute)
+    if lookup_budget is None:
+        lookup_budget = Budget(config.limits.reports_per_minute)
     tokens = FormTokens(
         load_or_create_secret(config.data_dir),
         min_seconds=config.limits.form_min_seconds,
@@ -112,6 +117,7 @@ def create_app(
             "hotline_contact": h.contact.get(lang),
             "emergency": [(e.label.get(lang), e.number) for e in h.emergency],
             "quick_exit": h.quick_exit_url,
+            "status_page": config.status.public_key is not None,
         }
 
     stylesheet = _STYLESHEET.read_bytes()
@@ -125,6 +131,8 @@ def create_app(
     app.register_blueprint(
         make_blueprint(tokens=tokens, budget=budget, sealer=Sealer(config.recipients), store=store)
     )
+    app.register_blueprint(make_status_blueprint(tokens=tokens, budget=lookup_budget, store=store,
+                                                 enabled=config.status.public_key is not None))
 
     def error_page(code: int) -> Response:
         html = render_template("error.html", code=code, title=_TITLES[code], message=_MESSAGES[code])

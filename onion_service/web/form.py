@@ -50,7 +50,9 @@ class Malformed(BadRequest):
     """A body that no browser filling in our form would send."""
 
 
-def read_fields(request: Request) -> Fields:
+def read_fields(request: Request, *, single: tuple[str, ...] = SINGLE, multiple: tuple[str, ...] = MULTIPLE) -> Fields:
+    """The fields of a url-encoded body; `single` and `multiple` name the fields a form has
+    (the report form's by default; the status page has its own)."""
     if request.mimetype != "application/x-www-form-urlencoded":
         raise FilesRefused()
     charset = request.mimetype_params.get("charset", "utf-8").lower()
@@ -66,19 +68,19 @@ def read_fields(request: Request) -> Fields:
         pairs = _pairs(body)
     except (UnicodeDecodeError, ValueError):
         raise Malformed() from None
-    single: dict[str, str] = {}
+    values: dict[str, str] = {}
     kinds: list[str] = []
     for name, value in pairs:
         if _CONTROL.search(value):
             raise Malformed()
         value = value.replace("\r\n", "\n").replace("\r", "\n")
-        if name in MULTIPLE:
+        if name in multiple:
             kinds.append(value)
-        elif name in SINGLE and name not in single:
-            single[name] = value
+        elif name in single and name not in values:
+            values[name] = value
         else:
             raise Malformed()  # unknown or repeated field
-    return Fields(single=single, kinds=tuple(kinds))
+    return Fields(single=values, kinds=tuple(kinds))
 
 
 def _pairs(body: bytes) -> list[tuple[str, str]]:

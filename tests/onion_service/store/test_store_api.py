@@ -58,7 +58,7 @@ def test_the_table_has_exactly_the_four_columns_and_holds_only_what_was_given(st
             tables = sa.inspect(engine).get_table_names()
     finally:
         engine.dispose()
-    assert tables == ["reports"]
+    assert sorted(tables) == ["reports", "status_file", "statuses"]  # the statuses: store/statuses.py
     assert len(rows) == 1
     row = dict(rows[0]._mapping)
     assert bytes(row["id"]) == report_id

@@ -23,13 +23,15 @@ ARTIFACTS = ROOT / "test-artifacts" / "tor"
 ONION_LINE = re.compile(r"^onion: http://([a-z2-7]{56}\.onion)/$")
 
 
-def write_config(path: Path, data_dir: Path, recipient: str, control: str, *, bind: str | None = None) -> Path:
+def write_config(path: Path, data_dir: Path, recipient: str, control: str, *, bind: str | None = None,
+                 **options) -> Path:
     """The harness's configuration with a [tor] section: `control` is the tor to publish through
-    ("launch" for one of serve's own); one worker, English first, a form usable after a second."""
+    ("launch" for one of serve's own); one worker, English first, a form usable after a second.
+    Other options go to the harness's config_dict."""
     return harness.write_config(
         path, data_dir, recipient, default_language="en", form_min_seconds=1, workers=1, threads=4,
         bind=bind or f"127.0.0.1:{free_port()}",
-        tor={"control": control, "pow_queue_rate": 200, "pow_queue_burst": 2000, "max_streams": 20})
+        tor={"control": control, "pow_queue_rate": 200, "pow_queue_burst": 2000, "max_streams": 20}, **options)
 
 
 class Serve:

@@ -1,0 +1,127 @@
+"""What reporters are told, offline: `case signing-key`, `case report-status` and `case statuses`,
+recorded in the case file and its audit log, and signed files whose version only grows."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import secrets
+
+import pytest
+from casekit import case_state, db, ok, run
+from staffkit import make_report, new_identity, seal, write_bundle
+
+from crypto.case.decisions import today
+from crypto.status import file as status_file
+from crypto.status.keys import VerifyKey
+from crypto.status.lookup import lookup_key
+
+DAY = datetime.date(2026, 11, 20)
+ANALYST = ("--analyst", "Analyst One")
+
+
+@pytest.fixture
+def case(tmp_path):
+    """A case file with three reports; (folder, their receipt codes)."""
+    identity, key = new_identity(tmp_path)
+    reports = [make_report(n, urls=(f"http://s{n}.test/",)) for n in range(3)]
+    write_bundle(tmp_path / "b.tar", [(secrets.token_bytes(16), seal(r, [identity.recipient()]), DAY) for r in reports])
+    case = tmp_path / "case"
+    ok("case", "import", "--case", case, "-i", key, tmp_path / "b.tar")
+    return case, [r.receipt for r in reports]
+
+
+@pytest.fixture
+def signing_key(tmp_path):
+    path = tmp_path / "status.key"
+    public = ok("case", "signing-key", "-o", path, "--no-passphrase").stdout.strip()
+    return path, VerifyKey.parse(public)
+
+
+def _statuses(case, key_path, out):
+    ok("case", "statuses", "--case", case, *ANALYST, "--sign-key", key_path, "--out", out)
+    return out
+
+
+def test_statuses_flow_from_report_status_to_a_signed_file(case, signing_key, tmp_path):
+    case_dir, codes = case
+    key_path, public = signing_key
+    # Any spelling of the code finds the report.
+    out = ok("case", "report-status", "--case", case_dir, *ANALYST, "--message", "abroad",
+             codes[0].lower().replace("-", ""), "forwarded").stdout
+    assert "now shows forwarded (abroad)" in out
+    ok("case", "report-status", "--case", case_dir, *ANALYST, codes[1], "in-review")
+
+    first = status_file.decode(_statuses(case_dir, key_path, tmp_path / "s1").read_bytes(), public)
+    assert first.version == 1
+    found = {e.key: e for e in first.entries}
+    assert (found[lookup_key(first.salt, codes[0])].state, found[lookup_key(first.salt, codes[0])].message) \
+        == ("forwarded", "abroad")
+    assert found[lookup_key(first.salt, codes[1])].state == "in-review"
+    unset = found[lookup_key(first.salt, codes[2])]
+    assert (unset.state, unset.message, unset.day.isoformat()) == ("received", None, today())  # since its import
+    for code in codes:
+        assert code.encode() not in (tmp_path / "s1").read_bytes()
+
+    ok("case", "report-status", "--case", case_dir, *ANALYST, codes[0], "removed")
+    second = status_file.decode(_statuses(case_dir, key_path, tmp_path / "s2").read_bytes(), public)
+    assert second.version == 2 and second.salt != first.salt
+    entry = {e.key: e for e in second.entries}[lookup_key(second.salt, codes[0])]
+    assert (entry.state, entry.message) == ("removed", None)
+
+    with db(case_dir) as conn:
+        assert [r[0] for r in conn.execute("SELECT version FROM status_files ORDER BY version")] == [1, 2]
+        actions = [a for (a,) in conn.execute("SELECT json_extract(entry, '$.action') FROM audit ORDER BY seq")]
+    assert actions == ["import", "report-status", "report-status", "status-file", "report-status", "status-file"]
+    assert "verify" in ok("case", "verify", "--case", case_dir).stdout
+
+
+def test_verify_sees_a_status_changed_beside_the_audit_log(case, tmp_path):
+    case_dir, codes = case
+    ok("case", "report-status", "--case", case_dir, *ANALYST, codes[0], "in-review")
+    with db(case_dir) as conn:
+        conn.execute("UPDATE report_statuses SET state = 'removed'")
+        conn.commit()
+    result = run("case", "verify", "--case", case_dir)
+    assert result.exit_code == 1 and "public status is not the one the audit log records" in result.stderr
+
+
+def test_refusals_change_nothing(case, signing_key, tmp_path):
+    case_dir, codes = case
+    key_path, _ = signing_key
+    before = case_state(case_dir)
+    for args, message in [
+        ((codes[0], "lost"), "Invalid value for 'STATE'"),
+        (("--message", "call me on 555", codes[0], "closed"), "Invalid value for '--message'"),
+        (("2345-6789-ABCD-EFGH", "closed"), "no report in the case file has the receipt code"),
+        (("not-a-code", "closed"), "not a receipt code"),
+    ]:
+        result = run("case", "report-status", "--case", case_dir, *ANALYST, *args)
+        assert result.exit_code != 0 and message in result.output + result.stderr, result.output
+    wrong = tmp_path / "not-a-key"
+    wrong.write_text("hello\n")
+    result = run("case", "statuses", "--case", case_dir, *ANALYST, "--sign-key", wrong, "--out", tmp_path / "s")
+    assert result.exit_code == 1 and "not a status key file" in result.stderr
+    assert case_state(case_dir) == before and not (tmp_path / "s").exists()
+
+
+def test_signing_key_is_protected_unless_asked_not_to(tmp_path):
+    passphrase = tmp_path / "pass"
+    passphrase.write_text("a long enough passphrase\n")
+    env = {"MELDPUNT_INSECURE_SCRYPT_WORK_FACTOR": "4"}
+    from casekit import run as invoke
+
+    result = invoke("case", "signing-key", "-o", tmp_path / "k", "--passphrase-file", passphrase, env=env)
+    assert result.exit_code == 0, result.stderr
+    public = VerifyKey.parse(result.stdout.strip())
+    data = (tmp_path / "k").read_bytes()
+    assert b"SECRET-KEY" not in data and oct(os.stat(tmp_path / "k").st_mode & 0o777) == "0o600"
+    assert invoke("case", "signing-key", "-o", tmp_path / "k", "--no-passphrase").exit_code == 1  # never overwritten
+    # The protected key signs once its passphrase is given.
+    identity, key = new_identity(tmp_path)
+    write_bundle(tmp_path / "b.tar", [(secrets.token_bytes(16), seal(make_report(0), [identity.recipient()]), DAY)])
+    ok("case", "import", "--case", tmp_path / "case", "-i", key, tmp_path / "b.tar")
+    result = invoke("case", "statuses", "--case", tmp_path / "case", *ANALYST, "--sign-key", tmp_path / "k",
+                    "--passphrase-file", passphrase, "--out", tmp_path / "s", env=env)
+    assert result.exit_code == 0, result.stderr
+    assert status_file.decode((tmp_path / "s").read_bytes(), public).version == 1
