@@ -13,26 +13,13 @@ import click
 
 from crypto import age, files
 from crypto.age import keys
-from crypto.age.errors import PassphraseError, RecipientError
-from crypto.age.scrypt import DEFAULT_WORK_FACTOR, ScryptIdentity, ScryptRecipient
+from crypto.age.errors import RecipientError
+from crypto.age.scrypt import ScryptIdentity, ScryptRecipient
 from crypto.cli import passphrase
 from crypto.errors import FileError
 
-# For tests only: lets the suite make passphrase files quickly. It can only lower the cost, so
-# it is announced on stderr every time it is used; the default stays age's 18.
-_WORK_FACTOR_ENV = "MELDPUNT_INSECURE_SCRYPT_WORK_FACTOR"
 DEFAULT_IDENTITY_FILE = "meldpunt-identity.age"
 DEFAULT_PLAIN_IDENTITY_FILE = "meldpunt-identity.txt"
-
-
-def _work_factor() -> int:
-    value = os.environ.get(_WORK_FACTOR_ENV)
-    if value is None:
-        return DEFAULT_WORK_FACTOR
-    if not value.isdigit() or not 1 <= int(value) <= DEFAULT_WORK_FACTOR:
-        raise PassphraseError(f"{_WORK_FACTOR_ENV} must be a number from 1 to {DEFAULT_WORK_FACTOR}")
-    click.echo(f"meldpunt: warning: scrypt work factor lowered to {value} ({_WORK_FACTOR_ENV})", err=True)
-    return int(value)
 
 
 @click.command()
@@ -57,7 +44,7 @@ def keygen(kind: str, output: str | None, no_passphrase: bool, passphrase_file: 
         data = text.encode("utf-8")
     else:
         ask = passphrase.provider(passphrase_file, "Passphrase for the new identity", confirm=True)
-        data = keys.protect(text, passphrase.check_new(ask()), work_factor=_work_factor())
+        data = keys.protect(text, passphrase.check_new(ask()), work_factor=passphrase.work_factor())
     files.create_private(path, data)
     click.echo(identity.recipient().encode())
     click.echo(f"meldpunt: identity written to {path} (mode 0600); keep a backup", err=True)
@@ -95,7 +82,7 @@ def encrypt(recipients, recipient_files, use_passphrase, passphrase_file, armor,
         if targets:
             raise click.UsageError("-p cannot be combined with -r or -R")
         ask = passphrase.provider(passphrase_file, "Passphrase", confirm=True)
-        targets = [ScryptRecipient(passphrase.check_new(ask()), _work_factor())]
+        targets = [ScryptRecipient(passphrase.check_new(ask()), passphrase.work_factor())]
     if not targets:
         raise click.UsageError("give at least one -r RECIPIENT, -R FILE or -p")
     _refuse_binary_to_terminal(output, armor)

@@ -12,15 +12,14 @@ import sys
 
 import click
 
-from crypto.age.keys import load_identity_file
 from crypto import files
+from crypto.age.keys import load_identity_file
 from crypto.case import handoff, letters, pages, queue, statuses, terminal
 from crypto.case.decisions import AGE_GROUPS, VERDICTS, Assessment, assess, set_status
 from crypto.case.importing import import_bundles
 from crypto.case.schema import STATUSES, database_errors, open_case, private_dir
 from crypto.case.verify import verify
 from crypto.cli import passphrase
-from crypto.cli.age_commands import _work_factor
 from crypto.envelope.report import FOUND_ON, KINDS
 from crypto.errors import Error, FileError
 from crypto.files import write_output
@@ -255,7 +254,7 @@ def signing_key_command(output: str, no_passphrase: bool, passphrase_file: str |
         from crypto.age.keys import protect
 
         ask = passphrase.provider(passphrase_file, "Passphrase for the new status key", confirm=True)
-        data = protect(text, passphrase.check_new(ask()), work_factor=_work_factor())
+        data = protect(text, passphrase.check_new(ask()), work_factor=passphrase.work_factor())
     files.create_private(output, data)
     click.echo(key.public().encode())
     click.echo(f"meldpunt: status signing key written to {output} (mode 0600); keep a backup", err=True)

@@ -7,10 +7,12 @@ and a passphrase must not be read from a pipe by accident.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 
 from crypto import files
 from crypto.age.errors import PassphraseError
+from crypto.age.scrypt import DEFAULT_WORK_FACTOR
 
 # A passphrase file holds one line; more than this is not a passphrase file.
 MAX_PASSPHRASE_FILE_BYTES = 4096
@@ -68,3 +70,19 @@ def check_new(passphrase: str) -> str:
             "(several random words are best)"
         )
     return passphrase
+
+
+# For tests only: lets the suite make passphrase files quickly. It can only lower the cost, so
+# it is announced on stderr every time it is used; the default stays age's 18.
+_WORK_FACTOR_ENV = "MELDPUNT_INSECURE_SCRYPT_WORK_FACTOR"
+
+
+def work_factor() -> int:
+    """The scrypt work factor for a new passphrase: age's default, unless the tests lower it."""
+    value = os.environ.get(_WORK_FACTOR_ENV)
+    if value is None:
+        return DEFAULT_WORK_FACTOR
+    if not value.isdigit() or not 1 <= int(value) <= DEFAULT_WORK_FACTOR:
+        raise PassphraseError(f"{_WORK_FACTOR_ENV} must be a number from 1 to {DEFAULT_WORK_FACTOR}")
+    sys.stderr.write(f"meldpunt: warning: scrypt work factor lowered to {value} ({_WORK_FACTOR_ENV})\n")
+    return int(value)
