@@ -183,16 +183,13 @@ def route(tmp_path_factory, staff):
 
 
 @pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=[*[a for a in CHROMIUM_FLAGS if a != "--headless"],
-                  "--host-resolver-rules=MAP report.example.org 127.0.0.1, MAP * ~NOTFOUND"])
-        yield chromium
-        chromium.close()
+def browser(playwright):
+    chromium = playwright.chromium.launch(
+        executable_path=CHROMIUM, headless=True,
+        args=[*[a for a in CHROMIUM_FLAGS if a != "--headless"],
+              "--host-resolver-rules=MAP report.example.org 127.0.0.1, MAP * ~NOTFOUND"])
+    yield chromium
+    chromium.close()
 
 
 FOUND_ON = {"nl": "forum", "fr": "chat", "de": "website", "en": "social"}

@@ -58,11 +58,9 @@ def app(tmp_path_factory, staff):
 
 
 @pytest.fixture(scope="module")
-def audit(app):
-    """audit(host, method, path, body=None, headers=None) -> the page's serious and critical
+def audit(app, playwright):
+    """audit(host, method, path, body=None, expect=SELECTOR) -> the page's serious and critical
     violations, after Chromium loaded it from the app as `host` sees it."""
-    from playwright.sync_api import sync_playwright
-
     if not AXE.is_file():
         pytest.fail("axe-core is missing: run make npm-deps")
     application, _ = app
@@ -77,40 +75,39 @@ def audit(app):
                                                           if k.lower() == "content-type"}})
         route.fulfill(status=response.status_code, headers=dict(response.headers), body=response.get_data())
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                    args=[a for a in CHROMIUM_FLAGS if a != "--headless"])
-        context = browser.new_context(bypass_csp=True, java_script_enabled=True)
-        context.route("**/*", answer)
-        page = context.new_page()
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                         args=[a for a in CHROMIUM_FLAGS if a != "--headless"])
+    context = browser.new_context(bypass_csp=True, java_script_enabled=True)
+    context.route("**/*", answer)
+    page = context.new_page()
 
-        def run(host: str, method: str, path: str, body: bytes | None = None, expect: str = "main h1"):
-            if method == "GET":
-                page.goto(f"http://{host}{path}")
-            else:
-                # A form post, as the browser sends it (the page it answers with is then audited).
-                page.goto(f"http://{host}/__blank__")
-                with page.expect_navigation():
-                    page.evaluate(
-                        """([path, body]) => { const f = document.createElement('form');
-                        f.method = 'post'; f.action = path; for (const [k, v] of new URLSearchParams(body)) {
-                          const i = document.createElement('input'); i.type = 'hidden'; i.name = k; i.value = v;
-                          f.appendChild(i); } document.body.appendChild(f); f.submit(); }""",
-                        [path, (body or b"").decode()])
-            assert page.locator(expect).count() >= 1, f"{path}: not the page meant ({expect})"
-            page.add_script_tag(path=str(AXE))
-            result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
-            bad = []
-            for v in result["violations"]:
-                targets = [n["target"] for n in v["nodes"]]
-                line = f"{host}{path} [{v['impact']}] {v['id']}: {v['help']} {targets}"
-                (bad if v["impact"] in ("serious", "critical") else minor).append(line)
-            return bad
+    def run(host: str, method: str, path: str, body: bytes | None = None, expect: str = "main h1"):
+        if method == "GET":
+            page.goto(f"http://{host}{path}")
+        else:
+            # A form post, as the browser sends it (the page it answers with is then audited).
+            page.goto(f"http://{host}/__blank__")
+            with page.expect_navigation():
+                page.evaluate(
+                    """([path, body]) => { const f = document.createElement('form');
+                    f.method = 'post'; f.action = path; for (const [k, v] of new URLSearchParams(body)) {
+                      const i = document.createElement('input'); i.type = 'hidden'; i.name = k; i.value = v;
+                      f.appendChild(i); } document.body.appendChild(f); f.submit(); }""",
+                    [path, (body or b"").decode()])
+        assert page.locator(expect).count() >= 1, f"{path}: not the page meant ({expect})"
+        page.add_script_tag(path=str(AXE))
+        result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+        bad = []
+        for v in result["violations"]:
+            targets = [n["target"] for n in v["nodes"]]
+            line = f"{host}{path} [{v['impact']}] {v['id']}: {v['help']} {targets}"
+            (bad if v["impact"] in ("serious", "critical") else minor).append(line)
+        return bad
 
-        run.page = page  # type: ignore[attr-defined]  (for documents the app cannot be asked for)
-        yield run
-        context.close()
-        browser.close()
+    run.page = page  # type: ignore[attr-defined]  (for documents the app cannot be asked for)
+    yield run
+    context.close()
+    browser.close()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / "axe-minor.txt").write_text("\n".join(minor) + "\n")
 

@@ -74,6 +74,16 @@ def test_onion_and_loopback_get_neither_header_nor_the_notice(app_env, host):
         {(k, v) for k, v in public.headers if k not in differs}
 
 
+def test_one_app_serves_both_routes_each_with_its_own_pages(app_env):
+    """The empty form and the thank-you page are rendered once and reused: once per route."""
+    client = public_app(app_env).test_client()
+    for host in (PUBLIC, ONION, PUBLIC, ONION):
+        form = client.get("/en/", headers={"Host": host}).get_data(as_text=True)
+        thanks = client.post("/en/", data=good_fields(app_env.config, "en"), headers={"Host": host})
+        for page in (form, thanks.get_data(as_text=True)):
+            assert (NOTICE["en"] in page) == (host == PUBLIC), host
+
+
 def test_without_a_known_onion_address_the_notice_has_no_address_and_no_onion_location(app_env):
     response = public_app(app_env, onion=None).test_client().get("/de/", headers={"Host": PUBLIC})
     assert response.status_code == 200 and "Onion-Location" not in response.headers
