@@ -14,15 +14,17 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
-NPM_DIRS := tests/interop extension
+NPM_DIRS := tests/interop extension tests/onion_service/web/a11y
 
 # Debian packages. tor (with tor-gencert) is what the service itself needs; the rest serve the tests:
 # a real PostgreSQL server, headless Chromium and its driver, the reference age CLI, node for the
 # npm interoperability packages and the extension's linter, shellcheck, systemd-analyze and
 # apparmor_parser for deploy/, rsvg-convert to check the extension's icons against their SVG,
-# chromium-l10n so that Chromium runs in nl, fr and de for the extension's language choice.
+# chromium-l10n so that Chromium runs in nl, fr and de for the extension's language choice, nginx and
+# its headers-more module for the HTTPS reverse proxy in deploy/nginx/ (the tests start their own
+# nginx on loopback; on a machine with systemd, Debian's package also starts the system service).
 RUN_DEBS := tor
-TEST_DEBS := tor age chromium chromium-driver postgresql shellcheck systemd iproute2 util-linux apparmor librsvg2-bin chromium-l10n
+TEST_DEBS := tor age chromium chromium-driver postgresql shellcheck systemd iproute2 util-linux apparmor librsvg2-bin chromium-l10n nginx libnginx-mod-http-headers-more-filter
 
 .PHONY: help install demo test check test-deps debs-run debs-test npm-deps icons translations fuzz bench clean
 

@@ -3,6 +3,10 @@
 #
 #   sudo deploy/install.sh            install or update, then start once the configuration is real
 #   sudo deploy/install.sh --no-start install or update only
+#   sudo deploy/install.sh --https-proxy NAME --https-cert FULLCHAIN --https-key KEY
+#                                     also serve the form at https://NAME/ through nginx (repeat
+#                                     --https-proxy for more names; each must be in web.public_hosts;
+#                                     the certificate files are the hotline's, PEM, for every NAME)
 #
 # Idempotent: run it again after editing /etc/meldpunt/meldpunt.toml, or after updating the source
 # tree; a run with nothing to do changes nothing. It never overwrites the configuration, and it
@@ -39,14 +43,47 @@ AA_END="# meldpunt end"
 TOR_MIN_VERSION=0.4.9.2 # ADD_ONION with proof-of-work defences (onion_service/tor/control.py)
 ADDRESS_WAIT="${MELDPUNT_ADDRESS_WAIT:-180}"
 
+NGINX_CONF=/etc/nginx/conf.d/meldpunt.conf
+NGINX_TMPFILES=/etc/tmpfiles.d/meldpunt-https.conf
+NGINX_DEFAULT_SITE=/etc/nginx/sites-enabled/default
+# Left by install.sh when it disables Debian's default site (its default_server would collide
+# with meldpunt's); uninstall.sh enables the site again.
+NGINX_DEFAULT_MARK=/etc/nginx/meldpunt-disabled-default-site
+
 START=1
-for arg in "$@"; do
-  case "$arg" in
+HTTPS_NAMES=() HTTPS_CERT="" HTTPS_KEY=""
+while [ $# -gt 0 ]; do
+  case "$1" in
     --no-start) START=0 ;;
+    --https-proxy | --https-cert | --https-key)
+      [ $# -ge 2 ] || { echo "install.sh: $1 needs a value" >&2; exit 2; }
+      case "$1" in
+        --https-proxy) HTTPS_NAMES+=("$2") ;;
+        --https-cert) HTTPS_CERT="$2" ;;
+        --https-key) HTTPS_KEY="$2" ;;
+      esac
+      shift ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-    *) echo "install.sh: unknown option $arg" >&2; exit 2 ;;
+    *) echo "install.sh: unknown option $1" >&2; exit 2 ;;
   esac
+  shift
 done
+if [ "${#HTTPS_NAMES[@]}" -gt 0 ] || [ -n "$HTTPS_CERT$HTTPS_KEY" ]; then
+  if [ "${#HTTPS_NAMES[@]}" -eq 0 ] || [ -z "$HTTPS_CERT" ] || [ -z "$HTTPS_KEY" ]; then
+    echo "install.sh: --https-proxy NAME goes with --https-cert FILE and --https-key FILE" >&2; exit 2
+  fi
+  for name in "${HTTPS_NAMES[@]}"; do
+    # The same rule as web.public_hosts (onion_service/config.py): a DNS name in lower case.
+    if ! [[ "$name" =~ ^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$ ]] || [[ "$name" == *.onion ]]; then
+      echo "install.sh: --https-proxy $name is not a DNS name in lower case (report.example.org)" >&2; exit 2
+    fi
+  done
+  for f in "$HTTPS_CERT" "$HTTPS_KEY"; do
+    case "$f" in /*) ;; *) echo "install.sh: $f: give the certificate files by absolute path" >&2; exit 2 ;; esac
+    # nginx reads them by these names: a character that ends a directive must not be in them.
+    case "$f" in *[[:space:]\;\{\}\'\"\$]*) echo "install.sh: $f: no spaces, quotes, ; { } or \$ in the path" >&2; exit 2 ;; esac
+  done
+fi
 
 say() { printf 'meldpunt install: %s\n' "$*"; }
 die() { printf 'meldpunt install: %s\n' "$*" >&2; exit 1; }
@@ -228,7 +265,59 @@ if [ "$CHANGED_TOR" = 1 ] || [ "$CHANGED_APPARMOR" = 1 ]; then
   systemctl restart tor.service
 fi
 
-# --- 7. start, once the configuration is real ----------------------------------------------------
+# --- 7. the HTTPS reverse proxy (only with --https-proxy) ----------------------------------------
+
+if [ "${#HTTPS_NAMES[@]}" -gt 0 ]; then
+  CHANGED_NGINX=0
+  missing=()
+  for pkg in nginx libnginx-mod-http-headers-more-filter; do installed "$pkg" || missing+=("$pkg"); done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    say "installing Debian packages: ${missing[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+  fi
+  for f in "$HTTPS_CERT" "$HTTPS_KEY"; do [ -r "$R$f" ] || die "cannot read $f (--https-cert, --https-key)"; done
+  sed -e "s|@SERVER_NAMES@|${HTTPS_NAMES[*]}|g" -e "s|@CERTIFICATE@|$HTTPS_CERT|g" \
+    -e "s|@CERTIFICATE_KEY@|$HTTPS_KEY|g" "$HERE/nginx/meldpunt.conf" > "$TMP/nginx-meldpunt.conf"
+  put "$TMP/nginx-meldpunt.conf" "$NGINX_CONF" 644 root:root && CHANGED_NGINX=1
+  # nginx's workers (www-data) may pass through /run/meldpunt to web.sock, and nothing else:
+  # the directory stays meldpunt:debian-tor 0750 for everyone but them.
+  printf '%s\n' "# Installed by meldpunt's deploy/install.sh --https-proxy: nginx (www-data) reaches /run/meldpunt/web.sock." \
+    "a+ /run/meldpunt - - - - u:www-data:--x" > "$TMP/meldpunt-https.tmpfiles"
+  put "$TMP/meldpunt-https.tmpfiles" "$NGINX_TMPFILES" 644 root:root || true
+  systemd-tmpfiles --create "$R$NGINX_TMPFILES"
+  # Debian's default site claims default_server on port 80 too; this server answers nothing
+  # but meldpunt's names.
+  if [ -L "$R$NGINX_DEFAULT_SITE" ] && [ "$(readlink "$R$NGINX_DEFAULT_SITE")" = /etc/nginx/sites-available/default ]; then
+    rm -f "$R$NGINX_DEFAULT_SITE"
+    echo "/etc/nginx/sites-available/default" > "$R$NGINX_DEFAULT_MARK"
+    say "disabled nginx's default site ($NGINX_DEFAULT_SITE); uninstall.sh enables it again"
+    CHANGED_NGINX=1
+  fi
+  nginx -t -q >"$TMP/nginx-test" 2>&1 || {
+    cat "$TMP/nginx-test" >&2
+    die "nginx does not accept its configuration ($NGINX_CONF); nginx was not reloaded"
+  }
+  systemctl enable --quiet nginx.service
+  if [ "$CHANGED_NGINX" = 1 ]; then
+    say "reloading nginx"
+    systemctl reload-or-restart nginx.service
+  fi
+  # meldpunt answers 421 to names it was not given: say so now rather than after the first visit.
+  if ! "$R$VENV/bin/python" -I - "$R$CONF" "${HTTPS_NAMES[@]}" <<'PY'; then
+import sys, tomllib
+with open(sys.argv[1], "rb") as fh:
+    hosts = tomllib.load(fh).get("web", {}).get("public_hosts", [])
+missing = [n for n in sys.argv[2:] if n not in hosts]
+if missing:
+    sys.exit("meldpunt install: web.public_hosts in the configuration does not list " + ", ".join(missing)
+             + ": meldpunt answers 421 on that name until it does")
+PY
+    say "add the names to web.public_hosts, then run $0 again with the same options"
+  fi
+fi
+
+# --- 8. start, once the configuration is real ----------------------------------------------------
 
 # As the service will run it: its user, with group debian-tor for tor's control socket.
 if ! setpriv --reuid="$SVC_USER" --regid="$SVC_USER" --groups="$TOR_GROUP" --no-new-privs \

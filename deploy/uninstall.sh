@@ -9,7 +9,8 @@
 #   sudo deploy/uninstall.sh --purge --force   ... even if reports were never exported and purged
 #
 # Debian's tor package stays installed (other software may use it); its configuration is put back
-# as it was. MELDPUNT_ROOT=DIR is for the tests, as in install.sh.
+# as it was. So does nginx, if install.sh --https-proxy set it up: meldpunt's site goes, and
+# Debian's default site comes back if install.sh had disabled it. MELDPUNT_ROOT=DIR is for the tests, as in install.sh.
 set -euo pipefail
 umask 022
 
@@ -27,6 +28,11 @@ INCLUDE_MARK="# added by meldpunt's deploy/install.sh (uninstall.sh removes it)"
 AA_LOCAL=/etc/apparmor.d/local/system_tor
 AA_BEGIN="# meldpunt begin"
 AA_END="# meldpunt end"
+NGINX_CONF=/etc/nginx/conf.d/meldpunt.conf
+NGINX_TMPFILES=/etc/tmpfiles.d/meldpunt-https.conf
+NGINX_ERROR_LOG=/var/log/nginx/meldpunt.error.log
+NGINX_DEFAULT_SITE=/etc/nginx/sites-enabled/default
+NGINX_DEFAULT_MARK=/etc/nginx/meldpunt-disabled-default-site
 
 PURGE=0 FORCE=0
 for arg in "$@"; do
@@ -87,6 +93,25 @@ if [ -d "$R/run/meldpunt" ]; then rm -rf "$R/run/meldpunt"; fi
 for p in "$VENV" /usr/local/sbin/meldpunt-admin; do
   if [ -e "$R$p" ]; then rm -rf "$R$p"; say "removed $p"; fi
 done
+
+# --- the HTTPS reverse proxy (install.sh --https-proxy) ----------------------------------------
+
+nginx_changed=0
+for f in "$NGINX_CONF" "$NGINX_TMPFILES" "$NGINX_ERROR_LOG"; do
+  if [ -e "$R$f" ]; then rm -f "$R$f"; say "removed $f"; nginx_changed=1; fi
+done
+if [ -f "$R$NGINX_DEFAULT_MARK" ]; then
+  site="$(cat "$R$NGINX_DEFAULT_MARK")"
+  if [ -e "$R$site" ] && [ ! -e "$R$NGINX_DEFAULT_SITE" ] && [ ! -L "$R$NGINX_DEFAULT_SITE" ]; then
+    ln -s "$site" "$R$NGINX_DEFAULT_SITE"
+    say "enabled nginx's default site again"
+  fi
+  rm -f "$R$NGINX_DEFAULT_MARK"
+  nginx_changed=1
+fi
+if [ "$nginx_changed" = 1 ]; then
+  systemctl reload nginx.service || say "nginx did not reload; check: systemctl status nginx"
+fi
 
 # --- the system tor ------------------------------------------------------------------------------
 

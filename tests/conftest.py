@@ -55,3 +55,13 @@ def staff():
     from kit import new_staff
 
     return new_staff()
+
+
+# --- Playwright: one driver per session (a second sync_playwright() in the same process fails) ----
+@pytest.fixture(scope="session")
+def playwright():
+    """Playwright's sync API, for tests that drive Debian's Chromium (/usr/lib/chromium/chromium)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        yield p

@@ -163,10 +163,13 @@ class Server:
     can SIGKILL the master and every worker at once. Its output goes to `log_dir`/serve.stdout and
     serve.stderr; with `tmpdir` it runs with TMPDIR there. `root` is the checkout it runs from and
     `command` what follows the interpreter (a bench may run another tree or another launcher).
+    With `unix_socket` it listens there instead of on a port (as behind tor or a reverse proxy),
+    and `request()` goes through it; `onion_address` is the address it is told it has.
     `stop()` always leaves nothing behind."""
 
     def __init__(self, config_path: Path, log_dir: Path, *, port: int | None = None, tmpdir: Path | None = None,
-                 root: Path = ROOT, command: tuple[str, ...] = SERVE) -> None:
+                 root: Path = ROOT, command: tuple[str, ...] = SERVE, unix_socket: Path | None = None,
+                 onion_address: str | None = None) -> None:
         self.config_path = config_path
         log_dir.mkdir(parents=True, exist_ok=True)
         self.stdout = log_dir / "serve.stdout"
@@ -175,6 +178,8 @@ class Server:
         self.tmpdir = tmpdir
         self.root = root
         self.command = command
+        self.unix_socket = unix_socket
+        self.onion_address = onion_address
         self.proc: subprocess.Popen | None = None
         self.started_in = 0.0
 
@@ -186,9 +191,10 @@ class Server:
         if self.tmpdir is not None:
             env["TMPDIR"] = str(self.tmpdir)
         with open(self.stdout, "ab") as out, open(self.stderr, "ab") as err:
+            bind = f"unix:{self.unix_socket}" if self.unix_socket else f"127.0.0.1:{self.port}"
+            onion = ("--onion-address", self.onion_address) if self.onion_address else ()
             self.proc = subprocess.Popen(
-                [sys.executable, *self.command, "--config", str(self.config_path),
-                 "--bind", f"127.0.0.1:{self.port}"],
+                [sys.executable, *self.command, "--config", str(self.config_path), "--bind", bind, *onion],
                 cwd=self.root, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                 start_new_session=True,
             )
@@ -223,7 +229,10 @@ class Server:
     def request(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None,
                 host: str | None = "127.0.0.1", *, timeout: float = 20) -> tuple[int, dict[str, str], str]:
         """(status, lower-cased headers, text). `host=None` sends no Host header at all."""
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        if self.unix_socket:
+            conn: http.client.HTTPConnection = _UnixConnection(self.unix_socket, timeout)
+        else:
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         try:
             conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
             if host is not None:
@@ -356,6 +365,17 @@ class Server:
         except subprocess.TimeoutExpired:
             pass
         self.kill()
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path: Path, timeout: float) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self.path = path
+
+    def connect(self) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(str(self.path))
 
 
 def _group_alive(pgid: int) -> bool:

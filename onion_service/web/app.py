@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from flask import Flask, Response, abort, render_template, request
+from flask import Flask, Response, abort, g, render_template, request
 from flask_babel import lazy_gettext
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -69,7 +69,8 @@ def create_app(
 
     store: where reports go (each gunicorn worker opens its own, sending to the writer process).
     budget: the shared per-minute budget; server.run passes one made before forking.
-    onion_address: accepted as a Host name besides the loopback names.
+    onion_address: accepted as a Host name besides the loopback names and web.public_hosts, and
+        offered by Onion-Location (and on the page) to visitors who come by a public host.
     lookup_budget: the status page's own per-minute budget, made like `budget`.
     """
     config.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -98,7 +99,8 @@ def create_app(
     app.url_map.strict_slashes = False
     app.url_map.merge_slashes = False  # "//nl/" is a plain 404, never a redirect
     i18n.init_babel(app, config.default_language)
-    security.install(app, security.host_names(onion_address))
+    security.install(app, security.host_names(onion_address, config.web.public_hosts),
+                     public_hosts=config.web.public_hosts, onion_address=onion_address)
 
     @app.before_request
     def refuse_long_targets() -> None:
@@ -118,6 +120,10 @@ def create_app(
             "emergency": [(e.label.get(lang), e.number) for e in h.emergency],
             "quick_exit": h.quick_exit_url,
             "status_page": config.status.public_key is not None,
+            # On the HTTPS route only: the notice that Tor Browser protects better (the address
+            # is "" when this server does not know it).
+            "clearnet": g.get("public_route", False),
+            "onion_address": g.get("onion_address") or "",
         }
 
     stylesheet = _STYLESHEET.read_bytes()

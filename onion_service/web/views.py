@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Callable
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, abort, g, render_template, request
 from flask_babel import force_locale, gettext, lazy_gettext
 
 from crypto.envelope.receipt import new_receipt
@@ -76,6 +76,8 @@ def make_blueprint(
     slot = "\x00meldpunt-slot\x00"
 
     def cached(key: tuple[object, ...], value: str, render: Callable[[], str]) -> str:
+        # Pages on the HTTPS names carry the Tor Browser notice (security.py): a variant of its own.
+        key = (*key, bool(g.get("public_route")))
         page = rendered.get(key)
         if page is None:
             page = rendered[key] = render()

@@ -3,7 +3,7 @@
 install.sh and uninstall.sh take MELDPUNT_ROOT=DIR and then put every file below DIR; the commands
 that would change the machine itself (apt-get, useradd, chown, systemctl, ...) are still called,
 and these tests put stand-ins first on PATH that only record their calls. The stand-ins for `tor
---verify-config` and `python3 -m venv` do real work: the first runs the real tor on the torrc
+--verify-config`, `nginx -t` and `python3 -m venv` do real work: the first runs the real tor on the torrc
 written into the throwaway root; the second makes a "virtual environment" whose python is the
 project's own, so that the configuration check install.sh runs is the real one.
 """
@@ -57,6 +57,14 @@ STUBS = {
         '  *) exec /usr/bin/tor "$@" ;;\n'
         'esac'
     ),
+    # `nginx -t`: the real nginx checks the site install.sh rendered (tests/deploy/nginxkit.py).
+    "nginx": (
+        'echo "nginx $*" >> "$LOG"\n'
+        'case " $* " in\n'
+        '  *" -t "*) exec "$REAL_PYTHON" "$NGINXKIT" check "$MELDPUNT_ROOT" "$STATE" ;;\n'
+        '  *) echo "nginx: only -t in the tests" >&2; exit 2 ;;\n'
+        'esac'
+    ),
     # `python3 -m venv DIR`: a bin/ whose python is this project's, and a pip that only records.
     "python3": (
         'echo "python3 $*" >> "$LOG"\n'
@@ -99,6 +107,7 @@ class Box:
             "LOG": str(self.log),
             "STATE": str(self.state),
             "REAL_PYTHON": sys.executable,
+            "NGINXKIT": str(Path(__file__).with_name("nginxkit.py")),
             "LC_ALL": "C.UTF-8",
         }
 

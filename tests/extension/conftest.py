@@ -39,14 +39,6 @@ def meldpunt(hotline, tmp_path_factory):
     server.stop()
 
 
-@pytest.fixture(scope="session")
-def playwright():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        yield p
-
-
 @pytest.fixture
 def proxy(hotline, meldpunt):
     from recording_proxy import RecordingProxy

@@ -1,0 +1,319 @@
+"""The HTTPS route: Debian's nginx with the site deploy/install.sh --https-proxy renders, a throwaway
+certificate, on loopback, in front of `meldpunt serve --local-only` on a unix socket.
+
+Headless Chromium (JavaScript off) files a report in each language over HTTPS from a client
+address of the test's own (a loopback alias: a relay binds it as the source of every connection
+to nginx), with a canary User-Agent and canary X-Forwarded-For, Forwarded and X-Real-IP headers;
+each report decrypts to what was typed, and none of the three canaries is anywhere afterwards:
+meldpunt's data directory and output, nginx's logs and temp directories, the sealed and the opened
+reports.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import socket
+import threading
+from pathlib import Path
+
+import pytest
+from deploykit import Box
+from harness import Server, free_port, write_config
+from kit import CHROMIUM_FLAGS
+from nginxkit import Nginx, https_request, make_certificate, on_loopback
+
+from onion_service.config import load_config
+from onion_service.store import open_store
+
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(not Path("/usr/sbin/nginx").exists(), reason="needs Debian's nginx (make test-deps)")]
+
+NAMES = ["report.example.org", "www.report.example.org"]
+ONION = "abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrstuvwx.onion"
+CLIENT = "127.86.53.19"  # the reporter's address, as nginx sees it
+XFF = f"203.0.113.{secrets.randbelow(200) + 20}"
+UA = f"Mozilla/5.0 (X11; Linux x86_64) canary-agent-{secrets.token_hex(6)}"
+CANARIES = [CLIENT, XFF, UA, UA.rsplit(" ", 1)[1]]
+CERT, KEY = "/etc/ssl/meldpunt/fullchain.pem", "/etc/ssl/meldpunt/privkey.pem"
+CHROMIUM = "/usr/lib/chromium/chromium"
+
+
+def install_with_proxy(box: Box, *extra: str):
+    return box.run("install.sh", "--no-start", *[a for n in NAMES for a in ("--https-proxy", n)],
+                   "--https-cert", CERT, "--https-key", KEY, *extra)
+
+
+def boxed(tmp: Path) -> Box:
+    box = Box(tmp)
+    (box.root / "etc/nginx/conf.d").mkdir(parents=True)  # as Debian's nginx package leaves it
+    make_certificate(box.root / CERT.lstrip("/"), box.root / KEY.lstrip("/"), NAMES)
+    return box
+
+
+def test_install_renders_a_site_nginx_accepts_and_uninstall_removes_it(tmp_path):
+    box = boxed(tmp_path)
+    (box.root / "etc/nginx/sites-available").mkdir()
+    (box.root / "etc/nginx/sites-available/default").write_text("# Debian's default site\n")
+    (box.root / "etc/nginx/sites-enabled").mkdir()
+    (box.root / "etc/nginx/sites-enabled/default").symlink_to("/etc/nginx/sites-available/default")
+    before = box.snapshot()
+
+    first = install_with_proxy(box)
+    assert "nginx -t -q" in box.calls(), "install.sh must have nginx check the site"
+    assert "systemctl reload-or-restart nginx.service" in box.calls()
+    # The configuration's public_hosts is still empty: install.sh says so, and changes nothing in it.
+    assert "does not list report.example.org, www.report.example.org" in first.stderr
+    site = (box.root / "etc/nginx/conf.d/meldpunt.conf").read_text()
+    assert "server_name report.example.org www.report.example.org;" in site and not re.search(r"@[A-Z_]+@", site)
+    assert f"ssl_certificate {CERT};" in site and f"ssl_certificate_key {KEY};" in site
+    assert not (box.root / "etc/nginx/sites-enabled/default").exists()
+    assert "u:www-data:--x" in (box.root / "etc/tmpfiles.d/meldpunt-https.conf").read_text()
+
+    snapshot = box.snapshot()
+    install_with_proxy(box)
+    assert box.snapshot() == snapshot, "a second run must change nothing"
+    assert not any(c.startswith("systemctl reload") for c in box.calls())
+
+    box.run("uninstall.sh")
+    after = box.snapshot()
+    assert not [p for p in after if "nginx" in p and p not in before]
+    assert (box.root / "etc/nginx/sites-enabled/default").is_symlink()
+    assert "systemctl reload nginx.service" in box.calls()
+
+
+def test_install_refuses_what_nginx_would_not_take(tmp_path):
+    box = boxed(tmp_path)
+    for args, words in [
+        (["--https-proxy", "report.example.org"], "goes with --https-cert"),
+        (["--https-proxy", "Report.example.org", "--https-cert", CERT, "--https-key", KEY], "lower case"),
+        (["--https-proxy", "x.onion", "--https-cert", CERT, "--https-key", KEY], "DNS name"),
+        (["--https-proxy", "report.example.org", "--https-cert", "/etc/x;y", "--https-key", KEY], "no spaces"),
+    ]:
+        result = box.run("install.sh", "--no-start", *args, check=False)
+        assert result.returncode == 2 and words in result.stderr, (args, result.stderr)
+    # A certificate nginx cannot load: nginx -t fails, and nginx is not reloaded.
+    (box.root / KEY.lstrip("/")).write_text("not a key\n")
+    result = box.run("install.sh", "--no-start", "--https-proxy", NAMES[0], "--https-cert", CERT,
+                     "--https-key", KEY, check=False)
+    assert result.returncode != 0 and "nginx does not accept" in result.stderr
+    assert not any(c.startswith("systemctl reload") for c in box.calls())
+
+
+# --- the live route ---------------------------------------------------------------------------------
+
+
+class Relay:
+    """Chromium cannot choose its source address: it connects here, and every connection goes on
+    to nginx from CLIENT."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target = target_port
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self.closed:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return  # closed
+            upstream = socket.create_connection(("127.0.0.1", self.target), timeout=30, source_address=(CLIENT, 0))
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass  # the other side closed
+        finally:
+            for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass  # already shut
+
+    def close(self) -> None:
+        self.closed = True
+        self.listener.close()
+
+
+class Route:
+    def __init__(self, box, server, config, nginx, relay, http_port) -> None:
+        self.box, self.server, self.config, self.nginx, self.relay = box, server, config, nginx, relay
+        self.http_port = http_port
+
+    def get(self, host: str | None, path: str = "/nl/", *, sni: str = NAMES[0], **kw):
+        return https_request(self.nginx.https_port, sni=sni, host=host, path=path, source=CLIENT, **kw)
+
+
+@pytest.fixture(scope="module")
+def route(tmp_path_factory, staff):
+    base = tmp_path_factory.mktemp("https")
+    (base / "box").mkdir()
+    box = boxed(base / "box")
+    install_with_proxy(box)
+    rendered = (box.root / "etc/nginx/conf.d/meldpunt.conf").read_text()
+
+    sock = base / "run" / "web.sock"
+    sock.parent.mkdir()
+    (base / "tmp").mkdir()
+    config_path = write_config(base / "meldpunt.toml", base / "data", staff.recipient, form_min_seconds=1,
+                               public_hosts=NAMES)
+    server = Server(config_path, base / "logs", tmpdir=base / "tmp", unix_socket=sock, onion_address=ONION).start()
+    https_port, http_port = free_port(), free_port()
+    site = on_loopback(rendered, https_port=https_port, http_port=http_port, socket_path=sock,
+                       log_dir=base / "nginx" / "log", root=box.root)
+    nginx = Nginx(base / "nginx", site, https_port=https_port)
+    checked = nginx.test()
+    assert checked.returncode == 0, checked.stderr
+    nginx.start()
+    relay = Relay(https_port)
+    try:
+        yield Route(box, server, load_config(config_path), nginx, relay, http_port)
+    finally:
+        relay.close()
+        nginx.stop()
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(playwright):
+    chromium = playwright.chromium.launch(
+        executable_path=CHROMIUM, headless=True,
+        args=[*[a for a in CHROMIUM_FLAGS if a != "--headless"],
+              "--host-resolver-rules=MAP report.example.org 127.0.0.1, MAP * ~NOTFOUND"])
+    yield chromium
+    chromium.close()
+
+
+FOUND_ON = {"nl": "forum", "fr": "chat", "de": "website", "en": "social"}
+
+
+@pytest.mark.parametrize("lang", ["nl", *[pytest.param(lang, marks=pytest.mark.slow) for lang in ("fr", "de", "en")]])
+def test_chromium_files_a_report_over_https_and_it_opens_to_what_was_typed(route, browser, staff, lang):
+    import time
+
+    context = browser.new_context(ignore_https_errors=True, java_script_enabled=False, user_agent=UA,
+                                  extra_http_headers={"X-Forwarded-For": XFF, "Forwarded": f"for={XFF}",
+                                                      "X-Real-IP": XFF})
+    try:
+        page = context.new_page()
+        base = f"https://report.example.org:{route.relay.port}"
+        response = page.goto(f"{base}/{lang}/")
+        assert response.status == 200 and page.locator("html").get_attribute("lang") == lang
+        headers = response.headers
+        assert headers["onion-location"] == f"http://{ONION}/{lang}/"
+        assert headers["strict-transport-security"] == "max-age=31536000"
+        assert "server" not in headers and "date" not in headers
+        assert page.locator("code.onion").inner_text() == ONION
+        tag = secrets.token_hex(5)
+        urls = [f"http://https-route-{tag}.example/{lang}", f"https://example.net/{tag}"]
+        page.fill("#urls", "\n".join(urls))
+        page.click(f"label[for=found_on-{FOUND_ON[lang]}]")
+        page.click("label[for=kinds-images]")
+        page.fill("#description", f"over HTTPS {lang} {tag} — é ß ç")
+        page.click("#danger-no")
+        time.sleep(route.config.limits.form_min_seconds + 0.2)
+        with page.expect_navigation():
+            page.click("button[type=submit]")
+        receipt = page.locator(".code strong").inner_text()
+    finally:
+        context.close()
+
+    with open_store(route.config.database_url) as store:
+        opened = [staff.open(row.sealed) for row in store.pending()]
+    mine = [r for r in opened if r.receipt == receipt]
+    assert len(mine) == 1
+    report = mine[0]
+    assert report.urls == tuple(urls) and report.description == f"over HTTPS {lang} {tag} — é ß ç"
+    assert (report.found_on, report.kinds, report.child_in_danger, report.language) == \
+        (FOUND_ON[lang], ("images",), False, lang)
+
+
+def test_onion_location_and_hsts_on_the_public_names_only(route):
+    for name in NAMES:
+        status, headers, body = route.get(name, "/fr/?url=http%3A%2F%2Fexample.org%2F", sni=name)
+        assert status == 200
+        assert headers["onion-location"] == f"http://{ONION}/fr/?url=http%3A%2F%2Fexample.org%2F"
+        assert headers["strict-transport-security"] == "max-age=31536000"
+    # The onion route (tor reaches the same socket, with the onion address as Host): neither.
+    status, headers, body = route.server.request("GET", "/fr/", host=ONION)
+    assert status == 200 and "onion-location" not in headers and "strict-transport-security" not in headers
+    assert ONION not in body, body[body.find(ONION) - 300 : body.find(ONION) + 100]
+
+
+@pytest.mark.parametrize("host", ["evil.example", ONION, "127.0.0.1", "localhost", "sub.report.example.org", None])
+def test_a_host_that_is_not_configured_gets_421_through_the_proxy(route, host):
+    status, headers, _ = route.get(host, "/nl/")
+    assert status in ((421,) if host is not None else (400, 421))
+    assert "onion-location" not in headers and "strict-transport-security" not in headers
+
+
+def test_tls_without_a_configured_name_is_refused_and_plain_http_only_redirects(route):
+    import http.client
+    import ssl
+
+    with pytest.raises(ssl.SSLError):
+        https_request(route.nginx.https_port, sni="evil.example", host=NAMES[0], source=CLIENT)
+    for host, expected in [(NAMES[0], 301), ("evil.example", 421)]:
+        conn = http.client.HTTPConnection("127.0.0.1", route.http_port, timeout=10, source_address=(CLIENT, 0))
+        conn.request("GET", "/nl/", headers={"Host": host})
+        response = conn.getresponse()
+        assert response.status == expected
+        if expected == 301:
+            assert response.getheader("Location") == f"https://{NAMES[0]}/nl/"
+        conn.close()
+
+
+def test_bodies_over_meldpunts_limit_stop_at_nginx_and_nothing_reaches_its_temp_files(route):
+    from harness import form_body
+
+    before = _count(route)
+    big = form_body({"urls": "http://example.org/", "description": "x" * 70_000})
+    status, _, _ = route.get(NAMES[0], "/nl/", method="POST", body=big,
+                             headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert status == 413
+    # Just under the limit: meldpunt itself answers (a 400 for the missing token, in Dutch).
+    fits = form_body({"urls": "http://example.org/", "description": "y" * 60_000})
+    status, _, body = route.get(NAMES[0], "/nl/", method="POST", body=fits,
+                                headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert status == 400 and b'lang="nl"' in body
+    assert _count(route) == before
+    assert [p for p in (route.nginx.prefix / "tmp").rglob("*") if p.is_file()] == []
+
+
+def _count(route) -> int:
+    with open_store(route.config.database_url) as store:
+        return store.count()
+
+
+def test_client_address_forwarding_headers_and_user_agent_are_found_nowhere(route, staff):
+    """Runs last in this module: after Chromium's reports, the refusals and the raw requests
+    below (which also carry the canaries), nothing anywhere holds them."""
+    for headers in ({"X-Forwarded-For": XFF}, {"Forwarded": f"for={XFF};proto=https"}, {"X-Real-IP": XFF},
+                    {"User-Agent": UA}):
+        route.get(NAMES[0], "/en/", headers=headers)
+        route.get(NAMES[0], "/en/nope", headers=headers)
+    needles = [c.encode() for c in CANARIES]
+    roots = [route.config.data_dir, route.server.tmpdir, route.server.stdout.parent, route.nginx.prefix]
+    hits = []
+    for root in roots:
+        for path in root.rglob("*"):
+            if path.is_file() and not path.is_symlink() and path.name not in ("nginx.conf", "meldpunt.conf"):
+                data = path.read_bytes()
+                hits += [(str(path), n.decode()) for n in needles if n in data]
+    assert hits == []
+    with open_store(route.config.database_url) as store:
+        rows = list(store.pending())
+    assert rows  # at least Chromium's report in Dutch
+    for row in rows:
+        assert not [n for n in needles if n in row.sealed]
+        assert not [c for c in CANARIES if c in repr(staff.open(row.sealed))]
+    # The scan looked at real files: the logs nginx opened.
+    assert (route.nginx.prefix / "log" / "meldpunt.error.log").exists()
