@@ -31,6 +31,7 @@ SVC_USER=meldpunt
 TOR_GROUP=debian-tor
 TORRC=/etc/tor/torrc
 TOR_DROPIN_DIR=/etc/tor/torrc.d
+TOR_UNIT_DROPIN=/etc/systemd/system/tor@default.service.d/meldpunt.conf
 TOR_INCLUDE="%include $TOR_DROPIN_DIR/*.conf"
 INCLUDE_MARK="# added by meldpunt's deploy/install.sh (uninstall.sh removes it)"
 AA_LOCAL=/etc/apparmor.d/local/system_tor
@@ -187,6 +188,10 @@ ensure_dir "$DATA" 700 "$SVC_USER:$SVC_USER"
 put "$HERE/systemd/meldpunt.service" /etc/systemd/system/meldpunt.service 644 root:root && CHANGED_UNITS=1
 put "$HERE/systemd/meldpunt-check.service" /etc/systemd/system/meldpunt-check.service 644 root:root && CHANGED_UNITS=1
 put "$HERE/tmpfiles/meldpunt.conf" /etc/tmpfiles.d/meldpunt.conf 644 root:root && CHANGED_UNITS=1
+# The system tor holds reports' plaintext in its buffers too: no swap, no core dumps for it either.
+if put "$HERE/systemd/tor@default.service.d/meldpunt.conf" "$TOR_UNIT_DROPIN" 644 root:root; then
+  CHANGED_UNITS=1 CHANGED_TOR=1
+fi
 if [ "$CHANGED_UNITS" = 1 ]; then systemctl daemon-reload; fi
 systemd-tmpfiles --create "$R/etc/tmpfiles.d/meldpunt.conf"
 

@@ -65,6 +65,8 @@ def test_install_twice_changes_nothing_and_waits_for_a_real_recipient(box: Box):
     for unit in ("meldpunt.service", "meldpunt-check.service"):
         assert (r / "etc/systemd/system" / unit).read_bytes() == (DEPLOY / "systemd" / unit).read_bytes()
     assert (r / "etc/tmpfiles.d/meldpunt.conf").exists()
+    tor_dropin = "etc/systemd/system/tor@default.service.d/meldpunt.conf"
+    assert (r / tor_dropin).read_bytes() == (DEPLOY / "systemd/tor@default.service.d/meldpunt.conf").read_bytes()
     assert (r / "etc/tor/torrc.d/meldpunt.conf").read_bytes() == (DEPLOY / "tor/meldpunt.conf").read_bytes()
     torrc = (r / "etc/tor/torrc").read_text()
     assert torrc.count("%include /etc/tor/torrc.d/*.conf") == 1
