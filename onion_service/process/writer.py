@@ -264,11 +264,13 @@ def _serve(database_url: str, from_workers: socket.socket, needed: int) -> int:
     ready.register(from_workers, selectors.EVENT_READ)
     ready.register(needed, selectors.EVENT_READ)
     buffers: dict[socket.socket, bytearray] = {}
+    compacted_on: datetime.date | None = None
     try:
         last = False
         while not last:
+            compacted_on = _compact_daily(store, compacted_on)
             batch: list[tuple[socket.socket, bytes, datetime.date]] = []
-            for key, _ in ready.select():
+            for key, _ in ready.select(_seconds_to_next_day()):
                 if key.fileobj is from_workers:
                     _accept(from_workers, ready, buffers)
                 elif key.fileobj is needed:
@@ -280,6 +282,27 @@ def _serve(database_url: str, from_workers: socket.socket, needed: int) -> int:
     finally:
         store.close()
     return 0
+
+
+def _compact_daily(store, compacted_on: datetime.date | None) -> datetime.date | None:
+    """Rewrites the store in random-id order once a UTC day (and when the writer starts), between
+    batches: the writer owns the commits, so nothing waits on it but reports, for a moment."""
+    today = datetime.datetime.now(datetime.timezone.utc).date()
+    if compacted_on == today:
+        return compacted_on
+    try:
+        store.compact()
+    except StoreError:
+        return compacted_on  # the database is busy or away: the next turn of the loop tries again
+    return today
+
+
+def _seconds_to_next_day() -> float:
+    # Wakes the loop just after UTC midnight (and at least every 10 minutes, to retry a
+    # compaction the database refused) even when no report arrives.
+    now = datetime.datetime.now(datetime.timezone.utc)
+    midnight = datetime.datetime.combine(now.date() + datetime.timedelta(days=1), datetime.time(), now.tzinfo)
+    return min((midnight - now).total_seconds() + 1, 600.0)
 
 
 def _accept(from_workers: socket.socket, ready: selectors.BaseSelector, buffers: dict) -> None:

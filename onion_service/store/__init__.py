@@ -259,10 +259,27 @@ class Store:
                     deleted += conn.execute(
                         reports.delete().where(reports.c.id.in_(matched))
                     ).rowcount
-        if wanted and self.backend == "sqlite":
+        if wanted:
             # Also when nothing matched: a purge repeated after a busy checkpoint clears the log.
-            sqlite.truncate_wal(self._engine)
+            self.compact()
         return deleted
+
+    def compact(self) -> None:
+        """Rewrites the stored reports in the order of their random ids, erasing arrival order.
+
+        Where a row's bytes sit in the database's files follows the order in which rows arrived;
+        this rewrite (SQLite: VACUUM, then the write-ahead log checkpointed and truncated;
+        PostgreSQL: CLUSTER on the primary key) leaves the order of the ids instead. The writer
+        process runs it when the UTC day changes, and every purge runs it, so the files keep the
+        order of arrival only among the reports of the current day.
+        """
+        self._prepare()
+        if self.backend == "sqlite":
+            sqlite.rewrite(self._engine)
+        else:
+            with mapped_errors(), self._engine.connect() as conn:
+                conn.execution_options(isolation_level="AUTOCOMMIT")  # CLUSTER is one transaction itself
+                postgres.rewrite(conn)
 
     def check_integrity(self) -> None:
         """Raises StoreCorrupt unless the database and the table look sound."""

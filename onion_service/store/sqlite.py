@@ -142,6 +142,25 @@ def check_integrity(conn: sa.Connection) -> None:
         raise StoreCorrupt("the database failed its integrity check: " + "; ".join(problems[:5]))
 
 
+def rewrite(engine: sa.Engine) -> None:
+    """Rewrites the whole file in primary-key (random id) order, then clears the write-ahead log.
+
+    Rows have random ids, but the pages a row's sealed bytes take are allocated as it arrives, and
+    the log's frames show which rows were committed together: the file would keep the order of
+    arrival. VACUUM copies a WITHOUT ROWID table in key order into a new file, so afterwards a
+    row's place says nothing of when it came.
+    """
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        with mapped_errors():  # waits (busy_timeout) for the write lock like any writer
+            cursor.execute("VACUUM")
+        cursor.close()
+    finally:
+        raw.close()
+    truncate_wal(engine)
+
+
 def truncate_wal(engine: sa.Engine) -> None:
     """Checkpoints the write-ahead log and truncates it, so purged pages do not linger there."""
     raw = engine.raw_connection()
