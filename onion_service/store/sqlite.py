@@ -126,14 +126,15 @@ def insert(conn: sa.Connection, rows: list[dict[str, object]]) -> None:
     """
     values: list[object] = []
     for row in rows:
-        values += (row["id"], row["sealed"], row["day"].isoformat(), 1 if row["exported"] else 0)  # type: ignore[union-attr]
+        values += (row["id"], row["sealed"], row["day"].isoformat(), 1 if row["exported"] else 0,  # type: ignore[union-attr]
+                   row["purge_hash"])
     conn.exec_driver_sql(_insert_sql(len(rows)), tuple(values))
 
 
 @functools.lru_cache(maxsize=64)
 def _insert_sql(n: int) -> str:
     # The same text for the same n, so the sqlite3 module's statement cache prepares it once.
-    return "INSERT INTO reports (id, sealed, day, exported) VALUES " + ", ".join(["(?, ?, ?, ?)"] * n)
+    return "INSERT INTO reports (id, sealed, day, exported, purge_hash) VALUES " + ", ".join(["(?, ?, ?, ?, ?)"] * n)
 
 
 def check_integrity(conn: sa.Connection) -> None:
