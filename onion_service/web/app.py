@@ -15,7 +15,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from onion_service.config import Config
 from onion_service.store import Store
-from onion_service.web import i18n, security
+from onion_service.web import i18n, security, tor2web
 from onion_service.web.budget import Budget
 from onion_service.web.form import MAX_BODY_BYTES, MAX_FIELDS
 from onion_service.web.seal import Sealer
@@ -94,6 +94,7 @@ def create_app(
     app.url_map.merge_slashes = False  # "//nl/" is a plain 404, never a redirect
     i18n.init_babel(app, config.default_language)
     security.install(app, security.host_names(onion_address))
+    tor2web.install(app)
 
     @app.before_request
     def refuse_long_targets() -> None:
