@@ -100,3 +100,14 @@ def test_a_tor2web_visit_gets_a_warning_instead_of_the_form_and_nothing_is_store
     assert response.status_code == 403 and TOR2WEB[lang] in response.get_data(as_text=True)
     assert app_env.store.count() == 0
     assert app_env.client.get(f"/{lang}/", headers=HOST).status_code == 200  # only that visit
+
+
+def test_an_unknown_method_gets_the_answer_of_an_unknown_path(app_env):
+    # 405 with Allow would tell which paths exist and what they take.
+    unknown = app_env.client.get("/nl/nothing-here", headers=HOST)
+    for method in ("DELETE", "PUT", "PATCH", "OPTIONS", "TRACE"):
+        for path in ("/nl/", "/", "/static/style.css"):
+            response = app_env.client.open(path, method=method, headers=HOST)
+            assert (response.status_code, response.get_data()) == (404, unknown.get_data())
+            assert "Allow" not in response.headers
+    assert app_env.client.post("/", headers=HOST).get_data() == unknown.get_data()
