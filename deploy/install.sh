@@ -139,9 +139,13 @@ stamp="$(source_stamp)"
 if [ "$(cat "$R$VENV/.meldpunt-source" 2>/dev/null || true)" != "$stamp" ]; then
   say "installing meldpunt into $VENV"
   [ -x "$R$VENV/bin/python" ] || python3 -m venv "$R$VENV"
-  pip_args=(install --disable-pip-version-check -q -c "$SRC/requirements/constraints.txt")
+  pip_args=(install --disable-pip-version-check -q)
   if [ -n "${MELDPUNT_WHEELS:-}" ]; then pip_args+=(--no-index --find-links "$MELDPUNT_WHEELS"); fi
-  "$R$VENV/bin/pip" "${pip_args[@]}" "${SRC}[server]"
+  # Every dependency at the version and with the SHA-256 of requirements/server.lock: a package
+  # that differs from the one locked (on the index, a mirror or the way here) is refused. Then
+  # meldpunt itself, from this tree, with nothing fetched for it (the lock holds its build backend).
+  "$R$VENV/bin/pip" "${pip_args[@]}" --require-hashes -r "$SRC/requirements/server.lock"
+  "$R$VENV/bin/pip" "${pip_args[@]}" --no-deps --no-index --no-build-isolation "$SRC"
   # The reporter's languages: compiled catalogs inside the installed package.
   site="$("$R$VENV/bin/python" -c 'import onion_service, os; print(os.path.dirname(onion_service.__file__))')"
   if [ -d "$site/web/translations" ]; then "$R$VENV/bin/pybabel" -q compile -d "$site/web/translations"; fi
