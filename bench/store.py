@@ -143,7 +143,7 @@ def bench_writer_cpu(url: str, seconds: float, per_commit: int = 2) -> None:
     rows = 0
     start, cpu = time.perf_counter(), time.process_time()
     while time.perf_counter() - start < seconds:
-        store.insert_rows([(os.urandom(16), payload, DAY) for _ in range(per_commit)])
+        store.insert_rows([(os.urandom(16), payload, DAY, None) for _ in range(per_commit)])
         rows += per_commit
     elapsed, used = time.perf_counter() - start, time.process_time() - cpu
     store.close()

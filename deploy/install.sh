@@ -35,6 +35,7 @@ SVC_USER=meldpunt
 TOR_GROUP=debian-tor
 TORRC=/etc/tor/torrc
 TOR_DROPIN_DIR=/etc/tor/torrc.d
+TOR_UNIT_DROPIN=/etc/systemd/system/tor@default.service.d/meldpunt.conf
 TOR_INCLUDE="%include $TOR_DROPIN_DIR/*.conf"
 INCLUDE_MARK="# added by meldpunt's deploy/install.sh (uninstall.sh removes it)"
 AA_LOCAL=/etc/apparmor.d/local/system_tor
@@ -175,9 +176,13 @@ stamp="$(source_stamp)"
 if [ "$(cat "$R$VENV/.meldpunt-source" 2>/dev/null || true)" != "$stamp" ]; then
   say "installing meldpunt into $VENV"
   [ -x "$R$VENV/bin/python" ] || python3 -m venv "$R$VENV"
-  pip_args=(install --disable-pip-version-check -q -c "$SRC/requirements/constraints.txt")
+  pip_args=(install --disable-pip-version-check -q)
   if [ -n "${MELDPUNT_WHEELS:-}" ]; then pip_args+=(--no-index --find-links "$MELDPUNT_WHEELS"); fi
-  "$R$VENV/bin/pip" "${pip_args[@]}" "${SRC}[server]"
+  # Every dependency at the version and with the SHA-256 of requirements/server.lock: a package
+  # that differs from the one locked (on the index, a mirror or the way here) is refused. Then
+  # meldpunt itself, from this tree, with nothing fetched for it (the lock holds its build backend).
+  "$R$VENV/bin/pip" "${pip_args[@]}" --require-hashes -r "$SRC/requirements/server.lock"
+  "$R$VENV/bin/pip" "${pip_args[@]}" --no-deps --no-index --no-build-isolation "$SRC"
   # The reporter's languages: compiled catalogs inside the installed package.
   site="$("$R$VENV/bin/python" -c 'import onion_service, os; print(os.path.dirname(onion_service.__file__))')"
   if [ -d "$site/web/translations" ]; then "$R$VENV/bin/pybabel" -q compile -d "$site/web/translations"; fi
@@ -224,6 +229,10 @@ ensure_dir "$DATA" 700 "$SVC_USER:$SVC_USER"
 put "$HERE/systemd/meldpunt.service" /etc/systemd/system/meldpunt.service 644 root:root && CHANGED_UNITS=1
 put "$HERE/systemd/meldpunt-check.service" /etc/systemd/system/meldpunt-check.service 644 root:root && CHANGED_UNITS=1
 put "$HERE/tmpfiles/meldpunt.conf" /etc/tmpfiles.d/meldpunt.conf 644 root:root && CHANGED_UNITS=1
+# The system tor holds reports' plaintext in its buffers too: no swap, no core dumps for it either.
+if put "$HERE/systemd/tor@default.service.d/meldpunt.conf" "$TOR_UNIT_DROPIN" 644 root:root; then
+  CHANGED_UNITS=1 CHANGED_TOR=1
+fi
 if [ "$CHANGED_UNITS" = 1 ]; then systemctl daemon-reload; fi
 systemd-tmpfiles --create "$R/etc/tmpfiles.d/meldpunt.conf"
 

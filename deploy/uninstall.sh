@@ -85,9 +85,13 @@ units_changed=0
 if [ -e "$R/etc/systemd/system/meldpunt.service" ]; then
   systemctl disable --now --quiet meldpunt.service || true # already stopped or never enabled
 fi
-for f in /etc/systemd/system/meldpunt.service /etc/systemd/system/meldpunt-check.service /etc/tmpfiles.d/meldpunt.conf; do
+for f in /etc/systemd/system/meldpunt.service /etc/systemd/system/meldpunt-check.service /etc/tmpfiles.d/meldpunt.conf \
+  /etc/systemd/system/tor@default.service.d/meldpunt.conf; do
   if [ -e "$R$f" ]; then rm -f "$R$f"; say "removed $f"; units_changed=1; fi
 done
+if [ -d "$R/etc/systemd/system/tor@default.service.d" ] && [ -z "$(ls -A "$R/etc/systemd/system/tor@default.service.d")" ]; then
+  rmdir "$R/etc/systemd/system/tor@default.service.d"
+fi
 if [ "$units_changed" = 1 ]; then systemctl daemon-reload; fi
 if [ -d "$R/run/meldpunt" ]; then rm -rf "$R/run/meldpunt"; fi
 for p in "$VENV" /usr/local/sbin/meldpunt-admin; do

@@ -1,8 +1,10 @@
 """Purge: delete from the server exactly the reports the offline machine acknowledged.
 
-A report is deleted only if both its id and the SHA-256 of its sealed bytes match a line of the
-acknowledgement (format in crypto/staff/ack.py), so an acknowledgement can never delete a report the
-staff did not open: not one that arrived after the export, not one whose stored bytes differ.
+A report is deleted only if its id, the SHA-256 of its sealed bytes and the purge secret sealed
+inside it all match a line of the acknowledgement (format in crypto/staff/ack.py), so an
+acknowledgement can never delete a report the staff did not decrypt: not one that arrived after
+the export, not one whose stored bytes differ, not one listed by someone who holds the bundle but
+no staff key.
 The acknowledgement is checked whole before anything is deleted, and all deletions are one
 transaction. Secure deletion is the store's (SQLite: secure_delete and a truncated WAL).
 """
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from crypto.staff.ack import MAX_ACK_BYTES, AckError, parse_ack
+from crypto.staff.ack import MAX_ACK_BYTES, AckEntry, AckError, parse_ack
 from onion_service.store import Store
 
 
@@ -22,7 +24,7 @@ class PurgeResult:
     remaining: int  # reports still on the server
 
 
-def read_ack(path: str) -> list[tuple[bytes, bytes]]:
+def read_ack(path: str) -> list[AckEntry]:
     try:
         with open(path, "rb") as f:
             data = f.read(MAX_ACK_BYTES + 1)
@@ -32,6 +34,6 @@ def read_ack(path: str) -> list[tuple[bytes, bytes]]:
 
 
 def purge_acknowledged(store: Store, ack_path: str) -> PurgeResult:
-    pairs = read_ack(ack_path)  # refuses a malformed acknowledgement before any deletion
-    deleted = store.purge(pairs)
-    return PurgeResult(len(pairs), deleted, store.count())
+    entries = read_ack(ack_path)  # refuses a malformed acknowledgement before any deletion
+    deleted = store.purge(entries)
+    return PurgeResult(len(entries), deleted, store.count())

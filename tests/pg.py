@@ -26,6 +26,7 @@ from pathlib import Path
 from harness import free_port
 
 SUPERUSER = "meldpunt"
+DEPLOY_SETTINGS = Path(__file__).resolve().parent.parent / "deploy/postgresql/meldpunt.conf"
 DATABASE = "meldpunt"  # made at start; tests get a schema of their own in it (isolated_url)
 # The user the server runs as when the tests run as root.
 UNPRIVILEGED_USER = "nobody"
@@ -142,6 +143,10 @@ class PostgresServer:
             conf.write("\n# meldpunt test cluster\n")
             for key, value in settings.items():
                 conf.write(f"{key} = {value}\n")
+            # The settings deploy/ recommends for production, so the tests run under them and
+            # test_store_postgres.py can check that the server accepts each one.
+            shutil.copy(DEPLOY_SETTINGS, self.data / "meldpunt.conf")
+            conf.write("include 'meldpunt.conf'\n")
 
     def start(self, timeout: float = 30) -> None:
         """Starts the postmaster as our child, in a process group of its own, and waits until

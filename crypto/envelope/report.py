@@ -13,9 +13,13 @@ import json
 from dataclasses import dataclass
 
 from crypto.envelope.errors import ReceiptError, ReportError
+from crypto.envelope.purge_secret import is_purge_secret, new_purge_secret
 from crypto.envelope.receipt import normalise_receipt
 
-VERSION = 1
+# 2: the report carries a purge secret (crypto/envelope/purge_secret.py). Version 1 reports, sealed
+# before it existed, still open: with exactly version 1's fields and no secret.
+VERSION = 2
+LEGACY_VERSION = 1
 
 # Where the reporter found the material, in the order the form offers them.
 FOUND_ON = (
@@ -52,11 +56,15 @@ class Report:
     language: str
     receipt: str
     received_on: str  # ISO day (UTC); never a time of day
+    # A new report gets a fresh secret; "" only in a version 1 report.
+    purge_secret: str = dataclasses.field(default_factory=new_purge_secret)
     version: int = VERSION
 
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Report)}
-_STRINGS = ("found_on", "access", "seen_on", "description", "contact", "language", "receipt", "received_on")
+_LEGACY_FIELDS = set(_FIELDS) - {"purge_secret"}
+_STRINGS = ("found_on", "access", "seen_on", "description", "contact", "language", "receipt", "received_on",
+            "purge_secret")
 
 
 def encode(report: Report) -> bytes:
@@ -64,7 +72,8 @@ def encode(report: Report) -> bytes:
     _check(report)
     # Field by field rather than dataclasses.asdict, which deep-copies every value: the server
     # encodes each report twice (validate checks its size, seal frames it), so this is hot.
-    data: dict[str, object] = {name: getattr(report, name) for name in _FIELDS}
+    names = _FIELDS if report.version == VERSION else _LEGACY_FIELDS
+    data: dict[str, object] = {name: getattr(report, name) for name in names}
     data["urls"] = list(report.urls)
     data["kinds"] = list(report.kinds)
     return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
@@ -79,22 +88,29 @@ def decode(data: bytes) -> Report:
         raise ReportError(f"report is not UTF-8 JSON: {exc}") from None
     if not isinstance(obj, dict):
         raise ReportError("report is not a JSON object")
-    if set(obj) != set(_FIELDS):
-        missing = sorted(set(_FIELDS) - set(obj))
-        unknown = sorted(set(obj) - set(_FIELDS))
+    expected = _LEGACY_FIELDS if obj.get("version") == LEGACY_VERSION else set(_FIELDS)
+    if set(obj) != expected:
+        missing = sorted(expected - set(obj))
+        unknown = sorted(set(obj) - expected)
         raise ReportError(f"report fields differ: missing {missing}, unknown {unknown}")
     for name in ("urls", "kinds"):
         if not isinstance(obj[name], list):
             raise ReportError(f"report field {name} is not a list")
         obj[name] = tuple(obj[name])
+    if expected is _LEGACY_FIELDS:
+        obj["purge_secret"] = ""
     report = Report(**obj)
     _check(report)
     return report
 
 
 def _check(report: Report) -> None:
-    if type(report.version) is not int or report.version != VERSION:
+    if type(report.version) is not int or report.version not in (VERSION, LEGACY_VERSION):
         raise ReportError(f"unknown report version {report.version!r}")
+    if report.version == VERSION and not is_purge_secret(report.purge_secret):
+        raise ReportError("report field purge_secret is not 64 lowercase hex digits")
+    if report.version == LEGACY_VERSION and report.purge_secret != "":
+        raise ReportError("a version 1 report has no purge secret")
     for name in _STRINGS:
         if not isinstance(getattr(report, name), str):
             raise ReportError(f"report field {name} is not a string")

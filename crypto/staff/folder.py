@@ -80,9 +80,17 @@ def write_file(directory: str, name: str, data: bytes) -> None:
 
 def new_record(rid: str, day: str, sha256: str, report: report_schema.Report) -> Record:
     fields: dict[str, Any] = {name: getattr(report, name) for name in _FIELDS}
+    if report.version == report_schema.LEGACY_VERSION:
+        del fields["purge_secret"]  # a version 1 report has none, and decodes only without it
     fields["urls"] = list(report.urls)
     fields["kinds"] = list(report.kinds)
     return {"id": rid, "day": day, "sha256": sha256, "report": fields}
+
+
+def ack_entry(record: Record) -> tuple[str, str, str]:
+    """What the acknowledgement lists for a record (crypto/staff/ack.py `format_ack`): its id, the
+    sealed bytes' SHA-256 and the purge secret found inside ("" for a version 1 report)."""
+    return record["id"], record["sha256"], record["report"].get("purge_secret", "")
 
 
 def write_record(reports_dir: str, record: Record) -> None:

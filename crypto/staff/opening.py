@@ -128,6 +128,6 @@ def _acknowledge(out_dir: str, records: list[Record]) -> bool:
         return False
     # Every record must be on disk before the server is told it may delete the reports.
     os.sync()
-    folder.write_file(out_dir, "ack", format_ack((r["id"], r["sha256"]) for r in records))
+    folder.write_file(out_dir, "ack", format_ack(folder.ack_entry(r) for r in records))
     os.sync()
     return True

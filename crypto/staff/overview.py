@@ -27,6 +27,7 @@ table { border-collapse: collapse; } td, th { border: 1px solid #bbb; padding: .
 article { border: 1px solid #bbb; border-radius: 4px; margin: 1rem 0; padding: .5rem 1rem; }
 article.danger { border: 3px solid #b00; }
 .flag { background: #b00; color: #fff; font-weight: bold; padding: 0 .4rem; }
+.doubt { border-left: 4px solid #a60; padding-left: .5rem; font-weight: bold; }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; margin: .5rem 0; }
 dt { font-weight: bold; } dd { margin: 0; min-width: 0; }
 .v, .urls li { overflow-wrap: anywhere; word-break: break-all; white-space: pre-wrap; }
@@ -59,15 +60,38 @@ def _field(label: str, value: str) -> str:
     return f"<dt>{label}</dt><dd class=\"v\">{value}</dd>"
 
 
-def _article(record: Record) -> str:
+def doubts(records: list[Record]) -> dict[str, list[str]]:
+    """What a reader should not take on trust, by record id: the bundle's manifest is written by the
+    server, so a day that differs from the one sealed inside, or one ciphertext or receipt under
+    two ids (a replayed or copied report), is shown rather than silently believed."""
+    same_sealed = Counter(rec["sha256"] for rec in records)
+    same_receipt = Counter(rec["report"].get("receipt", "") for rec in records)
+    found: dict[str, list[str]] = {}
+    for rec in records:
+        notes = []
+        sealed_day = rec["report"].get("received_on", "")
+        if sealed_day and sealed_day != rec["day"]:
+            notes.append(f"the server's day {rec['day']} differs from the day sealed inside, {sealed_day}")
+        if same_sealed[rec["sha256"]] > 1:
+            notes.append("the same sealed bytes are stored under another id")
+        if same_receipt[rec["report"].get("receipt", "")] > 1:
+            notes.append("the same receipt code is in another report")
+        if notes:
+            found[rec["id"]] = notes
+    return found
+
+
+def _article(record: Record, notes: Iterable[str] = ()) -> str:
     receipt = FIELD["receipt"]
     danger = bool(record["report"].get("child_in_danger"))
     parts = [
         f'<article id="r-{_e(record["id"])}" class="{"report danger" if danger else "report"}">',
         f"<h3>{receipt.label} {_e(receipt.shown(record))}"
         + (' <span class="flag">child in immediate danger</span>' if danger else "")
-        + "</h3><dl>",
+        + "</h3>",
     ]
+    parts += [f'<p class="doubt">Check: {_e(note)}</p>' for note in notes]
+    parts.append("<dl>")
     for field in SHOWN:
         if field is receipt:
             continue  # the article's heading
@@ -90,6 +114,7 @@ def render(records: Iterable[Record]) -> str:
     per_day = Counter(rec["day"] for rec in ordered)
     danger_per_day = Counter(rec["day"] for rec in ordered if rec["report"].get("child_in_danger"))
     total_danger = sum(danger_per_day.values())
+    flagged = doubts(ordered)
     out = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -103,6 +128,8 @@ def render(records: Iterable[Record]) -> str:
         "Reported URLs are shown as text only: nothing on this page is a link or an image. "
         "Each report's anchor is <code>index.html#r-&lt;id&gt;</code>; "
         "<code>meldpunt find RECEIPT DIR</code> finds one by its receipt code.</p>",
+        (f'<p class="doubt">{len(flagged)} reports are marked "Check": a day that differs from the one '
+         "sealed inside, or a ciphertext or receipt found under two ids.</p>" if flagged else ""),
         "<table><thead><tr><th>Day</th><th>Reports</th><th>Child in danger</th></tr></thead><tbody>",
     ]
     for day in sorted(per_day, key=_inverted):
@@ -116,7 +143,7 @@ def render(records: Iterable[Record]) -> str:
             current = rec["day"]
             n = per_day[current]
             out.append(f'<section id="day-{_e(current)}"><h2>{_e(current)} ({n} report{"" if n == 1 else "s"})</h2>')
-        out.append(_article(rec))
+        out.append(_article(rec, flagged.get(rec["id"], [])))
     if current is not None:
         out.append("</section>")
     out.append("</main></body></html>\n")

@@ -19,7 +19,7 @@ from gunicorn.http import wsgi as gunicorn_wsgi
 
 from crypto.errors import Error
 from onion_service.config import Config, check_bind
-from onion_service.process.worker import BufferingWorker
+from onion_service.process.refusals import RefusingWorker
 from onion_service.process.writer import Writer
 from onion_service.store import DEFAULT_LOCK_TIMEOUT, open_store
 from onion_service.web.budget import Budget
@@ -43,7 +43,8 @@ def gunicorn_options(config: Config, bind: str) -> dict[str, object]:
         # onion_service/process/worker.py for why, and why not gevent). Each worker keeps at most
         # worker_connections sockets (below the usual 1024 open files), the rest wait in the
         # listen backlog; behind Tor, max_streams bounds the streams per circuit as well.
-        "worker_class": BufferingWorker,
+        # (RefusingWorker: the same, with meldpunt's own page for requests gunicorn refuses.)
+        "worker_class": RefusingWorker,
         "worker_connections": 500,
         "threads": config.web.threads,
         # No access log at all, and errors only at warning level: gunicorn logs request details

@@ -32,14 +32,16 @@ import threading
 from onion_service.store import (
     ID_BYTES,
     MAX_SEALED_BYTES,
+    PURGE_HASH_BYTES,
     StoreCorrupt,
     StoreError,
     StoreUnavailable,
     open_store,
 )
 
-# A report on the wire: its length, its day (proleptic ordinal), then the sealed bytes.
-_HEAD = struct.Struct("!II")
+# A report on the wire: its length, its day (proleptic ordinal), whether it has a purge hash,
+# the purge hash (zeros if not), then the sealed bytes.
+_HEAD = struct.Struct(f"!IIB{PURGE_HASH_BYTES}s")
 # The answer: a status, then the new id (zeros unless committed).
 _ACK = struct.Struct(f"!B{ID_BYTES}s")
 _COMMITTED, _UNAVAILABLE, _CORRUPT = 0, 1, 2
@@ -166,9 +168,11 @@ class WriterClient:
         self._timeout = answer_timeout
         self._local = threading.local()
 
-    def add(self, sealed: bytes, day: datetime.date) -> bytes:
+    def add(self, sealed: bytes, day: datetime.date, purge_hash: bytes | None = None) -> bytes:
         """Returns the new id once the writer has committed the report; else StoreUnavailable."""
-        message = _HEAD.pack(len(sealed), day.toordinal()) + sealed
+        has_hash = purge_hash is not None
+        head = _HEAD.pack(len(sealed), day.toordinal(), has_hash, purge_hash if has_hash else b"")
+        message = head + sealed
         conn = self._connection()
         try:
             conn.sendall(message)
@@ -264,11 +268,13 @@ def _serve(database_url: str, from_workers: socket.socket, needed: int) -> int:
     ready.register(from_workers, selectors.EVENT_READ)
     ready.register(needed, selectors.EVENT_READ)
     buffers: dict[socket.socket, bytearray] = {}
+    compacted_on: datetime.date | None = None
     try:
         last = False
         while not last:
-            batch: list[tuple[socket.socket, bytes, datetime.date]] = []
-            for key, _ in ready.select():
+            compacted_on = _compact_daily(store, compacted_on)
+            batch: list[tuple[socket.socket, bytes, datetime.date, bytes | None]] = []
+            for key, _ in ready.select(_seconds_to_next_day()):
                 if key.fileobj is from_workers:
                     _accept(from_workers, ready, buffers)
                 elif key.fileobj is needed:
@@ -280,6 +286,27 @@ def _serve(database_url: str, from_workers: socket.socket, needed: int) -> int:
     finally:
         store.close()
     return 0
+
+
+def _compact_daily(store, compacted_on: datetime.date | None) -> datetime.date | None:
+    """Rewrites the store in random-id order once a UTC day (and when the writer starts), between
+    batches: the writer owns the commits, so nothing waits on it but reports, for a moment."""
+    today = datetime.datetime.now(datetime.timezone.utc).date()
+    if compacted_on == today:
+        return compacted_on
+    try:
+        store.compact()
+    except StoreError:
+        return compacted_on  # the database is busy or away: the next turn of the loop tries again
+    return today
+
+
+def _seconds_to_next_day() -> float:
+    # Wakes the loop just after UTC midnight (and at least every 10 minutes, to retry a
+    # compaction the database refused) even when no report arrives.
+    now = datetime.datetime.now(datetime.timezone.utc)
+    midnight = datetime.datetime.combine(now.date() + datetime.timedelta(days=1), datetime.time(), now.tzinfo)
+    return min((midnight - now).total_seconds() + 1, 600.0)
 
 
 def _accept(from_workers: socket.socket, ready: selectors.BaseSelector, buffers: dict) -> None:
@@ -308,27 +335,28 @@ def _read(conn: socket.socket, ready: selectors.BaseSelector, buffers: dict) -> 
     buf += data
     rows = []
     while len(buf) >= _HEAD.size:
-        length, ordinal = _HEAD.unpack_from(buf)
-        if not 0 < length <= MAX_SEALED_BYTES or not 0 < ordinal <= datetime.date.max.toordinal():
+        length, ordinal, has_hash, purge_hash = _HEAD.unpack_from(buf)
+        if (not 0 < length <= MAX_SEALED_BYTES or not 0 < ordinal <= datetime.date.max.toordinal()
+                or has_hash not in (0, 1)):
             _close(conn, ready, buffers)  # not our client's framing: never guess
             return []
         if len(buf) < _HEAD.size + length:
             break
         sealed = bytes(buf[_HEAD.size : _HEAD.size + length])
         del buf[: _HEAD.size + length]
-        rows.append((conn, sealed, datetime.date.fromordinal(ordinal)))
+        rows.append((conn, sealed, datetime.date.fromordinal(ordinal), purge_hash if has_hash else None))
     return rows
 
 
 def _commit(store, batch: list, ready: selectors.BaseSelector, buffers: dict) -> None:
     ids = [secrets.token_bytes(ID_BYTES) for _ in batch]
     try:
-        store.insert_rows([(i, sealed, day) for i, (_, sealed, day) in zip(ids, batch)])
+        store.insert_rows([(i, sealed, day, purge_hash) for i, (_, sealed, day, purge_hash) in zip(ids, batch)])
         answers = [_ACK.pack(_COMMITTED, i) for i in ids]
     except StoreError as exc:
         status = _CORRUPT if isinstance(exc, StoreCorrupt) else _UNAVAILABLE
         answers = [_ACK.pack(status, bytes(ID_BYTES))] * len(batch)
-    for (conn, _, _), answer in zip(batch, answers):
+    for (conn, _, _, _), answer in zip(batch, answers):
         try:
             conn.send(answer)  # 17 bytes to a thread that waits for them: never blocks
         except OSError:

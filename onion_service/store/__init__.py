@@ -30,6 +30,8 @@ from typing import NamedTuple, Protocol
 
 import sqlalchemy as sa
 
+from crypto.envelope.purge_secret import SECRET_BYTES
+from crypto.envelope.purge_secret import purge_hash as hash_secret
 from crypto.status.file import StatusFile
 from onion_service.store import postgres, sqlite, statuses
 from onion_service.store.commit import BatchCommitter
@@ -44,6 +46,7 @@ from onion_service.store.schema import (
     DIGEST_BYTES,
     ID_BYTES,
     MAX_SEALED_BYTES,
+    PURGE_HASH_BYTES,
     check_bytes,
     check_columns,
     check_ids,
@@ -52,7 +55,7 @@ from onion_service.store.schema import (
 )
 
 __all__ = [
-    "DEFAULT_LOCK_TIMEOUT", "ID_BYTES", "MAX_SEALED_BYTES", "Store", "StoreConfigError", "StoreCorrupt",
+    "DEFAULT_LOCK_TIMEOUT", "ID_BYTES", "MAX_SEALED_BYTES", "PURGE_HASH_BYTES", "Store", "StoreConfigError", "StoreCorrupt",
     "StoreError", "StoreUnavailable", "StoredReport", "Writes", "open_store", "reports",
 ]
 
@@ -70,7 +73,7 @@ POOL_SIZE = 4
 class Writes(Protocol):
     """Something that commits a sealed report elsewhere and returns its id once synced."""
 
-    def add(self, sealed: bytes, day: datetime.date) -> bytes: ...
+    def add(self, sealed: bytes, day: datetime.date, purge_hash: bytes | None = None) -> bytes: ...
 
 
 class StoredReport(NamedTuple):
@@ -152,8 +155,15 @@ class Store:
         """"sqlite" or "postgresql"."""
         return self._engine.dialect.name
 
-    def add(self, sealed: bytes, day: datetime.date) -> bytes:
-        """Stores one sealed report; returns its new id once the commit holding it is synced."""
+    def add(self, sealed: bytes, day: datetime.date, purge_hash: bytes | None = None) -> bytes:
+        """Stores one sealed report; returns its new id once the commit holding it is synced.
+
+        `purge_hash`: SHA-256 of the purge secret sealed inside the report; a purge then needs the
+        secret (proof that the report was decrypted). Without one (tools and tests), id and
+        SHA-256 of the sealed bytes are enough to purge it.
+        """
+        if purge_hash is not None:
+            purge_hash = check_bytes(purge_hash, PURGE_HASH_BYTES, "purge_hash")
         if not isinstance(sealed, (bytes, bytearray, memoryview)):
             raise TypeError("sealed must be bytes")
         sealed = bytes(sealed)
@@ -165,19 +175,20 @@ class Store:
         if self._closed:
             raise StoreUnavailable("the report store is closed")
         if self._writer is not None:
-            return self._writer.add(sealed, day)
-        return self._commit_now(sealed, day)
+            return self._writer.add(sealed, day, purge_hash)
+        return self._commit_now(sealed, day, purge_hash)
 
-    def insert_rows(self, rows: list[tuple[bytes, bytes, datetime.date]]) -> None:
-        """Commits (id, sealed, day) rows in one synced transaction: the writer process's batch.
+    def insert_rows(self, rows: list[tuple[bytes, bytes, datetime.date, bytes | None]]) -> None:
+        """Commits (id, sealed, day, purge_hash) rows in one synced transaction: the writer's batch.
 
         The caller has checked each row's size and day; ids are its random ones. Either every
         row is committed or, with the error raised, none.
         """
         self._prepare()
         batch = [
-            {"id": check_bytes(i, ID_BYTES, "id"), "sealed": sealed, "day": day, "exported": False}
-            for i, sealed, day in rows
+            {"id": check_bytes(i, ID_BYTES, "id"), "sealed": sealed, "day": day, "exported": False,
+             "purge_hash": purge_hash}
+            for i, sealed, day, purge_hash in rows
         ]
         self._batches.commit(batch)
 
@@ -228,42 +239,61 @@ class Store:
                 updated += result.rowcount
         return updated
 
-    def purge(self, pairs: Iterable[tuple[bytes, bytes]]) -> int:
-        """Deletes each report whose id and sha256(sealed) both match a pair; returns how many.
+    def purge(self, entries: Iterable[tuple[bytes, bytes, bytes | None] | tuple[bytes, bytes]]) -> int:
+        """Deletes each report that an (id, sha256(sealed), purge secret) entry proves was opened;
+        returns how many.
 
-        A pair that matches nothing (unknown id, or a sealed report that differs) deletes
-        nothing. All deletions are one transaction. On SQLite, secure_delete overwrites the
-        deleted content, and the write-ahead log is then checkpointed and truncated so the old
-        pages do not linger there either.
+        A report stored with a purge hash is deleted only if the entry's id and SHA-256 match and
+        its secret hashes to the stored purge hash: only someone who decrypted the report knows
+        the secret. A report stored without one (before reports carried a secret) is deleted on
+        id and SHA-256 alone; an (id, sha256) pair is an entry without a secret, which can delete
+        only such a report. An entry that matches nothing deletes nothing. All deletions are one
+        transaction. Then the store is rewritten (`compact`): on SQLite, secure_delete has
+        overwritten the deleted content, and the write-ahead log is truncated so the old pages do
+        not linger there either.
         """
         self._prepare()
-        wanted: dict[bytes, set[bytes]] = {}
-        for pair in pairs:
-            report_id, digest = pair
+        wanted: dict[bytes, set[tuple[bytes, bytes | None]]] = {}
+        for entry in entries:
+            report_id, digest, secret = entry if len(entry) == 3 else (*entry, None)
+            proof = None if secret is None else hash_secret(check_bytes(secret, SECRET_BYTES, "purge secret"))
             wanted.setdefault(check_bytes(report_id, ID_BYTES, "id"), set()).add(
-                check_bytes(digest, DIGEST_BYTES, "digest")
+                (check_bytes(digest, DIGEST_BYTES, "digest"), proof)
             )
         deleted = 0
         with mapped_errors(), self._write() as conn:
             for chunk in _chunks(sorted(wanted)):
                 rows = conn.execute(
-                    sa.select(reports.c.id, reports.c.sealed)
+                    sa.select(reports.c.id, reports.c.sealed, reports.c.purge_hash)
                     .where(reports.c.id.in_(chunk))
                     .with_for_update()
                 ).all()
-                matched = [
-                    bytes(row.id)
-                    for row in rows
-                    if hashlib.sha256(row.sealed).digest() in wanted[bytes(row.id)]
-                ]
+                matched = [bytes(row.id) for row in rows if _proven(row, wanted[bytes(row.id)])]
                 if matched:
                     deleted += conn.execute(
                         reports.delete().where(reports.c.id.in_(matched))
                     ).rowcount
-        if wanted and self.backend == "sqlite":
+        if wanted:
             # Also when nothing matched: a purge repeated after a busy checkpoint clears the log.
-            sqlite.truncate_wal(self._engine)
+            self.compact()
         return deleted
+
+    def compact(self) -> None:
+        """Rewrites the stored reports in the order of their random ids, erasing arrival order.
+
+        Where a row's bytes sit in the database's files follows the order in which rows arrived;
+        this rewrite (SQLite: VACUUM, then the write-ahead log checkpointed and truncated;
+        PostgreSQL: CLUSTER on the primary key) leaves the order of the ids instead. The writer
+        process runs it when the UTC day changes, and every purge runs it, so the files keep the
+        order of arrival only among the reports of the current day.
+        """
+        self._prepare()
+        if self.backend == "sqlite":
+            sqlite.rewrite(self._engine)
+        else:
+            with mapped_errors(), self._engine.connect() as conn:
+                conn.execution_options(isolation_level="AUTOCOMMIT")  # CLUSTER is one transaction itself
+                postgres.rewrite(conn)
 
     def check_integrity(self) -> None:
         """Raises StoreCorrupt unless the database and the table look sound."""
@@ -334,11 +364,11 @@ class Store:
                 create_table(conn)
             self._prepared = True
 
-    def _commit_now(self, sealed: bytes, day: datetime.date) -> bytes:
+    def _commit_now(self, sealed: bytes, day: datetime.date, purge_hash: bytes | None) -> bytes:
         """The direct commit, for a store without a writer: one row, one synced transaction
         (commits of this process's threads take turns, see BatchCommitter)."""
         report_id = secrets.token_bytes(ID_BYTES)
-        self.insert_rows([(report_id, sealed, day)])
+        self.insert_rows([(report_id, sealed, day, purge_hash)])
         return report_id
 
     @contextlib.contextmanager
@@ -360,6 +390,13 @@ def _after_fork(ref: weakref.ref[Store]) -> None:
     store = ref()
     if store is not None:
         store._after_fork_in_child()
+
+
+def _proven(row: sa.Row, proofs: set[tuple[bytes, bytes | None]]) -> bool:
+    digest = hashlib.sha256(row.sealed).digest()
+    if row.purge_hash is None:  # stored before purge secrets: the sealed bytes' hash suffices
+        return any(d == digest for d, _ in proofs)
+    return (digest, bytes(row.purge_hash)) in proofs
 
 
 def _chunks(items: list[bytes]) -> Iterator[list[bytes]]:

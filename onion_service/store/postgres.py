@@ -93,3 +93,12 @@ def check_integrity(conn: sa.Connection) -> None:
             if sqlstate != "42501":  # insufficient_privilege: use the fallback below
                 raise
     conn.execute(sa.select(sa.func.sum(sa.func.length(reports.c.sealed))).select_from(reports)).scalar()
+
+
+def rewrite(conn: sa.Connection) -> None:
+    """Rewrites the table (and its TOAST table, where the sealed bytes live) in primary-key order:
+    a new heap has every row where its random id puts it, not where its arrival did."""
+    index = conn.exec_driver_sql(
+        "SELECT indexrelid::regclass::text FROM pg_index WHERE indrelid = 'reports'::regclass AND indisprimary"
+    ).scalar_one()
+    conn.exec_driver_sql(f"CLUSTER reports USING {conn.dialect.identifier_preparer.quote(index)}")

@@ -1,8 +1,9 @@
-"""The reports table: four columns, and the checks that it has no more.
+"""The reports table: five columns, and the checks that it has no more.
 
-A random 128-bit id, the sealed (age-encrypted) report, the day it arrived and whether staff have
-exported it. No autoincrement, no timestamps, no sizes: the table must not tell anyone more than
-"a report arrived that day".
+A random 128-bit id, the sealed (age-encrypted) report, the day it arrived, whether staff have
+exported it, and the SHA-256 of the purge secret sealed inside it (crypto/envelope/purge_secret.py;
+NULL for a report stored before reports carried one). No autoincrement, no timestamps, no sizes:
+the table must not tell anyone more than "a report arrived that day".
 """
 
 from __future__ import annotations
@@ -14,8 +15,11 @@ from onion_service.store.errors import StoreConfigError, StoreCorrupt
 
 ID_BYTES = 16  # 128 random bits: collisions are out of reach, and the id says nothing else.
 DIGEST_BYTES = 32  # purge matches on sha256(sealed)
+PURGE_HASH_BYTES = 32  # and on sha256(purge secret)
 
-COLUMNS = ("id", "sealed", "day", "exported")
+COLUMNS = ("id", "sealed", "day", "exported", "purge_hash")
+# The table as it was before purge secrets; create_table adds the column to such a table.
+_COLUMNS_BEFORE_PURGE_HASH = ("id", "sealed", "day", "exported")
 
 metadata = sa.MetaData()
 reports = sa.Table(
@@ -25,6 +29,7 @@ reports = sa.Table(
     sa.Column("sealed", sa.LargeBinary, nullable=False),
     sa.Column("day", sa.Date, nullable=False),
     sa.Column("exported", sa.Boolean, nullable=False, default=False, server_default=sa.false()),
+    sa.Column("purge_hash", sa.LargeBinary(PURGE_HASH_BYTES), nullable=True),
     # Without a rowid SQLite has no hidden, ever-increasing row number that would record the
     # order in which reports arrived: rows live in a b-tree keyed by the random id.
     sqlite_with_rowid=False,
@@ -34,6 +39,11 @@ reports = sa.Table(
 def create_table(conn: sa.Connection) -> None:
     """Creates the table unless it exists, then refuses one with other columns."""
     metadata.create_all(conn, checkfirst=True)
+    names = sorted(column["name"] for column in sa.inspect(conn).get_columns("reports"))
+    if names == sorted(_COLUMNS_BEFORE_PURGE_HASH):
+        # Rows stored before keep NULL: purge deletes them on id and SHA-256 alone, as before.
+        blob = "BLOB" if conn.dialect.name == "sqlite" else "BYTEA"
+        conn.exec_driver_sql(f"ALTER TABLE reports ADD COLUMN purge_hash {blob}")
     check_columns(conn)
 
 

@@ -126,20 +126,40 @@ def insert(conn: sa.Connection, rows: list[dict[str, object]]) -> None:
     """
     values: list[object] = []
     for row in rows:
-        values += (row["id"], row["sealed"], row["day"].isoformat(), 1 if row["exported"] else 0)  # type: ignore[union-attr]
+        values += (row["id"], row["sealed"], row["day"].isoformat(), 1 if row["exported"] else 0,  # type: ignore[union-attr]
+                   row["purge_hash"])
     conn.exec_driver_sql(_insert_sql(len(rows)), tuple(values))
 
 
 @functools.lru_cache(maxsize=64)
 def _insert_sql(n: int) -> str:
     # The same text for the same n, so the sqlite3 module's statement cache prepares it once.
-    return "INSERT INTO reports (id, sealed, day, exported) VALUES " + ", ".join(["(?, ?, ?, ?)"] * n)
+    return "INSERT INTO reports (id, sealed, day, exported, purge_hash) VALUES " + ", ".join(["(?, ?, ?, ?, ?)"] * n)
 
 
 def check_integrity(conn: sa.Connection) -> None:
     problems = [row[0] for row in conn.exec_driver_sql("PRAGMA integrity_check")]
     if problems != ["ok"]:
         raise StoreCorrupt("the database failed its integrity check: " + "; ".join(problems[:5]))
+
+
+def rewrite(engine: sa.Engine) -> None:
+    """Rewrites the whole file in primary-key (random id) order, then clears the write-ahead log.
+
+    Rows have random ids, but the pages a row's sealed bytes take are allocated as it arrives, and
+    the log's frames show which rows were committed together: the file would keep the order of
+    arrival. VACUUM copies a WITHOUT ROWID table in key order into a new file, so afterwards a
+    row's place says nothing of when it came.
+    """
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        with mapped_errors():  # waits (busy_timeout) for the write lock like any writer
+            cursor.execute("VACUUM")
+        cursor.close()
+    finally:
+        raw.close()
+    truncate_wal(engine)
 
 
 def truncate_wal(engine: sa.Engine) -> None:

@@ -15,7 +15,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from onion_service.config import Config
 from onion_service.store import Store
-from onion_service.web import i18n, security
+from onion_service.web import i18n, security, tor2web
 from onion_service.web.budget import Budget
 from onion_service.web.form import MAX_BODY_BYTES, MAX_FIELDS
 from onion_service.web.seal import Sealer
@@ -30,7 +30,6 @@ _STYLESHEET = Path(__file__).parent / "static" / "style.css"
 _TITLES = {
     400: lazy_gettext("The form could not be read"),
     404: lazy_gettext("Page not found"),
-    405: lazy_gettext("Not possible here"),
     413: lazy_gettext("Too long"),
     414: lazy_gettext("Address too long"),
     415: lazy_gettext("Text only"),
@@ -41,7 +40,6 @@ _TITLES = {
 _MESSAGES = {
     400: lazy_gettext("Something in what was sent could not be read. Please go back to the form and send your report again."),
     404: lazy_gettext("This page does not exist."),
-    405: lazy_gettext("This page cannot be used in that way."),
     413: lazy_gettext("What you sent is too long. Please shorten your report and send it again."),
     414: lazy_gettext("The address of this page is too long."),
     415: lazy_gettext("This form accepts text only. Please do not attach files or images."),
@@ -101,6 +99,7 @@ def create_app(
     i18n.init_babel(app, config.default_language)
     security.install(app, security.host_names(onion_address, config.web.public_hosts),
                      public_hosts=config.web.public_hosts, onion_address=onion_address)
+    tor2web.install(app)
 
     @app.before_request
     def refuse_long_targets() -> None:
@@ -144,14 +143,24 @@ def create_app(
         html = render_template("error.html", code=code, title=_TITLES[code], message=_MESSAGES[code])
         return Response(html, status=code, mimetype="text/html")
 
+    def refusal_page(code: int) -> Response:
+        # For requests the HTTP server refuses before routing (onion_service/process/refusals.py):
+        # the same page in the default language, through the same after-request headers.
+        with app.test_request_context("/"):
+            return app.process_response(error_page(code))
+
+    app.extensions["meldpunt_refusal_page"] = refusal_page
+
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:
         code = exc.code if exc.code in _TITLES else (400 if exc.code and 400 <= exc.code < 500 else 404)
         if exc.code == 431:
             code = 400
+        if exc.code == 405:
+            # A method a path does not take gets the answer of a path that does not exist, with
+            # no Allow header: one answer for everything unknown, telling nothing of what exists.
+            code = 404
         response = error_page(code)
-        if code == 405 and getattr(exc, "valid_methods", None):
-            response.headers["Allow"] = ", ".join(m for m in exc.valid_methods if m != "OPTIONS")
         if code == 503:
             response.headers["Retry-After"] = "60"
         return response

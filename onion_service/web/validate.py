@@ -18,6 +18,7 @@ from flask_babel import lazy_gettext
 from crypto.envelope.frame import MAX_REPORT_BYTES
 from crypto.envelope.report import FOUND_ON, KINDS, MAX_URLS, Report, encode
 from onion_service.web import form
+from onion_service.web.tracking import strip_tracking
 
 # One address: browsers handle ~2000 characters in practice, and longer "addresses" are pastes.
 MAX_URL_CHARS = 2048
@@ -132,6 +133,8 @@ def _urls(text: str, errors: dict[str, object]) -> tuple[str, ...]:
     urls: list[str] = []
     for line in text.split("\n"):
         line = line.strip()
+        if line and not line[:8].lower() == "magnet:?":
+            line = strip_tracking(line)  # tracking parameters can identify the reporter
         if line and line not in urls:
             urls.append(line)
     if not urls:

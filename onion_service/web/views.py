@@ -13,6 +13,7 @@ from collections.abc import Callable
 from flask import Blueprint, Response, abort, g, render_template, request
 from flask_babel import force_locale, gettext, lazy_gettext
 
+from crypto.envelope.purge_secret import purge_hash
 from crypto.envelope.receipt import new_receipt
 from crypto.envelope.report import FOUND_ON, KINDS, LANGUAGES, MAX_URLS, Report
 from onion_service.store import Store, StoreUnavailable
@@ -172,7 +173,8 @@ def make_blueprint(
         sealed = sealer.seal(result)
         try:
             # Returns only once the row is committed and synced (invariant 4).
-            store.add(sealed, day)
+            # Only the hash of the purge secret sealed inside: a purge must reveal the secret.
+            store.add(sealed, day, purge_hash(result.purge_secret))
         except StoreUnavailable:
             budget.give_back()
             notice = lazy_gettext(

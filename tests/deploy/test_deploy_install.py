@@ -49,6 +49,12 @@ def test_install_twice_changes_nothing_and_waits_for_a_real_recipient(box: Box):
     after_first = box.snapshot()
     assert after_first != before
 
+    # Every package from the hash-checked lock; meldpunt itself from the tree, fetching nothing.
+    pips = [c for c in box.calls() if c.startswith("pip install")]
+    assert len(pips) == 2, pips
+    assert "--require-hashes -r " in pips[0] and pips[0].endswith("/requirements/server.lock")
+    assert "--no-deps --no-index --no-build-isolation" in pips[1]
+
     second = box.run("install.sh")
     assert box.snapshot() == after_first, "a second run must change nothing"
     assert "installed /" not in second.stdout and "created" not in second.stdout
@@ -65,6 +71,8 @@ def test_install_twice_changes_nothing_and_waits_for_a_real_recipient(box: Box):
     for unit in ("meldpunt.service", "meldpunt-check.service"):
         assert (r / "etc/systemd/system" / unit).read_bytes() == (DEPLOY / "systemd" / unit).read_bytes()
     assert (r / "etc/tmpfiles.d/meldpunt.conf").exists()
+    tor_dropin = "etc/systemd/system/tor@default.service.d/meldpunt.conf"
+    assert (r / tor_dropin).read_bytes() == (DEPLOY / "systemd/tor@default.service.d/meldpunt.conf").read_bytes()
     assert (r / "etc/tor/torrc.d/meldpunt.conf").read_bytes() == (DEPLOY / "tor/meldpunt.conf").read_bytes()
     torrc = (r / "etc/tor/torrc").read_text()
     assert torrc.count("%include /etc/tor/torrc.d/*.conf") == 1

@@ -111,3 +111,27 @@ def test_scale_out_backend_units_are_accepted_and_meldpunt_keeps_its_score(tmp_p
     assert not re.search(r"^PrivateNetwork=", SCALE_OUT_DROPIN.read_text(), re.M), "a backend keeps PrivateNetwork=yes"
     # The proxy is the one part that touches the network; it too stays at the target.
     assert exposure(DEPLOY / "onionbalance/meldpunt-db-proxy.service") <= TARGET
+
+
+TOR_DROPIN = DEPLOY / "systemd/tor@default.service.d/meldpunt.conf"
+
+
+@pytest.mark.skipif(not Path("/lib/systemd/system/tor@default.service").exists(), reason="needs Debian's tor")
+def test_the_system_tors_drop_in_is_accepted_and_keeps_its_memory_off_disk(tmp_path):
+    # tor decrypts the reporter's stream: a report's plaintext sits in its buffers too, so tor
+    # gets the same no-swap, no-core-dump settings as meldpunt itself.
+    root = fake_root(tmp_path)
+    for exe in ("usr/bin/install", "usr/bin/tor", "bin/kill"):
+        (root / exe).parent.mkdir(parents=True, exist_ok=True)
+        (root / exe).write_text("#!/bin/sh\n")
+        (root / exe).chmod(0o755)
+    dropin = root / "etc/systemd/system/tor@default.service.d/meldpunt.conf"
+    dropin.parent.mkdir()
+    shutil.copy(TOR_DROPIN, dropin)
+    result = verify(root, "tor@default.service")
+    assert result.returncode == 0 and "meldpunt.conf" not in result.stderr, result.stderr
+    # ... and verify reads the drop-in: a misspelt value in it shows.
+    dropin.write_text(TOR_DROPIN.read_text().replace("MemorySwapMax=0", "MemorySwapMax=nul"))
+    assert "meldpunt.conf" in verify(root, "tor@default.service").stderr
+    settings = dict(line.split("=", 1) for line in TOR_DROPIN.read_text().splitlines() if re.match(r"^[A-Z]\w+=", line))
+    assert settings == {"MemorySwapMax": "0", "LimitCORE": "0"}

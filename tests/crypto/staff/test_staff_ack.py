@@ -12,15 +12,32 @@ from crypto.staff.ack import AckError, format_ack, parse_ack
 
 
 def _pairs(n=3):
-    return [(secrets.token_hex(16), secrets.token_hex(32)) for _ in range(n)]
+    # (id, sha256 of the sealed bytes, purge secret): what `meldpunt open` lists for a report.
+    return [(secrets.token_hex(16), secrets.token_hex(32), secrets.token_hex(32)) for _ in range(n)]
 
 
 def test_round_trip_sorted_and_exact():
     pairs = _pairs(5)
     data = format_ack(pairs)
-    assert data.startswith(b"meldpunt-ack 1\n") and data.splitlines()[-1].startswith(b"end 5 ")
-    assert parse_ack(data) == sorted((bytes.fromhex(i), bytes.fromhex(h)) for i, h in pairs)
+    assert data.startswith(b"meldpunt-ack 2\n") and data.splitlines()[-1].startswith(b"end 5 ")
+    assert parse_ack(data) == sorted((bytes.fromhex(i), bytes.fromhex(h), bytes.fromhex(s)) for i, h, s in pairs)
     assert format_ack(reversed(pairs)) == data
+
+
+def test_a_report_without_a_secret_is_listed_with_a_dash():
+    # A version 1 report (sealed before purge secrets) has none: the server matches id and hash.
+    rid, digest = secrets.token_hex(16), secrets.token_hex(32)
+    data = format_ack([(rid, digest, "")])
+    assert f"{rid} {digest} -\n".encode() in data
+    assert parse_ack(data) == [(bytes.fromhex(rid), bytes.fromhex(digest), None)]
+
+
+def test_pairs_without_secrets_and_old_acknowledgements_are_refused():
+    with pytest.raises(AckError, match="secret"):
+        format_ack([(secrets.token_hex(16), secrets.token_hex(32))])
+    body = b"meldpunt-ack 1\n"
+    with pytest.raises(AckError, match="older meldpunt"):
+        parse_ack(body + b"end 0 " + hashlib.sha256(body).hexdigest().encode() + b"\n")
 
 
 def test_empty_ack_is_valid():
@@ -29,10 +46,12 @@ def test_empty_ack_is_valid():
 
 def test_format_refuses_bad_entries():
     with pytest.raises(AckError):
-        format_ack([("xyz", "00" * 32)])
+        format_ack([("xyz", "00" * 32, "22" * 32)])
+    with pytest.raises(AckError):
+        format_ack([(secrets.token_hex(16), "00" * 32, "short")])
     rid = secrets.token_hex(16)
     with pytest.raises(AckError):
-        format_ack([(rid, "00" * 32), (rid, "11" * 32)])
+        format_ack([(rid, "00" * 32, "22" * 32), (rid, "11" * 32, "22" * 32)])
 
 
 def _damaged() -> dict[str, bytes]:
@@ -44,7 +63,7 @@ def _damaged() -> dict[str, bytes]:
     return {
         "empty": b"",
         "not-an-ack": b"hello\n",
-        "wrong-version": good.replace(b"meldpunt-ack 1", b"meldpunt-ack 2", 1),
+        "wrong-version": good.replace(b"meldpunt-ack 2", b"meldpunt-ack 3", 1),
         "truncated-mid-line": good[:60],
         "truncated-before-end": body,
         "truncated-in-end-line": good[:-10],
@@ -56,8 +75,9 @@ def _damaged() -> dict[str, bytes]:
         "crlf": good.replace(b"\n", b"\r\n"),
         "uppercase-hex": body.upper().replace(b"MELDPUNT-ACK", b"meldpunt-ack")
         + b"end 4 " + hashlib.sha256(body.upper().replace(b"MELDPUNT-ACK", b"meldpunt-ack")).hexdigest().encode() + b"\n",
-        "extra-field": (b := b"meldpunt-ack 1\n" + lines[1] + b" extra\n") + b"end 1 " + hashlib.sha256(b).hexdigest().encode() + b"\n",
-        "oversized": b"meldpunt-ack 1\n" + b"0" * ack.MAX_ACK_BYTES,
+        "extra-field": (b := b"meldpunt-ack 2\n" + lines[1] + b" extra\n") + b"end 1 " + hashlib.sha256(b).hexdigest().encode() + b"\n",
+        "missing-secret": (b := b"meldpunt-ack 2\n" + lines[1][:97] + b"\n") + b"end 1 " + hashlib.sha256(b).hexdigest().encode() + b"\n",
+        "oversized": b"meldpunt-ack 2\n" + b"0" * ack.MAX_ACK_BYTES,
     }
 
 

@@ -77,7 +77,7 @@ def test_damaged_bundles_fail_cleanly(tmp_path):
             assert entries is None and not out.exists()
             return
         # Whatever opened is acknowledged; whatever failed is not.
-        acked = {rid.hex() for rid, _ in parse_ack((out / "ack").read_bytes())} if result.ack_written else set()
+        acked = {rid.hex() for rid, _, _ in parse_ack((out / "ack").read_bytes())} if result.ack_written else set()
         assert acked == set(result.opened)
         assert not acked & {rid for rid, _ in result.failures}
 
@@ -87,7 +87,7 @@ def test_damaged_bundles_fail_cleanly(tmp_path):
 @_SETTINGS
 @given(damage)
 def test_damaged_acks_fail_cleanly(steps):
-    good = format_ack([(secrets.token_hex(16), secrets.token_hex(32)) for _ in range(3)])
+    good = format_ack([(secrets.token_hex(16), secrets.token_hex(32), secrets.token_hex(32)) for _ in range(3)])
     data = _apply(good, steps)
     try:
         pairs = parse_ack(data)

@@ -37,7 +37,7 @@ def staff_key(tmp_path, staff):
 
 
 def _ack_ids(out: Path) -> set[str]:
-    return {rid.hex() for rid, _ in parse_ack((out / "ack").read_bytes())}
+    return {rid.hex() for rid, _, _ in parse_ack((out / "ack").read_bytes())}
 
 
 @pytest.mark.parametrize("count", [5, 40])  # 5 opens inline, 40 in worker processes
@@ -73,8 +73,10 @@ def test_open_writes_every_output(tmp_path, staff_key, count):
     assert sorted(u for _, u in urls) == sorted({u for r in reports for u in r.urls})
     assert all(n == "1" for n, _ in urls)
 
+    # The ack reveals each report's purge secret, found only by decrypting it.
+    secret_of = {rid: bytes.fromhex(report.purge_secret) for rid, report in opened}
     assert parse_ack((out / "ack").read_bytes()) == sorted(
-        (bytes.fromhex(e.id), bytes.fromhex(e.sha256)) for e in entries.values()
+        (bytes.fromhex(e.id), bytes.fromhex(e.sha256), secret_of[e.id]) for e in entries.values()
     )
     assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
 

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from staffkit import make_report, new_identity, seal
 
 from crypto.cli import main
+from crypto.envelope.purge_secret import purge_hash
 from crypto.staff.ack import format_ack
 from crypto.staff.bundle import read_index
 from onion_service.export import ExportError, export_bundle
@@ -32,14 +33,24 @@ def store(database_url):
     s.close()
 
 
+SECRETS: dict[str, str] = {}  # hex id -> the purge secret sealed in that report, as `open` finds it
+
+
 def _fill(store, recipients, n):
-    return {store.add(seal(make_report(i), recipients), DAY): i for i in range(n)}
+    # As the web server stores a report: with the hash of the purge secret sealed inside it.
+    ids = {}
+    for i in range(n):
+        report = make_report(i)
+        report_id = store.add(seal(report, recipients), DAY, purge_hash(report.purge_secret))
+        SECRETS[report_id.hex()] = report.purge_secret
+        ids[report_id] = i
+    return ids
 
 
 def _ack_for(bundle_path, tmp_path, only=None):
     entries = [e for e in read_index(bundle_path) if only is None or e.id in only]
     path = tmp_path / f"ack-{secrets.token_hex(4)}"
-    path.write_bytes(format_ack((e.id, e.sha256) for e in entries))
+    path.write_bytes(format_ack((e.id, e.sha256, SECRETS[e.id]) for e in entries))
     return path
 
 
@@ -82,10 +93,35 @@ def test_purge_deletes_exact_matches_only(tmp_path, store):
     a, b, c = (i.hex() for i in ids)
     ack = tmp_path / "ack"
     # a: right hash; b: wrong hash; an id the server never had.
-    ack.write_bytes(format_ack([(a, entries[a].sha256), (b, "00" * 32), (secrets.token_hex(16), "11" * 32)]))
+    ack.write_bytes(format_ack([(a, entries[a].sha256, SECRETS[a]), (b, "00" * 32, SECRETS[b]),
+                                (secrets.token_hex(16), "11" * 32, "22" * 32)]))
     result = purge_acknowledged(store, str(ack))
     assert (result.acknowledged, result.deleted, result.remaining) == (3, 1, 2)
     assert {r.id.hex() for r in store.pending()} == {b, c}
+
+
+def test_a_forged_ack_from_the_bundle_alone_deletes_nothing(tmp_path, store):
+    # Whoever holds a bundle but no staff key knows every id and hash, not the secrets inside.
+    identity, _ = new_identity(tmp_path)
+    _fill(store, [identity.recipient()], 4)
+    export_bundle(store, str(tmp_path / "b.tar"))
+    entries = read_index(tmp_path / "b.tar")
+    for forged_secret in (lambda e: secrets.token_hex(32), lambda e: e.sha256, lambda e: ""):
+        forged = tmp_path / "forged"
+        forged.write_bytes(format_ack((e.id, e.sha256, forged_secret(e)) for e in entries))
+        result = purge_acknowledged(store, str(forged))
+        assert (result.acknowledged, result.deleted, result.remaining) == (4, 0, 4)
+    # The secrets, which only decryption gives, delete them all.
+    assert purge_acknowledged(store, str(_ack_for(tmp_path / "b.tar", tmp_path))).deleted == 4
+
+
+def test_a_report_stored_before_purge_secrets_is_purged_on_its_hash(tmp_path, store):
+    identity, _ = new_identity(tmp_path)
+    legacy = store.add(seal(make_report(1), [identity.recipient()]), DAY)  # no purge hash
+    export_bundle(store, str(tmp_path / "b.tar"))
+    [entry] = read_index(tmp_path / "b.tar")
+    (tmp_path / "ack").write_bytes(format_ack([(legacy.hex(), entry.sha256, "")]))
+    assert purge_acknowledged(store, str(tmp_path / "ack")).deleted == 1
 
 
 def test_purge_refuses_a_malformed_ack_and_deletes_nothing(tmp_path, store):
@@ -93,7 +129,7 @@ def test_purge_refuses_a_malformed_ack_and_deletes_nothing(tmp_path, store):
     _fill(store, [identity.recipient()], 3)
     export_bundle(store, str(tmp_path / "b.tar"))
     good = _ack_for(tmp_path / "b.tar", tmp_path).read_bytes()
-    for damaged in (good[:-20], good.replace(b"meldpunt-ack 1", b"meldpunt-ack 9"), b"", good + b"x\n"):
+    for damaged in (good[:-20], good.replace(b"meldpunt-ack 2", b"meldpunt-ack 9"), b"", good + b"x\n"):
         (tmp_path / "bad").write_bytes(damaged)
         config = _config(tmp_path, store_url(store), [identity.recipient().encode()])
         result = run("purge", "--config", config, "--ack", tmp_path / "bad")

@@ -46,13 +46,14 @@ def test_add_returns_distinct_random_ids_and_stores_exactly_what_was_given(store
     assert [r.id for r in reports] == sorted(given)
 
 
-def test_the_table_has_exactly_the_four_columns_and_holds_only_what_was_given(store, database_url):
+def test_the_table_has_exactly_the_five_columns_and_holds_only_what_was_given(store, database_url):
     blob = sealed_blob()
-    report_id = store.add(blob, DAY)
+    proof = hashlib.sha256(b"secret").digest()
+    report_id = store.add(blob, DAY, proof)
     engine = sa.create_engine(database_url)
     try:
         columns = {c["name"] for c in sa.inspect(engine).get_columns("reports")}
-        assert columns == {"id", "sealed", "day", "exported"}
+        assert columns == {"id", "sealed", "day", "exported", "purge_hash"}
         with engine.connect() as conn:
             rows = conn.exec_driver_sql("SELECT * FROM reports").all()
             tables = sa.inspect(engine).get_table_names()
@@ -65,6 +66,36 @@ def test_the_table_has_exactly_the_four_columns_and_holds_only_what_was_given(st
     assert bytes(row["sealed"]) == blob
     assert str(row["day"]) == "2026-11-22"  # the day only: SQLite keeps it as text
     assert not row["exported"]
+    assert bytes(row["purge_hash"]) == proof
+
+
+def test_a_table_from_before_purge_secrets_gets_the_column_and_keeps_its_rows(database_url):
+    engine = sa.create_engine(database_url)
+    old = sa.MetaData()
+    sa.Table("reports", old, sa.Column("id", sa.LargeBinary(16), primary_key=True),
+             sa.Column("sealed", sa.LargeBinary, nullable=False), sa.Column("day", sa.Date, nullable=False),
+             sa.Column("exported", sa.Boolean, nullable=False), sqlite_with_rowid=False)
+    try:
+        with engine.begin() as conn:
+            old.create_all(conn)
+            conn.execute(old.tables["reports"].insert(), [{"id": b"\1" * 16, "sealed": b"old", "day": DAY, "exported": False}])
+    finally:
+        engine.dispose()
+    with open_store(database_url) as s:
+        [row] = list(s.pending())
+        assert row.id == b"\1" * 16 and row.sealed == b"old"
+        # Stored before purge secrets: id and hash of the sealed bytes still purge it.
+        assert s.purge([(row.id, row.digest(), None)]) == 1
+
+
+def test_purge_needs_the_secret_whose_hash_was_stored(store):
+    blob, secret = sealed_blob(), os.urandom(32)
+    report_id = store.add(blob, DAY, hashlib.sha256(secret).digest())
+    digest = hashlib.sha256(blob).digest()
+    assert store.purge([(report_id, digest)]) == 0  # id and hash alone: anyone with the bundle has them
+    assert store.purge([(report_id, digest, os.urandom(32))]) == 0
+    assert store.purge([(report_id, os.urandom(32), secret)]) == 0  # the secret with other bytes
+    assert store.purge([(report_id, digest, secret)]) == 1
 
 
 def test_sqlite_table_has_no_hidden_rowid(tmp_path):

@@ -97,3 +97,26 @@ def test_check_integrity_uses_amcheck_when_installed(postgres_server, schema):
         postgres_server.execute(f'CREATE EXTENSION amcheck SCHEMA "{schema}"', "meldpunt")
         store.check_integrity()
         assert any("bt_index_check" in s for s in statements)
+
+
+def _recommended_settings() -> dict[str, str]:
+    from pg import DEPLOY_SETTINGS
+
+    settings = {}
+    for line in DEPLOY_SETTINGS.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            key, value = (part.strip() for part in line.split("=", 1))
+            settings[key] = value.strip("'")
+    return settings
+
+
+def test_the_server_runs_with_the_settings_deploy_recommends(postgres_server):
+    # Every commit record in the WAL has a microsecond time: the recommended settings keep the
+    # WAL short-lived and unarchived, and keep statements and connections out of the log.
+    wanted = _recommended_settings()
+    assert wanted["wal_recycle"] == "off" and wanted["archive_mode"] == "off"
+    assert wanted["track_commit_timestamp"] == "off" and wanted["log_statement"] == "none"
+    assert wanted["wal_level"] == "minimal" and wanted["log_connections"] == "off"
+    for key, value in wanted.items():
+        [(shown,)] = postgres_server.execute(f"SHOW {key}")
+        assert shown == value, f"{key}: the server has {shown!r}, deploy/ says {value!r}"

@@ -125,7 +125,7 @@ def test_malformed_framing_closes_that_connection_only(writer, database_url):
     mine, theirs = socket.socketpair()
     socket.send_fds(writer._to_writer, [b"c"], [theirs.fileno()])
     theirs.close()
-    mine.sendall(struct.pack("!II", 0, DAY.toordinal()))  # a zero-length report: never sent
+    mine.sendall(struct.pack("!IIB32s", 0, DAY.toordinal(), 0, b""))  # a zero-length report: never sent
     mine.settimeout(5)
     assert mine.recv(64) == b""  # closed, without an answer
     mine.close()

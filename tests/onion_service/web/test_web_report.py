@@ -43,7 +43,12 @@ def test_round_trip_is_exact_and_canonical():
     [
         lambda o: o.pop("contact"),
         lambda o: o.update(extra="x"),
-        lambda o: o.update(version=2),
+        lambda o: o.update(version=3),
+        lambda o: o.update(version=1),  # a version 1 report has no purge secret
+        lambda o: o.pop("purge_secret"),  # ... and a version 2 report must have one
+        lambda o: o.update(purge_secret=""),
+        lambda o: o.update(purge_secret="AB" * 32),
+        lambda o: o.update(purge_secret="ab" * 31),
         lambda o: o.update(version=True),
         lambda o: o.update(child_in_danger=1),
         lambda o: o.update(urls="http://x.org"),
@@ -64,6 +69,21 @@ def test_decode_refuses_anything_encode_would_not_make(mutate):
     mutate(obj)
     with pytest.raises(ReportError):
         report.decode(json.dumps(obj).encode())
+
+
+def test_each_report_carries_a_fresh_purge_secret():
+    first, second = sample(), sample()
+    assert first.purge_secret != second.purge_secret and len(first.purge_secret) == 64
+    assert report.decode(report.encode(first)).purge_secret == first.purge_secret
+
+
+def test_a_version_1_report_still_opens_without_a_secret():
+    # Sealed before purge secrets existed: exactly version 1's fields.
+    obj = json.loads(report.encode(sample()))
+    del obj["purge_secret"]
+    obj["version"] = 1
+    old = report.decode(json.dumps(obj).encode())
+    assert old.version == 1 and old.purge_secret == ""
 
 
 @pytest.mark.parametrize("data", [b"", b"[]", b"\xff", b'{"a":1,"a":2}', b"NaN", b'{"version": Infinity}'])
