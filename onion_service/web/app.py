@@ -16,10 +16,12 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from onion_service.config import Config
 from onion_service.store import Store
 from onion_service.web import i18n, security
-from onion_service.web.budget import Budget
+from onion_service.web.budget import RETRY_AFTER, Budget
+from onion_service.web.circuits import CircuitLimits
+from onion_service.web.shared_state import shared_state
 from onion_service.web.form import MAX_BODY_BYTES, MAX_FIELDS
 from onion_service.web.seal import Sealer
-from onion_service.web.token import FormTokens, load_or_create_secret
+from onion_service.web.token import FormTokens, SpentTokens, load_or_create_secret
 from onion_service.web.views import make_blueprint
 
 # Longest request target we answer (gunicorn refuses request lines over 8190 bytes itself).
@@ -61,17 +63,20 @@ def create_app(
     *,
     store: Store,
     budget: Budget | None = None,
+    circuits: CircuitLimits | None = None,
+    spent: SpentTokens | None = None,
     onion_address: str | None = None,
 ) -> Flask:
     """The reporting application.
 
     store: where reports go (each gunicorn worker opens its own, sending to the writer process).
-    budget: the shared per-minute budget; server.run passes one made before forking.
+    budget, circuits, spent: the shared budget, per-circuit counts and spent tokens; server.run
+    passes ones made before forking (see shared_state), built here otherwise.
     onion_address: accepted as a Host name besides the loopback names.
     """
     config.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if budget is None:
-        budget = Budget(config.limits.reports_per_minute)
+    if budget is None or circuits is None or spent is None:
+        budget, circuits, spent = shared_state(config, budget=budget, circuits=circuits, spent=spent)
     tokens = FormTokens(
         load_or_create_secret(config.data_dir),
         min_seconds=config.limits.form_min_seconds,
@@ -123,7 +128,8 @@ def create_app(
         return Response(stylesheet, mimetype="text/css")
 
     app.register_blueprint(
-        make_blueprint(tokens=tokens, budget=budget, sealer=Sealer(config.recipients), store=store)
+        make_blueprint(tokens=tokens, spent=spent, budget=budget, circuits=circuits,
+                       sealer=Sealer(config.recipients), store=store)
     )
 
     def error_page(code: int) -> Response:
@@ -139,7 +145,7 @@ def create_app(
         if code == 405 and getattr(exc, "valid_methods", None):
             response.headers["Allow"] = ", ".join(m for m in exc.valid_methods if m != "OPTIONS")
         if code == 503:
-            response.headers["Retry-After"] = "60"
+            response.headers["Retry-After"] = RETRY_AFTER
         return response
 
     @app.errorhandler(Exception)
