@@ -156,6 +156,12 @@ def form_body(fields: dict[str, object]) -> bytes:
     return urllib.parse.urlencode(pairs).encode("ascii")
 
 
+def proxy_line(circuit: int) -> bytes:
+    """The PROXY line tor writes before a connection with HiddenServiceExportCircuitID haproxy."""
+    return (f"PROXY TCP6 fc00:dead:beef:4dad::{circuit >> 16:x}:{circuit & 0xFFFF:x} ::1 "
+            f"{circuit & 0xFFFF} 80\r\n").encode("ascii")
+
+
 class Server:
     """`meldpunt serve --local-only` on a loopback port, in a process group of its own, so a test
     can SIGKILL the master and every worker at once. Its output goes to `log_dir`/serve.stdout and
@@ -164,7 +170,12 @@ class Server:
     `stop()` always leaves nothing behind."""
 
     def __init__(self, config_path: Path, log_dir: Path, *, port: int | None = None, tmpdir: Path | None = None,
-                 root: Path = ROOT, command: tuple[str, ...] = SERVE) -> None:
+                 root: Path = ROOT, command: tuple[str, ...] = SERVE, circuit_ids: bool = False) -> None:
+        # circuit_ids: the server requires tor's PROXY line (serve --circuit-ids); `request` then
+        # sends one for `circuit` (by default one id for the harness's own requests).
+        self.circuit_ids = circuit_ids
+        if circuit_ids:
+            command = (*command, "--circuit-ids")
         self.config_path = config_path
         log_dir.mkdir(parents=True, exist_ok=True)
         self.stdout = log_dir / "serve.stdout"
@@ -219,10 +230,15 @@ class Server:
     # -- talking to it ---------------------------------------------------------------------------
 
     def request(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None,
-                host: str | None = "127.0.0.1", *, timeout: float = 20) -> tuple[int, dict[str, str], str]:
-        """(status, lower-cased headers, text). `host=None` sends no Host header at all."""
+                host: str | None = "127.0.0.1", *, timeout: float = 20,
+                circuit: int = 0xFFFF_FFFF) -> tuple[int, dict[str, str], str]:
+        """(status, lower-cased headers, text). `host=None` sends no Host header at all. With
+        circuit_ids, the connection starts with tor's PROXY line for `circuit`."""
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         try:
+            if self.circuit_ids:
+                conn.connect()
+                conn.sock.sendall(proxy_line(circuit))
             conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
             if host is not None:
                 conn.putheader("Host", host)
@@ -237,9 +253,10 @@ class Server:
         finally:
             conn.close()
 
-    def post_form(self, lang: str, fields: dict[str, object]) -> tuple[int, dict[str, str], str]:
+    def post_form(self, lang: str, fields: dict[str, object], *,
+                  circuit: int = 0xFFFF_FFFF) -> tuple[int, dict[str, str], str]:
         return self.request("POST", f"/{lang}/", form_body(fields),
-                            {"Content-Type": "application/x-www-form-urlencoded"})
+                            {"Content-Type": "application/x-www-form-urlencoded"}, circuit=circuit)
 
     def raw(self, data: bytes, *, timeout: float = 5) -> bytes:
         """Sends bytes as they are and returns whatever comes back until the server closes."""
