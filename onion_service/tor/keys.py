@@ -64,7 +64,7 @@ def load_or_create(data_dir: str | os.PathLike) -> OnionKey:
         os.fsync(fd)
     finally:
         os.close(fd)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
     return key
 
 
@@ -107,7 +107,7 @@ def write_address(data_dir: str | os.PathLike, key: OnionKey) -> Path:
     finally:
         os.close(fd)
     os.replace(tmp, path)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
     return path
 
 
@@ -118,7 +118,7 @@ def onion_service_id(public: bytes) -> str:
     return base64.b32encode(public + checksum + version).decode().lower()
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(fd)
