@@ -80,7 +80,7 @@ def config_dict(data_dir: Path, recipient: str, *, database_url: str = "", defau
                 reports_per_minute: int = 10_000, form_min_seconds: int = 2, form_max_hours: int = 6,
                 workers: int = 2, threads: int = 4, bind: str | None = None,
                 public_hosts: list[str] | None = None, hotline_name: str | dict = "Testmeldpunt",
-                tor: dict | None = None) -> dict:
+                tor: dict | None = None, limits: dict | None = None) -> dict:
     """A configuration as `meldpunt serve` reads it from its TOML file. The defaults leave the
     budget far above what a test sends; the hotline's texts exist in every language."""
     raw: dict = {
@@ -104,6 +104,8 @@ def config_dict(data_dir: Path, recipient: str, *, database_url: str = "", defau
         raw["web"]["public_hosts"] = list(public_hosts)
     if tor is not None:
         raw["tor"] = dict(tor)
+    if limits is not None:
+        raw["limits"].update(limits)  # the per-circuit limits and the disk reserve
     return raw
 
 
