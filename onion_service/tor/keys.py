@@ -1,8 +1,8 @@
-"""The onion service's ED25519-V3 key: one file in the data directory, the address for years.
+"""The onion service's ED25519-V3 key in tor's `hs_ed25519_secret_key` layout: the address for years.
 
-The file has tor's own `hs_ed25519_secret_key` layout (a 32-byte tagged header, then the 64-byte
-expanded secret key), so a hotline can move an existing `HiddenServiceDir` key in, or this key
-out to a torrc, and keep its published address.
+The layout is a 32-byte tagged header, then the 64-byte expanded secret key. The key lives in the
+service's HiddenServiceDir (onion_service/tor/service_dir.py); `load_or_create` and KEY_FILE are
+the older place, `data_dir/onion.key`, which service_dir moves in unchanged.
 
 The address is computed here rather than asked of tor, so that `serve` knows its host name before
 tor is reachable and the web server can start (and refuse every other Host) at once.
