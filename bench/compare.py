@@ -46,7 +46,9 @@ def main() -> None:
                                     **submit.BENCH_LIMITS)
                 # `meldpunt serve --local-only` runs from that tree (its own onion_service).
                 servers.append(submit.Server(root / "bench.toml", root / "logs", root=tree.resolve()).start())
-            bodies = [submit.report_body(submit.get_token(s.port)) for s in servers]
+            # A form fetched for every report: tokens are spent once in newer builds, and an older
+            # build's tokens cannot be minted here. Both builds pay for the same GET.
+            bodies = [lambda port=s.port: submit.report_body(submit.get_token(port)) for s in servers]
             for server, body in zip(servers, bodies):  # warm-up
                 submit.load(server.port, args.connections, "POST", "/en/", body, seconds=1.5)
                 submit.load(server.port, args.connections, "GET", "/static/style.css", None, seconds=1)

@@ -85,7 +85,7 @@ def main() -> None:
                 submit.write_config(root / "bench.toml", root / "data", recipient, workers=2, threads=16,
                                     **submit.BENCH_LIMITS)
                 servers[name] = submit.Server(root / "bench.toml", root / "logs", command=command).start()
-            bodies = {name: submit.report_body(submit.get_token(s.port)) for name, s in servers.items()}
+            bodies = {name: submit.fresh_bodies(Path(tmp) / name.replace(" ", "-") / "data") for name in servers}
             phases = {
                 "durable": (servers["durable"], "POST", "/en/", bodies["durable"]),
                 "free store": (servers["free store"], "POST", "/en/", bodies["free store"]),

@@ -111,6 +111,17 @@ def get_token(port: int) -> str:
     return re.search(r'name="token" value="([^"]+)"', html).group(1)
 
 
+def fresh_bodies(data_dir: Path):
+    """A report body with a new token each call: a token is spent once. Minted with the server's
+    own secret, as faultkit does, so the load is POSTs only (a form fetched per report would
+    measure the form page too)."""
+    from onion_service.web.token import FormTokens, load_or_create_secret
+
+    tokens = FormTokens(load_or_create_secret(data_dir), min_seconds=0, max_seconds=3600,
+                        clock=lambda: time.time() - 30)
+    return lambda: report_body(tokens.issue("en"))
+
+
 def report_body(token: str) -> bytes:
     # The same 2 KiB text report every time: a few addresses and a description.
     description = ("Forum thread with links to a file host; the first post links to the rest. " * 40)[:1800]
@@ -123,10 +134,11 @@ def report_body(token: str) -> bytes:
     return urllib.parse.urlencode(fields).encode("ascii")
 
 
-def load(port: int, connections: int, method: str, path: str, body: bytes | None,
+def load(port: int, connections: int, method: str, path: str, body,
          seconds: float | None = None, total: int | None = None, *, accepted: int = 200,
          content_type: str = "application/x-www-form-urlencoded") -> tuple[int, int, float]:
-    """(successful responses, failed responses, elapsed seconds)."""
+    """(successful responses, failed responses, elapsed seconds). `body`: bytes, None, or a
+    callable returning the body of each request."""
     ok = [0] * connections
     bad = [0] * connections
     remaining = [total if total is not None else -1]
@@ -148,7 +160,7 @@ def load(port: int, connections: int, method: str, path: str, body: bytes | None
                         break
                     remaining[0] -= 1
             try:
-                conn.request(method, path, body=body, headers=headers)
+                conn.request(method, path, body=body() if callable(body) else body, headers=headers)
                 resp = conn.getresponse()
                 resp.read()
                 if resp.status == accepted:
@@ -197,9 +209,9 @@ def main() -> None:
         server = Server(tmp_path / "bench.toml", tmp_path / "logs").start()
         onionshare = OnionShare(args.onionshare, tmp_path) if args.onionshare else None
         try:
-            body = report_body(get_token(server.port))
+            body = fresh_bodies(data_dir)
             os_body = onionshare_body()
-            print(f"report body: {len(body)} bytes url-encoded; {args.connections} connections; "
+            print(f"report body: {len(body())} bytes url-encoded; {args.connections} connections; "
                   f"gunicorn {args.workers} workers x {args.threads} threads; staff key {args.kind}")
             print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
             phases = {

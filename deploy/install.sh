@@ -41,7 +41,8 @@ INCLUDE_MARK="# added by meldpunt's deploy/install.sh (uninstall.sh removes it)"
 AA_LOCAL=/etc/apparmor.d/local/system_tor
 AA_BEGIN="# meldpunt begin"
 AA_END="# meldpunt end"
-TOR_MIN_VERSION=0.4.9.2 # ADD_ONION with proof-of-work defences (onion_service/tor/control.py)
+TOR_MIN_VERSION=0.4.9.2 # onion-service proof-of-work defences (HiddenServicePoWDefensesEnabled)
+TOR_HS_DIR=/var/lib/tor/meldpunt # the service's HiddenServiceDir (deploy/tor/meldpunt.conf)
 ADDRESS_WAIT="${MELDPUNT_ADDRESS_WAIT:-180}"
 
 NGINX_CONF=/etc/nginx/conf.d/meldpunt.conf
@@ -239,6 +240,24 @@ systemd-tmpfiles --create "$R/etc/tmpfiles.d/meldpunt.conf"
 # --- 6. the system tor ---------------------------------------------------------------------------
 
 put "$HERE/tor/meldpunt.conf" "$TOR_DROPIN_DIR/meldpunt.conf" 644 root:root && CHANGED_TOR=1
+
+# The key moves from meldpunt's data directory (where meldpunt kept it before it became a
+# HiddenServiceDir service) into tor's, as it is: the file already has tor's hs_ed25519_secret_key
+# layout, so the address stays the same. The old file is removed once tor holds the key.
+OLD_KEY="$DATA/onion.key"
+NEW_KEY="$TOR_HS_DIR/hs_ed25519_secret_key"
+if [ -e "$R$OLD_KEY" ]; then
+  ensure_dir "$TOR_HS_DIR" 700 "$TOR_GROUP:$TOR_GROUP"
+  if [ ! -e "$R$NEW_KEY" ]; then
+    install -m 0600 "$R$OLD_KEY" "$R$NEW_KEY.meldpunt-new"
+    mv -f "$R$NEW_KEY.meldpunt-new" "$R$NEW_KEY"
+    ensure_owner "$NEW_KEY" "$TOR_GROUP:$TOR_GROUP"
+    say "moved the onion key from $OLD_KEY to $NEW_KEY (same address)"
+    CHANGED_TOR=1
+  elif ! cmp -s "$R$OLD_KEY" "$R$NEW_KEY"; then
+    die "$OLD_KEY and $NEW_KEY hold different onion keys: keep the one whose address is published, move the other away, and run $0 again"
+  fi
+fi
 if ! grep -Eq "^[[:space:]]*%include[[:space:]]+$TOR_DROPIN_DIR/?(\*\.conf)?[[:space:]]*$" "$R$TORRC"; then
   printf '\n%s\n%s\n' "$INCLUDE_MARK" "$TOR_INCLUDE" >> "$R$TORRC"
   say "added '$TOR_INCLUDE' to $TORRC"
@@ -272,6 +291,10 @@ systemctl enable --quiet tor.service
 if [ "$CHANGED_TOR" = 1 ] || [ "$CHANGED_APPARMOR" = 1 ]; then
   say "restarting tor"
   systemctl restart tor.service
+fi
+if [ -e "$R$OLD_KEY" ] && cmp -s "$R$OLD_KEY" "$R$NEW_KEY"; then
+  rm -f "$R$OLD_KEY"
+  say "removed $OLD_KEY: the key is tor's now, and the web server holds none"
 fi
 
 # --- 7. the HTTPS reverse proxy (only with --https-proxy) ----------------------------------------
@@ -328,8 +351,8 @@ fi
 
 # --- 8. start, once the configuration is real ----------------------------------------------------
 
-# As the service will run it: its user, with group debian-tor for tor's control socket.
-if ! setpriv --reuid="$SVC_USER" --regid="$SVC_USER" --groups="$TOR_GROUP" --no-new-privs \
+# As the service will run it: its user, and no other group (it needs nothing of tor's).
+if ! setpriv --reuid="$SVC_USER" --regid="$SVC_USER" --clear-groups --no-new-privs \
   "$R$VENV/bin/python" -I "$R$VENV/libexec/meldpunt-check" "$R$CONF"; then
   say "NOT STARTED: $CONF is not ready (see above)."
   say "Put your staff recipients (age1pq1…, from 'meldpunt keygen' on the offline machine) in it, then run $0 again."
@@ -346,18 +369,18 @@ else
   systemctl start meldpunt.service
 fi
 
-# serve writes the address as it starts (before tor has published it).
+# The unit copies tor's hostname file there as meldpunt starts (before tor has published it).
 address_file="$R$DATA/onion-address"
 waited=0
 while [ ! -s "$address_file" ] && [ "$waited" -lt "$ADDRESS_WAIT" ]; do sleep 1; waited=$((waited + 1)); done
 if [ -s "$address_file" ]; then
-  # serve writes the address as it starts; tor publishes it within a minute or two once it has
-  # bootstrapped (systemctl status meldpunt tor@default shows whether both are running).
+  # tor publishes it within a minute or two once it has bootstrapped (systemctl status meldpunt
+  # tor@default shows whether both are running).
   say "meldpunt is running. Its onion address:"
   echo
   echo "    http://$(head -n 1 "$address_file")/"
   echo
-  say "publish it on the hotline's website (deploy/README.md: Onion-Location) and back up $DATA/onion.key"
+  say "publish it on the hotline's website (deploy/README.md: Onion-Location) and back up $NEW_KEY"
 else
   say "meldpunt started, but no onion address yet after ${ADDRESS_WAIT}s (tor may still be bootstrapping)."
   say "Check: systemctl status meldpunt tor@default; journalctl -u meldpunt-check; cat $DATA/onion-address"

@@ -14,7 +14,6 @@ instead of a service that starts and silently serves nothing.
 from __future__ import annotations
 
 import os
-import socket
 import sys
 from urllib.parse import parse_qs, urlsplit
 
@@ -34,10 +33,13 @@ def problems(config) -> tuple[list[str], list[str]]:
     if not bind.startswith(f"unix:{SOCKET_DIR}/"):
         errors.append(f"web.bind must be a unix socket in {SOCKET_DIR}/ (e.g. unix:{SOCKET_DIR}/web.sock): "
                       "the service has no network, so tor can reach it only through that socket")
-    control = config.tor.control
-    if not control.startswith("unix:"):
-        errors.append("tor.control must be the system tor's control socket (unix:/run/tor/control): "
-                      "the service has no network, so it cannot reach a TCP control port or launch a tor")
+    if config.tor.control != "torrc":
+        errors.append('tor.control must be "torrc": the system tor publishes the service from its own '
+                      "configuration (/etc/tor/torrc.d/meldpunt.conf); the service holds neither the onion "
+                      "key nor access to tor's control interface")
+    if not config.tor.circuit_ids:
+        warnings.append("tor.circuit_ids is off: the per-circuit limits cannot tell one Tor circuit "
+                        "from another, so one circuit can send reports up to the global budget")
     if str(config.data_dir) != DATA_DIR:
         errors.append(f"data_dir must be {DATA_DIR}: it is the only directory the service may write "
                       "(StateDirectory=meldpunt)")
@@ -47,8 +49,9 @@ def problems(config) -> tuple[list[str], list[str]]:
                       "(postgresql+psycopg:///meldpunt?host=/run/postgresql): the service has no network; "
                       "a database on another server is reached through meldpunt-db-proxy.socket "
                       "(deploy/onionbalance/README.md)")
-    if control.startswith("unix:"):
-        warnings += _control_socket(control[len("unix:"):])
+    if not os.path.exists(os.path.join(DATA_DIR, "onion-address")):
+        warnings.append(f"{DATA_DIR}/onion-address is missing: meldpunt.service copies it from tor's "
+                        "hostname file as it starts (is tor running with the meldpunt drop-in?)")
     return errors, warnings
 
 
@@ -57,28 +60,6 @@ def _unix_socket_database(url: str) -> bool:
     parts = urlsplit(url)
     hosts = parse_qs(parts.query).get("host", [])
     return not parts.hostname and all(h.startswith("/") for h in hosts)
-
-
-def _control_socket(path: str) -> list[str]:
-    # A refused permission is a deployment error that no retry fixes; tor being down or still
-    # starting is not (systemd restarts meldpunt until tor answers), so that is only a warning.
-    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        probe.settimeout(2)
-        probe.connect(path)
-    except PermissionError:
-        raise SystemExit(f"meldpunt-check: no permission to open tor's control socket {path}: "
-                         "the service needs group debian-tor and tor's ControlSocketsGroupWritable 1") from None
-    except OSError as exc:
-        return [f"tor's control socket {path} is not reachable now ({exc.strerror}); "
-                "meldpunt starts once tor is running (systemd retries every few seconds)"]
-    finally:
-        probe.close()
-    cookie = os.path.join(os.path.dirname(path), "control.authcookie")
-    if os.path.exists(cookie) and not os.access(cookie, os.R_OK):
-        raise SystemExit(f"meldpunt-check: cannot read tor's authentication cookie {cookie}: "
-                         "tor needs CookieAuthFileGroupReadable 1 and the service group debian-tor")
-    return []
 
 
 def main(argv: list[str]) -> int:

@@ -2,10 +2,11 @@
 # Reverses deploy/install.sh, as root:
 #
 #   sudo deploy/uninstall.sh                   remove the service, its code and its tor settings;
-#                                              keep /etc/meldpunt, /var/lib/meldpunt and the user
-#   sudo deploy/uninstall.sh --purge           also delete the configuration, the data (the
-#                                              database and the onion key: the address is lost for
-#                                              good) and the user; refused while reports remain
+#                                              keep /etc/meldpunt, /var/lib/meldpunt, the onion key
+#                                              (/var/lib/tor/meldpunt) and the user
+#   sudo deploy/uninstall.sh --purge           also delete the configuration, the data, the onion
+#                                              key (the address is lost for good) and the user;
+#                                              refused while reports remain
 #   sudo deploy/uninstall.sh --purge --force   ... even if reports were never exported and purged
 #
 # Debian's tor package stays installed (other software may use it); its configuration is put back
@@ -159,10 +160,10 @@ fi
 # --- data, configuration, user -------------------------------------------------------------------
 
 if [ "$PURGE" = 0 ]; then
-  say "kept $CONF_DIR, $DATA (reports, onion key) and user $SVC_USER; --purge deletes them"
+  say "kept $CONF_DIR, $DATA (reports), /var/lib/tor/meldpunt (the onion key) and user $SVC_USER; --purge deletes them"
   exit 0
 fi
-for p in "$DATA" "$CONF_DIR"; do
+for p in "$DATA" "$CONF_DIR" /var/lib/tor/meldpunt; do
   if [ -e "$R$p" ]; then rm -rf "$R$p"; say "deleted $p"; fi
 done
 if getent passwd "$SVC_USER" >/dev/null; then

@@ -54,6 +54,12 @@ class Limits:
     reports_per_minute: int
     form_min_seconds: int
     form_max_hours: int
+    # Per Tor circuit (onion_service/web/circuits.py); SECURITY.md says why these defaults.
+    reports_per_circuit: int
+    pages_per_circuit: int
+    circuit_window_minutes: int
+    # Free space the data directory's file system keeps; past it, reports are refused.
+    min_free_mb: int
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,10 @@ class Tor:
     pow_queue_rate: int
     pow_queue_burst: int
     max_streams: int
+    intro_dos_rate: int
+    intro_dos_burst: int
+    # Require tor's PROXY line (HiddenServiceExportCircuitID haproxy) on every connection.
+    circuit_ids: bool
 
 
 @dataclass(frozen=True)
@@ -143,10 +153,14 @@ def parse_config(raw: dict[str, Any], *, base_dir: Path) -> Config:
 
     lim = t.table("limits")
     limits = Limits(
-        reports_per_minute=lim.integer("reports_per_minute", 60, low=1, high=1_000_000),
+        reports_per_minute=lim.integer("reports_per_minute", 600, low=1, high=1_000_000),
         # 0 is allowed for benchmarks and tests that post at machine speed.
         form_min_seconds=lim.integer("form_min_seconds", 3, low=0, high=600),
         form_max_hours=lim.integer("form_max_hours", 6, low=1, high=72),
+        reports_per_circuit=lim.integer("reports_per_circuit", 3, low=1, high=10_000),
+        pages_per_circuit=lim.integer("pages_per_circuit", 60, low=5, high=100_000),
+        circuit_window_minutes=lim.integer("circuit_window_minutes", 10, low=1, high=24 * 60),
+        min_free_mb=lim.integer("min_free_mb", 512, low=0, high=10_000_000),
     )
     lim.done()
 
@@ -163,10 +177,17 @@ def parse_config(raw: dict[str, Any], *, base_dir: Path) -> Config:
     tor = Tor(
         control=_tor_control(tt.get("control", str, default="unix:/run/tor/control")),
         control_password_file=tt.get("control_password_file", str, default=""),
-        pow_queue_rate=tt.integer("pow_queue_rate", 250, low=0, high=1_000_000),
-        pow_queue_burst=tt.integer("pow_queue_burst", 2500, low=0, high=10_000_000),
+        pow_queue_rate=tt.integer("pow_queue_rate", 5, low=1, high=1_000_000),
+        pow_queue_burst=tt.integer("pow_queue_burst", 20, low=1, high=10_000_000),
         max_streams=tt.integer("max_streams", 32, low=0, high=65535),
+        intro_dos_rate=tt.integer("intro_dos_rate", 25, low=1, high=0x7FFFFFFF),
+        intro_dos_burst=tt.integer("intro_dos_burst", 200, low=1, high=0x7FFFFFFF),
+        circuit_ids=tt.get("circuit_ids", bool, default=True),
     )
+    if tor.intro_dos_burst < tor.intro_dos_rate:
+        raise ConfigError("tor.intro_dos_burst must be at least tor.intro_dos_rate")
+    if tor.pow_queue_burst < tor.pow_queue_rate:
+        raise ConfigError("tor.pow_queue_burst must be at least tor.pow_queue_rate")
     tt.done()
     st = t.table("status")
     status = Status(public_key=_status_key(st.get("public_key", str, default="")))
@@ -264,7 +285,9 @@ def _status_key(value: str) -> str | None:
 
 
 def _tor_control(value: str) -> str:
-    if value == "launch" or (value.startswith("unix:/")):
+    # "torrc": the system tor's own configuration publishes the service (deploy/tor/meldpunt.conf);
+    # meldpunt then needs no control access at all.
+    if value in ("launch", "torrc") or (value.startswith("unix:/")):
         return value
     host, sep, port = value.rpartition(":")
     try:
@@ -272,7 +295,7 @@ def _tor_control(value: str) -> str:
     except ValueError:
         loopback = False
     if not sep or not loopback or not port.isdigit():
-        raise ConfigError("tor.control must be launch, unix:/PATH or a loopback HOST:PORT")
+        raise ConfigError("tor.control must be torrc, launch, unix:/PATH or a loopback HOST:PORT")
     return value
 
 

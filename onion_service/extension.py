@@ -81,7 +81,12 @@ def check_onion(address: str) -> str:
 
 
 def service_onion(data_dir: Path) -> str:
-    """The address of the service's key in `data_dir`, or "" when there is none."""
+    """The service's address as serve writes it to `data_dir`, or that of a key still in
+    `data_dir` from before the key moved to the HiddenServiceDir; "" when there is neither."""
+    try:
+        return check_onion((data_dir / keys.ADDRESS_FILE).read_text(encoding="ascii").strip())
+    except FileNotFoundError:
+        pass
     try:
         return keys.load(data_dir / keys.KEY_FILE).hostname
     except FileNotFoundError:

@@ -80,7 +80,8 @@ def config_dict(data_dir: Path, recipient: str, *, database_url: str = "", defau
                 reports_per_minute: int = 10_000, form_min_seconds: int = 2, form_max_hours: int = 6,
                 workers: int = 2, threads: int = 4, bind: str | None = None,
                 public_hosts: list[str] | None = None, hotline_name: str | dict = "Testmeldpunt",
-                tor: dict | None = None, status_public_key: str | None = None) -> dict:
+                tor: dict | None = None, limits: dict | None = None,
+                status_public_key: str | None = None) -> dict:
     """A configuration as `meldpunt serve` reads it from its TOML file. The defaults leave the
     budget far above what a test sends; the hotline's texts exist in every language."""
     raw: dict = {
@@ -106,6 +107,8 @@ def config_dict(data_dir: Path, recipient: str, *, database_url: str = "", defau
         raw["tor"] = dict(tor)
     if status_public_key is not None:
         raw["status"] = {"public_key": status_public_key}
+    if limits is not None:
+        raw["limits"].update(limits)  # the per-circuit limits and the disk reserve
     return raw
 
 
@@ -158,6 +161,12 @@ def form_body(fields: dict[str, object]) -> bytes:
     return urllib.parse.urlencode(pairs).encode("ascii")
 
 
+def proxy_line(circuit: int) -> bytes:
+    """The PROXY line tor writes before a connection with HiddenServiceExportCircuitID haproxy."""
+    return (f"PROXY TCP6 fc00:dead:beef:4dad::{circuit >> 16:x}:{circuit & 0xFFFF:x} ::1 "
+            f"{circuit & 0xFFFF} 80\r\n").encode("ascii")
+
+
 class Server:
     """`meldpunt serve --local-only` on a loopback port, in a process group of its own, so a test
     can SIGKILL the master and every worker at once. Its output goes to `log_dir`/serve.stdout and
@@ -169,7 +178,12 @@ class Server:
 
     def __init__(self, config_path: Path, log_dir: Path, *, port: int | None = None, tmpdir: Path | None = None,
                  root: Path = ROOT, command: tuple[str, ...] = SERVE, unix_socket: Path | None = None,
-                 onion_address: str | None = None) -> None:
+                 onion_address: str | None = None, circuit_ids: bool = False) -> None:
+        # circuit_ids: the server requires tor's PROXY line (serve --circuit-ids); `request` then
+        # sends one for `circuit` (by default one id for the harness's own requests).
+        self.circuit_ids = circuit_ids
+        if circuit_ids:
+            command = (*command, "--circuit-ids")
         self.config_path = config_path
         log_dir.mkdir(parents=True, exist_ok=True)
         self.stdout = log_dir / "serve.stdout"
@@ -227,13 +241,18 @@ class Server:
     # -- talking to it ---------------------------------------------------------------------------
 
     def request(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None,
-                host: str | None = "127.0.0.1", *, timeout: float = 20) -> tuple[int, dict[str, str], str]:
-        """(status, lower-cased headers, text). `host=None` sends no Host header at all."""
+                host: str | None = "127.0.0.1", *, timeout: float = 20,
+                circuit: int = 0xFFFF_FFFF) -> tuple[int, dict[str, str], str]:
+        """(status, lower-cased headers, text). `host=None` sends no Host header at all. With
+        circuit_ids, the connection starts with tor's PROXY line for `circuit`."""
         if self.unix_socket:
             conn: http.client.HTTPConnection = _UnixConnection(self.unix_socket, timeout)
         else:
             conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         try:
+            if self.circuit_ids:
+                conn.connect()
+                conn.sock.sendall(proxy_line(circuit))
             conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
             if host is not None:
                 conn.putheader("Host", host)
@@ -248,9 +267,10 @@ class Server:
         finally:
             conn.close()
 
-    def post_form(self, lang: str, fields: dict[str, object]) -> tuple[int, dict[str, str], str]:
+    def post_form(self, lang: str, fields: dict[str, object], *,
+                  circuit: int = 0xFFFF_FFFF) -> tuple[int, dict[str, str], str]:
         return self.request("POST", f"/{lang}/", form_body(fields),
-                            {"Content-Type": "application/x-www-form-urlencoded"})
+                            {"Content-Type": "application/x-www-form-urlencoded"}, circuit=circuit)
 
     def raw(self, data: bytes, *, timeout: float = 5) -> bytes:
         """Sends bytes as they are and returns whatever comes back until the server closes."""

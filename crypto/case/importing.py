@@ -24,13 +24,14 @@ from dataclasses import dataclass
 
 from crypto import age
 from crypto.case import audit
+from crypto.case.decisions import today
 from crypto.case.errors import CaseError
 from crypto.case.normalise import address_key
 from crypto.case.schema import database_errors, ensure_acks_dir, open_case, transaction
-from crypto.case.decisions import today
 from crypto.staff import folder
 from crypto.staff.ack import format_ack
 from crypto.staff.bundle import Entry, read_index
+from crypto.staff.folder import ack_entry
 from crypto.staff.workers import open_reports
 
 _QUERY_CHUNK = 500  # ids per look-up: below SQLite's limit on bound parameters
@@ -89,7 +90,8 @@ def _import_one(conn: sqlite3.Connection, case_dir: str, path: str, entries: lis
                 failures.append((r["id"], "a different report with this id is already in the case file (altered?)"))
         already += [Entry(r["id"], r["sha256"], r["day"], 0, 0) for r in records if raced.get(r["id"]) == r["sha256"]]
         records = [r for r in records if r["id"] not in raced]
-        ack = format_ack([(e.id, e.sha256) for e in already] + [(r["id"], r["sha256"]) for r in records])
+        known_secrets = _stored_secrets(conn, [e.id for e in already])
+        ack = format_ack([(e.id, e.sha256, known_secrets[e.id]) for e in already] + [ack_entry(r) for r in records])
         ack_sha256 = hashlib.sha256(ack).hexdigest()
         if records:
             seq = audit.append(conn, action="import", analyst="", day=today(), data={
@@ -121,6 +123,18 @@ def _known(conn: sqlite3.Connection, ids: list[str]) -> dict[str, str]:
         marks = ",".join("?" * len(chunk))
         known.update(conn.execute(f"SELECT id, sha256 FROM reports WHERE id IN ({marks})", chunk).fetchall())
     return known
+
+
+def _stored_secrets(conn: sqlite3.Connection, ids: list[str]) -> dict[str, str]:
+    # The acknowledgement proves decryption with each report's purge secret (crypto/staff/ack.py):
+    # a report imported before is acknowledged again with the secret it was opened with.
+    found: dict[str, str] = {}
+    for i in range(0, len(ids), _QUERY_CHUNK):
+        chunk = ids[i : i + _QUERY_CHUNK]
+        marks = ",".join("?" * len(chunk))
+        for rid, fields in conn.execute(f"SELECT id, fields FROM reports WHERE id IN ({marks})", chunk):
+            found[rid] = json.loads(fields).get("purge_secret", "")
+    return found
 
 
 def _add_report(conn: sqlite3.Connection, record: dict, seq: int) -> None:

@@ -91,14 +91,16 @@ def import_statuses(config_path: str, status_file: str) -> None:
               help="With --local-only: 127.0.0.1:PORT, [::1]:PORT or unix:/PATH.")
 @click.option("--onion-address", default=None, hidden=True,
               help="With --local-only: the onion address to answer for, besides loopback.")
+@click.option("--circuit-ids", is_flag=True, hidden=True,
+              help="With --local-only: require tor's PROXY line (circuit id) on every connection.")
 def serve(config_path: str, local_only: bool, port: int | None, bind: str | None,
-          onion_address: str | None) -> None:
+          onion_address: str | None, circuit_ids: bool) -> None:
     """Serve the reporting form: the web server and its onion service, or with --local-only the
     web server alone on loopback."""
     from onion_service.config import load_config
 
-    if not local_only and (port or bind or onion_address):
-        raise click.UsageError("--port, --bind and --onion-address go with --local-only")
+    if not local_only and (port or bind or onion_address or circuit_ids):
+        raise click.UsageError("--port, --bind, --onion-address and --circuit-ids go with --local-only")
     if port and bind:
         raise click.UsageError("--port and --bind exclude each other")
     config = load_config(config_path)
@@ -112,7 +114,7 @@ def serve(config_path: str, local_only: bool, port: int | None, bind: str | None
     if bind is None:
         bind = f"127.0.0.1:{port}" if port else config.web.bind
         click.echo(f"meldpunt: serving the form on {bind} (local only, no Tor)", err=True)
-    server.run(config, bind=bind, onion_address=onion_address)
+    server.run(config, bind=bind, onion_address=onion_address, circuit_ids=circuit_ids)
 
 
 # -- the browser extension -----------------------------------------------------------------------

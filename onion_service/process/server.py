@@ -23,6 +23,7 @@ from onion_service.process.refusals import RefusingWorker
 from onion_service.process.writer import Writer
 from onion_service.store import DEFAULT_LOCK_TIMEOUT, open_store
 from onion_service.web.budget import Budget
+from onion_service.web.shared_state import shared_state
 from onion_service.web.token import load_or_create_secret
 
 # How long a worker waits for the writer's answer: the writer's own wait for a locked database
@@ -34,7 +35,7 @@ class ServerStartError(Error):
     """gunicorn could not start (for example, the port is taken)."""
 
 
-def gunicorn_options(config: Config, bind: str) -> dict[str, object]:
+def gunicorn_options(config: Config, bind: str, worker_class: type = RefusingWorker) -> dict[str, object]:
     return {
         "bind": [bind],
         "workers": config.web.workers,
@@ -44,7 +45,7 @@ def gunicorn_options(config: Config, bind: str) -> dict[str, object]:
         # worker_connections sockets (below the usual 1024 open files), the rest wait in the
         # listen backlog; behind Tor, max_streams bounds the streams per circuit as well.
         # (RefusingWorker: the same, with meldpunt's own page for requests gunicorn refuses.)
-        "worker_class": RefusingWorker,
+        "worker_class": worker_class,
         "worker_connections": 500,
         "threads": config.web.threads,
         # No access log at all, and errors only at warning level: gunicorn logs request details
@@ -62,6 +63,9 @@ def gunicorn_options(config: Config, bind: str) -> dict[str, object]:
         # We sit behind Tor (or nothing): no proxy headers are trusted, none change the scheme.
         "forwarded_allow_ips": "",
         "secure_scheme_headers": {},
+        # tor's PROXY line is read by our worker (onion_service/process/worker.py), strictly and
+        # only where the service requires it; gunicorn's own parser would accept it from anyone.
+        "proxy_protocol": "off",
         # The form needs small requests only; gunicorn answers anything larger itself.
         "limit_request_line": 8190,
         "limit_request_fields": 50,
@@ -99,15 +103,18 @@ class PrivateLogger(GunicornLogger):
 
 
 def _drop_server_header() -> None:
-    # gunicorn writes "Server: gunicorn" itself, below the WSGI app, so the app cannot remove it;
-    # it names the software to every visitor, so it is dropped where gunicorn writes it.
+    # gunicorn writes "Server: gunicorn" and "Date" itself, below the WSGI app, so the app cannot
+    # remove them; the first names the software to every visitor, the second gives the server's
+    # clock to the second, which lets anyone measure its skew and match the onion service to its
+    # host. Both are dropped where gunicorn writes them. (A Date rounded to the hour would still
+    # show the exact moment it changes.)
     response = gunicorn_wsgi.Response
     if getattr(response.default_headers, "meldpunt_no_server", False):
         return
     original = response.default_headers
 
     def default_headers(self: gunicorn_wsgi.Response) -> list[str]:
-        return [h for h in original(self) if not h.lower().startswith("server:")]
+        return [h for h in original(self) if not h.lower().startswith(("server:", "date:"))]
 
     default_headers.meldpunt_no_server = True  # type: ignore[attr-defined]
     response.default_headers = default_headers  # type: ignore[method-assign]
@@ -150,15 +157,19 @@ class _Gunicorn(BaseApplication):
         return self._build()
 
 
-def run(config: Config, *, bind: str, onion_address: str | None = None) -> None:
-    """Serves until SIGTERM/SIGINT. `bind` must be loopback or unix:; `onion_address` is allowed as Host."""
+def run(config: Config, *, bind: str, onion_address: str | None = None, circuit_ids: bool = False) -> None:
+    """Serves until SIGTERM/SIGINT. `bind` must be loopback or unix:; `onion_address` is allowed as
+    Host; with `circuit_ids`, every connection must start with tor's PROXY line (others are closed)."""
     bind = check_bind(bind)
     logging.getLogger("werkzeug").disabled = True
     _drop_server_header()
     config.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     load_or_create_secret(config.data_dir)  # made once here, so workers only ever read it
-    budget = Budget(config.limits.reports_per_minute)  # shared memory, inherited by the workers
+    # Shared memory, inherited by the workers: nothing in it is ever written anywhere.
+    budget, circuits, spent = shared_state(config)
     lookup_budget = Budget(config.limits.reports_per_minute)  # the status page's, made the same way
+    worker_class = type("MeldpuntWorker", (RefusingWorker,), {
+        "meldpunt_circuit_ids": circuit_ids, "meldpunt_sweep": (circuits, spent)})
     # The database is checked, and the table made, once here: a wrong URL or a database that is
     # down stops the start with one clear message.
     open_store(config.database_url).close()
@@ -173,12 +184,12 @@ def run(config: Config, *, bind: str, onion_address: str | None = None) -> None:
         # answer 503 until it is back rather than fail to boot: gunicorn stops the whole service
         # when a worker fails to boot.
         store = open_store(config.database_url, tolerate_outage=True, writer=writer.client())
-        return create_app(config, store=store, budget=budget, onion_address=onion_address,
-                          lookup_budget=lookup_budget)
+        return create_app(config, store=store, budget=budget, circuits=circuits, spent=spent,
+                          onion_address=onion_address, lookup_budget=lookup_budget)
 
     master = os.getpid()
     try:
-        _Gunicorn(gunicorn_options(config, bind), build, writer).run()
+        _Gunicorn(gunicorn_options(config, bind, worker_class), build, writer).run()
     except SystemExit as leaving:
         if os.getpid() == master:
             raise

@@ -13,6 +13,12 @@ and a few kilobytes, never a thread, and is closed when READ_SECONDS have passed
 complete request. Requests the application refuses unread (a body over its limit, chunked,
 Expect: 100-continue) are handed over after the head.
 
+Behind tor with `HiddenServiceExportCircuitID haproxy`, every connection starts with a PROXY line
+carrying the Tor circuit's id (onion_service/process/proxyline.py). The event loop reads it here,
+strictly, before the request; a connection without it is closed when the service requires it.
+The id travels with the connection into each request's WSGI environ (`meldpunt.circuit`), for
+the per-circuit limits, and nowhere else: never logged, never stored.
+
 Why not gevent or eventlet: they would monkey-patch threading, sockets and locks under the
 writer client's sockets and the budget's process-shared lock, and every seal and fsync would
 block their single event loop; a form that answers one short request per page needs none of it.
@@ -21,12 +27,15 @@ block their single event loop; a form that answers one short request per page ne
 from __future__ import annotations
 
 import selectors
+import threading
 import time
 from collections import deque
 from functools import partial
 
 from gunicorn.workers.gthread import ThreadWorker
 
+from onion_service.process import proxyline
+from onion_service.web.circuits import ENVIRON_KEY
 from onion_service.web.form import MAX_BODY_BYTES
 
 # A real request from Tor Browser arrives within a second or two even on a slow circuit (a form
@@ -67,13 +76,37 @@ def _complete(buf: bytes | bytearray) -> bool:
     return body >= length
 
 
+# Rows of the shared tables each worker sweeps a second (see onion_service/web/shared_table.py):
+# with 2 workers the largest table (131072 rows) is swept in about a minute, at well under a
+# millisecond of CPU a second.
+SWEEP_ROWS = 1024
+
+
 class BufferingWorker(ThreadWorker):
     """gthread, with each request read in full by the event loop before a thread serves it."""
+
+    # Set by onion_service.process.server (a subclass per server): whether each connection must
+    # start with tor's PROXY line, and the shared tables to sweep.
+    meldpunt_circuit_ids = False
+    meldpunt_sweep: tuple = ()
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._reading: deque = deque()  # connections being read, oldest (first to expire) first
+        self._serving = threading.local()  # the circuit of the request this pool thread serves
         self._quitting = False
+
+    def load_wsgi(self) -> None:
+        super().load_wsgi()
+        app, serving = self.wsgi, self._serving
+
+        def with_circuit(environ, start_response):
+            circuit = getattr(serving, "circuit", None)
+            if circuit is not None:
+                environ[ENVIRON_KEY] = circuit
+            return app(environ, start_response)
+
+        self.wsgi = with_circuit
 
     def handle_quit(self, sig, frame) -> None:
         # Ctrl-C reaches every process of the group, and the master then sends SIGQUIT as well.
@@ -93,6 +126,8 @@ class BufferingWorker(ThreadWorker):
         if conn.parser is not None:
             # A kept-alive connection: bytes of the next request already read ahead start the buffer.
             buf += conn.parser.unreader.take_buffered()
+        elif self.meldpunt_circuit_ids:
+            conn.meldpunt_circuit = None  # a new connection: its PROXY line comes first
         conn.meldpunt_buf = buf
         conn.meldpunt_deadline = time.monotonic() + READ_SECONDS
         if buf and _complete(buf):
@@ -114,14 +149,27 @@ class BufferingWorker(ThreadWorker):
             # The client stopped sending (a half-close) before its request was complete: what it
             # sent is all there will be, so gunicorn and the app answer it (a short body gets
             # its 400) without waiting. Nothing at all: it just went away.
-            if conn.meldpunt_buf:
+            if conn.meldpunt_buf and not self._awaits_proxy_line(conn):
                 self._hand_over(conn, registered=True)
             else:
                 self._drop(conn)
             return
         conn.meldpunt_buf += data
-        if _complete(conn.meldpunt_buf):
+        if self._awaits_proxy_line(conn):
+            try:
+                parsed = proxyline.parse(conn.meldpunt_buf)
+            except proxyline.ProxyLineError:
+                self._drop(conn)  # not tor: closed without a word
+                return
+            if parsed is None:
+                return
+            conn.meldpunt_circuit, used = parsed
+            del conn.meldpunt_buf[:used]
+        if conn.meldpunt_buf and _complete(conn.meldpunt_buf):
             self._hand_over(conn, registered=True)
+
+    def _awaits_proxy_line(self, conn) -> bool:
+        return self.meldpunt_circuit_ids and getattr(conn, "meldpunt_circuit", 0) is None
 
     def _hand_over(self, conn, *, registered: bool) -> None:
         if registered:
@@ -143,6 +191,7 @@ class BufferingWorker(ThreadWorker):
     def handle(self, conn):
         # In a pool thread: give the parser the request the event loop read, then serve it.
         request = conn.__dict__.pop("meldpunt_request", None)
+        self._serving.circuit = getattr(conn, "meldpunt_circuit", None)
         if request is not None:
             conn.sock.setblocking(True)
             conn.init()
@@ -154,6 +203,8 @@ class BufferingWorker(ThreadWorker):
         # Called by the worker's loop about once a second: close requests past their deadline,
         # and every unfinished one once the worker is stopping.
         super().murder_pending()
+        for table in self.meldpunt_sweep:
+            table.sweep(SWEEP_ROWS)
         now = time.monotonic()
         while self._reading and (not self.alive or self._reading[0].meldpunt_deadline <= now):
             self._drop(self._reading[0])

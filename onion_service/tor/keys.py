@@ -1,8 +1,8 @@
-"""The onion service's ED25519-V3 key: one file in the data directory, the address for years.
+"""The onion service's ED25519-V3 key in tor's `hs_ed25519_secret_key` layout: the address for years.
 
-The file has tor's own `hs_ed25519_secret_key` layout (a 32-byte tagged header, then the 64-byte
-expanded secret key), so a hotline can move an existing `HiddenServiceDir` key in, or this key
-out to a torrc, and keep its published address.
+The layout is a 32-byte tagged header, then the 64-byte expanded secret key. The key lives in the
+service's HiddenServiceDir (onion_service/tor/service_dir.py); `load_or_create` and KEY_FILE are
+the older place, `data_dir/onion.key`, which service_dir moves in unchanged.
 
 The address is computed here rather than asked of tor, so that `serve` knows its host name before
 tor is reachable and the web server can start (and refuse every other Host) at once.
@@ -64,7 +64,7 @@ def load_or_create(data_dir: str | os.PathLike) -> OnionKey:
         os.fsync(fd)
     finally:
         os.close(fd)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
     return key
 
 
@@ -107,7 +107,7 @@ def write_address(data_dir: str | os.PathLike, key: OnionKey) -> Path:
     finally:
         os.close(fd)
     os.replace(tmp, path)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
     return path
 
 
@@ -118,7 +118,7 @@ def onion_service_id(public: bytes) -> str:
     return base64.b32encode(public + checksum + version).decode().lower()
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(fd)

@@ -1,14 +1,21 @@
-"""Publishing the web server as a v3 onion service, and keeping it published.
+"""Publishing the web server as a v3 onion service on a tor we control, and keeping it published.
 
-One ADD_ONION with the persistent key, proof-of-work defences and a stream limit, mapping the
-onion's port 80 to the web server and nothing else. The service is not detached: it lives as long
-as our control connection, so it disappears with meldpunt. When the connection drops (tor
-restarted, crashed, or the socket broke) a supervising thread reconnects with backoff and adds the
-same key again; the web server never notices.
+The service is a HiddenServiceDir service (onion_service/tor/service_dir.py says why), set with
+SETCONF: the directory holding the key, port 80 mapped to the web server and nothing else, tor's
+PROXY line with the circuit id, the introduction points' DoS defence, proof-of-work and a stream
+limit. Services other software configured on the same tor are kept as they are. A SETCONF lives in
+tor's running configuration only, so when the connection drops (tor restarted, crashed, or the
+socket broke) a supervising thread reconnects with backoff and sets it again; the web server never
+notices. `close()` removes it again, so the service disappears with meldpunt.
+
+This process holds the control connection; the web server is another process
+(onion_service/tor/serve.py) and holds neither it nor the key. In production the system tor's own
+configuration holds the service and nothing of meldpunt talks to tor (deploy/tor/meldpunt.conf).
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -31,9 +38,12 @@ HEALTH_CHECK_INTERVAL = 5.0  # the status listener is the fast path; this catche
 
 @dataclass(frozen=True)
 class OnionSettings:
-    pow_queue_rate: int = 250
-    pow_queue_burst: int = 2500
+    pow_queue_rate: int = 5
+    pow_queue_burst: int = 20
     max_streams: int = 32
+    intro_dos_rate: int = 25
+    intro_dos_burst: int = 200
+    circuit_ids: bool = True
 
 
 def target_for_bind(bind: str) -> str:
@@ -49,11 +59,51 @@ def target_for_bind(bind: str) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def add_onion_command(key: OnionKey, target: str, settings: OnionSettings) -> str:
-    # stem 1.8.2's create_ephemeral_hidden_service has no proof-of-work parameters: raw command.
-    return (f"ADD_ONION {key.blob} Flags=MaxStreamsCloseCircuit MaxStreams={settings.max_streams} "
-            f"PoWDefensesEnabled=1 PoWQueueRate={settings.pow_queue_rate} "
-            f"PoWQueueBurst={settings.pow_queue_burst} Port={VIRTUAL_PORT},{target}")
+def _quote(value: str) -> str:
+    # torrc quoting for a path with spaces; anything else goes as it is.
+    if " " not in value and '"' not in value:
+        return value
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def service_options(directory: str, target: str, settings: OnionSettings) -> list[tuple[str, str]]:
+    """The torrc lines of the service, in order (HiddenServiceDir first: the rest belong to it)."""
+    if target.startswith("unix:"):
+        target = "unix:" + _quote(target[len("unix:"):])
+    options = [
+        ("HiddenServiceDir", directory),
+        ("HiddenServicePort", f"{VIRTUAL_PORT} {target}"),
+        ("HiddenServiceMaxStreams", str(settings.max_streams)),
+        ("HiddenServiceMaxStreamsCloseCircuit", "1"),
+        ("HiddenServiceEnableIntroDoSDefense", "1"),
+        ("HiddenServiceEnableIntroDoSRatePerSec", str(settings.intro_dos_rate)),
+        ("HiddenServiceEnableIntroDoSBurstPerSec", str(settings.intro_dos_burst)),
+        ("HiddenServicePoWDefensesEnabled", "1"),
+        ("HiddenServicePoWQueueRate", str(settings.pow_queue_rate)),
+        ("HiddenServicePoWQueueBurst", str(settings.pow_queue_burst)),
+    ]
+    if settings.circuit_ids:
+        options.append(("HiddenServiceExportCircuitID", "haproxy"))
+    return options
+
+
+def other_services(controller: stem.control.Controller, directory: str) -> list[tuple[str, str]]:
+    """Every HiddenService* line tor holds now, less the group of `directory`: SETCONF replaces
+    them all, so whatever else runs on this tor is set again as it was."""
+    response = controller.msg("GETCONF HiddenServiceOptions")
+    if not response.is_ok():
+        raise TorError(f"tor refused GETCONF HiddenServiceOptions: {response}")
+    kept: list[tuple[str, str]] = []
+    ours = False
+    for _, _, content in response.content():
+        key, sep, value = content.partition("=")
+        if not sep or not key.startswith("HiddenService"):
+            continue
+        if key == "HiddenServiceDir":
+            ours = os.path.normpath(value.strip('"')) == os.path.normpath(directory)
+        if not ours:
+            kept.append((key, value))
+    return kept
 
 
 class Publisher:
@@ -64,11 +114,12 @@ class Publisher:
     `notify` receives one-line status messages for the operator (no secrets in them).
     """
 
-    def __init__(self, key: OnionKey, target: str, settings: OnionSettings,
+    def __init__(self, key: OnionKey, directory: str | os.PathLike, target: str, settings: OnionSettings,
                  connect: Callable[[], stem.control.Controller], *,
                  notify: Callable[[str], None] = lambda message: None,
                  upload_timeout: float = UPLOAD_TIMEOUT) -> None:
         self.key = key
+        self.directory = os.path.abspath(directory)
         self.target = target
         self.settings = settings
         self._connect = connect
@@ -106,9 +157,13 @@ class Publisher:
             controller, self._controller = self._controller, None
         if controller is not None:
             try:
-                controller.msg(f"DEL_ONION {self.key.service_id}")
-            except (stem.SocketClosed, stem.ControllerError):
-                pass  # tor is gone or already dropped the service with the connection
+                others = other_services(controller, self.directory)
+                if others:
+                    controller.set_options(others)
+                else:
+                    controller.reset_conf("HiddenServiceDir")
+            except (stem.SocketClosed, stem.ControllerError, TorError):
+                pass  # tor is gone: the service went with it
             controller.close()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=5)
@@ -120,12 +175,12 @@ class Publisher:
         try:
             controller.add_event_listener(self._on_hs_desc, EventType.HS_DESC)
             controller.add_status_listener(self._on_status)
-            response = controller.msg(add_onion_command(self.key, self.target, self.settings))
-            if not response.is_ok():
-                raise TorError(_explain_add_onion_failure(str(response)))
-            stem.response.convert("ADD_ONION", response)
-            if response.service_id != self.key.service_id:
-                raise TorError("tor published a different address than the key gives; refusing to continue")
+            options = other_services(controller, self.directory)
+            options += service_options(self.directory, self.target, self.settings)
+            try:
+                controller.set_options(options)
+            except stem.InvalidRequest as exc:
+                raise TorError(_explain_setconf_failure(str(exc))) from None
         except BaseException:
             controller.close()
             raise
@@ -189,10 +244,8 @@ class Publisher:
         return False
 
 
-def _explain_add_onion_failure(reply: str) -> str:
-    if "collision" in reply.lower():
-        return ("tor already publishes this onion address: is another meldpunt running against the "
-                "same tor, or is the key also configured as a HiddenServiceDir?")
+def _explain_setconf_failure(reply: str) -> str:
     if "pow" in reply.lower():
         return f"tor refused the proof-of-work settings (is tor built with the pow module?): {reply}"
-    return f"tor refused ADD_ONION: {reply}"
+    return (f"tor refused the onion service's settings ({reply}); is the service directory "
+            "owned by the user tor runs as, with mode 0700?")

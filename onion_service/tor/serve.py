@@ -1,9 +1,12 @@
 """`meldpunt serve` in its default mode: the web server, published as an onion service.
 
-The web server (gunicorn) runs as a child process, `meldpunt serve --local-only`, so that it
-inherits neither the control connection nor the publisher's threads; the publisher runs here and
-republishes on its own when tor restarts. The child is tied to us by the kernel (setpriv
---pdeathsig), so it cannot outlive a killed meldpunt and keep answering on a dead address.
+With `[tor] control = "torrc"` (production) the system tor's own configuration publishes the
+service from its HiddenServiceDir, and this is the web server alone: it holds no key and no
+control access. Otherwise the web server (gunicorn) runs as a child process, `meldpunt serve
+--local-only`, so that it inherits neither the control connection nor the publisher's threads;
+the publisher runs here, configures the service on tor and sets it again on its own when tor
+restarts. The child is tied to us by the kernel (setpriv --pdeathsig), so it cannot outlive a
+killed meldpunt and keep answering on a dead address.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from onion_service.tor import control, keys
+from onion_service.tor import control, keys, service_dir
 from onion_service.tor.errors import TorError
 from onion_service.tor.launch import Launcher
 from onion_service.tor.publisher import UPLOAD_TIMEOUT, OnionSettings, Publisher, target_for_bind
@@ -47,11 +50,15 @@ def serve_with_tor(config, config_path: str | os.PathLike, *,
     Prints `onion: http://<address>.onion/` once the descriptor is uploaded, and calls
     `on_ready(hostname)` after that (the demo prints its instructions there).
     """
-    stop = stop or threading.Event()
-    _handle_signals(stop)
     data_dir = Path(config.data_dir)
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    key = keys.load_or_create(data_dir)
+    if config.tor.control == "torrc":
+        _serve_from_torrc(config, data_dir, out)
+        return
+    stop = stop or threading.Event()
+    _handle_signals(stop)
+    directory = service_dir.service_dir(data_dir)
+    key = service_dir.prepare(directory, data_dir / keys.KEY_FILE)
     keys.write_address(data_dir, key)
 
     launcher = None
@@ -65,10 +72,11 @@ def serve_with_tor(config, config_path: str | os.PathLike, *,
         def connect():
             return control.connect(config.tor.control, password_file)
 
-    settings = OnionSettings(pow_queue_rate=config.tor.pow_queue_rate,
-                             pow_queue_burst=config.tor.pow_queue_burst,
-                             max_streams=config.tor.max_streams)
-    publisher = Publisher(key, target_for_bind(config.web.bind), settings, connect, notify=notify)
+    t = config.tor
+    settings = OnionSettings(pow_queue_rate=t.pow_queue_rate, pow_queue_burst=t.pow_queue_burst,
+                             max_streams=t.max_streams, intro_dos_rate=t.intro_dos_rate,
+                             intro_dos_burst=t.intro_dos_burst, circuit_ids=t.circuit_ids)
+    publisher = Publisher(key, directory, target_for_bind(config.web.bind), settings, connect, notify=notify)
     try:
         first = connect()  # an unreachable or too old tor fails here, before the web server starts
     except BaseException:
@@ -76,7 +84,7 @@ def serve_with_tor(config, config_path: str | os.PathLike, *,
             launcher.close()
         raise
     try:
-        web = _start_web(config_path, config.web.bind, key.hostname)
+        web = _start_web(config_path, config.web.bind, key.hostname, circuit_ids=t.circuit_ids)
     except BaseException:
         first.close()
         if launcher is not None:
@@ -112,6 +120,22 @@ def serve_with_tor(config, config_path: str | os.PathLike, *,
             launcher.close()
 
 
+def _serve_from_torrc(config, data_dir: Path, out: Callable[[str], None]) -> None:
+    """The web server alone, for a service the system tor publishes from its own configuration.
+    Its address comes from `data_dir/onion-address`, which the unit copies from tor's `hostname`
+    before each start (deploy/systemd/meldpunt.service): the web server cannot read tor's
+    directory, and needs the name only to answer for it."""
+    from onion_service.process import server
+
+    try:
+        hostname = (data_dir / keys.ADDRESS_FILE).read_text(encoding="ascii").strip() or None
+    except FileNotFoundError:
+        hostname = None
+    if hostname is not None:
+        out(f"onion: http://{hostname}/")
+    server.run(config, bind=config.web.bind, onion_address=hostname, circuit_ids=config.tor.circuit_ids)
+
+
 def _handle_signals(stop: threading.Event) -> None:
     if threading.current_thread() is not threading.main_thread():
         return  # the caller owns the signals (and sets `stop`)
@@ -119,9 +143,9 @@ def _handle_signals(stop: threading.Event) -> None:
         signal.signal(signum, lambda *_: stop.set())
 
 
-def _start_web(config_path, bind: str, hostname: str) -> subprocess.Popen:
+def _start_web(config_path, bind: str, hostname: str, *, circuit_ids: bool) -> subprocess.Popen:
     args = [sys.executable, "-m", "crypto.cli", "serve", "--local-only", "--config", str(config_path),
-            "--bind", bind, "--onion-address", hostname]
+            "--bind", bind, "--onion-address", hostname, *(["--circuit-ids"] if circuit_ids else [])]
     setpriv = shutil.which("setpriv")  # util-linux, essential on Debian
     if setpriv:
         args = [setpriv, "--pdeathsig", "TERM", "--", *args]

@@ -16,17 +16,21 @@ from crypto.envelope.errors import ReceiptError
 from crypto.envelope.receipt import normalise_receipt
 from onion_service.store import Store, StoreUnavailable
 from onion_service.web import form
-from onion_service.web.budget import Budget
+from onion_service.web.budget import RETRY_AFTER, Budget
+from onion_service.web.circuits import ENVIRON_KEY, CircuitLimits
 from onion_service.web.status_texts import MESSAGE_TEXTS, STATE_TEXTS
-from onion_service.web.token import FormTokens, TokenExpired, TokenInvalid, TokenTooFast
-from onion_service.web.views import LANG
+from onion_service.web.token import FormTokens, SpentTokens, TokenExpired, TokenInvalid, TokenTooFast
+from onion_service.web.views import LANG, new_circuit_notice
 
 CODE = "code"
 FIELDS = (CODE, form.TOKEN, form.HONEYPOT)
 
 
-def make_status_blueprint(*, tokens: FormTokens, budget: Budget, store: Store, enabled: bool) -> Blueprint:
-    """enabled: the configuration names a status key; without one the page says statuses are not offered."""
+def make_status_blueprint(*, tokens: FormTokens, spent: SpentTokens, budget: Budget, circuits: CircuitLimits,
+                          store: Store, enabled: bool) -> Blueprint:
+    """enabled: the configuration names a status key; without one the page says statuses are not offered.
+    budget: the lookups' own (so that lookups never use up the reports' budget); circuits and spent:
+    the report form's, so a circuit's pages and a token count the same on both forms."""
     bp = Blueprint("status", __name__)
     no_options = {"provide_automatic_options": False}
 
@@ -42,10 +46,18 @@ def make_status_blueprint(*, tokens: FormTokens, budget: Budget, store: Store, e
             message_texts=MESSAGE_TEXTS)
         return Response(html, status=status, mimetype="text/html")
 
-    def admit() -> int | None:
-        """None if this lookup may run now, else the seconds to wait. The global budget (its own,
-        so that lookups never use up the reports' budget); a per-circuit limit belongs here too."""
-        return budget.take()
+    def circuit() -> int | None:
+        return request.environ.get(ENVIRON_KEY)
+
+    @bp.before_request
+    def count_page() -> Response | None:
+        # Every page over one circuit counts, as on the report form; past the limit the typed
+        # code is kept and the advice is the same.
+        if circuits.page(circuit()):
+            return None
+        lang = (request.view_args or {}).get("lang", "")
+        typed = form.read_fields(request, single=FIELDS, multiple=()).get(CODE) if request.method == "POST" else ""
+        return page(lang, code=typed, notice=new_circuit_notice(), status=429)
 
     @bp.get(f"/{LANG}/status", strict_slashes=False, **no_options)
     def show(lang: str) -> Response:
@@ -56,27 +68,27 @@ def make_status_blueprint(*, tokens: FormTokens, budget: Budget, store: Store, e
         if not enabled:
             abort(404)
         fields = form.read_fields(request, single=FIELDS, multiple=())
-        if fields.get(form.HONEYPOT):
-            abort(400)
         typed = fields.get(CODE)
+        # Every refusal keeps the code, with one message that does not say which check failed.
+        again = lazy_gettext("Please check the code below and look it up again.")
+        if fields.get(form.HONEYPOT):
+            return page(lang, code=typed, notice=again, status=400)
         try:
-            tokens.check(fields.get(form.TOKEN), purpose(lang))
-        except TokenInvalid:
-            abort(400)
-        except (TokenExpired, TokenTooFast):
-            return page(lang, code=typed, notice=lazy_gettext("Please check the code below and look it up again."),
-                        status=400)
+            token_id = tokens.check(fields.get(form.TOKEN), purpose(lang))
+        except (TokenInvalid, TokenExpired, TokenTooFast):
+            return page(lang, code=typed, notice=again, status=400)
+        if not spent.spend(token_id):
+            return page(lang, code=typed, notice=again, status=400)
         try:
             code = normalise_receipt(typed)
         except ReceiptError:
             error = lazy_gettext("This is not a receipt code. A receipt code has 16 letters and digits, "
                                  "for example K7QM-4XPA-9TNR-2HWC.")
             return page(lang, code=typed, error=error, status=400)
-        wait = admit()
-        if wait is not None:
+        if not budget.take():
             response = page(lang, code=typed, status=503, notice=lazy_gettext(
                 "Many people are using this page right now. Please wait a minute and look up your code again."))
-            response.headers["Retry-After"] = str(wait)
+            response.headers["Retry-After"] = RETRY_AFTER
             return response
         try:
             found = store.status_of(code)
@@ -84,7 +96,7 @@ def make_status_blueprint(*, tokens: FormTokens, budget: Budget, store: Store, e
             budget.give_back()
             response = page(lang, code=typed, status=503, notice=lazy_gettext(
                 "We cannot look up statuses at this moment. Please try again in a few minutes."))
-            response.headers["Retry-After"] = "60"
+            response.headers["Retry-After"] = RETRY_AFTER
             return response
         return page(lang, found=found, looked_up=True)
 

@@ -1,26 +1,39 @@
 """The form token: proof that a form was served by us, not too long ago and not too recently.
 
-It travels in a hidden field (no cookie), signed with a secret kept in the data directory so that
-every worker checks every other worker's tokens. It holds the language and the time the form was
-served; it is never stored. Too old: the reporter left the form open (we keep what they typed and
-ask them to send again). Too young: a machine filled it in.
+It travels in a hidden field (no cookie), encrypted and authenticated with a key derived from a
+secret kept in the data directory, so that every worker checks every other worker's tokens. It
+holds the language and the time the form was served, readable by the server only; it is never
+stored. Too old: the reporter left the form open (we keep what they typed and ask them to send
+again). Too young: a machine filled it in. Used once for an accepted report, it is spent (held in
+shared memory until it would have expired): a replay gets the form back, not a second report.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
 import secrets
+import struct
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from itsdangerous import BadData, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from crypto.errors import Error
+from onion_service.web.shared_table import SharedTable
 
 SECRET_FILE = "form-token.key"
 _SECRET_BYTES = 32
-_SALT = "meldpunt.form-token.v1"
+_SALT = "meldpunt.form-token.v2"
+_NONCE_BYTES = 12  # AES-GCM's nonce; random, so also the token's id
+# nonce 12 + time 8 + language 2 + tag 16 = 38 bytes: 51 characters. Anything longer is not ours.
+_MAX_TOKEN_CHARS = 64
+# Spent tokens remembered at once: rows of 3 integers, 3 MiB. At the default ceiling of accepted
+# reports a minute, a token's 6 hours hold fewer; past it, spending fails closed (see SpentTokens).
+SPENT_SLOTS = 131072
 
 
 class SecretFileError(Error):
@@ -79,6 +92,11 @@ def _load_or_create(path: Path) -> bytes:
 
 
 class FormTokens:
+    """Tokens sealed with AES-256-GCM under a key derived from the secret: the time a form was
+    served is inside the ciphertext, so no visitor can read the server's clock from a token
+    (itsdangerous' signed tokens carried it in clear). The random nonce is the token's id, by
+    which a spent token is recognised."""
+
     def __init__(
         self,
         secret: bytes,
@@ -87,27 +105,67 @@ class FormTokens:
         max_seconds: int,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        class _Signer(TimestampSigner):
-            def get_timestamp(self) -> int:
-                return int(clock())
-
-        self._serializer = URLSafeTimedSerializer(secret, salt=_SALT, signer=_Signer)
+        key = hashlib.blake2b(secret, digest_size=32, person=b"meldpunt-token").digest()
+        self._aead = AESGCM(key)
         self._min, self._max = min_seconds, max_seconds
         self._clock = clock
 
     def issue(self, language: str) -> str:
-        return self._serializer.dumps(language)
+        nonce = os.urandom(_NONCE_BYTES)
+        plain = struct.pack(">Q", int(self._clock())) + language.encode("ascii")
+        sealed = self._aead.encrypt(nonce, plain, _SALT.encode())
+        return base64.urlsafe_b64encode(nonce + sealed).decode("ascii").rstrip("=")
 
-    def check(self, token: str, language: str) -> None:
-        if not token or len(token) > 200:  # a real token is ~40 characters
+    def check(self, token: str, language: str) -> bytes:
+        """The token's id (to spend it) if it is ours, for `language`, neither too old nor too young."""
+        if not token or len(token) > _MAX_TOKEN_CHARS or not token.isascii():
             raise TokenInvalid()
         try:
-            value, issued = self._serializer.loads(token, max_age=self._max, return_timestamp=True)
-        except SignatureExpired:
-            raise TokenExpired() from None
-        except BadData:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+            nonce, sealed = raw[:_NONCE_BYTES], raw[_NONCE_BYTES:]
+            plain = self._aead.decrypt(nonce, sealed, _SALT.encode())
+        except (ValueError, InvalidTag):
             raise TokenInvalid() from None
-        if value != language:
+        if len(plain) < 8 or plain[8:] != language.encode("ascii"):
             raise TokenInvalid()
-        if self._clock() - issued.timestamp() < self._min:
+        (issued,) = struct.unpack(">Q", plain[:8])
+        age = self._clock() - issued
+        if age > self._max:
+            raise TokenExpired()
+        if age < self._min:
             raise TokenTooFast()
+        return nonce
+
+
+class SpentTokens:
+    """The ids of tokens already used for an accepted report, until they would have expired anyway.
+
+    In shared memory (made by the master before it forks, like the budget), never on disk. A full
+    table refuses to spend: a replay must never get through because the table ran out of room;
+    the reporter gets the form back with their answers and a fresh token to send again.
+    """
+
+    def __init__(self, lifetime_seconds: float, *, slots: int = SPENT_SLOTS,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._table = SharedTable(slots, 1, clock=clock)
+        # A little longer than a token lives, so an id is never forgotten while its token is valid.
+        self._lifetime = lifetime_seconds + 60
+
+    def spend(self, token_id: bytes) -> bool:
+        """True the first time for `token_id`; False if it was spent before (or no room is left)."""
+        fresh = [False]
+
+        def decide(counts: list[int]) -> list[int] | None:
+            if counts[0]:
+                return None
+            fresh[0] = True
+            return [1]
+
+        return self._table.update(self._table.key_of(token_id), self._lifetime, decide) is not None and fresh[0]
+
+    def give_back(self, token_id: bytes) -> None:
+        """Unspends a token whose report could not be stored, so the reporter can send it again."""
+        self._table.forget(self._table.key_of(token_id))
+
+    def sweep(self, rows: int) -> None:
+        self._table.sweep(rows)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Callable
 
-from flask import Blueprint, Response, abort, g, render_template, request
+from flask import Blueprint, Response, g, render_template, request
 from flask_babel import force_locale, gettext, lazy_gettext
 
 from crypto.envelope.purge_secret import purge_hash
@@ -18,10 +18,11 @@ from crypto.envelope.receipt import new_receipt
 from crypto.envelope.report import FOUND_ON, KINDS, LANGUAGES, MAX_URLS, Report
 from onion_service.store import Store, StoreUnavailable
 from onion_service.web import form, validate
-from onion_service.web.budget import Budget
+from onion_service.web.budget import RETRY_AFTER, Budget
+from onion_service.web.circuits import ENVIRON_KEY, CircuitLimits
 from onion_service.web.i18n import NAMES
 from onion_service.web.seal import Sealer
-from onion_service.web.token import FormTokens, TokenExpired, TokenInvalid, TokenTooFast
+from onion_service.web.token import FormTokens, SpentTokens, TokenExpired, TokenInvalid, TokenTooFast
 
 LANG = "<any(" + ", ".join(LANGUAGES) + "):lang>"
 
@@ -60,10 +61,21 @@ def kind_labels() -> list[tuple[str, object]]:
     return [(code, labels[code]) for code in KINDS]
 
 
+def new_circuit_notice() -> object:
+    return lazy_gettext(
+        "Many pages or reports have come over your connection to this site in a short time, so we "
+        "cannot take more over it now. Please open a new connection: in Tor Browser, open the menu "
+        "(the three lines at the top right) and choose \u201cNew Tor circuit for this site\u201d, then send "
+        "your report again. Your answers are still below."
+    )
+
+
 def make_blueprint(
     *,
     tokens: FormTokens,
+    spent: SpentTokens,
     budget: Budget,
+    circuits: CircuitLimits,
     sealer: Sealer,
     store: Store,
     today: Callable[[], datetime.date] = utc_today,
@@ -116,6 +128,29 @@ def make_blueprint(
             html = render(token)
         return Response(html, status=status, mimetype="text/html")
 
+    def circuit() -> int | None:
+        return request.environ.get(ENVIRON_KEY)
+
+    @bp.before_request
+    def count_page() -> Response | None:
+        # Every page over one circuit counts, the form posts too. Past the limit a post gets its
+        # form back with the answers; a page gets the same advice on the error page.
+        if circuits.page(circuit()):
+            return None
+        if request.method == "POST" and request.view_args and "lang" in request.view_args:
+            fields = form.read_fields(request)
+            return show_form(request.view_args["lang"], **kept(fields), notice=new_circuit_notice(),
+                             status=429)
+        html = render_template("error.html", code=429, title=gettext("Please use a new connection"),
+                               message=new_circuit_notice())
+        return Response(html, status=429, mimetype="text/html")
+
+    def kept(fields: form.Fields) -> dict[str, object]:
+        # The reporter's answers, for the form shown again; never the honeypot (an autofilled
+        # one would otherwise be sent back, and refused, again and again).
+        values = {k: v for k, v in fields.single.items() if k not in (form.HONEYPOT, form.TOKEN)}
+        return {"values": values, "kinds": fields.kinds}
+
     @bp.get("/", **no_options)
     def choose() -> str:
         choices = []
@@ -138,21 +173,22 @@ def make_blueprint(
     @bp.post(f"/{LANG}/", strict_slashes=False, **no_options)
     def submit(lang: str) -> Response:
         fields = form.read_fields(request)
+        keep = kept(fields)
+        # One message for a filled honeypot, a token that is not ours, one sent back too soon,
+        # and one already used: a person gets their answers back and sends again; a machine
+        # learns nothing about which check it failed.
+        again = lazy_gettext("Please check your answers below and send the report again.")
         if fields.get(form.HONEYPOT):
-            abort(400)
-        keep = {"values": fields.single, "kinds": fields.kinds}
+            return show_form(lang, **keep, notice=again, status=400)
         try:
-            tokens.check(fields.get(form.TOKEN), lang)
-        except TokenInvalid:
-            abort(400)
+            token_id = tokens.check(fields.get(form.TOKEN), lang)
+        except (TokenInvalid, TokenTooFast):
+            return show_form(lang, **keep, notice=again, status=400)
         except TokenExpired:
             notice = lazy_gettext(
                 "This form was open for a long time, so we could not accept it as it was. "
                 "Your answers are still below: please check them and send the report again."
             )
-            return show_form(lang, **keep, notice=notice, status=400)
-        except TokenTooFast:
-            notice = lazy_gettext("Please check your answers below and send the report again.")
             return show_form(lang, **keep, notice=notice, status=400)
 
         day = today()
@@ -160,16 +196,30 @@ def make_blueprint(
         if isinstance(result, validate.Invalid):
             return show_form(lang, **keep, errors=result.errors, status=400)
 
-        wait = budget.take()
-        if wait is not None:
-            notice = lazy_gettext(
-                "Many reports are arriving right now. Please wait a minute and send your report "
-                "again. Your answers are still below."
-            )
+        if not circuits.take_report(circuit()):
+            return show_form(lang, **keep, notice=new_circuit_notice(), status=429)
+        if not spent.spend(token_id):
+            circuits.give_back_report(circuit())
+            return show_form(lang, **keep, notice=again, status=400)
+        unsaved = lazy_gettext(
+            "Your report could not be saved just now. Please try again in a few minutes. "
+            "Your answers are still below."
+        )
+
+        def refuse(notice: object) -> Response:
+            circuits.give_back_report(circuit())
+            spent.give_back(token_id)
             response = show_form(lang, **keep, notice=notice, status=503)
-            response.headers["Retry-After"] = str(wait)
+            response.headers["Retry-After"] = RETRY_AFTER
             return response
 
+        if budget.disk_full():
+            return refuse(unsaved)
+        if not budget.take():
+            return refuse(lazy_gettext(
+                "Many reports are arriving right now. Please wait a minute and send your report "
+                "again. Your answers are still below."
+            ))
         sealed = sealer.seal(result)
         try:
             # Returns only once the row is committed and synced (invariant 4).
@@ -177,13 +227,7 @@ def make_blueprint(
             store.add(sealed, day, purge_hash(result.purge_secret))
         except StoreUnavailable:
             budget.give_back()
-            notice = lazy_gettext(
-                "Your report could not be saved just now. Please try again in a few minutes. "
-                "Your answers are still below."
-            )
-            response = show_form(lang, **keep, notice=notice, status=503)
-            response.headers["Retry-After"] = "60"
-            return response
+            return refuse(unsaved)
         return thank(result)
 
     def thank(report: Report) -> Response:

@@ -9,6 +9,7 @@ applied with the kernel interface systemd itself uses:
   ProtectSystem=strict          every mount read-only except /proc, /sys, /dev and the --rw dirs
                                 (which stand in for StateDirectory= and ReadWritePaths=)
   PrivateTmp=yes, ProtectHome=  fresh /tmp and /var/tmp; /home, /root and /run/user hidden
+  InaccessiblePaths=            an empty, mode 000 tmpfs over each directory that exists
   PrivateDevices=yes            a /dev with only null, zero, full, random, urandom and a new shm
   ProtectProc=, ProcSubset=     /proc mounted again with hidepid=invisible,subset=pid
   User=, Group=, UMask=         --uid/--gid (the unit's user does not exist on a test machine)
@@ -219,6 +220,14 @@ def protect_system(rw: list[str], ro: list[str], settings: dict[str, list[str]])
                 inside = any(p.startswith(d + "/") for p in ro)
                 mount("tmpfs", d, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755" if inside else "mode=000")
                 homes.append(d)
+    for entry in " ".join(settings.get("InaccessiblePaths", [])).split():
+        path = entry.lstrip("-")
+        if os.path.isdir(path):
+            mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, "mode=000")
+        elif os.path.exists(path):
+            raise SandboxError(f"InaccessiblePaths={path}: this launcher hides directories only")
+        elif not entry.startswith("-"):
+            raise SandboxError(f"InaccessiblePaths={path} does not exist")
     if last(settings, "PrivateDevices") == "yes":
         mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755")
         for name, fd in devices.items():

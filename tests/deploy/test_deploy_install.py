@@ -16,6 +16,7 @@ import pytest
 from deploykit import DEPLOY, ROOT, Box
 
 from crypto.age import keys
+from onion_service.tor import keys as okeys
 
 pytestmark = pytest.mark.skipif(shutil.which("tor") is None, reason="needs Debian's tor (make test-deps)")
 
@@ -100,6 +101,28 @@ def test_install_starts_once_configured_and_prints_the_address(box: Box):
     # Nothing changed, so nothing is restarted: only started if it was not running.
     assert "systemctl start meldpunt.service" in box.calls()
     assert not any(c.startswith("systemctl restart") for c in box.calls())
+
+
+def test_install_moves_an_old_onion_key_to_tor_with_the_same_address(box: Box):
+    data = box.root / "var/lib/meldpunt"
+    data.mkdir(parents=True)
+    old = okeys.load_or_create(data)  # data_dir/onion.key, as meldpunt kept it before
+    secret = (data / okeys.KEY_FILE).read_bytes()
+    result = box.run("install.sh")
+    moved = box.root / "var/lib/tor/meldpunt/hs_ed25519_secret_key"
+    assert moved.read_bytes() == secret and okeys.load(moved) == old  # the same address
+    assert stat.S_IMODE(moved.stat().st_mode) == 0o600
+    assert stat.S_IMODE(moved.parent.stat().st_mode) == 0o700
+    assert "chown debian-tor:debian-tor " + str(moved) in box.calls()
+    assert not (data / okeys.KEY_FILE).exists(), "the web server's data directory keeps no key"
+    assert "moved the onion key" in result.stdout
+    assert any(c.startswith("systemctl restart tor") for c in box.calls())
+
+    # A different key on either side is refused rather than guessed.
+    okeys.load_or_create(data)
+    result = box.run("install.sh", check=False)
+    assert result.returncode != 0 and "different onion keys" in result.stderr
+    assert moved.read_bytes() == secret
 
 
 def test_install_refuses_a_tcp_bind_the_sandbox_cannot_serve(box: Box):

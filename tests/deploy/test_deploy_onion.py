@@ -1,6 +1,8 @@
-"""End to end through Tor, as deployed: `meldpunt serve` inside meldpunt.service's sandbox (no
-network at all) publishes its onion service through a tor's unix control socket, the tor reaches
-the web server through the unix socket, and a report sent over the private Tor network is stored."""
+"""End to end through Tor, as deployed: the service tor publishes the service from the drop-in's
+HiddenServiceDir lines (deploy/tor/meldpunt.conf, paths moved into the test's directory), with the
+key in tor's own directory; `meldpunt serve` (tor.control = "torrc") runs inside meldpunt.service's
+sandbox with no network and no access to tor; tor reaches it through the unix socket with its
+PROXY line, and a report sent over the private Tor network is stored."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import os
 import re
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -15,6 +18,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from deploykit import DEPLOY
 from harness import write_config
 from test_deploy_sandbox import NOBODY, RECEIPT, TOKEN, _can_sandbox, sandboxed
 
@@ -43,42 +47,47 @@ def network(tmp_path):
 
 def test_a_report_over_tor_reaches_the_sandboxed_server_through_unix_sockets_only(network, tmp_path):
     os.chmod(tmp_path, 0o755)
-    etc, state, run, ctl = (tmp_path / n for n in ("etc", "state", "run", "ctl"))
-    for d in (etc, state, run, ctl):
+    etc, state, run = (tmp_path / n for n in ("etc", "state", "run"))
+    for d in (etc, state, run):
         d.mkdir(mode=0o755)
     for d in (state, run):
         os.chown(d, NOBODY, NOBODY)
 
-    # The service tor's control socket, as the system tor has it: a unix socket the service may
-    # open (here: anyone, in a directory the sandbox shows read-only), with password
-    # authentication standing in for the cookie the service reads through group debian-tor.
-    password = "deploy-test-" + os.urandom(8).hex()
-    hashed = subprocess.run(["tor", "--quiet", "--hash-password", password], capture_output=True, text=True,
-                            check=True, timeout=30).stdout.strip().splitlines()[-1]
-    network.nodes["hs"].controller.set_options({
-        "ControlSocket": f"{ctl}/control WorldWritable RelaxDirModeCheck",
-        "HashedControlPassword": hashed,
-    })
-    (etc / "tor-password").write_text(password + "\n")
-    (etc / "tor-password").chmod(0o644)
+    # The drop-in's service, set on the service tor as the system tor reads it from its torrc.
+    hs = tmp_path / "tor-hs"
+    hs.mkdir(mode=0o700)
+    options = []
+    for line in (DEPLOY / "tor/meldpunt.conf").read_text().splitlines():
+        if line.startswith("HiddenService"):
+            key, value = line.split(" ", 1)
+            value = value.replace("/var/lib/tor/meldpunt/", f"{hs}/").replace("/run/meldpunt/", f"{run}/")
+            options.append((key, value))
+    assert options[0] == ("HiddenServiceDir", f"{hs}/") and ("HiddenServiceExportCircuitID", "haproxy") in options
+    network.nodes["hs"].controller.set_options(options)
+    deadline = time.monotonic() + 30
+    while not (hs / "hostname").exists():
+        assert time.monotonic() < deadline, "tor wrote no hostname"
+        time.sleep(0.1)
+    onion = (hs / "hostname").read_text().strip()
+    # What the unit's ExecStartPre= does: the public address, for the web server's Host check.
+    (state / "onion-address").write_text(onion + "\n")
+    os.chown(state / "onion-address", NOBODY, NOBODY)
 
     staff = keys.generate("pq")
     conf = write_config(etc / "meldpunt.toml", state, staff.recipient().encode(), form_min_seconds=0,
-                        bind=f"unix:{run}/web.sock", workers=1, threads=4,
-                        tor={"control": f"unix:{ctl}/control", "control_password_file": f"{etc}/tor-password"})
+                        bind=f"unix:{run}/web.sock", workers=1, threads=4, tor={"control": "torrc"})
     conf.chmod(0o644)
 
     log = tmp_path / "serve.log"
     meldpunt = Path(sys.executable).with_name("meldpunt")
-    proc = sandboxed([str(meldpunt), "serve", "--config", str(conf)], rw=[state, run], ro=[etc, ctl], log=log)
+    proc = sandboxed([str(meldpunt), "serve", "--config", str(conf)], rw=[state, run], ro=[etc], log=log)
     try:
         deadline = time.monotonic() + 90
         while not (match := ONION_LINE.search(log.read_text())):
             assert proc.poll() is None, f"serve exited ({proc.returncode}): {log.read_text()[-3000:]}"
             assert time.monotonic() < deadline, f"no onion address: {log.read_text()[-3000:]}"
             time.sleep(0.2)
-        onion = match.group(1)
-        assert (state / "onion-address").read_text().strip() == onion
+        assert match.group(1) == onion
 
         session = requests.Session()
         proxy = f"socks5h://127.0.0.1:{network.socks_port}"
@@ -114,3 +123,7 @@ def test_a_report_over_tor_reaches_the_sandboxed_server_through_unix_sockets_onl
 
     opened = open_sealed(stored[0].sealed, [staff])
     assert opened.urls == ("http://example.org/deploy-test",)
+    # The key stayed tor's: in its 0700 directory, never in the service's.
+    assert (hs / "hs_ed25519_secret_key").exists() and stat.S_IMODE(hs.stat().st_mode) == 0o700
+    assert not any(p.name.endswith(("secret_key", ".key")) and p.name != "form-token.key" for p in state.rglob("*"))
+    network.nodes["hs"].controller.reset_conf("HiddenServiceDir")

@@ -241,7 +241,7 @@ def test_the_configuration_check_runs_in_its_own_sandbox_and_names_what_is_wrong
     recipient = keys.generate("pq").recipient().encode()
     conf = etc / "meldpunt.toml"
     deployed = (f'recipients = ["{recipient}"]\ndata_dir = "/var/lib/meldpunt"\n[hotline]\nname = "T"\n'
-                '[web]\nbind = "unix:/run/meldpunt/web.sock"\n[tor]\ncontrol = "unix:/nonexistent/control"\n')
+                '[web]\nbind = "unix:/run/meldpunt/web.sock"\n[tor]\ncontrol = "torrc"\n')
 
     def check(text: str) -> tuple[int, str]:
         conf.write_text(text)
@@ -257,14 +257,70 @@ def test_the_configuration_check_runs_in_its_own_sandbox_and_names_what_is_wrong
     rc, out = check(deployed)
     assert rc == 0, out
     assert "configuration OK (1 post-quantum staff recipient(s))" in out
-    assert "meldpunt starts once tor is running" in out  # tor down is a warning, not a refusal
+    assert "onion-address is missing" in out  # tor not (yet) running is a warning, not a refusal
     assert recipient not in out  # keys and paths are named, values never
 
     rc, out = check(deployed.replace(recipient, "age1pq1…replace-with-your-staff-public-key…"))
     assert rc == 1 and "recipients[0] is not a valid age recipient" in out
 
     rc, out = check(deployed.replace('"unix:/run/meldpunt/web.sock"', '"127.0.0.1:8080"')
-                    .replace('"unix:/nonexistent/control"', '"127.0.0.1:9051"')
+                    .replace('"torrc"', '"unix:/run/tor/control"')
                     .replace('"/var/lib/meldpunt"', '"/srv/meldpunt"'))
     assert rc == 1
     assert "web.bind must be a unix socket" in out and "tor.control must be" in out and "data_dir must be" in out
+
+
+TOR_PROBE = r"""
+import errno, json, os, socket, sys
+out = {}
+key, control = sys.argv[1], sys.argv[2]
+for name, action in (("key", lambda: open(key, "rb").read()),
+                     ("key dir", lambda: os.listdir(os.path.dirname(key))),
+                     ("system tor dir", lambda: os.listdir("/var/lib/tor")),
+                     ("control", lambda: socket.socket(socket.AF_UNIX).connect(control))):
+    try:
+        action()
+        out[name] = "allowed"
+    except OSError as exc:
+        out[name] = errno.errorcode.get(exc.errno, str(exc))
+out["groups"] = os.getgroups()
+print(json.dumps(out))
+"""
+
+
+def test_the_web_servers_sandbox_reaches_neither_the_onion_key_nor_tors_control_socket(server, tmp_path):
+    """As tor keeps them (its directory 0700 and the key 0600, its own user; the control socket in a
+    directory of its own), the web server's user in the unit's sandbox can open neither, and the
+    unit gives it no group of tor's and hides tor's directories outright (InaccessiblePaths=)."""
+    proc, *_ = server
+    unit = UNIT.read_text()
+    assert "SupplementaryGroups" not in unit and "debian-tor" not in unit.split("[Service]")[1].split("\n# ")[0]
+    assert "InaccessiblePaths=-/var/lib/tor -/run/tor" in unit
+    assert status_of(proc.pid)["Groups"].split() in ([], [str(NOBODY)])  # the running server: no group of tor's
+
+    tor = tmp_path / "tor"  # stands in for /var/lib/tor and /run/tor: owned by "tor" (root here)
+    (tor / "meldpunt").mkdir(parents=True, mode=0o700)
+    key = tor / "meldpunt" / "hs_ed25519_secret_key"
+    key.write_bytes(b"== ed25519v1-secret: type0 ==\0\0\0" + os.urandom(64))
+    key.chmod(0o600)
+    (tor / "run").mkdir(mode=0o700)
+    control = socket.socket(socket.AF_UNIX)
+    control.bind(str(tor / "run" / "control"))
+    control.listen(1)
+    os.chmod(tor, 0o755)
+    try:
+        # The same uid and sandbox as the web server; the stand-in tree made visible, read-only.
+        log = tmp_path / "tor-probe.log"
+        probe = sandboxed([sys.executable, "-c", TOR_PROBE, str(key), str(tor / "run" / "control")],
+                          rw=[], ro=[tor], log=log)
+        assert probe.wait(timeout=60) == 0, log.read_text()
+    finally:
+        control.close()
+    import json
+
+    seen = json.loads(log.read_text().strip().splitlines()[-1])
+    assert seen["key"] == seen["key dir"] == "EACCES", seen
+    assert seen["control"] == "EACCES", seen
+    if os.path.isdir("/var/lib/tor"):
+        assert seen["system tor dir"] == "EACCES", seen  # hidden by InaccessiblePaths= as well
+    assert seen["groups"] in ([], [NOBODY])

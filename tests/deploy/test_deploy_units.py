@@ -25,7 +25,8 @@ def fake_root(tmp_path: Path) -> Path:
     (root / "etc/systemd/system").mkdir(parents=True)
     for unit in UNITS:
         shutil.copy(DEPLOY / "systemd" / unit, root / "etc/systemd/system" / unit)
-    for exe in ("opt/meldpunt/bin/meldpunt", "opt/meldpunt/libexec/meldpunt-check", "opt/meldpunt/bin/python3"):
+    for exe in ("opt/meldpunt/bin/meldpunt", "opt/meldpunt/libexec/meldpunt-check", "opt/meldpunt/bin/python3",
+                "usr/bin/install"):
         path = root / exe
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("#!/bin/sh\n")

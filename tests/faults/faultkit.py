@@ -116,7 +116,7 @@ class Reporters:
     def __init__(self, port_of, data_dir: Path, ledger: Ledger, *, count: int = 6, tag: str = "r",
                  max_seconds: float = 60, pause: float = 0.0, lang: str = "nl") -> None:
         self._port_of = port_of  # a callable: the port may change between restarts
-        self._token = token(data_dir, lang)
+        self._data_dir = data_dir  # a fresh token for every report: each is spent once
         self._ledger, self._tag, self._pause, self._lang = ledger, tag, pause, lang
         self._stop = threading.Event()
         self._deadline = time.monotonic() + max_seconds
@@ -131,7 +131,8 @@ class Reporters:
             description = f"{self._tag}-{n}-{i}-{secrets.token_hex(4)}"
             i += 1
             try:
-                reply = post_report(self._port_of(), self._lang, description, self._token, timeout=15)
+                reply = post_report(self._port_of(), self._lang, description, token(self._data_dir, self._lang),
+                                    timeout=15)
             except (OSError, http.client.HTTPException) as exc:
                 self._ledger.record(description, None, exc)
                 self._stop.wait(0.02)

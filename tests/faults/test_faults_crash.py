@@ -29,12 +29,11 @@ REPORTERS = 4
 def _wait_accepting(port: int, data_dir, ledger: Ledger, within: float = 30) -> float:
     """Seconds until a new report is acknowledged again (the recovery time)."""
     started = time.monotonic()
-    tok = token(data_dir, "nl")
     last = None
     while time.monotonic() - started < within:
         description = f"recovery-probe-{os.urandom(4).hex()}"
         try:
-            reply = post_report(port, "nl", description, tok, timeout=10)
+            reply = post_report(port, "nl", description, token(data_dir, "nl"), timeout=10)
             ledger.record(description, reply)  # acknowledged like any other: checked like any other
             if receipt_of(reply):
                 return time.monotonic() - started

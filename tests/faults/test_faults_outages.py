@@ -67,16 +67,17 @@ def fill(path: Path, max_bytes: int) -> int:
 def test_disk_full_gives_translated_503_loses_nothing_and_recovers_without_restart(
         tmp_path, small_disk, staff):
     data_dir = small_disk / "data"
-    config = write_config(tmp_path / "meldpunt.toml", data_dir, staff.recipient, workers=1, threads=4)
+    # No free-space reserve: the disk is a few MiB; the budget refuses only when it is really full.
+    config = write_config(tmp_path / "meldpunt.toml", data_dir, staff.recipient, workers=1, threads=4,
+                          limits={"min_free_mb": 0})
     server = Server(config, tmp_path / "logs")
     ledger = Ledger()
     store = None
     try:
         server.start()
         store = open_store(f"sqlite:///{data_dir / 'reports.sqlite3'}")
-        tok_fr = token(data_dir, "fr")
         for i in range(5):  # a few reports before the disk fills
-            reply = post_report(server.port, "fr", f"before-full-{i}", tok_fr)
+            reply = post_report(server.port, "fr", f"before-full-{i}", token(data_dir, "fr"))
             ledger.record(f"before-full-{i}", reply)
             assert receipt_of(reply), reply.status
         filler = small_disk / "filler"
@@ -87,7 +88,7 @@ def test_disk_full_gives_translated_503_loses_nothing_and_recovers_without_resta
         refused = 0
         for i in range(60):
             description = f"while-full-{i}"
-            reply = post_report(server.port, "fr", description, tok_fr)
+            reply = post_report(server.port, "fr", description, token(data_dir, "fr"))
             ledger.record(description, reply)
             if reply.status == 503:
                 assert_not_saved_page(reply, "fr", description)
@@ -105,7 +106,7 @@ def test_disk_full_gives_translated_503_loses_nothing_and_recovers_without_resta
         freed_at = time.monotonic()
         for attempt in range(50):
             description = f"after-full-{attempt}"
-            reply = post_report(server.port, "fr", description, tok_fr)
+            reply = post_report(server.port, "fr", description, token(data_dir, "fr"))
             ledger.record(description, reply)
             if receipt_of(reply):
                 break
@@ -114,7 +115,7 @@ def test_disk_full_gives_translated_503_loses_nothing_and_recovers_without_resta
             raise AssertionError(f"no report accepted after space returned: {dict(ledger.statuses)}")
         recovery = time.monotonic() - freed_at
         for i in range(5):
-            reply = post_report(server.port, "fr", f"after-full-more-{i}", tok_fr)
+            reply = post_report(server.port, "fr", f"after-full-more-{i}", token(data_dir, "fr"))
             ledger.record(f"after-full-more-{i}", reply)
             assert receipt_of(reply), reply.status
         counts = verify_store(store, staff, ledger.acked)
@@ -148,8 +149,7 @@ def test_postgres_stopped_mid_run_gives_503_with_retry_after_and_recovers(tmp_pa
             time.sleep(0.5)
             postgres_server.stop("fast")
             stopped_at = time.monotonic()
-            tok_de = token(data_dir, "de")
-            replies = [post_report(server.port, "de", f"while-down-{i}", tok_de, timeout=30) for i in range(5)]
+            replies = [post_report(server.port, "de", f"while-down-{i}", token(data_dir, "de"), timeout=30) for i in range(5)]
             slowest = max(r.seconds for r in replies)
             for i, reply in enumerate(replies):
                 assert_not_saved_page(reply, "de", f"while-down-{i}")
@@ -166,13 +166,13 @@ def test_postgres_stopped_mid_run_gives_503_with_retry_after_and_recovers(tmp_pa
             server.exits_within(1.0)
             assert server.running, f"gunicorn stopped after a worker restarted without the database: {server.log_tail()}"
             for i in range(4):
-                reply = post_report(server.port, "de", f"after-worker-restart-{i}", tok_de, timeout=30)
+                reply = post_report(server.port, "de", f"after-worker-restart-{i}", token(data_dir, "de"), timeout=30)
                 assert_not_saved_page(reply, "de", f"after-worker-restart-{i}")
             time.sleep(1.0)
             postgres_server.start()
             started_at = time.monotonic()
             for attempt in range(100):
-                reply = post_report(server.port, "de", f"after-{attempt}", tok_de)
+                reply = post_report(server.port, "de", f"after-{attempt}", token(data_dir, "de"))
                 ledger.record(f"after-{attempt}", reply)
                 if receipt_of(reply):
                     break

@@ -79,7 +79,6 @@ def test_slow_clients_200_byte_at_a_time_real_reporters_still_served(tmp_path, s
     slow = None
     try:
         server.start()
-        tok = token(data_dir, "en")
         baseline = [request(server.port, "GET", "/en/").seconds for _ in range(10)]
         slow = SlowClients(server.port)
         started = time.monotonic()
@@ -92,7 +91,7 @@ def test_slow_clients_200_byte_at_a_time_real_reporters_still_served(tmp_path, s
                 try:
                     form = request(server.port, "GET", "/en/", timeout=10)
                     form_times.append(form.seconds)
-                    reply = post_report(server.port, "en", f"real-{done}", tok, timeout=10)
+                    reply = post_report(server.port, "en", f"real-{done}", token(data_dir, "en"), timeout=10)
                     report_times.append(reply.seconds)
                     if not receipt_of(reply):
                         failures.append(reply.status)

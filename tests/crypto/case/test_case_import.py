@@ -71,7 +71,7 @@ def test_addresses_once_across_bundles_with_counts_days_and_every_report(tmp_pat
     # The acknowledgements list exactly each bundle's reports, the re-exported one included.
     acks = sorted((case / "acks").iterdir())
     assert len(acks) == 2
-    listed = [{rid.hex() for rid, _ in parse_ack(p.read_bytes())} for p in acks]
+    listed = [{rid.hex() for rid, *_ in parse_ack(p.read_bytes())} for p in acks]
     assert sorted(map(len, listed)) == [2, 3]
     assert set().union(*listed) == {rid.hex() for rid, _, _ in one + two}
 

@@ -80,7 +80,7 @@ def test_three_bundles_with_purges_into_one_case_file(tmp_path, staff):
 
     # Bundle two twice, and three (which holds two's reports again).
     ok("case", "import", "--case", case, "-i", key, tmp_path / "two.tar", tmp_path / "three.tar", tmp_path / "two.tar")
-    acks = {p.name: {rid.hex() for rid, _ in parse_ack(p.read_bytes())} for p in (case / "acks").iterdir()}
+    acks = {p.name: {rid.hex() for rid, *_ in parse_ack(p.read_bytes())} for p in (case / "acks").iterdir()}
     assert sorted(map(sorted, acks.values())) == sorted(map(sorted, (one, two, three)))
     # Purging three's acknowledgement deletes everything left; two's then finds nothing.
     (ack3,) = [case / "acks" / n for n, ids in acks.items() if ids == three]

@@ -68,9 +68,12 @@ def test_thousand_reports_round_trip(tmp_path, database_url):
 
         def file_some(ns: range) -> list[tuple[str, str]]:
             client = app.test_client()
-            page = client.get("/en/", headers={"Host": "127.0.0.1"}).get_data(as_text=True)
-            token = _TOKEN.search(page).group(1)
-            return [_file(client, token, n) for n in ns]
+
+            def token() -> str:  # a form for every report: a token is spent once
+                page = client.get("/en/", headers={"Host": "127.0.0.1"}).get_data(as_text=True)
+                return _TOKEN.search(page).group(1)
+
+            return [_file(client, token(), n) for n in ns]
 
         # Eight concurrent reporters, each report committed on its own (no writer process here).
         with ThreadPoolExecutor(8) as pool:

@@ -29,6 +29,7 @@ from torkit import (
 )
 
 from onion_service.store import open_store
+from onion_service.tor import service_dir
 from onion_service.tor.keys import ADDRESS_FILE, KEY_FILE
 
 pytestmark = pytest.mark.tor
@@ -116,8 +117,13 @@ def test_descriptor_carries_proof_of_work_and_other_ports_are_closed(served, tor
 
 
 def test_address_and_key_files(served):
-    key = served.data_dir / KEY_FILE
+    # The key is tor's, in the HiddenServiceDir (0700, the key 0600); none is left in data_dir.
+    directory = service_dir.service_dir(served.data_dir)
+    assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+    key = directory / service_dir.SECRET_FILE
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    assert not (served.data_dir / KEY_FILE).exists()
+    assert (directory / "hostname").read_text().strip() == served.serve.hostname  # written by tor
     assert (served.data_dir / ADDRESS_FILE).read_text() == served.serve.hostname + "\n"
 
 

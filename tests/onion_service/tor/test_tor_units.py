@@ -15,9 +15,9 @@ import stem.version
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from onion_service.tor import control, keys
+from onion_service.tor import control, keys, service_dir
 from onion_service.tor.errors import OnionKeyError, TorError, TorVersionError
-from onion_service.tor.publisher import OnionSettings, add_onion_command, target_for_bind
+from onion_service.tor.publisher import OnionSettings, service_options, target_for_bind
 
 
 def test_key_is_created_once_with_mode_0600_and_loaded_the_same(tmp_path):
@@ -87,16 +87,45 @@ def test_address_file_is_public_and_complete(tmp_path):
     assert stat.S_IMODE(path.stat().st_mode) == 0o644
 
 
-def test_add_onion_maps_only_port_80_with_pow_and_stream_limits():
-    key = keys.generate()
-    command = add_onion_command(key, "127.0.0.1:8080", OnionSettings(pow_queue_rate=7, pow_queue_burst=70, max_streams=5))
-    parts = command.split()
-    assert parts[0] == "ADD_ONION" and parts[1] == key.blob
-    assert [p for p in parts if p.startswith("Port=")] == ["Port=80,127.0.0.1:8080"]
-    for expected in ("PoWDefensesEnabled=1", "PoWQueueRate=7", "PoWQueueBurst=70", "MaxStreams=5",
-                     "Flags=MaxStreamsCloseCircuit"):
-        assert expected in parts
-    assert "Detach" not in command  # the service must vanish with our control connection
+def test_service_maps_only_port_80_with_circuit_ids_intro_defence_pow_and_stream_limits():
+    settings = OnionSettings(pow_queue_rate=7, pow_queue_burst=70, max_streams=5, intro_dos_rate=9,
+                             intro_dos_burst=90)
+    options = service_options("/d", "127.0.0.1:8080", settings)
+    assert options[0] == ("HiddenServiceDir", "/d")
+    assert [v for k, v in options if k == "HiddenServicePort"] == ["80 127.0.0.1:8080"]
+    for expected in [("HiddenServiceExportCircuitID", "haproxy"), ("HiddenServicePoWDefensesEnabled", "1"),
+                     ("HiddenServicePoWQueueRate", "7"), ("HiddenServicePoWQueueBurst", "70"),
+                     ("HiddenServiceMaxStreams", "5"), ("HiddenServiceMaxStreamsCloseCircuit", "1"),
+                     ("HiddenServiceEnableIntroDoSDefense", "1"),
+                     ("HiddenServiceEnableIntroDoSRatePerSec", "9"),
+                     ("HiddenServiceEnableIntroDoSBurstPerSec", "90")]:
+        assert expected in options
+    without = service_options("/d", "unix:/a b/web.sock", OnionSettings(circuit_ids=False))
+    assert ("HiddenServicePort", '80 unix:"/a b/web.sock"') in without
+    assert "HiddenServiceExportCircuitID" not in dict(without)
+
+
+def test_an_old_onion_key_moves_into_the_service_dir_with_the_same_address(tmp_path):
+    old = keys.load_or_create(tmp_path)  # data_dir/onion.key, as meldpunt kept it before
+    legacy = tmp_path / keys.KEY_FILE
+    moved = service_dir.prepare(tmp_path / "hs", legacy)
+    assert moved == old and not legacy.exists()
+    secret = tmp_path / "hs" / service_dir.SECRET_FILE
+    assert secret.read_bytes() == keys.HEADER + old.expanded  # tor's hs_ed25519_secret_key
+    assert stat.S_IMODE((tmp_path / "hs").stat().st_mode) == 0o700
+    assert stat.S_IMODE(secret.stat().st_mode) == 0o600
+    public = (tmp_path / "hs" / service_dir.PUBLIC_FILE).read_bytes()
+    assert keys.onion_service_id(public[32:]) == old.service_id
+    assert service_dir.prepare(tmp_path / "hs", legacy) == old  # and again: the same
+    other = keys.load_or_create(tmp_path)  # a second, different key beside it is refused
+    assert other != old
+    with pytest.raises(OnionKeyError, match="different onion keys"):
+        service_dir.prepare(tmp_path / "hs", legacy)
+
+
+def test_a_new_service_dir_gets_a_new_key(tmp_path):
+    key = service_dir.prepare(tmp_path / "hs", tmp_path / keys.KEY_FILE)
+    assert keys.load(tmp_path / "hs" / service_dir.SECRET_FILE) == key
 
 
 @pytest.mark.parametrize("bind, target", [

@@ -24,13 +24,13 @@ ONION_LINE = re.compile(r"^onion: http://([a-z2-7]{56}\.onion)/$")
 
 
 def write_config(path: Path, data_dir: Path, recipient: str, control: str, *, bind: str | None = None,
-                 **options) -> Path:
+                 workers: int = 1, threads: int = 4, limits: dict | None = None, **options) -> Path:
     """The harness's configuration with a [tor] section: `control` is the tor to publish through
     ("launch" for one of serve's own); one worker, English first, a form usable after a second.
     Other options go to the harness's config_dict."""
     return harness.write_config(
-        path, data_dir, recipient, default_language="en", form_min_seconds=1, workers=1, threads=4,
-        bind=bind or f"127.0.0.1:{free_port()}",
+        path, data_dir, recipient, default_language="en", form_min_seconds=1, workers=workers,
+        threads=threads, bind=bind or f"127.0.0.1:{free_port()}", limits=limits,
         tor={"control": control, "pow_queue_rate": 200, "pow_queue_burst": 2000, "max_streams": 20}, **options)
 
 
@@ -38,21 +38,25 @@ class Serve:
     """`meldpunt serve --config FILE` (Tor mode) as a child process of the test. Unlike the
     harness's Server, it is ready when it prints its onion address, not when a port answers."""
 
-    def __init__(self, config_path: Path, log_path: Path, *, timeout: float = 90) -> None:
+    def __init__(self, config_path: Path, log_path: Path, *, timeout: float = 90,
+                 tmpdir: Path | None = None) -> None:
         self.log = open(log_path, "ab")
         started = time.monotonic()
+        env = {**os.environ, **({"TMPDIR": str(tmpdir)} if tmpdir is not None else {})}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "crypto.cli", "serve", "--config", str(config_path)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self.log, cwd=ROOT)
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self.log, cwd=ROOT, env=env)
         self.hostname = self._read_onion_line(timeout)
         self.startup_seconds = time.monotonic() - started
 
     def _read_onion_line(self, timeout: float) -> str:
+        self.output: list[bytes] = []  # everything serve printed on stdout
         found: list[str] = []
         done = threading.Event()
 
         def reader() -> None:
             for raw in self.process.stdout:
+                self.output.append(raw)
                 line = raw.decode().rstrip("\n")
                 m = ONION_LINE.match(line)
                 if m and not found:

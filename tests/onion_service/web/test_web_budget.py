@@ -1,4 +1,5 @@
-"""The global budget of accepted reports per minute: shared by gunicorn's workers, never per client."""
+"""The global budget of accepted reports (the disk's reserve and a ceiling per minute): shared by
+gunicorn's workers, never per client, and the same Retry-After whatever the clock says."""
 
 from __future__ import annotations
 
@@ -10,19 +11,31 @@ from harness import Server, make_config, write_config
 from webkit import HTML_LANG, good_fields
 
 from onion_service.store import open_store
-from onion_service.web.budget import Budget
+from onion_service.web.budget import REPORT_BYTES, Budget, free_bytes
 
 
-def test_budget_counts_per_window_and_says_how_long_to_wait():
+def test_budget_counts_per_window():
     now = [120.0]
     budget = Budget(3, clock=lambda: now[0])
-    assert [budget.take() for _ in range(3)] == [None, None, None]
+    assert [budget.take() for _ in range(3)] == [True, True, True]
     now[0] = 135.0
-    assert budget.take() == 45
+    assert budget.take() is False
     budget.give_back()
-    assert budget.take() is None and budget.take() == 45
+    assert budget.take() is True and budget.take() is False
     now[0] = 180.0  # next minute: a fresh budget
-    assert budget.take() is None
+    assert budget.take() is True
+
+
+def test_disk_reserve_decides_from_the_data_directory_free_space(tmp_path):
+    free = [10 * 1024 * 1024]
+    budget = Budget(1000, data_dir=tmp_path, reserve_bytes=5 * 1024 * 1024, free=lambda _: free[0])
+    assert not budget.disk_full()
+    free[0] = 5 * 1024 * 1024 + REPORT_BYTES - 1  # one more report would cut into the reserve
+    assert budget.disk_full()
+    real = Budget(1000, data_dir=tmp_path, reserve_bytes=0)
+    assert not real.disk_full()
+    huge = Budget(1000, data_dir=tmp_path, reserve_bytes=free_bytes(tmp_path) + 1)
+    assert huge.disk_full()
 
 
 @pytest.fixture
@@ -52,7 +65,7 @@ def test_budget_is_global_across_workers(tight_server):
     assert accepted == 3 and statuses.count(503) == 7
     for status, headers, body in results:
         if status == 503:
-            assert 1 <= int(headers["retry-after"]) <= 60
+            assert headers["retry-after"] == "60"  # constant: nothing of the clock's phase
             assert HTML_LANG.search(body).group(1) == "de"
             assert "Meldungen" in body  # the translated "please try again" notice, form kept
             assert "http://example.org/a" in body

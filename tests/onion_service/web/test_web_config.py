@@ -43,7 +43,9 @@ def test_defaults_and_relative_data_dir(tmp_path, recipients):
     config = load_config(path)
     assert config.data_dir == tmp_path / "state"
     assert config.database_url == f"sqlite:///{tmp_path}/state/reports.sqlite3"
-    assert config.limits.reports_per_minute == 60 and config.limits.form_min_seconds == 3
+    assert config.limits.reports_per_minute == 600 and config.limits.form_min_seconds == 3
+    assert (config.limits.reports_per_circuit, config.limits.circuit_window_minutes) == (3, 10)
+    assert config.tor.circuit_ids is True and config.tor.pow_queue_rate == 5
     assert config.web.bind == "127.0.0.1:8080"
     with pytest.raises(AttributeError):
         config.data_dir = Path("/")  # frozen
@@ -65,6 +67,13 @@ def test_defaults_and_relative_data_dir(tmp_path, recipients):
         ({"web": {"bind": "192.168.1.2:80"}}, "web.bind"),
         ({"web": {"bind": "unix:relative.sock"}}, "absolute"),
         ({"tor": {"control": "10.0.0.1:9051"}}, "tor.control"),
+        ({"limits": {"reports_per_circuit": 0}}, "limits.reports_per_circuit"),
+        ({"limits": {"pages_per_circuit": 2}}, "limits.pages_per_circuit"),
+        ({"limits": {"circuit_window_minutes": 0}}, "limits.circuit_window_minutes"),
+        ({"limits": {"min_free_mb": -1}}, "limits.min_free_mb"),
+        ({"tor": {"circuit_ids": 1}}, "tor.circuit_ids must be a bool"),
+        ({"tor": {"pow_queue_rate": 0}}, "tor.pow_queue_rate"),
+        ({"tor": {"intro_dos_rate": 50, "intro_dos_burst": 10}}, "tor.intro_dos_burst"),
         ({"hotline": {}}, "hotline.name"),
         ({"hotline": {"name": {"es": "x"}}}, "hotline.name"),
         ({"hotline": {"name": "H", "quick_exit_url": "http://x"}}, "quick_exit_url"),
