@@ -49,7 +49,7 @@ class RefusingWorker(BufferingWorker):
     def _page(self, code: int) -> bytes:
         page = self._pages.get(code)
         if page is None:
-            response = self.wsgi.extensions["meldpunt_refusal_page"](code)
+            response = self.meldpunt_app.extensions["meldpunt_refusal_page"](code)
             head = [f"HTTP/1.1 {code} {http.HTTPStatus(code).phrase}"]
             head += [f"{name}: {value}" for name, value in response.headers.items() if name.lower() != "connection"]
             head.append("Connection: close")

@@ -99,6 +99,7 @@ class BufferingWorker(ThreadWorker):
     def load_wsgi(self) -> None:
         super().load_wsgi()
         app, serving = self.wsgi, self._serving
+        self.meldpunt_app = app  # the application itself, for refusals made outside a request
 
         def with_circuit(environ, start_response):
             circuit = getattr(serving, "circuit", None)

@@ -181,9 +181,16 @@ def test_shellcheck_is_clean_on_every_script():
 
 
 def test_the_package_a_server_installs_leaves_the_demo_and_its_tor_network_out(tmp_path):
-    # install.sh pip-installs the checkout; what it gets is this wheel.
+    # install.sh pip-installs the checkout; what it gets is this wheel, built from the tracked files
+    # alone (a checkout's own build/ folder may hold an older build).
+    source = tmp_path / "source"
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
+    for name in filter(None, tracked.decode().split("\0")):
+        if (ROOT / name).is_file():
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, source / name)
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "--disable-pip-version-check",
-                    "-w", str(tmp_path), str(ROOT)], check=True, capture_output=True, timeout=300)
+                    "-w", str(tmp_path), str(source)], check=True, capture_output=True, timeout=300)
     (wheel,) = tmp_path.glob("meldpunt-*.whl")
     with zipfile.ZipFile(wheel) as z:
         tops = {name.split("/", 1)[0] for name in z.namelist() if not name.startswith("meldpunt-")}
