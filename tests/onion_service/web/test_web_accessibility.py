@@ -141,15 +141,16 @@ def test_every_page_in_each_language_passes_axe_on_the_public_host(app, audit, l
 
 
 def test_language_choice_and_pages_only_raw_requests_reach_pass_axe(app, audit):
-    """The language choice, and the error pages a browser cannot ask for itself (405, 413, 415,
-    421), each loaded as a document with the status and body the app gives it."""
+    """The language choice, and the error pages a browser cannot ask for itself (an unknown method,
+    which gets the 404 page; 413, 415, 421), each loaded as a document with the status and body the
+    app gives it."""
     application, _ = app
     client = application.test_client()
     problems = (audit(PUBLIC, "GET", "/", expect=".choose") + audit("127.0.0.1", "GET", "/", expect=".choose")
                 + audit("127.0.0.1", "GET", "/fr/", expect="#urls"))
     for lang in LANGS:
         for code, response in [
-            (405, client.delete(f"/{lang}/", headers={"Host": PUBLIC})),
+            (404, client.delete(f"/{lang}/", headers={"Host": PUBLIC})),
             (413, client.post(f"/{lang}/", data=b"a" * 70_000, headers={"Host": PUBLIC, **FORM})),
             (415, client.post(f"/{lang}/", data=b"a=b", headers={"Host": PUBLIC, "Content-Type": "text/plain"})),
             (421, client.get(f"/{lang}/", headers={"Host": "evil.example"})),
