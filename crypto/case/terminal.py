@@ -9,7 +9,7 @@ from __future__ import annotations
 from crypto.case.decisions import VERDICTS
 from crypto.case.queue import Address, Details
 from crypto.staff.display import visible
-from crypto.staff.fields import SHOWN
+from crypto.staff.lookup import field_lines
 
 _INDENT = 16
 
@@ -69,20 +69,7 @@ def address_lines(d: Details) -> list[str]:
 
 
 def report_lines(fields: dict, rid: str, day: str, *, spelled: str | None = None) -> list[str]:
-    record = {"id": rid, "day": day, "report": fields}
-    lines = []
-    if fields.get("child_in_danger"):
-        lines.append("!! The reporter says a child is in immediate danger.")
-    for field in SHOWN:
-        if field.key == "urls":
-            urls = fields.get("urls") or [field.empty]
-            lines.append(_line(field.label, urls[0]))
-            lines += [" " * _INDENT + visible(u) for u in urls[1:]]
-        elif field.multiline:
-            lines.append(f"{field.label}:")
-            lines += ["  " + line for line in visible(field.shown(record), keep_newlines=True).split("\n")]
-        else:
-            lines.append(_line(field.label, field.shown(record)))
+    lines = field_lines({"id": rid, "day": day, "report": fields}, indent=_INDENT)
     if spelled is not None:
         lines.append(_line("Spelled here", spelled))
     lines.append(_line("Report id", rid))

@@ -46,22 +46,32 @@ def _line(label: str, text: str) -> str:
 
 def format_record(record: Record, out_dir: str) -> str:
     """A report as plain text for a terminal; every value made visible and inert."""
-    lines = []
-    for field in SHOWN:
-        if field.key == "urls":
-            if record["report"].get("child_in_danger"):
-                lines.append("!! The reporter says a child is in immediate danger.")
-            urls = record["report"].get("urls") or [field.empty]
-            lines.append(_line(field.label, urls[0]))
-            lines += [" " * _INDENT + visible(u) for u in urls[1:]]
-        elif field.multiline:
-            lines.append(f"{field.label}:")
-            lines += ["  " + line for line in visible(field.shown(record), keep_newlines=True).split("\n")]
-        else:
-            lines.append(_line(field.label, field.shown(record)))
+    lines = field_lines(record)
     rid = visible(str(record.get("id", "")))
     lines += [
         _line("File", os.path.join(out_dir, folder.REPORTS, rid + ".json")),
         _line("Overview", os.path.join(out_dir, "index.html")) + f"#r-{rid}",
     ]
     return "\n".join(lines)
+
+
+def field_lines(record: Record, *, indent: int = _INDENT) -> list[str]:
+    """A record's fields, from the one field table, as terminal lines: labels padded to `indent`,
+    every value made visible and inert, the danger warning above the addresses."""
+    def line(label: str, text: str) -> str:
+        return f"{label + ':':<{indent}}{visible(text)}"
+
+    lines = []
+    for field in SHOWN:
+        if field.key == "urls":
+            if record["report"].get("child_in_danger"):
+                lines.append("!! The reporter says a child is in immediate danger.")
+            urls = record["report"].get("urls") or [field.empty]
+            lines.append(line(field.label, urls[0]))
+            lines += [" " * indent + visible(u) for u in urls[1:]]
+        elif field.multiline:
+            lines.append(f"{field.label}:")
+            lines += ["  " + text for text in visible(field.shown(record), keep_newlines=True).split("\n")]
+        else:
+            lines.append(line(field.label, field.shown(record)))
+    return lines

@@ -17,10 +17,10 @@ from crypto.envelope.receipt import normalise_receipt
 from onion_service.store import Store, StoreUnavailable
 from onion_service.web import form
 from onion_service.web.budget import RETRY_AFTER, Budget
-from onion_service.web.circuits import ENVIRON_KEY, CircuitLimits
+from onion_service.web.circuits import CircuitLimits
 from onion_service.web.status_texts import MESSAGE_TEXTS, STATE_TEXTS
 from onion_service.web.token import FormTokens, SpentTokens, TokenExpired, TokenInvalid, TokenTooFast
-from onion_service.web.views import LANG, new_circuit_notice
+from onion_service.web.views import LANG, circuit, new_circuit_notice
 
 CODE = "code"
 FIELDS = (CODE, form.TOKEN, form.HONEYPOT)
@@ -45,9 +45,6 @@ def make_status_blueprint(*, tokens: FormTokens, spent: SpentTokens, budget: Bud
             looked_up=looked_up, token=tokens.issue(purpose(lang)), state_texts=STATE_TEXTS,
             message_texts=MESSAGE_TEXTS)
         return Response(html, status=status, mimetype="text/html")
-
-    def circuit() -> int | None:
-        return request.environ.get(ENVIRON_KEY)
 
     @bp.before_request
     def count_page() -> Response | None:

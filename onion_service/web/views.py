@@ -61,6 +61,11 @@ def kind_labels() -> list[tuple[str, object]]:
     return [(code, labels[code]) for code in KINDS]
 
 
+def circuit() -> int | None:
+    """The Tor circuit of this request, as the worker read it from tor's PROXY line (memory only)."""
+    return request.environ.get(ENVIRON_KEY)
+
+
 def new_circuit_notice() -> object:
     return lazy_gettext(
         "Many pages or reports have come over your connection to this site in a short time, so we "
@@ -127,9 +132,6 @@ def make_blueprint(
         else:
             html = render(token)
         return Response(html, status=status, mimetype="text/html")
-
-    def circuit() -> int | None:
-        return request.environ.get(ENVIRON_KEY)
 
     @bp.before_request
     def count_page() -> Response | None:
