@@ -26,6 +26,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from onion_service.web.shared_lock import SharedLock
+
 _WINDOW = 60.0
 # A sealed report is one 16 KiB frame sealed to a few recipients: under 20 KiB, plus the
 # database's own overhead per row. Counted as 64 KiB so the reserve holds with room to spare.
@@ -47,7 +49,7 @@ class Budget:
         # CLOCK_MONOTONIC is system-wide, so forked workers agree on the current window.
         ctx = multiprocessing.get_context("fork")
         self._state = ctx.RawArray("q", 2)  # [window number, reports accepted in it]
-        self._lock = ctx.Lock()
+        self._lock = SharedLock()
         self._per_minute = per_minute
         self._clock = clock
         self._data_dir, self._reserve, self._free = data_dir, reserve_bytes, free

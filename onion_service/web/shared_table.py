@@ -22,6 +22,8 @@ import os
 import time
 from collections.abc import Callable
 
+from onion_service.web.shared_lock import SharedLock
+
 # 32 rows a lookup at most: with the table at most half full, a run that long is vanishingly rare,
 # and 32 rows of 4 integers are a few cache lines, read under the lock.
 PROBES = 32
@@ -39,7 +41,7 @@ class SharedTable:
         self._width = 2 + counters
         self._rows = ctx.RawArray("q", slots * self._width)
         self._cursor = ctx.RawArray("q", 1)  # where the next sweep starts
-        self._lock = ctx.Lock()
+        self._lock = SharedLock()
         self._slots = slots
         self._counters = counters
         self._clock = clock
