@@ -122,9 +122,17 @@ def test_refused_addresses_give_the_message_and_open_nothing(open_browser, proxy
         # the browser lets an extension open it, and a badge marks the button where it does not.
         tab_id = worker.evaluate("chrome.tabs.query({active: true, lastFocusedWindow: true}).then(([t]) => t.id)")
         assert messages[reason] in worker.evaluate("(id) => chrome.action.getTitle({tabId: id})", tab_id)
-        badge, popup = worker.evaluate("(id) => Promise.all([chrome.action.getBadgeText({tabId: id}), "
-                                       "chrome.action.getPopup({tabId: id})])", tab_id)
-        assert (badge, popup.rsplit("/", 1)[-1]) in (("!", f"refused.html#{reason}"), ("", "")), (badge, popup)
+        # The popup page, once open, clears the badge and then itself: wait out the moment between.
+        shown, cleared = ("!", f"refused.html#{reason}"), ("", "")
+        deadline = time.monotonic() + 5
+        while True:
+            badge, popup = worker.evaluate("(id) => Promise.all([chrome.action.getBadgeText({tabId: id}), "
+                                           "chrome.action.getPopup({tabId: id})])", tab_id)
+            state = (badge, popup.rsplit("/", 1)[-1])
+            if state in (shown, cleared) or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        assert state in (shown, cleared), (badge, popup)
     time.sleep(1)  # long enough for a tab the extension might have asked for to appear
     assert worker.evaluate("chrome.tabs.query({}).then(t => t.length)") == tabs_before
     assert [p.url for p in opened if not p.url.startswith("chrome-extension://")] == []
