@@ -24,7 +24,7 @@ from devnet.node import Node, PrivateNetworkError, free_ports
 from onion_service.tor import keys
 
 SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's onionbalance lives in the system's python3 packages
-RUNNER = Path(__file__).with_name("ob_testnet.py")
+RUNNER = Path(__file__).with_name("ob_testnet.py")  # run with -P: its directory holds this module, "onionbalance"
 
 
 class Onionbalanced:
@@ -75,7 +75,7 @@ class Onionbalanced:
             for name in self._names:
                 self._start_tor(name)
             self.onionbalance = subprocess.Popen(
-                [SYSTEM_PYTHON, str(RUNNER), "-i", "127.0.0.1", "-p", str(front.control_port),
+                [SYSTEM_PYTHON, "-P", str(RUNNER), "-i", "127.0.0.1", "-p", str(front.control_port),
                  "-c", str(front.data_dir / "config.yaml"), "-v", "info"],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                 stderr=open(front.data_dir / "onionbalance.log", "ab"), start_new_session=True)
