@@ -74,6 +74,9 @@ class Onionbalanced:
                           for i, k in enumerate(self.backend_keys)))
             for name in self._names:
                 self._start_tor(name)
+            # onionbalance started before its tor has the microdescriptors stops at its first upload.
+            for name in self._names:
+                self.network._wait_bootstrapped(self.network.nodes[name], _deadline(60))
             self.onionbalance = subprocess.Popen(
                 [SYSTEM_PYTHON, "-P", str(RUNNER), "-i", "127.0.0.1", "-p", str(front.control_port),
                  "-c", str(front.data_dir / "config.yaml"), "-v", "info"],

@@ -166,3 +166,115 @@ def test_reporters_reach_both_backends_and_each_report_is_stored_once(scaleout, 
     assert set(served) == set(range(BACKENDS)), served
     counts = stored(url, staff)
     assert all(counts[d] == 1 for d in descriptions), counts
+
+
+def test_a_killed_backend_loses_no_acknowledged_report_and_rejoins(scaleout, tor_network, staff):
+    from torkit import refetch_descriptor
+
+    ob, backends, base, url = scaleout
+    names = [b.name for b in backends]
+    acked: list[tuple[float, str, int]] = []  # (when, description, backend) of each thank-you page
+    failed: list[float] = []
+    stop = threading.Event()
+    lock = threading.Lock()
+
+    def reporter(k: int) -> None:
+        n = 0
+        while not stop.is_set():
+            description = f"failover-{k}-{n}-{secrets.token_hex(4)}"
+            n += 1
+            try:
+                index, _ = report(base, tor_network.socks_port, description, names)
+            except (requests.RequestException, AssertionError):
+                with lock:
+                    failed.append(time.monotonic())
+                continue
+            with lock:
+                acked.append((time.monotonic(), description, index))
+
+    threads = [threading.Thread(target=reporter, args=(k,), daemon=True) for k in range(3)]
+    for t in threads:
+        t.start()
+    try:
+        time.sleep(6)
+        killed_at = time.monotonic()
+        backends[1].kill()
+        ob.kill_backend(1)
+        # New visitors, one after the other, each on a fresh circuit: the failover time is when the
+        # first of three visitors in a row was served after the kill.
+        streak, streak_start, latencies = 0, None, []
+        while streak < 3:
+            assert time.monotonic() - killed_at < FAILOVER_BOUND, f"no 3 visitors in a row within {FAILOVER_BOUND} s"
+            t0 = time.monotonic()
+            try:
+                ok = requests.get(f"{base}/en/", proxies=socks(tor_network.socks_port), timeout=10).status_code == 200
+            except requests.RequestException:
+                ok = False
+            latencies.append(round(time.monotonic() - t0, 2))
+            streak, streak_start = (streak + 1, streak_start or t0) if ok else (0, None)
+        failover = streak_start - killed_at
+        time.sleep(4)  # reporters keep sending against the one backend left
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=45)
+    after_kill = [a for a in acked if a[0] > killed_at]
+    print(f"\nscale-out: failover {failover:.1f} s; visitor latencies after the kill {latencies}; "
+          f"acknowledged {len(acked)} ({len(after_kill)} after the kill), failed {len(failed)}", file=sys.stderr)
+    assert after_kill, "no report was acknowledged after the kill"
+
+    counts = stored(url, staff)
+    lost = [d for _, d, _ in acked if counts[d] != 1]
+    assert lost == [], lost
+
+    # Backend 1 comes back: the same key and ob_config, so Onionbalance puts it in again.
+    restarted_at = time.monotonic()
+    ob.start_backend(1)
+    backends[1].start()
+    seen = Counter()
+    while seen[1] == 0:
+        assert time.monotonic() - restarted_at < 90, f"backend 1 did not rejoin: {seen}"
+        refetch_descriptor(tor_network, ob.hostname)
+        for _ in range(4):
+            try:
+                page = requests.get(f"{base}/en/", proxies=socks(tor_network.socks_port), timeout=10)
+            except requests.RequestException:
+                continue
+            seen.update(i for i, n in enumerate(names) if n in page.text)
+        time.sleep(2)
+    print(f"scale-out: backend 1 served again {time.monotonic() - restarted_at:.1f} s after its restart",
+          file=sys.stderr)
+
+
+def test_export_from_one_backend_and_purge_from_the_other_see_the_same_reports_once(scaleout, staff, tmp_path):
+    from click.testing import CliRunner
+
+    from crypto.age import keys
+    from crypto.cli import main
+    from crypto.staff.bundle import read_index
+
+    def run(*args):
+        return CliRunner().invoke(main, [str(a) for a in args])
+
+    ob, backends, base, url = scaleout
+    store = open_store(url)
+    try:
+        total = store.count()
+        assert total > 0
+        result = run("export", "--config", backends[0].config, "--out", tmp_path / "bundle.tar")
+        assert result.exit_code == 0, result.output
+        entries = read_index(tmp_path / "bundle.tar")
+        assert len(entries) == total and len({e.id for e in entries}) == total
+        identity = tmp_path / "staff.key"
+        identity.write_text(keys.identity_file_text(staff.identities[0]))
+        result = run("open", tmp_path / "bundle.tar", "-i", identity, "--out", tmp_path / "offline")
+        assert result.exit_code == 0, result.output
+        result = run("purge", "--config", backends[1].config, "--ack", tmp_path / "offline" / "ack")
+        assert result.exit_code == 0, result.output
+        assert f"Deleted {total} of the {total} acknowledged reports." in result.stdout
+        assert store.count() == 0
+        # The same acknowledgement again, through the first backend: nothing left to remove.
+        result = run("purge", "--config", backends[0].config, "--ack", tmp_path / "offline" / "ack")
+        assert result.exit_code == 0 and "Deleted 0 of" in result.stdout, result.output
+    finally:
+        store.close()
