@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from devnet import torrc
@@ -40,6 +41,7 @@ class Onionbalanced:
         self.backend_keys = [keys.generate() for _ in range(backends)]
         self.backend_ports = free_ports(backends)
         self.onionbalance: subprocess.Popen | None = None
+        self._pending: dict[str, Node] = {}
         self._names = [f"backend{i}" for i in range(backends)] + ["frontend"]
 
     def start(self) -> None:
@@ -120,10 +122,10 @@ class Onionbalanced:
         # The onion-service tor's settings of the network (SocksPort 0 included), plus the service.
         text = torrc.torrc_text(node, self.network.nodes.values(), offset=0, bandwidth_file=Path("/dev/null"))
         (node.data_dir / "torrc").write_text(text + "".join(line + "\n" for line in service_lines))
-        self._pending = getattr(self, "_pending", {})
         self._pending[node.name] = node
 
     def _start_tor(self, name: str) -> None:
+        # The network's own launcher, so that its kill_node and start_node work on these tors too.
         node = self._pending.pop(name)
         self.network.nodes[name] = node
         self.network._launch(node, disable_network=False)
@@ -131,7 +133,6 @@ class Onionbalanced:
 
 
 def _deadline(seconds: float) -> float:
-    import time
     return time.monotonic() + seconds
 
 

@@ -19,6 +19,7 @@ import secrets
 import shutil
 import signal
 import socket
+import statistics
 import sys
 import threading
 import time
@@ -36,7 +37,10 @@ pytestmark = [pytest.mark.tor, pytest.mark.slow]
 
 BACKENDS = 2
 FIRST_FETCH_BOUND = 90.0  # measured 20-40 s: onionbalance's first fetch round, then its upload
-FAILOVER_BOUND = 30.0  # measured: see bench/README.md
+FAILOVER_BOUND = 30.0  # measured 0-11 s (bench/README.md): one visitor's 10 s timeout on a dead intro point
+REJOIN_BOUND = 90.0  # measured about 30 s: onionbalance refetches every 10 s, then publishes
+# One kill in `make test`; MELDPUNT_SCALEOUT_KILLS=5 for the figures in bench/README.md.
+KILLS = int(os.environ.get("MELDPUNT_SCALEOUT_KILLS", "1"))
 
 
 class Backend:
@@ -169,8 +173,6 @@ def test_reporters_reach_both_backends_and_each_report_is_stored_once(scaleout, 
 
 
 def test_a_killed_backend_loses_no_acknowledged_report_and_rejoins(scaleout, tor_network, staff):
-    from torkit import refetch_descriptor
-
     ob, backends, base, url = scaleout
     names = [b.name for b in backends]
     acked: list[tuple[float, str, int]] = []  # (when, description, backend) of each thank-you page
@@ -195,55 +197,68 @@ def test_a_killed_backend_loses_no_acknowledged_report_and_rejoins(scaleout, tor
     threads = [threading.Thread(target=reporter, args=(k,), daemon=True) for k in range(3)]
     for t in threads:
         t.start()
+    failovers, rejoins, kills = [], [], []
     try:
         time.sleep(6)
-        killed_at = time.monotonic()
-        backends[1].kill()
-        ob.kill_backend(1)
-        # New visitors, one after the other, each on a fresh circuit: the failover time is when the
-        # first of three visitors in a row was served after the kill.
-        streak, streak_start, latencies = 0, None, []
-        while streak < 3:
-            assert time.monotonic() - killed_at < FAILOVER_BOUND, f"no 3 visitors in a row within {FAILOVER_BOUND} s"
-            t0 = time.monotonic()
-            try:
-                ok = requests.get(f"{base}/en/", proxies=socks(tor_network.socks_port), timeout=10).status_code == 200
-            except requests.RequestException:
-                ok = False
-            latencies.append(round(time.monotonic() - t0, 2))
-            streak, streak_start = (streak + 1, streak_start or t0) if ok else (0, None)
-        failover = streak_start - killed_at
-        time.sleep(4)  # reporters keep sending against the one backend left
+        for _ in range(KILLS):
+            kills.append(time.monotonic())
+            failovers.append(_kill_and_measure(ob, backends, base, tor_network.socks_port))
+            time.sleep(4)  # reporters keep sending against the one backend left
+            rejoins.append(_restart_and_rejoin(ob, backends, base, tor_network, names))
     finally:
         stop.set()
         for t in threads:
             t.join(timeout=45)
-    after_kill = [a for a in acked if a[0] > killed_at]
-    print(f"\nscale-out: failover {failover:.1f} s; visitor latencies after the kill {latencies}; "
-          f"acknowledged {len(acked)} ({len(after_kill)} after the kill), failed {len(failed)}", file=sys.stderr)
+    after_kill = [a for a in acked if a[0] > kills[0]]
+    print(f"\nscale-out: failover after {KILLS} kill(s): {[round(f, 1) for f in failovers]} s "
+          f"(median {statistics.median(failovers):.1f}, worst {max(failovers):.1f}); rejoined after "
+          f"{[round(r, 1) for r in rejoins]} s; reports acknowledged {len(acked)} ({len(after_kill)} after "
+          f"the first kill), refused or cut off {len(failed)}", file=sys.stderr)
     assert after_kill, "no report was acknowledged after the kill"
 
     counts = stored(url, staff)
     lost = [d for _, d, _ in acked if counts[d] != 1]
     assert lost == [], lost
+    print(f"scale-out: acknowledged {len(acked)}, stored once {len(acked) - len(lost)}, lost {len(lost)}",
+          file=sys.stderr)
 
-    # Backend 1 comes back: the same key and ob_config, so Onionbalance puts it in again.
+
+def _kill_and_measure(ob, backends, base: str, socks_port: int) -> float:
+    """SIGKILL backend 1's meldpunt and tor; seconds until the first of three new visitors in a row
+    (each on a fresh circuit) was served."""
+    killed_at = time.monotonic()
+    backends[1].kill()
+    ob.kill_backend(1)
+    streak, streak_start = 0, None
+    while streak < 3:
+        assert time.monotonic() - killed_at < FAILOVER_BOUND, f"no 3 visitors in a row within {FAILOVER_BOUND} s"
+        t0 = time.monotonic()
+        try:
+            ok = requests.get(f"{base}/en/", proxies=socks(socks_port), timeout=10).status_code == 200
+        except requests.RequestException:
+            ok = False
+        streak, streak_start = (streak + 1, streak_start or t0) if ok else (0, None)
+    return streak_start - killed_at
+
+
+def _restart_and_rejoin(ob, backends, base: str, network, names: list[str]) -> float:
+    """Start backend 1 again (same key and ob_config); seconds until it serves a new visitor."""
+    from torkit import refetch_descriptor
+
     restarted_at = time.monotonic()
     ob.start_backend(1)
     backends[1].start()
-    seen = Counter()
-    while seen[1] == 0:
-        assert time.monotonic() - restarted_at < 90, f"backend 1 did not rejoin: {seen}"
-        refetch_descriptor(tor_network, ob.hostname)
+    while True:
+        assert time.monotonic() - restarted_at < REJOIN_BOUND, "backend 1 did not rejoin"
+        refetch_descriptor(network, ob.hostname)
         for _ in range(4):
             try:
-                page = requests.get(f"{base}/en/", proxies=socks(tor_network.socks_port), timeout=10)
+                page = requests.get(f"{base}/en/", proxies=socks(network.socks_port), timeout=10)
             except requests.RequestException:
                 continue
-            seen.update(i for i, n in enumerate(names) if n in page.text)
+            if names[1] in page.text:
+                return time.monotonic() - restarted_at
         time.sleep(2)
-    print(f"scale-out: backend 1 served again {time.monotonic() - restarted_at:.1f} s after its restart",
-          file=sys.stderr)
 
 
 def test_export_from_one_backend_and_purge_from_the_other_see_the_same_reports_once(scaleout, staff, tmp_path):
