@@ -6,9 +6,11 @@ HiddenServiceDir service that is an Onionbalance instance, and meldpunt serving 
 database. Each backend has its own hotline name, so the page tells which one served a reporter.
 
 Reporters over fresh circuits to the frontend reach both backends, and each report lands once.
-Then backend 1's meldpunt and tor are SIGKILLed while reporters keep sending: new visitors get
-the form again within FAILOVER_BOUND seconds, and every report whose thank-you page arrived is
-stored once and opens. An export from backend 0 and a purge from backend 1 see and remove the same
+One circuit's per-circuit limit and the headers hold through the frontend. Then backend 1's
+meldpunt and tor are SIGKILLed while reporters keep sending: a new visitor gets the form again
+within FAILOVER_BOUND seconds (some still fail while the dead backend's introduction points stay in
+the frontend descriptor: counted and printed, not bounded), every report whose thank-you page
+arrived is stored once and opens, and the backend started again serves again. An export from backend 0 and a purge from backend 1 see and remove the same
 reports once. Bounded: at most about 30 reports, 4 client threads, loopback only.
 """
 
@@ -38,7 +40,7 @@ pytestmark = [pytest.mark.tor, pytest.mark.slow]
 BACKENDS = 2
 FIRST_FETCH_BOUND = 90.0  # measured 20-40 s: onionbalance's first fetch round, then its upload
 FAILOVER_WINDOW = 15.0  # new visitors are sent for this long after each kill
-FAILOVER_BOUND = 30.0  # until the first new visitor is served; measured at most 11 s (bench/README.md)
+FAILOVER_BOUND = 30.0  # until the first new visitor is served; measured 0.3-6.7 s (bench/README.md)
 REJOIN_BOUND = 90.0  # measured about 30 s: onionbalance refetches every 10 s, then publishes
 # One kill in `make test`; MELDPUNT_SCALEOUT_KILLS=5 for the figures in bench/README.md.
 KILLS = int(os.environ.get("MELDPUNT_SCALEOUT_KILLS", "1"))
