@@ -19,9 +19,6 @@ from devnet.demo import NETWORK_DIR, _say, default_data_dir, ensure_demo_key, in
 from devnet.onionbalance import Onionbalanced, check_installed
 from devnet.private_network import PrivateNetwork
 
-MAX_BACKENDS = 8  # Onionbalance v3 fits the introduction points of 8 backends in one descriptor
-
-
 def run_scaleout_demo(data_dir: str | os.PathLike | None, backends: int, database_url: str, *,
                       stop: threading.Event | None = None) -> None:
     check_installed()

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -104,10 +103,8 @@ class Onionbalanced:
                 self.onionbalance.kill()
                 self.onionbalance.wait()
         for name in self._names:
-            node = self.network.nodes.pop(name, None)
-            if node is not None and node.process is not None:
-                self.network.nodes[name] = node
-                self.network.kill_node(name)
+            if name in self.network.nodes:
+                self.network.kill_node(name)  # the network's own nodes are left as they were
                 del self.network.nodes[name]
 
     # -- internals ------------------------------------------------------------------------------
@@ -148,7 +145,3 @@ def check_installed() -> None:
     probe = subprocess.run([SYSTEM_PYTHON, "-c", "import onionbalance.hs_v3"], capture_output=True)
     if probe.returncode != 0:
         raise PrivateNetworkError("Debian's onionbalance is not installed: apt-get install onionbalance")
-
-
-if __name__ == "__main__":
-    sys.exit("use devnet.onionbalance from the tests or the demo")
