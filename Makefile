@@ -22,9 +22,11 @@ NPM_DIRS := tests/interop extension tests/onion_service/web/a11y
 # apparmor_parser for deploy/, rsvg-convert to check the extension's icons against their SVG,
 # chromium-l10n so that Chromium runs in nl, fr and de for the extension's language choice, nginx and
 # its headers-more module for the HTTPS reverse proxy in deploy/nginx/ (the tests start their own
-# nginx on loopback; on a machine with systemd, Debian's package also starts the system service).
+# nginx on loopback; on a machine with systemd, Debian's package also starts the system service),
+# onionbalance (Debian's 0.2.2, v3) for the scale-out test behind one frontend address (the tests run
+# their own; on a machine with systemd, the package also enables a system service).
 RUN_DEBS := tor
-TEST_DEBS := tor age chromium chromium-driver postgresql shellcheck systemd iproute2 util-linux apparmor librsvg2-bin chromium-l10n nginx libnginx-mod-http-headers-more-filter
+TEST_DEBS := tor age chromium chromium-driver postgresql shellcheck systemd iproute2 util-linux apparmor librsvg2-bin chromium-l10n nginx libnginx-mod-http-headers-more-filter onionbalance
 
 .PHONY: help install demo test check test-deps debs-run debs-test npm-deps icons translations fuzz bench clean
 

@@ -92,15 +92,19 @@ def ensure_demo_key(path: Path) -> str:
     return identity.recipient().encode()
 
 
-def write_demo_config(path: Path, data_dir: Path, recipient: str, control_port: int) -> None:
-    (web_port,) = free_ports(1)
+def write_demo_config(path: Path, data_dir: Path, recipient: str, control_port: int | None, *,
+                      web_port: int | None = None, database_url: str = "", name: str = "meldpunt demo") -> None:
+    """control_port None: `[tor] control = "torrc"`, the web server alone (a backend, demo_scaleout)."""
+    web_port = web_port or free_ports(1)[0]
+    control = f"127.0.0.1:{control_port}" if control_port is not None else "torrc"
     path.write_text(
         "# Written by meldpunt demo on every start (the ports change); edit a copy, not this file.\n"
         f"recipients = [{_toml(recipient)}]\n"
         f"data_dir = {_toml(str(data_dir))}\n"
-        'default_language = "en"\n\n'
+        + (f"database_url = {_toml(database_url)}\n" if database_url else "")
+        + 'default_language = "en"\n\n'
         "[hotline]\n"
-        'name = "meldpunt demo"\n'
+        f"name = {_toml(name)}\n"
         'contact = "This is a demonstration on a private Tor network; reports go to a demo key."\n\n'
         "[[hotline.emergency]]\n"
         'label = "European emergency number"\n'
@@ -110,7 +114,7 @@ def write_demo_config(path: Path, data_dir: Path, recipient: str, control_port: 
         "workers = 2\n"
         "threads = 8\n\n"
         "[tor]\n"
-        f'control = "127.0.0.1:{control_port}"\n'
+        f"control = {_toml(control)}\n"
     )
     os.chmod(path, 0o600)
 

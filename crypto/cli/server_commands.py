@@ -145,7 +145,12 @@ def extension(config_path: str, out_dir: str, onion_address: str | None) -> None
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None,
               help="Where the demo keeps its key, reports and onion address "
                    "(default: ~/.local/share/meldpunt-demo).")
-def demo(data_dir: str | None) -> None:
+@click.option("--backends", type=click.IntRange(1, 8), default=None,
+              help="Run this many meldpunt backends behind one Onionbalance frontend address "
+                   "(needs Debian's onionbalance and --database-url).")
+@click.option("--database-url", default=None,
+              help="The PostgreSQL database the backends share (with --backends); the demo does not run one.")
+def demo(data_dir: str | None, backends: int | None, database_url: str | None) -> None:
     """Run everything on a private Tor network, with a demo staff key (from a checkout only)."""
     try:
         from devnet.demo import run_demo
@@ -155,6 +160,13 @@ def demo(data_dir: str | None) -> None:
         # A server install leaves devnet/ out on purpose: the demo is for development.
         raise click.UsageError("the demo runs from a checkout of meldpunt: `make demo` there") from None
 
+    if backends is not None:
+        if not database_url or not database_url.startswith("postgresql"):
+            raise click.UsageError("--backends needs --database-url of a PostgreSQL database they share")
+        from devnet.demo_scaleout import run_scaleout_demo
+
+        run_scaleout_demo(data_dir, backends, database_url)
+        return
     run_demo(data_dir)
 
 
