@@ -1,5 +1,5 @@
 """`meldpunt demo --backends N --database-url URL`: N meldpunt backends behind one Onionbalance
-frontend address on the private Tor network, sharing one PostgreSQL database (devnet/onionbalance.py).
+frontend address on the private Tor network, sharing one PostgreSQL database (devnet/balancer.py).
 
 The database is the caller's (a PostgreSQL that accepts the URL): the demo does not run one. The
 frontend's key is made fresh on each start, so its address changes from one demo to the next.
@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from devnet.demo import NETWORK_DIR, _say, default_data_dir, ensure_demo_key, instructions_text, write_demo_config
-from devnet.onionbalance import Onionbalanced, check_installed
+from devnet.balancer import Onionbalanced, check_installed
 from devnet.private_network import PrivateNetwork
 
 def run_scaleout_demo(data_dir: str | os.PathLike | None, backends: int, database_url: str, *,

@@ -1,6 +1,6 @@
 """Two meldpunt backends behind Onionbalance on the private Tor network, one PostgreSQL.
 
-The arrangement of deploy/onionbalance/ (devnet/onionbalance.py): each backend is its own tor with a
+The arrangement of deploy/onionbalance/ (devnet/balancer.py): each backend is its own tor with a
 HiddenServiceDir service that is an Onionbalance instance, and meldpunt serving the web only
 (`[tor] control = "torrc"`), answering for the frontend's address; both write to one PostgreSQL
 database. Each backend has its own hotline name, so the page tells which one served a reporter.
@@ -90,7 +90,7 @@ def _accepts(port: int) -> bool:
 
 @pytest.fixture(scope="module")
 def scaleout(tor_network, _postgres_session, staff, tmp_path_factory):
-    from devnet.onionbalance import Onionbalanced, check_installed
+    from devnet.balancer import Onionbalanced, check_installed
 
     check_installed()
     if not _postgres_session.running:

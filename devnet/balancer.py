@@ -24,7 +24,7 @@ from devnet.node import Node, PrivateNetworkError, free_ports
 from onion_service.tor import keys
 
 SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's onionbalance lives in the system's python3 packages
-RUNNER = Path(__file__).with_name("ob_testnet.py")  # run with -P: its directory holds this module, "onionbalance"
+RUNNER = Path(__file__).with_name("ob_testnet.py")  # run with -P: only the installed onionbalance, never this tree
 
 
 class Onionbalanced:
