@@ -15,9 +15,17 @@ import threading
 import time
 from pathlib import Path
 
-from devnet.demo import NETWORK_DIR, _say, default_data_dir, ensure_demo_key, instructions_text, write_demo_config
 from devnet.balancer import Onionbalanced, check_installed
+from devnet.demo import (
+    NETWORK_DIR,
+    _say,
+    default_data_dir,
+    ensure_demo_key,
+    instructions_text,
+    write_demo_config,
+)
 from devnet.private_network import PrivateNetwork
+
 
 def run_scaleout_demo(data_dir: str | os.PathLike | None, backends: int, database_url: str, *,
                       stop: threading.Event | None = None) -> None:

@@ -11,8 +11,7 @@ python3 packages), not the project.
 
 import sys
 
-from onionbalance.hs_v3 import consensus, params
-from onionbalance.hs_v3 import manager
+from onionbalance.hs_v3 import consensus, manager, params
 
 VOTING_INTERVAL = 10  # devnet/torrc.py
 
