@@ -74,3 +74,32 @@ def test_threads_of_one_process_take_it_in_turn():
     for t in threads:
         t.join(30)
     assert overlaps == []
+
+
+def test_two_locks_used_by_threads_of_several_processes_never_fail():
+    # The kernel's deadlock check sees processes, not threads, and refuses some waits on two
+    # such locks (EDEADLK) though nothing is stuck: the lock must wait them out, not raise.
+    first, second = SharedLock(), SharedLock()
+    children = []
+    for _ in range(3):
+        pid = os.fork()
+        if pid == 0:
+            failed = []
+
+            def work(lock: SharedLock) -> None:
+                try:
+                    for _ in range(3000):
+                        with lock:
+                            pass
+                except OSError as exc:
+                    failed.append(exc)
+
+            threads = [threading.Thread(target=work, args=(lock,)) for lock in (first, second) * 4]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(60)
+            os._exit(1 if failed or any(t.is_alive() for t in threads) else 0)
+        children.append(pid)
+    codes = [os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) for pid in children]
+    assert codes == [0, 0, 0]
