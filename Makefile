@@ -73,9 +73,14 @@ translations: $(VENV)/.installed
 
 install: debs-run $(VENV)/.installed translations
 
-npm-deps:
-	@for d in $(NPM_DIRS); do if [ -f $$d/package-lock.json ]; then \
-	  npm ci --prefix $$d --no-audit --no-fund --loglevel=error; fi; done
+# `npm ci` again only where a lock file changed since the last install (it starts from nothing).
+NPM_STAMPS := $(foreach d,$(NPM_DIRS),$(d)/node_modules/.meldpunt-installed)
+
+npm-deps: $(NPM_STAMPS)
+
+%/node_modules/.meldpunt-installed: %/package-lock.json
+	npm ci --prefix $* --no-audit --no-fund --loglevel=error
+	touch $@
 
 # The extension's PNG icons are committed (the server that builds the extension needs no SVG
 # renderer); this redraws them from icons/icon.svg, and tests/extension checks they match.

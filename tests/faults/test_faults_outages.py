@@ -16,9 +16,18 @@ import time
 from pathlib import Path
 
 import pytest
-from faultkit import (Ledger, Reporters, assert_refused_page, post_report, receipt_of, request, token,
-                      verify_store)
+from faultkit import (
+    Ledger,
+    Reporters,
+    assert_refused_page,
+    post_report,
+    receipt_of,
+    request,
+    token,
+    verify_store,
+)
 from harness import Server, write_config
+
 from onion_service.store import open_store
 
 # The notice views.py shows when the store refuses a report (msgid in the catalogs).
@@ -131,6 +140,7 @@ def test_disk_full_gives_translated_503_loses_nothing_and_recovers_without_resta
 
 
 @pytest.mark.postgres
+@pytest.mark.slow
 def test_postgres_stopped_mid_run_gives_503_with_retry_after_and_recovers(tmp_path, staff, postgres_server):
     schema = "faults_down_" + os.urandom(4).hex()
     url = postgres_server.isolated_url(schema)

@@ -9,6 +9,7 @@ import secrets
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from staffkit import new_identity
 from test_staff_server import _config
@@ -56,6 +57,7 @@ def _opened(out: Path) -> dict[str, dict]:
     return {r["report"]["receipt"]: r for r in records}
 
 
+@pytest.mark.slow
 def test_thousand_reports_round_trip(tmp_path, database_url):
     staff_a, key_a = new_identity(tmp_path, "staff-a")
     staff_b, key_b = new_identity(tmp_path, "staff-b")

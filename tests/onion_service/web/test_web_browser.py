@@ -37,7 +37,9 @@ def driver():
         yield d
 
 
-@pytest.mark.parametrize("lang", LANGS)
+# Dutch in `make check`; the other languages in `make test` only (each is a few seconds of Chromium).
+@pytest.mark.parametrize("lang", [lang if lang == "nl" else pytest.param(lang, marks=pytest.mark.slow)
+                                  for lang in LANGS])
 def test_fill_and_submit_without_javascript(browser_server, driver, lang):
     from selenium.webdriver.common.by import By
 
