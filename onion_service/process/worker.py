@@ -27,6 +27,7 @@ block their single event loop; a form that answers one short request per page ne
 from __future__ import annotations
 
 import selectors
+import sys
 import threading
 import time
 from collections import deque
@@ -110,14 +111,18 @@ class BufferingWorker(ThreadWorker):
         self.wsgi = with_circuit
 
     def handle_quit(self, sig, frame) -> None:
-        # Ctrl-C reaches every process of the group, and the master then sends SIGQUIT as well.
-        # gthread's handler is not reentrant: a second signal inside the first one's shutdown of
-        # the thread pool waits for a lock its own thread holds, and the worker hangs until the
-        # master kills it. The first quit is enough.
+        # gthread's handler shuts its thread pool down from inside the signal handler, which takes
+        # the pool's lock: when the signal lands while this thread holds that lock (handing a
+        # request to the pool), or while a first quit is still in there (Ctrl-C reaches every
+        # process of the group, and the master then sends SIGQUIT as well), the worker waits for
+        # itself until the master kills it. Leaving needs no shutdown: the pool's threads end
+        # with the process (onion_service/process/server.py leaves with os._exit).
         if self._quitting:
             return
         self._quitting = True
-        super().handle_quit(sig, frame)
+        self.alive = False
+        self.cfg.worker_int(self)
+        sys.exit(0)
 
     def enqueue_req(self, conn) -> None:
         if getattr(conn, "meldpunt_request", None) is not None:

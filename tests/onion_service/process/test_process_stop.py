@@ -10,6 +10,7 @@ import signal
 import sqlite3
 import threading
 import time
+import types
 
 import pytest
 from harness import Server, live_processes, write_config
@@ -78,7 +79,8 @@ def test_serve_stops_within_3_s_without_error_and_keeps_every_acknowledged_repor
 
 def test_a_second_quit_signal_arriving_inside_the_first_does_not_enter_it_again(monkeypatch):
     # Ctrl-C reaches a worker, and the master's SIGQUIT follows while the worker is still inside
-    # the first handler; gthread's handler entered twice hangs on its own thread pool's lock.
+    # the first handler. gthread's handler takes its thread pool's lock, which this thread may
+    # already hold: it must not run at all, and the second signal must not enter again.
     from gunicorn.workers.gthread import ThreadWorker
 
     from onion_service.process.worker import BufferingWorker
@@ -86,11 +88,15 @@ def test_a_second_quit_signal_arriving_inside_the_first_does_not_enter_it_again(
     entered: list[int] = []
 
     def gthread_quit(self, sig, frame):
-        entered.append(sig)
-        self.handle_quit(signal.SIGQUIT, None)  # the master's signal, arriving right here
+        entered.append(sig)  # gthread's own handler: takes the thread pool's lock
 
     monkeypatch.setattr(ThreadWorker, "handle_quit", gthread_quit)
     worker = BufferingWorker.__new__(BufferingWorker)
     worker._quitting = False
-    worker.handle_quit(signal.SIGINT, None)
-    assert entered == [signal.SIGINT]
+    worker.cfg = types.SimpleNamespace(worker_int=lambda w: entered.append(signal.SIGINT))
+    second = []
+    worker.cfg.worker_int = lambda w: (second.append(1), worker.handle_quit(signal.SIGQUIT, None))
+    with pytest.raises(SystemExit):
+        worker.handle_quit(signal.SIGINT, None)
+    assert entered == [] and second == [1]  # gthread's pool shutdown never ran, and the quit ran once
+    assert worker.alive is False
