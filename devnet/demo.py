@@ -45,7 +45,7 @@ def run_demo(data_dir: str | os.PathLike | None = None, *, stop: threading.Event
     network_dir = data_dir / NETWORK_DIR
     shutil.rmtree(network_dir, ignore_errors=True)
     network = PrivateNetwork(network_dir)
-    _say("starting a private Tor network on 127.0.0.1 (3 authorities, 3 relays, a service and a client tor)")
+    say("starting a private Tor network on 127.0.0.1 (3 authorities, 3 relays, a service and a client tor)")
     network.launch()
     stop = stop or threading.Event()
     failed: list[BaseException] = []
@@ -54,7 +54,7 @@ def run_demo(data_dir: str | os.PathLike | None = None, *, stop: threading.Event
         # The web server starts and the service is added meanwhile; tor uploads once this is done.
         try:
             network.wait_ready()
-            _say(f"private network up after {time.monotonic() - started:.1f} s")
+            say(f"private network up after {time.monotonic() - started:.1f} s")
         except BaseException as exc:  # handed to the main thread below
             failed.append(exc)
             stop.set()
@@ -68,14 +68,14 @@ def run_demo(data_dir: str | os.PathLike | None = None, *, stop: threading.Event
 
         def instructions(hostname: str) -> None:
             print(instructions_text(hostname, network.socks_port, config_path, key_path, data_dir), flush=True)
-            _say(f"ready after {time.monotonic() - started:.1f} s; Ctrl-C stops everything")
+            say(f"ready after {time.monotonic() - started:.1f} s; Ctrl-C stops everything")
 
         serve_with_tor(config, config_path, stop=stop, on_ready=instructions)
         if failed:
             raise failed[0]
     finally:
         network.stop()
-        _say("stopped the web server and every tor the demo started")
+        say("stopped the web server and every tor the demo started")
 
 
 def ensure_demo_key(path: Path) -> str:
@@ -154,5 +154,5 @@ def _toml(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _say(message: str) -> None:
+def say(message: str) -> None:
     print(f"meldpunt demo: {message}", file=sys.stderr, flush=True)

@@ -18,10 +18,10 @@ from pathlib import Path
 from devnet.balancer import Onionbalanced, check_installed
 from devnet.demo import (
     NETWORK_DIR,
-    _say,
     default_data_dir,
     ensure_demo_key,
     instructions_text,
+    say,
     write_demo_config,
 )
 from devnet.private_network import PrivateNetwork
@@ -38,7 +38,7 @@ def run_scaleout_demo(data_dir: str | os.PathLike | None, backends: int, databas
     network_dir = data_dir / NETWORK_DIR
     shutil.rmtree(network_dir, ignore_errors=True)
     network = PrivateNetwork(network_dir)
-    _say(f"starting a private Tor network, an Onionbalance frontend and {backends} backends")
+    say(f"starting a private Tor network, an Onionbalance frontend and {backends} backends")
     processes: list[subprocess.Popen] = []
     ob = None
     try:
@@ -63,7 +63,7 @@ def run_scaleout_demo(data_dir: str | os.PathLike | None, backends: int, databas
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL))
         print(f"frontend: http://{ob.hostname}/", flush=True)
         print(instructions_text(ob.hostname, network.socks_port, configs[0], key_path, data_dir), flush=True)
-        _say(f"started after {time.monotonic() - started:.1f} s; the frontend answers once Onionbalance has "
+        say(f"started after {time.monotonic() - started:.1f} s; the frontend answers once Onionbalance has "
              "published it (about 10 s more); Ctrl-C stops everything")
         stop = stop or threading.Event()
         while not stop.is_set() and all(p.poll() is None for p in processes):
@@ -78,7 +78,7 @@ def run_scaleout_demo(data_dir: str | os.PathLike | None, backends: int, databas
         if ob is not None:
             ob.stop()
         network.stop()
-        _say("stopped the web servers, Onionbalance and every tor the demo started")
+        say("stopped the web servers, Onionbalance and every tor the demo started")
 
 
 def _wait_for(path: Path, process: subprocess.Popen, within: float = 60) -> None:
