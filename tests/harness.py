@@ -400,3 +400,14 @@ class _UnixConnection(http.client.HTTPConnection):
 
 def _group_alive(pgid: int) -> bool:
     return any(group == pgid for _, _, group in live_processes())
+
+
+def files_containing(roots: list[Path], needles: list[bytes]) -> list[tuple[str, str]]:
+    """(file, needle) for every needle found in a file below the roots: the no-trace scans."""
+    hits = []
+    for root in roots:
+        for path in root.rglob("*"):
+            if path.is_file() and not path.is_symlink():
+                data = path.read_bytes()
+                hits += [(str(path), n.decode()) for n in needles if n in data]
+    return hits

@@ -21,10 +21,11 @@ from collections import Counter
 
 import pytest
 import requests
+from harness import files_containing
+from kit import RECEIPT, TOKEN
 from stem.control import EventType
 from torkit import Serve, fetch_until, write_config
 
-from kit import RECEIPT, TOKEN
 from onion_service.store import open_store
 
 pytestmark = pytest.mark.tor
@@ -33,16 +34,6 @@ LIMIT = 3
 ATTACK_B_CIRCUITS = 20
 REPORTERS = 10
 PHASE_SECONDS = 90
-
-
-def files_containing(roots, needles: list[bytes]) -> list[tuple[str, str]]:
-    hits = []
-    for root in roots:
-        for path in root.rglob("*"):
-            if path.is_file() and not path.is_symlink():
-                data = path.read_bytes()
-                hits += [(str(path), n.decode()) for n in needles if n in data]
-    return hits
 
 
 def session(socks_port: int, user: str | None = None) -> requests.Session:

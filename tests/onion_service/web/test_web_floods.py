@@ -13,9 +13,9 @@ import socket
 import time
 
 import pytest
-from harness import Server, make_config, proxy_line, write_config
+from harness import Server, files_containing, make_config, proxy_line, write_config
 from kit import RECEIPT, TOKEN
-from webkit import files_containing, good_fields, token
+from webkit import good_fields, token
 
 from onion_service.process import proxyline
 from onion_service.web.circuits import CircuitLimits

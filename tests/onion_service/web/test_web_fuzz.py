@@ -5,9 +5,9 @@ from __future__ import annotations
 import secrets
 
 import pytest
+from harness import form_body, make_config
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from harness import form_body, make_config
 from webkit import token
 
 from onion_service.store import open_store

@@ -10,8 +10,8 @@ import re
 
 import pytest
 from clirun import meldpunt
-from harness import Server, form_body, make_config, write_config
-from webkit import HTML_LANG, LANGS, RECEIPT, TOKEN, files_containing, good_fields, token
+from harness import Server, files_containing, form_body, make_config, write_config
+from webkit import HTML_LANG, LANGS, RECEIPT, TOKEN, good_fields, token
 
 from crypto.envelope.receipt import new_receipt
 from crypto.status import file as status_file

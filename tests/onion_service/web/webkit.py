@@ -4,7 +4,6 @@ Servers, their configuration and the staff key come from the shared harness."""
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 from kit import HTML_LANG, RECEIPT, ROOT, TOKEN  # noqa: F401 (re-exported)
 
@@ -33,12 +32,3 @@ def good_fields(config: Config, lang: str = "nl", **extra) -> dict[str, object]:
     fields.update(extra)
     return fields
 
-
-def files_containing(roots: list[Path], needles: list[bytes]) -> list[tuple[str, str]]:
-    hits = []
-    for root in roots:
-        for path in root.rglob("*"):
-            if path.is_file() and not path.is_symlink():
-                data = path.read_bytes()
-                hits += [(str(path), n.decode()) for n in needles if n in data]
-    return hits
