@@ -65,3 +65,20 @@ def chromium(*extra_args: str, height: int, page_load_timeout: float):
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+def wait_for(driver, selector: str, within: float):
+    """The element the next page shows, once the browser has got there: a click on a form's button
+    returns before the answer arrives, over Tor by seconds. On time-out, the page it is on instead
+    (a refusal, say) is in the failure."""
+    from selenium.common.exceptions import TimeoutException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    try:
+        return WebDriverWait(driver, within).until(
+            expected_conditions.presence_of_element_located((By.CSS_SELECTOR, selector)))
+    except TimeoutException:
+        raise AssertionError(f"no {selector!r} within {within} s on {driver.current_url}:\n"
+                             f"{driver.find_element(By.TAG_NAME, 'body').text}") from None

@@ -10,7 +10,7 @@ import os
 import time
 
 import pytest
-from kit import chromium
+from kit import chromium, wait_for
 from torkit import ARTIFACTS, Serve, fetch_until, write_config
 
 from onion_service.store import open_store
@@ -43,8 +43,6 @@ def driver(tor_network):
 
 def test_chromium_without_javascript_submits_the_form_over_the_onion(onion, driver, staff):
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
-    from selenium.webdriver.support.ui import WebDriverWait
 
     serve, data_dir = onion
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -61,9 +59,7 @@ def test_chromium_without_javascript_submits_the_form_over_the_onion(onion, driv
     driver.find_element(By.ID, "description").send_keys(description)
     time.sleep(1.2)  # form_min_seconds = 1
     driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    WebDriverWait(driver, 60).until(
-        expected_conditions.presence_of_element_located((By.CSS_SELECTOR, ".code strong")))
-    receipt = driver.find_element(By.CSS_SELECTOR, ".code strong").text
+    receipt = wait_for(driver, ".code strong", within=60).text
     driver.save_screenshot(str(ARTIFACTS / "thanks-over-onion.png"))
 
     store = open_store(f"sqlite:///{data_dir}/reports.sqlite3")

@@ -9,7 +9,7 @@ import time
 
 import pytest
 from clirun import meldpunt
-from kit import chromium
+from kit import chromium, wait_for
 from torkit import ARTIFACTS, Serve, fetch_until, write_config
 
 from crypto.age import keys
@@ -43,7 +43,7 @@ def test_a_status_signed_offline_shows_over_the_onion_in_each_language(tmp_path,
             driver.find_element(By.CSS_SELECTOR, "label[for=kinds-images]").click()
             time.sleep(1.2)  # form_min_seconds = 1
             driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-            receipt = driver.find_element(By.CSS_SELECTOR, ".code strong").text
+            receipt = wait_for(driver, ".code strong", within=60).text
             driver.find_element(By.CSS_SELECTOR, 'a[href="/en/status"]')  # the thank-you page links to it
 
             # Offline: export, import into a case file, set the status, sign.
@@ -63,7 +63,7 @@ def test_a_status_signed_offline_shows_over_the_onion_in_each_language(tmp_path,
                 driver.find_element(By.ID, "code").send_keys(receipt.lower())
                 time.sleep(1.2)
                 driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-                result = driver.find_element(By.CSS_SELECTOR, ".result")
+                result = wait_for(driver, ".result", within=60)
                 assert heading in result.text and message in result.text, (lang, result.text)
                 assert receipt not in driver.current_url
             ARTIFACTS.mkdir(parents=True, exist_ok=True)

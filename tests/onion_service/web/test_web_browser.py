@@ -9,7 +9,7 @@ import time
 
 import pytest
 from harness import Server, make_config, write_config
-from kit import chromium
+from kit import chromium, wait_for
 from webkit import LANGS, ROOT
 
 from onion_service.store import open_store
@@ -63,7 +63,7 @@ def test_fill_and_submit_without_javascript(browser_server, driver, lang):
     time.sleep(config.limits.form_min_seconds + 0.2)
     before = _count(config)
     driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    _wait_for(driver, ".code strong")  # the thank-you page, not the form it replaces
+    wait_for(driver, ".code strong", within=15)  # the thank-you page, not the form it replaces
     assert THANKS[lang] in driver.find_element(By.TAG_NAME, "h1").text
     receipt = driver.find_element(By.CSS_SELECTOR, ".code strong").text
     assert len(receipt) == 19 and receipt.count("-") == 3
@@ -79,20 +79,12 @@ def test_errors_are_shown_next_to_their_fields(browser_server, driver):
     driver.get(f"http://127.0.0.1:{server.port}/fr/")
     time.sleep(config.limits.form_min_seconds + 0.2)
     driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    _wait_for(driver, ".summary")
+    wait_for(driver, ".summary", within=15)
     assert driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == "fr"
     summary = driver.find_element(By.CSS_SELECTOR, ".summary")
     assert "Veuillez indiquer au moins une adresse." in summary.text
     assert driver.find_element(By.ID, "urls").get_attribute("aria-invalid") == "true"
     driver.save_screenshot(str(ARTIFACTS / "errors-fr.png"))
-
-
-def _wait_for(driver, selector: str) -> None:
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    WebDriverWait(driver, 15).until(expected_conditions.presence_of_element_located((By.CSS_SELECTOR, selector)))
 
 
 def _count(config) -> int:
