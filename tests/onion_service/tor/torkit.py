@@ -95,7 +95,7 @@ def wait_for_log(path: Path, before: str, needle: str, *, within: float) -> floa
     raise AssertionError(f"{path.name} never said {needle!r}")
 
 
-def refetch_descriptor(network, hostname: str, *, within: float = 30) -> None:
+def refetch_descriptor(network, hostname: str, *, within: float = 30) -> bool:
     """Make the client tor fetch the service's current descriptor now (HSFETCH), as a visitor who
     never saw the old one would. Unlike NEWNYM, HSFETCH is not rate-limited by tor (NEWNYM is
     delayed when sent within 10 s of the last one, and a visitor holding the descriptor from
@@ -119,8 +119,7 @@ def refetch_descriptor(network, hostname: str, *, within: float = 30) -> None:
             received.wait(5)
     finally:
         controller.remove_event_listener(on_event)
-    if not received.is_set():
-        raise AssertionError(f"the client could not fetch the descriptor of {hostname}")
+    return received.is_set()
 
 
 def fetch_after_republish(network, hostname: str, url: str, *, within: float) -> tuple[requests.Response, float]:
@@ -128,7 +127,9 @@ def fetch_after_republish(network, hostname: str, url: str, *, within: float) ->
 
     serve says "published again" at the first HSDir's upload; the others may still hand out the old
     descriptor for a moment, and a client that fetched that one tries dead introduction points.
-    So the client fetches the descriptor again whenever a round of fetches fails."""
+    So the client fetches the descriptor again whenever a round of fetches fails. A round in which
+    no HSDir answered (its circuits were still being rebuilt after the restart) is one more round,
+    not a failure: only `within` decides."""
     started = time.monotonic()
     while True:
         left = within - (time.monotonic() - started)
