@@ -58,9 +58,13 @@ debs-test:
 	@command -v npm >/dev/null || { $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q; \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nodejs npm; }
 
-$(VENV)/.installed: pyproject.toml requirements/constraints.txt
+# Every package at the version and with the SHA-256 of requirements/dev.lock (a package that differs
+# from the one locked, on an index, a mirror or the way here, is refused); then meldpunt itself,
+# editable, from this tree, with nothing fetched for it (the lock holds its build backend).
+$(VENV)/.installed: pyproject.toml requirements/dev.lock
 	[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
-	$(PIP) install -q --disable-pip-version-check -c requirements/constraints.txt -e '.[server,test]'
+	$(PIP) install -q --disable-pip-version-check --require-hashes -r requirements/dev.lock
+	$(PIP) install -q --disable-pip-version-check --no-deps --no-index --no-build-isolation -e .
 	@# devnet/ (the private Tor network and the demo) is for a checkout only: the package leaves it
 	@# out, so that a server install has none of it, and this path file puts it on the venv's path.
 	$(PY) -c 'import site, sys; open(site.getsitepackages()[0] + "/meldpunt-devnet.pth", "w").write(sys.argv[1] + "\n")' "$(CURDIR)"
