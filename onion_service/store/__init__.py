@@ -33,7 +33,7 @@ import sqlalchemy as sa
 from crypto.envelope.purge_secret import SECRET_BYTES
 from crypto.envelope.purge_secret import purge_hash as hash_secret
 from crypto.status.file import StatusFile
-from onion_service.store import postgres, sqlite, statuses
+from onion_service.store import postgres, spent, sqlite, statuses
 from onion_service.store.commit import BatchCommitter
 from onion_service.store.errors import (
     StoreConfigError,
@@ -330,6 +330,25 @@ class Store:
                 conn.execution_options(isolation_level="REPEATABLE READ")
             with conn.begin():
                 return statuses.find(conn, receipt)
+
+    @property
+    def shares_spent_tokens(self) -> bool:
+        """Whether form tokens are spent here too: on PostgreSQL, the store several backends share."""
+        return self.backend == "postgresql"
+
+    def spend_token(self, digest: bytes, day: datetime.date) -> bool:
+        """True the first time any backend spends the token with this digest (store/spent.py)."""
+        digest = check_bytes(digest, spent.DIGEST_BYTES, "digest")
+        if type(day) is not datetime.date:
+            raise TypeError("day must be a datetime.date (not a datetime)")
+        self._prepare()
+        with mapped_errors(), self._write() as conn:
+            return spent.spend(conn, digest, day)
+
+    def give_back_token(self, digest: bytes) -> None:
+        self._prepare()
+        with mapped_errors(), self._write() as conn:
+            spent.give_back(conn, check_bytes(digest, spent.DIGEST_BYTES, "digest"))
 
     def status_version(self) -> int | None:
         self._prepare()

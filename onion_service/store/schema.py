@@ -91,3 +91,14 @@ status_file = sa.Table(
     sa.Column("sha256", sa.LargeBinary(32), nullable=False),
     sa.Column("salt", sa.LargeBinary(32), nullable=False),
 )
+
+# -- spent form tokens, shared by the backends behind Onionbalance (onion_service/store/spent.py) ---
+# A keyed digest of each token spent on a PostgreSQL store, and the day it was spent: one
+# backend's replay is caught by another. Rows live two days at most (a token lives hours).
+spent_tokens = sa.Table(
+    "spent_tokens",
+    metadata,
+    sa.Column("digest", sa.LargeBinary(32), primary_key=True, autoincrement=False),
+    sa.Column("day", sa.Date, nullable=False),
+    sqlite_with_rowid=False,
+)

@@ -107,6 +107,8 @@ class FormTokens:
     ) -> None:
         key = hashlib.blake2b(secret, digest_size=32, person=b"meldpunt-token").digest()
         self._aead = AESGCM(key)
+        # Another key from the same secret: the digest a spent token is stored under (store/spent.py).
+        self._spent_key = hashlib.blake2b(secret, digest_size=32, person=b"meldpunt-spent").digest()
         self._min, self._max = min_seconds, max_seconds
         self._clock = clock
 
@@ -115,6 +117,11 @@ class FormTokens:
         plain = struct.pack(">Q", int(self._clock())) + language.encode("ascii")
         sealed = self._aead.encrypt(nonce, plain, _SALT.encode())
         return base64.urlsafe_b64encode(nonce + sealed).decode("ascii").rstrip("=")
+
+    def spent_digest(self, token_id: bytes) -> bytes:
+        """What the shared database keeps of a spent token: keyed, so that the row alone cannot be
+        matched with a token found elsewhere (in a reporter's browser, say)."""
+        return hashlib.blake2b(token_id, digest_size=32, key=self._spent_key).digest()
 
     def check(self, token: str, language: str) -> bytes:
         """The token's id (to spend it) if it is ours, for `language`, neither too old nor too young."""

@@ -208,9 +208,13 @@ def make_blueprint(
             "Your answers are still below."
         )
 
-        def refuse(notice: object) -> Response:
+        shared_digest = tokens.spent_digest(token_id) if store.shares_spent_tokens else None
+
+        def refuse(notice: object, *, spent_in_store: bool = False) -> Response:
             circuits.give_back_report(circuit())
             spent.give_back(token_id)
+            if spent_in_store:
+                give_back_shared(shared_digest)
             response = show_form(lang, **keep, notice=notice, status=503)
             response.headers["Retry-After"] = RETRY_AFTER
             return response
@@ -222,6 +226,17 @@ def make_blueprint(
                 "Many reports are arriving right now. Please wait a minute and send your report "
                 "again. Your answers are still below."
             ))
+        if shared_digest is not None:
+            # Another backend behind Onionbalance may have accepted this token already.
+            try:
+                fresh = store.spend_token(shared_digest, day)
+            except StoreUnavailable:
+                budget.give_back()
+                return refuse(unsaved)
+            if not fresh:
+                budget.give_back()
+                circuits.give_back_report(circuit())
+                return show_form(lang, **keep, notice=again, status=400)
         sealed = sealer.seal(result)
         try:
             # Returns only once the row is committed and synced (invariant 4).
@@ -229,8 +244,16 @@ def make_blueprint(
             store.add(sealed, day, purge_hash(result.purge_secret))
         except StoreUnavailable:
             budget.give_back()
-            return refuse(unsaved)
+            return refuse(unsaved, spent_in_store=shared_digest is not None)
         return thank(result)
+
+    def give_back_shared(digest: bytes) -> None:
+        # The store has just failed once; if it fails again the row stays, and the reporter's
+        # next try with this token gets the form back with a fresh one (one more click).
+        try:
+            store.give_back_token(digest)
+        except StoreUnavailable:
+            pass
 
     def thank(report: Report) -> Response:
         key = ("thanks", report.language, report.child_in_danger)

@@ -97,3 +97,24 @@ def test_postgres_rewrite_puts_the_heap_in_id_order(postgres_server):
             assert heap == sorted(ids)
     finally:
         postgres_server.drop_isolated(name)
+
+
+@pytest.mark.postgres
+def test_postgres_rewrite_puts_the_spent_tokens_in_digest_order(postgres_server):
+    import datetime
+
+    name = "t_order_" + os.urandom(4).hex()
+    url = postgres_server.isolated_url(name)
+    try:
+        with open_store(url) as store:
+            digests = [os.urandom(32) for _ in range(50)]
+            for digest in digests:
+                assert store.spend_token(digest, datetime.date.today())
+            query = "SELECT digest FROM spent_tokens ORDER BY ctid"
+            with store.engine.connect() as conn:
+                assert [bytes(r[0]) for r in conn.exec_driver_sql(query)] == digests
+            store.compact()
+            with store.engine.connect() as conn:
+                assert [bytes(r[0]) for r in conn.exec_driver_sql(query)] == sorted(digests)
+    finally:
+        postgres_server.drop_isolated(name)
