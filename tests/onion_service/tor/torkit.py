@@ -122,6 +122,43 @@ def refetch_descriptor(network, hostname: str, *, within: float = 30) -> bool:
     return received.is_set()
 
 
+def fetch_from_every_hsdir(network, hostname: str, *, within: float = 15) -> int:
+    """Make the client tor ask every HSDir of the network for the service's descriptor at once, and
+    wait until each has answered (or `within` seconds). Returns how many sent one. tor keeps the
+    newest it receives, so the client then holds the newest descriptor any HSDir has.
+
+    A visitor's tor asks one HSDir at a time, and on the private network a fetch sometimes gets no
+    answer for many seconds, or asks a directory the publisher did not upload to (onionbalance 0.2.2
+    computes the responsible HSDirs without the shared random value, "disaster mode"). The rejoin
+    check asks them all, so that it measures the frontend's publication, not one client's luck."""
+    import stem
+    from stem.control import EventType
+
+    service_id = hostname.removesuffix(".onion")
+    controller = network.nodes["client"].controller
+    hsdirs = [s.fingerprint for s in controller.get_network_statuses() if "HSDir" in s.flags]
+    answered, received = set(), set()
+    done = threading.Event()
+
+    def on_event(event) -> None:
+        if event.address != service_id or not event.directory_fingerprint:
+            return
+        if event.action in (stem.HSDescAction.RECEIVED, stem.HSDescAction.FAILED):
+            answered.add(event.directory_fingerprint)
+            if event.action == stem.HSDescAction.RECEIVED:
+                received.add(event.directory_fingerprint)
+            if answered >= set(hsdirs):
+                done.set()
+
+    controller.add_event_listener(on_event, EventType.HS_DESC)
+    try:
+        controller.msg(f"HSFETCH {service_id} " + " ".join(f"SERVER=${fp}" for fp in hsdirs))
+        done.wait(within)
+    finally:
+        controller.remove_event_listener(on_event)
+    return len(received)
+
+
 def fetch_after_republish(network, hostname: str, url: str, *, within: float) -> tuple[requests.Response, float]:
     """GET `url` as a new visitor would after the service's tor came back, within `within` seconds.
 
