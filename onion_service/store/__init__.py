@@ -338,6 +338,8 @@ class Store:
 
     def spend_token(self, digest: bytes, day: datetime.date) -> bool:
         """True the first time any backend spends the token with this digest (store/spent.py)."""
+        if not self.shares_spent_tokens:
+            raise TypeError("only a PostgreSQL store keeps spent tokens")
         digest = check_bytes(digest, spent.DIGEST_BYTES, "digest")
         if type(day) is not datetime.date:
             raise TypeError("day must be a datetime.date (not a datetime)")
