@@ -180,6 +180,7 @@ def test_shellcheck_is_clean_on_every_script():
     assert result.returncode == 0, result.stdout
 
 
+@pytest.mark.slow  # several seconds: in make test, not make check
 def test_the_package_a_server_installs_leaves_the_demo_and_its_tor_network_out(tmp_path):
     # install.sh pip-installs the checkout; what it gets is this wheel, built from the tracked files
     # alone (a checkout's own build/ folder may hold an older build).

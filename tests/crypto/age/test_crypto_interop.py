@@ -131,6 +131,7 @@ def test_age_opens_our_passphrase_files_and_protected_identities(tmp_path):
     assert (tmp_path / "out2").read_bytes() == b"report"
 
 
+@pytest.mark.slow  # several seconds: in make test, not make check
 def test_we_open_age_passphrase_files_and_age_protected_identities(tmp_path):
     pw = tmp_path / "pw"
     pw.write_text(PASSPHRASE + "\n")

@@ -58,6 +58,7 @@ def _purge(config, ack) -> str:
     return meldpunt("purge", "--config", str(config), "--ack", str(ack), check=True).stdout.decode()
 
 
+@pytest.mark.slow  # several seconds: in make test, not make check
 def test_three_bundles_with_purges_into_one_case_file(tmp_path, staff):
     DAYS.clear()
     key = tmp_path / "staff.key"

@@ -140,6 +140,7 @@ def test_every_page_in_each_language_passes_axe_on_the_public_host(app, audit, l
     assert problems == [], "\n".join(problems)
 
 
+@pytest.mark.slow  # several seconds: in make test, not make check
 def test_language_choice_and_pages_only_raw_requests_reach_pass_axe(app, audit):
     """The language choice, and the error pages a browser cannot ask for itself (an unknown method,
     which gets the 404 page; 413, 415, 421), each loaded as a document with the status and body the

@@ -149,6 +149,7 @@ def test_the_thank_you_page_links_to_the_status_page(status_app):
         assert thanks.status_code == 200 and f'<a href="/{lang}/status">' in thanks.text
 
 
+@pytest.mark.slow  # several seconds: in make test, not make check
 def test_served_import_and_lookup_leave_no_code_on_the_server(tmp_path, staff):
     data = tmp_path / "data"
     config_path = write_config(tmp_path / "meldpunt.toml", data, staff.recipient, form_min_seconds=0,
