@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -71,10 +72,14 @@ def run_scaleout_demo(data_dir: str | os.PathLike | None, backends: int, databas
     except KeyboardInterrupt:
         pass
     finally:
+        # SIGINT, as Ctrl-C in the terminal gives every process of the group: on SIGTERM gunicorn
+        # would keep idle kept-alive connections (tor's streams) open 2 s more. All at once, then
+        # waited for.
         for p in processes:
             if p.poll() is None:
-                p.terminate()
-                p.wait(timeout=20)
+                p.send_signal(signal.SIGINT)
+        for p in processes:
+            p.wait(timeout=20)
         if ob is not None:
             ob.stop()
         network.stop()
