@@ -88,13 +88,9 @@ def test_postgres_rewrite_puts_the_heap_in_id_order(postgres_server):
     try:
         with open_store(url) as store:
             ids = add_in_order(store)
-            with store.engine.connect() as conn:
-                heap = [bytes(r[0]) for r in conn.exec_driver_sql("SELECT id FROM reports ORDER BY ctid")]
-            assert heap == ids
+            assert _heap(store, "SELECT id FROM reports ORDER BY ctid") == ids
             store.compact()
-            with store.engine.connect() as conn:
-                heap = [bytes(r[0]) for r in conn.exec_driver_sql("SELECT id FROM reports ORDER BY ctid")]
-            assert heap == sorted(ids)
+            assert _heap(store, "SELECT id FROM reports ORDER BY ctid") == sorted(ids)
     finally:
         postgres_server.drop_isolated(name)
 
@@ -111,10 +107,14 @@ def test_postgres_rewrite_puts_the_spent_tokens_in_digest_order(postgres_server)
             for digest in digests:
                 assert store.spend_token(digest, datetime.date.today())
             query = "SELECT digest FROM spent_tokens ORDER BY ctid"
-            with store.engine.connect() as conn:
-                assert [bytes(r[0]) for r in conn.exec_driver_sql(query)] == digests
+            assert _heap(store, query) == digests
             store.compact()
-            with store.engine.connect() as conn:
-                assert [bytes(r[0]) for r in conn.exec_driver_sql(query)] == sorted(digests)
+            assert _heap(store, query) == sorted(digests)
     finally:
         postgres_server.drop_isolated(name)
+
+
+def _heap(store, query: str) -> list[bytes]:
+    """The keys of a PostgreSQL table in the order its rows sit in the heap (ORDER BY ctid)."""
+    with store.engine.connect() as conn:
+        return [bytes(r[0]) for r in conn.exec_driver_sql(query)]
