@@ -32,6 +32,16 @@ def postgres_url(_postgres_session) -> str:
     return _postgres_session.url()
 
 
+@pytest.fixture
+def postgres_schema_url(postgres_server) -> str:
+    """A URL into a new, empty schema of its own on the session's PostgreSQL (dropped afterwards)."""
+    schema = "t_" + secrets.token_hex(6)
+    yield postgres_server.isolated_url(schema)
+    if not postgres_server.running:
+        postgres_server.start()
+    postgres_server.drop_isolated(schema)
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request, tmp_path):
     """An empty database for one test, on each backend in turn: a new SQLite file, or a new
@@ -39,12 +49,7 @@ def database_url(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'reports.sqlite3'}"
         return
-    server = request.getfixturevalue("postgres_server")
-    schema = "t_" + secrets.token_hex(6)
-    yield server.isolated_url(schema)
-    if not server.running:
-        server.start()
-    server.drop_isolated(schema)
+    yield request.getfixturevalue("postgres_schema_url")
 
 
 # --- the staff key every server in a test seals to (tests/kit.py's Staff) -------------------------

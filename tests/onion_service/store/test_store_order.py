@@ -82,36 +82,26 @@ def test_the_writer_process_rewrites_the_file_when_it_starts(tmp_path):
 
 
 @pytest.mark.postgres
-def test_postgres_rewrite_puts_the_heap_in_id_order(postgres_server):
-    name = "t_order_" + os.urandom(4).hex()
-    url = postgres_server.isolated_url(name)
-    try:
-        with open_store(url) as store:
-            ids = add_in_order(store)
-            assert _heap(store, "SELECT id FROM reports ORDER BY ctid") == ids
-            store.compact()
-            assert _heap(store, "SELECT id FROM reports ORDER BY ctid") == sorted(ids)
-    finally:
-        postgres_server.drop_isolated(name)
+def test_postgres_rewrite_puts_the_heap_in_id_order(postgres_schema_url):
+    with open_store(postgres_schema_url) as store:
+        ids = add_in_order(store)
+        assert _heap(store, "SELECT id FROM reports ORDER BY ctid") == ids
+        store.compact()
+        assert _heap(store, "SELECT id FROM reports ORDER BY ctid") == sorted(ids)
 
 
 @pytest.mark.postgres
-def test_postgres_rewrite_puts_the_spent_tokens_in_digest_order(postgres_server):
+def test_postgres_rewrite_puts_the_spent_tokens_in_digest_order(postgres_schema_url):
     import datetime
 
-    name = "t_order_" + os.urandom(4).hex()
-    url = postgres_server.isolated_url(name)
-    try:
-        with open_store(url) as store:
-            digests = [os.urandom(32) for _ in range(50)]
-            for digest in digests:
-                assert store.spend_token(digest, datetime.date.today())
-            query = "SELECT digest FROM spent_tokens ORDER BY ctid"
-            assert _heap(store, query) == digests
-            store.compact()
-            assert _heap(store, query) == sorted(digests)
-    finally:
-        postgres_server.drop_isolated(name)
+    with open_store(postgres_schema_url) as store:
+        digests = [os.urandom(32) for _ in range(50)]
+        for digest in digests:
+            assert store.spend_token(digest, datetime.date.today())
+        query = "SELECT digest FROM spent_tokens ORDER BY ctid"
+        assert _heap(store, query) == digests
+        store.compact()
+        assert _heap(store, query) == sorted(digests)
 
 
 def _heap(store, query: str) -> list[bytes]:

@@ -34,9 +34,9 @@ from pathlib import Path
 
 import pytest
 import requests
+from kit import RECEIPT, TOKEN
 from torkit import Serve, socks, write_config
 
-from kit import RECEIPT, TOKEN
 from onion_service.store import open_store
 
 pytestmark = [pytest.mark.tor, pytest.mark.slow]

@@ -24,22 +24,11 @@ AGAIN = "Please check your answers below"
 TODAY = datetime.date(2026, 12, 2)
 
 
-@pytest.fixture
-def pg_url(postgres_server):
-    import secrets
-
-    schema = "t_" + secrets.token_hex(6)
-    yield postgres_server.isolated_url(schema)
-    if not postgres_server.running:
-        postgres_server.start()
-    postgres_server.drop_isolated(schema)
-
-
 @pytest.mark.postgres
-def test_a_token_accepted_by_one_backend_is_refused_by_the_other_with_the_answers_kept(tmp_path, pg_url, staff):
+def test_a_token_accepted_by_one_backend_is_refused_by_the_other_with_the_answers_kept(tmp_path, postgres_schema_url, staff):
     # Two apps on one database, the second with the first's form-token key (as deployed).
-    configs = [make_config(tmp_path / f"backend{i}", staff.recipient, database_url=pg_url) for i in range(2)]
-    stores = [open_store(pg_url) for _ in configs]
+    configs = [make_config(tmp_path / f"backend{i}", staff.recipient, database_url=postgres_schema_url) for i in range(2)]
+    stores = [open_store(postgres_schema_url) for _ in configs]
     try:
         clients = [create_app(configs[0], store=stores[0]).test_client()]
         configs[1].data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -73,8 +62,8 @@ def _rows(store) -> int:
 
 
 @pytest.mark.postgres
-def test_spend_once_give_back_and_forget_after_two_days(pg_url):
-    store = open_store(pg_url)
+def test_spend_once_give_back_and_forget_after_two_days(postgres_schema_url):
+    store = open_store(postgres_schema_url)
     try:
         assert store.shares_spent_tokens
         old, digest = b"\x01" * 32, b"\x02" * 32
@@ -108,8 +97,8 @@ def test_sqlite_stores_nothing_of_a_token(tmp_path, staff):
 
 
 @pytest.mark.postgres
-def test_a_database_down_at_the_spend_refuses_with_the_answers_kept(tmp_path, staff, postgres_server, pg_url):
-    config = make_config(tmp_path / "data", staff.recipient, database_url=pg_url)
+def test_a_database_down_at_the_spend_refuses_with_the_answers_kept(tmp_path, staff, postgres_server, postgres_schema_url):
+    config = make_config(tmp_path / "data", staff.recipient, database_url=postgres_schema_url)
     store = open_store(config.database_url)
     try:
         client = create_app(config, store=store).test_client()
