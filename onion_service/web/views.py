@@ -7,6 +7,7 @@ through `make_blueprint`; nothing here is global.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 from collections.abc import Callable
 
@@ -209,12 +210,16 @@ def make_blueprint(
         )
 
         shared_digest = tokens.spent_digest(token_id) if store.shares_spent_tokens else None
+        spent_in_store = False
 
-        def refuse(notice: object, *, spent_in_store: bool = False) -> Response:
+        def refuse(notice: object) -> Response:
             circuits.give_back_report(circuit())
             spent.give_back(token_id)
             if spent_in_store:
-                give_back_shared(shared_digest)
+                # The store has just failed; if it fails again the row stays, and the reporter's
+                # next try with this token gets the form back with a fresh one (one more click).
+                with contextlib.suppress(StoreUnavailable):
+                    store.give_back_token(shared_digest)
             response = show_form(lang, **keep, notice=notice, status=503)
             response.headers["Retry-After"] = RETRY_AFTER
             return response
@@ -237,6 +242,7 @@ def make_blueprint(
                 budget.give_back()
                 circuits.give_back_report(circuit())
                 return show_form(lang, **keep, notice=again, status=400)
+            spent_in_store = True
         sealed = sealer.seal(result)
         try:
             # Returns only once the row is committed and synced (invariant 4).
@@ -244,16 +250,8 @@ def make_blueprint(
             store.add(sealed, day, purge_hash(result.purge_secret))
         except StoreUnavailable:
             budget.give_back()
-            return refuse(unsaved, spent_in_store=shared_digest is not None)
+            return refuse(unsaved)
         return thank(result)
-
-    def give_back_shared(digest: bytes) -> None:
-        # The store has just failed once; if it fails again the row stays, and the reporter's
-        # next try with this token gets the form back with a fresh one (one more click).
-        try:
-            store.give_back_token(digest)
-        except StoreUnavailable:
-            pass
 
     def thank(report: Report) -> Response:
         key = ("thanks", report.language, report.child_in_danger)

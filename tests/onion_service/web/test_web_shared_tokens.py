@@ -114,3 +114,28 @@ def test_a_database_down_at_the_spend_refuses_with_the_answers_kept(tmp_path, st
         assert again.status_code == 200
     finally:
         store.close()
+
+
+@pytest.mark.postgres
+def test_a_store_failure_after_the_spend_gives_the_token_back(tmp_path, staff, postgres_schema_url, monkeypatch):
+    from onion_service.store import StoreUnavailable
+
+    config = make_config(tmp_path / "data", staff.recipient, database_url=postgres_schema_url)
+    store = open_store(config.database_url)
+    try:
+        client = create_app(config, store=store).test_client()
+        fields = good_fields(config, "en", description="kept-when-the-insert-fails")
+
+        def unavailable(*args, **kwargs):
+            raise StoreUnavailable("the database went away after the spend")
+
+        with monkeypatch.context() as patched:
+            patched.setattr(store, "add", unavailable)
+            reply = client.post("/en/", data=fields, headers=HOST)
+        assert reply.status_code == 503 and "kept-when-the-insert-fails" in reply.get_data(as_text=True)
+        assert _rows(store) == 0  # the spend was taken back in the database too
+        # So the same form, sent again, is accepted.
+        assert client.post("/en/", data=fields, headers=HOST).status_code == 200
+        assert store.count() == 1 and _rows(store) == 1
+    finally:
+        store.close()
