@@ -22,7 +22,7 @@ from pathlib import Path
 
 from kit import ROOT, Staff, new_staff  # noqa: F401 (re-exported: the staff key goes with the harness)
 
-SERVE = ("-m", "crypto.cli", "serve", "--local-only")
+SERVE = ("-m", "onion_service.process")
 
 
 def free_port() -> int:

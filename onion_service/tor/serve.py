@@ -144,7 +144,7 @@ def _handle_signals(stop: threading.Event) -> None:
 
 
 def _start_web(config_path, bind: str, hostname: str, *, circuit_ids: bool) -> subprocess.Popen:
-    args = [sys.executable, "-m", "crypto.cli", "serve", "--local-only", "--config", str(config_path),
+    args = [sys.executable, "-m", "onion_service.process", "--config", str(config_path),
             "--bind", bind, "--onion-address", hostname, *(["--circuit-ids"] if circuit_ids else [])]
     setpriv = shutil.which("setpriv")  # util-linux, essential on Debian
     if setpriv:

@@ -91,7 +91,7 @@ def server(tmp_path):
     # --pdeathsig, whose capset() the unit's system-call filter must allow. (The whole of serve,
     # with a tor, runs in tests/deploy/test_deploy_onion.py.)
     proc = sandboxed([shutil.which("setpriv"), "--pdeathsig", "TERM", "--",
-                      sys.executable, "-m", "crypto.cli", "serve", "--local-only", "--config", str(conf)],
+                      sys.executable, "-m", "meldpunt.cli", "serve", "--local-only", "--config", str(conf)],
                      rw=[state, run], ro=[etc], log=log)
     try:
         deadline = time.monotonic() + 30

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from crypto.cli import main
+from meldpunt.cli import main
 
 
 def run(*args, env: dict | None = None):

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 from staffkit import make_report, new_identity, seal
 
-from crypto.cli import main
+from meldpunt.cli import main
 from crypto.envelope.purge_secret import purge_hash
 from crypto.staff.ack import format_ack
 from crypto.staff.bundle import read_index

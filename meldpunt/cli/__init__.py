@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import click
 
-from crypto.cli import age_commands, case_commands, server_commands, staff_commands
+from meldpunt.cli import age_commands, case_commands, server_commands, staff_commands
 from crypto.errors import Error
 
 # The server's third-party packages: a command that needs one of them on a machine without the

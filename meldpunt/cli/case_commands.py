@@ -1,7 +1,7 @@
 """`meldpunt case …`: the analysts' commands on the offline case file (crypto/case/).
 
 Each command parses its arguments, calls crypto/case and prints; its failures are
-crypto.errors.Error, turned into one line by the group in crypto/cli/__init__.py.
+crypto.errors.Error, turned into one line by the group in meldpunt/cli/__init__.py.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from crypto.case.decisions import AGE_GROUPS, VERDICTS, Assessment, assess, set_
 from crypto.case.importing import import_bundles
 from crypto.case.schema import STATUSES, database_errors, open_case, private_dir
 from crypto.case.verify import verify
-from crypto.cli import passphrase
+from meldpunt.cli import passphrase
 from crypto.envelope.report import FOUND_ON, KINDS
 from crypto.errors import Error, FileError
 from crypto.files import write_output

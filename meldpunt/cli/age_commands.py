@@ -1,7 +1,7 @@
 """`meldpunt keygen | encrypt | decrypt`: the age-compatible offline commands.
 
 Only argument parsing lives here; failures are crypto.errors.Error subclasses, which the group
-in crypto/cli/__init__.py turns into one line on stderr.
+in meldpunt/cli/__init__.py turns into one line on stderr.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from crypto import age, files
 from crypto.age import keys
 from crypto.age.errors import RecipientError
 from crypto.age.scrypt import ScryptIdentity, ScryptRecipient
-from crypto.cli import passphrase
+from meldpunt.cli import passphrase
 from crypto.errors import FileError
 
 DEFAULT_IDENTITY_FILE = "meldpunt-identity.age"
