@@ -54,7 +54,7 @@ class Limits:
     reports_per_minute: int
     form_min_seconds: int
     form_max_hours: int
-    # Per Tor circuit (onion_service/web/circuits.py); SECURITY.md says why these defaults.
+    # Per Tor circuit (onion_service/shared/circuits.py); SECURITY.md says why these defaults.
     reports_per_circuit: int
     pages_per_circuit: int
     circuit_window_minutes: int

@@ -1,6 +1,6 @@
 """Spent form tokens in the shared database, for several backends behind Onionbalance.
 
-Each web server remembers the tokens it accepted in shared memory (web/token.py: SpentTokens),
+Each web server remembers the tokens it accepted in shared memory (shared/token.py: SpentTokens),
 which a replay over a circuit that reaches another backend never meets. With a PostgreSQL store,
 the usual one behind Onionbalance, a token is therefore also spent here before its report is
 sealed: the first backend to insert its digest wins, every other sees the row and refuses.

@@ -19,11 +19,11 @@ from crypto.envelope.receipt import new_receipt
 from crypto.envelope.report import FOUND_ON, KINDS, LANGUAGES, MAX_URLS, Report
 from onion_service.store import Store, StoreUnavailable
 from onion_service.web import form, validate
-from onion_service.web.budget import RETRY_AFTER, Budget
-from onion_service.web.circuits import ENVIRON_KEY, CircuitLimits
+from onion_service.shared.budget import RETRY_AFTER, Budget
+from onion_service.shared.circuits import ENVIRON_KEY, CircuitLimits
 from onion_service.web.i18n import NAMES
 from onion_service.web.seal import Sealer
-from onion_service.web.token import FormTokens, SpentTokens, TokenExpired, TokenInvalid, TokenTooFast
+from onion_service.shared.token import FormTokens, SpentTokens, TokenExpired, TokenInvalid, TokenTooFast
 
 LANG = "<any(" + ", ".join(LANGUAGES) + "):lang>"
 

@@ -20,7 +20,7 @@ from harness import ROOT, Staff
 from kit import HTML_LANG, RECEIPT
 
 from crypto.errors import Error
-from onion_service.web.token import FormTokens, load_or_create_secret
+from onion_service.shared.token import FormTokens, load_or_create_secret
 
 
 def token(data_dir: Path, lang: str, *, age_seconds: float = 30) -> str:

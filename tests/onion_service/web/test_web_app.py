@@ -186,9 +186,10 @@ def test_unexpected_failure_is_a_translated_500_and_logs_no_report_data(app_env,
 
 
 def test_budget_exhausted_is_a_translated_503_with_retry_after(app_env):
-    from onion_service.web.budget import Budget
+    from onion_service.shared.budget import Budget
+    from onion_service.shared.state import make_shared
 
-    app = create_app(app_env.config, store=app_env.store, budget=Budget(1))
+    app = create_app(app_env.config, store=app_env.store, shared=make_shared(app_env.config, budget=Budget(1)))
     client = app.test_client()
     assert client.post("/en/", data=good_fields(app_env.config, "en"), headers=HOST).status_code == 200
     response = client.post("/en/", data=good_fields(app_env.config, "en"), headers=HOST)

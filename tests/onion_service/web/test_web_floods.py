@@ -18,9 +18,9 @@ from kit import RECEIPT, TOKEN
 from webkit import good_fields, token
 
 from onion_service.process import proxyline
-from onion_service.web.circuits import CircuitLimits
-from onion_service.web.shared_table import PROBES, SharedTable
-from onion_service.web.token import FormTokens, SpentTokens, TokenExpired, TokenInvalid, TokenTooFast
+from onion_service.shared.circuits import CircuitLimits
+from onion_service.shared.table import PROBES, SharedTable
+from onion_service.shared.token import FormTokens, SpentTokens, TokenExpired, TokenInvalid, TokenTooFast
 
 AGAIN = {"nl": "Kijk uw antwoorden", "en": "Please check your answers below"}
 NEW_CIRCUIT = {"en": "New Tor circuit for this site", "nl": "Nieuw Tor-circuit voor deze site"}

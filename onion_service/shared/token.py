@@ -23,7 +23,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from crypto.errors import Error
-from onion_service.web.shared_table import SharedTable
+from onion_service.shared.table import SharedTable
 
 SECRET_FILE = "form-token.key"
 _SECRET_BYTES = 32

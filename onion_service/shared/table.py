@@ -22,7 +22,7 @@ import os
 import time
 from collections.abc import Callable
 
-from onion_service.web.shared_lock import SharedLock
+from onion_service.shared.lock import SharedLock
 
 # 32 rows a lookup at most: with the table at most half full, a run that long is vanishingly rare,
 # and 32 rows of 4 integers are a few cache lines, read under the lock.

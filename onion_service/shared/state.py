@@ -1,0 +1,46 @@
+"""What every gunicorn worker must share, made once by the master before it forks: the form
+token's secret, the spent form tokens, the report and look-up budgets and the per-circuit counts.
+Nothing of it but the token secret (data_dir/form-token.key) is ever written anywhere.
+
+`make_shared` is the one place these are made; `process/server.py` hands the result to every worker
+and `web/app.py:create_app` receives it (tests that build an app alone get one made here too).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from onion_service.config import Config
+from onion_service.shared.budget import Budget
+from onion_service.shared.circuits import CircuitLimits
+from onion_service.shared.token import SpentTokens, load_or_create_secret
+
+
+@dataclass(frozen=True)
+class Shared:
+    token_secret: bytes
+    spent: SpentTokens
+    budget: Budget  # reports a minute, and the data directory's free-space reserve
+    lookup_budget: Budget  # the status page's own look-ups a minute
+    circuits: CircuitLimits
+
+
+def make_shared(config: Config, *, budget: Budget | None = None,
+                lookup_budget: Budget | None = None) -> Shared:
+    """The shared objects for `config`; `budget` and `lookup_budget` replace the configured ones
+    (tests give small ones)."""
+    lim = config.limits
+    config.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if budget is None:
+        budget = Budget(lim.reports_per_minute, data_dir=config.data_dir,
+                        reserve_bytes=lim.min_free_mb * 1024 * 1024)
+    if lookup_budget is None:
+        lookup_budget = Budget(lim.reports_per_minute)
+    return Shared(
+        token_secret=load_or_create_secret(config.data_dir),
+        spent=SpentTokens(lim.form_max_hours * 3600),
+        budget=budget,
+        lookup_budget=lookup_budget,
+        circuits=CircuitLimits(reports=lim.reports_per_circuit, pages=lim.pages_per_circuit,
+                               window_seconds=lim.circuit_window_minutes * 60),
+    )
