@@ -94,7 +94,7 @@ def _address(row: tuple, mentions: list[tuple[str, int, str, str, int]]) -> list
     days = [m[0] for m in mentions]
     problems = []
     if count != len(mentions):
-        problems.append(f"its count of reports ({count}) is not the {len(mentions)} reports that name it")
+        problems.append(f"its count of reports ({count}) is not the number of reports that name it ({len(mentions)})")
     if (first_day, last_day) != (min(days), max(days)):
         problems.append(f"its days ({first_day} to {last_day}) are not its reports' ({min(days)} to {max(days)})")
     if danger != max(m[4] for m in mentions):

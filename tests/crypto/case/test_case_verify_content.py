@@ -112,7 +112,7 @@ def test_a_changed_count_is_named(case):
     aid = _address(case, "http://a1.test/")
     with db(case) as conn:
         conn.execute("UPDATE addresses SET reports = reports + 1 WHERE id = ?", (aid,))
-    _fails(case, f"address {aid}: its count of reports (3) is not the 2 reports that name it")
+    _fails(case, f"address {aid}: its count of reports (3) is not the number of reports that name it (2)")
 
 
 @pytest.mark.parametrize("recount", [False, True])
