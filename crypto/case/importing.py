@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from crypto import age
-from crypto.case import audit
+from crypto.case import audit, digests
 from crypto.case.decisions import today
 from crypto.case.errors import CaseError
 from crypto.case.normalise import address_key
@@ -94,12 +94,15 @@ def _import_one(conn: sqlite3.Connection, case_dir: str, path: str, entries: lis
         ack = format_ack([(e.id, e.sha256, known_secrets[e.id]) for e in already] + [ack_entry(r) for r in records])
         ack_sha256 = hashlib.sha256(ack).hexdigest()
         if records:
-            seq = audit.append(conn, action="import", analyst="", day=today(), data={
-                "bundle": name, "ack_sha256": ack_sha256, "added": len(records),
-                "reports_sha256": reports_digest(r["id"] for r in records),
-            })
+            # The rows first, then their entry, which carries digests of the rows as written.
+            seq = audit.next_seq(conn)
             for record in records:
                 _add_report(conn, record, seq)
+            audit.append(conn, action="import", analyst="", day=today(), seq=seq, data={
+                "bundle": name, "ack_sha256": ack_sha256, "added": len(records),
+                "reports_sha256": reports_digest(r["id"] for r in records),
+                "content": digests.of_import(conn, seq),
+            })
         conn.execute("INSERT OR IGNORE INTO bundles (ack_sha256, name, imported_on, reports) VALUES (?, ?, ?, ?)",
                      (ack_sha256, name, today(), len(entries)))
     ack_path = None
