@@ -16,6 +16,7 @@ import sqlite3
 import stat
 from collections.abc import Iterator
 
+from crypto import files
 from crypto.case.errors import CaseError
 
 DATABASE = "case.sqlite3"
@@ -88,10 +89,7 @@ def open_case(case_dir: str, *, create: bool = False) -> sqlite3.Connection:
     if not os.path.lexists(path):
         if not create:
             raise CaseError(f"{case_dir} holds no case file (import a bundle into it first)")
-        try:
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600))
-        except OSError as exc:
-            raise CaseError(f"cannot create {path}: {exc.strerror}") from None
+        files.create_new(path, b"", error=CaseError)
     st = os.lstat(path)
     if not stat.S_ISREG(st.st_mode):
         raise CaseError(f"{path} is not a regular file (a symbolic link?)")
@@ -115,20 +113,13 @@ def ensure_acks_dir(case_dir: str) -> str:
 
 
 def private_dir(path: str, *, create: bool) -> None:
-    if create:
-        try:
-            os.makedirs(path, 0o700, exist_ok=True)
-        except FileExistsError:
-            pass  # a file or a link stands there; refused below
-        except OSError as exc:
-            raise CaseError(f"cannot create {path}: {exc.strerror}") from None
     try:
-        st = os.lstat(path)
-    except FileNotFoundError:
-        raise CaseError(f"{path} does not exist (import a bundle into it first)") from None
-    if not stat.S_ISDIR(st.st_mode):
-        raise CaseError(f"{path} exists and is not a directory (or is a symbolic link)")
-    if st.st_mode & 0o077:
+        files.private_dir(path, create=create, error=CaseError)
+    except CaseError as exc:
+        if not os.path.lexists(path):
+            raise CaseError(f"{path} does not exist (import a bundle into it first)") from None
+        raise exc from None
+    if os.lstat(path).st_mode & 0o077:
         raise CaseError(f"{path} can be entered by others; `chmod 700 {path}` first")
 
 

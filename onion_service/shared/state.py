@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from crypto import files
 from onion_service.config import Config
 from onion_service.shared.budget import Budget
 from onion_service.shared.circuits import CircuitLimits
@@ -30,7 +31,7 @@ def make_shared(config: Config, *, budget: Budget | None = None,
     """The shared objects for `config`; `budget` and `lookup_budget` replace the configured ones
     (tests give small ones)."""
     lim = config.limits
-    config.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    files.private_dir(config.data_dir)
     if budget is None:
         budget = Budget(lim.reports_per_minute, data_dir=config.data_dir,
                         reserve_bytes=lim.min_free_mb * 1024 * 1024)
