@@ -11,11 +11,11 @@ import http.client
 import secrets
 import threading
 import time
-import urllib.parse
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import harness
 from harness import ROOT, Staff
 from kit import HTML_LANG, RECEIPT
 
@@ -31,11 +31,7 @@ def token(data_dir: Path, lang: str, *, age_seconds: float = 30) -> str:
 
 
 def form_body(description: str, tok: str, **extra: str) -> bytes:
-    fields = [("urls", "http://example.org/faults"), ("found_on", "website"), ("kinds", "images"),
-              ("access", ""), ("seen_on", ""), ("description", description), ("danger", "no"),
-              ("contact", ""), ("token", tok), ("homepage", "")]
-    fields += list(extra.items())
-    return urllib.parse.urlencode(fields).encode("ascii")
+    return harness.form_body(harness.report_fields(tok, description=description, **extra))
 
 
 @dataclass
