@@ -187,7 +187,8 @@ class Store:
 
         Where a row's bytes sit in the database's files follows the order in which rows arrived;
         this rewrite (SQLite: VACUUM, then the write-ahead log checkpointed and truncated;
-        PostgreSQL: CLUSTER on the primary key) leaves the order of the ids instead. The writer
+        PostgreSQL: the rows copied, the table truncated and the rows written again in id order,
+        in one transaction, see postgres.rewrite) leaves the order of the ids instead. The writer
         process runs it when the UTC day changes, and every purge runs it, so the files keep the
         order of arrival only among the reports of the current day.
         """
@@ -196,7 +197,6 @@ class Store:
             sqlite.rewrite(self._engine)
         else:
             with mapped_errors(), self._engine.connect() as conn:
-                conn.execution_options(isolation_level="AUTOCOMMIT")  # CLUSTER is one transaction itself
                 postgres.rewrite(conn)
 
     def check_integrity(self) -> None:
