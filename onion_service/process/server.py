@@ -18,11 +18,13 @@ from gunicorn.glogging import Logger as GunicornLogger
 from gunicorn.http import wsgi as gunicorn_wsgi
 
 from crypto.errors import Error
+from onion_service import key_schedule
 from onion_service.config import Config, check_bind
 from onion_service.process.refusals import RefusingWorker
 from onion_service.process.writer import Writer
 from onion_service.store import DEFAULT_LOCK_TIMEOUT, open_store
 from onion_service.shared.state import make_shared
+from onion_service.web.views import utc_today
 
 # How long a worker waits for the writer's answer: the writer's own wait for a locked database
 # (the store's lock timeout), then room for the commit itself. Below gunicorn's worker timeout.
@@ -159,6 +161,11 @@ def run(config: Config, *, bind: str, onion_address: str | None = None, circuit_
     """Serves until SIGTERM/SIGINT. `bind` must be loopback or unix:; `onion_address` is allowed as
     Host; with `circuit_ids`, every connection must start with tor's PROXY line (others are closed)."""
     bind = check_bind(bind)
+    if config.schedules:
+        # Refuses to start with no key period for today; warns before the schedule runs out.
+        warning = key_schedule.check_today(config.schedules, utc_today(), config.schedule_warn_days)
+        if warning:
+            print(f"meldpunt: warning: {warning}", file=sys.stderr)
     logging.getLogger("werkzeug").disabled = True
     _drop_server_header()
     # Made once here, before the fork: shared memory the workers inherit, and the token secret

@@ -132,7 +132,7 @@ def create_app(
 
     app.register_blueprint(
         make_blueprint(tokens=tokens, spent=shared.spent, budget=shared.budget, circuits=shared.circuits,
-                       sealer=Sealer(config.recipients), store=store)
+                       sealer=Sealer(config.recipients, config.schedules), store=store)
     )
     app.register_blueprint(make_status_blueprint(tokens=tokens, spent=shared.spent, budget=shared.lookup_budget,
                                                  circuits=shared.circuits, store=store,

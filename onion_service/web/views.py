@@ -22,7 +22,7 @@ from onion_service.web import form, validate
 from onion_service.shared.budget import RETRY_AFTER, Budget
 from onion_service.shared.circuits import ENVIRON_KEY, CircuitLimits
 from onion_service.web.i18n import NAMES
-from onion_service.web.seal import Sealer
+from onion_service.web.seal import NoPeriodError, Sealer
 from onion_service.shared.token import FormTokens, SpentTokens, TokenExpired, TokenInvalid, TokenTooFast
 
 LANG = "<any(" + ", ".join(LANGUAGES) + "):lang>"
@@ -243,12 +243,12 @@ def make_blueprint(
                 circuits.give_back_report(circuit())
                 return show_form(lang, **keep, notice=again, status=400)
             spent_in_store = True
-        sealed = sealer.seal(result)
         try:
+            sealed = sealer.seal(result)
             # Returns only once the row is committed and synced (invariant 4).
             # Only the hash of the purge secret sealed inside: a purge must reveal the secret.
             store.add(sealed, day, purge_hash(result.purge_secret))
-        except StoreUnavailable:
+        except (StoreUnavailable, NoPeriodError):  # the schedule ran out: nothing sealed or stored
             budget.give_back()
             return refuse(unsaved)
         return thank(result)
