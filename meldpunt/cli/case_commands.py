@@ -77,7 +77,7 @@ def _bundle_failures(bundle: str, failures: list[tuple[str, str]]) -> list[str]:
     for reason, ids in by_reason.items():
         hint = " (wrong staff key?)" if "another key" in reason and len(ids) == len(failures) else ""
         shown = " ".join(ids[:3]) + (f" and {len(ids) - 3} more" if len(ids) > 3 else "")
-        lines.append(f"  {visible(bundle)}: {len(ids)} report(s) {visible(reason)}{hint}: {shown}")
+        lines.append(f"  {visible(bundle)}: {len(ids)} report(s) not opened, {visible(reason)}{hint}: {shown}")
     return lines
 
 

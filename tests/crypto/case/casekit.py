@@ -15,10 +15,11 @@ from meldpunt.cli import main
 ANALYST = "Test Analyst"
 
 
-def run(*args, env: dict | None = None):
+def run(*args, env: dict | None = None, input: str | None = None):
     # Every command that writes the audit log names its analyst; the tests' is MELDPUNT_ANALYST
     # unless a test gives --analyst (or env) itself.
-    return CliRunner().invoke(main, [str(a) for a in args], env={"MELDPUNT_ANALYST": ANALYST, **(env or {})})
+    return CliRunner().invoke(main, [str(a) for a in args], env={"MELDPUNT_ANALYST": ANALYST, **(env or {})},
+                              input=input)
 
 
 def ok(*args):
