@@ -97,8 +97,22 @@ def triage(conn: sqlite3.Connection, filters: Filters = Filters(), *, limit: int
 
 
 def count(conn: sqlite3.Connection, filters: Filters = Filters()) -> int:
-    return sum(conn.execute(f"SELECT count(*) FROM addresses a WHERE {where}", params).fetchone()[0]
-               for where, params in _segments(filters))
+    if _report_where(filters)[0]:  # filtered by reports: part by part
+        return sum(conn.execute(f"SELECT count(*) FROM addresses a WHERE {where}", params).fetchone()[0]
+                   for where, params in _segments(filters))
+    # Otherwise from the indexes: a status's index alone, and the two small ones (fresh > 0 only
+    # while an address has been decided on, so never with "new").
+    def n(where: str, *params: Any) -> int:
+        return conn.execute(f"SELECT count(*) FROM addresses a WHERE {where}", params).fetchone()[0]
+    if f := filters.status:
+        if f == "triage":
+            return n("a.status = 'new'") + n("a.unseen_danger > 0 AND +a.status != 'new'") + n(
+                "a.fresh > 0 AND a.unseen_danger = 0")
+        if f == "re-reported":
+            return n("a.fresh > 0")
+        _segments(filters)  # refuses an unknown status
+        return n("a.status = ?", f)
+    return n("1")
 
 
 def _segments(f: Filters) -> list[tuple[str, list[Any]]]:
@@ -111,7 +125,9 @@ def _segments(f: Filters) -> list[tuple[str, list[Any]]]:
     elif f.status == "re-reported":
         parts = [(top + " AND a.fresh > 0", []), (again, [])]
     elif f.status in STATUSES:
-        parts = [(f"{p} AND a.status = ?", [f.status]) for p in (top, again, rest)]
+        # "+a.status": the first two parts are read from their own small indexes, not by the status's.
+        parts = [(f"{top} AND +a.status = ?", [f.status]), (f"{again} AND +a.status = ?", [f.status]),
+                 (f"{rest} AND a.status = ?", [f.status])]
     else:
         raise InputError(f"unknown status {f.status!r}; one of {', '.join(STATES + STATUSES)}")
     where, params = _report_where(f)

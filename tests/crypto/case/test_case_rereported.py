@@ -155,3 +155,29 @@ def test_verify_finds_a_counter_or_a_look_changed_beside_the_log(kit):
         conn.execute("INSERT INTO looked_at SELECT id, 1 FROM reports")
     result = run("case", "verify", "--case", kit.case)
     assert result.exit_code == 1 and "marked looked at are not the ones" in result.stderr
+
+
+def test_every_view_counts_the_rows_it_lists_each_once(kit):
+    urls = [f"http://v{n}.test/" for n in range(6)]
+    kit.bundle([(u, n == 5, D1) for n, u in enumerate(urls)])
+    ids = [kit.ids()[u] for u in urls]
+    ok("case", "assess", "--case", kit.case, *A, "--verdict", "baseline", *map(str, ids[1:4]))
+    ok("case", "status", "--case", kit.case, *A, "--set", "removed", str(ids[2]), str(ids[3]))
+    kit.bundle([(urls[2], False, D2), (urls[3], True, D2), (urls[1], True, D2)])
+    ok("case", "seen", "--case", kit.case, *A, str(ids[1]))
+    expected = {
+        "triage": {ids[0], ids[2], ids[3], ids[5]}, "re-reported": {ids[2], ids[3]}, "new": {ids[0], ids[4], ids[5]},
+        "assessed": {ids[1]}, "removed": {ids[2], ids[3]}, "all": set(ids), "notice-sent": set(),
+    }
+    ok("case", "assess", "--case", kit.case, *A, "--verdict", "gone", str(ids[4]))
+    expected["new"].discard(ids[4])
+    expected["assessed"].add(ids[4])
+    for view, want in expected.items():
+        doc = json.loads(ok("case", "queue", "--case", kit.case, "--status", view, "--format", "json").stdout)
+        listed = [a["case_id"] for a in doc["addresses"]]
+        assert (set(listed), len(listed), doc["total"]) == (want, len(want), len(want)), view
+        for offset in range(len(want)):  # page by page, the same rows in the same order
+            page = json.loads(ok("case", "queue", "--case", kit.case, "--status", view, "--format", "json",
+                                 "--limit", 1, "--page-from", offset).stdout)["addresses"]
+            assert [a["case_id"] for a in page] == listed[offset:offset + 1], (view, offset)
+    ok("case", "verify", "--case", kit.case)
