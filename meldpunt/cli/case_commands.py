@@ -202,7 +202,10 @@ def report_command(case_dir: str, receipt: str) -> None:
     with _opened(case_dir) as conn:
         for fields, ids in queue.report_by_receipt(conn, receipt):
             lines = terminal.report_lines(fields, fields["id"], fields["day"])
-            click.echo("\n".join(lines + [f"Address ids:    {' '.join(map(str, ids))}"]))
+            state, message, since = statuses.current(conn, fields["id"])
+            told = f"{state}" + (f" ({message})" if message else "") + f" since {since}"
+            click.echo("\n".join(lines + [f"Address ids:    {' '.join(map(str, ids))}",
+                                          f"Reporter sees:  {told} (once the next status file is on the server)"]))
 
 
 @case.command("assess", short_help="Record an assessment of addresses.")
@@ -366,14 +369,34 @@ def signing_key_command(output: str, no_passphrase: bool, passphrase_file: str |
 @_analyst
 @click.option("--message", type=click.Choice(tuple(MESSAGES)), default=None,
               help="One message from the fixed list: " + "; ".join(f"{k}: {v}" for k, v in MESSAGES.items()) + ".")
-@click.argument("receipt")
+@click.option("--address", "addresses", multiple=True,
+              help="Every report naming these addresses (14, 14-20, 14,15); repeatable.")
+@click.option("--receipts-from", type=click.File("r", encoding="utf-8"),
+              help="Receipt codes from this file (- for standard input), one a line.")
+@click.argument("receipts", metavar="[RECEIPT...]", nargs=-1)
 @click.argument("state", metavar="STATE", type=click.Choice(tuple(STATES)))
-def report_status_command(case_dir: str, analyst: str, message: str | None, receipt: str, state: str) -> None:
-    """Set the status a reporter sees for the report with this RECEIPT code: received, in-review,
-    forwarded, removed or closed; it reaches the server with the next `case statuses`."""
+def report_status_command(case_dir: str, analyst: str, message: str | None, addresses: tuple[str, ...],
+                          receipts_from, receipts: tuple[str, ...], state: str) -> None:
+    """Set the status reporters see: received, in-review, forwarded, removed or closed, for the
+    reports with these RECEIPT codes and/or every report on --address; it reaches the server with
+    the next `case statuses`."""
+    codes = list(receipts)
+    if receipts_from is not None:
+        codes += [line.strip() for line in receipts_from.read(idlists.MAX_TEXT).splitlines() if line.strip()]
+    if len(codes) == 1 and not addresses:  # one code, as before
+        with _opened(case_dir) as conn:
+            ids = statuses.set_report_status(conn, codes[0], state, message, analyst=analyst)
+        click.echo(f"Report {' '.join(ids)} now shows {state}" + (f" ({message})." if message else "."))
+        return
+    if not codes and not addresses:
+        raise click.UsageError("give receipt codes, --receipts-from FILE or --address IDS")
     with _opened(case_dir) as conn:
-        ids = statuses.set_report_status(conn, receipt, state, message, analyst=analyst)
-    click.echo(f"Report {' '.join(ids)} now shows {state}" + (f" ({message})." if message else "."))
+        ids = statuses.reports_of(conn, idlists.parse(list(addresses)))
+        for code in codes:
+            ids += [fields["id"] for fields, _ in queue.report_by_receipt(conn, code)]
+        changed, already = statuses.set_statuses(conn, ids, state, message, analyst=analyst)
+    click.echo(f"{changed} report(s) now show {state}" + (f" ({message})" if message else "")
+               + f"; {already} already did.")
 
 
 @case.command("statuses", short_help="Write the signed status file for the server.")
