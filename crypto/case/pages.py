@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import sqlite3
 
+from crypto.case.attention import unseen_total
 from crypto.case.decisions import VERDICTS
 from crypto.case.queue import Filters, count, details, triage
 from crypto.staff.display import visible
@@ -68,7 +69,13 @@ def render(conn: sqlite3.Connection, filters: Filters, limit: int = MAX_ON_PAGE)
         state = a.state + (f" +{a.fresh}" if a.fresh else "")
         out.append(f"<tr><td>{a.id}{flag}</td><td>{a.reports}</td><td>{_e(a.first_day)}</td><td>{_e(a.last_day)}</td>"
                    f'<td>{_e(state)}</td><td class="v">{_e(a.url)}</td></tr>')
-    out.append("</tbody></table></header><main>")
+    out.append("</tbody></table>")
+    unseen, unseen_ids = unseen_total(conn)
+    left_out = [aid for aid in unseen_ids if aid not in {a.id for a in addresses}]
+    if left_out:  # a filtered page says what it leaves out, so no danger report is hidden by a filter
+        out.append(f'<p class="flag">{unseen} report(s) saying a child is in immediate danger are not looked at yet; '
+                   f'not on this page: address(es) {" ".join(map(str, left_out))}.</p>')
+    out.append("</header><main>")
     for a in addresses:
         d = details(conn, a.id)
         cls = "report danger" if a.danger else "report"

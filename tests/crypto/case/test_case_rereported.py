@@ -106,11 +106,15 @@ def test_a_danger_report_stays_on_top_until_looked_at_not_merely_until_a_status_
     out = ok("case", "queue", "--case", kit.case, "--status", "new").stdout
     assert out.splitlines()[0].startswith("!! 1 report(s) saying a child is in immediate danger")
     assert f"address(es) {handled}." in out.splitlines()[0]
+    ok("case", "page", "--case", kit.case, "--status", "new")
+    assert f"not on this page: address(es) {handled}." in (kit.case / "pages" / "queue.html").read_text()
     # Assessing it again (only the age group) is a look.
     out = ok("case", "assess", "--case", kit.case, *A, "--age-group", "pubescent", handled).stdout
     assert f"Address {handled}: age group unknown -> pubescent." in out
     assert [a["case_id"] for a in kit.queue()] == [busy]
     assert not ok("case", "queue", "--case", kit.case, "--status", "new").stdout.startswith("!!")
+    ok("case", "page", "--case", kit.case, "--status", "new")
+    assert "not looked at yet" not in (kit.case / "pages" / "queue.html").read_text()
     ok("case", "verify", "--case", kit.case)
 
 
