@@ -19,13 +19,15 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
-class Rereported:
-    addresses: int  # already decided on, named again by this import
-    reports: int  # this import's reports naming them
-    danger: int  # ... of which marked "a child is in immediate danger"
+class Arrivals:
+    """What one import brought that an analyst must not miss, for its summary."""
+    addresses: int = 0  # already decided on, named again by this import: re-reported
+    reports: int = 0  # this import's reports naming them
+    danger: int = 0  # ... of which marked "a child is in immediate danger"
+    danger_total: int = 0  # this import's reports so marked, wherever they point
 
 
-def after_import(conn: sqlite3.Connection, seq: int) -> Rereported:
+def after_import(conn: sqlite3.Connection, seq: int) -> Arrivals:
     """Counts the reports of import entry `seq` into each address it names; inside its transaction."""
     conn.execute(
         "UPDATE addresses SET"
@@ -39,7 +41,9 @@ def after_import(conn: sqlite3.Connection, seq: int) -> Rereported:
         "SELECT count(DISTINCT a.id), count(DISTINCT r.id), count(DISTINCT CASE WHEN r.child_in_danger = 1"
         " THEN r.id END) FROM addresses a JOIN mentions m ON m.address = a.id JOIN reports r ON r.id = m.report"
         " WHERE r.audit_seq = ? AND a.status != 'new'", (seq,)).fetchone()
-    return Rereported(addresses, reports, danger)
+    (danger_total,) = conn.execute("SELECT count(*) FROM reports WHERE audit_seq = ? AND child_in_danger = 1",
+                                   (seq,)).fetchone()
+    return Arrivals(addresses, reports, danger, danger_total)
 
 
 def unseen_danger_reports(conn: sqlite3.Connection, aid: int) -> list[str]:

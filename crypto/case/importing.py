@@ -47,7 +47,7 @@ class Imported:
     already: int  # in the case file before
     failures: list[tuple[str, str]]  # (id, reason): not imported, not acknowledged
     ack_path: str | None
-    rereported: attention.Rereported = attention.Rereported(0, 0, 0)  # addresses decided on, named again
+    arrivals: attention.Arrivals = attention.Arrivals()  # re-reported addresses, danger reports
 
 
 def import_bundles(
@@ -86,7 +86,7 @@ def _import_one(conn: sqlite3.Connection, case_dir: str, path: str, entries: lis
     failures += failed
     records.sort(key=lambda r: r["id"])  # the workers answer in any order; the case file does not
     name = os.path.basename(path)
-    rereported = attention.Rereported(0, 0, 0)
+    arrivals = attention.Arrivals()
     with transaction(conn):
         # Another import may have committed some of these while they were being opened.
         raced = _known(conn, [r["id"] for r in records])
@@ -103,7 +103,7 @@ def _import_one(conn: sqlite3.Connection, case_dir: str, path: str, entries: lis
             seq = audit.next_seq(conn)
             for record in records:
                 _add_report(conn, record, seq)
-            rereported = attention.after_import(conn, seq)
+            arrivals = attention.after_import(conn, seq)
             audit.append(conn, action="import", analyst=analyst, day=today(), seq=seq, data={
                 "bundle": name, "ack_sha256": ack_sha256, "added": len(records),
                 "reports_sha256": reports_digest(r["id"] for r in records),
@@ -117,7 +117,7 @@ def _import_one(conn: sqlite3.Connection, case_dir: str, path: str, entries: lis
         ack_path = os.path.join(ensure_acks_dir(case_dir), f"{_safe(name)}-{ack_sha256[:12]}.ack")
         folder.write_file(os.path.dirname(ack_path), os.path.basename(ack_path), ack)
         os.sync()
-    return Imported(name, len(entries), len(records), len(already), sorted(failures), ack_path, rereported)
+    return Imported(name, len(entries), len(records), len(already), sorted(failures), ack_path, arrivals)
 
 
 def _index(path: str) -> list[Entry]:

@@ -126,7 +126,10 @@ def import_command(case_dir: str, identity_files: tuple[str, ...], passphrase_fi
     for r in results:
         click.echo(f"{visible(r.bundle)}: {r.reports} reports, {r.added} new to the case file, "
                    f"{r.already} already in it, {len(r.failures)} could not be opened.")
-        again = r.rereported
+        again = r.arrivals
+        if again.danger_total:
+            click.echo(f"  {again.danger_total} new report(s) say a child is in immediate danger: at the top of "
+                       "`case queue` until an analyst has looked at them.")
         if again.addresses:
             click.echo(f"  Re-reported: {again.addresses} address(es) already decided on are named by {again.reports} "
                        f"new report(s), {again.danger} of them saying a child is in immediate danger; "
@@ -138,7 +141,8 @@ def import_command(case_dir: str, identity_files: tuple[str, ...], passphrase_fi
             click.echo(line, err=True)
         failed += len(r.failures)
     if failed:
-        raise CaseCheckFailed(f"{failed} report(s) could not be opened; they are not acknowledged and "
+        where = ", ".join(f"{visible(r.bundle)}: {len(r.failures)}" for r in results if r.failures)
+        raise CaseCheckFailed(f"{failed} report(s) could not be opened ({where}); they are not acknowledged and "
                               "stay on the server for the next export")
 
 

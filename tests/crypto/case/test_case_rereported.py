@@ -59,6 +59,7 @@ def test_a_removed_address_reported_again_with_danger_reports_leads_the_queue(ki
     out = kit.bundle([(HANDLED, True, D2), (HANDLED, True, D2), (HANDLED, False, D2), (LATE, False, D2)])
     assert "3 new report(s), 2 of them saying a child is in immediate danger" in out
     assert "Re-reported: 1 address(es)" in out
+    assert "  2 new report(s) say a child is in immediate danger" in out
 
     late = kit.ids()[LATE]
     queue = kit.queue()

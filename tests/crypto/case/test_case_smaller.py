@@ -45,7 +45,7 @@ def test_a_wrong_staff_key_is_one_line_not_one_per_report(tmp_path):
     assert len(lines) == 2, lines
     assert lines[0].startswith("  b.tar: 25 report(s) not opened, none of the given identities can open it")
     assert "(wrong staff key?)" in lines[0] and "and 22 more" in lines[0]
-    assert lines[1].startswith("meldpunt: 25 report(s) could not be opened")
+    assert lines[1].startswith("meldpunt: 25 report(s) could not be opened (b.tar: 25)")
 
 
 def test_a_refused_bundle_among_several_is_named(tmp_path, case):
