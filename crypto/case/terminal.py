@@ -6,6 +6,8 @@ so that no report can move the cursor, retitle the terminal or dress one address
 
 from __future__ import annotations
 
+from collections import Counter
+
 from crypto.case.decisions import VERDICTS
 from crypto.case.queue import Address, Details
 from crypto.staff.display import visible
@@ -17,11 +19,15 @@ _INDENT = 16
 def queue_lines(addresses: list[Address], total: int, offset: int) -> list[str]:
     if not addresses:
         return ["The queue is empty for these filters."]
-    lines = [f"{'id':>8}  {'!':2}  {'reports':>7}  {'first':10}  {'last':10}  {'state':30}  address"]
+    lines = [f"{'id':>8}  {'!':2}  {'reports':>7}  {'first':10}  {'last':10}  {'state':30}  {'since':10}  "
+             f"{'verdict':11}  {'cc':2}  address"]
     for a in addresses:
         flag = "!!" if a.unseen_danger else "!" if a.danger else ""
         state = a.state + (f" +{a.fresh}" if a.fresh else "")
-        lines.append(f"{a.id:>8}  {flag:2}  {a.reports:>7}  {a.first_day:10}  {a.last_day:10}  {state:30}  {visible(a.url)}")
+        s = a.assessment or {}
+        lines.append(f"{a.id:>8}  {flag:2}  {a.reports:>7}  {a.first_day:10}  {a.last_day:10}  {state:30}  "
+                     f"{a.status_day or '':10}  {s.get('verdict', ''):11}  {visible(s.get('country', '')):2}  "
+                     f"{visible(a.url)}")
     shown_to = offset + len(addresses)
     lines.append(f"{offset + 1}-{shown_to} of {total}; ! marks a child in immediate danger, !! one no analyst has "
                  "looked at yet (`case show`, then `case assess` or `case seen`); +N: reports since the last decision."
@@ -54,7 +60,27 @@ def _line(label: str, text: object) -> str:
     return f"{label + ':':<{_INDENT}}{visible(str(text))}"
 
 
-def address_lines(d: Details) -> list[str]:
+def summary_lines(d: Details) -> list[str]:
+    """The reports at a glance, before them one by one: an address may have hundreds."""
+    def tally(values) -> str:
+        counts = Counter(values)
+        return ", ".join(f"{visible(str(k))} {n}" for k, n in counts.most_common(8)) + (
+            f", {len(counts) - 8} more" if len(counts) > 8 else "")
+    fields = [r["fields"] for r in d.reports]
+    danger = sum(1 for f in fields if f.get("child_in_danger"))
+    return [
+        "Summary:",
+        _line("  Danger", f"{danger} of {len(fields)} report(s) say a child is in immediate danger"
+              + (f", {d.address.unseen_danger} not looked at yet" if d.address.unseen_danger else "")),
+        _line("  Days", tally(r["day"] for r in d.reports)),
+        _line("  Found on", tally(f.get("found_on", "") for f in fields)),
+        _line("  Content", tally(k for f in fields for k in f.get("kinds", ()))),
+        _line("  Languages", tally(f.get("language", "") for f in fields)),
+        _line("  Spellings", tally(r["original"] for r in d.reports)),
+    ]
+
+
+def address_lines(d: Details, *, brief: bool = False) -> list[str]:
     a = d.address
     lines = [f"Address {a.id}"]
     if a.danger:
@@ -87,6 +113,9 @@ def address_lines(d: Details) -> list[str]:
         lines.append("History:")
         for e in d.history:
             lines.append(f"  #{e.get('seq')}  {visible(str(e.get('day')))}  {visible(str(e.get('analyst')))}: {history_text(e)}")
+    lines += summary_lines(d)
+    if brief:
+        return lines
     lines.append(f"Reports naming it ({len(d.reports)}):")
     for r in d.reports:
         lines.append("")

@@ -190,12 +190,14 @@ def queue_command(case_dir: str, status: str, day: str | None, since: str | None
 
 @case.command("show", short_help="One address: its reports, assessment and history.")
 @_case
+@click.option("--brief", is_flag=True, help="The address, its history and a summary of its reports, not each report.")
 @click.argument("address", metavar="ID|URL")
-def show_command(case_dir: str, address: str) -> None:
-    """Show an address by its id in the queue, or by a URL in any spelling."""
+def show_command(case_dir: str, brief: bool, address: str) -> None:
+    """Show an address by its id in the queue, or by a URL in any spelling: its assessment, history,
+    a summary of its reports, then each report."""
     with _opened(case_dir) as conn:
         aid = int(address) if address.isdigit() else queue.find_address(conn, address).id
-        click.echo("\n".join(terminal.address_lines(queue.details(conn, aid))))
+        click.echo("\n".join(terminal.address_lines(queue.details(conn, aid), brief=brief)))
 
 
 @case.command("report", short_help="One report by its receipt code.")

@@ -69,6 +69,7 @@ def test_a_removed_address_reported_again_with_danger_reports_leads_the_queue(ki
     assert (top["status"], top["re_reported"], top["danger_not_looked_at"]) == ("removed", 3, 2)
     text = ok("case", "queue", "--case", kit.case).stdout
     assert "!!" in text.splitlines()[1] and "removed, re-reported +3" in text.splitlines()[1]
+    assert " baseline " in text.splitlines()[1]  # its verdict, beside the state and since when
     assert [a["case_id"] for a in kit.queue("--status", "re-reported")] == [handled]
     assert [a["case_id"] for a in kit.queue("--status", "removed")] == [handled]
     # The page puts it first too, marked.
@@ -79,6 +80,11 @@ def test_a_removed_address_reported_again_with_danger_reports_leads_the_queue(ki
     # `case show` says so, and the history keeps the provider the re-reports did not touch.
     shown = ok("case", "show", "--case", kit.case, handled).stdout
     assert "Re-reported: 3 report(s)" in shown and "2 report(s) saying a child is in immediate danger" in shown
+    brief = ok("case", "show", "--case", kit.case, "--brief", handled).stdout
+    assert "  Danger:       2 of 4 report(s) say a child is in immediate danger, 2 not looked at yet" in brief
+    assert "  Days:         2026-11-20 3, 2026-11-01 1" in brief
+    assert "Report id:" not in brief and shown.count("Report id:") == 4 and brief in shown.replace(
+        shown[shown.index("Reports naming it"):], "")
 
     # Looking at it, and letting "removed" stand, is recorded and takes it out of triage.
     out = ok("case", "seen", "--case", kit.case, *A, handled).stdout
