@@ -113,7 +113,8 @@ def main() -> None:
             os.sync()
             print(f"built a bundle of {args.reports} post-quantum-sealed reports in {sealing:.1f} s "
                   f"(load average {os.getloadavg()[0]:.1f})")
-            imported = timed([str(MELDPUNT), "case", "import", "--case", str(work / "case"), "--analyst", "bench", "-i", str(key), str(bundle)])
+            imported = timed([str(MELDPUNT), "case", "import", "--case", str(work / "case"), "--analyst", "bench",
+                              "-i", str(key), str(bundle)])
             conn = open_case(str(work / "case"))
             n_reports, n_addresses = (conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
                                       for t in ("reports", "addresses"))

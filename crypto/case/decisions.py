@@ -115,7 +115,8 @@ def set_status(conn: sqlite3.Connection, address_ids: Sequence[int], status: str
                 raise InputError(f"address {aid} has no assessment yet: assess it first")
             old, old_day = conn.execute("SELECT status, status_day FROM addresses WHERE id = ?", (aid,)).fetchone()
             conn.execute("UPDATE addresses SET status = ?, status_day = ? WHERE id = ?", (status, day, aid))
-            changes: Changes = {k: (o, n) for k, o, n in (("status", old, status), ("status_day", old_day, day)) if o != n}
+            pairs = (("status", old, status), ("status_day", old_day, day))
+            changes: Changes = {k: (o, n) for k, o, n in pairs if o != n}
             audit.append(conn, action="status", analyst=analyst, day=day, address=aid,
                          data={"status": status, "changed": {k: list(v) for k, v in changes.items()}})
             attention.decided(conn, aid)

@@ -117,7 +117,9 @@ def count(conn: sqlite3.Connection, filters: Filters = Filters()) -> int:
 
 def _segments(f: Filters) -> list[tuple[str, list[Any]]]:
     """The queue's parts as (WHERE clause, parameters), in the order they are shown."""
-    top, again, rest = "a.unseen_danger > 0", "a.unseen_danger = 0 AND a.fresh > 0", "a.unseen_danger = 0 AND a.fresh = 0"
+    top = "a.unseen_danger > 0"
+    again = "a.unseen_danger = 0 AND a.fresh > 0"
+    rest = "a.unseen_danger = 0 AND a.fresh = 0"
     if f.status is None:
         parts: list[tuple[str, list[Any]]] = [(top, []), (again, []), (rest, [])]
     elif f.status == "triage":

@@ -53,7 +53,9 @@ def change_text(changes: dict) -> str:
 
 
 def _shown(value: object) -> str:
-    return "(none)" if value in (None, "") else visible(repr(value) if isinstance(value, str) and " " in value else str(value))
+    if value in (None, ""):
+        return "(none)"
+    return visible(repr(value) if isinstance(value, str) and " " in value else str(value))
 
 
 def _line(label: str, text: object) -> str:
@@ -112,7 +114,8 @@ def address_lines(d: Details, *, brief: bool = False) -> list[str]:
     if d.history:
         lines.append("History:")
         for e in d.history:
-            lines.append(f"  #{e.get('seq')}  {visible(str(e.get('day')))}  {visible(str(e.get('analyst')))}: {history_text(e)}")
+            lines.append(f"  #{e.get('seq')}  {visible(str(e.get('day')))}  {visible(str(e.get('analyst')))}: "
+                         f"{history_text(e)}")
     lines += summary_lines(d)
     if brief:
         return lines
