@@ -78,6 +78,32 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # which would import without them, refuses the case file instead.
         "SELECT 1",
     ),
+    (
+        # Nothing new is hidden (crypto/case/attention.py). `fresh`: reports imported since the
+        # address's last decision, while it has one (its queue state "re-reported");
+        # `unseen_danger`: its reports marked "a child is in immediate danger" that no analyst has
+        # looked at yet. Both are kept beside the data they count so the queue's first page comes
+        # from an index; `verify` recounts them from the reports and the audit log.
+        "ALTER TABLE addresses ADD COLUMN fresh INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE addresses ADD COLUMN unseen_danger INTEGER NOT NULL DEFAULT 0",
+        # Which danger report an analyst looked at, and the audit entry saying so.
+        """CREATE TABLE looked_at (
+            report TEXT PRIMARY KEY REFERENCES reports (id), seq INTEGER NOT NULL)""",
+        # A case file from before this version: every danger report counts as not looked at (none
+        # was recorded), so each shows at the top of the queue once more until an analyst has.
+        """UPDATE addresses SET unseen_danger = (
+            SELECT count(*) FROM mentions m JOIN reports r ON r.id = m.report
+            WHERE m.address = addresses.id AND r.child_in_danger = 1) WHERE danger = 1""",
+        # ... and every address decided on counts the reports imported after its last audit entry
+        # (before this version, an address's entries were all decisions: assess and status).
+        """UPDATE addresses SET fresh = (
+            SELECT count(*) FROM mentions m JOIN reports r ON r.id = m.report
+            WHERE m.address = addresses.id
+              AND r.audit_seq > (SELECT max(seq) FROM audit WHERE audit.address = addresses.id))
+            WHERE status != 'new'""",
+        "CREATE INDEX addresses_unseen ON addresses (danger DESC, reports DESC, first_day, id) WHERE unseen_danger > 0",
+        "CREATE INDEX addresses_fresh ON addresses (danger DESC, reports DESC, first_day, id) WHERE fresh > 0",
+    ),
 )
 VERSION = len(_MIGRATIONS)
 

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from crypto.case import digests, replay
+from crypto.case.attention import recount_problem
 from crypto.case.audit import check_chain
+from crypto.case.decisions import FIELDS
 from crypto.case.importing import reports_digest
 
 
@@ -53,6 +55,14 @@ def _replay(conn: sqlite3.Connection, entries: list[dict[str, Any]]) -> str | No
                     status[address] = (data.get("status"), e.get("day"), e["seq"])
             else:
                 status[address] = (data.get("status"), e.get("day"), e["seq"])
+        elif e.get("action") == "undo":  # crypto/case/corrections.py: the state it restores
+            address = e.get("address")
+            status[address] = (data.get("status"), data.get("status_day"), e["seq"])
+            a = data.get("assessment")
+            if a is None:
+                assessed.pop(address, None)
+            else:
+                assessed[address] = (tuple(a.get(k) for k in (*FIELDS, "analyst", "day")), e["seq"])
     for seq, data in imports.items():
         ids = [rid for (rid,) in conn.execute("SELECT id FROM reports WHERE audit_seq = ?", (seq,))]
         if len(ids) != data.get("added") or reports_digest(ids) != data.get("reports_sha256"):
@@ -79,7 +89,7 @@ def _replay(conn: sqlite3.Connection, entries: list[dict[str, Any]]) -> str | No
         if want is None or rows.get(aid) != want[0]:
             where = f"its last audit entry ({want[1]})" if want else "the audit log"
             return f"address {aid}: its assessment is not the one {where} records"
-    return _replay_statuses(conn, entries)
+    return _replay_statuses(conn, entries) or recount_problem(conn, entries)
 
 
 def _replay_statuses(conn: sqlite3.Connection, entries: list[dict[str, Any]]) -> str | None:

@@ -9,7 +9,7 @@ import json
 import secrets
 
 import pytest
-from casekit import db, ok, run
+from casekit import as_version, db, ok, run
 from staffkit import make_report, new_identity, seal, write_bundle
 
 from crypto.case.audit import GENESIS, canonical, chain_hash
@@ -146,7 +146,7 @@ def _strip_digests(case) -> None:
             text = canonical(entry)
             previous = chain_hash(previous, text)
             conn.execute("UPDATE audit SET entry = ?, hash = ? WHERE seq = ?", (text, previous, seq))
-        conn.execute("PRAGMA user_version = 2")
+        as_version(conn, 2)
 
 
 def test_an_older_case_file_verifies_and_its_mentions_counts_and_columns_are_checked(case):
