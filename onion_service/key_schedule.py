@@ -57,6 +57,10 @@ def _check_combinable(schedules: list[Schedule]) -> None:
             raise ScheduleConfigError(f"schedules, from {day.isoformat()}: {exc}") from None
 
 
+def utc_today() -> datetime.date:
+    return datetime.datetime.now(datetime.timezone.utc).date()
+
+
 def check_today(schedules: Sequence[Schedule], today: datetime.date, warn_days: int) -> str | None:
     """Raises unless every schedule has a period for today; returns a warning when one ends
     within `warn_days` (the start-up output and meldpunt-check show it)."""

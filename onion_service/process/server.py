@@ -24,7 +24,6 @@ from onion_service.process.refusals import RefusingWorker
 from onion_service.process.writer import Writer
 from onion_service.store import DEFAULT_LOCK_TIMEOUT, open_store
 from onion_service.shared.state import make_shared
-from onion_service.web.views import utc_today
 
 # How long a worker waits for the writer's answer: the writer's own wait for a locked database
 # (the store's lock timeout), then room for the commit itself. Below gunicorn's worker timeout.
@@ -163,7 +162,7 @@ def run(config: Config, *, bind: str, onion_address: str | None = None, circuit_
     bind = check_bind(bind)
     if config.schedules:
         # Refuses to start with no key period for today; warns before the schedule runs out.
-        warning = key_schedule.check_today(config.schedules, utc_today(), config.schedule_warn_days)
+        warning = key_schedule.check_today(config.schedules, key_schedule.utc_today(), config.schedule_warn_days)
         if warning:
             print(f"meldpunt: warning: {warning}", file=sys.stderr)
     logging.getLogger("werkzeug").disabled = True
