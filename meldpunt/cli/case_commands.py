@@ -13,7 +13,7 @@ import sys
 import click
 
 from crypto import files
-from crypto.age.keys import load_identity_file
+from crypto.periods.keyring import load_identities as load_identity_file
 from crypto.case import attention, corrections, handoff, idlists, letters, pages, queue, statuses, terminal
 from crypto.case.decisions import AGE_GROUPS, VERDICTS, Assessment, assess, seen, set_status
 from crypto.case.importing import import_bundles
