@@ -103,6 +103,27 @@ def assert_not_in_history(context, profile, addresses, action) -> None:
         assert [f for f in files_holding(profile, text) if not f.startswith("Default/Sessions/")] == [], text
 
 
+def test_after_the_report_is_sent_history_holds_neither_address_nor_answers(open_browser, proxy, hotline):
+    # The whole way, as a reporter goes it: the toolbar button, the form, the report sent.
+    context, worker = open_browser("en")
+    with context.expect_page() as opened:
+        decided = click(worker, "action", {}, ONION_PAGE)
+    page = opened.value
+    page.wait_for_url(decided["open"]["action"])
+    page.locator("#found_on-onion").check()
+    page.locator("#kinds-images").check()
+    description = "seen-in-a-forum-thread-4711"
+    page.locator("#description").fill(description)
+    page.locator("button[type=submit]").click()
+    page.locator(".receipt .code").wait_for()
+    assert page.url == f"http://{hotline.onion}/en/"
+    profile = open_browser.profiles[-1]
+    assert_not_in_history(context, profile, [ONION_PAGE, description], decided["open"]["action"])
+    # What the tab's session restore keeps, as README and SECURITY.md say: the bodies it posted,
+    # the report's own among them, until the tab and its "recently closed" entry are gone.
+    assert {f.split("/")[1] for f in files_holding(profile, description)} == {"Sessions"}
+
+
 def test_the_public_address_outside_tor_and_the_menu_title(open_browser, proxy, hotline):
     context, worker = open_browser("de")
     assert worker.evaluate("meldpunt.menuTitle()") == "An Prüfstelle melden"
@@ -187,6 +208,7 @@ def test_the_options_page_overrides_base_and_language(open_browser, proxy, hotli
     page = context.new_page()
     page.goto(f"chrome-extension://{extension_id}/options.html")
     assert "stuurt zelf niets" in page.locator("body").inner_text()  # the privacy statement
+    assert "sessieherstel van de browser wel" in page.locator("body").inner_text()  # the one trace
     assert page.locator("#onion").get_attribute("placeholder") == f"http://{hotline.onion}"
     page.locator("input[name=base][value=onion]").check()
     page.locator("#language").select_option("en")
