@@ -208,7 +208,7 @@ def test_the_options_page_overrides_base_and_language(open_browser, proxy, hotli
     page = context.new_page()
     page.goto(f"chrome-extension://{extension_id}/options.html")
     assert "stuurt zelf niets" in page.locator("body").inner_text()  # the privacy statement
-    assert "sessieherstel van de browser wel" in page.locator("body").inner_text()  # the one trace
+    assert "sessieherstel van de browser wel de inhoud" in page.locator("body").inner_text()  # the one trace
     assert page.locator("#onion").get_attribute("placeholder") == f"http://{hotline.onion}"
     page.locator("input[name=base][value=onion]").check()
     page.locator("#language").select_option("en")

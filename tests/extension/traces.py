@@ -40,12 +40,62 @@ def history(profile: Path) -> list[str]:
     return [value for row in rows for value in row if value]
 
 
+def places(profile: Path) -> list[str]:
+    """Every URL and title in Firefox's history (places.sqlite), read from a copy."""
+    with tempfile.TemporaryDirectory() as tmp:
+        for path in profile.glob("places.sqlite*"):
+            shutil.copy(path, Path(tmp) / path.name)
+        db = sqlite3.connect(Path(tmp) / "places.sqlite")
+        try:
+            rows = db.execute("SELECT url, title FROM moz_places").fetchall()
+        finally:
+            db.close()
+    return [value for row in rows for value in row if value]
+
+
+def mozlz4(data: bytes) -> bytes:
+    """Firefox's .jsonlz4 files (session store): a magic, the size, then one LZ4 block."""
+    if data[:8] != b"mozLz40\0":
+        raise ValueError("not a mozLz4 file")
+    size, src, out, i = int.from_bytes(data[8:12], "little"), data[12:], bytearray(), 0
+    while i < len(src):
+        token = src[i]
+        i += 1
+        length = token >> 4
+        if length == 15:
+            while src[i] == 255:
+                length += 255
+                i += 1
+            length += src[i]
+            i += 1
+        out += src[i:i + length]
+        i += length
+        if i >= len(src):
+            break  # the last sequence has literals only
+        offset = src[i] | src[i + 1] << 8
+        i += 2
+        match = token & 15
+        if match == 15:
+            while src[i] == 255:
+                match += 255
+                i += 1
+            match += src[i]
+            i += 1
+        for _ in range(match + 4):  # byte by byte: a match may overlap what it copies
+            out.append(out[-offset])
+    if len(out) != size:
+        raise ValueError("mozLz4 size mismatch")
+    return bytes(out)
+
+
 def files_holding(root: Path, text: str) -> list[str]:
     """The files under `root` (relative names) holding `text` in any of its forms."""
     needles = forms_of(text)
     found = []
     for path in sorted(p for p in root.rglob("*") if p.is_file() and not p.is_symlink()):
         data = path.read_bytes()
+        if path.name.endswith(("lz4", ".baklz4")) and data[:8] == b"mozLz40\0":
+            data = mozlz4(data)  # Firefox's session store, compressed
         if any(n in data for n in needles):
             found.append(str(path.relative_to(root)))
     return found
