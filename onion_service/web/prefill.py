@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from flask import Request
+
 from crypto.envelope.report import MAX_URLS
 from onion_service.web import form, validate
 
@@ -27,7 +29,7 @@ def values(addresses: Iterable[str]) -> dict[str, str] | None:
     return {form.URLS: "\n".join(kept)} if kept else None
 
 
-def posted(request) -> dict[str, str] | None:
+def posted(request: Request) -> dict[str, str] | None:
     """The form's values from a posted prefill: a url-encoded body of `url` fields and nothing
     else (form.read_fields refuses any other field, so a report posted here is refused, not filed)."""
     return values(form.read_fields(request, single=(), multiple=(FIELD,)).kinds)
