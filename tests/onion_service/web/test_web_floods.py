@@ -247,6 +247,16 @@ def test_pages_per_circuit_are_bounded(circuit_server):
     assert server.request("GET", "/en/", circuit=circuit + 1)[0] == 200
 
 
+def test_a_posted_prefill_past_the_page_limit_keeps_its_addresses(circuit_server):
+    server, config, _ = circuit_server
+    circuit = 0x00CD0002
+    for _ in range(config.limits.pages_per_circuit):
+        server.request("GET", "/en/", circuit=circuit)
+    status, _, html = server.request("POST", "/en/prefill", b"url=http%3A%2F%2Fexample.org%2Fkept",
+                                     {"Content-Type": "application/x-www-form-urlencoded"}, circuit=circuit)
+    assert status == 429 and NEW_CIRCUIT["en"] in html and ">http://example.org/kept</textarea>" in html
+
+
 def test_circuit_ids_are_nowhere_but_in_memory(circuit_server, staff):
     server, config, tmp = circuit_server
     marker = 0x5EED0042
