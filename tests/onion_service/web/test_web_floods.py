@@ -132,7 +132,7 @@ def test_token_shows_no_time_and_checks_age_language_and_forgery():
 
 
 def test_spent_tokens_once_each_and_given_back():
-    spent = SpentTokens(3600)
+    spent = SpentTokens(3600, slots=PROBES)
     assert spent.spend(b"a" * 12) and not spent.spend(b"a" * 12) and spent.spend(b"b" * 12)
     spent.give_back(b"a" * 12)
     assert spent.spend(b"a" * 12)
