@@ -164,3 +164,11 @@ def test_one_clock_for_a_tokens_age_and_its_spent_entry():
     with pytest.raises(TokenExpired):
         tokens.check(issued, "en")
     assert spent._table.live() == 0
+
+
+def test_ceilings_whose_tables_could_not_be_held_are_refused_at_start(tmp_path, staff):
+    from onion_service.config import ConfigError
+
+    with pytest.raises(ConfigError, match="reports_per_minute x form_max_hours"):
+        make_config(tmp_path / "data", staff.recipient, reports_per_minute=1_000_000, form_max_hours=72)
+    make_config(tmp_path / "data", staff.recipient, reports_per_minute=10_000, form_max_hours=6)  # the tests' own
