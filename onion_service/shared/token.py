@@ -21,7 +21,6 @@ exactly as much longer as it keeps the token valid.
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import os
 import secrets
@@ -33,6 +32,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from crypto import files
 from crypto.errors import Error
 from onion_service.shared.table import PROBES, SharedTable
 
@@ -75,24 +75,12 @@ class TokenTooFast(TokenRejected):
 
 
 def new_secret(data_dir: Path) -> bytes:
-    """A new signing secret for this start, replacing the old one (atomically: a reader sees one
+    """A new signing secret for this start, replacing the old one atomically (a reader sees one
     or the other): tokens issued before the start are no longer ours. Called once, by the master
     before it forks (shared/state.py), on a store that keeps no spent tokens itself."""
-    path = data_dir / SECRET_FILE
-    tmp = path.parent / f".{SECRET_FILE}.{secrets.token_hex(8)}"
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            os.write(fd, secrets.token_hex(_SECRET_BYTES).encode("ascii"))
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise SecretFileError(f"cannot write {path}: {exc.strerror}") from None
-    return _load_or_create(path)
+    files.atomic_write(data_dir / SECRET_FILE, secrets.token_hex(_SECRET_BYTES).encode("ascii"),
+                       error=SecretFileError)
+    return load_or_create_secret(data_dir)
 
 
 def load_or_create_secret(data_dir: Path) -> bytes:

@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from harness import Server, write_config
+from harness import Server, report_fields, write_config
 from kit import RECEIPT, TOKEN
 
 from onion_service.store import open_store
@@ -19,8 +19,7 @@ AGAIN = "Please check your answers below and send the report again."
 
 
 def _fields(tok: str, description: str) -> dict[str, object]:
-    return {"urls": "http://example.org/restart", "found_on": "website", "kinds": ["images"],
-            "danger": "no", "description": description, "token": tok, "homepage": ""}
+    return report_fields(tok, description=description, urls="http://example.org/restart")
 
 
 def _form_token(server: Server) -> str:
