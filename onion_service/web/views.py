@@ -210,20 +210,18 @@ def make_blueprint(
 
         if not circuits.take_report(circuit()):
             return show_form(lang, **keep, notice=new_circuit_notice(), status=429)
-        if not spent.spend(token_id):
-            circuits.give_back_report(circuit())
-            return show_form(lang, **keep, notice=again, status=400)
         unsaved = lazy_gettext(
             "Your report could not be saved just now. Please try again in a few minutes. "
             "Your answers are still below."
         )
 
         shared_digest = tokens.spent_digest(token_id) if store.shares_spent_tokens else None
-        spent_in_store = False
+        spent_here = spent_in_store = False
 
         def refuse(notice: object) -> Response:
             circuits.give_back_report(circuit())
-            spent.give_back(token_id)
+            if spent_here:
+                spent.give_back(token_id)
             if spent_in_store:
                 # The store has just failed; if it fails again the row stays, and the reporter's
                 # next try with this token gets the form back with a fresh one (one more click).
@@ -240,6 +238,14 @@ def make_blueprint(
                 "Many reports are arriving right now. Please wait a minute and send your report "
                 "again. Your answers are still below."
             ))
+        # Spent only now, under a unit of the budget: the spent table (sized from the budget,
+        # shared/token.py: spent_slots) then holds at most what the budget lets through, whatever
+        # is posted. A replay takes a unit for a moment and gives it back.
+        if not spent.spend(token_id):
+            budget.give_back()
+            circuits.give_back_report(circuit())
+            return show_form(lang, **keep, notice=again, status=400)
+        spent_here = True
         if shared_digest is not None:
             # Another backend behind Onionbalance may have accepted this token already.
             try:
@@ -248,7 +254,10 @@ def make_blueprint(
                 budget.give_back()
                 return refuse(unsaved)
             if not fresh:
+                # The database's row refuses this token from now on; the one here would hold a
+                # slot the budget does not account for.
                 budget.give_back()
+                spent.give_back(token_id)
                 circuits.give_back_report(circuit())
                 return show_form(lang, **keep, notice=again, status=400)
             spent_in_store = True
