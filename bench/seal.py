@@ -27,12 +27,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305  # noqa: E402
+from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
-from crypto import age  # noqa: E402
-from crypto.age import keys, mlkem, stream  # noqa: E402
-from crypto.envelope import frame, report  # noqa: E402
-from crypto.envelope.sealing import open_sealed, seal  # noqa: E402
+from crypto import age
+from crypto.age import keys, mlkem, stream
+from crypto.envelope import frame, report
+from crypto.envelope.sealing import open_sealed, seal
 
 # A report whose encoding is 2 KiB, the size of a typical one.
 _FIELDS = dict(urls=("http://example.org/",), found_on="website", kinds=("images",), access="", seen_on="",

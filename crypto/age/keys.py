@@ -115,7 +115,7 @@ def generate(kind: str = "pq") -> MLKEMIdentity | X25519Identity:
 
 def identity_file_text(identity: MLKEMIdentity | X25519Identity) -> str:
     """The identity as age-keygen writes it: who can read it is said by the comments."""
-    created = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
+    created = datetime.datetime.now(datetime.UTC).replace(microsecond=0).isoformat()
     return (
         f"# created: {created}\n"
         f"# public key: {identity.recipient().encode()}\n"

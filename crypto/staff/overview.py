@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import html
 from collections import Counter
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from crypto.staff.display import visible
 from crypto.staff.fields import FIELD, SHOWN

@@ -290,7 +290,7 @@ def _serve(database_url: str, from_workers: socket.socket, needed: int) -> int:
 def _compact_daily(store, compacted_on: datetime.date | None) -> datetime.date | None:
     """Rewrites the store in random-id order once a UTC day (and when the writer starts), between
     batches: the writer owns the commits, so nothing waits on it but reports, for a moment."""
-    today = datetime.datetime.now(datetime.timezone.utc).date()
+    today = datetime.datetime.now(datetime.UTC).date()
     if compacted_on == today:
         return compacted_on
     try:
@@ -303,7 +303,7 @@ def _compact_daily(store, compacted_on: datetime.date | None) -> datetime.date |
 def _seconds_to_next_day() -> float:
     # Wakes the loop just after UTC midnight (and at least every 10 minutes, to retry a
     # compaction the database refused) even when no report arrives.
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     midnight = datetime.datetime.combine(now.date() + datetime.timedelta(days=1), datetime.time(), now.tzinfo)
     return min((midnight - now).total_seconds() + 1, 600.0)
 

@@ -14,14 +14,14 @@ from flask_babel import lazy_gettext
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from onion_service.config import Config
+from onion_service.shared.budget import RETRY_AFTER
+from onion_service.shared.state import Shared, make_shared
+from onion_service.shared.token import FormTokens
 from onion_service.store import Store
 from onion_service.web import i18n, security, tor2web
-from onion_service.shared.budget import RETRY_AFTER
 from onion_service.web.form import MAX_BODY_BYTES, MAX_FIELDS
 from onion_service.web.seal import Sealer
-from onion_service.shared.state import Shared, make_shared
 from onion_service.web.status_views import make_status_blueprint
-from onion_service.shared.token import FormTokens
 from onion_service.web.views import make_blueprint
 
 # Longest request target we answer (gunicorn refuses request lines over 8190 bytes itself).

@@ -13,9 +13,9 @@ import pytest
 from click.testing import CliRunner
 from staffkit import end, manifest_bytes, member, new_identity, tar_header, tree, write_bundle
 
-from meldpunt.cli import main
 from crypto.staff import bundle
 from crypto.staff.bundle import BundleError, BundleWriter, read_index
+from meldpunt.cli import main
 
 DAY = datetime.date(2026, 11, 20)
 

@@ -15,9 +15,9 @@ from staffkit import new_identity
 from test_staff_server import _config
 
 from crypto import age
-from meldpunt.cli import main
 from crypto.staff.ack import parse_ack
 from crypto.staff.bundle import read_index, read_sealed
+from meldpunt.cli import main
 from onion_service.config import load_config
 from onion_service.store import open_store
 from onion_service.web.app import create_app

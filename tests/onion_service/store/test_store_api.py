@@ -11,9 +11,9 @@ import os
 import pytest
 import sqlalchemy as sa
 
+import onion_service.store.store  # noqa: F401  (the module whose CHUNK a test shrinks)
 from crypto.errors import Error
 from onion_service import store as store_module
-import onion_service.store.store  # noqa: F401  (the module whose CHUNK a test shrinks)
 from onion_service.store import StoreConfigError, StoredReport, StoreUnavailable, open_store
 
 DAY = datetime.date(2026, 11, 22)

@@ -208,7 +208,7 @@ def test_canaries_end_to_end(served):
     assert rep.description == canaries["description"] and rep.contact == canaries["contact"]
     assert (rep.found_on, rep.kinds, rep.child_in_danger, rep.language) == ("chat", ("videos", "text"), True, "fr")
     assert rep.seen_on == "2026-01-02"
-    today = datetime.datetime.now(datetime.timezone.utc).date()
+    today = datetime.datetime.now(datetime.UTC).date()
     assert row.day == today and rep.received_on == today.isoformat()
     assert len({len(r.sealed) for r in rows}) == 1  # every sealed report has the same length
 

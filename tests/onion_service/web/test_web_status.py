@@ -17,11 +17,11 @@ from crypto.envelope.receipt import new_receipt
 from crypto.status import file as status_file
 from crypto.status.keys import SigningKey, key_file_text
 from crypto.status.lookup import lookup_key
+from onion_service.shared.budget import Budget
+from onion_service.shared.state import make_shared
 from onion_service.statuses import import_status_file
 from onion_service.store import open_store
 from onion_service.web.app import create_app
-from onion_service.shared.budget import Budget
-from onion_service.shared.state import make_shared
 from onion_service.web.security import HEADERS
 
 KEY = SigningKey.generate()
