@@ -256,7 +256,7 @@ def main() -> None:
                 ok_m, bad_m, elapsed_m = load(server.port, args.connections, "POST", "/en/", body,
                                               total=args.memory_reports)
                 after = server.rss_kib()
-                growth = max(a / b - 1 for a, b in zip(sorted(after), sorted(before)))
+                growth = max(a / b - 1 for a, b in zip(sorted(after), sorted(before), strict=False))
                 print(f"worker RSS over {ok_m} reports ({bad_m} failed, {ok_m / elapsed_m:.0f}/s): "
                       f"{before} KiB -> {after} KiB; largest growth {growth * 100:+.1f}% (issue: within 10%)")
             store = open_store(f"sqlite:///{data_dir}/reports.sqlite3")

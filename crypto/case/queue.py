@@ -172,7 +172,7 @@ def _assessment(conn: sqlite3.Connection, aid: int) -> dict[str, str] | None:
                        " WHERE address = ?", (aid,)).fetchone()
     if row is None:
         return None
-    return dict(zip(("verdict", "age_group", "country", "provider", "note", "analyst", "day"), row))
+    return dict(zip(("verdict", "age_group", "country", "provider", "note", "analyst", "day"), row, strict=True))
 
 
 def get_address(conn: sqlite3.Connection, aid: int) -> Address:

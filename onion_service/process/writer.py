@@ -354,7 +354,7 @@ def _commit(store, batch: list, ready: selectors.BaseSelector, buffers: dict) ->
     except StoreError as exc:
         status = _CORRUPT if isinstance(exc, StoreCorrupt) else _UNAVAILABLE
         answers = [_ACK.pack(status, bytes(ID_BYTES))] * len(batch)
-    for (conn, _, _, _), answer in zip(batch, answers):
+    for (conn, _, _, _), answer in zip(batch, answers, strict=True):
         try:
             conn.send(answer)  # 17 bytes to a thread that waits for them: never blocks
         except OSError:

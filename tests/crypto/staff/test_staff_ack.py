@@ -69,7 +69,7 @@ def _damaged() -> dict[str, bytes]:
         "truncated-in-end-line": good[:-10],
         "no-final-newline": good[:-1],
         "altered-entry": swapped,
-        "dropped-entry": b"".join(l + b"\n" for l in lines[:2] + lines[3:-1]),
+        "dropped-entry": b"".join(line + b"\n" for line in lines[:2] + lines[3:-1]),
         "count-mismatch": body + b"end 3 " + hashlib.sha256(body).hexdigest().encode() + b"\n",
         "duplicate-entry": dup_body + b"end 5 " + hashlib.sha256(dup_body).hexdigest().encode() + b"\n",
         "crlf": good.replace(b"\n", b"\r\n"),

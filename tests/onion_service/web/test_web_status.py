@@ -72,7 +72,7 @@ def test_the_page_answers_in_each_language(status_app, lang):
     page = client.get(f"/{lang}/status")
     assert page.status_code == 200 and HTML_LANG.search(page.text).group(1) == lang
     html = page.text
-    assert '<form method="post" action="/%s/status"' % lang in html and '<label for="code">' in html
+    assert f'<form method="post" action="/{lang}/status"' in html and '<label for="code">' in html
     assert "<script" not in html and 'name="code"' in html and html.count("<h1>") == 1
     for name, value in HEADERS.items():
         assert page.headers[name] == value
