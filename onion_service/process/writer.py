@@ -279,7 +279,7 @@ def _serve(database_url: str, from_workers: socket.socket, needed: int) -> int:
                 elif key.fileobj is needed:
                     last = True  # master and workers all gone: commit what came, then leave
                 else:
-                    batch += _read(key.fileobj, ready, buffers)  # type: ignore[arg-type]
+                    batch += _read(key.fileobj, ready, buffers)  # type: ignore[arg-type]  # else a worker's socket
             if batch:
                 _commit(store, batch, ready, buffers)
     finally:

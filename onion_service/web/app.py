@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from types import TracebackType
 
 from flask import Flask, Response, abort, g, render_template, request
 from flask_babel import lazy_gettext
@@ -51,7 +52,8 @@ _MESSAGES = {
 
 
 class _App(Flask):
-    def log_exception(self, exc_info) -> None:  # type: ignore[override]
+    # Wider than Flask's exc_info: the handler below passes only the exception's type.
+    def log_exception(self, exc_info: tuple[type | None, BaseException | None, TracebackType | None]) -> None:
         # Only the exception's type: a traceback's locals and messages could hold form data.
         self.logger.error("unhandled %s", exc_info[0].__name__ if exc_info[0] else "exception")
 

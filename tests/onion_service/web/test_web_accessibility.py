@@ -104,7 +104,7 @@ def audit(app, playwright):
             (bad if v["impact"] in ("serious", "critical") else minor).append(line)
         return bad
 
-    run.page = page  # type: ignore[attr-defined]  (for documents the app cannot be asked for)
+    run.page = page  # type: ignore[attr-defined]  # for documents the app cannot be asked for
     yield run
     context.close()
     browser.close()
