@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))  # the shared harness (tests/harness.py)
 
-from harness import Server, new_staff, write_config  # noqa: E402
+from harness import Server, new_staff, write_config  # noqa: E402  (after the sys.path line above)
 
 ONIONSHARE_QUOTED = 610.0  # reports/s, quoted in issue 3 (not measured here)
 NAIVE_QUOTED = 745.0  # reports/s for a naive Flask + SQLite version, quoted in issue 3

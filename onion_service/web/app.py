@@ -40,7 +40,8 @@ _TITLES = {
     503: lazy_gettext("Please try again"),
 }
 _MESSAGES = {
-    400: lazy_gettext("Something in what was sent could not be read. Please go back to the form and send your report again."),
+    400: lazy_gettext("Something in what was sent could not be read. Please go back to the form and send your "
+                      "report again."),
     404: lazy_gettext("This page does not exist."),
     413: lazy_gettext("What you sent is too long. Please shorten your report and send it again."),
     414: lazy_gettext("The address of this page is too long."),

@@ -129,7 +129,8 @@ def test_thousand_reports_round_trip(tmp_path, database_url):
         assert result.exit_code == 0, result.output
         result = run("open", tmp_path / "bundle2.tar", "-i", key_a, "--out", tmp_path / "offline2")
         assert result.exit_code == 0, result.output
-        assert _opened(tmp_path / "offline2")[late_receipt]["report"]["description"] == f"seen while browsing {late_canary}"
+        opened = _opened(tmp_path / "offline2")
+        assert opened[late_receipt]["report"]["description"] == f"seen while browsing {late_canary}"
         result = run("purge", "--config", config_path, "--ack", tmp_path / "offline2" / "ack")
         assert result.exit_code == 0 and "0 reports remain" in result.stdout
         assert store.count() == 0

@@ -81,7 +81,8 @@ def test_a_table_from_before_purge_secrets_gets_the_column_and_keeps_its_rows(da
     try:
         with engine.begin() as conn:
             old.create_all(conn)
-            conn.execute(old.tables["reports"].insert(), [{"id": b"\1" * 16, "sealed": b"old", "day": DAY, "exported": False}])
+            conn.execute(old.tables["reports"].insert(),
+                         [{"id": b"\1" * 16, "sealed": b"old", "day": DAY, "exported": False}])
     finally:
         engine.dispose()
     with open_store(database_url) as s:

@@ -66,7 +66,7 @@ def test_shared_table_counts_forgets_when_the_time_passes_and_bounds_its_probes(
     now = [100.0]
     table = SharedTable(PROBES * 2, 1, clock=lambda: now[0])
     key = table.key_of(12345)
-    bump = lambda counts: [counts[0] + 1]  # noqa: E731
+    bump = lambda counts: [counts[0] + 1]  # noqa: E731  (the update, as a caller passes it)
     assert table.update(key, 10, bump) == [0]
     assert table.update(key, 10, bump) == [1]
     assert table.holds(key)
