@@ -20,7 +20,6 @@ from crypto.case.audit import check_chain
 from crypto.case.decisions import FIELDS
 from crypto.case.importing import reports_digest
 
-
 _SHOWN = 20  # differences named in one message; a whole damaged table would drown the first ones
 
 
