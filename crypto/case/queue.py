@@ -76,7 +76,9 @@ def _address(row: tuple, assessment: dict[str, str] | None = None) -> Address:
                    assessment)
 
 
-def triage(conn: sqlite3.Connection, filters: Filters = Filters(), *, limit: int = PAGE, offset: int = 0) -> list[Address]:
+def triage(
+    conn: sqlite3.Connection, filters: Filters = Filters(), *, limit: int = PAGE, offset: int = 0
+) -> list[Address]:
     """One page of the queue: its parts one after the other, each in triage order."""
     limit = max(1, min(limit, MAX_PAGE))
     offset = max(0, offset)

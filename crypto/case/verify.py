@@ -55,7 +55,7 @@ def _replay(conn: sqlite3.Connection, entries: list[dict[str, Any]]) -> str | No
             else:
                 status[address] = (data.get("status"), e.get("day"), e["seq"])
         elif e.get("action") == "undo":  # crypto/case/corrections.py: the state it restores
-            address = e.get("address")
+            address = e["address"]
             status[address] = (data.get("status"), data.get("status_day"), e["seq"])
             a = data.get("assessment")
             if a is None:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-
 import pytest
-from pg import backend_url
 from harness import form_body, make_config
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pg import backend_url
 from webkit import token
 
 from onion_service.store import open_store
