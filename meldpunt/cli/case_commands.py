@@ -13,7 +13,6 @@ import sys
 import click
 
 from crypto import files
-from crypto.periods.keyring import load_identities as load_identity_file
 from crypto.case import attention, corrections, handoff, idlists, letters, pages, queue, statuses, terminal
 from crypto.case.decisions import AGE_GROUPS, VERDICTS, Assessment, assess, seen, set_status
 from crypto.case.importing import import_bundles
@@ -22,6 +21,7 @@ from crypto.case.verify import verify
 from crypto.envelope.report import FOUND_ON, KINDS
 from crypto.errors import Error, FileError
 from crypto.files import write_output
+from crypto.periods.keyring import load_identities as load_identity_file
 from crypto.staff import folder
 from crypto.staff.display import visible
 from crypto.status import keys as status_keys

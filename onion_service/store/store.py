@@ -201,7 +201,7 @@ class Store:
                 # The spent tokens' daily pruning (store/spent.py), in a transaction of its own
                 # before the rewrite's.
                 with conn.begin():
-                    spent.prune(conn, datetime.datetime.now(datetime.timezone.utc).date())
+                    spent.prune(conn, datetime.datetime.now(datetime.UTC).date())
                 postgres.rewrite(conn)
 
     def check_integrity(self) -> None:

@@ -66,7 +66,7 @@ def _rows(store) -> int:
 
 @pytest.mark.postgres
 def test_spend_once_give_back_and_pruned_only_by_the_daily_compaction(postgres_schema_url):
-    today = datetime.datetime.now(datetime.timezone.utc).date()
+    today = datetime.datetime.now(datetime.UTC).date()
     store = open_store(postgres_schema_url)
     try:
         assert store.shares_spent_tokens
