@@ -33,10 +33,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from crypto.age import keys  # noqa: E402
-from crypto.case import queue  # noqa: E402
-from crypto.case.normalise import address_key  # noqa: E402
-from crypto.case.schema import STATUSES, open_case  # noqa: E402
+from crypto.age import keys  # noqa: E402  (after the sys.path line above)
+from crypto.case import queue  # noqa: E402  (after the sys.path line above)
+from crypto.case.normalise import address_key  # noqa: E402  (after the sys.path line above)
+from crypto.case.schema import STATUSES, open_case  # noqa: E402  (after the sys.path line above)
 
 MELDPUNT = ROOT / ".venv" / "bin" / "meldpunt"
 _spec = importlib.util.spec_from_file_location("bench_open", ROOT / "bench" / "open.py")

@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import submit  # noqa: E402  (bench/submit.py: the load generator and the server runner)
+import submit
 
 
 def main() -> None:
@@ -49,7 +49,7 @@ def main() -> None:
             # A form fetched for every report: tokens are spent once in newer builds, and an older
             # build's tokens cannot be minted here. Both builds pay for the same GET.
             bodies = [lambda port=s.port: submit.report_body(submit.get_token(port)) for s in servers]
-            for server, body in zip(servers, bodies):  # warm-up
+            for server, body in zip(servers, bodies, strict=True):  # warm-up
                 submit.load(server.port, args.connections, "POST", "/en/", body, seconds=1.5)
                 submit.load(server.port, args.connections, "GET", "/static/style.css", None, seconds=1)
             totals = [[0, 0.0, 0, 0.0] for _ in servers]
@@ -67,7 +67,7 @@ def main() -> None:
             for server in servers:
                 server.stop()
     rates = [(t[0] / t[1], t[2] / t[3]) for t in totals]
-    for label, tree, (reports, trivial) in zip("AB", args.trees, rates):
+    for label, tree, (reports, trivial) in zip("AB", args.trees, rates, strict=True):
         print(f"{label} {str(tree):30s} stored reports {reports:7.0f}/s  trivial route {trivial:7.0f}/s  "
               f"ratio {reports / trivial:.2f}")
     print(f"B/A stored reports per second: {rates[1][0] / rates[0][0]:.2f}")

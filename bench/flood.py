@@ -37,8 +37,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))  # the shared harness (tests/harness.py)
 sys.path.insert(0, str(ROOT / "tests" / "faults"))
 
-from faultkit import form_body, percentile, post_report, receipt_of, request, token  # noqa: E402
-from harness import Server, new_staff, write_config  # noqa: E402
+from faultkit import form_body, percentile, post_report, receipt_of, request, token  # noqa: E402  (after the sys.path line above)
+from harness import Server, new_staff, write_config  # noqa: E402  (after the sys.path line above)
 
 
 def flood_process(port: int, bodies: list[bytes], seconds: float, threads: int, out) -> None:

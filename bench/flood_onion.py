@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import secrets
 import statistics
 import sys
@@ -40,10 +39,10 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests/onion_service/tor"), str(ROOT)]
 
-from kit import RECEIPT, TOKEN, new_staff  # noqa: E402
-from torkit import Serve, fetch_until, write_config  # noqa: E402
+from kit import RECEIPT, TOKEN, new_staff  # noqa: E402  (after the sys.path line above)
+from torkit import Serve, fetch_until, write_config  # noqa: E402  (after the sys.path line above)
 
-from devnet.private_network import PrivateNetwork  # noqa: E402
+from devnet.private_network import PrivateNetwork  # noqa: E402  (after the sys.path line above)
 
 LIMIT = 3
 
@@ -137,7 +136,7 @@ def pow_effort(network, hostname: str) -> str:
     try:
         raw = controller.get_info(f"hs/client/desc/id/{service_id}")
         inner = HiddenServiceDescriptorV3.from_str(raw).decrypt(service_id)
-    except Exception as exc:  # noqa: BLE001 (a bench: say what went wrong and go on)
+    except Exception as exc:  # noqa: BLE001  (a bench: say what went wrong and go on)
         return f"? ({type(exc).__name__})"
     params = [line for line in str(inner).splitlines() if line.startswith("pow-params ")]
     return params[0].split()[3] if params and len(params[0].split()) > 3 else "0"

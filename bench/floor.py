@@ -32,7 +32,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import submit  # noqa: E402  (bench/submit.py: the load generator and the server runner)
+import submit
 
 _TICKS = os.sysconf("SC_CLK_TCK")
 

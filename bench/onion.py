@@ -137,7 +137,8 @@ def main() -> None:
                 data_dir = work / f"demo-{kind}-{run}"
                 demo = Demo(data_dir, cache)
                 startups[kind].append(demo.first_fetch_seconds())
-                print(f"start-up {kind}: first fetch over the onion {startups[kind][-1]:.1f} s after launch", flush=True)
+                print(f"start-up {kind}: first fetch over the onion {startups[kind][-1]:.1f} s after launch",
+                      flush=True)
                 if not (kind == "warm" and run == args.runs - 1):
                     demo.stop()
 

@@ -30,12 +30,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from crypto.age import keys  # noqa: E402
-from crypto.envelope import frame  # noqa: E402
-from crypto.envelope import report as report_schema  # noqa: E402
-from crypto.envelope.receipt import new_receipt  # noqa: E402
-from crypto.envelope.sealing import seal  # noqa: E402
-from crypto.staff.bundle import BundleWriter  # noqa: E402
+from crypto.age import keys  # noqa: E402  (after the sys.path line above)
+from crypto.envelope import frame  # noqa: E402  (after the sys.path line above)
+from crypto.envelope import report as report_schema  # noqa: E402  (after the sys.path line above)
+from crypto.envelope.receipt import new_receipt  # noqa: E402  (after the sys.path line above)
+from crypto.envelope.sealing import seal  # noqa: E402  (after the sys.path line above)
+from crypto.staff.bundle import BundleWriter  # noqa: E402  (after the sys.path line above)
 
 MELDPUNT = ROOT / ".venv" / "bin" / "meldpunt"
 DAY = datetime.date(2026, 11, 20)

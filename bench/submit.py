@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))  # the shared harness (tests/harness.py)
 
-from harness import Server, new_staff, write_config  # noqa: E402
+from harness import Server, new_staff, write_config  # noqa: E402  (after the sys.path line above)
 
 ONIONSHARE_QUOTED = 610.0  # reports/s, quoted in issue 3 (not measured here)
 NAIVE_QUOTED = 745.0  # reports/s for a naive Flask + SQLite version, quoted in issue 3
@@ -256,7 +256,7 @@ def main() -> None:
                 ok_m, bad_m, elapsed_m = load(server.port, args.connections, "POST", "/en/", body,
                                               total=args.memory_reports)
                 after = server.rss_kib()
-                growth = max(a / b - 1 for a, b in zip(sorted(after), sorted(before)))
+                growth = max(a / b - 1 for a, b in zip(sorted(after), sorted(before), strict=False))
                 print(f"worker RSS over {ok_m} reports ({bad_m} failed, {ok_m / elapsed_m:.0f}/s): "
                       f"{before} KiB -> {after} KiB; largest growth {growth * 100:+.1f}% (issue: within 10%)")
             store = open_store(f"sqlite:///{data_dir}/reports.sqlite3")

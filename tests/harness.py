@@ -151,7 +151,8 @@ def make_config(data_dir: Path, recipient: str, **options):
 
 
 def report_fields(token: str, *, description: str = "", urls: str = "http://example.org/faults",
-                  kinds: tuple[str, ...] = ("images",), found_on: str = "website", **extra: object) -> dict[str, object]:
+                  kinds: tuple[str, ...] = ("images",), found_on: str = "website",
+                  **extra: object) -> dict[str, object]:
     """A complete, valid report form's fields (the one builder tests and benches share); `extra`
     adds or replaces fields."""
     fields: dict[str, object] = {

@@ -180,6 +180,7 @@ def database_errors(case_dir: str) -> Iterator[None]:
     try:
         yield
     except sqlite3.OperationalError as exc:
-        raise CaseError(f"the case file in {case_dir} cannot be used now: {exc} (is another command running?)") from None
+        raise CaseError(f"the case file in {case_dir} cannot be used now: {exc}"
+                        " (is another command running?)") from None
     except sqlite3.DatabaseError as exc:
         raise CaseError(f"the case file in {case_dir} is damaged: {exc}") from None

@@ -13,20 +13,20 @@ import sys
 import click
 
 from crypto import files
-from crypto.periods.keyring import load_identities as load_identity_file
 from crypto.case import attention, corrections, handoff, idlists, letters, pages, queue, statuses, terminal
 from crypto.case.decisions import AGE_GROUPS, VERDICTS, Assessment, assess, seen, set_status
 from crypto.case.importing import import_bundles
 from crypto.case.schema import STATUSES, database_errors, open_case, private_dir
 from crypto.case.verify import verify
-from meldpunt.cli import passphrase
 from crypto.envelope.report import FOUND_ON, KINDS
 from crypto.errors import Error, FileError
 from crypto.files import write_output
+from crypto.periods.keyring import load_identities as load_identity_file
 from crypto.staff import folder
 from crypto.staff.display import visible
 from crypto.status import keys as status_keys
 from crypto.status.states import MESSAGES, STATES
+from meldpunt.cli import passphrase
 
 
 class CaseCheckFailed(Error):

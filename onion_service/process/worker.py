@@ -32,12 +32,16 @@ import threading
 import time
 from collections import deque
 from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from gunicorn.workers.gthread import ThreadWorker
 
 from onion_service.process import proxyline
 from onion_service.shared.circuits import ENVIRON_KEY
 from onion_service.web.form import MAX_BODY_BYTES
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 # A real request from Tor Browser arrives within a second or two even on a slow circuit (a form
 # post is a few kilobytes, a handful of Tor cells). 20 s leaves room for a congested circuit while
@@ -91,6 +95,10 @@ class BufferingWorker(ThreadWorker):
     # start with tor's PROXY line, and the shared tables to sweep.
     meldpunt_circuit_ids = False
     meldpunt_sweep: tuple = ()
+    # gunicorn's attribute (gunicorn has no types): the application its load() returned, our Flask
+    # app, until load_wsgi below wraps it; the app itself stays as meldpunt_app.
+    wsgi: Any
+    meldpunt_app: Flask
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -279,7 +279,7 @@ def _serve(database_url: str, from_workers: socket.socket, needed: int) -> int:
                 elif key.fileobj is needed:
                     last = True  # master and workers all gone: commit what came, then leave
                 else:
-                    batch += _read(key.fileobj, ready, buffers)  # type: ignore[arg-type]
+                    batch += _read(key.fileobj, ready, buffers)  # type: ignore[arg-type]  # else a worker's socket
             if batch:
                 _commit(store, batch, ready, buffers)
     finally:
@@ -290,7 +290,7 @@ def _serve(database_url: str, from_workers: socket.socket, needed: int) -> int:
 def _compact_daily(store, compacted_on: datetime.date | None) -> datetime.date | None:
     """Rewrites the store in random-id order once a UTC day (and when the writer starts), between
     batches: the writer owns the commits, so nothing waits on it but reports, for a moment."""
-    today = datetime.datetime.now(datetime.timezone.utc).date()
+    today = datetime.datetime.now(datetime.UTC).date()
     if compacted_on == today:
         return compacted_on
     try:
@@ -303,7 +303,7 @@ def _compact_daily(store, compacted_on: datetime.date | None) -> datetime.date |
 def _seconds_to_next_day() -> float:
     # Wakes the loop just after UTC midnight (and at least every 10 minutes, to retry a
     # compaction the database refused) even when no report arrives.
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     midnight = datetime.datetime.combine(now.date() + datetime.timedelta(days=1), datetime.time(), now.tzinfo)
     return min((midnight - now).total_seconds() + 1, 600.0)
 
@@ -354,7 +354,7 @@ def _commit(store, batch: list, ready: selectors.BaseSelector, buffers: dict) ->
     except StoreError as exc:
         status = _CORRUPT if isinstance(exc, StoreCorrupt) else _UNAVAILABLE
         answers = [_ACK.pack(status, bytes(ID_BYTES))] * len(batch)
-    for (conn, _, _, _), answer in zip(batch, answers):
+    for (conn, _, _, _), answer in zip(batch, answers, strict=True):
         try:
             conn.send(answer)  # 17 bytes to a thread that waits for them: never blocks
         except OSError:

@@ -117,7 +117,7 @@ def install(app: Flask, names: frozenset[str], *, public_hosts: Iterable[str] = 
     be in `names` too); `onion_address`, when known, is what Onion-Location points to there."""
     public = frozenset(public_hosts)
     onion = onion_address.strip().lower() if onion_address else None
-    app.wsgi_app = forget_client(app.wsgi_app)  # type: ignore[method-assign]
+    app.wsgi_app = forget_client(app.wsgi_app)  # type: ignore[method-assign]  # Flask's way to wrap
 
     @app.before_request
     def check_host() -> None:

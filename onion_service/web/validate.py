@@ -179,7 +179,7 @@ def is_address(text: str) -> bool:
     try:
         parts = urllib.parse.urlsplit(text)
         host = parts.hostname
-        parts.port  # raises ValueError for a port that is not a number in range
+        _ = parts.port  # raises ValueError for a port that is not a number in range
     except ValueError:
         return False
     if parts.scheme.lower() not in ("http", "https") or not host:

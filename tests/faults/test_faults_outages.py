@@ -148,7 +148,8 @@ def test_postgres_stopped_mid_run_gives_503_with_retry_after_and_recovers(tmp_pa
                 time.sleep(0.5)
                 postgres_server.stop("fast")
                 stopped_at = time.monotonic()
-                replies = [post_report(server.port, "de", f"while-down-{i}", token(data_dir, "de"), timeout=30) for i in range(5)]
+                replies = [post_report(server.port, "de", f"while-down-{i}", token(data_dir, "de"), timeout=30)
+                           for i in range(5)]
                 slowest = max(r.seconds for r in replies)
                 for i, reply in enumerate(replies):
                     assert_not_saved_page(reply, "de", f"while-down-{i}")
@@ -163,9 +164,11 @@ def test_postgres_stopped_mid_run_gives_503_with_retry_after_and_recovers(tmp_pa
                 # A worker that cannot boot makes gunicorn halt: wait on the master's exit, bounded
                 # by the new worker's boot time.
                 server.exits_within(1.0)
-                assert server.running, f"gunicorn stopped after a worker restarted without the database: {server.log_tail()}"
+                assert server.running, (
+                    f"gunicorn stopped after a worker restarted without the database: {server.log_tail()}")
                 for i in range(4):
-                    reply = post_report(server.port, "de", f"after-worker-restart-{i}", token(data_dir, "de"), timeout=30)
+                    reply = post_report(server.port, "de", f"after-worker-restart-{i}", token(data_dir, "de"),
+                                        timeout=30)
                     assert_not_saved_page(reply, "de", f"after-worker-restart-{i}")
                 time.sleep(1.0)
                 postgres_server.start()

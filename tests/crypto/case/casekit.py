@@ -11,7 +11,6 @@ from click.testing import CliRunner
 
 from meldpunt.cli import main
 
-
 ANALYST = "Test Analyst"
 
 

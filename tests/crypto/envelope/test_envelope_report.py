@@ -101,7 +101,7 @@ def test_receipts_are_random_grouped_and_free_of_look_alikes():
     codes = {new_receipt() for _ in range(2000)}
     assert len(codes) == 2000
     for code in codes:
-        assert re.fullmatch(r"[%s]{4}(-[%s]{4}){3}" % (ALPHABET, ALPHABET), code)
+        assert re.fullmatch(rf"[{ALPHABET}]{{4}}(-[{ALPHABET}]{{4}}){{3}}", code)
     assert not set("01ILOU") & set(ALPHABET)
     # At least 64 bits: 16 symbols from an alphabet of 30.
     assert 16 * __import__("math").log2(len(ALPHABET)) >= 64
