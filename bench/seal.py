@@ -1,8 +1,8 @@
 """Benchmark (by hand): the cost of sealing and opening reports with crypto/, side by side with
 the primitives underneath and with gpg. Every figure is measured in this one run.
 
-    .venv/bin/python bench/seal.py               # all four measurements
-    .venv/bin/python bench/seal.py --no-gpg      # skip gpg (RSA-4096 key generation is slow)
+    .venv/bin/python -m bench.seal               # all four measurements
+    .venv/bin/python -m bench.seal --no-gpg      # skip gpg (RSA-4096 key generation is slow)
 
 Targets (issue "crypto/"):
   1. sealing a 2 KiB report to one post-quantum recipient: at most 1.5x a bare HPKE seal of a
@@ -25,14 +25,12 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
-from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305  # noqa: E402
-
-from crypto import age  # noqa: E402
-from crypto.age import keys, mlkem, stream  # noqa: E402
-from crypto.envelope import frame, report  # noqa: E402
-from crypto.envelope.sealing import open_sealed, seal  # noqa: E402
+from crypto import age
+from crypto.age import keys, mlkem, stream
+from crypto.envelope import frame, report
+from crypto.envelope.sealing import open_sealed, seal
 
 # A report whose encoding is 2 KiB, the size of a typical one.
 _FIELDS = dict(urls=("http://example.org/",), found_on="website", kinds=("images",), access="", seen_on="",

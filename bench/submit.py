@@ -3,7 +3,7 @@
 
 Run by hand from the repository root (loopback only, bounded in time and count):
 
-    .venv/bin/python bench/submit.py [--seconds 20] [--connections 16] [--memory-reports 100000]
+    .venv/bin/python -m bench.submit [--seconds 20] [--connections 16] [--memory-reports 100000]
 
 It starts `meldpunt serve --local-only` (gunicorn)
 on a free loopback port with a throw-away data directory and a fresh staff key, then, with the
@@ -30,18 +30,13 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 import urllib.parse
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))  # the shared harness (tests/harness.py)
-
-from harness import Server, new_staff, write_config  # noqa: E402
+from tests.harness import Server, new_staff, write_config  # the launcher tests use too
 
 ONIONSHARE_QUOTED = 610.0  # reports/s, quoted in issue 3 (not measured here)
 NAIVE_QUOTED = 745.0  # reports/s for a naive Flask + SQLite version, quoted in issue 3
