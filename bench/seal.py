@@ -131,7 +131,8 @@ def bench_open(identity, count: int = 10_000) -> None:
     _open_range((0, 1000))
     one = (time.perf_counter() - start) / 1000
     print(f"3. open {count:,} sealed 2 KiB reports (framed, one post-quantum recipient)")
-    print(f"   2 processes: {elapsed:.2f} s (target <= 1.5 s): {verdict(elapsed <= 1.5)}")
+    target = 1.5 * count / 10_000  # the target is 1.5 s for 10,000 reports
+    print(f"   2 processes: {elapsed:.2f} s (target <= {target:.2f} s): {verdict(elapsed <= target)}")
     print(f"   one process: {one * 1e6:.0f} us per report (decrypt + unframe + decode)")
 
 
