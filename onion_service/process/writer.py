@@ -27,6 +27,7 @@ import signal
 import socket
 import struct
 import threading
+from collections.abc import Iterable
 
 from onion_service.store import (
     ID_BYTES,
@@ -262,7 +263,10 @@ def _close_inherited(keep: set[int]) -> None:
 def _open_descriptors() -> list[int]:
     # Read whole before any is replaced; the descriptor listdir itself used is closed by then
     # (dup2 onto a closed number would open it, hence the check).
-    listed = [int(name) for name in os.listdir("/proc/self/fd")]
+    try:
+        listed: Iterable[int] = [int(name) for name in os.listdir("/proc/self/fd")]
+    except OSError:  # no /proc mounted: every number the limit allows (slower, same result)
+        listed = range(os.sysconf("SC_OPEN_MAX"))
     return [fd for fd in listed if _is_open(fd)]
 
 
