@@ -125,7 +125,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15.0, help="duration of each run (at most 120)")
     parser.add_argument("--flood", choices=("junk", "valid"), default="junk")
     parser.add_argument("--budget", type=int, default=None,
-                        help="reports_per_minute (default: 1000000 for junk, 60 for valid)")
+                        help="reports_per_minute (default: 100000 for junk, 60 for valid)")
     parser.add_argument("--flood-procs", type=int, default=2)
     parser.add_argument("--flood-threads", type=int, default=16)
     parser.add_argument("--reporters", type=int, default=4)
@@ -133,12 +133,12 @@ def main() -> None:
                         help="seconds each real reporter waits between reports (e.g. to stay under the budget)")
     args = parser.parse_args()
     seconds = min(args.seconds, 120.0)
-    budget = args.budget or (1_000_000 if args.flood == "junk" else 60)
+    budget = args.budget or (100_000 if args.flood == "junk" else 60)
     staff = new_staff()
     with tempfile.TemporaryDirectory(prefix="meldpunt-flood-") as tmp:
         base = Path(tmp)
         config = write_config(base / "meldpunt.toml", base / "data", staff.recipient,
-                              reports_per_minute=budget, workers=2, threads=16)
+                              reports_per_minute=budget, form_max_hours=1, workers=2, threads=16)
         server = Server(config, base / "logs")
         try:
             server.start()
