@@ -16,7 +16,7 @@ from flask_babel import force_locale, gettext, lazy_gettext
 
 from crypto.envelope.purge_secret import purge_hash
 from crypto.envelope.receipt import new_receipt
-from crypto.envelope.report import FOUND_ON, KINDS, LANGUAGES, MAX_URLS, Report
+from crypto.envelope.report import FOUND_ON, KINDS, LANGUAGES, MAX_URLS, Report, is_campaign
 from onion_service.store import Store, StoreUnavailable
 from onion_service.web import form, validate
 from onion_service.web.budget import RETRY_AFTER, Budget
@@ -171,7 +171,15 @@ def make_blueprint(
         urls = [u.strip() for u in request.args.getlist("url")[:MAX_URLS]
                 if 0 < len(u) <= validate.MAX_URL_CHARS and u.isprintable()]
         prefill = "\n".join(u for u in urls if u)
-        return show_form(lang, values={form.URLS: prefill} if prefill else None)
+        values = {form.URLS: prefill} if prefill else {}
+        # ?c=<tag> (a campaign link) and ?via=extension (the browser extension) become ticked
+        # boxes the reporter sees and can untick (form.html); a tag that is not one is left out.
+        campaign = request.args.get("c", "")
+        if is_campaign(campaign):
+            values[form.CAMPAIGN] = campaign
+        if request.args.get("via") == "extension":
+            values[form.VIA] = "extension"
+        return show_form(lang, values=values or None)
 
     @bp.post(f"/{LANG}/", strict_slashes=False, **no_options)
     def submit(lang: str) -> Response:
@@ -195,7 +203,9 @@ def make_blueprint(
             return show_form(lang, **keep, notice=notice, status=400)
 
         day = today()
-        result = validate.validate(fields, language=lang, today=day, receipt=new_receipt())
+        # The site the report came over: the reporter sees it in the address bar, and the form says it is kept.
+        channel = "https" if g.get("public_route") else "onion"
+        result = validate.validate(fields, language=lang, today=day, receipt=new_receipt(), channel=channel)
         if isinstance(result, validate.Invalid):
             return show_form(lang, **keep, errors=result.errors, status=400)
 
