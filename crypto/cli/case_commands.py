@@ -20,6 +20,7 @@ from crypto.case.importing import import_bundles
 from crypto.case.schema import STATUSES, database_errors, open_case, private_dir
 from crypto.case.verify import verify
 from crypto.cli import passphrase
+from crypto.cli.stats_commands import stats_command
 from crypto.envelope.report import FOUND_ON, KINDS
 from crypto.errors import Error, FileError
 from crypto.files import write_output
@@ -294,5 +295,7 @@ def statuses_command(case_dir: str, analyst: str, key_path: str, passphrase_file
     click.echo(f"Status file version {written.version}: {written.entries} reports, sha256 {written.sha256}.")
     click.echo("Carry it to the server and run `meldpunt statuses import --config FILE STATUSFILE`.")
 
+
+case.add_command(stats_command)
 
 COMMANDS = (case,)
