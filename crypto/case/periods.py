@@ -2,8 +2,8 @@
 period before it and the same period a year earlier, and the campaign dates file.
 
 Days are the finest unit the project keeps (a report's arrival day), so every bucket is made of
-whole days. A bucket is named in SQL and in Python the same way, so that the buckets with no
-report still appear in the output with 0.
+whole days: the case file counts per day, and the days are put into buckets here, so that the
+buckets with no report still appear in the output with 0.
 """
 
 from __future__ import annotations
@@ -22,17 +22,6 @@ MAX_BUCKETS = 3700
 # The campaigns file: a hotline's list of campaign dates, a few lines a year.
 MAX_CAMPAIGNS_BYTES = 64 * 1024
 MAX_CAMPAIGNS = 1000
-
-# The bucket of a report's `day` column, in SQL; `bucket_of` below is the same in Python.
-# A week is named by its Monday (ISO weeks start on Monday): 'weekday 0' moves to the Sunday
-# on or after the day, 6 days before that is the Monday.
-SQL_BUCKET = {
-    "day": "{col}",
-    "week": "date({col}, 'weekday 0', '-6 days')",
-    "month": "substr({col}, 1, 7)",
-    "year": "substr({col}, 1, 4)",
-}
-
 
 def parse_day(text: str, what: str) -> datetime.date:
     try:

@@ -68,6 +68,20 @@ def cell_text(cell: object, threshold: int, internal: bool) -> str:
     return str(cell)
 
 
+def for_output(table: Table, threshold: int, internal: bool) -> Table:
+    """The table as it is written: outside the hotline, campaign tags seen on fewer than `threshold`
+    reports are merged into one row, since a tag (unlike a country code) is free to choose and a
+    rare one could point at the few who received it."""
+    if internal or table.name != "reports_by_campaign":
+        return table
+    rare = [row for row in table.rows if row[0] != "(none)" and isinstance(row[1], int) and row[1] < threshold]
+    if not rare:
+        return table
+    kept = [row for row in table.rows if row not in rare]
+    merged = (f"other tags (each on fewer than {threshold} reports)", sum(row[1] for row in rare))
+    return Table(table.name, table.title, table.columns, kept + [merged], table.note)
+
+
 def table_csv(table: Table, threshold: int, internal: bool) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
@@ -87,6 +101,7 @@ def write_report(out_dir: str, stats: Stats, *, threshold: int = DEFAULT_THRESHO
     private_dir(out_dir, create=True)
     names = []
     for table in stats.tables:
+        table = for_output(table, threshold, internal)
         name = f"{table.name}.csv"
         folder.write_file(out_dir, name, table_csv(table, threshold, internal).encode("utf-8"))
         names.append(name)
@@ -163,6 +178,7 @@ def render_html(stats: Stats, *, threshold: int = DEFAULT_THRESHOLD, internal: b
         banner,
     ]
     for table in stats.tables:
+        table = for_output(table, threshold, internal)
         out.append(f'<section aria-labelledby="h-{table.name}"><h2 id="h-{table.name}">{_e(table.title)}</h2>')
         chart = _chart(stats, table, threshold, internal)
         if chart:

@@ -1,0 +1,143 @@
+"""Benchmark (by hand): `meldpunt case stats` on a case file of the size the issue names.
+
+    .venv/bin/python bench/stats.py                          # 1,000,000 addresses, 500,000 reports
+    .venv/bin/python bench/stats.py --addresses 100000 --reports 50000
+
+Fills a case file straight into its tables (as bench/case.py does): addresses, reports over two
+years with languages, places, kinds, channels and campaigns spread at random, two mentions a report,
+assessments for most addresses and an audit entry for each assessment and status move, as a busy
+hotline's case file would hold them. Then times, each on a fresh connection and warm, the whole
+statistics of one year (by month and by day, against the year before and with a campaign) and,
+beside them, the triage queue's first page on the same file (target: the statistics within 5 s).
+Nothing leaves the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from crypto.case import queue  # noqa: E402
+from crypto.case.decisions import AGE_GROUPS, VERDICTS  # noqa: E402
+from crypto.case.periods import Campaign, Period  # noqa: E402
+from crypto.case.schema import STATUSES, open_case  # noqa: E402
+from crypto.case.stats import compute  # noqa: E402
+from crypto.envelope.report import FOUND_ON, KINDS, LANGUAGES  # noqa: E402
+
+FIRST = datetime.date(2025, 1, 1)
+DAYS = 730
+COUNTRIES = ("NL", "US", "DE", "RU", "FR", "BG", "")
+CAMPAIGN_DAY = datetime.date(2026, 3, 16)
+
+
+def fill(case_dir: Path, n_addresses: int, n_reports: int) -> None:
+    conn = open_case(str(case_dir), create=True)
+    rng = random.Random(26)
+    days = [(FIRST + datetime.timedelta(days=d)).isoformat() for d in range(DAYS)]
+    first_days = sorted(rng.randrange(DAYS) for _ in range(n_addresses))
+    conn.execute("PRAGMA synchronous = OFF")  # a bench's throw-away file
+    conn.execute("BEGIN")
+    addresses, assessments, audit = [], [], []
+    seq = 0
+    for i, d in enumerate(first_days, start=1):
+        status = STATUSES[0] if rng.random() < 0.3 else rng.choice(STATUSES[1:])
+        moved = None if status == "new" else days[min(DAYS - 1, d + int(rng.expovariate(0.1)))]
+        addresses.append((i, f"k{i}", f"https://host{i % 40_000}.example.test/{i:07d}", 1, days[d],
+                          days[min(DAYS - 1, d + rng.randrange(30))], 0, status, moved))
+        if status != "new":
+            verdict = rng.choice(tuple(VERDICTS))
+            assessments.append((i, verdict, rng.choice(AGE_GROUPS), rng.choice(COUNTRIES), "host", "", "A", days[d]))
+            seq += 1
+            audit.append((seq, i, json.dumps({"seq": seq, "day": days[d], "analyst": "A", "action": "assess",
+                                              "address": i, "data": {"verdict": verdict, "status": "assessed"}}), "0"))
+            if status != "assessed":
+                seq += 1
+                audit.append((seq, i, json.dumps({"seq": seq, "day": moved, "analyst": "A", "action": "status",
+                                                  "address": i, "data": {"status": status}}), "0"))
+    conn.executemany("INSERT INTO addresses (id, key, url, reports, first_day, last_day, danger, status, status_day)"
+                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", addresses)
+    conn.executemany("INSERT INTO assessments (address, verdict, age_group, country, provider, note, analyst, day)"
+                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", assessments)
+    conn.executemany("INSERT INTO audit (seq, address, entry, hash) VALUES (?, ?, ?, ?)", audit)
+    del addresses, assessments, audit
+    reports, mentions = [], []
+    for r in range(n_reports):
+        # Two addresses a report: one first reported that day (in order), one named again.
+        a = 1 + (r * n_addresses) // n_reports
+        b = 1 + rng.randrange(n_addresses)
+        day = first_days[a - 1]
+        kinds = ";".join(k for k in KINDS if rng.random() < 0.3) or "images"
+        reports.append((f"{r:032x}", "0" * 64, days[day], "R", 0, rng.choice(FOUND_ON), kinds, rng.choice(LANGUAGES),
+                        "{}", 1, rng.choice(("onion", "https", "")), "extension" if rng.random() < 0.1 else "",
+                        "lockdown" if days[day] >= CAMPAIGN_DAY.isoformat() and rng.random() < 0.05 else ""))
+        mentions += [(a, f"{r:032x}", ""), (b, f"{r:032x}", "")]
+    conn.executemany("INSERT INTO reports (id, sha256, day, receipt, child_in_danger, found_on, kinds, language,"
+                     " fields, audit_seq, channel, via, campaign) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", reports)
+    conn.executemany("INSERT OR IGNORE INTO mentions (address, report, original) VALUES (?, ?, ?)", mentions)
+    conn.execute("COMMIT")
+    conn.execute("ANALYZE")
+    conn.close()
+
+
+def measure(case_dir: Path, what, runs: int) -> tuple[float, float, float]:
+    """(median seconds on a fresh connection, median seconds warm, median CPU seconds warm).
+    The CPU time is what the run would take on an idle core: the shared machine's load moves
+    the wall-clock time by several times."""
+    cold, warm, cpu = [], [], []
+    for _ in range(runs):
+        conn = open_case(str(case_dir))
+        for out in (cold, warm):
+            started, used = time.perf_counter(), time.process_time()
+            what(conn)
+            out.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - used)
+        conn.close()
+    return statistics.median(cold), statistics.median(warm), statistics.median(cpu)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--addresses", type=int, default=1_000_000)
+    parser.add_argument("--reports", type=int, default=500_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="meldpunt-bench-stats-"))
+    try:
+        started = time.perf_counter()
+        fill(work / "case", args.addresses, args.reports)
+        print(f"filled a case file with {args.addresses} addresses and {args.reports} reports in "
+              f"{time.perf_counter() - started:.0f} s ({os.path.getsize(work / 'case' / 'case.sqlite3') >> 20} MiB, "
+              f"load average {os.getloadavg()[0]:.1f})")
+        year = Period(datetime.date(2026, 1, 1), datetime.date(2026, 12, 31))
+        campaigns = [Campaign(CAMPAIGN_DAY, "lockdown")]
+        for label, what in [
+            ("case stats, a year by month", lambda c: compute(c, year, "month", campaigns=campaigns)),
+            ("case stats, a year by day", lambda c: compute(c, year, "day", campaigns=campaigns)),
+            ("queue, first page (new)", lambda c: queue.triage(c, queue.Filters())),
+        ]:
+            cold, warm, cpu = measure(work / "case", what, args.runs)
+            print(f"{label}: {cold * 1e3:.0f} ms on a fresh connection, {warm * 1e3:.0f} ms warm, "
+                  f"{cpu * 1e3:.0f} ms CPU warm (median of {args.runs}; load average {os.getloadavg()[0]:.1f}; "
+                  "stats target 5 s)")
+    finally:
+        if args.keep:
+            print(f"kept {work}")
+        else:
+            shutil.rmtree(work)
+
+
+if __name__ == "__main__":
+    main()
