@@ -3,10 +3,10 @@
     .venv/bin/python bench/stats.py                          # 1,000,000 addresses, 500,000 reports
     .venv/bin/python bench/stats.py --addresses 100000 --reports 50000
 
-Fills a case file straight into its tables (as bench/case.py does): addresses, reports over two
-years with languages, places, kinds, channels and campaigns spread at random, two mentions a report,
-assessments for most addresses and an audit entry for each assessment and status move, as a busy
-hotline's case file would hold them. Then times, each on a fresh connection and warm, the whole
+Fills a case file straight into its tables (as bench/case.py does): reports over two years with
+languages, places, kinds, channels and campaigns spread at random, each naming the addresses first
+reported that day and, one time in three, one reported before; assessments for most addresses and
+an audit entry for each assessment and status move, as a busy hotline's case file would hold them. Then times, each on a fresh connection and warm, the whole
 statistics of one year (by month and by day, against the year before and with a campaign) and,
 beside them, the triage queue's first page on the same file (target: the statistics within 5 s).
 Nothing leaves the machine.
@@ -46,16 +46,43 @@ def fill(case_dir: Path, n_addresses: int, n_reports: int) -> None:
     conn = open_case(str(case_dir), create=True)
     rng = random.Random(26)
     days = [(FIRST + datetime.timedelta(days=d)).isoformat() for d in range(DAYS)]
-    first_days = sorted(rng.randrange(DAYS) for _ in range(n_addresses))
     conn.execute("PRAGMA synchronous = OFF")  # a bench's throw-away file
     conn.execute("BEGIN")
+    # Reports in order of their day; each names new addresses (first reported that day) and, one
+    # time in three, an address reported before (which moves its last day).
+    per_report = max(1, n_addresses // n_reports)
+    report_days = sorted(rng.randrange(DAYS) for _ in range(n_reports))
+    first_day: list[int] = []
+    last_day: list[int] = []
+    reports, mentions = [], []
+    for r, day in enumerate(report_days):
+        rid = f"{r:032x}"
+        named = []
+        for _ in range(per_report):
+            if len(first_day) < n_addresses:
+                first_day.append(day)
+                last_day.append(day)
+                named.append(len(first_day))
+        if first_day and (rng.random() < 1 / 3 or not named):
+            again = 1 + rng.randrange(len(first_day))
+            last_day[again - 1] = max(last_day[again - 1], day)
+            named.append(again)
+        kinds = ";".join(k for k in KINDS if rng.random() < 0.3) or "images"
+        reports.append((rid, "0" * 64, days[day], "R", 0, rng.choice(FOUND_ON), kinds, rng.choice(LANGUAGES),
+                        "{}", 1, rng.choice(("onion", "https", "")), "extension" if rng.random() < 0.1 else "",
+                        "lockdown" if days[day] >= CAMPAIGN_DAY.isoformat() and rng.random() < 0.05 else ""))
+        mentions += [(aid, rid, "") for aid in dict.fromkeys(named)]
+    conn.executemany("INSERT INTO reports (id, sha256, day, receipt, child_in_danger, found_on, kinds, language,"
+                     " fields, audit_seq, channel, via, campaign) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", reports)
+    conn.executemany("INSERT INTO mentions (address, report, original) VALUES (?, ?, ?)", mentions)
+    del reports, mentions
     addresses, assessments, audit = [], [], []
     seq = 0
-    for i, d in enumerate(first_days, start=1):
+    for i, (d, last) in enumerate(zip(first_day, last_day), start=1):
         status = STATUSES[0] if rng.random() < 0.3 else rng.choice(STATUSES[1:])
         moved = None if status == "new" else days[min(DAYS - 1, d + int(rng.expovariate(0.1)))]
-        addresses.append((i, f"k{i}", f"https://host{i % 40_000}.example.test/{i:07d}", 1, days[d],
-                          days[min(DAYS - 1, d + rng.randrange(30))], 0, status, moved))
+        addresses.append((i, f"k{i}", f"https://host{i % 40_000}.example.test/{i:07d}", 1, days[d], days[last], 0,
+                          status, moved))
         if status != "new":
             verdict = rng.choice(tuple(VERDICTS))
             assessments.append((i, verdict, rng.choice(AGE_GROUPS), rng.choice(COUNTRIES), "host", "", "A", days[d]))
@@ -71,21 +98,6 @@ def fill(case_dir: Path, n_addresses: int, n_reports: int) -> None:
     conn.executemany("INSERT INTO assessments (address, verdict, age_group, country, provider, note, analyst, day)"
                      " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", assessments)
     conn.executemany("INSERT INTO audit (seq, address, entry, hash) VALUES (?, ?, ?, ?)", audit)
-    del addresses, assessments, audit
-    reports, mentions = [], []
-    for r in range(n_reports):
-        # Two addresses a report: one first reported that day (in order), one named again.
-        a = 1 + (r * n_addresses) // n_reports
-        b = 1 + rng.randrange(n_addresses)
-        day = first_days[a - 1]
-        kinds = ";".join(k for k in KINDS if rng.random() < 0.3) or "images"
-        reports.append((f"{r:032x}", "0" * 64, days[day], "R", 0, rng.choice(FOUND_ON), kinds, rng.choice(LANGUAGES),
-                        "{}", 1, rng.choice(("onion", "https", "")), "extension" if rng.random() < 0.1 else "",
-                        "lockdown" if days[day] >= CAMPAIGN_DAY.isoformat() and rng.random() < 0.05 else ""))
-        mentions += [(a, f"{r:032x}", ""), (b, f"{r:032x}", "")]
-    conn.executemany("INSERT INTO reports (id, sha256, day, receipt, child_in_danger, found_on, kinds, language,"
-                     " fields, audit_seq, channel, via, campaign) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", reports)
-    conn.executemany("INSERT OR IGNORE INTO mentions (address, report, original) VALUES (?, ?, ?)", mentions)
     conn.execute("COMMIT")
     conn.execute("ANALYZE")
     conn.close()

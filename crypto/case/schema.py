@@ -84,7 +84,7 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # field they are counted by; addresses by the day they were first reported with their
         # status; status moves in the audit log by their day.
         "CREATE INDEX reports_stats ON reports (day, language, found_on, kinds, channel, via, campaign)",
-        "CREATE INDEX addresses_first_day ON addresses (first_day, status, status_day)",
+        "CREATE INDEX addresses_first_day ON addresses (first_day, status, status_day, last_day)",
         "CREATE INDEX audit_moves ON audit (json_extract(entry, '$.action'), json_extract(entry, '$.day'),"
         " json_extract(entry, '$.data.status'), address)",
     ),

@@ -241,7 +241,12 @@ def _totals(conn: sqlite3.Connection, period: Period) -> tuple[int, int, int]:
 
 def _comparison(conn: sqlite3.Connection, period: Period, cohort: Cohort) -> Table:
     periods = (period, period.previous(), period.year_earlier())
-    totals = [(cohort.new, cohort.illegal, sum(cohort.removal.values()))] + [_totals(conn, p) for p in periods[1:]]
+    # For a calendar year of 365 days the previous period is the year before: counted once.
+    known = {period.bounds: (cohort.new, cohort.illegal, sum(cohort.removal.values()))}
+    for p in periods[1:]:
+        if p.bounds not in known:
+            known[p.bounds] = _totals(conn, p)
+    totals = [known[p.bounds] for p in periods]
     figures = {
         "reports received": [_reports_between(conn, p) for p in periods],
         "new addresses": [t[0] for t in totals],
@@ -256,10 +261,15 @@ def _comparison(conn: sqlite3.Connection, period: Period, cohort: Cohort) -> Tab
 
 
 def _addresses(conn: sqlite3.Connection, period: Period, cohort: Cohort) -> Table:
-    (named,) = conn.execute(
-        "SELECT count(DISTINCT m.address) FROM reports r JOIN mentions m ON m.report = r.id"
-        " WHERE r.day BETWEEN ? AND ?", period.bounds).fetchone()
-    # An address first reported in the period is named by one of its reports, so named >= new.
+    # A repeated address was first reported before the period and named in it. Its first and
+    # last days are days of reports naming it, so one whose last day falls in the period was
+    # named in it; only one reported both before and after the period needs its reports looked
+    # up (few, and each through its own mentions), never every report of the period.
+    (repeated,) = conn.execute(
+        "SELECT count(*) FROM addresses a INDEXED BY addresses_first_day WHERE a.first_day < ?1 AND a.last_day >= ?1"
+        " AND (a.last_day <= ?2 OR EXISTS (SELECT 1 FROM mentions m JOIN reports r ON r.id = m.report"
+        " WHERE m.address = a.id AND r.day BETWEEN ?1 AND ?2))", period.bounds).fetchone()
+    named = cohort.new + repeated
     return Table("addresses", "Addresses named by the period's reports", ("addresses", "count"),
                  [("named", named), ("new: first reported in the period", cohort.new),
                   ("repeated: reported before too", named - cohort.new)])

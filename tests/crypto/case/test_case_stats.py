@@ -313,3 +313,21 @@ def test_an_older_case_file_is_brought_forward_with_its_reports_origin(tmp_path)
     out = tmp_path / "out"
     ok("case", "stats", "--case", case, "--from", "2020-05-01", "--to", "2020-05-31", "--internal", "--out", out)
     assert counts(out, "reports_by_channel")["not recorded"] == 1 and counts(out, "reports_by_campaign")["c1"] == 1
+
+
+@pytest.mark.parametrize("start,end", [("2019-06-01", "2019-08-31"), ("2020-03-16", "2020-03-31"),
+                                       ("2019-01-01", "2020-12-31"), ("2020-12-30", "2020-12-31")])
+def test_addresses_named_in_a_period_between_earlier_and_later_reports(built, tmp_path, start, end):
+    case, truth = built
+    s, e = datetime.date.fromisoformat(start), datetime.date.fromisoformat(end)
+    out = tmp_path / "out"
+    ok("case", "stats", "--case", case, "--from", start, "--to", end, "--internal", "--out", out)
+    named = {u for r in sk.reports_in(truth, s, e) for u in r.urls}
+    new = sk.new_in(truth, s, e)
+    days = {u: [r.day for r in truth.reports if u in r.urls] for u in truth.addresses}
+    # The middle period has addresses reported before and after it, some of them in it too.
+    around = {u for u, d in days.items() if d and min(d) < s and max(d) > e}
+    if start == "2019-06-01":
+        assert around - named and around & named
+    assert counts(out, "addresses") == {"named": len(named), "new: first reported in the period": len(new),
+                                        "repeated: reported before too": len(named) - len(new)}
