@@ -1,10 +1,10 @@
 """`meldpunt case stats`: the hotline's numbers over a period, computed from the case file.
 
-Every figure comes from a few SQL aggregates (GROUP BY over indexes made for them: see migration
-3 in crypto/case/schema.py), never a Python loop over rows: the reports of a period are read once,
-grouped by every field they are counted by, and the addresses first reported in it once, grouped
-by status, verdict, age group, country and days to removal; the tables then sum those groups.
-A case file of a million addresses answers within seconds (bench/stats.py).
+Every figure comes from a few SQL aggregates over indexes made for them (migration 3 in
+crypto/case/schema.py), never a Python loop over rows: the period's reports are counted by each
+field in a covering index, the addresses first reported in it in one pass grouped by status,
+verdict, age group, country and days to removal, and the tables then sum those groups (a few
+thousand at most). A case file of a million addresses answers within seconds (bench/stats.py).
 
 What is counted, and from where:
 - reports: by the day they arrived (`reports.day`, the finest the project keeps), by language,
@@ -22,11 +22,14 @@ outside the hotline (crypto/case/stats_output.py).
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime
 import math
 import sqlite3
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from crypto.case.decisions import AGE_GROUPS, ILLEGAL, VERDICTS
 from crypto.case.periods import Campaign, Period, bucket_label, bucket_of
@@ -36,6 +39,9 @@ from crypto.envelope.report import CHANNELS, FOUND_ON, KINDS, LANGUAGES
 HANDOFF_STATUSES = ("notice-sent", "forwarded-police", "forwarded-hotline")
 ONLINE_AFTER = (2, 7, 30)  # days after the first report, as hotlines publish removal times
 CAMPAIGN_WINDOW = 28  # days before and from a campaign's date compared: four whole weeks
+# Aggregates run at once: the longest (the period's new addresses) takes about as long as the
+# next three together, so more threads gain nothing.
+WORKERS = 4
 
 
 @dataclass(frozen=True)
@@ -78,25 +84,35 @@ class Stats:
     tables: list[Table]
     campaigns: list[Campaign] = field(default_factory=list)
 
-    def table(self, name: str) -> Table:
-        return next(t for t in self.tables if t.name == name)
 
-
-def compute(conn: sqlite3.Connection, period: Period, by: str, *, campaigns: list[Campaign] = (),
-            as_of: datetime.date | None = None) -> Stats:
+def compute(connect: Callable[[], sqlite3.Connection], period: Period, by: str, *,
+            campaigns: Sequence[Campaign] = (), as_of: datetime.date | None = None, workers: int = WORKERS) -> Stats:
+    """Every table for the period. `connect` opens a connection to the case file: the independent
+    aggregates run at once, each in a thread on a connection of its own (SQLite lets go of the
+    GIL while it counts, and readers do not block each other), so the machine's cores share them."""
     as_of = as_of or datetime.date.today()
     buckets = period.buckets(by)  # checks `by` and the number of buckets first
-    reports = _report_groups(conn, period)
-    cohort = _cohort(conn, period, as_of)
+    earlier = (period.previous(), period.year_earlier())
+    jobs: dict[str, Callable[[sqlite3.Connection], Any]] = {  # the longest first
+        "cohort": lambda c: _cohort(c, period, as_of),
+        "reports": lambda c: _report_groups(c, period),
+        "handoffs": lambda c: _handoffs(c, period),
+        "earlier": lambda c: _earlier(c, period, earlier),
+        "received": lambda c: _received(c, period, by, buckets),
+        "repeated": lambda c: _repeated(c, period),
+        "campaigns": lambda c: _campaigns(c, campaigns) if campaigns else None,
+    }
+    done = _run(connect, jobs, workers)
+    cohort, reports = done["cohort"], done["reports"]
     tables = [
-        _comparison(conn, period, cohort),
-        _received(conn, period, by, buckets),
+        _comparison(period, earlier, cohort, done["earlier"]),
+        done["received"],
         _count_table(reports, "language", "reports_by_language", "Reports by language", LANGUAGES),
         _count_table(reports, "found_on", "reports_by_place", "Reports by where the material was found", FOUND_ON),
         _by_kind(reports),
         _by_channel(reports),
         _by_campaign(reports),
-        _addresses(conn, period, cohort),
+        _addresses(cohort, done["repeated"]),
         _verdicts(cohort),
         Table("illegal_by_age_group", "New addresses assessed illegal, by age group", ("age group", "addresses"),
               [(g, cohort.ages[g]) for g in AGE_GROUPS]),
@@ -104,13 +120,28 @@ def compute(conn: sqlite3.Connection, period: Period, by: str, *, campaigns: lis
               [(c or "not found", n) for c, n in sorted(cohort.countries.items(), key=lambda cn: (-cn[1], cn[0]))]),
         Table("new_by_status", "New addresses by status today", ("status", "addresses"),
               [(st, cohort.statuses[st]) for st in STATUSES]),
-        _handoffs(conn, period),
+        done["handoffs"],
         _removal(cohort),
         _removal_days(cohort),
     ]
-    if campaigns:
-        tables.append(_campaigns(conn, campaigns))
+    if done["campaigns"] is not None:
+        tables.append(done["campaigns"])
     return Stats(period, by, as_of, tables, list(campaigns))
+
+
+def _run(connect: Callable[[], sqlite3.Connection], jobs: dict[str, Callable[[sqlite3.Connection], Any]],
+         workers: int) -> dict[str, Any]:
+    def on_own_connection(job: Callable[[sqlite3.Connection], Any]) -> Any:
+        conn = connect()  # a connection belongs to the thread that opened it
+        try:
+            return job(conn)
+        finally:
+            conn.close()
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        futures = {name: pool.submit(on_own_connection, job) for name, job in jobs.items()}
+        # The first failure (a locked or damaged case file) is raised here, in the caller's thread.
+        return {name: future.result() for name, future in futures.items()}
 
 
 # --- reports: grouped scans of the period in the covering index reports_stats ------------------
@@ -135,7 +166,7 @@ def _reports_between(conn: sqlite3.Connection, period: Period) -> int:
 def _received(conn: sqlite3.Connection, period: Period, by: str, buckets: list[str]) -> Table:
     reports: Counter = Counter()
     new: Counter = Counter()
-    # Counted per day in the indexes, then put into buckets here (at most MAX_BUCKETS days a year).
+    # Counted per day in the indexes, then put into buckets here (one group per day of the period).
     for day, n in conn.execute("SELECT day, count(*) FROM reports WHERE day BETWEEN ? AND ? GROUP BY day",
                                period.bounds):
         reports[bucket_of(datetime.date.fromisoformat(day), by)] += n
@@ -239,40 +270,43 @@ def _totals(conn: sqlite3.Connection, period: Period) -> tuple[int, int, int]:
         " WHERE a.first_day BETWEEN ? AND ?", (*ILLEGAL, *ILLEGAL, *period.bounds)).fetchone()
 
 
-def _comparison(conn: sqlite3.Connection, period: Period, cohort: Cohort) -> Table:
-    periods = (period, period.previous(), period.year_earlier())
-    # For a calendar year of 365 days the previous period is the year before: counted once.
-    known = {period.bounds: (cohort.new, cohort.illegal, sum(cohort.removal.values()))}
-    for p in periods[1:]:
-        if p.bounds not in known:
-            known[p.bounds] = _totals(conn, p)
-    totals = [known[p.bounds] for p in periods]
-    figures = {
-        "reports received": [_reports_between(conn, p) for p in periods],
-        "new addresses": [t[0] for t in totals],
-        "new addresses assessed illegal": [t[1] for t in totals],
-        "of them removed": [t[2] for t in totals],
-    }
-    rows = [(name, now, prev, Ratio(now, prev), year, Ratio(now, year)) for name, (now, prev, year) in figures.items()]
+def _earlier(conn: sqlite3.Connection, period: Period, earlier: tuple[Period, ...]) -> dict:
+    """Reports received in the period, and (reports, new, illegal, removed) for each period compared."""
+    out: dict = {"reports": _reports_between(conn, period)}
+    for p in earlier:
+        # For a calendar year of 365 days the previous period is the year before: counted once.
+        if p.bounds not in out:
+            out[p.bounds] = (_reports_between(conn, p), *_totals(conn, p))
+    return out
+
+
+def _comparison(period: Period, earlier: tuple[Period, ...], cohort: Cohort, counted: dict) -> Table:
+    now = (counted["reports"], cohort.new, cohort.illegal, sum(cohort.removal.values()))
+    prev, year = (counted[p.bounds] for p in earlier)
+    names = ("reports received", "new addresses", "new addresses assessed illegal", "of them removed")
+    rows = [(name, now[i], prev[i], Ratio(now[i], prev[i]), year[i], Ratio(now[i], year[i]))
+            for i, name in enumerate(names)]
     return Table("comparison", "This period against the one before and the same period a year earlier",
-                 ("figure", f"this period ({period})", f"previous ({periods[1]})", "ratio to previous",
-                  f"a year earlier ({periods[2]})", "ratio to a year earlier"), rows,
+                 ("figure", f"this period ({period})", f"previous ({earlier[0]})", "ratio to previous",
+                  f"a year earlier ({earlier[1]})", "ratio to a year earlier"), rows,
                  "A ratio of 3.00 means three times as many as in the period compared.")
 
 
-def _addresses(conn: sqlite3.Connection, period: Period, cohort: Cohort) -> Table:
-    # A repeated address was first reported before the period and named in it. Its first and
-    # last days are days of reports naming it, so one whose last day falls in the period was
-    # named in it; only one reported both before and after the period needs its reports looked
-    # up (few, and each through its own mentions), never every report of the period.
-    (repeated,) = conn.execute(
+def _repeated(conn: sqlite3.Connection, period: Period) -> int:
+    """Addresses first reported before the period and named in it. Their first and last days are
+    days of reports naming them, so one whose last day falls in the period was named in it; only
+    one reported both before and after the period needs its reports looked up (few, and each
+    through its own mentions), never every report of the period."""
+    return conn.execute(
         "SELECT count(*) FROM addresses a INDEXED BY addresses_first_day WHERE a.first_day < ?1 AND a.last_day >= ?1"
         " AND (a.last_day <= ?2 OR EXISTS (SELECT 1 FROM mentions m JOIN reports r ON r.id = m.report"
-        " WHERE m.address = a.id AND r.day BETWEEN ?1 AND ?2))", period.bounds).fetchone()
-    named = cohort.new + repeated
+        " WHERE m.address = a.id AND r.day BETWEEN ?1 AND ?2))", period.bounds).fetchone()[0]
+
+
+def _addresses(cohort: Cohort, repeated: int) -> Table:
     return Table("addresses", "Addresses named by the period's reports", ("addresses", "count"),
-                 [("named", named), ("new: first reported in the period", cohort.new),
-                  ("repeated: reported before too", named - cohort.new)])
+                 [("named", cohort.new + repeated), ("new: first reported in the period", cohort.new),
+                  ("repeated: reported before too", repeated)])
 
 
 def _verdicts(cohort: Cohort) -> Table:
@@ -341,7 +375,7 @@ def percentile(histogram: list[tuple[int, int]], p: float) -> int | None:
     raise AssertionError("unreachable: rank <= total")
 
 
-def _campaigns(conn: sqlite3.Connection, campaigns: list[Campaign]) -> Table:
+def _campaigns(conn: sqlite3.Connection, campaigns: Sequence[Campaign]) -> Table:
     rows: list[tuple[Cell, ...]] = []
     window = datetime.timedelta(days=CAMPAIGN_WINDOW)
     for c in campaigns:

@@ -36,12 +36,9 @@ def stats_command(case_dir: str, start: str, end: str, by: str, campaigns_path: 
     removal; against the previous period and a year earlier. Small counts are hidden unless --internal."""
     period = Period(parse_day(start, "--from"), parse_day(end, "--to"))
     campaigns = read_campaigns(campaigns_path) if campaigns_path else []
-    conn = open_case(case_dir)
-    try:
-        with database_errors(case_dir):
-            stats = compute(conn, period, by, campaigns=campaigns, as_of=datetime.date.today())
-    finally:
-        conn.close()
+    open_case(case_dir).close()  # refuses a missing or unsafe case file, and brings it forward, once
+    with database_errors(case_dir):
+        stats = compute(lambda: open_case(case_dir), period, by, campaigns=campaigns, as_of=datetime.date.today())
     names = write_report(out_dir, stats, threshold=threshold, internal=internal, force=force)
     click.echo(f"Wrote {len(names)} files to {out_dir}: open {out_dir}/stats.html"
                + (" (internal: exact figures)." if internal else f" (counts below {threshold} hidden)."))
