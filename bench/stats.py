@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from crypto.case import queue  # noqa: E402
 from crypto.case.decisions import AGE_GROUPS, VERDICTS  # noqa: E402
-from crypto.case.periods import Campaign, Period  # noqa: E402
+from crypto.case.stats_periods import Campaign, Period  # noqa: E402
 from crypto.case.schema import STATUSES, open_case  # noqa: E402
 from crypto.case.stats import WORKERS, compute  # noqa: E402
 from crypto.envelope.report import FOUND_ON, KINDS, LANGUAGES  # noqa: E402

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from crypto.case.decisions import AGE_GROUPS, ILLEGAL, VERDICTS
-from crypto.case.periods import Campaign, Period, bucket_label, bucket_of
+from crypto.case.stats_periods import Campaign, Period, bucket_label, bucket_of
 from crypto.case.schema import STATUSES
 from crypto.envelope.report import CHANNELS, FOUND_ON, KINDS, LANGUAGES
 

@@ -18,7 +18,7 @@ import io
 import os
 
 from crypto.case.errors import InputError
-from crypto.case.periods import bucket_label, bucket_of
+from crypto.case.stats_periods import bucket_label, bucket_of
 from crypto.case.schema import private_dir
 from crypto.case.stats import Days, Ratio, Share, Stats, Table
 from crypto.case.svg_charts import Point, bar_chart, column_chart

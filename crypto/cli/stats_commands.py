@@ -8,7 +8,7 @@ import datetime
 
 import click
 
-from crypto.case.periods import BY, Period, parse_day, read_campaigns
+from crypto.case.stats_periods import BY, Period, parse_day, read_campaigns
 from crypto.case.schema import database_errors, open_case
 from crypto.case.stats import compute
 from crypto.case.stats_output import DEFAULT_THRESHOLD, write_report
