@@ -61,12 +61,16 @@ def fill_addresses(case_dir: Path, count: int) -> str:
         day = first + datetime.timedelta(days=rng.randrange(320))
         reports = 1 + int(rng.paretovariate(1.5)) % 200
         status = STATUSES[0] if rng.random() < 0.6 else rng.choice(STATUSES[1:])
+        danger = 1 if rng.random() < 0.002 else 0
+        # A decided address re-reported now and then; half the danger ones not looked at yet.
+        fresh = 1 + rng.randrange(5) if status != "new" and rng.random() < 0.01 else 0
         rows.append((address_key(url), url, reports, day.isoformat(),
                      (day + datetime.timedelta(days=rng.randrange(30))).isoformat(),
-                     1 if rng.random() < 0.002 else 0, status, None if status == "new" else day.isoformat()))
+                     danger, status, None if status == "new" else day.isoformat(), fresh,
+                     danger if rng.random() < 0.5 else 0))
     conn.execute("BEGIN")
-    conn.executemany("INSERT INTO addresses (key, url, reports, first_day, last_day, danger, status, status_day)"
-                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    conn.executemany("INSERT INTO addresses (key, url, reports, first_day, last_day, danger, status, status_day,"
+                     " fresh, unseen_danger) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
     conn.execute("COMMIT")
     conn.execute("ANALYZE")
     conn.close()
@@ -109,7 +113,8 @@ def main() -> None:
             os.sync()
             print(f"built a bundle of {args.reports} post-quantum-sealed reports in {sealing:.1f} s "
                   f"(load average {os.getloadavg()[0]:.1f})")
-            imported = timed([str(MELDPUNT), "case", "import", "--case", str(work / "case"), "-i", str(key), str(bundle)])
+            imported = timed([str(MELDPUNT), "case", "import", "--case", str(work / "case"), "--analyst", "bench",
+                              "-i", str(key), str(bundle)])
             conn = open_case(str(work / "case"))
             n_reports, n_addresses = (conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
                                       for t in ("reports", "addresses"))
@@ -126,7 +131,10 @@ def main() -> None:
             spelled = fill_addresses(work / "big", args.addresses)
             print(f"filled a case file with {args.addresses} addresses in {time.perf_counter() - started:.0f} s")
             for label, what in [
-                ("queue, first page (new)", lambda c: queue.triage(c, queue.Filters())),
+                ("queue, first page (triage)", lambda c: queue.triage(c, queue.Filters())),
+                ("queue, first page (new)", lambda c: queue.triage(c, queue.Filters(status="new"))),
+                ("queue, first page (re-reported)", lambda c: queue.triage(c, queue.Filters(status="re-reported"))),
+                ("queue, page 200 (triage)", lambda c: queue.triage(c, queue.Filters(), offset=10_000)),
                 ("queue, first page (every status)", lambda c: queue.triage(c, queue.Filters(status=None))),
                 ("look-up of one address by URL", lambda c: queue.find_address(c, spelled)),
             ]:

@@ -41,14 +41,15 @@ def serve_with_free_store() -> None:
     """The launcher for the "free store" server: `python bench/floor.py --serve-free-store ...`."""
     import secrets
 
-    from crypto.cli import main as meldpunt
     from onion_service import store
+    from onion_service.process.__main__ import main as web_server
 
-    def add(self, sealed: bytes, day: object) -> bytes:
+    def add(self, *args: object, **kwargs: object) -> bytes:
+        # Whatever the view passes (the sealed bytes, the day, the purge digest...), nothing is kept.
         return secrets.token_bytes(store.ID_BYTES)
 
     store.Store.add = add  # inherited by the workers, which gunicorn forks from this process
-    meldpunt(["serve", "--local-only", *sys.argv[2:]])
+    sys.exit(web_server(sys.argv[2:]))
 
 
 def cpu_seconds(pids: list[int]) -> dict[str, float]:
@@ -78,7 +79,7 @@ def main() -> None:
         recipient = submit.new_staff().recipient
         servers: dict[str, submit.Server] = {}
         try:
-            for name, command in (("durable", ("-m", "crypto.cli", "serve", "--local-only")),
+            for name, command in (("durable", ("-m", "onion_service.process")),
                                   ("free store", (str(Path(__file__).resolve()), "--serve-free-store"))):
                 root = Path(tmp) / name.replace(" ", "-")
                 root.mkdir()

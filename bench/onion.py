@@ -43,7 +43,7 @@ class Demo:
         env = dict(os.environ, XDG_CACHE_HOME=str(cache_dir))
         self.started = time.monotonic()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "crypto.cli", "demo", "--data-dir", str(data_dir)],
+            [sys.executable, "-m", "meldpunt.cli", "demo", "--data-dir", str(data_dir)],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, cwd=ROOT, env=env)
         self.hostname = self.socks_port = None
         ready = threading.Event()

@@ -115,7 +115,7 @@ def fresh_bodies(data_dir: Path):
     """A report body with a new token each call: a token is spent once. Minted with the server's
     own secret, as faultkit does, so the load is POSTs only (a form fetched per report would
     measure the form page too)."""
-    from onion_service.web.token import FormTokens, load_or_create_secret
+    from onion_service.shared.token import FormTokens, load_or_create_secret
 
     tokens = FormTokens(load_or_create_secret(data_dir), min_seconds=0, max_seconds=3600,
                         clock=lambda: time.time() - 30)

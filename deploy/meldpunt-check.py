@@ -18,6 +18,7 @@ import sys
 from urllib.parse import parse_qs, urlsplit
 
 from crypto.errors import Error
+from onion_service import key_schedule
 from onion_service.config import load_config
 
 # The paths the systemd units and tmpfiles.d entry of deploy/ give the service.
@@ -49,6 +50,14 @@ def problems(config) -> tuple[list[str], list[str]]:
                       "(postgresql+psycopg:///meldpunt?host=/run/postgresql): the service has no network; "
                       "a database on another server is reached through meldpunt-db-proxy.socket "
                       "(deploy/onionbalance/README.md)")
+    if config.schedules:
+        try:
+            late = key_schedule.check_today(config.schedules, key_schedule.utc_today(), config.schedule_warn_days)
+        except Error as exc:
+            errors.append(f"schedules: {exc}")
+        else:
+            if late:
+                warnings.append(f"schedules: {late}")
     if not os.path.exists(os.path.join(DATA_DIR, "onion-address")):
         warnings.append(f"{DATA_DIR}/onion-address is missing: meldpunt.service copies it from tor's "
                         "hostname file as it starts (is tor running with the meldpunt drop-in?)")
@@ -78,6 +87,9 @@ def main(argv: list[str]) -> int:
         print(f"meldpunt-check: {line}", file=sys.stderr)
     if errors:
         return 1
+    if config.schedules:
+        print(f"meldpunt-check: configuration OK ({len(config.schedules)} staff key schedule(s))")
+        return 0
     kind = "post-quantum" if all(r.startswith("age1pq1") for r in config.recipients) else "classic"
     print(f"meldpunt-check: configuration OK ({len(config.recipients)} {kind} staff recipient(s))")
     return 0

@@ -60,7 +60,7 @@ def run_scaleout_demo(data_dir: str | os.PathLike | None, backends: int, databas
                 _wait_for(token_key, processes[0])
                 shutil.copy2(token_key, backend_dir / "form-token.key")
             processes.append(subprocess.Popen(
-                [sys.executable, "-m", "crypto.cli", "serve", "--config", str(config)],
+                [sys.executable, "-m", "meldpunt.cli", "serve", "--config", str(config)],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL))
         print(f"frontend: http://{ob.hostname}/", flush=True)
         print(instructions_text(ob.hostname, network.socks_port, configs[0], key_path, data_dir), flush=True)

@@ -16,6 +16,7 @@ from typing import Any
 
 from crypto.envelope.report import LANGUAGES
 from crypto.errors import Error
+from crypto.periods.schedule import Schedule
 
 
 class ConfigError(Error):
@@ -54,7 +55,7 @@ class Limits:
     reports_per_minute: int
     form_min_seconds: int
     form_max_hours: int
-    # Per Tor circuit (onion_service/web/circuits.py); SECURITY.md says why these defaults.
+    # Per Tor circuit (onion_service/shared/circuits.py); SECURITY.md says why these defaults.
     reports_per_circuit: int
     pages_per_circuit: int
     circuit_window_minutes: int
@@ -102,6 +103,10 @@ class Config:
     web: Web
     tor: Tor
     status: Status = Status()
+    # Keys by period (crypto/periods): each report sealed to every staff member's key for the period
+    # holding its day; empty with long-term `recipients`.
+    schedules: tuple[Schedule, ...] = ()
+    schedule_warn_days: int = 14
 
 
 def load_config(path: str | Path) -> Config:
@@ -120,7 +125,13 @@ def load_config(path: str | Path) -> Config:
 def parse_config(raw: dict[str, Any], *, base_dir: Path) -> Config:
     """Validates an already parsed TOML document (tests build configurations this way)."""
     t = _Table(raw, "")
-    recipients = _recipients(t.get("recipients", list))
+    schedule_paths = t.get("schedules", list, default=[])
+    recipients = () if schedule_paths and "recipients" not in raw else _recipients(t.get("recipients", list))
+    t.seen.add("recipients")
+    if schedule_paths and recipients:
+        raise ConfigError("give either recipients (long-term keys) or schedules (keys by period), not both")
+    schedules = _schedules(schedule_paths, base_dir)
+    schedule_warn_days = t.integer("schedule_warn_days", 14, low=0, high=366)
     data_dir = Path(t.get("data_dir", str, required=True))
     if not data_dir.is_absolute():
         data_dir = base_dir / data_dir
@@ -163,6 +174,12 @@ def parse_config(raw: dict[str, Any], *, base_dir: Path) -> Config:
         min_free_mb=lim.integer("min_free_mb", 512, low=0, high=10_000_000),
     )
     lim.done()
+    from onion_service.shared.token import spent_slots  # the spent tables are sized from these
+
+    try:
+        spent_slots(limits.reports_per_minute, limits.form_max_hours * 3600)
+    except ValueError as exc:
+        raise ConfigError(f"limits.reports_per_minute x form_max_hours is too large: {exc}") from None
 
     w = t.table("web")
     web = Web(
@@ -195,6 +212,8 @@ def parse_config(raw: dict[str, Any], *, base_dir: Path) -> Config:
     t.done()
     return Config(
         recipients=recipients,
+        schedules=schedules,
+        schedule_warn_days=schedule_warn_days,
         data_dir=data_dir,
         database_url=database_url,
         default_language=default_language,
@@ -223,6 +242,15 @@ def check_bind(bind: str, *, key: str = "bind") -> str:
             "meldpunt never listens on a public address"
         )
     return bind
+
+
+def _schedules(paths: list[Any], base_dir: Path) -> tuple[Schedule, ...]:
+    from onion_service import key_schedule
+
+    try:
+        return key_schedule.load(paths, base_dir)
+    except key_schedule.ScheduleConfigError as exc:
+        raise ConfigError(f"schedules: {exc}") from None
 
 
 def _recipients(values: list[Any]) -> tuple[str, ...]:

@@ -19,7 +19,7 @@ FAST_ENV = {**os.environ, "MELDPUNT_INSECURE_SCRYPT_WORK_FACTOR": "10"}
 def meldpunt(*args: str, input: bytes | None = None, env: dict | None = None, cwd=None,
              check: bool = False) -> subprocess.CompletedProcess:
     result = subprocess.run(
-        [sys.executable, "-m", "crypto.cli", *args],
+        [sys.executable, "-m", "meldpunt.cli", *args],
         input=input if input is not None else b"", capture_output=True, timeout=120,
         env=env if env is not None else FAST_ENV, cwd=cwd or ROOT,
     )

@@ -1,6 +1,5 @@
 """Fixtures shared by several test areas. Each block says which part of the project it serves."""
 
-import secrets
 
 import pytest
 
@@ -35,11 +34,8 @@ def postgres_url(_postgres_session) -> str:
 @pytest.fixture
 def postgres_schema_url(postgres_server) -> str:
     """A URL into a new, empty schema of its own on the session's PostgreSQL (dropped afterwards)."""
-    schema = "t_" + secrets.token_hex(6)
-    yield postgres_server.isolated_url(schema)
-    if not postgres_server.running:
-        postgres_server.start()
-    postgres_server.drop_isolated(schema)
+    with postgres_server.isolated_schema("t") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from kit import ROOT, Staff, new_staff  # noqa: F401 (re-exported: the staff key goes with the harness)
 
-SERVE = ("-m", "crypto.cli", "serve", "--local-only")
+SERVE = ("-m", "onion_service.process")
 
 
 def free_port() -> int:
@@ -148,6 +148,18 @@ def make_config(data_dir: Path, recipient: str, **options):
 
 
 # -- the server ------------------------------------------------------------------------------------
+
+
+def report_fields(token: str, *, description: str = "", urls: str = "http://example.org/faults",
+                  kinds: tuple[str, ...] = ("images",), found_on: str = "website", **extra: object) -> dict[str, object]:
+    """A complete, valid report form's fields (the one builder tests and benches share); `extra`
+    adds or replaces fields."""
+    fields: dict[str, object] = {
+        "urls": urls, "found_on": found_on, "kinds": list(kinds), "access": "", "seen_on": "",
+        "description": description, "danger": "no", "contact": "", "token": token, "homepage": "",
+    }
+    fields.update(extra)
+    return fields
 
 
 def form_body(fields: dict[str, object]) -> bytes:

@@ -13,14 +13,17 @@ refuses to run as root, so as root it runs as an unprivileged user (`nobody`).
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import pwd
+import secrets
 import shutil
 import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from harness import free_port
@@ -254,6 +257,19 @@ class PostgresServer:
         self.execute(f'CREATE SCHEMA "{name}"', DATABASE)
         return self.url(DATABASE) + f"?options=-csearch_path%3D{name}"
 
+    @contextlib.contextmanager
+    def isolated_schema(self, prefix: str) -> Iterator[str]:
+        """A URL into a new schema named `prefix` plus a random part, dropped afterwards (the
+        server is started again first if the test stopped it)."""
+        name = f"{prefix}_{secrets.token_hex(4)}"
+        url = self.isolated_url(name)
+        try:
+            yield url
+        finally:
+            if not self.running:
+                self.start()
+            self.drop_isolated(name)
+
     def drop_isolated(self, name: str) -> None:
         """Drops the schema, first ending any session a test left holding locks in it (only
         those: other tests' idle connections to the same database are left alone)."""
@@ -303,3 +319,17 @@ class PostgresServer:
 
     def _log_tail(self) -> str:
         return self.log.read_text(errors="replace")[-2000:] if self.log.exists() else ""
+
+
+@contextlib.contextmanager
+def backend_url(request, prefix: str):
+    """For a fixture parametrised "sqlite"/"postgres" at any scope: "" (the configuration's own
+    SQLite file) or a URL into a new schema on the session's PostgreSQL, dropped afterwards."""
+    if request.param != "postgres":
+        yield ""
+        return
+    pg = request.getfixturevalue("_postgres_session")
+    if not pg.running:
+        pg.start()
+    with pg.isolated_schema(prefix) as url:
+        yield url

@@ -13,16 +13,16 @@ SERVER_PACKAGES = ("flask", "werkzeug", "stem", "sqlalchemy", "gunicorn", "jinja
 
 PROBE = r"""
 import importlib, pkgutil, sys
-import crypto, crypto.cli
+import crypto, meldpunt.cli
 for info in pkgutil.walk_packages(crypto.__path__, "crypto."):
     if not info.name.endswith(".__main__"):  # running it would start the command
         importlib.import_module(info.name)
 # Build the CLI's help and run an offline command, as a staff member would.
 from click.testing import CliRunner
 runner = CliRunner()
-assert runner.invoke(crypto.cli.main, ["--help"]).exit_code == 0
-assert runner.invoke(crypto.cli.main, ["keygen", "--help"]).exit_code == 0
-assert runner.invoke(crypto.cli.main, ["case", "queue", "--help"]).exit_code == 0
+assert runner.invoke(meldpunt.cli.main, ["--help"]).exit_code == 0
+assert runner.invoke(meldpunt.cli.main, ["keygen", "--help"]).exit_code == 0
+assert runner.invoke(meldpunt.cli.main, ["case", "queue", "--help"]).exit_code == 0
 assert "crypto.case.importing" in sys.modules  # the walk reached the case file's package
 loaded = sorted({name.split(".")[0] for name in sys.modules})
 print("\n".join(loaded))

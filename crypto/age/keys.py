@@ -28,9 +28,10 @@ from crypto.files import read_bounded
 
 PassphraseProvider = Callable[[], str]
 
-# An identity file holds a few keys (~80 characters each); 64 KiB is far more than any real one
-# and stops us from reading a wrong, huge file into memory.
-MAX_IDENTITY_FILE_BYTES = 64 * 1024
+# An identity file holds a few keys (~80 characters each), or a keyring of one key per period
+# (crypto/periods: at most 1,200 periods of ~110 characters, ~180 KB armored and encrypted);
+# 1 MiB is far more than any real one and stops us from reading a wrong, huge file into memory.
+MAX_IDENTITY_FILE_BYTES = 1 << 20
 # The same bound for a recipients file (-R); a post-quantum recipient is ~2 KB a line.
 MAX_RECIPIENTS_FILE_BYTES = 1 << 20
 

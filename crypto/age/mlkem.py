@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives import hpke
 from cryptography.hazmat.primitives.asymmetric import mlkem, x25519
 
 from crypto.age import bech32
+from crypto.age.labels import POSTQUANTUM
 from crypto.age.errors import HeaderError, IdentityError, RecipientError
 from crypto.age.wire import Stanza, b64decode, b64encode
 
@@ -34,6 +35,8 @@ _BODY_SIZE = 16 + 16  # file key + tag; checked before decrypting (partitioning 
 
 
 class MLKEMRecipient:
+    labels = frozenset({POSTQUANTUM})
+
     def __init__(self, public: bytes) -> None:
         if len(public) != PUBLIC_SIZE:
             raise RecipientError(f"an mlkem768x25519 recipient is {PUBLIC_SIZE} bytes")

@@ -12,6 +12,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
+from crypto.age import labels as _labels
 from crypto.age.errors import HeaderError, PassphraseError
 from crypto.age.wire import Stanza, b64decode, b64encode
 
@@ -56,6 +57,7 @@ class ScryptRecipient:
             raise ValueError(f"scrypt work factor must be within 1..{MAX_WORK_FACTOR}")
         self._passphrase = _check_passphrase(passphrase)
         self._work_factor = work_factor
+        self.labels = frozenset({_labels.unique_passphrase_label()})
 
     def __repr__(self) -> str:
         return f"ScryptRecipient(work_factor={self._work_factor})"

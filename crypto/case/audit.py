@@ -31,11 +31,21 @@ def chain_hash(previous: str, text: str) -> str:
     return hashlib.sha256(f"{previous}\n{text}".encode("utf-8", "surrogatepass")).hexdigest()
 
 
+def next_seq(conn: sqlite3.Connection) -> int:
+    """The number the next entry gets: rows written before their entry (an import's) carry it."""
+    (last,) = conn.execute("SELECT coalesce(max(seq), 0) FROM audit").fetchone()
+    return last + 1
+
+
 def append(conn: sqlite3.Connection, *, action: str, analyst: str, day: str, data: dict[str, Any],
-           address: int | None = None) -> int:
-    """Appends one entry inside the caller's transaction; returns its sequence number."""
+           address: int | None = None, seq: int | None = None) -> int:
+    """Appends one entry inside the caller's transaction; returns its sequence number, which
+    must be `seq` when given (the caller's transaction keeps any other entry out meanwhile)."""
     last = conn.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
-    seq, previous = (last[0] + 1, last[1]) if last else (1, GENESIS)
+    number, previous = (last[0] + 1, last[1]) if last else (1, GENESIS)
+    if seq is not None and seq != number:
+        raise ValueError(f"audit entry {number} was to be number {seq}: appended outside a transaction?")
+    seq = number
     entry = {"seq": seq, "day": day, "analyst": analyst, "action": action, "data": data}
     if address is not None:
         entry["address"] = address

@@ -21,7 +21,10 @@ from crypto.case.decisions import VERDICTS
 from crypto.case.queue import Address, every_address
 from crypto.staff.listings import guard_cell
 
-URL_COLUMNS = ("url", "reports", "first_day", "last_day", "child_in_danger", "status", "status_day", "id")
+# One naming across every CSV and JSON the case file writes: the hand-off's.
+URL_COLUMNS = ("url", "reports", "first_reported", "last_reported", "child_in_danger", "status", "status_since",
+               "case_id")
+QUEUE_COLUMNS = (*URL_COLUMNS, "re_reported", "danger_not_looked_at", "verdict", "hosting_country")
 HANDOFF_COLUMNS = (
     "url", "reports", "first_reported", "last_reported", "child_in_danger", "verdict", "verdict_text",
     "age_group", "hosting_country", "hosting_provider", "assessed_by", "assessed_on", "status", "status_since",
@@ -44,12 +47,30 @@ def _cell(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def _url_row(a: Address) -> dict[str, Any]:
+    return {"url": a.url, "reports": a.reports, "first_reported": a.first_day, "last_reported": a.last_day,
+            "child_in_danger": a.danger, "status": a.status, "status_since": a.status_day or "", "case_id": a.id}
+
+
 def urls_csv(conn: sqlite3.Connection) -> str:
-    return _csv(URL_COLUMNS, (
-        {"url": a.url, "reports": a.reports, "first_day": a.first_day, "last_day": a.last_day,
-         "child_in_danger": a.danger, "status": a.status, "status_day": a.status_day, "id": a.id}
-        for a in every_address(conn)
-    ))
+    return _csv(URL_COLUMNS, (_url_row(a) for a in every_address(conn)))
+
+
+def queue_rows(addresses: Iterable[Address]) -> list[dict[str, Any]]:
+    """A page of the queue, machine-readable (`case queue --format csv|json`)."""
+    return [{**_url_row(a), "re_reported": a.fresh, "danger_not_looked_at": a.unseen_danger,
+             "verdict": (a.assessment or {}).get("verdict", ""),
+             "hosting_country": (a.assessment or {}).get("country", "")} for a in addresses]
+
+
+def queue_csv(addresses: Iterable[Address]) -> str:
+    return _csv(QUEUE_COLUMNS, queue_rows(addresses))
+
+
+def queue_json(addresses: Iterable[Address], total: int, offset: int) -> str:
+    doc = {"format": "meldpunt-queue", "version": 1, "total": total, "offset": offset,
+           "addresses": queue_rows(addresses)}
+    return json.dumps(doc, ensure_ascii=True, indent=2) + "\n"
 
 
 def _handoff_row(a: Address) -> dict[str, Any]:

@@ -23,11 +23,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from crypto import age
-from crypto.case import audit
-from crypto.case.decisions import today
+from crypto.case import attention, audit, digests
+from crypto.case.decisions import analyst_name, today
 from crypto.case.errors import CaseError
 from crypto.case.normalise import address_key
 from crypto.case.schema import database_errors, ensure_acks_dir, open_case, transaction
+from crypto.errors import Error
 from crypto.staff import folder
 from crypto.staff.ack import format_ack
 from crypto.staff.bundle import Entry, read_index
@@ -46,6 +47,7 @@ class Imported:
     already: int  # in the case file before
     failures: list[tuple[str, str]]  # (id, reason): not imported, not acknowledged
     ack_path: str | None
+    arrivals: attention.Arrivals = attention.Arrivals()  # re-reported addresses, danger reports
 
 
 def import_bundles(
@@ -53,24 +55,26 @@ def import_bundles(
     bundle_paths: Sequence[str],
     identities: Sequence[age.Identity],
     *,
+    analyst: str,
     workers: int | None = None,
     on_start: Callable[[str, int], None] = lambda name, total: None,
     on_progress: Callable[[int], None] = lambda n: None,
 ) -> list[Imported]:
-    indexes = [(path, read_index(path)) for path in bundle_paths]  # refuses before any write
+    analyst = analyst_name(analyst)
+    indexes = [(path, _index(path)) for path in bundle_paths]  # refuses before any write
     if not identities:
         raise CaseError("no identity given: nothing could be opened")
     conn = open_case(case_dir, create=True)
     try:
         with database_errors(case_dir):
-            return [_import_one(conn, case_dir, path, entries, identities, workers, on_start, on_progress)
+            return [_import_one(conn, case_dir, path, entries, identities, analyst, workers, on_start, on_progress)
                     for path, entries in indexes]
     finally:
         conn.close()
 
 
 def _import_one(conn: sqlite3.Connection, case_dir: str, path: str, entries: list[Entry],
-                identities: Sequence[age.Identity], workers: int | None,
+                identities: Sequence[age.Identity], analyst: str, workers: int | None,
                 on_start: Callable[[str, int], None], on_progress: Callable[[int], None]) -> Imported:
     known = _known(conn, [e.id for e in entries])
     failures = [(e.id, "a different report with this id is already in the case file (altered?)")
@@ -82,6 +86,7 @@ def _import_one(conn: sqlite3.Connection, case_dir: str, path: str, entries: lis
     failures += failed
     records.sort(key=lambda r: r["id"])  # the workers answer in any order; the case file does not
     name = os.path.basename(path)
+    arrivals = attention.Arrivals()
     with transaction(conn):
         # Another import may have committed some of these while they were being opened.
         raced = _known(conn, [r["id"] for r in records])
@@ -94,12 +99,16 @@ def _import_one(conn: sqlite3.Connection, case_dir: str, path: str, entries: lis
         ack = format_ack([(e.id, e.sha256, known_secrets[e.id]) for e in already] + [ack_entry(r) for r in records])
         ack_sha256 = hashlib.sha256(ack).hexdigest()
         if records:
-            seq = audit.append(conn, action="import", analyst="", day=today(), data={
-                "bundle": name, "ack_sha256": ack_sha256, "added": len(records),
-                "reports_sha256": reports_digest(r["id"] for r in records),
-            })
+            # The rows first, then their entry, which carries digests of the rows as written.
+            seq = audit.next_seq(conn)
             for record in records:
                 _add_report(conn, record, seq)
+            arrivals = attention.after_import(conn, seq)
+            audit.append(conn, action="import", analyst=analyst, day=today(), seq=seq, data={
+                "bundle": name, "ack_sha256": ack_sha256, "added": len(records),
+                "reports_sha256": reports_digest(r["id"] for r in records),
+                "content": digests.of_import(conn, seq),
+            })
         conn.execute("INSERT OR IGNORE INTO bundles (ack_sha256, name, imported_on, reports) VALUES (?, ?, ?, ?)",
                      (ack_sha256, name, today(), len(entries)))
     ack_path = None
@@ -108,7 +117,15 @@ def _import_one(conn: sqlite3.Connection, case_dir: str, path: str, entries: lis
         ack_path = os.path.join(ensure_acks_dir(case_dir), f"{_safe(name)}-{ack_sha256[:12]}.ack")
         folder.write_file(os.path.dirname(ack_path), os.path.basename(ack_path), ack)
         os.sync()
-    return Imported(name, len(entries), len(records), len(already), sorted(failures), ack_path)
+    return Imported(name, len(entries), len(records), len(already), sorted(failures), ack_path, arrivals)
+
+
+def _index(path: str) -> list[Entry]:
+    # With several bundles on the command line, the one refused is named.
+    try:
+        return read_index(path)
+    except Error as exc:
+        raise CaseError(f"{os.path.basename(path)}: {exc}") from None
 
 
 def reports_digest(ids) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import sqlite3
 
+from crypto.case.attention import unseen_total
 from crypto.case.decisions import VERDICTS
 from crypto.case.queue import Filters, count, details, triage
 from crypto.staff.display import visible
@@ -54,7 +55,9 @@ def render(conn: sqlite3.Connection, filters: Filters, limit: int = MAX_ON_PAGE)
         f"<title>meldpunt case file: {len(addresses)} of {total} addresses</title>",
         f"<style>{STYLE}</style></head><body>",
         f"<header><h1>Triage queue ({_e(what)})</h1>",
-        f"<p>{len(addresses)} of {total} addresses, children in immediate danger first, then by number of "
+        f"<p>{len(addresses)} of {total} addresses: first those with a report saying a child is in immediate "
+        "danger that no analyst has looked at yet (!!), then those re-reported since their last decision (+N "
+        "reports), then the rest; in each, children in immediate danger first, then by number of "
         "reports, then the oldest. Addresses are text only: nothing on this page is a link or an image. "
         "Decide with <code>meldpunt case assess</code> and <code>meldpunt case status</code>, then write "
         "this page again.</p>",
@@ -62,15 +65,26 @@ def render(conn: sqlite3.Connection, filters: Filters, limit: int = MAX_ON_PAGE)
         "<th>Address</th></tr></thead><tbody>",
     ]
     for a in addresses:
-        flag = " !" if a.danger else ""
+        flag = " !!" if a.unseen_danger else " !" if a.danger else ""
+        state = a.state + (f" +{a.fresh}" if a.fresh else "")
         out.append(f"<tr><td>{a.id}{flag}</td><td>{a.reports}</td><td>{_e(a.first_day)}</td><td>{_e(a.last_day)}</td>"
-                   f'<td>{_e(a.status)}</td><td class="v">{_e(a.url)}</td></tr>')
-    out.append("</tbody></table></header><main>")
+                   f'<td>{_e(state)}</td><td class="v">{_e(a.url)}</td></tr>')
+    out.append("</tbody></table>")
+    unseen, unseen_ids = unseen_total(conn)
+    left_out = [aid for aid in unseen_ids if aid not in {a.id for a in addresses}]
+    if left_out:  # a filtered page says what it leaves out, so no danger report is hidden by a filter
+        out.append(f'<p class="flag">{unseen} report(s) saying a child is in immediate danger are not looked at yet; '
+                   f'not on this page: address(es) {" ".join(map(str, left_out))}.</p>')
+    out.append("</header><main>")
     for a in addresses:
         d = details(conn, a.id)
         cls = "report danger" if a.danger else "report"
         pairs = [("Address", _e(a.url)), ("Reports", f"{a.reports} ({_e(a.first_day)} to {_e(a.last_day)})"),
                  ("Status", _e(a.status + (f" since {a.status_day}" if a.status_day else "")))]
+        if a.fresh:
+            pairs.append(("Re-reported", f"{a.fresh} report(s) since the last decision"))
+        if a.unseen_danger:
+            pairs.append(("Not looked at", f"{a.unseen_danger} report(s) saying a child is in immediate danger"))
         if a.assessment:
             s = a.assessment
             pairs += [("Verdict", _e(VERDICTS.get(s["verdict"], s["verdict"]))), ("Age group", _e(s["age_group"])),

@@ -1,8 +1,13 @@
 """Reading the case file: the triage queue, one address with its reports and history, look-ups.
 
-The queue puts an address a reporter said shows a child in immediate danger first, then the
-addresses most reports name, then the oldest. Both orders have an index (crypto/case/schema.py),
-so the first page comes from the index alone however many addresses the case file holds.
+The queue comes in three parts, each in triage order (a child in immediate danger first, then the
+addresses most reports name, then the oldest): first every address with a danger report no analyst
+has looked at yet, then the re-reported addresses (new reports since their last decision), then
+the rest (crypto/case/attention.py). Each part has an index (crypto/case/schema.py), so the first
+page comes from the indexes alone however many addresses the case file holds.
+
+The queue's states: "triage" (the default: new, re-reported, or with a danger report not looked
+at), "re-reported", any status, or every address (None).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from crypto.case.schema import STATUSES
 from crypto.envelope.receipt import normalise_receipt
 from crypto.envelope.report import FOUND_ON, KINDS
 
+STATES = ("triage", "re-reported")  # beside STATUSES
 PAGE = 50
 MAX_PAGE = 1000  # rows a command prints at once; a bigger view is the CSV (`case urls`)
 _ORDER = "a.danger DESC, a.reports DESC, a.first_day, a.id"
@@ -36,13 +42,20 @@ class Address:
     danger: bool
     status: str
     status_day: str | None
+    fresh: int  # reports imported since the last decision, while it has one
+    unseen_danger: int  # danger reports no analyst has looked at yet
     assessment: dict[str, str] | None = None
+
+    @property
+    def state(self) -> str:
+        return f"{self.status}, re-reported" if self.fresh else self.status
 
 
 @dataclass(frozen=True)
 class Filters:
-    status: str | None = "new"  # None: every status
+    status: str | None = "triage"  # a status or one of STATES; None: every address
     day: str | None = None  # named by a report received that day
+    since: str | None = None  # ... received on that day or later
     kind: str | None = None
     found_on: str | None = None
 
@@ -54,45 +67,83 @@ class Details:
     history: list[dict[str, Any]] = field(default_factory=list)  # audit entries, oldest first
 
 
-_COLUMNS = "a.id, a.url, a.key, a.reports, a.first_day, a.last_day, a.danger, a.status, a.status_day"
+_COLUMNS = ("a.id, a.url, a.key, a.reports, a.first_day, a.last_day, a.danger, a.status, a.status_day,"
+            " a.fresh, a.unseen_danger")
 
 
 def _address(row: tuple, assessment: dict[str, str] | None = None) -> Address:
-    return Address(row[0], row[1], row[2], row[3], row[4], row[5], bool(row[6]), row[7], row[8], assessment)
+    return Address(row[0], row[1], row[2], row[3], row[4], row[5], bool(row[6]), row[7], row[8], row[9], row[10],
+                   assessment)
 
 
 def triage(conn: sqlite3.Connection, filters: Filters = Filters(), *, limit: int = PAGE, offset: int = 0) -> list[Address]:
-    """One page of the queue, in triage order."""
-    where, params = _where(filters)
+    """One page of the queue: its parts one after the other, each in triage order."""
     limit = max(1, min(limit, MAX_PAGE))
-    rows = conn.execute(
-        f"SELECT {_COLUMNS} FROM addresses a {where} ORDER BY {_ORDER} LIMIT ? OFFSET ?",
-        (*params, limit, max(0, offset)),
-    ).fetchall()
+    offset = max(0, offset)
+    rows: list[tuple] = []
+    segments = _segments(filters)
+    for n, (where, params) in enumerate(segments):
+        if len(rows) >= limit:
+            break
+        if n < len(segments) - 1:  # the last part is never counted: it may be most of the case file
+            size = conn.execute(f"SELECT count(*) FROM addresses a WHERE {where}", params).fetchone()[0]
+            if offset >= size:
+                offset -= size
+                continue
+        rows += conn.execute(f"SELECT {_COLUMNS} FROM addresses a WHERE {where} ORDER BY {_ORDER} LIMIT ? OFFSET ?",
+                             (*params, limit - len(rows), offset)).fetchall()
+        offset = 0
     return [_address(r, _assessment(conn, r[0])) for r in rows]
 
 
 def count(conn: sqlite3.Connection, filters: Filters = Filters()) -> int:
-    where, params = _where(filters)
-    return conn.execute(f"SELECT count(*) FROM addresses a {where}", params).fetchone()[0]
+    if _report_where(filters)[0]:  # filtered by reports: part by part
+        return sum(conn.execute(f"SELECT count(*) FROM addresses a WHERE {where}", params).fetchone()[0]
+                   for where, params in _segments(filters))
+    # Otherwise from the indexes: a status's index alone, and the two small ones (fresh > 0 only
+    # while an address has been decided on, so never with "new").
+    def n(where: str, *params: Any) -> int:
+        return conn.execute(f"SELECT count(*) FROM addresses a WHERE {where}", params).fetchone()[0]
+    if f := filters.status:
+        if f == "triage":
+            return n("a.status = 'new'") + n("a.unseen_danger > 0 AND +a.status != 'new'") + n(
+                "a.fresh > 0 AND a.unseen_danger = 0")
+        if f == "re-reported":
+            return n("a.fresh > 0")
+        _segments(filters)  # refuses an unknown status
+        return n("a.status = ?", f)
+    return n("1")
 
 
-def _where(f: Filters) -> tuple[str, list[Any]]:
-    clauses: list[str] = []
+def _segments(f: Filters) -> list[tuple[str, list[Any]]]:
+    """The queue's parts as (WHERE clause, parameters), in the order they are shown."""
+    top = "a.unseen_danger > 0"
+    again = "a.unseen_danger = 0 AND a.fresh > 0"
+    rest = "a.unseen_danger = 0 AND a.fresh = 0"
+    if f.status is None:
+        parts: list[tuple[str, list[Any]]] = [(top, []), (again, []), (rest, [])]
+    elif f.status == "triage":
+        parts = [(top, []), (again, []), (rest + " AND a.status = 'new'", [])]
+    elif f.status == "re-reported":
+        parts = [(top + " AND a.fresh > 0", []), (again, [])]
+    elif f.status in STATUSES:
+        # "+a.status": the first two parts are read from their own small indexes, not by the status's.
+        parts = [(f"{top} AND +a.status = ?", [f.status]), (f"{again} AND +a.status = ?", [f.status]),
+                 (f"{rest} AND a.status = ?", [f.status])]
+    else:
+        raise InputError(f"unknown status {f.status!r}; one of {', '.join(STATES + STATUSES)}")
+    where, params = _report_where(f)
+    return [(f"{p}{where}", [*ps, *params]) for p, ps in parts]
+
+
+def _report_where(f: Filters) -> tuple[str, list[Any]]:
+    """The filters on an address's reports, as " AND EXISTS (…)" or nothing."""
     params: list[Any] = []
-    if f.status is not None:
-        if f.status not in STATUSES:
-            raise InputError(f"unknown status {f.status!r}; one of {', '.join(STATUSES)}")
-        clauses.append("a.status = ?")
-        params.append(f.status)
     report_clauses: list[str] = []
-    if f.day is not None:
-        try:
-            day = datetime.date.fromisoformat(f.day).isoformat()
-        except ValueError:
-            raise InputError(f"{f.day!r} is not a day (YYYY-MM-DD)") from None
-        report_clauses.append("r.day = ?")
-        params.append(day)
+    for day, op in ((f.day, "="), (f.since, ">=")):
+        if day is not None:
+            report_clauses.append(f"r.day {op} ?")
+            params.append(parse_day(day))
     if f.kind is not None:
         if f.kind not in KINDS:
             raise InputError(f"unknown kind {f.kind!r}; one of {', '.join(KINDS)}")
@@ -103,10 +154,17 @@ def _where(f: Filters) -> tuple[str, list[Any]]:
             raise InputError(f"unknown place {f.found_on!r}; one of {', '.join(FOUND_ON)}")
         report_clauses.append("r.found_on = ?")
         params.append(f.found_on)
-    if report_clauses:
-        clauses.append("EXISTS (SELECT 1 FROM mentions m JOIN reports r ON r.id = m.report"
-                       " WHERE m.address = a.id AND " + " AND ".join(report_clauses) + ")")
-    return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
+    if not report_clauses:
+        return "", params
+    return (" AND EXISTS (SELECT 1 FROM mentions m JOIN reports r ON r.id = m.report"
+            " WHERE m.address = a.id AND " + " AND ".join(report_clauses) + ")"), params
+
+
+def parse_day(text: str) -> str:
+    try:
+        return datetime.date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise InputError(f"{text!r} is not a day (YYYY-MM-DD)") from None
 
 
 def _assessment(conn: sqlite3.Connection, aid: int) -> dict[str, str] | None:
@@ -159,6 +217,8 @@ def report_by_receipt(conn: sqlite3.Connection, receipt: str) -> list[tuple[dict
 
 def every_address(conn: sqlite3.Connection, status: str | None = None) -> Iterator[Address]:
     """Every address (or those with one status), in triage order, one row at a time."""
-    where, params = _where(Filters(status=status))
+    if status is not None and status not in STATUSES:
+        raise InputError(f"unknown status {status!r}; one of {', '.join(STATUSES)}")
+    where, params = ("WHERE a.status = ?", [status]) if status else ("", [])
     for row in conn.execute(f"SELECT {_COLUMNS} FROM addresses a {where} ORDER BY {_ORDER}", params):
         yield _address(row, _assessment(conn, row[0]))

@@ -16,6 +16,7 @@ import sqlite3
 import stat
 from collections.abc import Iterator
 
+from crypto import files
 from crypto.case.errors import CaseError
 
 DATABASE = "case.sqlite3"
@@ -72,6 +73,38 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
             version INTEGER PRIMARY KEY, day TEXT NOT NULL, entries INTEGER NOT NULL, sha256 TEXT NOT NULL)""",
     ),
     (
+        # No table changes: from this version on, each import's audit entry carries digests of
+        # what it wrote (crypto/case/digests.py). The number goes up so that an older meldpunt,
+        # which would import without them, refuses the case file instead.
+        "SELECT 1",
+    ),
+    (
+        # Nothing new is hidden (crypto/case/attention.py). `fresh`: reports imported since the
+        # address's last decision, while it has one (its queue state "re-reported");
+        # `unseen_danger`: its reports marked "a child is in immediate danger" that no analyst has
+        # looked at yet. Both are kept beside the data they count so the queue's first page comes
+        # from an index; `verify` recounts them from the reports and the audit log.
+        "ALTER TABLE addresses ADD COLUMN fresh INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE addresses ADD COLUMN unseen_danger INTEGER NOT NULL DEFAULT 0",
+        # Which danger report an analyst looked at, and the audit entry saying so.
+        """CREATE TABLE looked_at (
+            report TEXT PRIMARY KEY REFERENCES reports (id), seq INTEGER NOT NULL)""",
+        # A case file from before this version: every danger report counts as not looked at (none
+        # was recorded), so each shows at the top of the queue once more until an analyst has.
+        """UPDATE addresses SET unseen_danger = (
+            SELECT count(*) FROM mentions m JOIN reports r ON r.id = m.report
+            WHERE m.address = addresses.id AND r.child_in_danger = 1) WHERE danger = 1""",
+        # ... and every address decided on counts the reports imported after its last audit entry
+        # (before this version, an address's entries were all decisions: assess and status).
+        """UPDATE addresses SET fresh = (
+            SELECT count(*) FROM mentions m JOIN reports r ON r.id = m.report
+            WHERE m.address = addresses.id
+              AND r.audit_seq > (SELECT max(seq) FROM audit WHERE audit.address = addresses.id))
+            WHERE status != 'new'""",
+        "CREATE INDEX addresses_unseen ON addresses (danger DESC, reports DESC, first_day, id) WHERE unseen_danger > 0",
+        "CREATE INDEX addresses_fresh ON addresses (danger DESC, reports DESC, first_day, id) WHERE fresh > 0",
+    ),
+    (
         # How each report came (report version 3; "" for older reports), copied out of `fields`
         # at import so that `case stats` counts them with one GROUP BY (crypto/case/stats.py).
         "ALTER TABLE reports ADD COLUMN channel TEXT NOT NULL DEFAULT ''",
@@ -99,10 +132,7 @@ def open_case(case_dir: str, *, create: bool = False) -> sqlite3.Connection:
     if not os.path.lexists(path):
         if not create:
             raise CaseError(f"{case_dir} holds no case file (import a bundle into it first)")
-        try:
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600))
-        except OSError as exc:
-            raise CaseError(f"cannot create {path}: {exc.strerror}") from None
+        files.create_new(path, b"", error=CaseError)
     st = os.lstat(path)
     if not stat.S_ISREG(st.st_mode):
         raise CaseError(f"{path} is not a regular file (a symbolic link?)")
@@ -126,20 +156,13 @@ def ensure_acks_dir(case_dir: str) -> str:
 
 
 def private_dir(path: str, *, create: bool) -> None:
-    if create:
-        try:
-            os.makedirs(path, 0o700, exist_ok=True)
-        except FileExistsError:
-            pass  # a file or a link stands there; refused below
-        except OSError as exc:
-            raise CaseError(f"cannot create {path}: {exc.strerror}") from None
     try:
-        st = os.lstat(path)
-    except FileNotFoundError:
-        raise CaseError(f"{path} does not exist (import a bundle into it first)") from None
-    if not stat.S_ISDIR(st.st_mode):
-        raise CaseError(f"{path} exists and is not a directory (or is a symbolic link)")
-    if st.st_mode & 0o077:
+        files.private_dir(path, create=create, error=CaseError)
+    except CaseError as exc:
+        if not os.path.lexists(path):
+            raise CaseError(f"{path} does not exist (import a bundle into it first)") from None
+        raise exc from None
+    if os.lstat(path).st_mode & 0o077:
         raise CaseError(f"{path} can be entered by others; `chmod 700 {path}` first")
 
 

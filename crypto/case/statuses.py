@@ -59,14 +59,74 @@ def set_report_status(conn: sqlite3.Connection, receipt: str, state: str, messag
     return ids
 
 
+MAX_REPORTS = 100_000  # per command: every report on a day's addresses, not a runaway list
+
+
+def set_statuses(conn: sqlite3.Connection, report_ids: list[str], state: str, message: str | None, *,
+                 analyst: str, day: str | None = None) -> tuple[int, int]:
+    """Sets the public status of many reports in one transaction, each with its entry; a report
+    already showing exactly this is left alone. Returns (changed, already so)."""
+    analyst = analyst_name(analyst)
+    if state not in STATES:
+        raise InputError(f"unknown state {state!r}; one of {', '.join(STATES)}")
+    if message is not None and message not in MESSAGES:
+        raise InputError(f"unknown message {message!r}; one of {', '.join(MESSAGES)}")
+    ids = list(dict.fromkeys(report_ids))
+    if not ids:
+        raise InputError("no report given")
+    if len(ids) > MAX_REPORTS:
+        raise InputError(f"at most {MAX_REPORTS} reports at once")
+    day = day or today()
+    changed = 0
+    with transaction(conn):
+        for rid in ids:
+            if conn.execute("SELECT 1 FROM reports WHERE id = ?", (rid,)).fetchone() is None:
+                raise InputError(f"there is no report {rid} in the case file")
+            now = conn.execute("SELECT state, message FROM report_statuses WHERE report = ?", (rid,)).fetchone()
+            if now == (state, message):
+                continue
+            conn.execute("INSERT OR REPLACE INTO report_statuses (report, state, message, analyst, day)"
+                         " VALUES (?, ?, ?, ?, ?)", (rid, state, message, analyst, day))
+            audit.append(conn, action="report-status", analyst=analyst, day=day,
+                         data={"report": rid, "state": state, "message": message})
+            changed += 1
+    return changed, len(ids) - changed
+
+
+def reports_of(conn: sqlite3.Connection, address_ids: list[int]) -> list[str]:
+    """Every report naming these addresses (`report-status --address`)."""
+    out: list[str] = []
+    for aid in address_ids:
+        if conn.execute("SELECT 1 FROM addresses WHERE id = ?", (aid,)).fetchone() is None:
+            raise InputError(f"there is no address {aid} in the case file")
+        out += [rid for (rid,) in conn.execute("SELECT report FROM mentions WHERE address = ? ORDER BY report", (aid,))]
+    return out
+
+
+def current(conn: sqlite3.Connection, report_id: str) -> tuple[str, str | None, str]:
+    """(state, message, since) a reporter typing this report's code sees now (before the next status file)."""
+    row = conn.execute("SELECT state, message, day FROM report_statuses WHERE report = ?", (report_id,)).fetchone()
+    if row is not None:
+        return row
+    (entry,) = conn.execute("SELECT a.entry FROM reports r JOIN audit a ON a.seq = r.audit_seq WHERE r.id = ?",
+                            (report_id,)).fetchone()
+    return "received", None, json.loads(entry)["day"]
+
+
 def public_statuses(conn: sqlite3.Connection) -> Iterator[tuple[str, str, str | None, str]]:
     """(receipt, state, message, day) of every report in the case file."""
+    # An import's entry carries a digest per report it added (crypto/case/digests.py), so each is
+    # read once here, not once per report.
+    imported_on = {seq: json.loads(entry)["day"] for seq, entry in conn.execute(
+        "SELECT seq, entry FROM audit WHERE seq IN (SELECT DISTINCT audit_seq FROM reports)")}
     rows = conn.execute(
-        "SELECT r.receipt, s.state, s.message, s.day, a.entry FROM reports r"
-        " LEFT JOIN report_statuses s ON s.report = r.id JOIN audit a ON a.seq = r.audit_seq")
-    for receipt, state, message, day, import_entry in rows:
+        "SELECT r.receipt, s.state, s.message, s.day, r.audit_seq FROM reports r"
+        " LEFT JOIN report_statuses s ON s.report = r.id")
+    for receipt, state, message, day, seq in rows:
+        if seq not in imported_on:
+            continue  # a report no import entry brought (`verify` names it): as the join left it out
         if state is None:
-            yield receipt, "received", None, json.loads(import_entry)["day"]
+            yield receipt, "received", None, imported_on[seq]
         else:
             yield receipt, state, message, day
 

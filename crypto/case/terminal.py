@@ -6,6 +6,8 @@ so that no report can move the cursor, retitle the terminal or dress one address
 
 from __future__ import annotations
 
+from collections import Counter
+
 from crypto.case.decisions import VERDICTS
 from crypto.case.queue import Address, Details
 from crypto.staff.display import visible
@@ -17,21 +19,70 @@ _INDENT = 16
 def queue_lines(addresses: list[Address], total: int, offset: int) -> list[str]:
     if not addresses:
         return ["The queue is empty for these filters."]
-    lines = [f"{'id':>8}  {'!':1}  {'reports':>7}  {'first':10}  {'last':10}  {'status':17}  address"]
+    lines = [f"{'id':>8}  {'!':2}  {'reports':>7}  {'first':10}  {'last':10}  {'state':30}  {'since':10}  "
+             f"{'verdict':11}  {'cc':2}  address"]
     for a in addresses:
-        lines.append(f"{a.id:>8}  {'!' if a.danger else ' '}  {a.reports:>7}  {a.first_day:10}  {a.last_day:10}  "
-                     f"{a.status:17}  {visible(a.url)}")
+        flag = "!!" if a.unseen_danger else "!" if a.danger else ""
+        state = a.state + (f" +{a.fresh}" if a.fresh else "")
+        s = a.assessment or {}
+        lines.append(f"{a.id:>8}  {flag:2}  {a.reports:>7}  {a.first_day:10}  {a.last_day:10}  {state:30}  "
+                     f"{a.status_day or '':10}  {s.get('verdict', ''):11}  {visible(s.get('country', '')):2}  "
+                     f"{visible(a.url)}")
     shown_to = offset + len(addresses)
-    lines.append(f"{offset + 1}-{shown_to} of {total}; ! marks a child in immediate danger."
+    lines.append(f"{offset + 1}-{shown_to} of {total}; ! marks a child in immediate danger, !! one no analyst has "
+                 "looked at yet (`case show`, then `case assess` or `case seen`); +N: reports since the last decision."
                  + (f" Next page: --page-from {shown_to}." if shown_to < total else ""))
     return lines
+
+
+def unseen_warning(unseen_reports: int, address_ids: list[int], shown: set[int]) -> list[str]:
+    """The danger reports not looked at that a filtered queue leaves out, so none is ever hidden."""
+    missing = [aid for aid in address_ids if aid not in shown]
+    if not unseen_reports or not missing:
+        return []
+    listed = " ".join(map(str, missing[:20])) + (" …" if len(missing) > 20 else "")
+    return [f"!! {unseen_reports} report(s) saying a child is in immediate danger are not looked at yet; "
+            f"not in this view: address(es) {listed}. `case queue` shows them first."]
+
+
+def change_text(changes: dict) -> str:
+    """A decision's changes as "field old -> new; …" for the echo and the history."""
+    if not changes:
+        return "unchanged"
+    return "; ".join(f"{k.replace('_', ' ')} {_shown(old)} -> {_shown(new)}" for k, (old, new) in changes.items())
+
+
+def _shown(value: object) -> str:
+    if value in (None, ""):
+        return "(none)"
+    return visible(repr(value) if isinstance(value, str) and " " in value else str(value))
 
 
 def _line(label: str, text: object) -> str:
     return f"{label + ':':<{_INDENT}}{visible(str(text))}"
 
 
-def address_lines(d: Details) -> list[str]:
+def summary_lines(d: Details) -> list[str]:
+    """The reports at a glance, before them one by one: an address may have hundreds."""
+    def tally(values) -> str:
+        counts = Counter(values)
+        return ", ".join(f"{visible(str(k))} {n}" for k, n in counts.most_common(8)) + (
+            f", {len(counts) - 8} more" if len(counts) > 8 else "")
+    fields = [r["fields"] for r in d.reports]
+    danger = sum(1 for f in fields if f.get("child_in_danger"))
+    return [
+        "Summary:",
+        _line("  Danger", f"{danger} of {len(fields)} report(s) say a child is in immediate danger"
+              + (f", {d.address.unseen_danger} not looked at yet" if d.address.unseen_danger else "")),
+        _line("  Days", tally(r["day"] for r in d.reports)),
+        _line("  Found on", tally(f.get("found_on", "") for f in fields)),
+        _line("  Content", tally(k for f in fields for k in f.get("kinds", ()))),
+        _line("  Languages", tally(f.get("language", "") for f in fields)),
+        _line("  Spellings", tally(r["original"] for r in d.reports)),
+    ]
+
+
+def address_lines(d: Details, *, brief: bool = False) -> list[str]:
     a = d.address
     lines = [f"Address {a.id}"]
     if a.danger:
@@ -42,6 +93,11 @@ def address_lines(d: Details) -> list[str]:
         _line("Reports", f"{a.reports} (first {a.first_day}, last {a.last_day})"),
         _line("Status", a.status + (f" since {a.status_day}" if a.status_day else "")),
     ]
+    if a.fresh:
+        lines.append(f"!! Re-reported: {a.fresh} report(s) since the last decision.")
+    if a.unseen_danger:
+        lines.append(f"!! {a.unseen_danger} report(s) saying a child is in immediate danger not looked at yet: "
+                     "`case assess` or `case seen` records that you have.")
     if a.assessment:
         s = a.assessment
         lines += [
@@ -58,14 +114,33 @@ def address_lines(d: Details) -> list[str]:
     if d.history:
         lines.append("History:")
         for e in d.history:
-            data = e.get("data", {})
-            what = data.get("status", "") if e.get("action") == "status" else f"assessed {data.get('verdict', '')}"
-            lines.append(f"  #{e.get('seq')}  {visible(str(e.get('day')))}  {visible(str(e.get('analyst')))}: {visible(what)}")
+            lines.append(f"  #{e.get('seq')}  {visible(str(e.get('day')))}  {visible(str(e.get('analyst')))}: "
+                         f"{history_text(e)}")
+    lines += summary_lines(d)
+    if brief:
+        return lines
     lines.append(f"Reports naming it ({len(d.reports)}):")
     for r in d.reports:
         lines.append("")
         lines += ["  " + line for line in report_lines(r["fields"], r["id"], r["day"], spelled=r["original"])]
     return lines
+
+
+def history_text(e: dict) -> str:
+    data = e.get("data") or {}
+    action = e.get("action")
+    changed = data.get("changed")
+    detail = f" ({change_text({k: tuple(v) for k, v in changed.items()})})" if changed else ""
+    looked = f"; looked at {len(data['looked_at'])} danger report(s)" if data.get("looked_at") else ""
+    if action == "assess":
+        return visible(f"assessed {data.get('verdict', '')}{detail}{looked}")
+    if action == "status":
+        return visible(f"{data.get('status', '')}{detail}")
+    if action == "seen":
+        return visible(f"seen, {data.get('status')} stands ({data.get('re_reported', 0)} re-reported){looked}")
+    if action == "undo":
+        return visible(f"undid #{data.get('undoes')}{detail}")
+    return visible(str(action))
 
 
 def report_lines(fields: dict, rid: str, day: str, *, spelled: str | None = None) -> list[str]:

@@ -1,8 +1,11 @@
 """`meldpunt case verify`: the audit log's chain, then the tables replayed against it.
 
-The first failure is named: an entry whose hash does not follow, or the first address or import
-whose state in the tables is not what its last audit entry says (a change made beside meldpunt,
-or entries cut off the end of the log).
+In order, the first failure of: the chain (an entry whose hash does not follow); each import's
+set of report ids; what the imports wrote, where every report and address that differs is
+named (the digests an import entry carries, crypto/case/digests.py, and the replay of counts,
+days and mentions, crypto/case/replay.py); each address's status and assessment, each report's
+public status and the status files, against their last audit entries. A difference is a change
+made beside meldpunt, or entries cut off the end of the log.
 """
 
 from __future__ import annotations
@@ -11,8 +14,14 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
+from crypto.case import digests, replay
+from crypto.case.attention import recount_problem
 from crypto.case.audit import check_chain
+from crypto.case.decisions import FIELDS
 from crypto.case.importing import reports_digest
+
+
+_SHOWN = 20  # differences named in one message; a whole damaged table would drown the first ones
 
 
 @dataclass(frozen=True)
@@ -46,6 +55,14 @@ def _replay(conn: sqlite3.Connection, entries: list[dict[str, Any]]) -> str | No
                     status[address] = (data.get("status"), e.get("day"), e["seq"])
             else:
                 status[address] = (data.get("status"), e.get("day"), e["seq"])
+        elif e.get("action") == "undo":  # crypto/case/corrections.py: the state it restores
+            address = e.get("address")
+            status[address] = (data.get("status"), data.get("status_day"), e["seq"])
+            a = data.get("assessment")
+            if a is None:
+                assessed.pop(address, None)
+            else:
+                assessed[address] = (tuple(a.get(k) for k in (*FIELDS, "analyst", "day")), e["seq"])
     for seq, data in imports.items():
         ids = [rid for (rid,) in conn.execute("SELECT id FROM reports WHERE audit_seq = ?", (seq,))]
         if len(ids) != data.get("added") or reports_digest(ids) != data.get("reports_sha256"):
@@ -54,6 +71,12 @@ def _replay(conn: sqlite3.Connection, entries: list[dict[str, Any]]) -> str | No
     total = conn.execute("SELECT count(*) FROM reports").fetchone()[0]
     if total != sum(data.get("added", 0) for data in imports.values()):
         return "the case file holds reports that no import entry lists"
+    problems = [p for seq, data in imports.items() if "content" in data
+                for p in digests.check(conn, seq, data["content"])]
+    problems += replay.check(conn, {seq for seq, data in imports.items() if "content" not in data})
+    if problems:
+        shown = "; ".join(problems[:_SHOWN])
+        return shown + (f"; and {len(problems) - _SHOWN} more" if len(problems) > _SHOWN else "")
     for aid, st, day in conn.execute("SELECT id, status, status_day FROM addresses ORDER BY id"):
         want = status.get(aid)
         if (want is None and (st, day) != ("new", None)) or (want is not None and (st, day) != want[:2]):
@@ -66,7 +89,7 @@ def _replay(conn: sqlite3.Connection, entries: list[dict[str, Any]]) -> str | No
         if want is None or rows.get(aid) != want[0]:
             where = f"its last audit entry ({want[1]})" if want else "the audit log"
             return f"address {aid}: its assessment is not the one {where} records"
-    return _replay_statuses(conn, entries)
+    return _replay_statuses(conn, entries) or recount_problem(conn, entries)
 
 
 def _replay_statuses(conn: sqlite3.Connection, entries: list[dict[str, Any]]) -> str | None:

@@ -14,14 +14,13 @@ passes the schema's strict check, so that a file edited by hand cannot break the
 from __future__ import annotations
 
 import dataclasses
-import errno
 import json
 import os
 import re
-import stat
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from crypto import files
 from crypto.envelope import report as report_schema
 from crypto.errors import Error
 
@@ -48,34 +47,12 @@ def prepare(out_dir: str) -> str:
 
 
 def _private_dir(path: str) -> None:
-    try:
-        os.makedirs(path, 0o700, exist_ok=True)
-    except FileExistsError:
-        pass  # a file or a link stands there; refused below
-    except OSError as exc:
-        raise FolderError(f"cannot create {path}: {exc.strerror}") from None
-    if not stat.S_ISDIR(os.lstat(path).st_mode):
-        raise FolderError(f"{path} exists and is not a directory (or is a symbolic link)")
+    files.private_dir(path, error=FolderError)
 
 
 def write_file(directory: str, name: str, data: bytes) -> None:
-    """Writes directory/name via a temp file and a rename; never follows a symbolic link."""
-    final = os.path.join(directory, name)
-    temp = os.path.join(directory, f".{name}.tmp")
-    try:
-        # O_NOFOLLOW: a planted link at the temp name fails instead of sending plaintext elsewhere;
-        # rename then replaces whatever sits at the final name (a link included) rather than its target.
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-        finally:
-            os.close(fd)
-        os.replace(temp, final)
-    except OSError as exc:
-        reason = "a symbolic link is in the way" if exc.errno == errno.ELOOP else exc.strerror
-        raise FolderError(f"cannot write {final}: {reason}") from None
+    """Writes directory/name atomically; never follows a symbolic link (crypto/files.py)."""
+    files.atomic_write(os.path.join(directory, name), data, error=FolderError)
 
 
 def new_record(rid: str, day: str, sha256: str, report: report_schema.Report) -> Record:

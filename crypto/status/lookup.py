@@ -13,7 +13,9 @@ hand anyone who can reach the form a lever on the server's CPU, at one costly ha
 
 Why a salt per file: every status file draws a new one, so the keys of one report differ from
 one file to the next; someone who copies the table twice cannot follow a row from one version
-to the next, and nothing computed for one hotline's file works for another's.
+to the next by its key, and nothing computed for one hotline's file works for another's. A row
+whose state, message and day are the only such combination in both copies still matches itself
+by those values (SECURITY.md says so): hiding them would take encrypting each row under its code.
 """
 
 from __future__ import annotations

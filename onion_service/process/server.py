@@ -18,13 +18,12 @@ from gunicorn.glogging import Logger as GunicornLogger
 from gunicorn.http import wsgi as gunicorn_wsgi
 
 from crypto.errors import Error
+from onion_service import key_schedule
 from onion_service.config import Config, check_bind
 from onion_service.process.refusals import RefusingWorker
 from onion_service.process.writer import Writer
 from onion_service.store import DEFAULT_LOCK_TIMEOUT, open_store
-from onion_service.web.budget import Budget
-from onion_service.web.shared_state import shared_state
-from onion_service.web.token import load_or_create_secret
+from onion_service.shared.state import make_shared
 
 # How long a worker waits for the writer's answer: the writer's own wait for a locked database
 # (the store's lock timeout), then room for the commit itself. Below gunicorn's worker timeout.
@@ -161,15 +160,18 @@ def run(config: Config, *, bind: str, onion_address: str | None = None, circuit_
     """Serves until SIGTERM/SIGINT. `bind` must be loopback or unix:; `onion_address` is allowed as
     Host; with `circuit_ids`, every connection must start with tor's PROXY line (others are closed)."""
     bind = check_bind(bind)
+    if config.schedules:
+        # Refuses to start with no key period for today; warns before the schedule runs out.
+        warning = key_schedule.check_today(config.schedules, key_schedule.utc_today(), config.schedule_warn_days)
+        if warning:
+            print(f"meldpunt: warning: {warning}", file=sys.stderr)
     logging.getLogger("werkzeug").disabled = True
     _drop_server_header()
-    config.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    load_or_create_secret(config.data_dir)  # made once here, so workers only ever read it
-    # Shared memory, inherited by the workers: nothing in it is ever written anywhere.
-    budget, circuits, spent = shared_state(config)
-    lookup_budget = Budget(config.limits.reports_per_minute)  # the status page's, made the same way
+    # Made once here, before the fork: shared memory the workers inherit, and the token secret
+    # written once so that workers only ever read it.
+    shared = make_shared(config)
     worker_class = type("MeldpuntWorker", (RefusingWorker,), {
-        "meldpunt_circuit_ids": circuit_ids, "meldpunt_sweep": (circuits, spent)})
+        "meldpunt_circuit_ids": circuit_ids, "meldpunt_sweep": (shared.circuits, shared.spent, shared.lookup_spent)})
     # The database is checked, and the table made, once here: a wrong URL or a database that is
     # down stops the start with one clear message.
     open_store(config.database_url).close()
@@ -184,8 +186,7 @@ def run(config: Config, *, bind: str, onion_address: str | None = None, circuit_
         # answer 503 until it is back rather than fail to boot: gunicorn stops the whole service
         # when a worker fails to boot.
         store = open_store(config.database_url, tolerate_outage=True, writer=writer.client())
-        return create_app(config, store=store, budget=budget, circuits=circuits, spent=spent,
-                          onion_address=onion_address, lookup_budget=lookup_budget)
+        return create_app(config, store=store, shared=shared, onion_address=onion_address)
 
     master = os.getpid()
     try:

@@ -36,7 +36,7 @@ from functools import partial
 from gunicorn.workers.gthread import ThreadWorker
 
 from onion_service.process import proxyline
-from onion_service.web.circuits import ENVIRON_KEY
+from onion_service.shared.circuits import ENVIRON_KEY
 from onion_service.web.form import MAX_BODY_BYTES
 
 # A real request from Tor Browser arrives within a second or two even on a slow circuit (a form
@@ -77,9 +77,10 @@ def _complete(buf: bytes | bytearray) -> bool:
     return body >= length
 
 
-# Rows of the shared tables each worker sweeps a second (see onion_service/web/shared_table.py):
-# with 2 workers the largest table (131072 rows) is swept in about a minute, at well under a
-# millisecond of CPU a second.
+# Rows of the shared tables each worker sweeps a second (see onion_service/shared/table.py):
+# with 2 workers the circuits' table (65536 rows) is swept in about half a minute, a spent-token
+# table in at most 7 minutes (868,800 rows at the default limits, only once all were written to;
+# a spend reuses an expired row it meets anyway), at well under a millisecond of CPU a second.
 SWEEP_ROWS = 1024
 
 

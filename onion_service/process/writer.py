@@ -5,7 +5,7 @@ one flush runs should share the next. A committer inside a worker would share th
 interpreter lock with its request threads, busy parsing and sealing, and need it back after
 every database call; the committers of several workers would take turns on SQLite's single
 write lock. Here the commits run in a process that does nothing else, so it gets its lock at
-once, and it gathers the reports of all workers into one transaction (Store.insert_rows): the
+once, and it gathers the reports of all workers into one transaction (Store.insert_reports): the
 one place where the web server's reports are committed.
 
 How a worker reaches it, without any name on disk or on the network: the master makes a
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import datetime
 import os
-import secrets
 import selectors
 import signal
 import socket
@@ -349,9 +348,8 @@ def _read(conn: socket.socket, ready: selectors.BaseSelector, buffers: dict) -> 
 
 
 def _commit(store, batch: list, ready: selectors.BaseSelector, buffers: dict) -> None:
-    ids = [secrets.token_bytes(ID_BYTES) for _ in batch]
     try:
-        store.insert_rows([(i, sealed, day, purge_hash) for i, (_, sealed, day, purge_hash) in zip(ids, batch)])
+        ids = store.insert_reports([(sealed, day, purge_hash) for _, sealed, day, purge_hash in batch])
         answers = [_ACK.pack(_COMMITTED, i) for i in ids]
     except StoreError as exc:
         status = _CORRUPT if isinstance(exc, StoreCorrupt) else _UNAVAILABLE

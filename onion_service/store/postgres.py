@@ -95,12 +95,30 @@ def check_integrity(conn: sa.Connection) -> None:
     conn.execute(sa.select(sa.func.sum(sa.func.length(reports.c.sealed))).select_from(reports)).scalar()
 
 
+# The tables rewritten, each with the key whose (random) order its rows take.
+_REWRITTEN = (("reports", "id"), ("spent_tokens", "digest"))
+
+
 def rewrite(conn: sa.Connection) -> None:
-    """Rewrites the tables (and the reports' TOAST table, where the sealed bytes live) in
-    primary-key order: a new heap has every row where its random key puts it, not where its
-    arrival did. The spent tokens too, whose rows arrive with the reports."""
-    for table in ("reports", "spent_tokens"):
-        index = conn.exec_driver_sql(
-            f"SELECT indexrelid::regclass::text FROM pg_index WHERE indrelid = '{table}'::regclass AND indisprimary"
-        ).scalar_one()
-        conn.exec_driver_sql(f"CLUSTER {table} USING {conn.dialect.identifier_preparer.quote(index)}")
+    """Rewrites the reports and the spent tokens in one transaction so that nothing in the
+    cluster's files orders them by arrival any more.
+
+    CLUSTER was not enough: it moves rows into key order, but keeps each row's `xmin` (the
+    inserting transaction, one counter for the whole cluster) and the sealed bytes' TOAST value
+    ids (another global counter), and both still ordered every report by arrival. Here each table's
+    rows are copied aside, the table is truncated (a new, empty file for the heap, its TOAST and
+    its indexes; the old files are unlinked at commit) and the rows inserted again in key order:
+    every row then carries this transaction's `xmin`, its TOAST values get new ids in key order,
+    and its place in the heap follows the key. TRUNCATE locks each table for the length of the
+    rewrite; writers on other backends wait for it (the lock timeout bounds the wait) and then
+    write into the new file. The copy is a temporary table, gone at commit.
+    """
+    with conn.begin():
+        for table, key in _REWRITTEN:
+            if conn.exec_driver_sql(f"SELECT to_regclass('{table}')").scalar() is None:
+                continue  # spent_tokens exists only once a PostgreSQL store made it
+            conn.exec_driver_sql(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
+            conn.exec_driver_sql(f"CREATE TEMPORARY TABLE rewrite_{table} ON COMMIT DROP AS "
+                                 f"SELECT * FROM {table} ORDER BY {key}")
+            conn.exec_driver_sql(f"TRUNCATE {table}")
+            conn.exec_driver_sql(f"INSERT INTO {table} SELECT * FROM rewrite_{table} ORDER BY {key}")

@@ -14,6 +14,7 @@ import stat
 import sqlalchemy as sa
 from sqlalchemy import event
 
+from crypto import files
 from onion_service.store.errors import StoreConfigError, StoreCorrupt, StoreUnavailable, mapped_errors
 
 
@@ -109,11 +110,7 @@ def _create_private_file(path: str) -> None:
             os.chmod(path + suffix, 0o600)
     if created:
         # The new directory entry must be durable too, or a crash could lose the whole file.
-        dir_fd = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY | os.O_CLOEXEC)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        files.fsync_dir(os.path.dirname(os.path.abspath(path)))
 
 
 def insert(conn: sa.Connection, rows: list[dict[str, object]]) -> None:

@@ -17,6 +17,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from crypto import files
 from onion_service.tor.errors import OnionKeyError
 
 KEY_FILE = "onion.key"
@@ -55,16 +56,8 @@ def load_or_create(data_dir: str | os.PathLike) -> OnionKey:
     except FileNotFoundError:
         pass
     key = generate()
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-    except FileExistsError:
+    if not files.create_new_or_keep(path, HEADER + key.expanded, error=OnionKeyError):
         return load(path)  # another process created it first: that one is the address
-    try:
-        os.write(fd, HEADER + key.expanded)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    fsync_dir(path.parent)
     return key
 
 
@@ -99,15 +92,7 @@ def generate() -> OnionKey:
 def write_address(data_dir: str | os.PathLike, key: OnionKey) -> Path:
     """Write `data_dir/onion-address` (public, mode 0644) by rename, so readers never see half."""
     path = Path(data_dir) / ADDRESS_FILE
-    tmp = path.with_name(f".{ADDRESS_FILE}.{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
-    try:
-        os.write(fd, (key.hostname + "\n").encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-    fsync_dir(path.parent)
+    files.atomic_write(path, (key.hostname + "\n").encode(), mode=0o644, error=OnionKeyError)
     return path
 
 
@@ -116,14 +101,6 @@ def onion_service_id(public: bytes) -> str:
     version = b"\x03"
     checksum = hashlib.sha3_256(b".onion checksum" + public + version).digest()[:2]
     return base64.b32encode(public + checksum + version).decode().lower()
-
-
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 # -- Ed25519 base-point multiplication ------------------------------------------------------------

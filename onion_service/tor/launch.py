@@ -18,6 +18,7 @@ import stem
 import stem.control
 import stem.process
 
+from crypto import files
 from onion_service.tor import control
 from onion_service.tor.errors import TorError
 
@@ -57,8 +58,7 @@ class Launcher:
             raise TorError(f"'{self.tor_cmd}' is not installed; on Debian: apt-get install tor")
         if len(str(self.socket_path)) > UNIX_PATH_MAX:
             raise TorError(f"the data directory path is too long for tor's control socket ({self.socket_path})")
-        self.tor_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        os.chmod(self.tor_dir, 0o700)
+        files.private_dir(self.tor_dir, error=TorError, force_mode=True)  # tor refuses one others can read
         config: dict[str, str | list[str]] = {
             "DataDirectory": str(self.tor_dir),
             "ControlSocket": str(self.socket_path),

@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from crypto import files
 from onion_service.tor import control, keys, service_dir
 from onion_service.tor.errors import TorError
 from onion_service.tor.launch import Launcher
@@ -51,7 +52,7 @@ def serve_with_tor(config, config_path: str | os.PathLike, *,
     `on_ready(hostname)` after that (the demo prints its instructions there).
     """
     data_dir = Path(config.data_dir)
-    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    files.private_dir(data_dir, error=TorError)
     if config.tor.control == "torrc":
         _serve_from_torrc(config, data_dir, out)
         return
@@ -144,7 +145,7 @@ def _handle_signals(stop: threading.Event) -> None:
 
 
 def _start_web(config_path, bind: str, hostname: str, *, circuit_ids: bool) -> subprocess.Popen:
-    args = [sys.executable, "-m", "crypto.cli", "serve", "--local-only", "--config", str(config_path),
+    args = [sys.executable, "-m", "onion_service.process", "--config", str(config_path),
             "--bind", bind, "--onion-address", hostname, *(["--circuit-ids"] if circuit_ids else [])]
     setpriv = shutil.which("setpriv")  # util-linux, essential on Debian
     if setpriv:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from crypto import files
 from onion_service.tor import keys
 from onion_service.tor.errors import OnionKeyError
 
@@ -35,8 +36,8 @@ def prepare(directory: str | os.PathLike, legacy_key: str | os.PathLike) -> keys
     """The service's key in `directory` (made 0700), moved from `legacy_key` if that exists, made
     new otherwise. The legacy file is removed only once the key is synced in its new place."""
     directory, legacy = Path(directory), Path(legacy_key)
-    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.chmod(directory, 0o700)  # tor refuses a HiddenServiceDir others can read
+    # tor refuses a HiddenServiceDir others can read
+    files.private_dir(directory, error=OnionKeyError, force_mode=True)
     secret = directory / SECRET_FILE
     if secret.exists():
         key = keys.load(secret)
@@ -47,21 +48,11 @@ def prepare(directory: str | os.PathLike, legacy_key: str | os.PathLike) -> keys
             legacy.unlink()
         return key
     key = keys.load(legacy) if legacy.exists() else keys.generate()
-    _write_new(secret, keys.HEADER + key.expanded, 0o600)
+    files.create_new(secret, keys.HEADER + key.expanded, error=OnionKeyError)
     public = directory / PUBLIC_FILE
     if not public.exists():
-        _write_new(public, PUBLIC_HEADER + keys.public_key(key.expanded[:32]), 0o600)
-    keys.fsync_dir(directory)
+        files.create_new(public, PUBLIC_HEADER + keys.public_key(key.expanded[:32]), error=OnionKeyError)
     if legacy.exists():
         legacy.unlink()
-        keys.fsync_dir(legacy.parent)
+        files.fsync_dir(legacy.parent)
     return key
-
-
-def _write_new(path: Path, data: bytes, mode: int) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)

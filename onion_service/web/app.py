@@ -16,13 +16,12 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from onion_service.config import Config
 from onion_service.store import Store
 from onion_service.web import i18n, security, tor2web
-from onion_service.web.budget import RETRY_AFTER, Budget
-from onion_service.web.circuits import CircuitLimits
+from onion_service.shared.budget import RETRY_AFTER
 from onion_service.web.form import MAX_BODY_BYTES, MAX_FIELDS
 from onion_service.web.seal import Sealer
-from onion_service.web.shared_state import shared_state
+from onion_service.shared.state import Shared, make_shared
 from onion_service.web.status_views import make_status_blueprint
-from onion_service.web.token import FormTokens, SpentTokens, load_or_create_secret
+from onion_service.shared.token import FormTokens
 from onion_service.web.views import make_blueprint
 
 # Longest request target we answer (gunicorn refuses request lines over 8190 bytes itself).
@@ -61,28 +60,21 @@ def create_app(
     config: Config,
     *,
     store: Store,
-    budget: Budget | None = None,
-    circuits: CircuitLimits | None = None,
-    spent: SpentTokens | None = None,
+    shared: Shared | None = None,
     onion_address: str | None = None,
-    lookup_budget: Budget | None = None,
 ) -> Flask:
     """The reporting application.
 
     store: where reports go (each gunicorn worker opens its own, sending to the writer process).
-    budget, circuits, spent: the shared budget, per-circuit counts and spent tokens; server.run
-        passes ones made before forking (see shared_state), built here otherwise.
+    shared: the objects every worker shares (token secret, spent tokens, budgets, per-circuit
+        counts); server.run passes the ones it made before forking, made here otherwise.
     onion_address: accepted as a Host name besides the loopback names and web.public_hosts, and
         offered by Onion-Location (and on the page) to visitors who come by a public host.
-    lookup_budget: the status page's own per-minute budget, made like `budget`.
     """
-    config.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if budget is None or circuits is None or spent is None:
-        budget, circuits, spent = shared_state(config, budget=budget, circuits=circuits, spent=spent)
-    if lookup_budget is None:
-        lookup_budget = Budget(config.limits.reports_per_minute)
+    if shared is None:
+        shared = make_shared(config)
     tokens = FormTokens(
-        load_or_create_secret(config.data_dir),
+        shared.token_secret,
         min_seconds=config.limits.form_min_seconds,
         max_seconds=config.limits.form_max_hours * 3600,
     )
@@ -139,11 +131,11 @@ def create_app(
         return Response(stylesheet, mimetype="text/css")
 
     app.register_blueprint(
-        make_blueprint(tokens=tokens, spent=spent, budget=budget, circuits=circuits,
-                       sealer=Sealer(config.recipients), store=store)
+        make_blueprint(tokens=tokens, spent=shared.spent, budget=shared.budget, circuits=shared.circuits,
+                       sealer=Sealer(config.recipients, config.schedules), store=store)
     )
-    app.register_blueprint(make_status_blueprint(tokens=tokens, spent=spent, budget=lookup_budget,
-                                                 circuits=circuits, store=store,
+    app.register_blueprint(make_status_blueprint(tokens=tokens, spent=shared.lookup_spent, budget=shared.lookup_budget,
+                                                 circuits=shared.circuits, store=store,
                                                  enabled=config.status.public_key is not None))
 
     def error_page(code: int) -> Response:

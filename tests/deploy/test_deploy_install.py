@@ -197,5 +197,5 @@ def test_the_package_a_server_installs_leaves_the_demo_and_its_tor_network_out(t
         tops = {name.split("/", 1)[0] for name in z.namelist() if not name.startswith("meldpunt-")}
         names = set(z.namelist())
     assert {"crypto", "onion_service"} <= tops
-    assert "onion_service/web/templates/form.html" in names and "crypto/cli/__init__.py" in names
+    assert "onion_service/web/templates/form.html" in names and "meldpunt/cli/__init__.py" in names
     assert not {t for t in tops if t.startswith("devnet")}, tops

@@ -91,7 +91,7 @@ def server(tmp_path):
     # --pdeathsig, whose capset() the unit's system-call filter must allow. (The whole of serve,
     # with a tor, runs in tests/deploy/test_deploy_onion.py.)
     proc = sandboxed([shutil.which("setpriv"), "--pdeathsig", "TERM", "--",
-                      sys.executable, "-m", "crypto.cli", "serve", "--local-only", "--config", str(conf)],
+                      sys.executable, "-m", "meldpunt.cli", "serve", "--local-only", "--config", str(conf)],
                      rw=[state, run], ro=[etc], log=log)
     try:
         deadline = time.monotonic() + 30
@@ -234,25 +234,33 @@ def test_the_sandbox_refuses_network_sockets_writable_code_and_writes_elsewhere(
     assert {seen[p] for p in ("/etc/meldpunt-sandbox-test", "/work-test", "/var/lib/meldpunt-sandbox-test")} == {"EROFS"}
 
 
+def _sandboxed_check(tmp_path, etc, text: str) -> tuple[int, str]:
+    """meldpunt-check on `text` as meldpunt-check.service runs it (its sandbox, as nobody)."""
+    conf = etc / "meldpunt.toml"
+    conf.write_text(text)
+    conf.chmod(0o644)
+    log = tmp_path / "check.log"
+    args = [sys.executable, str(SANDBOX), "--unit", str(DEPLOY / "systemd/meldpunt-check.service"),
+            "--uid", str(NOBODY), "--gid", str(NOBODY), f"--ro={etc}", f"--ro={ROOT}", f"--ro={sys.base_prefix}", "--",
+            sys.executable, "-I", str(DEPLOY / "meldpunt-check.py"), str(conf)]
+    with open(log, "wb") as out:
+        rc = subprocess.run(args, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, timeout=60).returncode
+    return rc, log.read_text()
+
+
+_DEPLOYED_REST = ('data_dir = "/var/lib/meldpunt"\n[hotline]\nname = "T"\n'
+                  '[web]\nbind = "unix:/run/meldpunt/web.sock"\n[tor]\ncontrol = "torrc"\n')
+
+
 def test_the_configuration_check_runs_in_its_own_sandbox_and_names_what_is_wrong(tmp_path):
     os.chmod(tmp_path, 0o755)
     etc = tmp_path / "etc"
     etc.mkdir()
     recipient = keys.generate("pq").recipient().encode()
-    conf = etc / "meldpunt.toml"
-    deployed = (f'recipients = ["{recipient}"]\ndata_dir = "/var/lib/meldpunt"\n[hotline]\nname = "T"\n'
-                '[web]\nbind = "unix:/run/meldpunt/web.sock"\n[tor]\ncontrol = "torrc"\n')
+    deployed = f'recipients = ["{recipient}"]\n' + _DEPLOYED_REST
 
     def check(text: str) -> tuple[int, str]:
-        conf.write_text(text)
-        conf.chmod(0o644)
-        log = tmp_path / "check.log"
-        args = [sys.executable, str(SANDBOX), "--unit", str(DEPLOY / "systemd/meldpunt-check.service"),
-                "--uid", str(NOBODY), "--gid", str(NOBODY), f"--ro={etc}", f"--ro={ROOT}", f"--ro={sys.base_prefix}", "--",
-                sys.executable, "-I", str(DEPLOY / "meldpunt-check.py"), str(conf)]
-        with open(log, "wb") as out:
-            rc = subprocess.run(args, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, timeout=60).returncode
-        return rc, log.read_text()
+        return _sandboxed_check(tmp_path, etc, text)
 
     rc, out = check(deployed)
     assert rc == 0, out
@@ -268,6 +276,26 @@ def test_the_configuration_check_runs_in_its_own_sandbox_and_names_what_is_wrong
                     .replace('"/var/lib/meldpunt"', '"/srv/meldpunt"'))
     assert rc == 1
     assert "web.bind must be a unix socket" in out and "tor.control must be" in out and "data_dir must be" in out
+
+
+def test_the_configuration_check_refuses_a_schedule_without_today_and_warns_before_its_end(tmp_path):
+    import datetime
+
+    from crypto.periods import keyring, schedule
+
+    os.chmod(tmp_path, 0o755)
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    today = datetime.datetime.now(datetime.timezone.utc).date()
+    for name, start, count in (("ended", today - datetime.timedelta(days=40), 2), ("soon", today, 1)):
+        _, sched, _ = keyring.generate(start, count, "week")
+        (etc / f"{name}.schedule").write_text(schedule.format(sched))
+        (etc / f"{name}.schedule").chmod(0o644)
+    rc, out = _sandboxed_check(tmp_path, etc, f'schedules = ["{etc}/ended.schedule"]\n' + _DEPLOYED_REST)
+    assert rc == 1 and f"has no period for {today.isoformat()}" in out, out
+    rc, out = _sandboxed_check(tmp_path, etc, f'schedules = ["{etc}/soon.schedule"]\n' + _DEPLOYED_REST)
+    assert rc == 0 and "warning: schedules: the key schedule runs out in 7 days" in out, out
+    assert "configuration OK (1 staff key schedule(s))" in out
 
 
 TOR_PROBE = r"""

@@ -7,20 +7,24 @@ Everything here talks to 127.0.0.1 only, and every loop is bounded in count and 
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import secrets
+import sys
 import threading
 import time
-import urllib.parse
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness import ROOT, Staff
+import harness
+from harness import ROOT, Server, Staff
 from kit import HTML_LANG, RECEIPT
 
 from crypto.errors import Error
-from onion_service.web.token import FormTokens, load_or_create_secret
+from onion_service.shared.token import FormTokens, load_or_create_secret
+from onion_service.store import Store, open_store
 
 
 def token(data_dir: Path, lang: str, *, age_seconds: float = 30) -> str:
@@ -30,12 +34,26 @@ def token(data_dir: Path, lang: str, *, age_seconds: float = 30) -> str:
     return issuer.issue(lang)
 
 
+@contextlib.contextmanager
+def serving(server: Server, database_url: str) -> Iterator[Store]:
+    """The server started and a store on its database, for a fault test's body; the server's log
+    is printed if the body fails, and both are closed afterwards whatever happened."""
+    store = None
+    try:
+        server.start()
+        store = open_store(database_url)
+        yield store
+    except BaseException:
+        print(server.log_tail(), file=sys.stderr)
+        raise
+    finally:
+        server.stop()
+        if store is not None:
+            store.close()
+
+
 def form_body(description: str, tok: str, **extra: str) -> bytes:
-    fields = [("urls", "http://example.org/faults"), ("found_on", "website"), ("kinds", "images"),
-              ("access", ""), ("seen_on", ""), ("description", description), ("danger", "no"),
-              ("contact", ""), ("token", tok), ("homepage", "")]
-    fields += list(extra.items())
-    return urllib.parse.urlencode(fields).encode("ascii")
+    return harness.form_body(harness.report_fields(tok, description=description, **extra))
 
 
 @dataclass

@@ -9,11 +9,17 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from crypto.cli import main
+from meldpunt.cli import main
 
 
-def run(*args, env: dict | None = None):
-    return CliRunner().invoke(main, [str(a) for a in args], env=env)
+ANALYST = "Test Analyst"
+
+
+def run(*args, env: dict | None = None, input: str | None = None):
+    # Every command that writes the audit log names its analyst; the tests' is MELDPUNT_ANALYST
+    # unless a test gives --analyst (or env) itself.
+    return CliRunner().invoke(main, [str(a) for a in args], env={"MELDPUNT_ANALYST": ANALYST, **(env or {})},
+                              input=input)
 
 
 def ok(*args):
@@ -37,3 +43,18 @@ def case_state(case_dir: Path) -> dict[str, object]:
 
 def db(case_dir: Path) -> sqlite3.Connection:
     return sqlite3.connect(case_dir / "case.sqlite3")
+
+
+def as_version(conn: sqlite3.Connection, version: int) -> None:
+    """Takes a case file's tables back to what an older meldpunt wrote (its entries are the
+    caller's to change), so that opening it runs the later migrations on it."""
+    if version < 5:  # before the statistics' columns and indexes (crypto/case/stats.py)
+        for statement in ("DROP INDEX reports_stats", "DROP INDEX addresses_first_day", "DROP INDEX audit_moves",
+                          "ALTER TABLE reports DROP COLUMN channel", "ALTER TABLE reports DROP COLUMN via",
+                          "ALTER TABLE reports DROP COLUMN campaign"):
+            conn.execute(statement)
+    if version < 4:  # before the triage state (crypto/case/attention.py)
+        for statement in ("DROP INDEX addresses_unseen", "DROP INDEX addresses_fresh", "DROP TABLE looked_at",
+                          "ALTER TABLE addresses DROP COLUMN fresh", "ALTER TABLE addresses DROP COLUMN unseen_danger"):
+            conn.execute(statement)
+    conn.execute(f"PRAGMA user_version = {version}")

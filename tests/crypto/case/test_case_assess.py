@@ -40,7 +40,7 @@ def _ids(case) -> dict[str, int]:
 
 def _queue_ids(case, *extra) -> list[int]:
     out = ok("case", "queue", "--case", case, *extra).stdout
-    return [int(line.split()[0]) for line in out.splitlines()[1:-1]]
+    return [int(line.split()[0]) for line in out.splitlines()[:-1] if line.split()[0].isdigit()]
 
 
 def test_the_whole_assessment_flow(case, tmp_path):

@@ -124,7 +124,7 @@ def test_many_reports_go_through_the_worker_processes(tmp_path):
     specs = [(D1 + datetime.timedelta(days=n % 5), [f"http://host{n % 10}.test/", f"http://u{n}.test/"], n == 7)
              for n in range(80)]
     write_bundle(tmp_path / "b.tar", _items(identity, specs))
-    (result,) = import_bundles(str(tmp_path / "case"), [str(tmp_path / "b.tar")], [identity], workers=2)
+    (result,) = import_bundles(str(tmp_path / "case"), [str(tmp_path / "b.tar")], [identity], analyst="A", workers=2)
     assert (result.added, result.failures) == (80, [])
     with db(tmp_path / "case") as conn:
         assert conn.execute("SELECT count(*) FROM addresses").fetchone() == (90,)

@@ -160,7 +160,7 @@ def test_help_lists_the_age_commands():
 def test_passphrases_are_asked_on_the_terminal(tmp_path):
     # keygen asks twice (confirmation), decrypt once; stdin is not used for the passphrase.
     code, output = run_in_terminal(
-        [sys.executable, "-m", "crypto.cli", "keygen", "--x25519", "-o", str(tmp_path / "id.age")],
+        [sys.executable, "-m", "meldpunt.cli", "keygen", "--x25519", "-o", str(tmp_path / "id.age")],
         [PASSPHRASE, PASSPHRASE])
     assert code == 0, output
     recipient = output.decode().split("age1", 1)[1].split()[0]
@@ -168,7 +168,7 @@ def test_passphrases_are_asked_on_the_terminal(tmp_path):
     sealed = meldpunt("encrypt", "-r", "age1" + recipient, "-o", str(tmp_path / "sealed"),
                       input=b"typed", check=True)
     code, output = run_in_terminal(
-        [sys.executable, "-m", "crypto.cli", "decrypt", "-i", str(tmp_path / "id.age"),
+        [sys.executable, "-m", "meldpunt.cli", "decrypt", "-i", str(tmp_path / "id.age"),
          "-o", str(tmp_path / "out"), str(tmp_path / "sealed")], [PASSPHRASE])
     assert code == 0, output
     assert (tmp_path / "out").read_bytes() == b"typed"
@@ -178,7 +178,7 @@ def test_no_terminal_and_no_passphrase_file_is_a_clear_error(tmp_path):
     import subprocess
 
     result = subprocess.run(
-        [sys.executable, "-m", "crypto.cli", "keygen", "-o", str(tmp_path / "id.age")],
+        [sys.executable, "-m", "meldpunt.cli", "keygen", "-o", str(tmp_path / "id.age")],
         capture_output=True, timeout=60, cwd=ROOT, start_new_session=True,  # no controlling tty
     )
     assert failed_cleanly(result)

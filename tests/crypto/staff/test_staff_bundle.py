@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 from staffkit import end, manifest_bytes, member, new_identity, tar_header, tree, write_bundle
 
-from crypto.cli import main
+from meldpunt.cli import main
 from crypto.staff import bundle
 from crypto.staff.bundle import BundleError, BundleWriter, read_index
 

@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from staffkit import make_report, new_identity, seal, sealed_bundle, tree, write_bundle
 
 from crypto.age import keys
-from crypto.cli import main
+from meldpunt.cli import main
 from crypto.staff.ack import parse_ack
 from crypto.staff.bundle import read_index
 

@@ -15,7 +15,7 @@ from staffkit import new_identity
 from test_staff_server import _config
 
 from crypto import age
-from crypto.cli import main
+from meldpunt.cli import main
 from crypto.staff.ack import parse_ack
 from crypto.staff.bundle import read_index, read_sealed
 from onion_service.config import load_config

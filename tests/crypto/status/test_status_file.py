@@ -49,6 +49,22 @@ def test_the_file_holds_no_code_and_a_new_salt_gives_new_keys():
     assert lookup_key(salt, codes[0]) != lookup_key(os.urandom(32), codes[0])
 
 
+def test_only_a_rows_values_follow_it_from_file_to_file():
+    # SECURITY.md: a new salt changes every key, yet a row whose (state, message, day) is the
+    # only one of its kind in two files is the same report's row in both.
+    codes = [new_receipt() for _ in range(4)]
+    rows = [("received", None, DAY)] * 3 + [("forwarded", "abroad", DAY - datetime.timedelta(days=2))]
+    files = []
+    for version in (1, 2):
+        salt = os.urandom(32)
+        entries = tuple(status_file.Entry(lookup_key(salt, c), *row) for c, row in zip(codes, rows))
+        files.append(status_file.decode(status_file.encode(status_file.StatusFile(version, salt, entries), KEY),
+                                        KEY.public()))
+    first, second = ({e.key: (e.state, e.message, e.day) for e in f.entries} for f in files)
+    assert not set(first) & set(second)
+    assert [v for v in first.values() if v[0] == "forwarded"] == [v for v in second.values() if v[0] == "forwarded"]
+
+
 def test_another_key_is_refused_by_name():
     data, _, _ = _file(key=SigningKey.generate())
     with pytest.raises(SignatureError, match="signed with another key"):

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from crypto.errors import Error
 from onion_service import store as store_module
+import onion_service.store.store  # noqa: F401  (the module whose CHUNK a test shrinks)
 from onion_service.store import StoreConfigError, StoredReport, StoreUnavailable, open_store
 
 DAY = datetime.date(2026, 11, 22)
@@ -155,7 +156,7 @@ def test_purge_rejects_malformed_pairs_before_deleting_anything(store):
 
 
 def test_pending_streams_in_chunks(store, monkeypatch):
-    monkeypatch.setattr(store_module, "CHUNK", 7)
+    monkeypatch.setattr(store_module.store, "CHUNK", 7)
     ids = {store.add(sealed_blob(n, size=64), DAY) for n in range(20)}
     selects = []
 

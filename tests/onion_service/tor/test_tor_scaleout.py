@@ -348,7 +348,7 @@ def test_export_from_one_backend_and_purge_from_the_other_see_the_same_reports_o
     from click.testing import CliRunner
 
     from crypto.age import keys
-    from crypto.cli import main
+    from meldpunt.cli import main
     from crypto.staff.bundle import read_index
 
     def run(*args):

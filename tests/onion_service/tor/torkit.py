@@ -44,7 +44,7 @@ class Serve:
         started = time.monotonic()
         env = {**os.environ, **({"TMPDIR": str(tmpdir)} if tmpdir is not None else {})}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "crypto.cli", "serve", "--config", str(config_path)],
+            [sys.executable, "-m", "meldpunt.cli", "serve", "--config", str(config_path)],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self.log, cwd=ROOT, env=env)
         self.hostname = self._read_onion_line(timeout)
         self.startup_seconds = time.monotonic() - started

@@ -3,11 +3,11 @@ module (tests/harness.py)."""
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from pg import backend_url
 from harness import Server, make_config, write_config
 from kit import Staff
 
@@ -49,27 +49,17 @@ def app_env(tmp_path, database_url, staff):
 def served(request, tmp_path_factory, staff):
     """gunicorn running the app from a TOML file (as `meldpunt serve` does), on each backend."""
     base = tmp_path_factory.mktemp("served")
-    schema = None
-    if request.param == "postgres":
-        pg = request.getfixturevalue("_postgres_session")
-        if not pg.running:
-            pg.start()
-        schema = "w_" + secrets.token_hex(6)
-        database_url = pg.isolated_url(schema)
-    else:
-        database_url = ""
     (base / "tmp").mkdir()
-    config = make_config(base / "data", staff.recipient, database_url=database_url)
-    config_path = write_config(base / "meldpunt.toml", base / "data", staff.recipient, database_url=database_url)
-    server = Server(config_path, base / "logs", tmpdir=base / "tmp").start()
-    store = open_store(config.database_url)
-    try:
-        yield Served(server, config, store, staff, base, request.param)
-    finally:
-        server.stop()
-        store.close()
-        if schema:
-            pg.drop_isolated(schema)
+    with backend_url(request, "w") as database_url:
+        config = make_config(base / "data", staff.recipient, database_url=database_url)
+        config_path = write_config(base / "meldpunt.toml", base / "data", staff.recipient, database_url=database_url)
+        server = Server(config_path, base / "logs", tmpdir=base / "tmp").start()
+        store = open_store(config.database_url)
+        try:
+            yield Served(server, config, store, staff, base, request.param)
+        finally:
+            server.stop()
+            store.close()
 
 
 @dataclass

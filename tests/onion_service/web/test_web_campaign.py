@@ -22,8 +22,16 @@ def test_a_campaign_link_shows_its_tag_as_a_ticked_box(app_env, lang):
     html = app_env.client.get(f"/{lang}/?c=lockdown-2020&via=extension&url=http%3A%2F%2Fx.example%2F",
                               headers=HOST).get_data(as_text=True)
     assert 'name="campaign" value="lockdown-2020" checked' in html and LABEL[lang] in html
-    assert 'name="via" value="extension" checked' in html
-    assert 'type="hidden" name="campaign"' not in html and 'type="hidden" name="via"' not in html
+    assert 'name="via"' not in html  # only the extension's own post marks the extension
+    assert 'type="hidden" name="campaign"' not in html
+
+
+def test_the_extensions_prefill_post_shows_its_mark_as_a_ticked_box(app_env):
+    html = app_env.client.post("/de/prefill", data={"url": "http://x.example/"}, headers=HOST).get_data(as_text=True)
+    assert 'name="via" value="extension" checked' in html and "Die Browsererweiterung hat dieses Formular" in html
+    assert 'type="hidden" name="via"' not in html and 'name="campaign"' not in html
+    empty = app_env.client.post("/de/prefill", data={"url": " "}, headers=HOST).get_data(as_text=True)
+    assert 'name="via"' not in empty  # nothing prefilled: nothing marked
 
 
 @pytest.mark.parametrize("tag", ["Lockdown", "a" * 33, "x y", "-a", "<b>", ""])

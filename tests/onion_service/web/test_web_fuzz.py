@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import secrets
 
 import pytest
+from pg import backend_url
 from harness import form_body, make_config
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -22,21 +22,11 @@ CODES = ["website", "forum", "p2p", "onion", "other", "images", "videos", "drawn
 def fuzz_app(request, tmp_path_factory, staff):
     data = tmp_path_factory.mktemp("fuzz") / "data"
     data.mkdir(mode=0o700)
-    schema = None
-    if request.param == "postgres":
-        pg = request.getfixturevalue("_postgres_session")
-        if not pg.running:
-            pg.start()
-        schema = "f_" + secrets.token_hex(6)
-        url = pg.isolated_url(schema)
-    else:
-        url = ""
-    config = make_config(data, staff.recipient, database_url=url, form_min_seconds=0)
-    store = open_store(config.database_url)
-    yield config, create_app(config, store=store).test_client()
-    store.close()
-    if schema:
-        pg.drop_isolated(schema)
+    with backend_url(request, "f") as url:
+        config = make_config(data, staff.recipient, database_url=url, form_min_seconds=0)
+        store = open_store(config.database_url)
+        yield config, create_app(config, store=store).test_client()
+        store.close()
 
 
 values = st.one_of(st.sampled_from(CODES), st.text(max_size=300), st.text(alphabet=st.characters(max_codepoint=0x7f), max_size=50))

@@ -7,7 +7,7 @@ import os
 import signal
 import threading
 
-from onion_service.web.shared_lock import SharedLock
+from onion_service.shared.lock import SharedLock
 
 
 def _child_holding(lock: SharedLock) -> tuple[int, int]:

@@ -20,7 +20,8 @@ from crypto.status.lookup import lookup_key
 from onion_service.statuses import import_status_file
 from onion_service.store import open_store
 from onion_service.web.app import create_app
-from onion_service.web.budget import Budget
+from onion_service.shared.budget import Budget
+from onion_service.shared.state import make_shared
 from onion_service.web.security import HEADERS
 
 KEY = SigningKey.generate()
@@ -119,7 +120,7 @@ def test_refusals_keep_the_code_and_look_nothing_up(status_app):
 def test_lookups_have_their_own_budget(status_app):
     config, store, code = status_app
     reports = Budget(1000)
-    client = create_app(config, store=store, budget=reports, lookup_budget=Budget(1)).test_client()
+    client = create_app(config, store=store, shared=make_shared(config, budget=reports, lookup_budget=Budget(1))).test_client()
     assert post(client, config, "nl", code).status_code == 200
     busy = post(client, config, "nl", code)
     assert busy.status_code == 503 and int(busy.headers["Retry-After"]) >= 1

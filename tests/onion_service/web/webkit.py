@@ -8,7 +8,7 @@ import time
 from kit import HTML_LANG, RECEIPT, ROOT, TOKEN  # noqa: F401 (re-exported)
 
 from onion_service.config import Config
-from onion_service.web.token import FormTokens, load_or_create_secret
+from onion_service.shared.token import FormTokens, load_or_create_secret
 
 LANGS = ("nl", "fr", "de", "en")
 

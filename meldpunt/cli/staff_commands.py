@@ -13,8 +13,8 @@ from collections import defaultdict
 
 import click
 
-from crypto.age.keys import load_identity_file
-from crypto.cli import passphrase
+from crypto.periods.keyring import load_identities as load_identity_file
+from meldpunt.cli import passphrase
 from crypto.errors import Error
 from crypto.staff.display import visible
 from crypto.staff.lookup import find_by_receipt, format_record

@@ -20,7 +20,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from onion_service.web.shared_table import SharedTable
+from onion_service.shared.table import SharedTable
 
 # The WSGI environ key the worker puts the circuit id under (onion_service/process/worker.py).
 ENVIRON_KEY = "meldpunt.circuit"

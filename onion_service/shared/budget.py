@@ -1,7 +1,7 @@
 """The global budget of accepted reports: what the disk can hold, and a ceiling per minute.
 
 It protects the disk and the writer, not the reporters: the per-circuit limits
-(onion_service/web/circuits.py) are what bound a flood, so this budget is sized to be reached only
+(onion_service/shared/circuits.py) are what bound a flood, so this budget is sized to be reached only
 when the data directory itself is at risk or far more circuits than any flood test uses are
 sending at once.
 
@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from onion_service.web.shared_lock import SharedLock
+from onion_service.shared.lock import SharedLock
 
 _WINDOW = 60.0
 # A sealed report is one 16 KiB frame sealed to a few recipients: under 20 KiB, plus the

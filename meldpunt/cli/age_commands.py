@@ -1,11 +1,12 @@
 """`meldpunt keygen | encrypt | decrypt`: the age-compatible offline commands.
 
 Only argument parsing lives here; failures are crypto.errors.Error subclasses, which the group
-in crypto/cli/__init__.py turns into one line on stderr.
+in meldpunt/cli/__init__.py turns into one line on stderr.
 """
 
 from __future__ import annotations
 
+import datetime
 import os
 import sys
 
@@ -15,11 +16,14 @@ from crypto import age, files
 from crypto.age import keys
 from crypto.age.errors import RecipientError
 from crypto.age.scrypt import ScryptIdentity, ScryptRecipient
-from crypto.cli import passphrase
+from crypto.periods import keyring as keyring_module
+from crypto.periods import schedule as schedule_module
+from meldpunt.cli import passphrase
 from crypto.errors import FileError
 
 DEFAULT_IDENTITY_FILE = "meldpunt-identity.age"
 DEFAULT_PLAIN_IDENTITY_FILE = "meldpunt-identity.txt"
+DEFAULT_SCHEDULE_FILE = "meldpunt-schedule.txt"
 
 
 @click.command()
@@ -31,21 +35,48 @@ DEFAULT_PLAIN_IDENTITY_FILE = "meldpunt-identity.txt"
 @click.option("--no-passphrase", is_flag=True, help="Write the identity unprotected.")
 @click.option("--passphrase-file", type=click.Path(dir_okay=False),
               help="Protect the identity with the first line of this file instead of asking.")
-def keygen(kind: str, output: str | None, no_passphrase: bool, passphrase_file: str | None) -> None:
-    """Make a staff key; print its recipient (the public key) on stdout."""
+@click.option("--periods", type=click.IntRange(1, 1200), default=None,
+              help="Make one key per period, this many periods ahead (forward secrecy at rest).")
+@click.option("--period", "length", type=click.Choice(["week", "month", "quarter"]), default="month",
+              show_default=True, help="With --periods: how long each period lasts.")
+@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="With --periods: the first period's first day (default: today, UTC).")
+@click.option("--schedule", "schedule_out", type=click.Path(dir_okay=False), default=None,
+              help="With --periods: where to write the public schedule for the server "
+                   "(default: meldpunt-schedule.txt); never overwritten.")
+def keygen(kind: str, output: str | None, no_passphrase: bool, passphrase_file: str | None,
+           periods: int | None, length: str, start, schedule_out: str | None) -> None:
+    """Make a staff key (or, with --periods, one key per period and the server's schedule); print
+    its recipient (the public key) on stdout."""
     if no_passphrase and passphrase_file:
         raise click.UsageError("--no-passphrase and --passphrase-file exclude each other")
+    if periods is None and (start or schedule_out):
+        raise click.UsageError("--start and --schedule go with --periods")
     path = output or (DEFAULT_PLAIN_IDENTITY_FILE if no_passphrase else DEFAULT_IDENTITY_FILE)
-    if os.path.lexists(path):  # fail before asking for a passphrase; create_private re-checks
-        raise FileError(f"{path} already exists; not overwriting it")
-    identity = keys.generate(kind)
-    text = keys.identity_file_text(identity)
+    schedule_path = schedule_out or DEFAULT_SCHEDULE_FILE
+    for taken in (path, *([schedule_path] if periods else [])):
+        if os.path.lexists(taken):  # fail before asking for a passphrase; create_private re-checks
+            raise FileError(f"{taken} already exists; not overwriting it")
+    if periods:
+        first = start.date() if start else datetime.datetime.now(datetime.timezone.utc).date()
+        keyring, schedule, end = keyring_module.generate(first, periods, length, kind)
+        text = keyring.text()
+        shown = schedule_module.format(schedule, comment="meldpunt key periods: public, for the server's `schedules`")
+    else:
+        identity = keys.generate(kind)
+        text = keys.identity_file_text(identity)
     if no_passphrase:
         data = text.encode("utf-8")
     else:
         ask = passphrase.provider(passphrase_file, "Passphrase for the new identity", confirm=True)
         data = keys.protect(text, passphrase.check_new(ask()), work_factor=passphrase.work_factor())
     files.create_private(path, data)
+    if periods:
+        files.create_new(schedule_path, shown.encode("ascii"), mode=0o644)
+        click.echo(shown, nl=False)
+        click.echo(f"meldpunt: {periods} period keys written to {path} (mode 0600), up to {end.isoformat()}; "
+                   f"the schedule to {schedule_path}: give it to the server", err=True)
+        return
     click.echo(identity.recipient().encode())
     click.echo(f"meldpunt: identity written to {path} (mode 0600); keep a backup", err=True)
 

@@ -2,7 +2,7 @@
 
 Each command only parses its arguments and calls into onion_service, which it imports in its
 body: this module loads with click alone, so the offline machine can list these commands. Domain
-errors derive from crypto.errors.Error; the group in crypto/cli/__init__.py turns them, and a
+errors derive from crypto.errors.Error; the group in meldpunt/cli/__init__.py turns them, and a
 missing server package, into one line.
 """
 
@@ -83,26 +83,17 @@ def import_statuses(config_path: str, status_file: str) -> None:
 @click.command("serve", short_help="Serve the reporting form (server).")
 @_config_option
 @click.option("--local-only", is_flag=True,
-              help="Serve on loopback without Tor (previews, tests).")
+              help="Serve on loopback without Tor (previews).")
 @click.option("--port", type=click.IntRange(1, 65535), default=None,
               help="With --local-only: listen on 127.0.0.1:PORT instead of web.bind.")
-# The Tor part runs the web server as a child process through these two (onion_service/tor/serve.py).
-@click.option("--bind", default=None, hidden=True,
-              help="With --local-only: 127.0.0.1:PORT, [::1]:PORT or unix:/PATH.")
-@click.option("--onion-address", default=None, hidden=True,
-              help="With --local-only: the onion address to answer for, besides loopback.")
-@click.option("--circuit-ids", is_flag=True, hidden=True,
-              help="With --local-only: require tor's PROXY line (circuit id) on every connection.")
-def serve(config_path: str, local_only: bool, port: int | None, bind: str | None,
-          onion_address: str | None, circuit_ids: bool) -> None:
+def serve(config_path: str, local_only: bool, port: int | None) -> None:
     """Serve the reporting form: the web server and its onion service, or with --local-only the
-    web server alone on loopback."""
+    web server alone on loopback. (The web server alone as a child process, behind a tor or in
+    the tests, is `python -m onion_service.process`.)"""
     from onion_service.config import load_config
 
-    if not local_only and (port or bind or onion_address or circuit_ids):
-        raise click.UsageError("--port, --bind, --onion-address and --circuit-ids go with --local-only")
-    if port and bind:
-        raise click.UsageError("--port and --bind exclude each other")
+    if port and not local_only:
+        raise click.UsageError("--port goes with --local-only")
     config = load_config(config_path)
     if not local_only:
         from onion_service.tor.serve import serve_with_tor
@@ -111,10 +102,9 @@ def serve(config_path: str, local_only: bool, port: int | None, bind: str | None
         return
     from onion_service.process import server
 
-    if bind is None:
-        bind = f"127.0.0.1:{port}" if port else config.web.bind
-        click.echo(f"meldpunt: serving the form on {bind} (local only, no Tor)", err=True)
-    server.run(config, bind=bind, onion_address=onion_address, circuit_ids=circuit_ids)
+    bind = f"127.0.0.1:{port}" if port else config.web.bind
+    click.echo(f"meldpunt: serving the form on {bind} (local only, no Tor)", err=True)
+    server.run(config, bind=bind)
 
 
 # -- the browser extension -----------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """`meldpunt case stats`: the hotline's numbers over a period (crypto/case/stats.py), written as
 CSV files and one HTML page (crypto/case/stats_output.py). Registered on the `case` group by
-crypto/cli/case_commands.py."""
+meldpunt/cli/case_commands.py."""
 
 from __future__ import annotations
 
