@@ -23,7 +23,7 @@ from pathlib import Path
 # Re-exported: the staff key goes with the harness. Under pytest the helpers import each other by
 # bare name; a bench imports them as the namespace package `tests` (no sys.path edits either way).
 if __package__:
-    from tests.kit import ROOT, Staff, new_staff  # noqa: F401
+    from tests.kit import ROOT, Staff, new_staff
 else:
     from kit import ROOT, Staff, new_staff  # noqa: F401
 

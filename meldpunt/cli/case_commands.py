@@ -27,6 +27,7 @@ from crypto.staff.display import visible
 from crypto.status import keys as status_keys
 from crypto.status.states import MESSAGES, STATES
 from meldpunt.cli import passphrase
+from meldpunt.cli.stats_commands import stats_command
 
 
 class CaseCheckFailed(Error):
@@ -427,5 +428,7 @@ def statuses_command(case_dir: str, analyst: str, key_path: str, passphrase_file
     click.echo(f"Status file version {written.version}: {written.entries} reports, sha256 {written.sha256}.")
     click.echo("Carry it to the server and run `meldpunt statuses import --config FILE STATUSFILE`.")
 
+
+case.add_command(stats_command)
 
 COMMANDS = (case,)
