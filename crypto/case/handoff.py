@@ -67,8 +67,11 @@ def queue_csv(addresses: Iterable[Address]) -> str:
     return _csv(QUEUE_COLUMNS, queue_rows(addresses))
 
 
-def queue_json(addresses: Iterable[Address], total: int, offset: int) -> str:
+def queue_json(addresses: Iterable[Address], total: int, offset: int, floods: Iterable = ()) -> str:
     doc = {"format": "meldpunt-queue", "version": 1, "total": total, "offset": offset,
+           "floods": [{"flood_id": f.id, "day": f.day, "reports": f.reports, "addresses": f.addresses,
+                       "danger_not_looked_at": f.unseen_danger, "dismissed_reports": f.dismissed_reports,
+                       "found_on": f.found_on, "sample_url": f.url} for f in floods],
            "addresses": queue_rows(addresses)}
     return json.dumps(doc, ensure_ascii=True, indent=2) + "\n"
 

@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from crypto import age
-from crypto.case import attention, audit, digests
+from crypto.case import attention, audit, digests, floods
 from crypto.case.decisions import analyst_name, today
 from crypto.case.errors import CaseError
 from crypto.case.normalise import address_key
@@ -103,6 +103,7 @@ def _import_one(conn: sqlite3.Connection, case_dir: str, path: str, entries: lis
             seq = audit.next_seq(conn)
             for record in records:
                 _add_report(conn, record, seq)
+            floods.after_import(conn, seq)
             arrivals = attention.after_import(conn, seq)
             audit.append(conn, action="import", analyst=analyst, day=today(), seq=seq, data={
                 "bundle": name, "ack_sha256": ack_sha256, "added": len(records),
@@ -159,11 +160,11 @@ def _add_report(conn: sqlite3.Connection, record: dict, seq: int) -> None:
     day = record["day"]
     danger = 1 if fields["child_in_danger"] else 0
     conn.execute(
-        "INSERT INTO reports (id, sha256, day, receipt, child_in_danger, found_on, kinds, language, fields, audit_seq)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO reports (id, sha256, day, receipt, child_in_danger, found_on, kinds, language, fields, audit_seq,"
+        " shape) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (record["id"], record["sha256"], day, fields["receipt"], danger, fields["found_on"],
          ";".join(fields["kinds"]), fields["language"],
-         json.dumps(fields, ensure_ascii=True, sort_keys=True, separators=(",", ":")), seq),
+         json.dumps(fields, ensure_ascii=True, sort_keys=True, separators=(",", ":")), seq, floods.shape(fields)),
     )
     named: dict[str, str] = {}
     for url in fields["urls"]:

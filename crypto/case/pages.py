@@ -14,6 +14,7 @@ import sqlite3
 
 from crypto.case.attention import unseen_total
 from crypto.case.decisions import VERDICTS
+from crypto.case.floods import pending
 from crypto.case.queue import Filters, count, details, triage
 from crypto.staff.display import visible
 from crypto.staff.fields import SHOWN
@@ -70,6 +71,11 @@ def render(conn: sqlite3.Connection, filters: Filters, limit: int = MAX_ON_PAGE)
         out.append(f"<tr><td>{a.id}{flag}</td><td>{a.reports}</td><td>{_e(a.first_day)}</td><td>{_e(a.last_day)}</td>"
                    f'<td>{_e(state)}</td><td class="v">{_e(a.url)}</td></tr>')
     out.append("</tbody></table>")
+    for f in pending(conn):  # a flood is one item, here as in `case queue`
+        danger = f", {f.unseen_danger} saying a child is in immediate danger" if f.unseen_danger else ""
+        out.append(f'<p class="flag">Flood {f.id}: {f.reports} reports alike on {_e(f.day)}{danger}, naming '
+                   f"{f.addresses} address(es) only they name, e.g. {_e(f.url)}; not listed one by one. "
+                   f"<code>meldpunt case flood {f.id}</code>, then <code>case dismiss-flood {f.id}</code>.</p>")
     unseen, unseen_ids = unseen_total(conn)
     left_out = [aid for aid in unseen_ids if aid not in {a.id for a in addresses}]
     if left_out:  # a filtered page says what it leaves out, so no danger report is hidden by a filter

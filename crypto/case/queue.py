@@ -29,6 +29,7 @@ STATES = ("triage", "re-reported")  # beside STATUSES
 PAGE = 50
 MAX_PAGE = 1000  # rows a command prints at once; a bigger view is the CSV (`case urls`)
 _ORDER = "a.danger DESC, a.reports DESC, a.first_day, a.id"
+_ALONE = "a.flooded = 0"  # not every report naming it belongs to a flood (crypto/case/floods.py)
 
 
 @dataclass(frozen=True)
@@ -105,11 +106,12 @@ def count(conn: sqlite3.Connection, filters: Filters = Filters()) -> int:
     def n(where: str, *params: Any) -> int:
         return conn.execute(f"SELECT count(*) FROM addresses a WHERE {where}", params).fetchone()[0]
     if f := filters.status:
+        top = f"a.unseen_danger > 0 AND {_ALONE}"
         if f == "triage":
-            return n("a.status = 'new'") + n("a.unseen_danger > 0 AND +a.status != 'new'") + n(
-                "a.fresh > 0 AND a.unseen_danger = 0")
+            return n(f"a.status = 'new' AND {_ALONE}") + n(f"{top} AND +a.status != 'new'") + n(
+                f"a.fresh > 0 AND NOT ({top}) AND {_ALONE}")
         if f == "re-reported":
-            return n("a.fresh > 0")
+            return n(f"a.fresh > 0 AND {_ALONE}")
         _segments(filters)  # refuses an unknown status
         return n("a.status = ?", f)
     return n("1")
@@ -117,15 +119,17 @@ def count(conn: sqlite3.Connection, filters: Filters = Filters()) -> int:
 
 def _segments(f: Filters) -> list[tuple[str, list[Any]]]:
     """The queue's parts as (WHERE clause, parameters), in the order they are shown."""
-    top = "a.unseen_danger > 0"
-    again = "a.unseen_danger = 0 AND a.fresh > 0"
-    rest = "a.unseen_danger = 0 AND a.fresh = 0"
+    # A flooded address (crypto/case/floods.py) is never on top: its flood is, as one item; and
+    # it is out of triage altogether, where its flood stands for it.
+    top = f"a.unseen_danger > 0 AND {_ALONE}"
+    again = f"a.fresh > 0 AND NOT ({top})"
+    rest = f"a.fresh = 0 AND NOT ({top})"
     if f.status is None:
         parts: list[tuple[str, list[Any]]] = [(top, []), (again, []), (rest, [])]
     elif f.status == "triage":
-        parts = [(top, []), (again, []), (rest + " AND a.status = 'new'", [])]
+        parts = [(top, []), (f"{again} AND {_ALONE}", []), (f"{rest} AND a.status = 'new' AND {_ALONE}", [])]
     elif f.status == "re-reported":
-        parts = [(top + " AND a.fresh > 0", []), (again, [])]
+        parts = [(top + " AND a.fresh > 0", []), (f"{again} AND {_ALONE}", [])]
     elif f.status in STATUSES:
         # "+a.status": the first two parts are read from their own small indexes, not by the status's.
         parts = [(f"{top} AND +a.status = ?", [f.status]), (f"{again} AND +a.status = ?", [f.status]),

@@ -104,6 +104,23 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX addresses_unseen ON addresses (danger DESC, reports DESC, first_day, id) WHERE unseen_danger > 0",
         "CREATE INDEX addresses_fresh ON addresses (danger DESC, reports DESC, first_day, id) WHERE fresh > 0",
     ),
+    (
+        # A flood is one item (crypto/case/floods.py): each report's shape, computed here for the
+        # reports already in the case file by the function open_case registers; the floods, groups
+        # of at least FLOOD_MIN reports of one shape and day, with their dismissal; and each
+        # address's flag saying every report naming it belongs to a flood.
+        "ALTER TABLE reports ADD COLUMN shape TEXT",
+        "UPDATE reports SET shape = case_report_shape(fields)",
+        "CREATE INDEX reports_shape ON reports (day, shape)",
+        """CREATE TABLE floods (
+            id INTEGER PRIMARY KEY, day TEXT NOT NULL, shape TEXT NOT NULL, reports INTEGER NOT NULL,
+            dismissed_seq INTEGER, dismissed_reports INTEGER NOT NULL DEFAULT 0, UNIQUE (day, shape))""",
+        "ALTER TABLE addresses ADD COLUMN flooded INTEGER NOT NULL DEFAULT 0",
+        """INSERT INTO floods (day, shape, reports) SELECT day, shape, count(*) FROM reports
+            WHERE shape IS NOT NULL GROUP BY day, shape HAVING count(*) >= case_flood_min()""",
+        """UPDATE addresses SET flooded = NOT EXISTS (SELECT 1 FROM mentions m JOIN reports r ON r.id = m.report
+            LEFT JOIN floods f ON f.day = r.day AND f.shape = r.shape WHERE m.address = addresses.id AND f.id IS NULL)""",
+    ),
 )
 VERSION = len(_MIGRATIONS)
 
@@ -126,6 +143,10 @@ def open_case(case_dir: str, *, create: bool = False) -> sqlite3.Connection:
         conn.execute("PRAGMA secure_delete = ON")
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA synchronous = FULL")
+        from crypto.case import floods  # here: floods reads decisions, which reads this module
+
+        conn.create_function("case_report_shape", 1, floods.shape_of_json, deterministic=True)
+        conn.create_function("case_flood_min", 0, lambda: floods.FLOOD_MIN, deterministic=True)
         _migrate(conn, path)
     except sqlite3.DatabaseError as exc:
         raise CaseError(f"{path} cannot be used as a case file: {exc}") from None

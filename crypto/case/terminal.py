@@ -35,6 +35,22 @@ def queue_lines(addresses: list[Address], total: int, offset: int) -> list[str]:
     return lines
 
 
+def flood_lines(items: list) -> list[str]:
+    """The floods not dismissed (crypto/case/floods.py), one item each, before the addresses."""
+    lines = []
+    for f in items:
+        danger = f", !! {f.unseen_danger} saying a child is in immediate danger" if f.unseen_danger else ""
+        grown = f" ({f.reports - f.dismissed_reports} since it was dismissed)" if f.dismissed_reports else ""
+        sample = " ".join(f.description.split())[:60]
+        lines.append(f"flood {f.id}: {f.reports} reports alike on {f.day}{grown}{danger}, naming {f.addresses} "
+                     f"address(es) only they name; found on {visible(f.found_on)}, e.g. {visible(f.url)} "
+                     f"\"{visible(sample)}\"")
+    if lines:
+        lines.append("A flood is one item: `case flood N` shows a sample, `case dismiss-flood N` dismisses "
+                     "it in one audited step; addresses real reports also name stay in the queue below.")
+    return lines
+
+
 def unseen_warning(unseen_reports: int, address_ids: list[int], shown: set[int]) -> list[str]:
     """The danger reports not looked at that a filtered queue leaves out, so none is ever hidden."""
     missing = [aid for aid in address_ids if aid not in shown]
@@ -140,6 +156,8 @@ def history_text(e: dict) -> str:
         return visible(f"seen, {data.get('status')} stands ({data.get('re_reported', 0)} re-reported){looked}")
     if action == "undo":
         return visible(f"undid #{data.get('undoes')}{detail}")
+    if action == "dismiss-flood":
+        return visible(f"dismissed flood {data.get('flood')} of {data.get('reports')} reports{looked}")
     return visible(str(action))
 
 

@@ -14,7 +14,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from crypto.case import digests, replay
+from crypto.case import digests, floods, replay
 from crypto.case.attention import recount_problem
 from crypto.case.audit import check_chain
 from crypto.case.decisions import FIELDS
@@ -89,7 +89,8 @@ def _replay(conn: sqlite3.Connection, entries: list[dict[str, Any]]) -> str | No
         if want is None or rows.get(aid) != want[0]:
             where = f"its last audit entry ({want[1]})" if want else "the audit log"
             return f"address {aid}: its assessment is not the one {where} records"
-    return _replay_statuses(conn, entries) or recount_problem(conn, entries)
+    return (_replay_statuses(conn, entries) or recount_problem(conn, entries)
+            or floods.recount_problem(conn, entries))
 
 
 def _replay_statuses(conn: sqlite3.Connection, entries: list[dict[str, Any]]) -> str | None:

@@ -14,7 +14,7 @@ import click
 
 from crypto import files
 from crypto.age.keys import load_identity_file
-from crypto.case import attention, corrections, handoff, idlists, letters, pages, queue, statuses, terminal
+from crypto.case import attention, corrections, floods, handoff, idlists, letters, pages, queue, statuses, terminal
 from crypto.case.decisions import AGE_GROUPS, VERDICTS, Assessment, assess, seen, set_status
 from crypto.case.importing import import_bundles
 from crypto.case.schema import STATUSES, database_errors, open_case, private_dir
@@ -175,16 +175,18 @@ def queue_command(case_dir: str, status: str, day: str | None, since: str | None
         rows = queue.triage(conn, filters, limit=limit, offset=offset)
         total = queue.count(conn, filters)
         unseen, unseen_ids = attention.unseen_total(conn)
+        pending = floods.pending(conn)  # in every view: a flood is dealt with or it is on top
     if fmt == "csv":
         click.echo(handoff.queue_csv(rows), nl=False)
     elif fmt == "json":
-        click.echo(handoff.queue_json(rows, total, offset), nl=False)
+        click.echo(handoff.queue_json(rows, total, offset, pending), nl=False)
     else:
         shown = {a.id for a in rows} if offset == 0 else set()
-        click.echo("\n".join(terminal.unseen_warning(unseen, unseen_ids, shown)
+        click.echo("\n".join(terminal.flood_lines(pending) + terminal.unseen_warning(unseen, unseen_ids, shown)
                              + terminal.queue_lines(rows, total, offset)))
     if fmt != "text":
-        for line in terminal.unseen_warning(unseen, unseen_ids, {a.id for a in rows}):
+        for line in (terminal.flood_lines(pending) if fmt == "csv" else []) + terminal.unseen_warning(
+                unseen, unseen_ids, {a.id for a in rows}):
             click.echo(line, err=True)
 
 
@@ -197,7 +199,39 @@ def show_command(case_dir: str, brief: bool, address: str) -> None:
     a summary of its reports, then each report."""
     with _opened(case_dir) as conn:
         aid = int(address) if address.isdigit() else queue.find_address(conn, address).id
-        click.echo("\n".join(terminal.address_lines(queue.details(conn, aid), brief=brief)))
+        lines = terminal.address_lines(queue.details(conn, aid), brief=brief)
+        for fid, day, done in floods.of_address(conn, aid):
+            lines.insert(1, f"Flood {fid} of {day} names it" + (" (dismissed)." if done else " (`case flood`)."))
+    click.echo("\n".join(lines))
+
+
+@case.command("flood", short_help="One flood: its counts and a few of its reports.")
+@_case
+@click.option("--sample", type=click.IntRange(1, 20), default=3, show_default=True, help="Reports shown.")
+@click.argument("flood_id", metavar="FLOOD", type=click.IntRange(1))
+def flood_command(case_dir: str, sample: int, flood_id: int) -> None:
+    """Show a flood (reports alike on one day, `case queue` lists them) with a sample of its reports."""
+    with _opened(case_dir) as conn:
+        flood = floods.get(conn, flood_id)
+        lines = terminal.flood_lines([flood])[:1]
+        for rid, day, fields in floods.sample(conn, flood_id, sample):
+            lines += [""] + terminal.report_lines(fields, rid, day)
+    click.echo("\n".join(lines))
+
+
+@case.command("dismiss-flood", short_help="Dismiss floods of fake reports, one audited step each.")
+@_case
+@_analyst
+@click.argument("flood_ids", metavar="FLOOD...", nargs=-1, required=True, type=click.IntRange(1))
+def dismiss_flood_command(case_dir: str, analyst: str, flood_ids: tuple[int, ...]) -> None:
+    """Dismiss each flood (after `case flood N`): one audit entry covers its reports, looks at its
+    danger reports and takes the addresses only it names out of triage. Addresses that other
+    reports name stay in the queue; reports of the same shape arriving later bring it back."""
+    with _opened(case_dir) as conn:
+        done = floods.dismiss(conn, list(flood_ids), analyst=analyst)
+    for flood, looked in done:
+        click.echo(f"Flood {flood.id}: {flood.reports} reports dismissed, {flood.addresses} address(es) out of "
+                   f"triage, {len(looked)} danger report(s) looked at.")
 
 
 @case.command("report", short_help="One report by its receipt code.")

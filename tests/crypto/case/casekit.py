@@ -48,6 +48,10 @@ def db(case_dir: Path) -> sqlite3.Connection:
 def as_version(conn: sqlite3.Connection, version: int) -> None:
     """Takes a case file's tables back to what an older meldpunt wrote (its entries are the
     caller's to change), so that opening it runs the later migrations on it."""
+    if version < 5:  # before floods (crypto/case/floods.py)
+        for statement in ("DROP INDEX reports_shape", "DROP TABLE floods", "ALTER TABLE reports DROP COLUMN shape",
+                          "ALTER TABLE addresses DROP COLUMN flooded"):
+            conn.execute(statement)
     if version < 4:  # before the triage state (crypto/case/attention.py)
         for statement in ("DROP INDEX addresses_unseen", "DROP INDEX addresses_fresh", "DROP TABLE looked_at",
                           "ALTER TABLE addresses DROP COLUMN fresh", "ALTER TABLE addresses DROP COLUMN unseen_danger"):
