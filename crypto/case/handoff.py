@@ -18,17 +18,18 @@ from collections.abc import Iterable
 from typing import Any
 
 from crypto.case.decisions import VERDICTS
+from crypto.case.display import shown
 from crypto.case.queue import Address, every_address
 from crypto.staff.listings import guard_cell
 
 # One naming across every CSV and JSON the case file writes: the hand-off's.
 URL_COLUMNS = ("url", "reports", "first_reported", "last_reported", "child_in_danger", "status", "status_since",
-               "case_id")
+               "case_id", "host_unicode", "url_warning")
 QUEUE_COLUMNS = (*URL_COLUMNS, "re_reported", "danger_not_looked_at", "verdict", "hosting_country")
 HANDOFF_COLUMNS = (
     "url", "reports", "first_reported", "last_reported", "child_in_danger", "verdict", "verdict_text",
     "age_group", "hosting_country", "hosting_provider", "assessed_by", "assessed_on", "status", "status_since",
-    "case_id",
+    "case_id", "host_unicode", "url_warning",
 )
 
 
@@ -47,8 +48,15 @@ def _cell(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def _url_fields(url: str) -> dict[str, str]:
+    """The address by the one display rule (crypto/case/display.py): what to type, the Unicode host
+    beside it, and the mixed-script warning."""
+    s = shown(url)
+    return {"url": s.text, "host_unicode": s.unicode_host, "url_warning": s.warning}
+
+
 def _url_row(a: Address) -> dict[str, Any]:
-    return {"url": a.url, "reports": a.reports, "first_reported": a.first_day, "last_reported": a.last_day,
+    return {**_url_fields(a.url), "reports": a.reports, "first_reported": a.first_day, "last_reported": a.last_day,
             "child_in_danger": a.danger, "status": a.status, "status_since": a.status_day or "", "case_id": a.id}
 
 
@@ -71,7 +79,7 @@ def queue_json(addresses: Iterable[Address], total: int, offset: int, floods: It
     doc = {"format": "meldpunt-queue", "version": 1, "total": total, "offset": offset,
            "floods": [{"flood_id": f.id, "day": f.day, "reports": f.reports, "addresses": f.addresses,
                        "danger_not_looked_at": f.unseen_danger, "dismissed_reports": f.dismissed_reports,
-                       "found_on": f.found_on, "sample_url": f.url} for f in floods],
+                       "found_on": f.found_on, "sample_url": shown(f.url).text} for f in floods],
            "addresses": queue_rows(addresses)}
     return json.dumps(doc, ensure_ascii=True, indent=2) + "\n"
 
@@ -79,7 +87,7 @@ def queue_json(addresses: Iterable[Address], total: int, offset: int, floods: It
 def _handoff_row(a: Address) -> dict[str, Any]:
     s = a.assessment or {}
     return {
-        "url": a.url, "reports": a.reports, "first_reported": a.first_day, "last_reported": a.last_day,
+        **_url_fields(a.url), "reports": a.reports, "first_reported": a.first_day, "last_reported": a.last_day,
         "child_in_danger": a.danger, "verdict": s.get("verdict", ""),
         "verdict_text": VERDICTS.get(s.get("verdict", ""), ""), "age_group": s.get("age_group", ""),
         "hosting_country": s.get("country", ""), "hosting_provider": s.get("provider", ""),

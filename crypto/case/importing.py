@@ -26,7 +26,7 @@ from crypto import age
 from crypto.case import attention, audit, digests, floods
 from crypto.case.decisions import analyst_name, today
 from crypto.case.errors import CaseError
-from crypto.case.normalise import address_key
+from crypto.case.normalise import keys_of
 from crypto.case.schema import database_errors, ensure_acks_dir, open_case, transaction
 from crypto.errors import Error
 from crypto.staff import folder
@@ -168,7 +168,7 @@ def _add_report(conn: sqlite3.Connection, record: dict, seq: int) -> None:
     )
     named: dict[str, str] = {}
     for url in fields["urls"]:
-        named.setdefault(address_key(url), url)  # two spellings of one address count once
+        named.setdefault(_stored_key(conn, url), url)  # two spellings of one address count once
     for key, url in named.items():
         (aid,) = conn.execute(
             "INSERT INTO addresses (key, url, reports, first_day, last_day, danger) VALUES (?, ?, 1, ?, ?, ?)"
@@ -179,6 +179,17 @@ def _add_report(conn: sqlite3.Connection, record: dict, seq: int) -> None:
             (key, url, day, day, danger),
         ).fetchone()
         conn.execute("INSERT INTO mentions (address, report, original) VALUES (?, ?, ?)", (aid, record["id"], url))
+
+
+def _stored_key(conn: sqlite3.Connection, url: str) -> str:
+    """The key of the address this URL names: an address an older meldpunt keyed by its Unicode
+    host (crypto/case/normalise.py) keeps collecting reports under that key."""
+    keys = keys_of(url)
+    if len(keys) > 1 and conn.execute("SELECT 1 FROM addresses WHERE key = ?", (keys[0],)).fetchone() is None:
+        for older in keys[1:]:
+            if conn.execute("SELECT 1 FROM addresses WHERE key = ?", (older,)).fetchone() is not None:
+                return older
+    return keys[0]
 
 
 def _safe(name: str) -> str:

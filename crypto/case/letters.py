@@ -15,6 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from crypto.case.decisions import ILLEGAL, today
+from crypto.case.display import line as address_line
 from crypto.case.errors import InputError
 from crypto.case.letter_texts import LETTERS
 from crypto.case.queue import every_address
@@ -56,7 +57,7 @@ def letters(conn: sqlite3.Connection, *, status: str, language: str, sender: str
         addresses = sorted(groups[key], key=lambda a: a.id)
         text = LETTERS[language].substitute(
             sender=sender, provider=names[key], day=day, count=len(addresses),
-            addresses="\n".join(f"  {visible(a.url)}" for a in addresses),
+            addresses="\n".join(f"  {address_line(a.url)}" for a in addresses),
         )
         slug = _SLUG.sub("-", key.lower()).strip("-")[:40] or "provider"
         out.append(Letter(f"{n:03d}-{slug}-{language}.txt", names[key], [a.id for a in addresses], text))

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from crypto.case.errors import InputError
-from crypto.case.normalise import address_key
+from crypto.case.normalise import keys_of
 from crypto.case.schema import STATUSES
 from crypto.envelope.receipt import normalise_receipt
 from crypto.envelope.report import FOUND_ON, KINDS
@@ -188,7 +188,9 @@ def get_address(conn: sqlite3.Connection, aid: int) -> Address:
 
 def find_address(conn: sqlite3.Connection, url: str) -> Address:
     """The address a URL names, in any of its spellings (crypto/case/normalise.py)."""
-    row = conn.execute(f"SELECT {_COLUMNS} FROM addresses a WHERE a.key = ?", (address_key(url),)).fetchone()
+    row = None
+    for key in keys_of(url):  # a case file from before IDNA keys may hold the older one
+        row = row or conn.execute(f"SELECT {_COLUMNS} FROM addresses a WHERE a.key = ?", (key,)).fetchone()
     if row is None:
         raise InputError("no report in the case file names that address")
     return _address(row, _assessment(conn, row[0]))

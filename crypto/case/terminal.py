@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 
 from crypto.case.decisions import VERDICTS
+from crypto.case.display import line as address_line, percent_encode_hidden
 from crypto.case.queue import Address, Details
 from crypto.staff.display import visible
 from crypto.staff.lookup import field_lines
@@ -27,7 +28,7 @@ def queue_lines(addresses: list[Address], total: int, offset: int) -> list[str]:
         s = a.assessment or {}
         lines.append(f"{a.id:>8}  {flag:2}  {a.reports:>7}  {a.first_day:10}  {a.last_day:10}  {state:30}  "
                      f"{a.status_day or '':10}  {s.get('verdict', ''):11}  {visible(s.get('country', '')):2}  "
-                     f"{visible(a.url)}")
+                     f"{visible(address_line(a.url))}")
     shown_to = offset + len(addresses)
     lines.append(f"{offset + 1}-{shown_to} of {total}; ! marks a child in immediate danger, !! one no analyst has "
                  "looked at yet (`case show`, then `case assess` or `case seen`); +N: reports since the last decision."
@@ -43,7 +44,7 @@ def flood_lines(items: list) -> list[str]:
         grown = f" ({f.reports - f.dismissed_reports} since it was dismissed)" if f.dismissed_reports else ""
         sample = " ".join(f.description.split())[:60]
         lines.append(f"flood {f.id}: {f.reports} reports alike on {f.day}{grown}{danger}, naming {f.addresses} "
-                     f"address(es) only they name; found on {visible(f.found_on)}, e.g. {visible(f.url)} "
+                     f"address(es) only they name; found on {visible(f.found_on)}, e.g. {visible(address_line(f.url))} "
                      f"\"{visible(sample)}\"")
     if lines:
         lines.append("A flood is one item: `case flood N` shows a sample, `case dismiss-flood N` dismisses "
@@ -94,7 +95,7 @@ def summary_lines(d: Details) -> list[str]:
         _line("  Found on", tally(f.get("found_on", "") for f in fields)),
         _line("  Content", tally(k for f in fields for k in f.get("kinds", ()))),
         _line("  Languages", tally(f.get("language", "") for f in fields)),
-        _line("  Spellings", tally(r["original"] for r in d.reports)),
+        _line("  Spellings", tally(address_line(r["original"]) for r in d.reports)),
     ]
 
 
@@ -104,8 +105,8 @@ def address_lines(d: Details, *, brief: bool = False) -> list[str]:
     if a.danger:
         lines.append("!! A reporter says a child is in immediate danger.")
     lines += [
-        _line("Address", a.url),
-        _line("Compared as", a.key),
+        _line("Address", address_line(a.url)),
+        _line("Compared as", percent_encode_hidden(a.key)),
         _line("Reports", f"{a.reports} (first {a.first_day}, last {a.last_day})"),
         _line("Status", a.status + (f" since {a.status_day}" if a.status_day else "")),
     ]
@@ -162,8 +163,9 @@ def history_text(e: dict) -> str:
 
 
 def report_lines(fields: dict, rid: str, day: str, *, spelled: str | None = None) -> list[str]:
+    fields = {**fields, "urls": [address_line(u) for u in fields.get("urls", ())]}  # the one display rule
     lines = field_lines({"id": rid, "day": day, "report": fields}, indent=_INDENT)
     if spelled is not None:
-        lines.append(_line("Spelled here", spelled))
+        lines.append(_line("Spelled here", address_line(spelled)))
     lines.append(_line("Report id", rid))
     return lines
