@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from crypto.case import attention, audit
-from crypto.case.decisions import FIELDS, Changes, analyst_name, today
+from crypto.case.decisions import COLUMNS, FIELDS, Changes, analyst_name, today
 from crypto.case.errors import InputError
 from crypto.case.schema import transaction
 
@@ -37,7 +37,7 @@ def step(state: State, entry: dict[str, Any]) -> State:
     data = entry.get("data") or {}
     action = entry.get("action")
     if action == "assess":
-        assessment = {**{f: data.get(f) for f in FIELDS}, "analyst": entry.get("analyst"), "day": entry.get("day")}
+        assessment = {**{f: data.get(f, "") for f in FIELDS}, "analyst": entry.get("analyst"), "day": entry.get("day")}
         moved = data.get("status") != state.status
         return State(data.get("status"), entry.get("day") if moved else state.status_day, assessment)
     if action == "status":
@@ -89,6 +89,6 @@ def _write(conn: sqlite3.Connection, aid: int, state: State) -> None:
         conn.execute("DELETE FROM assessments WHERE address = ?", (aid,))
     else:
         a = state.assessment
-        conn.execute("INSERT OR REPLACE INTO assessments (address, verdict, age_group, country, provider, note,"
-                     " analyst, day) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                     (aid, *(a[f] for f in FIELDS), a["analyst"], a["day"]))
+        conn.execute(f"INSERT OR REPLACE INTO assessments (address, {COLUMNS}, analyst, day)"
+                     f" VALUES (?, {', '.join('?' * len(FIELDS))}, ?, ?)",
+                     (aid, *(a.get(f, "") for f in FIELDS), a["analyst"], a["day"]))

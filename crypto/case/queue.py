@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from crypto.case.decisions import COLUMNS, FIELDS
 from crypto.case.errors import InputError
 from crypto.case.normalise import keys_of
 from crypto.case.schema import STATUSES
@@ -172,11 +173,10 @@ def parse_day(text: str) -> str:
 
 
 def _assessment(conn: sqlite3.Connection, aid: int) -> dict[str, str] | None:
-    row = conn.execute("SELECT verdict, age_group, country, provider, note, analyst, day FROM assessments"
-                       " WHERE address = ?", (aid,)).fetchone()
+    row = conn.execute(f"SELECT {COLUMNS}, analyst, day FROM assessments WHERE address = ?", (aid,)).fetchone()
     if row is None:
         return None
-    return dict(zip(("verdict", "age_group", "country", "provider", "note", "analyst", "day"), row))
+    return dict(zip((*FIELDS, "analyst", "day"), row))
 
 
 def get_address(conn: sqlite3.Connection, aid: int) -> Address:

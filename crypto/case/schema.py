@@ -121,6 +121,16 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """UPDATE addresses SET flooded = NOT EXISTS (SELECT 1 FROM mentions m JOIN reports r ON r.id = m.report
             LEFT JOIN floods f ON f.day = r.day AND f.shape = r.shape WHERE m.address = addresses.id AND f.id IS NULL)""",
     ),
+    (
+        # One assessment serves INHOPE, the IWF and NCMEC (crypto/case/classification.py): what the
+        # analyst sees, each "" until assessed.
+        "ALTER TABLE assessments ADD COLUMN gender TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE assessments ADD COLUMN content_type TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE assessments ADD COLUMN virtual TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE assessments ADD COLUMN site_type TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE assessments ADD COLUMN commercial TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE assessments ADD COLUMN activity TEXT NOT NULL DEFAULT ''",
+    ),
 )
 VERSION = len(_MIGRATIONS)
 

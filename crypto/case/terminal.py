@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from crypto.case.classification import EXTRA, categories
 from crypto.case.decisions import VERDICTS
 from crypto.case.display import line as address_line, percent_encode_hidden
 from crypto.case.queue import Address, Details
@@ -123,6 +124,11 @@ def address_lines(d: Details, *, brief: bool = False) -> list[str]:
             _line("Hosting", ", ".join(x for x in (s["provider"], s["country"]) if x) or "(not found yet)"),
             _line("Assessed", f"by {s['analyst']} on {s['day']}"),
         ]
+        seen_as = ", ".join(f"{k.replace('_', ' ')} {s[k]}" for k in EXTRA if s.get(k))
+        if seen_as:
+            lines.append(_line("Seen as", seen_as))
+        cats = categories(s)
+        lines.append(_line("Categories", ", ".join(f"{k.upper()} {v}" for k, v in cats.items() if v) or "(none)"))
         if s["note"]:
             lines.append("Note:")
             lines += ["  " + line for line in visible(s["note"], keep_newlines=True).split("\n")]

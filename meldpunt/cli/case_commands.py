@@ -15,6 +15,7 @@ import click
 from crypto import files
 from crypto.age.keys import load_identity_file
 from crypto.case import attention, corrections, floods, handoff, idlists, letters, pages, queue, statuses, terminal
+from crypto.case.classification import ACTIVITIES, COMMERCIAL, CONTENT_TYPES, GENDERS, SITE_TYPES, VIRTUAL
 from crypto.case.decisions import AGE_GROUPS, VERDICTS, Assessment, assess, seen, set_status
 from crypto.case.importing import import_bundles
 from crypto.case.schema import STATUSES, database_errors, open_case, private_dir
@@ -258,16 +259,28 @@ def report_command(case_dir: str, receipt: str) -> None:
 @click.option("--country", help="Hosting country, ISO 3166 code (NL, BE, …); \"\" empties it.")
 @click.option("--provider", help="Hosting provider, as you found it; \"\" empties it.")
 @click.option("--note", help="A note for the case file; \"\" empties it.")
+@click.option("--activity", type=click.Choice(tuple(ACTIVITIES)),
+              help="What it shows (gives the IWF category and NCMEC's 1/2): " + "; ".join(
+                  f"{k}: {v}" for k, v in ACTIVITIES.items()) + ".")
+@click.option("--gender", type=click.Choice(GENDERS), help="The children's gender, where assessed.")
+@click.option("--content-type", type=click.Choice(CONTENT_TYPES))
+@click.option("--virtual", type=click.Choice(VIRTUAL), help="Real, virtual (drawn, rendered) or AI-generated.")
+@click.option("--site-type", type=click.Choice(SITE_TYPES))
+@click.option("--commercial", type=click.Choice(COMMERCIAL), help="Sold or behind payment.")
 @_ids_from
 @_ids
 def assess_command(case_dir: str, analyst: str, verdict: str | None, age_group: str | None, country: str | None,
-                   provider: str | None, note: str | None, ids_from, address_ids: tuple[str, ...]) -> None:
+                   provider: str | None, note: str | None, activity: str | None, gender: str | None,
+                   content_type: str | None, virtual: str | None, site_type: str | None, commercial: str | None,
+                   ids_from, address_ids: tuple[str, ...]) -> None:
     """Assess addresses: only the fields given change, the others stay (a new address becomes
     "assessed"). Every change, old and new value, goes to the audit log, and so does every danger
     report of these addresses, now looked at."""
     ids = _address_ids(address_ids, ids_from)
     with _opened(case_dir) as conn:
-        changed = assess(conn, ids, Assessment(verdict, age_group, country, provider, note), analyst=analyst)
+        given = Assessment(verdict, age_group, country, provider, note, gender=gender, content_type=content_type,
+                           virtual=virtual, site_type=site_type, commercial=commercial, activity=activity)
+        changed = assess(conn, ids, given, analyst=analyst)
     for aid, changes in changed:
         click.echo(f"Address {aid}: {terminal.change_text(changes)}.")
 
@@ -318,17 +331,28 @@ def undo_command(case_dir: str, analyst: str, seq: int) -> None:
 
 @case.command("export", short_help="Hand-off for the police or a partner hotline.")
 @_case
-@click.option("--status", required=True, type=click.Choice(STATUSES), help="The addresses with this status.")
+@_analyst
+@click.option("--status", type=click.Choice(STATUSES),
+              help="The addresses with this status (default: every address assessed).")
+@click.option("--country", help="Only addresses hosted in this country (ISO 3166-1 alpha-2: NL, GB, …).")
+@click.option("--since", help="Only addresses reported or decided on from this day (YYYY-MM-DD).")
 @click.option("--format", "fmt", type=click.Choice(("csv", "json")), default="csv", show_default=True)
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
               help="File to write (mode 0600), or - for standard output.")
 @_force
-def export_command(case_dir: str, status: str, fmt: str, out_path: str, force: bool) -> None:
-    """Write the addresses with one status and their assessments as CSV or JSON."""
+def export_command(case_dir: str, analyst: str, status: str | None, country: str | None, since: str | None,
+                   fmt: str, out_path: str, force: bool) -> None:
+    """Write everything known about the chosen addresses (assessment with its INHOPE, IWF and NCMEC
+    categories, note, spellings, each report with what its reporter typed, marked so) as CSV or
+    JSON (docs/handoff.schema.json); the export is recorded in the audit log."""
     _refuse_existing(out_path, force)
+    filters = handoff.HandoffFilters(status, country, since)
     with _opened(case_dir) as conn:
-        text = handoff.handoff_csv(conn, status) if fmt == "csv" else handoff.handoff_json(conn, status)
-    _write_out(out_path, text.encode("utf-8"), force)
+        written = handoff.handoff(conn, filters, fmt)
+        _write_out(out_path, written.text.encode("utf-8"), force)
+        seq = handoff.record_export(conn, written, filters, fmt, analyst=analyst)
+    if out_path != "-":
+        click.echo(f"{out_path}: {len(written.address_ids)} address(es); audit entry {seq}.")
 
 
 @case.command("letters", short_help="Notice-and-takedown letters per hosting provider.")

@@ -102,7 +102,8 @@ def test_the_whole_assessment_flow(case, tmp_path):
     assert re.search(r"#\d+ .*assessed baseline.*\n.*notice-sent.*\n.*removed", history)
 
     verified = ok("case", "verify", "--case", case)
-    assert re.search(r"The audit log's 11 entries verify", verified.stdout)  # 1 import, 5 assess, 5 status
+    # 1 import, 5 assess, 5 status, and the 5 hand-offs exported (each export is recorded)
+    assert re.search(r"The audit log's 16 entries verify", verified.stdout)
 
 
 def _listed(letter: str) -> set[str]:
