@@ -15,7 +15,7 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from crypto.case import attention, audit, countries
+from crypto.case import attention, audit, countries, tracks
 from crypto.case.classification import EXTRA
 from crypto.case.errors import InputError
 from crypto.case.schema import STATUSES, transaction
@@ -109,13 +109,21 @@ def assess(conn: sqlite3.Connection, address_ids: Sequence[int], a: Assessment, 
     return out
 
 
-def set_status(conn: sqlite3.Connection, address_ids: Sequence[int], status: str, *, analyst: str,
-               day: str | None = None) -> list[tuple[int, Changes]]:
-    """Moves each address to `status`; only assessed addresses leave "new". The entry keeps the
-    status it had and since when, so that a mistaken move can be undone (crypto/case/corrections.py)."""
+def set_status(conn: sqlite3.Connection, address_ids: Sequence[int], status: str | None, *, analyst: str,
+               day: str | None = None, track: str | None = None, reference: str | None = None,
+               note: str | None = None) -> list[tuple[int, Changes]]:
+    """Moves each address to `status` on its track (crypto/case/tracks.py), with a reference and
+    a note; only assessed addresses leave "new". The address's status becomes this one; its other
+    tracks stay as they are. Without a status, only the track's reference or note change. The entry
+    keeps what changed, old and new, so that a mistaken move can be undone (crypto/case/corrections.py)."""
     analyst = analyst_name(analyst)
-    if status not in STATUSES or status == "new":
+    if status is not None and (status not in STATUSES or status == "new"):
         raise InputError(f"unknown status {status!r}; one of {', '.join(STATUSES[1:])}")
+    name = tracks.track_of(status, track)
+    if name is None and (reference is not None or note is not None):
+        raise InputError("--reference and --note belong to a track: a takedown, police or hotline status")
+    reference = None if reference is None else _text(reference, "the reference", tracks.MAX_REFERENCE)
+    note = None if note is None else _text(note, "the note", MAX_NOTE, multiline=True)
     day = day or today()
     out = []
     with transaction(conn):
@@ -124,11 +132,31 @@ def set_status(conn: sqlite3.Connection, address_ids: Sequence[int], status: str
                     "SELECT 1 FROM assessments WHERE address = ?", (aid,)).fetchone() is None:
                 raise InputError(f"address {aid} has no assessment yet: assess it first")
             old, old_day = conn.execute("SELECT status, status_day FROM addresses WHERE id = ?", (aid,)).fetchone()
-            conn.execute("UPDATE addresses SET status = ?, status_day = ? WHERE id = ?", (status, day, aid))
-            pairs = (("status", old, status), ("status_day", old_day, day))
-            changes: Changes = {k: (o, n) for k, o, n in pairs if o != n}
+            changes: Changes = {}
+            data: dict = {}
+            if status is not None:
+                conn.execute("UPDATE addresses SET status = ?, status_day = ? WHERE id = ?", (status, day, aid))
+                pairs = (("status", old, status), ("status_day", old_day, day))
+                changes = {k: (o, n) for k, o, n in pairs if o != n}
+            if name is not None:
+                now = tracks.of_address(conn, aid)
+                was = now.get(name)
+                if was is None and status is None:
+                    raise InputError(f"address {aid} is not on the {name} track yet: give its --set STATUS")
+                was = was or {"state": None, "reference": "", "note": ""}
+                now[name] = {"state": status or was["state"], "day": day,
+                             "reference": was["reference"] if reference is None else reference,
+                             "note": was["note"] if note is None else note, "analyst": analyst}
+                tracks.write(conn, aid, now)
+                for k in ("state", "reference", "note"):
+                    if was[k] != now[name][k] and not (was[k] is None and now[name][k] == ""):
+                        changes[f"{name} {k}"] = (was[k], now[name][k])
+                data = {"track": name, "reference": now[name]["reference"], "note": now[name]["note"]}
+                if status is None:  # the address's status stays; its track's state is recorded
+                    data["status_unchanged"] = True
             audit.append(conn, action="status", analyst=analyst, day=day, address=aid,
-                         data={"status": status, "changed": {k: list(v) for k, v in changes.items()}})
+                         data={"status": status or now[name]["state"], **data,
+                               "changed": {k: list(v) for k, v in changes.items()}})
             attention.decided(conn, aid)
             out.append((aid, changes))
     return out

@@ -23,12 +23,14 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from crypto.case import audit, countries
+from crypto.case import audit, countries, tracks
 from crypto.case.classification import EXTRA, categories
 from crypto.case.decisions import VERDICTS, analyst_name, today
 from crypto.case.display import percent_encode_hidden, shown
 from crypto.case.queue import Address, every_address, parse_day
-from crypto.case.schema import transaction
+from crypto.case.errors import InputError
+from crypto.case.schema import STATUSES, transaction
+from crypto.case.tracks import TRACKS
 from crypto.staff.display import visible
 from crypto.staff.listings import guard_cell
 
@@ -42,6 +44,7 @@ HANDOFF_COLUMNS = (
     "case_id", "host_unicode", "url_warning", "compared_as", "spellings", "gender", "content_type", "virtual",
     "site_type", "commercial", "activity", "inhope", "iwf_category", "ncmec_category", "note", "report_ids",
     "reporter_supplied_descriptions", "reporter_supplied_access",
+    *(f"{name}_{k}" for name in TRACKS for k in ("state", "since", "reference", "note")),
 )
 
 
@@ -101,16 +104,27 @@ class HandoffFilters:
     status: str | None = None  # one status; None: every address assessed (any status but "new")
     country: str | None = None  # ISO 3166-1 alpha-2 (crypto/case/countries.py): the hosting country
     since: str | None = None  # a report received, or a decision made, on that day or later
+    track: str | None = None  # on this track (crypto/case/tracks.py)
 
 
 def _selected(conn: sqlite3.Connection, f: HandoffFilters) -> Iterator[Address]:
     country = countries.check(f.country) if f.country else None
     since = parse_day(f.since) if f.since else None
-    for a in every_address(conn, f.status):
+    if f.status is not None and f.status not in STATUSES:
+        raise InputError(f"unknown status {f.status!r}; one of {', '.join(STATUSES)}")
+    for a in every_address(conn):
         s = a.assessment or {}
-        if (f.status is None and a.status == "new") or (country and s.get("country") != country):
+        on = tracks.of_address(conn, a.id)
+        # A status is the address's own or any of its tracks': forwarded to the police stays in
+        # the police's hand-off when the takedown later says removed.
+        if f.status is None and a.status == "new":
             continue
-        if since and max(a.last_day, a.status_day or "", s.get("day", "")) < since:
+        if f.status is not None and f.status != a.status and f.status not in {t["state"] for t in on.values()}:
+            continue
+        if (f.track and f.track not in on) or (country and s.get("country") != country):
+            continue
+        days = [a.last_day, a.status_day or "", s.get("day", ""), *(t["day"] for t in on.values())]
+        if since and max(days) < since:
             continue
         yield a
 
@@ -137,6 +151,7 @@ def _handoff_address(conn: sqlite3.Connection, a: Address) -> dict[str, Any]:
     s = a.assessment or {}
     cats = categories(s)
     reports = _reports(conn, a.id)
+    on = tracks.of_address(conn, a.id)
     return {
         **_url_fields(a.url), "compared_as": percent_encode_hidden(a.key), "reports": a.reports,
         "first_reported": a.first_day, "last_reported": a.last_day, "child_in_danger": a.danger,
@@ -146,6 +161,8 @@ def _handoff_address(conn: sqlite3.Connection, a: Address) -> dict[str, Any]:
         "hosting_country": s.get("country", ""), "hosting_provider": s.get("provider", ""), "note": s.get("note", ""),
         "assessed_by": s.get("analyst", ""), "assessed_on": s.get("day", ""),
         "status": a.status, "status_since": a.status_day or "", "case_id": a.id,
+        **{f"{name}_{k}": (on.get(name) or {}).get(src, "") for name in TRACKS
+           for k, src in (("state", "state"), ("since", "day"), ("reference", "reference"), ("note", "note"))},
         "spellings": sorted({r["reporter_supplied"]["url_as_typed"] for r in reports}),
         "report_list": reports,
     }
@@ -175,7 +192,8 @@ def handoff(conn: sqlite3.Connection, f: HandoffFilters, fmt: str) -> Handoff:
         return Handoff(_csv(HANDOFF_COLUMNS, (_csv_row(r) for r in rows)), ids)
     doc = {
         "format": "meldpunt-handoff", "version": 2,
-        "filters": {"status": f.status or "", "country": (f.country or "").upper(), "since": f.since or ""},
+        "filters": {"status": f.status or "", "track": f.track or "", "country": (f.country or "").upper(),
+                    "since": f.since or ""},
         "reporter_supplied": REPORTER_SUPPLIED,
         "addresses": [{**{k: v for k, v in r.items() if k != "report_list"}, "reports": r["report_list"]}
                       for r in rows],
@@ -193,6 +211,6 @@ def record_export(conn: sqlite3.Connection, h: Handoff, f: HandoffFilters, fmt: 
     bytes written, so the hand-off a partner received can be matched to the log."""
     with transaction(conn):
         return audit.append(conn, action="export", analyst=analyst_name(analyst), day=day or today(), data={
-            "format": fmt, "status": f.status or "", "country": (f.country or "").upper(), "since": f.since or "",
+            "format": fmt, "status": f.status or "", "track": f.track or "", "country": (f.country or "").upper(), "since": f.since or "",
             "addresses": h.address_ids, "sha256": hashlib.sha256(h.text.encode("utf-8")).hexdigest()})
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from crypto.case.decisions import COLUMNS, FIELDS
+from crypto.case import tracks
 from crypto.case.errors import InputError
 from crypto.case.normalise import keys_of
 from crypto.case.schema import STATUSES
@@ -60,6 +61,7 @@ class Filters:
     since: str | None = None  # ... received on that day or later
     kind: str | None = None
     found_on: str | None = None
+    track: str | None = None  # on this track (crypto/case/tracks.py)
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,7 @@ class Details:
     address: Address
     reports: list[dict[str, Any]]  # {"id", "day", "original", "fields"}
     history: list[dict[str, Any]] = field(default_factory=list)  # audit entries, oldest first
+    tracks: dict[str, dict[str, str]] = field(default_factory=dict)  # crypto/case/tracks.py
 
 
 _COLUMNS = ("a.id, a.url, a.key, a.reports, a.first_day, a.last_day, a.danger, a.status, a.status_day,"
@@ -159,10 +162,13 @@ def _report_where(f: Filters) -> tuple[str, list[Any]]:
             raise InputError(f"unknown place {f.found_on!r}; one of {', '.join(FOUND_ON)}")
         report_clauses.append("r.found_on = ?")
         params.append(f.found_on)
+    track, track_params = "", []
+    if f.track is not None:
+        track, track_params = " AND EXISTS (SELECT 1 FROM tracks t WHERE t.address = a.id AND t.track = ?)", [f.track]
     if not report_clauses:
-        return "", params
-    return (" AND EXISTS (SELECT 1 FROM mentions m JOIN reports r ON r.id = m.report"
-            " WHERE m.address = a.id AND " + " AND ".join(report_clauses) + ")"), params
+        return track, track_params
+    return (track + " AND EXISTS (SELECT 1 FROM mentions m JOIN reports r ON r.id = m.report"
+            " WHERE m.address = a.id AND " + " AND ".join(report_clauses) + ")"), track_params + params
 
 
 def parse_day(text: str) -> str:
@@ -206,7 +212,7 @@ def details(conn: sqlite3.Connection, aid: int) -> Details:
     ]
     history = [json.loads(entry) for (entry,) in
                conn.execute("SELECT entry FROM audit WHERE address = ? ORDER BY seq", (aid,))]
-    return Details(address, reports, history)
+    return Details(address, reports, history, tracks.of_address(conn, aid))
 
 
 def report_by_receipt(conn: sqlite3.Connection, receipt: str) -> list[tuple[dict[str, Any], list[int]]]:

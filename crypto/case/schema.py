@@ -15,6 +15,7 @@ import os
 import sqlite3
 import stat
 from collections.abc import Iterator
+from typing import Any
 
 from crypto import files
 from crypto.case.errors import CaseError
@@ -25,7 +26,14 @@ ACKS = "acks"
 # Statuses in the order an address moves through them; "new" is only ever set by an import.
 STATUSES = ("new", "assessed", "notice-sent", "forwarded-police", "forwarded-hotline", "removed", "still-online")
 
-_MIGRATIONS: tuple[tuple[str, ...], ...] = (
+def _fill_tracks(conn: sqlite3.Connection) -> None:
+    from crypto.case import tracks  # here: the migration that needs it runs once
+
+    tracks.fill(conn)
+
+
+# Each step is SQL, or a function given the connection when SQL alone cannot say it.
+_MIGRATIONS: tuple[tuple[Any, ...], ...] = (
     (
         # One row per bundle imported (the acknowledgement's hash names it).
         """CREATE TABLE bundles (
@@ -131,6 +139,16 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE assessments ADD COLUMN commercial TEXT NOT NULL DEFAULT ''",
         "ALTER TABLE assessments ADD COLUMN activity TEXT NOT NULL DEFAULT ''",
     ),
+    (
+        # Tracks side by side (crypto/case/tracks.py): the takedown and the referrals, each with
+        # its state, day, reference and note; an older case file's are replayed from its log.
+        """CREATE TABLE tracks (
+            address INTEGER NOT NULL REFERENCES addresses (id), track TEXT NOT NULL, state TEXT NOT NULL,
+            day TEXT NOT NULL, reference TEXT NOT NULL, note TEXT NOT NULL, analyst TEXT NOT NULL,
+            PRIMARY KEY (address, track)) WITHOUT ROWID""",
+        "CREATE INDEX tracks_state ON tracks (track, state)",
+        _fill_tracks,
+    ),
 )
 VERSION = len(_MIGRATIONS)
 
@@ -189,7 +207,10 @@ def _migrate(conn: sqlite3.Connection, path: str) -> None:
     with transaction(conn):
         for version in range(current, VERSION):
             for statement in _MIGRATIONS[version]:
-                conn.execute(statement)
+                if callable(statement):
+                    statement(conn)
+                else:
+                    conn.execute(statement)
         conn.execute(f"PRAGMA user_version = {VERSION}")
 
 

@@ -111,6 +111,10 @@ def address_lines(d: Details, *, brief: bool = False) -> list[str]:
         _line("Reports", f"{a.reports} (first {a.first_day}, last {a.last_day})"),
         _line("Status", a.status + (f" since {a.status_day}" if a.status_day else "")),
     ]
+    for name, t in d.tracks.items():
+        lines.append(_line(f"  {name.capitalize()}", f"{t['state']} since {t['day']}"
+                           + (f", reference {t['reference']}" if t["reference"] else "")
+                           + (f" ({t['note']})" if t["note"] else "")))
     if a.fresh:
         lines.append(f"!! Re-reported: {a.fresh} report(s) since the last decision.")
     if a.unseen_danger:
@@ -158,7 +162,8 @@ def history_text(e: dict) -> str:
     if action == "assess":
         return visible(f"assessed {data.get('verdict', '')}{detail}{looked}")
     if action == "status":
-        return visible(f"{data.get('status', '')}{detail}")
+        track = f" ({data['track']} track)" if data.get("track") else ""
+        return visible(f"{data.get('status', '')}{track}{detail}")
     if action == "seen":
         return visible(f"seen, {data.get('status')} stands ({data.get('re_reported', 0)} re-reported){looked}")
     if action == "undo":

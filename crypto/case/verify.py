@@ -14,7 +14,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from crypto.case import digests, floods, replay
+from crypto.case import digests, floods, replay, tracks
 from crypto.case.attention import recount_problem
 from crypto.case.audit import check_chain
 from crypto.case.decisions import COLUMNS, FIELDS
@@ -52,7 +52,7 @@ def _replay(conn: sqlite3.Connection, entries: list[dict[str, Any]]) -> str | No
                 assessed[address] = ((*(data.get(f, "") for f in FIELDS), e.get("analyst"), e.get("day")), e["seq"])
                 if data.get("status") != status.get(address, ("new",))[0]:
                     status[address] = (data.get("status"), e.get("day"), e["seq"])
-            else:
+            elif not data.get("status_unchanged"):  # a track's reference or note alone leaves it
                 status[address] = (data.get("status"), e.get("day"), e["seq"])
         elif e.get("action") == "undo":  # crypto/case/corrections.py: the state it restores
             address = e.get("address")
@@ -89,7 +89,7 @@ def _replay(conn: sqlite3.Connection, entries: list[dict[str, Any]]) -> str | No
             where = f"its last audit entry ({want[1]})" if want else "the audit log"
             return f"address {aid}: its assessment is not the one {where} records"
     return (_replay_statuses(conn, entries) or recount_problem(conn, entries)
-            or floods.recount_problem(conn, entries))
+            or floods.recount_problem(conn, entries) or tracks.problem(conn, entries))
 
 
 def _replay_statuses(conn: sqlite3.Connection, entries: list[dict[str, Any]]) -> str | None:

@@ -18,6 +18,7 @@ from crypto.case import attention, corrections, floods, handoff, idlists, letter
 from crypto.case.classification import ACTIVITIES, COMMERCIAL, CONTENT_TYPES, GENDERS, SITE_TYPES, VIRTUAL
 from crypto.case.decisions import AGE_GROUPS, VERDICTS, Assessment, assess, seen, set_status
 from crypto.case.importing import import_bundles
+from crypto.case.tracks import TRACKS
 from crypto.case.schema import STATUSES, database_errors, open_case, private_dir
 from crypto.case.verify import verify
 from meldpunt.cli import passphrase
@@ -164,14 +165,16 @@ def urls_command(case_dir: str) -> None:
 @click.option("--since", help="Only addresses a report received on that day or later names (YYYY-MM-DD).")
 @click.option("--kind", type=click.Choice(KINDS), help="Only addresses reported with this kind of content.")
 @click.option("--found-on", type=click.Choice(FOUND_ON), help="Only addresses reported as found there.")
+@click.option("--track", type=click.Choice(tuple(TRACKS)), help="Only addresses on this track (with --status all: "
+              "in any status).")
 @click.option("--page-from", "offset", type=click.IntRange(0), default=0, help="Skip this many addresses.")
 @click.option("--limit", type=click.IntRange(1, queue.MAX_PAGE), default=queue.PAGE, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(("text", "csv", "json")), default="text", show_default=True)
 def queue_command(case_dir: str, status: str, day: str | None, since: str | None, kind: str | None,
-                  found_on: str | None, offset: int, limit: int, fmt: str) -> None:
+                  found_on: str | None, track: str | None, offset: int, limit: int, fmt: str) -> None:
     """Addresses to triage: danger reports no analyst has looked at first, then re-reported
     addresses, then the rest; within each, a child in immediate danger, most reports, oldest."""
-    filters = queue.Filters(None if status == "all" else status, day, since, kind, found_on)
+    filters = queue.Filters(None if status == "all" else status, day, since, kind, found_on, track)
     with _opened(case_dir) as conn:
         rows = queue.triage(conn, filters, limit=limit, offset=offset)
         total = queue.count(conn, filters)
@@ -288,18 +291,27 @@ def assess_command(case_dir: str, analyst: str, verdict: str | None, age_group: 
 @case.command("status", short_help="Set the status of addresses.")
 @_case
 @_analyst
-@click.option("--set", "status", required=True, type=click.Choice(STATUSES[1:]),
-              help="The new status.")
+@click.option("--set", "status", type=click.Choice(STATUSES[1:]),
+              help="The new status; takedown (notice-sent, removed, still-online), police (forwarded-police) and "
+                   "hotline (forwarded-hotline) statuses go on their own track, side by side.")
+@click.option("--track", type=click.Choice(tuple(TRACKS)),
+              help="The track (default: the status's own); hotline with removed or still-online records the "
+                   "partner hotline's answer. Without --set, changes only the track's --reference or --note.")
+@click.option("--reference", help="The police case number, provider ticket or letter reference; \"\" empties it.")
+@click.option("--note", help="A note on this track; \"\" empties it.")
 @_ids_from
 @_ids
-def status_command(case_dir: str, analyst: str, status: str, ids_from, address_ids: tuple[str, ...]) -> None:
-    """Move addresses to a status (notice sent, forwarded, removed, …); written to the audit log."""
+def status_command(case_dir: str, analyst: str, status: str | None, track: str | None, reference: str | None,
+                   note: str | None, ids_from, address_ids: tuple[str, ...]) -> None:
+    """Move addresses to a status on its track, with a reference and a note; the other tracks stay.
+    Written to the audit log."""
     ids = _address_ids(address_ids, ids_from)
     with _opened(case_dir) as conn:
-        changed = set_status(conn, ids, status, analyst=analyst)
+        changed = set_status(conn, ids, status, analyst=analyst, track=track, reference=reference, note=note)
     for aid, changes in changed:
         click.echo(f"Address {aid}: {terminal.change_text(changes)}.")
-    click.echo(f"{len(ids)} address(es) now {status}.")
+    if status:
+        click.echo(f"{len(ids)} address(es) now {status}.")
 
 
 @case.command("seen", short_help="Record that you have looked at addresses' reports.")
@@ -334,19 +346,20 @@ def undo_command(case_dir: str, analyst: str, seq: int) -> None:
 @_analyst
 @click.option("--status", type=click.Choice(STATUSES),
               help="The addresses with this status (default: every address assessed).")
+@click.option("--track", type=click.Choice(tuple(TRACKS)), help="Only addresses on this track.")
 @click.option("--country", help="Only addresses hosted in this country (ISO 3166-1 alpha-2: NL, GB, …).")
 @click.option("--since", help="Only addresses reported or decided on from this day (YYYY-MM-DD).")
 @click.option("--format", "fmt", type=click.Choice(("csv", "json")), default="csv", show_default=True)
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
               help="File to write (mode 0600), or - for standard output.")
 @_force
-def export_command(case_dir: str, analyst: str, status: str | None, country: str | None, since: str | None,
-                   fmt: str, out_path: str, force: bool) -> None:
+def export_command(case_dir: str, analyst: str, status: str | None, track: str | None, country: str | None,
+                   since: str | None, fmt: str, out_path: str, force: bool) -> None:
     """Write everything known about the chosen addresses (assessment with its INHOPE, IWF and NCMEC
     categories, note, spellings, each report with what its reporter typed, marked so) as CSV or
     JSON (docs/handoff.schema.json); the export is recorded in the audit log."""
     _refuse_existing(out_path, force)
-    filters = handoff.HandoffFilters(status, country, since)
+    filters = handoff.HandoffFilters(status, country, since, track)
     with _opened(case_dir) as conn:
         written = handoff.handoff(conn, filters, fmt)
         _write_out(out_path, written.text.encode("utf-8"), force)

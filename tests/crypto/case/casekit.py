@@ -48,6 +48,8 @@ def db(case_dir: Path) -> sqlite3.Connection:
 def as_version(conn: sqlite3.Connection, version: int) -> None:
     """Takes a case file's tables back to what an older meldpunt wrote (its entries are the
     caller's to change), so that opening it runs the later migrations on it."""
+    if version < 7:  # before tracks (crypto/case/tracks.py)
+        conn.execute("DROP TABLE tracks")
     if version < 6:  # before the classification fields (crypto/case/classification.py)
         for column in ("gender", "content_type", "virtual", "site_type", "commercial", "activity"):
             conn.execute(f"ALTER TABLE assessments DROP COLUMN {column}")

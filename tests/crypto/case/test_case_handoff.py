@@ -151,7 +151,7 @@ def test_the_published_schema_knows_the_values_the_code_writes():
     for name, values in EXTRA.items():
         assert props[name]["enum"] == ["", *values], name
     # And the validator can fail: a missing field, a wrong type, an unknown value.
-    bad = {"format": "meldpunt-handoff", "version": 2, "filters": {"status": "", "country": "uk", "since": ""},
+    bad = {"format": "meldpunt-handoff", "version": 2, "filters": {"status": "", "track": "", "country": "uk", "since": ""},
            "reporter_supplied": "", "addresses": [{"case_id": "1", "iwf_category": "D"}]}
     found = errors(SCHEMA, bad)
     assert any("country" in e for e in found) and any("case_id: not an integer" in e for e in found)
