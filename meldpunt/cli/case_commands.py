@@ -16,6 +16,7 @@ from crypto import files
 from crypto.age.keys import load_identity_file
 from crypto.case import attention, corrections, floods, handoff, idlists, letters, pages, queue, statuses, terminal
 from crypto.case.classification import ACTIVITIES, COMMERCIAL, CONTENT_TYPES, GENDERS, SITE_TYPES, VIRTUAL
+from crypto.case.display import line as display_line
 from crypto.case.decisions import AGE_GROUPS, VERDICTS, Assessment, assess, seen, set_status
 from crypto.case.importing import import_bundles
 from crypto.case.tracks import TRACKS
@@ -371,23 +372,56 @@ def export_command(case_dir: str, analyst: str, status: str | None, track: str |
 @case.command("letters", short_help="Notice-and-takedown letters per hosting provider.")
 @_case
 @click.option("--status", type=click.Choice(STATUSES), default="assessed", show_default=True,
-              help="Addresses with this status (and an illegal verdict).")
+              help="Addresses with this status, on any track (and an illegal verdict).")
 @click.option("--lang", "language", type=click.Choice(("nl", "fr", "de", "en")), default="en", show_default=True)
-@click.option("--sender", required=True, help="The hotline's name, as it signs the letters.")
+@click.option("--config", "config_path", envvar="MELDPUNT_LETTERS", type=click.Path(dir_okay=False),
+              help="TOML file with a [letters] table: sender, reply_to, reference_prefix (or MELDPUNT_LETTERS).")
+@click.option("--sender", help="The hotline's name, as it signs the letters (instead of the configuration's).")
+@click.option("--reply-to", help="The address providers answer to (instead of the configuration's).")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Folder for the letters (created, mode 0700).")
-def letters_command(case_dir: str, status: str, language: str, sender: str, out_dir: str) -> None:
-    """Write one plain-text letter per hosting provider; mark them sent with `case status`."""
+@click.option("--force", is_flag=True, help="Remove letters of another run from --out first.")
+@click.option("--mark-sent", is_flag=True,
+              help="Once written, set exactly these letters' addresses notice-sent, each with its letter's reference.")
+@click.option("--analyst", envvar="MELDPUNT_ANALYST", help="Your name, for --mark-sent (or MELDPUNT_ANALYST).")
+def letters_command(case_dir: str, status: str, language: str, config_path: str | None, sender: str | None,
+                    reply_to: str | None, out_dir: str, force: bool, mark_sent: bool, analyst: str | None) -> None:
+    """Write one plain-text letter per hosting provider, each with a reference, the reply address
+    and a stable file name, and DIR/index.txt; list the addresses no letter can carry, with why."""
+    if mark_sent and not analyst:
+        raise click.UsageError("--mark-sent records a decision: give --analyst (or MELDPUNT_ANALYST)")
+    chosen = letters.settings(config_path, sender, reply_to, None)
     with _opened(case_dir) as conn:
-        written = letters.letters(conn, status=status, language=language, sender=sender)
-    if not written:
-        click.echo("No address with that status has an illegal verdict and a hosting provider.")
+        batch = letters.letters(conn, status=status, language=language, settings=chosen)
+    for r in batch.refused:
+        click.echo(f"Not in any letter: address {r.address_id} ({visible(display_line(r.url))}): {r.reason}.", err=True)
+    if not batch.letters:
+        click.echo("No letter to write: no address with that status has an illegal verdict and a hosting provider.")
         return
     private_dir(out_dir, create=True)
-    for letter in written:
+    names = {letter.file_name for letter in batch.letters}
+    stale = sorted(n for n in os.listdir(out_dir) if n not in names and n != letters.INDEX)
+    if stale and not force:
+        raise FileError(f"{out_dir} holds other files ({', '.join(stale[:5])}{' …' if len(stale) > 5 else ''}): "
+                        "an older run's letters? --force removes those letters, or choose an empty folder")
+    for name in stale:
+        if not letters.FILE_NAME.fullmatch(name):
+            raise FileError(f"{out_dir} holds {name}, which is not a letter; not removing it")
+        os.remove(os.path.join(out_dir, name))
+    for letter in batch.letters:
         folder.write_file(out_dir, letter.file_name, letter.text.encode("utf-8"))
-        click.echo(f"{os.path.join(out_dir, letter.file_name)}: {visible(letter.provider)}, "
+        click.echo(f"{os.path.join(out_dir, letter.file_name)}: {letter.reference}, {visible(letter.provider)}, "
                    f"addresses {' '.join(map(str, letter.address_ids))}")
+    folder.write_file(out_dir, letters.INDEX, batch.index().encode("utf-8"))
+    if mark_sent:
+        with _opened(case_dir) as conn:
+            for letter in batch.letters:
+                set_status(conn, letter.address_ids, "notice-sent", analyst=analyst, track="takedown",
+                           reference=letter.reference)
+        click.echo(f"{sum(len(x.address_ids) for x in batch.letters)} address(es) now notice-sent, each with its "
+                   "letter's reference.")
+    else:
+        click.echo("Once sent: run again with --mark-sent, or `case status --set notice-sent --reference REF ID...`.")
 
 
 @case.command("page", short_help="Write the queue as a read-only page.")

@@ -66,8 +66,9 @@ def test_the_whole_assessment_flow(case, tmp_path):
 
     # Letters: one per provider (compared without case), only illegal verdicts, only that status.
     letters_dir = tmp_path / "letters"
-    ok("case", "letters", "--case", case, "--lang", "nl", "--sender", "Testmeldpunt", "--out", letters_dir)
-    texts = {p.name: p.read_text() for p in letters_dir.iterdir()}
+    ok("case", "letters", "--case", case, "--lang", "nl", "--sender", "Testmeldpunt", "--reply-to",
+       "ntd@meldpunt.test", "--out", letters_dir)
+    texts = {p.name: p.read_text() for p in letters_dir.iterdir() if p.name != "index.txt"}
     assert len(texts) == 2
     host_a = next(t for t in texts.values() if "Host A B.V." in t)
     other = next(t for t in texts.values() if "Other Host" in t)

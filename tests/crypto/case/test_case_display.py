@@ -82,8 +82,9 @@ def test_one_rule_in_every_output(case, tmp_path):
     }
     ok("case", "page", "--case", case, "--status", "all")
     outputs["page"] = (case / "pages" / "queue.html").read_text()
-    ok("case", "letters", "--case", case, "--sender", "Meldpunt", "--out", tmp_path / "letters")
-    (letter,) = [p.read_text() for p in (tmp_path / "letters").iterdir() if p.suffix == ".txt"]
+    ok("case", "letters", "--case", case, "--sender", "Meldpunt", "--reply-to", "ntd@meldpunt.test",
+       "--out", tmp_path / "letters")
+    (letter,) = [p.read_text() for p in (tmp_path / "letters").iterdir() if p.name != "index.txt"]
     outputs["letter"] = letter
     for name, text in outputs.items():
         assert "\u202e" not in text and "<U+202E>" not in text, name
