@@ -117,3 +117,13 @@ def test_letter_settings_are_checked(case, tmp_path, args, message):
     assert result.exit_code != 0 and message in result.output
     result = run("case", "letters", "--case", case, "--sender", "X", "--out", tmp_path / "l")
     assert result.exit_code != 0 and "reply address" in result.output
+
+
+def test_the_example_configuration_is_valid():
+    from pathlib import Path
+
+    from crypto.case.letters import settings
+
+    example = Path(__file__).resolve().parents[3] / "deploy" / "letters.toml.example"
+    chosen = settings(str(example), None, None, None)
+    assert (chosen.reply_to, chosen.prefix) == ("ntd@example.org", "NTD")
