@@ -31,10 +31,12 @@ def after_import(conn: sqlite3.Connection, seq: int) -> Arrivals:
     """Counts the reports of import entry `seq` into each address it names; inside its transaction."""
     conn.execute(
         "UPDATE addresses SET"
+        # "+r.audit_seq": per address, from its own mentions; never every report of the import once
+        # per address (which SQLite's planner chose for a while: quadratic in the import's size).
         " fresh = CASE WHEN status = 'new' THEN 0 ELSE fresh + (SELECT count(*) FROM mentions m"
-        "  JOIN reports r ON r.id = m.report WHERE m.address = addresses.id AND r.audit_seq = :seq) END,"
+        "  JOIN reports r ON r.id = m.report WHERE m.address = addresses.id AND +r.audit_seq = :seq) END,"
         " unseen_danger = unseen_danger + (SELECT count(*) FROM mentions m JOIN reports r ON r.id = m.report"
-        "  WHERE m.address = addresses.id AND r.audit_seq = :seq AND r.child_in_danger = 1)"
+        "  WHERE m.address = addresses.id AND +r.audit_seq = :seq AND r.child_in_danger = 1)"
         " WHERE id IN (SELECT m.address FROM mentions m JOIN reports r ON r.id = m.report WHERE r.audit_seq = :seq)",
         {"seq": seq})
     addresses, reports, danger = conn.execute(

@@ -15,6 +15,7 @@ Info-hashes and magnet links have no host and only get the first rule.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 # line and paragraph separators, and spaces (a space inside an address is never meant to be read).
 _ENCODED = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp", "Zs"})
 # Scripts that are written together in one name; any other mixture is a warning.
+_ASCII_HIDDEN = re.compile(r"[\x00-\x20\x7f]")  # what _ENCODED holds of ASCII: controls and the space
 _TOGETHER = (frozenset({"CJK", "HIRAGANA", "KATAKANA"}), frozenset({"CJK", "HANGUL"}))
 
 
@@ -40,6 +42,8 @@ def idna_label(label: str) -> str:
 
     Per label, without IDNA 2003's mapping (which would fold `ß` into `ss` and so make two
     hosts one): only NFC and lower case, which cannot change the name a registry holds."""
+    if label.isascii():  # the common case, kept cheap: an import computes thousands of keys
+        return label.lower() if _ASCII_HIDDEN.search(label) is None else percent_encode_hidden(label.lower())
     label = unicodedata.normalize("NFC", label).lower()
     if any(unicodedata.category(ch) in _ENCODED for ch in label):
         return percent_encode_hidden(label)  # shown as what it holds, never hidden inside punycode

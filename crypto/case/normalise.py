@@ -77,7 +77,10 @@ def legacy_key(url: str) -> str:
 def keys_of(url: str) -> tuple[str, ...]:
     """The key, then the keys an older meldpunt may have stored an address of this URL under:
     its host as written, and in Unicode (had it been typed so)."""
-    return tuple(dict.fromkeys((address_key(url), legacy_key(url), address_key(url, host_form="unicode"))))
+    key = address_key(url)
+    if url.isascii() and "xn--" not in key:
+        return (key,)  # no host an older meldpunt could have keyed otherwise
+    return tuple(dict.fromkeys((key, legacy_key(url), address_key(url, host_form="unicode"))))
 
 
 def _escapes(text: str) -> str:
