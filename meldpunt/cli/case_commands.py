@@ -125,6 +125,8 @@ def import_command(case_dir: str, identity_files: tuple[str, ...], passphrase_fi
 
         results = import_bundles(case_dir, bundles, identities, analyst=analyst, on_start=on_start,
                                  on_progress=lambda n: bar[0].update(n) if bar else None)
+    with _opened(case_dir) as conn:  # a flood is one item from the start (crypto/case/floods.py)
+        pending = floods.pending(conn)
     failed = 0
     for r in results:
         click.echo(f"{visible(r.bundle)}: {r.reports} reports, {r.added} new to the case file, "
@@ -143,6 +145,8 @@ def import_command(case_dir: str, identity_files: tuple[str, ...], passphrase_fi
         for line in _bundle_failures(r.bundle, r.failures):
             click.echo(line, err=True)
         failed += len(r.failures)
+    for line in terminal.flood_lines(pending):
+        click.echo(line)
     if failed:
         where = ", ".join(f"{visible(r.bundle)}: {len(r.failures)}" for r in results if r.failures)
         raise CaseCheckFailed(f"{failed} report(s) could not be opened ({where}); they are not acknowledged and "

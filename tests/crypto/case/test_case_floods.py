@@ -51,7 +51,8 @@ def flooded(tmp_path_factory):
 def case(flooded, tmp_path):
     tmp, key = flooded
     case = tmp_path / "case"
-    ok("case", "import", "--case", case, "-i", key, tmp / "b.tar")
+    out = ok("case", "import", "--case", case, "-i", key, tmp / "b.tar").stdout
+    assert f"flood 1: {FLOOD} reports alike" in out  # the import says so at once
     return case
 
 
