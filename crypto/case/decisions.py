@@ -134,19 +134,21 @@ def set_status(conn: sqlite3.Connection, address_ids: Sequence[int], status: str
             old, old_day = conn.execute("SELECT status, status_day FROM addresses WHERE id = ?", (aid,)).fetchone()
             changes: Changes = {}
             data: dict = {}
+            recorded = status  # the status the entry records: this one, or the track's own
             if status is not None:
                 conn.execute("UPDATE addresses SET status = ?, status_day = ? WHERE id = ?", (status, day, aid))
                 pairs = (("status", old, status), ("status_day", old_day, day))
                 changes = {k: (o, n) for k, o, n in pairs if o != n}
             if name is not None:
                 now = tracks.of_address(conn, aid)
-                was = now.get(name)
-                if was is None and status is None:
+                had = now.get(name)
+                if had is None and status is None:
                     raise InputError(f"address {aid} is not on the {name} track yet: give its --set STATUS")
-                was = was or {"state": None, "reference": "", "note": ""}
-                now[name] = {"state": status or was["state"], "day": day,
-                             "reference": was["reference"] if reference is None else reference,
-                             "note": was["note"] if note is None else note, "analyst": analyst}
+                was: dict[str, str | None] = dict(had) if had else {"state": None, "reference": "", "note": ""}
+                recorded = status or had["state"] if had else status
+                now[name] = {"state": str(recorded), "day": day,
+                             "reference": str(was["reference"]) if reference is None else reference,
+                             "note": str(was["note"]) if note is None else note, "analyst": analyst}
                 tracks.write(conn, aid, now)
                 for k in ("state", "reference", "note"):
                     if was[k] != now[name][k] and not (was[k] is None and now[name][k] == ""):
@@ -155,7 +157,7 @@ def set_status(conn: sqlite3.Connection, address_ids: Sequence[int], status: str
                 if status is None:  # the address's status stays; its track's state is recorded
                     data["status_unchanged"] = True
             audit.append(conn, action="status", analyst=analyst, day=day, address=aid,
-                         data={"status": status or now[name]["state"], **data,
+                         data={"status": recorded, **data,
                                "changed": {k: list(v) for k, v in changes.items()}})
             attention.decided(conn, aid)
             out.append((aid, changes))

@@ -181,7 +181,7 @@ def recount_problem(conn: sqlite3.Connection, entries: list[dict]) -> str | None
             return f"report {rid}: its shape is not the one its stored answers give"
     groups = {(d, s): n for d, s, n in conn.execute(
         "SELECT day, shape, count(*) FROM reports GROUP BY day, shape HAVING count(*) >= ?", (FLOOD_MIN,))}
-    dismissed: dict[tuple[str, str], tuple[int, int]] = {}
+    dismissed: dict[tuple[Any, Any], tuple[Any, Any]] = {}
     for e in entries:
         if e.get("action") == "dismiss-flood":
             data = e.get("data") or {}

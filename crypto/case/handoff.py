@@ -27,8 +27,8 @@ from crypto.case import audit, countries, tracks
 from crypto.case.classification import EXTRA, categories
 from crypto.case.decisions import VERDICTS, analyst_name, today
 from crypto.case.display import percent_encode_hidden, shown
-from crypto.case.queue import Address, every_address, parse_day
 from crypto.case.errors import InputError
+from crypto.case.queue import Address, every_address, parse_day
 from crypto.case.schema import STATUSES, transaction
 from crypto.case.tracks import TRACKS
 from crypto.staff.display import visible
@@ -211,6 +211,7 @@ def record_export(conn: sqlite3.Connection, h: Handoff, f: HandoffFilters, fmt: 
     bytes written, so the hand-off a partner received can be matched to the log."""
     with transaction(conn):
         return audit.append(conn, action="export", analyst=analyst_name(analyst), day=day or today(), data={
-            "format": fmt, "status": f.status or "", "track": f.track or "", "country": (f.country or "").upper(), "since": f.since or "",
+            "format": fmt, "status": f.status or "", "track": f.track or "", "country": (f.country or "").upper(),
+            "since": f.since or "",
             "addresses": h.address_ids, "sha256": hashlib.sha256(h.text.encode("utf-8")).hexdigest()})
 

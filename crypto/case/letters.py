@@ -142,7 +142,7 @@ def letters(conn: sqlite3.Connection, *, status: str, language: str, settings: S
     for key in sorted(groups):
         addresses = sorted(groups[key], key=lambda a: a.id)
         ids = [a.id for a in addresses]
-        digest = hashlib.sha256(f"{key}\n{' '.join(map(str, ids))}".encode("utf-8")).hexdigest()[:8].upper()
+        digest = hashlib.sha256(f"{key}\n{' '.join(map(str, ids))}".encode()).hexdigest()[:8].upper()
         reference = f"{settings.prefix}-{day.replace('-', '')}-{digest}"
         text = LETTERS[language].substitute(
             sender=settings.sender, provider=names[key], day=day, count=len(addresses), reference=reference,

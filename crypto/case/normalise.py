@@ -8,7 +8,8 @@ clicked. Anything else (the path's case, the order of other parameters, the frag
 matter to the site and is kept. A host is compared in its IDNA (punycode) form
 (crypto/case/display.py), so `bücher.example` and `xn--bcher-kva.example` are one address; case
 files from before compared Unicode hosts as written, and `legacy_key` gives that key so that their
-addresses keep collecting reports (crypto/case/importing.py). A bare host is read as http, as the form reads it. A magnet link
+addresses keep collecting reports (crypto/case/importing.py). A bare host is read as http, as the
+form reads it. A magnet link
 and a bare info-hash name one torrent, so both become `btih:<hex>` (or `btmh:<hex>`).
 """
 

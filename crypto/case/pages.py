@@ -86,12 +86,13 @@ def render(conn: sqlite3.Connection, filters: Filters, limit: int = MAX_ON_PAGE)
     for a in addresses:
         d = details(conn, a.id)
         cls = "report danger" if a.danger else "report"
-        pairs = [("Address", _e(address_line(a.url))), ("Reports", f"{a.reports} ({_e(a.first_day)} to {_e(a.last_day)})"),
+        pairs = [("Address", _e(address_line(a.url))),
+                 ("Reports", f"{a.reports} ({_e(a.first_day)} to {_e(a.last_day)})"),
                  ("Status", _e(a.status + (f" since {a.status_day}" if a.status_day else "")))]
         for name, t in d.tracks.items():
-            pairs.append((f"{name.capitalize()} track", _e(f"{t['state']} since {t['day']}"
-                                                             + (f", reference {t['reference']}" if t["reference"] else "")
-                                                             + (f" ({t['note']})" if t["note"] else ""))))
+            text = (f"{t['state']} since {t['day']}" + (f", reference {t['reference']}" if t["reference"] else "")
+                    + (f" ({t['note']})" if t["note"] else ""))
+            pairs.append((f"{name.capitalize()} track", _e(text)))
         if a.fresh:
             pairs.append(("Re-reported", f"{a.fresh} report(s) since the last decision"))
         if a.unseen_danger:

@@ -19,8 +19,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from crypto.case.decisions import COLUMNS, FIELDS
 from crypto.case import tracks
+from crypto.case.decisions import COLUMNS, FIELDS
 from crypto.case.errors import InputError
 from crypto.case.normalise import keys_of
 from crypto.case.schema import STATUSES

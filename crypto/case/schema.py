@@ -127,7 +127,8 @@ _MIGRATIONS: tuple[tuple[Any, ...], ...] = (
         """INSERT INTO floods (day, shape, reports) SELECT day, shape, count(*) FROM reports
             WHERE shape IS NOT NULL GROUP BY day, shape HAVING count(*) >= case_flood_min()""",
         """UPDATE addresses SET flooded = NOT EXISTS (SELECT 1 FROM mentions m JOIN reports r ON r.id = m.report
-            LEFT JOIN floods f ON f.day = r.day AND f.shape = r.shape WHERE m.address = addresses.id AND f.id IS NULL)""",
+            LEFT JOIN floods f ON f.day = r.day AND f.shape = r.shape
+            WHERE m.address = addresses.id AND f.id IS NULL)""",
     ),
     (
         # One assessment serves INHOPE, the IWF and NCMEC (crypto/case/classification.py): what the

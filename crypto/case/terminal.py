@@ -10,7 +10,8 @@ from collections import Counter
 
 from crypto.case.classification import EXTRA, categories
 from crypto.case.decisions import VERDICTS
-from crypto.case.display import line as address_line, percent_encode_hidden
+from crypto.case.display import line as address_line
+from crypto.case.display import percent_encode_hidden
 from crypto.case.queue import Address, Details
 from crypto.staff.display import visible
 from crypto.staff.lookup import field_lines

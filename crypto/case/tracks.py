@@ -60,7 +60,8 @@ def write(conn: sqlite3.Connection, aid: int, tracks: dict[str, Track]) -> None:
     """Replaces the address's tracks by these (inside the caller's transaction)."""
     conn.execute("DELETE FROM tracks WHERE address = ?", (aid,))
     for name, t in tracks.items():
-        conn.execute("INSERT INTO tracks (address, track, state, day, reference, note, analyst) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        conn.execute("INSERT INTO tracks (address, track, state, day, reference, note, analyst)"
+                     " VALUES (?, ?, ?, ?, ?, ?, ?)",
                      (aid, name, t["state"], t["day"], t["reference"], t["note"], t["analyst"]))
 
 
@@ -70,7 +71,7 @@ def step(tracks: dict[str, Track], entry: dict[str, Any], history: dict[int, dic
     data = entry.get("data") or {}
     action = entry.get("action")
     if action == "status":
-        name = data["track"] if "track" in data else _DEFAULT.get(data.get("status"))
+        name = data["track"] if "track" in data else _DEFAULT.get(str(data.get("status")))
         if name is None:
             return tracks
         old = tracks.get(name) or {}

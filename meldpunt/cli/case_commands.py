@@ -16,13 +16,12 @@ from crypto import files
 from crypto.age.keys import load_identity_file
 from crypto.case import attention, corrections, floods, handoff, idlists, letters, pages, queue, statuses, terminal
 from crypto.case.classification import ACTIVITIES, COMMERCIAL, CONTENT_TYPES, GENDERS, SITE_TYPES, VIRTUAL
-from crypto.case.display import line as display_line
 from crypto.case.decisions import AGE_GROUPS, VERDICTS, Assessment, assess, seen, set_status
+from crypto.case.display import line as display_line
 from crypto.case.importing import import_bundles
-from crypto.case.tracks import TRACKS
 from crypto.case.schema import STATUSES, database_errors, open_case, private_dir
+from crypto.case.tracks import TRACKS
 from crypto.case.verify import verify
-from meldpunt.cli import passphrase
 from crypto.envelope.report import FOUND_ON, KINDS
 from crypto.errors import Error, FileError
 from crypto.files import write_output
@@ -30,6 +29,7 @@ from crypto.staff import folder
 from crypto.staff.display import visible
 from crypto.status import keys as status_keys
 from crypto.status.states import MESSAGES, STATES
+from meldpunt.cli import passphrase
 
 
 class CaseCheckFailed(Error):
@@ -392,7 +392,7 @@ def letters_command(case_dir: str, status: str, language: str, config_path: str 
                     reply_to: str | None, out_dir: str, force: bool, mark_sent: bool, analyst: str | None) -> None:
     """Write one plain-text letter per hosting provider, each with a reference, the reply address
     and a stable file name, and DIR/index.txt; list the addresses no letter can carry, with why."""
-    if mark_sent and not analyst:
+    if mark_sent and analyst is None:
         raise click.UsageError("--mark-sent records a decision: give --analyst (or MELDPUNT_ANALYST)")
     chosen = letters.settings(config_path, sender, reply_to, None)
     with _opened(case_dir) as conn:
@@ -420,7 +420,7 @@ def letters_command(case_dir: str, status: str, language: str, config_path: str 
     if mark_sent:
         with _opened(case_dir) as conn:
             for letter in batch.letters:
-                set_status(conn, letter.address_ids, "notice-sent", analyst=analyst, track="takedown",
+                set_status(conn, letter.address_ids, "notice-sent", analyst=str(analyst), track="takedown",
                            reference=letter.reference)
         click.echo(f"{sum(len(x.address_ids) for x in batch.letters)} address(es) now notice-sent, each with its "
                    "letter's reference.")

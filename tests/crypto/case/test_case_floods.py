@@ -73,7 +73,8 @@ def _entries(case):
 def test_a_flood_is_one_item_and_the_real_reports_stay_separate(case):
     ids = _ids(case)
     q = _queue(case)
-    assert [(f["reports"], f["addresses"], f["danger_not_looked_at"]) for f in q["floods"]] == [(FLOOD, FLOOD - 1, FLOOD)]
+    assert [(f["reports"], f["addresses"], f["danger_not_looked_at"]) for f in q["floods"]] == [
+        (FLOOD, FLOOD - 1, FLOOD)]
     # The real ones, each on its own: the danger one first, and the flood address a real report
     # also names stays in the queue (its flood danger report not looked at puts it on top too).
     got = [a["case_id"] for a in q["addresses"]]

@@ -32,7 +32,8 @@ def case(tmp_path):
     with db(case) as conn:
         by_key = dict(conn.execute("SELECT key, id FROM addresses"))
     ids = {name: str(by_key[address_key(url)]) for name, url in URLS.items()}
-    ok("case", "assess", "--case", case, *A, "--verdict", "baseline", "--provider", "Host A", ids["a"], ids["d"], ids["e"])
+    ok("case", "assess", "--case", case, *A, "--verdict", "baseline", "--provider", "Host A",
+       ids["a"], ids["d"], ids["e"])
     ok("case", "assess", "--case", case, *A, "--verdict", "national", "--provider", " host  a ", ids["b"])
     ok("case", "assess", "--case", case, *A, "--verdict", "baseline", ids["c"])
     ok("case", "assess", "--case", case, *A, "--verdict", "not-illegal", "--provider", "Host A", ids["f"])

@@ -27,7 +27,8 @@ def case(tmp_path):
     ok("case", "import", "--case", case, "-i", key, tmp_path / "b.tar")
     with db(case) as conn:
         ids = [aid for (aid,) in conn.execute("SELECT id FROM addresses ORDER BY url")]
-    ok("case", "assess", "--case", case, *A, "--verdict", "baseline", "--country", "NL", "--provider", "Host", *map(str, ids))
+    ok("case", "assess", "--case", case, *A, "--verdict", "baseline", "--country", "NL", "--provider", "Host",
+       *map(str, ids))
     return case, ids
 
 

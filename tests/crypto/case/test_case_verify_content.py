@@ -9,11 +9,11 @@ import json
 import secrets
 
 import pytest
-from crypto.case.floods import shape
 from casekit import as_version, db, ok, run
 from staffkit import make_report, new_identity, seal, write_bundle
 
 from crypto.case.audit import GENESIS, canonical, chain_hash
+from crypto.case.floods import shape
 from crypto.case.schema import VERSION
 
 DAY = datetime.date(2026, 11, 20)
