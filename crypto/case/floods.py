@@ -5,7 +5,9 @@ reach the case file: a thousand reports that differ only in a number. Each repor
 digest of what a script varies least: its description and access text with every token holding a
 digit replaced by "#", case and spacing folded; where it was found, its kinds, language, the
 danger answer, whether it gave a contact; and its addresses' keys with the same replacement. When
-at least FLOOD_MIN reports of one day share a shape, they are a flood (table `floods`).
+at least FLOOD_MIN reports of one day share a shape and name at least FLOOD_MIN addresses between
+them, they are a flood (table `floods`). Many reports on one address are not: they are one item in
+the queue already, and a link passed around is reported alike by many real reporters.
 
 An address every report of which belongs to a flood is `flooded`: it leaves the triage queue,
 and the flood stands in its place there as one item, with its counts and danger reports, at the
@@ -64,17 +66,23 @@ def shape_of_json(text: str) -> str | None:
     return shape(fields) if isinstance(fields, dict) else None
 
 
+def groups(where: str) -> str:
+    """SELECT day, shape, reports of the groups that are floods among the reports `where` picks
+    (a clause on `r`); its last two parameters are FLOOD_MIN, FLOOD_MIN."""
+    return (f"SELECT r.day, r.shape, count(DISTINCT r.id) FROM reports r JOIN mentions m ON m.report = r.id {where}"
+            " GROUP BY r.day, r.shape HAVING count(DISTINCT r.id) >= ? AND count(DISTINCT m.address) >= ?")
+
+
 _FLOODED = ("NOT EXISTS (SELECT 1 FROM mentions m JOIN reports r ON r.id = m.report LEFT JOIN floods f"
             " ON f.day = r.day AND f.shape = r.shape WHERE m.address = addresses.id AND f.id IS NULL)")
 
 
 def after_import(conn: sqlite3.Connection, seq: int) -> None:
     """Groups the reports of import entry `seq` with their day's alike; inside its transaction."""
+    touched = groups("WHERE (r.day, r.shape) IN (SELECT day, shape FROM reports WHERE audit_seq = ?)")
     conn.execute(
-        "INSERT INTO floods (day, shape, reports) SELECT day, shape, count(*) FROM reports"
-        " WHERE (day, shape) IN (SELECT day, shape FROM reports WHERE audit_seq = ?)"
-        " GROUP BY day, shape HAVING count(*) >= ?"
-        " ON CONFLICT (day, shape) DO UPDATE SET reports = excluded.reports", (seq, FLOOD_MIN))
+        f"INSERT INTO floods (day, shape, reports) {touched}"
+        " ON CONFLICT (day, shape) DO UPDATE SET reports = excluded.reports", (seq, FLOOD_MIN, FLOOD_MIN))
     conn.execute(
         f"UPDATE addresses SET flooded = {_FLOODED} WHERE id IN (SELECT m.address FROM mentions m"
         " JOIN reports r ON r.id = m.report WHERE (r.day, r.shape) IN (SELECT day, shape FROM reports"
@@ -179,8 +187,7 @@ def recount_problem(conn: sqlite3.Connection, entries: list[dict]) -> str | None
     for rid, fields, shp in conn.execute("SELECT id, fields, shape FROM reports ORDER BY id"):
         if shp != shape_of_json(fields):
             return f"report {rid}: its shape is not the one its stored answers give"
-    groups = {(d, s): n for d, s, n in conn.execute(
-        "SELECT day, shape, count(*) FROM reports GROUP BY day, shape HAVING count(*) >= ?", (FLOOD_MIN,))}
+    found = {(d, s): n for d, s, n in conn.execute(groups("WHERE true"), (FLOOD_MIN, FLOOD_MIN))}
     dismissed: dict[tuple[Any, Any], tuple[Any, Any]] = {}
     for e in entries:
         if e.get("action") == "dismiss-flood":
@@ -188,12 +195,12 @@ def recount_problem(conn: sqlite3.Connection, entries: list[dict]) -> str | None
             dismissed[(data.get("day"), data.get("shape"))] = (e["seq"], data.get("reports"))
     for fid, d, s, n, seq, done in conn.execute(
             "SELECT id, day, shape, reports, dismissed_seq, dismissed_reports FROM floods ORDER BY id"):
-        if groups.pop((d, s), None) != n:
+        if found.pop((d, s), None) != n:
             return f"flood {fid}: its count of reports ({n}) is not the number of reports of its shape that day"
         if dismissed.pop((d, s), (None, 0)) != (seq, done):
             return f"flood {fid}: its dismissal is not the one the audit log records"
-    if groups:
-        return f"{len(groups)} group(s) of at least {FLOOD_MIN} reports alike are not recorded as floods"
+    if found:
+        return f"{len(found)} group(s) of at least {FLOOD_MIN} reports alike are not recorded as floods"
     if dismissed:
         return "the audit log dismisses a flood the case file does not hold"
     for aid, flooded, want in conn.execute(

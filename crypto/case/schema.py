@@ -124,8 +124,10 @@ _MIGRATIONS: tuple[tuple[Any, ...], ...] = (
             id INTEGER PRIMARY KEY, day TEXT NOT NULL, shape TEXT NOT NULL, reports INTEGER NOT NULL,
             dismissed_seq INTEGER, dismissed_reports INTEGER NOT NULL DEFAULT 0, UNIQUE (day, shape))""",
         "ALTER TABLE addresses ADD COLUMN flooded INTEGER NOT NULL DEFAULT 0",
-        """INSERT INTO floods (day, shape, reports) SELECT day, shape, count(*) FROM reports
-            WHERE shape IS NOT NULL GROUP BY day, shape HAVING count(*) >= case_flood_min()""",
+        """INSERT INTO floods (day, shape, reports)
+            SELECT r.day, r.shape, count(DISTINCT r.id) FROM reports r JOIN mentions m ON m.report = r.id
+            WHERE r.shape IS NOT NULL GROUP BY r.day, r.shape
+            HAVING count(DISTINCT r.id) >= case_flood_min() AND count(DISTINCT m.address) >= case_flood_min()""",
         """UPDATE addresses SET flooded = NOT EXISTS (SELECT 1 FROM mentions m JOIN reports r ON r.id = m.report
             LEFT JOIN floods f ON f.day = r.day AND f.shape = r.shape
             WHERE m.address = addresses.id AND f.id IS NULL)""",

@@ -12,6 +12,8 @@ import pytest
 from casekit import as_version, db, ok, run
 from staffkit import make_report, new_identity, seal, write_bundle
 
+from crypto.age.keys import load_identity_file
+
 DAY = datetime.date(2026, 11, 20)
 A = ("--analyst", "Analyst One")
 FLOOD = 1000
@@ -142,3 +144,18 @@ def test_verify_checks_floods_and_an_older_case_file_gets_them(case):
 def test_unknown_flood_is_refused(case):
     result = run("case", "dismiss-flood", "--case", case, *A, "7")
     assert result.exit_code != 0 and "no flood 7" in result.output
+
+
+def test_many_reports_alike_on_one_address_are_not_a_flood(flooded, tmp_path):
+    # A link passed around: real reporters write alike about it. It is one queue item already,
+    # and dismissing it as a flood would bury it; only many addresses alike make a flood.
+    _, key = flooded
+    identity = load_identity_file(str(key), lambda: b"")[0]
+    viral = [make_report(n, urls=("http://viral.test/v/1",), description="", access="", child_in_danger=False)
+             for n in range(40)]
+    write_bundle(tmp_path / "v.tar", [(secrets.token_bytes(16), seal(r, [identity.recipient()]), DAY) for r in viral])
+    case = tmp_path / "case"
+    ok("case", "import", "--case", case, "-i", key, tmp_path / "v.tar")
+    q = _queue(case)
+    assert q["floods"] == [] and [(a["url"], a["reports"]) for a in q["addresses"]] == [("http://viral.test/v/1", 40)]
+    ok("case", "verify", "--case", case)
