@@ -27,9 +27,8 @@ from crypto.case import audit, countries, tracks
 from crypto.case.classification import EXTRA, categories
 from crypto.case.decisions import VERDICTS, analyst_name, today
 from crypto.case.display import percent_encode_hidden, shown
-from crypto.case.errors import InputError
-from crypto.case.queue import Address, every_address, parse_day
-from crypto.case.schema import STATUSES, transaction
+from crypto.case.queue import Address, every_address, in_state, parse_day
+from crypto.case.schema import transaction
 from crypto.case.tracks import TRACKS
 from crypto.staff.display import visible
 from crypto.staff.listings import guard_cell
@@ -110,16 +109,12 @@ class HandoffFilters:
 def _selected(conn: sqlite3.Connection, f: HandoffFilters) -> Iterator[Address]:
     country = countries.check(f.country) if f.country else None
     since = parse_day(f.since) if f.since else None
-    if f.status is not None and f.status not in STATUSES:
-        raise InputError(f"unknown status {f.status!r}; one of {', '.join(STATUSES)}")
-    for a in every_address(conn):
+    # A status is the address's own or any of its tracks' (queue.in_state): forwarded to the police
+    # stays in the police's hand-off when the takedown later says removed.
+    for a in (every_address(conn) if f.status is None else in_state(conn, f.status)):
         s = a.assessment or {}
         on = tracks.of_address(conn, a.id)
-        # A status is the address's own or any of its tracks': forwarded to the police stays in
-        # the police's hand-off when the takedown later says removed.
         if f.status is None and a.status == "new":
-            continue
-        if f.status is not None and f.status != a.status and f.status not in {t["state"] for t in on.values()}:
             continue
         if (f.track and f.track not in on) or (country and s.get("country") != country):
             continue

@@ -28,8 +28,7 @@ from crypto.case.decisions import ILLEGAL, today
 from crypto.case.display import line as address_line
 from crypto.case.errors import InputError
 from crypto.case.letter_texts import LETTERS
-from crypto.case.queue import Address, every_address
-from crypto.case.tracks import of_address
+from crypto.case.queue import Address, in_state
 from crypto.staff.display import visible
 
 MAX_SENDER = 200
@@ -125,10 +124,9 @@ def letters(conn: sqlite3.Connection, *, status: str, language: str, settings: S
     groups: dict[str, list[Address]] = defaultdict(list)
     names: dict[str, str] = {}
     refused = []
-    for address in every_address(conn):
-        on = {t["state"] for t in of_address(conn, address.id).values()}
+    for address in in_state(conn, status):
         a = address.assessment
-        if (address.status != status and status not in on) or a is None or a["verdict"] not in ILLEGAL:
+        if a is None or a["verdict"] not in ILLEGAL:
             continue
         reason = refusal(address)
         if reason is not None:

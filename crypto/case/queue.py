@@ -227,6 +227,16 @@ def report_by_receipt(conn: sqlite3.Connection, receipt: str) -> list[tuple[dict
     return out
 
 
+def in_state(conn: sqlite3.Connection, status: str) -> Iterator[Address]:
+    """The addresses with this status, their own or one of their tracks' (crypto/case/tracks.py),
+    in triage order, one row at a time."""
+    if status not in STATUSES:
+        raise InputError(f"unknown status {status!r}; one of {', '.join(STATUSES)}")
+    for row in conn.execute(f"SELECT {_COLUMNS} FROM addresses a WHERE a.status = ? OR a.id IN"
+                            f" (SELECT address FROM tracks WHERE state = ?) ORDER BY {_ORDER}", (status, status)):
+        yield _address(row, _assessment(conn, row[0]))
+
+
 def every_address(conn: sqlite3.Connection, status: str | None = None) -> Iterator[Address]:
     """Every address (or those with one status), in triage order, one row at a time."""
     if status is not None and status not in STATUSES:
