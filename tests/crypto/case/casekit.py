@@ -47,6 +47,9 @@ def db(case_dir: Path) -> sqlite3.Connection:
 def as_version(conn: sqlite3.Connection, version: int) -> None:
     """Takes a case file's tables back to what an older meldpunt wrote (its entries are the
     caller's to change), so that opening it runs the later migrations on it."""
+    if version < 6:  # before retention (crypto/case/retention.py)
+        for statement in ("DROP TABLE retention_policy", "DROP TABLE retention_removed"):
+            conn.execute(statement)
     if version < 5:  # before the statistics' columns and indexes (crypto/case/stats.py)
         for statement in ("DROP INDEX reports_stats", "DROP INDEX addresses_first_day", "DROP INDEX audit_moves",
                           "ALTER TABLE reports DROP COLUMN channel", "ALTER TABLE reports DROP COLUMN via",
