@@ -45,6 +45,8 @@ def retention_command(case_dir: str, analyst: str | None, settings: tuple[str, .
     if (settings or apply) and not analyst:
         raise click.UsageError("--set and --apply write the audit log: give --analyst (or MELDPUNT_ANALYST)")
     changes = retention.parse_settings(settings)
+    # The identity file is read (its passphrase asked for) before anything is written.
+    ring, secret = read_keyring(identity, passphrase_file) if identity else (None, None)
     on = today()
     conn = open_case(case_dir)
     try:
@@ -58,22 +60,20 @@ def retention_command(case_dir: str, analyst: str | None, settings: tuple[str, .
                 _, changed = retention.set_policy(conn, changes, analyst=analyst, day=on)
                 click.echo("Policy changed: " + "; ".join(f"{k} {a} -> {b} days" for k, (a, b) in changed.items())
                            if changed else "Policy unchanged.")
-            ring: keyring_module.Keyring | None = None
-            secret: str | None = None
-            periods: list[datetime.date] = []
             before = retention.keys_before(on, retention.policy(conn).reports)
-            if identity:
-                ring, secret = read_keyring(identity, passphrase_file)
+            periods: list[datetime.date] = []
+            if ring is not None:
                 ring, periods = keyring_module.retire_before(ring, before, datetime.date.fromisoformat(on))
-            due = retention.find_due(conn, on)
             if not apply:
+                due = retention.find_due(conn, on)
                 click.echo("\n".join(_due_lines(due, periods, identity) + [
-                    "Dry run: nothing changed." + (" Run again with --apply." if _anything(due, periods) else "")]))
+                    "Dry run: nothing removed." + (" Run again with --apply." if _anything(due, periods) else "")]))
                 return
             assert analyst is not None
             due, _ = retention.apply(conn, analyst=analyst, day=on)
             click.echo("\n".join(_done_lines(due)))
             if identity and ring is not None and periods:
+                # The case file first: were the identity file not writable, nothing would be lost.
                 write_keyring(identity, ring, secret)
                 retention.record_keys(conn, periods, before, due.policy, analyst=analyst, day=on)
                 click.echo(f"Destroyed the keys of the periods starting {_days(periods)}: they are gone from "

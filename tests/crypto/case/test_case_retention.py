@@ -80,7 +80,7 @@ def test_the_dry_run_says_what_is_due_and_changes_nothing(kit):
     before = case_state(kit.case)
     out = ok("case", "retention", "--case", kit.case).stdout
     assert case_state(kit.case) == before
-    assert "Dry run: nothing changed. Run again with --apply." in out
+    assert "Dry run: nothing removed. Run again with --apply." in out
     assert f"the content of 2 report(s) received on or before {_ago(365)}" in out
     assert f"the contact answers of 1 more, received on or before {_ago(90)}" in out
     assert f"1 address(es) last reported on or before {_ago(730)} ({kit.address('http://gone.test/')})" in out
@@ -107,6 +107,9 @@ def test_apply_removes_exactly_what_is_due_and_records_it_without_content(kit):
                                MARK: {"contact": TODAY.isoformat()}}
     assert after["new"] == before["new"]
     assert after["danger"] == before["danger"]  # held back: no analyst has looked at it
+    shown = ok("case", "report", "--case", kit.case, kit.reports["old"].receipt).stdout
+    assert f"Removed:        content on {TODAY.isoformat()} (retention policy)" in shown
+    assert kit.reports["old"].description not in shown and kit.reports["old"].receipt in shown
     assert kit.address("http://gone.test/") is None
     assert {u: kit.address(u) for u in kept_addresses} == kept_addresses
     with db(kit.case) as conn:
