@@ -56,20 +56,28 @@ def replay(entries: Iterable[dict[str, Any]]) -> Recorded:
     for e in entries:
         data = e.get("data") or {}
         if e.get("action") == "retention-policy":
-            for kind, change in (data.get("changed") or {}).items():
+            for kind, change in _mapping(data.get("changed")).items():
                 r.policy[kind] = (change[1] if isinstance(change, list) and len(change) == 2 else None, e["seq"])
         elif e.get("action") == "retention":
-            step, reports = data.get("step"), data.get("reports") or {}
-            for rid, value in reports.items():
+            # An entry of another shape (edited by hand) records nothing: what it claims is then
+            # not accepted, and the tables differ from the import entries.
+            step = data.get("step")
+            for rid, value in _mapping(data.get("reports")).items():
                 if step == "content" and isinstance(value, list) and len(value) == 2:
                     r.rows[rid], r.mentions[rid] = (value[0], e["seq"]), (value[1], e["seq"])
                 elif step == "contact":
                     r.rows[rid] = (value, e["seq"])
-            for rid, value in (data.get("mentions") or {}).items():
+            for rid, value in _mapping(data.get("mentions")).items():
                 r.mentions[rid] = (value, e["seq"])
-            for aid in data.get("addresses") or ():
-                r.removed[aid] = e["seq"]
+            addresses = data.get("addresses")
+            for aid in addresses if isinstance(addresses, list) else ():
+                if isinstance(aid, int):
+                    r.removed[aid] = e["seq"]
     return r
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def check(conn: sqlite3.Connection, recorded: Recorded, legacy_imports: Collection[int]) -> list[str]:
@@ -121,7 +129,7 @@ def lines(log: Iterable[dict[str, Any]]) -> list[str]:
         data = e.get("data") or {}
         head = f"entry {e.get('seq')}, {visible(str(e.get('day')))}, {visible(str(e.get('analyst')))}: "
         if e["action"] == "retention-policy":
-            pairs = sorted((data.get("changed") or {}).items(), key=_order)
+            pairs = sorted(_mapping(data.get("changed")).items(), key=_order)
             changed = "; ".join(f"{visible(str(k))} {v[0]} -> {v[1]} days" for k, v in pairs
                                 if isinstance(v, list) and len(v) == 2)
             out.append(head + f"retention policy set: {changed}")
