@@ -3,11 +3,11 @@
 Three limits in days, stored in the case file and changed only by an audited `case retention --set`:
 
 - reports: a report's content goes this many days after the report's day. Its answers keep only
-  what counts, statuses and `verify` need (KEPT: receipt code, child-in-danger answer, where found,
-  kinds, language, the day, and the purge secret with which a bundle imported again is
-  acknowledged again); the description, the addresses as typed, access, the day seen and the
-  contact answer go. The report's row (id, hash, day) stays, so its receipt code still shows a
-  status and every import still verifies.
+  what counts, statistics, statuses and `verify` need (KEPT: receipt code, child-in-danger answer,
+  where found, kinds, language, the day, how it came (channel, via, campaign), and the purge secret
+  with which a bundle imported again is acknowledged again); the description, the addresses as
+  typed, access, the day seen and the contact answer go. The report's row (id, hash, day) stays,
+  so its receipt code still shows a status and every import still verifies.
 - contact: the reporter's contact answer alone goes sooner, this many days after the report's day.
 - addresses: an address no analyst assessed illegal goes, with its mentions (which report named it,
   spelled how), this many days after the last report naming it. Addresses assessed illegal stay:
@@ -52,7 +52,8 @@ DEFAULTS = {"reports": 365, "contact": 90, "addresses": 730}
 MIN_DAYS, MAX_DAYS = 1, 36500
 
 # The answers a report keeps once its content is removed: what every count and check needs.
-KEPT = ("child_in_danger", "found_on", "kinds", "language", "purge_secret", "receipt", "received_on", "version")
+KEPT = ("campaign", "channel", "child_in_danger", "found_on", "kinds", "language", "purge_secret", "receipt",
+        "received_on", "version", "via")
 MARK = "retention"  # in the answers: {"content": day} or {"contact": day}, the day each was removed
 
 # The id a new address gets in an import: above every address held and every one removed.

@@ -180,6 +180,17 @@ def test_verify_passes_after_apply_and_still_finds_any_other_edit(kit):
     assert "removed by retention are not" in edited("removed", ("DELETE FROM retention_removed", ()))
 
 
+def test_statistics_count_the_reports_as_before(kit):
+    def stats(out: str) -> dict[str, str]:
+        ok("case", "stats", "--case", kit.case, "--from", _ago(900), "--to", TODAY, "--internal", "--out",
+           kit.tmp / out)
+        return {p.name: p.read_text() for p in (kit.tmp / out).glob("reports_by_*.csv")}
+
+    before = stats("before")
+    ok("case", "retention", "--case", kit.case, *A, "--apply")
+    assert stats("after") == before and len(before) >= 2
+
+
 def test_the_policy_is_set_audited_and_checked(kit):
     out = ok("case", "retention", "--case", kit.case, *A, "--set", "reports=90", "--set", "contact=30").stdout
     assert "Policy changed: reports 365 -> 90 days; contact 90 -> 30 days" in out
