@@ -59,6 +59,8 @@ def undo(conn: sqlite3.Connection, seq: int, *, analyst: str, day: str | None = 
         if row is None:
             raise InputError(f"there is no audit entry {seq}")
         aid, target = row[0], json.loads(row[1])
+        if aid is not None and conn.execute("SELECT 1 FROM addresses WHERE id = ?", (aid,)).fetchone() is None:
+            raise InputError(f"address {aid} was removed under the retention policy (`case retention --history`)")
         if aid is None or target.get("action") not in CHANGES:
             raise InputError(f"audit entry {seq} is a {target.get('action')}, not an assessment or status change")
         entries = [json.loads(text) for (text,) in conn.execute(

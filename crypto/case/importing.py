@@ -27,6 +27,7 @@ from crypto.case import attention, audit, digests, floods
 from crypto.case.decisions import analyst_name, today
 from crypto.case.errors import CaseError
 from crypto.case.normalise import keys_of
+from crypto.case.retention import NEXT_ADDRESS_ID
 from crypto.case.schema import database_errors, ensure_acks_dir, open_case, transaction
 from crypto.errors import Error
 from crypto.staff import folder
@@ -173,7 +174,8 @@ def _add_report(conn: sqlite3.Connection, record: dict, seq: int) -> None:
         named.setdefault(_stored_key(conn, url), url)  # two spellings of one address count once
     for key, url in named.items():
         (aid,) = conn.execute(
-            "INSERT INTO addresses (key, url, reports, first_day, last_day, danger) VALUES (?, ?, 1, ?, ?, ?)"
+            f"INSERT INTO addresses (id, key, url, reports, first_day, last_day, danger) VALUES ({NEXT_ADDRESS_ID},"
+            " ?, ?, 1, ?, ?, ?)"
             " ON CONFLICT (key) DO UPDATE SET reports = reports + 1,"
             " url = CASE WHEN excluded.first_day < first_day THEN excluded.url ELSE url END,"
             " first_day = min(first_day, excluded.first_day), last_day = max(last_day, excluded.last_day),"

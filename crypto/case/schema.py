@@ -169,6 +169,14 @@ _MIGRATIONS: tuple[tuple[Any, ...], ...] = (
         "CREATE INDEX tracks_state ON tracks (track, state)",
         _fill_tracks,
     ),
+    (
+        # Retention (crypto/case/retention.py): the days each kind of data is kept, where an
+        # analyst set them (a kind without a row keeps its default); each set by an audit entry.
+        "CREATE TABLE retention_policy (kind TEXT PRIMARY KEY, days INTEGER NOT NULL, seq INTEGER NOT NULL)",
+        # The addresses retention removed, with the entry that did: an import never gives their
+        # ids to another address, whose history would otherwise merge with theirs in the log.
+        "CREATE TABLE retention_removed (address INTEGER PRIMARY KEY, seq INTEGER NOT NULL)",
+    ),
 )
 VERSION = len(_MIGRATIONS)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from crypto.case import retention
 from crypto.case.classification import EXTRA, categories
 from crypto.case.decisions import VERDICTS
 from crypto.case.display import line as address_line
@@ -178,6 +179,10 @@ def history_text(e: dict) -> str:
 def report_lines(fields: dict, rid: str, day: str, *, spelled: str | None = None) -> list[str]:
     fields = {**fields, "urls": [address_line(u) for u in fields.get("urls", ())]}  # the one display rule
     lines = field_lines({"id": rid, "day": day, "report": fields}, indent=_INDENT)
+    removed = fields.get(retention.MARK)
+    if isinstance(removed, dict) and removed:  # so that "(none)" above is not read as the reporter's answer
+        lines.append(_line("Removed", "; ".join(f"{k} on {v}" for k, v in sorted(removed.items()))
+                           + " (retention policy)"))
     if spelled is not None:
         lines.append(_line("Spelled here", address_line(spelled)))
     lines.append(_line("Report id", rid))

@@ -4,8 +4,9 @@ In order, the first failure of: the chain (an entry whose hash does not follow);
 set of report ids; what the imports wrote, where every report and address that differs is
 named (the digests an import entry carries, crypto/case/digests.py, and the replay of counts,
 days and mentions, crypto/case/replay.py); each address's status and assessment, each report's
-public status and the status files, against their last audit entries. A difference is a change
-made beside meldpunt, or entries cut off the end of the log.
+public status and the status files, against their last audit entries; what retention removed,
+against its entries (crypto/case/retention_log.py). A difference is a change made beside
+meldpunt, or entries cut off the end of the log.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from crypto.case import digests, floods, replay, tracks
+from crypto.case import digests, floods, replay, retention_log, tracks
 from crypto.case.attention import recount_problem
 from crypto.case.audit import check_chain
 from crypto.case.decisions import COLUMNS, FIELDS
@@ -61,6 +62,10 @@ def _replay(conn: sqlite3.Connection, entries: list[dict[str, Any]]) -> str | No
                 assessed.pop(address, None)
             else:
                 assessed[address] = ((*(a.get(f, "") for f in FIELDS), a.get("analyst"), a.get("day")), e["seq"])
+    kept = retention_log.replay(entries)  # what retention removed since (crypto/case/retention_log.py)
+    for aid in kept.removed:
+        status.pop(aid, None)
+        assessed.pop(aid, None)
     for seq, data in imports.items():
         ids = [rid for (rid,) in conn.execute("SELECT id FROM reports WHERE audit_seq = ?", (seq,))]
         if len(ids) != data.get("added") or reports_digest(ids) != data.get("reports_sha256"):
@@ -70,8 +75,10 @@ def _replay(conn: sqlite3.Connection, entries: list[dict[str, Any]]) -> str | No
     if total != sum(data.get("added", 0) for data in imports.values()):
         return "the case file holds reports that no import entry lists"
     problems = [p for seq, data in imports.items() if "content" in data
-                for p in digests.check(conn, seq, data["content"])]
-    problems += replay.check(conn, {seq for seq, data in imports.items() if "content" not in data})
+                for p in digests.check(conn, seq, kept.amend(data["content"]))]
+    legacy = {seq for seq, data in imports.items() if "content" not in data}
+    problems += replay.check(conn, legacy, checked_elsewhere=kept.mentions)
+    problems += retention_log.check(conn, kept, legacy)
     if problems:
         shown = "; ".join(problems[:_SHOWN])
         return shown + (f"; and {len(problems) - _SHOWN} more" if len(problems) > _SHOWN else "")

@@ -30,6 +30,7 @@ from crypto.staff.display import visible
 from crypto.status import keys as status_keys
 from crypto.status.states import MESSAGES, STATES
 from meldpunt.cli import passphrase
+from meldpunt.cli.retention_commands import removed_lines, retention_command
 from meldpunt.cli.stats_commands import stats_command
 
 
@@ -448,10 +449,13 @@ def verify_command(case_dir: str) -> None:
     """Check the audit log's hash chain and replay it against the case file; name the first break."""
     with _opened(case_dir) as conn:
         result = verify(conn)
+        removed = removed_lines(conn)
     if result.problem:
         raise CaseCheckFailed(f"the case file does not verify: {result.problem}")
     click.echo(f"The audit log's {result.entries} entries verify, and the case file matches them. "
                f"Head: {result.head}")
+    if removed:
+        click.echo("\n".join(removed))
 
 
 @case.command("signing-key", short_help="Make the key that signs status files.")
@@ -539,5 +543,5 @@ def statuses_command(case_dir: str, analyst: str, key_path: str, passphrase_file
 
 
 case.add_command(stats_command)
-
+case.add_command(retention_command)
 COMMANDS = (case,)

@@ -47,6 +47,9 @@ def db(case_dir: Path) -> sqlite3.Connection:
 def as_version(conn: sqlite3.Connection, version: int) -> None:
     """Takes a case file's tables back to what an older meldpunt wrote (its entries are the
     caller's to change), so that opening it runs the later migrations on it."""
+    if version < 9:  # before retention (crypto/case/retention.py)
+        for statement in ("DROP TABLE retention_policy", "DROP TABLE retention_removed"):
+            conn.execute(statement)
     if version < 8:  # before tracks (crypto/case/tracks.py)
         conn.execute("DROP TABLE tracks")
     if version < 7:  # before the classification fields (crypto/case/classification.py)
