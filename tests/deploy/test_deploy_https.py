@@ -1,5 +1,9 @@
 """The HTTPS route: Debian's nginx with the site deploy/install.sh --https-proxy renders, a throwaway
-certificate, on loopback, in front of `meldpunt serve --local-only` on a unix socket.
+certificate, on loopback, in front of meldpunt as meldpunt.service runs it: `meldpunt serve
+--config` with `[tor] control = "torrc"` and the default `circuit_ids = true`, listening on tor's
+socket (every connection must start with tor's PROXY line) and on the proxy's own (web.https_bind),
+which the rendered site reaches. (Before, this ran the server without circuit ids, so nobody saw
+that nginx, sent to tor's socket, got nothing but closed connections.)
 
 Headless Chromium (JavaScript off) files a report in each language over HTTPS from a client
 address of the test's own (a loopback alias: a relay binds it as the source of every connection
@@ -7,19 +11,25 @@ to nginx), with a canary User-Agent and canary X-Forwarded-For, Forwarded and X-
 each report decrypts to what was typed, and none of the three canaries is anywhere afterwards:
 meldpunt's data directory and output, nginx's logs and temp directories, the sealed and the opened
 reports.
+
+nginx's own limits per client address (limit_req, limit_conn) refuse a burst from one address with
+a static page of meldpunt's, while a reporter at another address files a report as usual.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 import secrets
 import socket
 import threading
+import time
 from pathlib import Path
 
 import pytest
-from deploykit import Box
-from harness import Server, free_port, write_config
+from deploykit import ROOT, Box
+from harness import Server, form_body, free_port, proxy_line, write_config
 from kit import CHROMIUM_FLAGS
 from nginxkit import Nginx, https_request, make_certificate, on_loopback
 
@@ -34,7 +44,9 @@ ONION = "abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrstuvwx.onion"
 CLIENT = "127.86.53.19"  # the reporter's address, as nginx sees it
 XFF = f"203.0.113.{secrets.randbelow(200) + 20}"
 UA = f"Mozilla/5.0 (X11; Linux x86_64) canary-agent-{secrets.token_hex(6)}"
-CANARIES = [CLIENT, XFF, UA, UA.rsplit(" ", 1)[1]]
+# A client that sends too much too fast, and a reporter at the same time (addresses of their own).
+FLOODER, POSTER, REPORTER = "127.86.53.66", "127.86.53.67", "127.86.53.77"
+CANARIES = [CLIENT, XFF, UA, UA.rsplit(" ", 1)[1], FLOODER, POSTER, REPORTER]
 CERT, KEY = "/etc/ssl/meldpunt/fullchain.pem", "/etc/ssl/meldpunt/privkey.pem"
 CHROMIUM = "/usr/lib/chromium/chromium"
 
@@ -68,7 +80,14 @@ def test_install_renders_a_site_nginx_accepts_and_uninstall_removes_it(tmp_path)
     assert "server_name report.example.org www.report.example.org;" in site and not re.search(r"@[A-Z_]+@", site)
     assert f"ssl_certificate {CERT};" in site and f"ssl_certificate_key {KEY};" in site
     assert not (box.root / "etc/nginx/sites-enabled/default").exists()
-    assert "u:www-data:--x" in (box.root / "etc/tmpfiles.d/meldpunt-https.conf").read_text()
+    # nginx gets a socket directory of its own; tor's stays closed to it (no ACL on /run/meldpunt).
+    assert (box.root / "etc/tmpfiles.d/meldpunt-https.conf").read_text().splitlines()[-1] == \
+        "d /run/meldpunt-https 0750 meldpunt www-data -"
+    assert "upstream meldpunt_web {" in site and "server unix:/run/meldpunt-https/https.sock;" in site
+    assert "unix:/run/meldpunt/" not in site  # tor's socket (a comment may name it)
+    assert "web.https_bind in the configuration is not" in first.stderr
+    page = box.root / "usr/local/share/meldpunt/nginx/meldpunt-busy.html"
+    assert page.read_bytes() == (ROOT / "deploy/nginx/busy.html").read_bytes()
 
     snapshot = box.snapshot()
     install_with_proxy(box)
@@ -148,8 +167,8 @@ class Route:
         self.box, self.server, self.config, self.nginx, self.relay = box, server, config, nginx, relay
         self.http_port = http_port
 
-    def get(self, host: str | None, path: str = "/nl/", *, sni: str = NAMES[0], **kw):
-        return https_request(self.nginx.https_port, sni=sni, host=host, path=path, source=CLIENT, **kw)
+    def get(self, host: str | None, path: str = "/nl/", *, sni: str = NAMES[0], source: str = CLIENT, **kw):
+        return https_request(self.nginx.https_port, sni=sni, host=host, path=path, source=source, **kw)
 
 
 @pytest.fixture(scope="module")
@@ -160,14 +179,23 @@ def route(tmp_path_factory, staff):
     install_with_proxy(box)
     rendered = (box.root / "etc/nginx/conf.d/meldpunt.conf").read_text()
 
-    sock = base / "run" / "web.sock"
+    # /run/meldpunt/web.sock and /run/meldpunt-https/https.sock, as the units and tmpfiles make them.
+    sock, https_sock = base / "run" / "web.sock", base / "run-https" / "https.sock"
     sock.parent.mkdir()
+    https_sock.parent.mkdir()
     (base / "tmp").mkdir()
+    (base / "data").mkdir(mode=0o700)
+    # What the unit copies from tor's hostname file before each start.
+    (base / "data" / "onion-address").write_text(ONION + "\n")
     config_path = write_config(base / "meldpunt.toml", base / "data", staff.recipient, form_min_seconds=1,
-                               public_hosts=NAMES)
-    server = Server(config_path, base / "logs", tmpdir=base / "tmp", unix_socket=sock, onion_address=ONION).start()
+                               public_hosts=NAMES, bind=f"unix:{sock}", https_bind=f"unix:{https_sock}",
+                               tor={"control": "torrc"})
+    config = load_config(config_path)
+    assert config.tor.circuit_ids, "the default, as deployed"
+    server = Server(config_path, base / "logs", tmpdir=base / "tmp", unix_socket=sock, https_socket=https_sock,
+                    circuit_ids=True, deployed=True).start()
     https_port, http_port = free_port(), free_port()
-    site = on_loopback(rendered, https_port=https_port, http_port=http_port, socket_path=sock,
+    site = on_loopback(rendered, https_port=https_port, http_port=http_port, socket_path=https_sock,
                        log_dir=base / "nginx" / "log", root=box.root)
     nginx = Nginx(base / "nginx", site, https_port=https_port)
     checked = nginx.test()
@@ -175,7 +203,7 @@ def route(tmp_path_factory, staff):
     nginx.start()
     relay = Relay(https_port)
     try:
-        yield Route(box, server, load_config(config_path), nginx, relay, http_port)
+        yield Route(box, server, config, nginx, relay, http_port)
     finally:
         relay.close()
         nginx.stop()
@@ -242,7 +270,7 @@ def test_onion_location_and_hsts_on_the_public_names_only(route):
         assert status == 200
         assert headers["onion-location"] == f"http://{ONION}/fr/?url=http%3A%2F%2Fexample.org%2F"
         assert headers["strict-transport-security"] == "max-age=31536000"
-    # The onion route (tor reaches the same socket, with the onion address as Host): neither.
+    # The onion route (tor's own socket, after tor's PROXY line, the onion address as Host): neither.
     status, headers, body = route.server.request("GET", "/fr/", host=ONION)
     assert status == 200 and "onion-location" not in headers and "strict-transport-security" not in headers
     assert ONION not in body, body[body.find(ONION) - 300 : body.find(ONION) + 100]
@@ -291,6 +319,100 @@ def test_bodies_over_meldpunts_limit_stop_at_nginx_and_nothing_reaches_its_temp_
 def _count(route) -> int:
     with open_store(route.config.database_url) as store:
         return store.count()
+
+
+def test_tors_socket_still_drops_a_connection_without_the_proxy_line(route):
+    server = route.server
+    request = f"GET /nl/ HTTP/1.1\r\nHost: {ONION}\r\nConnection: close\r\n\r\n".encode()
+    # As nginx would send it, were it pointed at tor's socket: closed without a byte.
+    assert server.raw(request, unix=server.unix_socket) == b""
+    assert server.raw(proxy_line(4242) + request, unix=server.unix_socket).startswith(b"HTTP/1.1 200 ")
+    # The public names are not served there even after a PROXY line; nor the onion on nginx's.
+    status, _, _ = server.request("GET", "/nl/", host=NAMES[0])
+    assert status == 421
+    assert server.request("GET", "/nl/", host=ONION, https=True)[0] == 421
+
+
+def _reporter_files_a_report(route, staff, source: str, tag: str) -> str:
+    """GET the form and POST a report over HTTPS from `source`, as a browser without JavaScript
+    would; the receipt code, after checking the report opens to what was sent."""
+    status, _, page = route.get(NAMES[0], "/en/", source=source)
+    assert status == 200, page[:300]
+    token = re.search(rb'name="token" value="([^"]+)"', page).group(1).decode()
+    time.sleep(route.config.limits.form_min_seconds + 0.2)
+    fields = {"token": token, "urls": f"http://reporter-{tag}.example/", "found_on": "website", "kinds": "images",
+              "description": f"reporter {tag}", "danger": "no", "homepage": ""}
+    status, _, page = route.get(NAMES[0], "/en/", method="POST", body=form_body(fields), source=source,
+                                headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert status == 200, page[:500]
+    receipt = re.search(rb'<p class="code"[^>]*><strong>([A-Z0-9-]+)</strong>', page).group(1).decode()
+    with open_store(route.config.database_url) as store:
+        opened = [staff.open(row.sealed) for row in store.pending()]
+    mine = [r for r in opened if r.receipt == receipt]
+    assert len(mine) == 1 and mine[0].description == f"reporter {tag}"
+    return receipt
+
+
+def _assert_busy_page(status: int, headers: dict, body: bytes) -> None:
+    assert status == 429
+    assert headers["content-type"].startswith("text/html") and headers["retry-after"] == "60"
+    assert b"Even geduld" in body and b"Please wait" in body and b'<a href="/en/">' in body
+    assert b"<script" not in body and b"src=" not in body and b"<link" not in body
+    csp = headers["content-security-policy"]
+    style = re.search(rb"<style>(.*?)</style>", body, re.S).group(1)
+    digest = base64.b64encode(hashlib.sha256(style).digest()).decode()
+    assert f"style-src 'sha256-{digest}'" in csp and "default-src 'none'" in csp
+    assert headers["cache-control"] == "no-store"
+    for name in ("server", "date", "etag", "last-modified"):
+        assert name not in headers, name
+
+
+def test_a_burst_of_posts_from_one_address_gets_the_refusal_page_while_a_reporter_passes(route, staff):
+    before = _count(route)
+
+    def junk_post():
+        # A post without a token: meldpunt refuses it (400), if nginx passes it on at all.
+        return route.get(NAMES[0], "/nl/", method="POST", body=b"urls=x", source=FLOODER,
+                         headers={"Content-Type": "application/x-www-form-urlencoded"})
+
+    answers = [junk_post() for _ in range(12)]
+    statuses = [a[0] for a in answers]
+    # 1 + burst (5) pass at once; past them, only one per 10 s.
+    assert statuses[0] == 400 and set(statuses) <= {400, 429}, statuses
+    assert 6 <= statuses.count(400) <= 7 and statuses[-1] == 429, statuses
+    _assert_busy_page(*next(a for a in answers if a[0] == 429))
+
+    # Meanwhile, a reporter at another address: the form and the report pass as always, while the
+    # flooder keeps posting and keeps being refused.
+    stop, refused = threading.Event(), []
+
+    def flood() -> None:
+        while not stop.is_set():
+            refused.append(junk_post()[0])
+
+    flooder = threading.Thread(target=flood)
+    flooder.start()
+    try:
+        receipt = _reporter_files_a_report(route, staff, REPORTER, secrets.token_hex(4))
+    finally:
+        stop.set()
+        flooder.join(timeout=60)
+    assert refused and refused.count(400) <= 1, refused  # one may pass each 10 s
+    # The refused posts reached neither meldpunt nor its database; the reporter's report did.
+    assert _count(route) == before + 1 and receipt
+
+
+def test_a_burst_of_page_requests_from_one_address_is_refused_past_its_burst(route):
+    from concurrent.futures import ThreadPoolExecutor
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(lambda _: route.get(NAMES[0], "/static/style.css", source=POSTER)[0], range(60)))
+    elapsed = time.monotonic() - started
+    # 1 + burst (30) at once, then 2 a second for as long as the burst took.
+    assert set(statuses) == {200, 429} and statuses.count(200) <= 31 + 2 * elapsed + 1, (elapsed, statuses)
+    # Pages for everyone else are not affected.
+    assert route.get(NAMES[0], "/nl/", source=REPORTER)[0] == 200
 
 
 def test_client_address_forwarding_headers_and_user_agent_are_found_nowhere(route, staff):
