@@ -2,7 +2,13 @@
 # Installs meldpunt on Debian 12 beside the system tor, as root, from this source tree:
 #
 #   sudo deploy/install.sh            install or update, then start once the configuration is real
-#   sudo deploy/install.sh --no-start install or update only
+#   sudo deploy/install.sh --no-start install or update only: neither meldpunt nor tor is
+#                                     (re)started (tor is told to restart when a setting of
+#                                     its changed)
+#   sudo deploy/install.sh --restore DIR --no-start
+#                                     onto a fresh machine: the onion key and meldpunt.toml from
+#                                     a backup in DIR (deploy/README.md, "Backup and restore"),
+#                                     same onion address; never over a different key or config
 #   sudo deploy/install.sh --https-proxy NAME --https-cert FULLCHAIN --https-key KEY
 #                                     also serve the form at https://NAME/ through nginx (repeat
 #                                     --https-proxy for more names; each must be in web.public_hosts,
@@ -10,9 +16,15 @@
 #                                     the certificate files are the hotline's, PEM, for every NAME)
 #
 # Idempotent: run it again after editing /etc/meldpunt/meldpunt.toml, or after updating the source
-# tree; a run with nothing to do changes nothing. It never overwrites the configuration, and it
-# does not start meldpunt while the configuration fails meldpunt-check (the example's placeholder
-# recipient fails it). What it puts where is listed in deploy/README.md; uninstall.sh reverses it.
+# tree; a run with nothing to do changes nothing. meldpunt is restarted when its configuration,
+# code or units changed (and the run says which), started otherwise. It never overwrites the
+# configuration, nor a tor drop-in changed by hand (it says how to merge), and it does not start
+# meldpunt while the configuration fails meldpunt-check (the example's placeholders fail it).
+# What it puts where is listed in deploy/README.md; uninstall.sh reverses it.
+#
+# Exit status: 0 when meldpunt runs with a checked configuration (or, with --no-start, would);
+# 3 when everything is installed but meldpunt is not started because its configuration is not
+# ready (the last line says what to do); 1 on any other failure; 2 for a wrong option.
 #
 # Environment:
 #   MELDPUNT_WHEELS=DIR        install the Python packages from DIR only (pip --no-index)
@@ -57,17 +69,19 @@ NGINX_DEFAULT_SITE=/etc/nginx/sites-enabled/default
 # with meldpunt's); uninstall.sh enables the site again.
 NGINX_DEFAULT_MARK=/etc/nginx/meldpunt-disabled-default-site
 
-START=1
+START=1 RESTORE=""
 HTTPS_NAMES=() HTTPS_CERT="" HTTPS_KEY=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --no-start) START=0 ;;
-    --https-proxy | --https-cert | --https-key)
+    --https-proxy | --https-cert | --https-key | --restore)
       [ $# -ge 2 ] || { echo "install.sh: $1 needs a value" >&2; exit 2; }
       case "$1" in
         --https-proxy) HTTPS_NAMES+=("$2") ;;
         --https-cert) HTTPS_CERT="$2" ;;
         --https-key) HTTPS_KEY="$2" ;;
+        --restore) RESTORE="$2"
+          case "$2" in /*) ;; *) echo "install.sh: --restore $2: give the backup directory by absolute path" >&2; exit 2 ;; esac ;;
       esac
       shift ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
@@ -99,7 +113,7 @@ if [ -z "$R" ] && [ "$(id -u)" -ne 0 ]; then die "run as root (sudo $0)"; fi
 
 # --- helpers: each changes something only if it differs, and says so ------------------------
 
-CHANGED_UNITS=0 CHANGED_TOR=0 CHANGED_APPARMOR=0 CHANGED_CODE=0
+CHANGED_UNITS=0 CHANGED_TOR=0 CHANGED_APPARMOR=0
 
 # ensure_owner PATH USER:GROUP
 ensure_owner() {
@@ -179,6 +193,12 @@ source_stamp() {
     sha256sum | cut -d' ' -f1
 }
 stamp="$(source_stamp)"
+# A virtual environment whose interpreter is gone (Debian's python3 upgraded under it, a dangling
+# bin/python) or cannot import meldpunt is made again from scratch, whatever its stamp says.
+if [ -e "$R$VENV" ] && ! "$R$VENV/bin/python" -I -c 'import onion_service.config, crypto' >/dev/null 2>&1; then
+  say "the virtual environment in $VENV is broken (its python cannot import meldpunt): rebuilding it"
+  rm -rf "$R$VENV"
+fi
 if [ "$(cat "$R$VENV/.meldpunt-source" 2>/dev/null || true)" != "$stamp" ]; then
   say "installing meldpunt into $VENV"
   [ -x "$R$VENV/bin/python" ] || python3 -m venv "$R$VENV"
@@ -197,7 +217,6 @@ if [ "$(cat "$R$VENV/.meldpunt-source" 2>/dev/null || true)" != "$stamp" ]; then
   install -m 0755 "$TMP/meldpunt-check" "$R$VENV/libexec/meldpunt-check"
   if [ -f "$SRC/SECURITY.md" ]; then install -m 0644 "$SRC/SECURITY.md" "$R$VENV/share/doc/meldpunt/SECURITY.md"; fi
   echo "$stamp" > "$R$VENV/.meldpunt-source"
-  CHANGED_CODE=1
 fi
 ensure_owner "$VENV" root:root
 
@@ -218,6 +237,20 @@ put "$TMP/meldpunt-admin" /usr/local/sbin/meldpunt-admin 755 root:root || true
 # --- 4. configuration and data -------------------------------------------------------------------
 
 ensure_dir "$CONF_DIR" 750 "root:$SVC_USER"
+if [ -n "$RESTORE" ]; then
+  # A backup as deploy/README.md ("Backup and restore") makes it: meldpunt.toml and tor's
+  # hs_ed25519_secret_key. Put in place only where nothing is yet, or the same is already there.
+  if [ ! -f "$R$RESTORE/meldpunt.toml" ] || [ ! -f "$R$RESTORE/hs_ed25519_secret_key" ]; then
+    die "--restore $RESTORE: the directory must hold meldpunt.toml and hs_ed25519_secret_key (deploy/README.md, Backup and restore)"
+  fi
+  if [ ! -e "$R$CONF" ]; then
+    install -m 0640 "$R$RESTORE/meldpunt.toml" "$R$CONF"
+    chown "root:$SVC_USER" "$R$CONF"
+    say "restored $CONF from $RESTORE"
+  elif ! cmp -s "$R$RESTORE/meldpunt.toml" "$R$CONF"; then
+    die "--restore: $CONF exists and differs from $RESTORE/meldpunt.toml: move one of them away, then run $0 again"
+  fi
+fi
 if [ ! -e "$R$CONF" ]; then
   # The example, with the one setting a sandboxed install needs: the web server on the unix
   # socket the system tor connects to (the service has no network).
@@ -244,7 +277,49 @@ systemd-tmpfiles --create "$R/etc/tmpfiles.d/meldpunt.conf"
 
 # --- 6. the system tor ---------------------------------------------------------------------------
 
-put "$HERE/tor/meldpunt.conf" "$TOR_DROPIN_DIR/meldpunt.conf" 644 root:root && CHANGED_TOR=1
+# put_tuned SOURCE PATH: like put, for a file the sysadmin may tune (a conffile, in Debian's
+# words). The hash of what this script last wrote is kept beside the configuration; a file that
+# no longer has it was changed here and is left as it is, with a line saying how to merge.
+# Returns 0 if it wrote the file.
+put_tuned() {
+  local stamp_file
+  stamp_file="$CONF_DIR/.installed-$(basename "$(dirname "$2")")-$(basename "$2").sha256"
+  local shipped have recorded
+  shipped="$(sha256sum < "$1" | cut -d' ' -f1)"
+  recorded="$(cat "$R$stamp_file" 2>/dev/null || true)"
+  if [ -e "$R$2" ]; then
+    have="$(sha256sum < "$R$2" | cut -d' ' -f1)"
+    if [ "$have" != "$shipped" ] && [ "$have" != "$recorded" ]; then
+      say "kept $2: it was changed on this machine. This version's is $1; to take it, merge by hand"
+      say "  (diff -u $2 $1) or delete $2 and run $0 again"
+      return 1
+    fi
+  fi
+  local wrote=1
+  put "$1" "$2" 644 root:root && wrote=0
+  if [ "$recorded" != "$shipped" ]; then
+    echo "$shipped" > "$R$stamp_file.meldpunt-new" && mv -f "$R$stamp_file.meldpunt-new" "$R$stamp_file"
+    ensure_mode "$stamp_file" 644
+    ensure_owner "$stamp_file" root:root
+  fi
+  return "$wrote"
+}
+put_tuned "$HERE/tor/meldpunt.conf" "$TOR_DROPIN_DIR/meldpunt.conf" && CHANGED_TOR=1
+
+if [ -n "$RESTORE" ]; then
+  NEW_KEY="$TOR_HS_DIR/hs_ed25519_secret_key"
+  ensure_dir "$TOR_HS_DIR" 700 "$TOR_GROUP:$TOR_GROUP"
+  if [ ! -e "$R$NEW_KEY" ]; then
+    install -m 0600 "$R$RESTORE/hs_ed25519_secret_key" "$R$NEW_KEY.meldpunt-new"
+    mv -f "$R$NEW_KEY.meldpunt-new" "$R$NEW_KEY"
+    ensure_owner "$NEW_KEY" "$TOR_GROUP:$TOR_GROUP"
+    # tor writes hostname and hs_ed25519_public_key from the secret key as it starts.
+    say "restored the onion key to $NEW_KEY (the backup's address)"
+    CHANGED_TOR=1
+  elif ! cmp -s "$R$RESTORE/hs_ed25519_secret_key" "$R$NEW_KEY"; then
+    die "--restore: $NEW_KEY holds a different onion key than $RESTORE: keep the one whose address is published, move the other away, and run $0 again"
+  fi
+fi
 
 # The key moves from meldpunt's data directory (where meldpunt kept it before it became a
 # HiddenServiceDir service) into tor's, as it is: the file already has tor's hs_ed25519_secret_key
@@ -293,9 +368,20 @@ tor --defaults-torrc "$R/usr/share/tor/tor-service-defaults-torrc" -f "$R$TORRC"
   die "tor does not accept its configuration ($TORRC and $TOR_DROPIN_DIR/); nothing was restarted"
 }
 systemctl enable --quiet tor.service
+# A restart --no-start held back is done by the next run that starts.
+TOR_PENDING="$CONF_DIR/.tor-restart-pending"
+if [ -e "$R$TOR_PENDING" ]; then CHANGED_TOR=1; fi
 if [ "$CHANGED_TOR" = 1 ] || [ "$CHANGED_APPARMOR" = 1 ]; then
-  say "restarting tor"
-  systemctl restart tor.service
+  if [ "$START" = 1 ]; then
+    say "restarting tor: its meldpunt settings changed"
+    systemctl restart tor.service
+    rm -f "$R$TOR_PENDING"
+  else
+    # A tor restarted before the key to restore is in place makes a new one (a new address):
+    # with --no-start, the sysadmin (or the next run without it) restarts tor.
+    [ -e "$R$TOR_PENDING" ] || : > "$R$TOR_PENDING"
+    say "tor's meldpunt settings changed; not restarted (--no-start). When ready: systemctl restart tor, or run $0 again"
+  fi
 fi
 if [ -e "$R$OLD_KEY" ] && cmp -s "$R$OLD_KEY" "$R$NEW_KEY"; then
   rm -f "$R$OLD_KEY"
@@ -353,11 +439,17 @@ if [ "${#HTTPS_NAMES[@]}" -gt 0 ]; then
     systemctl reload-or-restart nginx.service
   fi
   # meldpunt answers 421 to names it was not given, and nginx reaches it only on https_bind:
-  # say so now rather than after the first visit.
+  # say so now rather than after the first visit. (A configuration that is not TOML at all is
+  # meldpunt-check's to report, below, with the line it stops at.)
   if ! "$R$VENV/bin/python" -I - "$R$CONF" "$HTTPS_BIND" "${HTTPS_NAMES[@]}" <<'PY'; then
 import sys, tomllib
-with open(sys.argv[1], "rb") as fh:
-    web = tomllib.load(fh).get("web", {})
+try:
+    with open(sys.argv[1], "rb") as fh:
+        web = tomllib.load(fh).get("web", {})
+except (OSError, tomllib.TOMLDecodeError):
+    sys.exit(0)
+if not isinstance(web, dict):
+    sys.exit(0)
 hosts, wrong = web.get("public_hosts", []), []
 missing = [n for n in sys.argv[3:] if n not in hosts]
 if missing:
@@ -368,29 +460,62 @@ if web.get("https_bind") != sys.argv[2]:
 if wrong:
     sys.exit("\n".join("meldpunt install: " + line for line in wrong))
 PY
-    say "add the names to web.public_hosts and set web.https_bind, then run $0 again with the same options"
+    NOT_READY="add the names to web.public_hosts and set web.https_bind in $CONF, then run $0 again with the same options"
   fi
 fi
 
 # --- 8. start, once the configuration is real ----------------------------------------------------
 
+# Not started: exit 3, the last line saying what to do (the lines above say why).
+not_started() {
+  say "NOT STARTED: $*" >&2
+  exit 3
+}
+
 # As the service will run it: its user, and no other group (it needs nothing of tor's).
 if ! setpriv --reuid="$SVC_USER" --regid="$SVC_USER" --clear-groups --no-new-privs \
-  "$R$VENV/bin/python" -I "$R$VENV/libexec/meldpunt-check" "$R$CONF"; then
-  say "NOT STARTED: $CONF is not ready (see above)."
-  say "Put your staff recipients (age1pq1…, from 'meldpunt keygen' on the offline machine) in it, then run $0 again."
-  exit 0
+  "$R$VENV/bin/python" -I "$R$VENV/libexec/meldpunt-check" "$R$CONF" 2>"$TMP/check"; then
+  cat "$TMP/check" >&2
+  if grep -q 'recipients\[\|placeholder' "$TMP/check"; then
+    not_started "put your hotline's details and staff recipients (age1pq1…, from 'meldpunt keygen' on the offline machine) in $CONF, then run $0 again"
+  fi
+  not_started "fix what meldpunt-check says above in $CONF, then run $0 again"
 fi
+cat "$TMP/check" >&2 # its warnings
+if [ -n "${NOT_READY:-}" ]; then not_started "$NOT_READY"; fi
+
+# What meldpunt runs with, as "CONFIGURATION CODE-AND-UNITS" hashes: a change to any of it takes
+# effect only by a restart. The hashes of the last (re)start are kept in $VENV.
+hash_of() { cat "$@" 2>/dev/null | sha256sum | cut -d' ' -f1; }
+APPLIED="$VENV/.meldpunt-applied"
+applied="$(hash_of "$R$CONF") $(hash_of "$R$VENV/.meldpunt-source" "$R/etc/systemd/system/meldpunt.service" \
+  "$R/etc/systemd/system/meldpunt-check.service" "$R/etc/tmpfiles.d/meldpunt.conf")"
+last="$(cat "$R$APPLIED" 2>/dev/null || true)"
 if [ "$START" = 0 ]; then
+  if [ -n "$last" ] && [ "$last" != "$applied" ]; then
+    say "meldpunt's configuration or code changed; not restarted (--no-start). To apply: systemctl restart meldpunt"
+  fi
   say "installed; not started (--no-start). Start with: systemctl enable --now meldpunt.service"
   exit 0
 fi
 systemctl enable --quiet meldpunt.service
-if [ "$CHANGED_CODE" = 1 ] || [ "$CHANGED_UNITS" = 1 ]; then
+if [ "$last" != "$applied" ]; then
+  if [ -n "$last" ]; then
+    why=()
+    [ "${last%% *}" != "${applied%% *}" ] && why+=("$CONF")
+    [ "${last#* }" != "${applied#* }" ] && why+=("its code or units")
+    say "restarting meldpunt: ${why[*]} changed"
+  else
+    say "starting meldpunt"
+  fi
   systemctl restart meldpunt.service
+  echo "$applied" > "$R$APPLIED"
 else
   systemctl start meldpunt.service
 fi
+# systemctl returns once the unit started (Type=notify: once gunicorn listens), or failed.
+systemctl is-active --quiet meldpunt.service ||
+  die "meldpunt.service is not running: see journalctl -u meldpunt -u meldpunt-check, fix, and run $0 again"
 
 # The unit copies tor's hostname file there as meldpunt starts (before tor has published it).
 address_file="$R$DATA/onion-address"

@@ -13,6 +13,7 @@ instead of a service that starts and silently serves nothing.
 
 from __future__ import annotations
 
+import glob
 import os
 import sys
 from urllib.parse import parse_qs, urlsplit
@@ -25,6 +26,17 @@ from onion_service.config import load_config
 DATA_DIR = "/var/lib/meldpunt"  # StateDirectory=meldpunt
 SOCKET_DIR = "/run/meldpunt"  # tmpfiles.d: 0750 meldpunt:debian-tor, ReadWritePaths=
 HTTPS_SOCKET_DIR = "/run/meldpunt-https"  # install.sh --https-proxy: 0750 meldpunt:www-data
+TORRC_DIR = "/etc/tor/torrc.d"  # install.sh's drop-ins (deploy/tor/meldpunt.conf), %included by torrc
+
+# [tor] keys of meldpunt.toml and the torrc option that holds each when the system tor publishes
+# the service (control = "torrc"): then tor reads the option, and meldpunt never sees the key.
+TOR_OPTIONS = {
+    "pow_queue_rate": "HiddenServicePoWQueueRate",
+    "pow_queue_burst": "HiddenServicePoWQueueBurst",
+    "max_streams": "HiddenServiceMaxStreams",
+    "intro_dos_rate": "HiddenServiceEnableIntroDoSRatePerSec",
+    "intro_dos_burst": "HiddenServiceEnableIntroDoSBurstPerSec",
+}
 
 
 def problems(config) -> tuple[list[str], list[str]]:
@@ -60,10 +72,64 @@ def problems(config) -> tuple[list[str], list[str]]:
         else:
             if late:
                 warnings.append(f"schedules: {late}")
+    if config.tor.control == "torrc":
+        warnings += tor_sources(config)[1]
     if not os.path.exists(os.path.join(DATA_DIR, "onion-address")):
         warnings.append(f"{DATA_DIR}/onion-address is missing: meldpunt.service copies it from tor's "
                         "hostname file as it starts (is tor running with the meldpunt drop-in?)")
     return errors, warnings
+
+
+def _torrc_services(torrc_dir: str) -> list[dict[str, tuple[str, str]]]:
+    """The onion services of the drop-ins, as tor reads them (files in name order, each
+    HiddenService* line belonging to the HiddenServiceDir above it): option -> (value, file)."""
+    services: list[dict[str, tuple[str, str]]] = []
+    for path in sorted(glob.glob(os.path.join(torrc_dir, "*.conf"))):
+        try:
+            with open(path, encoding="utf-8", errors="replace") as fh:
+                lines = fh.read().splitlines()
+        except OSError:
+            continue  # tor's own business; the sandbox may hide a file
+        for line in lines:
+            words = line.split(None, 1)
+            if len(words) != 2 or words[0].startswith("#"):
+                continue
+            key, value = words[0].lower(), words[1].split("#", 1)[0].strip()
+            if key == "hiddenservicedir":
+                services.append({})
+            if key.startswith("hiddenservice") and services:
+                services[-1][key] = (value, path)
+    return services
+
+
+def tor_sources(config, torrc_dir: str = TORRC_DIR) -> tuple[list[str], list[str]]:
+    """(notes, warnings): with control = "torrc", where each of tor's settings for this service
+    really comes from, and which [tor] values of meldpunt.toml are not in force."""
+    socket = config.web.bind.removeprefix("unix:")
+    mine = [s for s in _torrc_services(torrc_dir)
+            if any(socket in v for k, (v, _) in s.items() if k == "hiddenserviceport")]
+    if not mine:
+        return [], [f"tor: no HiddenServiceDir in {torrc_dir}/*.conf sends port 80 to {config.web.bind}: "
+                    "with tor.control = \"torrc\", tor publishes the service from there (deploy/install.sh "
+                    "installs it)"]
+    service = mine[-1]
+    notes: list[str] = []
+    warnings: list[str] = []
+    for key, option in TOR_OPTIONS.items():
+        value, path = service.get(option.lower(), (None, None))
+        ours = getattr(config.tor, key)
+        if value is None:
+            notes.append(f"tor: {option} is tor's default (not set in {torrc_dir}/)")
+            continue
+        notes.append(f"tor: {option} {value}, from {path}")
+        if value != str(ours):
+            warnings.append(f"tor.{key} = {ours} in the configuration is not in force: with tor.control = "
+                            f"\"torrc\" tor uses {option} {value} from {path} (change it there)")
+    exported = service.get("hiddenserviceexportcircuitid", ("", ""))[0]
+    if config.tor.circuit_ids and exported != "haproxy":
+        warnings.append(f"tor.circuit_ids is on but {torrc_dir}/ has no HiddenServiceExportCircuitID haproxy "
+                        "for this service: meldpunt refuses every connection without tor's PROXY line")
+    return notes, warnings
 
 
 def _https_problems(config, warnings: list[str]) -> list[str]:
@@ -104,6 +170,9 @@ def main(argv: list[str]) -> int:
         print(f"meldpunt-check: {exc}", file=sys.stderr)
         return 1
     errors, warnings = problems(config)
+    if config.tor.control == "torrc":
+        for line in tor_sources(config)[0]:
+            print(f"meldpunt-check: {line}")
     for line in warnings:
         print(f"meldpunt-check: warning: {line}", file=sys.stderr)
     for line in errors:

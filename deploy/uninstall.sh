@@ -96,7 +96,7 @@ if [ -d "$R/etc/systemd/system/tor@default.service.d" ] && [ -z "$(ls -A "$R/etc
 fi
 if [ "$units_changed" = 1 ]; then systemctl daemon-reload; fi
 for d in /run/meldpunt /run/meldpunt-https; do
-  if [ -d "$R$d" ]; then rm -rf "${R:?}$d"; fi
+  if [ -d "$R$d" ]; then rm -rf "$R$d"; fi
 done
 for p in "$VENV" /usr/local/sbin/meldpunt-admin; do
   if [ -e "$R$p" ]; then rm -rf "$R$p"; say "removed $p"; fi
@@ -132,6 +132,8 @@ if [ -e "$R$TOR_DROPIN_DIR/meldpunt.conf" ]; then
   say "removed $TOR_DROPIN_DIR/meldpunt.conf"
   tor_changed=1
 fi
+# install.sh's notes on it: the hash it last wrote, a restart --no-start held back.
+rm -f "$R$CONF_DIR/.installed-torrc.d-meldpunt.conf.sha256" "$R$CONF_DIR/.tor-restart-pending"
 if [ -d "$R$TOR_DROPIN_DIR" ] && [ -z "$(ls -A "$R$TOR_DROPIN_DIR")" ]; then
   rmdir "$R$TOR_DROPIN_DIR"
   # Our include line (and the blank line before it) goes only when nothing else uses the directory.
