@@ -26,6 +26,8 @@ from onion_service.config import load_config
 DATA_DIR = "/var/lib/meldpunt"  # StateDirectory=meldpunt
 SOCKET_DIR = "/run/meldpunt"  # tmpfiles.d: 0750 meldpunt:debian-tor, ReadWritePaths=
 HTTPS_SOCKET_DIR = "/run/meldpunt-https"  # install.sh --https-proxy: 0750 meldpunt:www-data
+# What marks the example's placeholders (deploy/meldpunt.toml.example): none may reach reporters.
+PLACEHOLDER = "replace-with-"
 TORRC_DIR = "/etc/tor/torrc.d"  # install.sh's drop-ins (deploy/tor/meldpunt.conf), %included by torrc
 
 # [tor] keys of meldpunt.toml and the torrc option that holds each when the system tor publishes
@@ -41,7 +43,7 @@ TOR_OPTIONS = {
 
 def problems(config) -> tuple[list[str], list[str]]:
     """(errors, warnings) for a loaded configuration."""
-    errors: list[str] = []
+    errors: list[str] = list(placeholders(config))
     warnings: list[str] = []
     bind = config.web.bind
     if not bind.startswith(f"unix:{SOCKET_DIR}/"):
@@ -78,6 +80,20 @@ def problems(config) -> tuple[list[str], list[str]]:
         warnings.append(f"{DATA_DIR}/onion-address is missing: meldpunt.service copies it from tor's "
                         "hostname file as it starts (is tor running with the meldpunt drop-in?)")
     return errors, warnings
+
+
+def placeholders(config) -> list[str]:
+    """The hotline's texts still holding the example's placeholders (recipients with one are not
+    keys at all, and refused by load_config already)."""
+    hotline = config.hotline
+    texts = {"hotline.name": hotline.name, "hotline.contact": hotline.contact}
+    for i, e in enumerate(hotline.emergency):
+        texts[f"hotline.emergency[{i}].label"] = e.label
+    found = [key for key, text in texts.items()
+             if any(PLACEHOLDER in s.lower() for s in [text.fallback, *dict(text.by_language).values()])]
+    found += [f"hotline.emergency[{i}].number" for i, e in enumerate(hotline.emergency)
+              if PLACEHOLDER in e.number.lower()]
+    return [f"{key} still holds the example's placeholder: put your hotline's own text there" for key in found]
 
 
 def _torrc_services(torrc_dir: str) -> list[dict[str, tuple[str, str]]]:
