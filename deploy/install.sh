@@ -9,6 +9,11 @@
 #                                     onto a fresh machine: the onion key and meldpunt.toml from
 #                                     a backup in DIR (deploy/README.md, "Backup and restore"),
 #                                     same onion address; never over a different key or config
+#   sudo deploy/install.sh --backend FRONTEND.onion --database-proxy IP:PORT
+#                                     a backend behind Onionbalance (deploy/onionbalance/README.md):
+#                                     tor publishes this backend as an instance of FRONTEND (and no
+#                                     stand-alone address), meldpunt answers for FRONTEND and reaches
+#                                     the shared PostgreSQL at IP:PORT through meldpunt-db-proxy.socket
 #   sudo deploy/install.sh --https-proxy NAME --https-cert FULLCHAIN --https-key KEY
 #                                     also serve the form at https://NAME/ through nginx (repeat
 #                                     --https-proxy for more names; each must be in web.public_hosts,
@@ -69,17 +74,21 @@ NGINX_DEFAULT_SITE=/etc/nginx/sites-enabled/default
 # with meldpunt's); uninstall.sh enables the site again.
 NGINX_DEFAULT_MARK=/etc/nginx/meldpunt-disabled-default-site
 
-START=1 RESTORE=""
+START=1 RESTORE="" BACKEND="" DB_PROXY=""
 HTTPS_NAMES=() HTTPS_CERT="" HTTPS_KEY=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --no-start) START=0 ;;
-    --https-proxy | --https-cert | --https-key | --restore)
+    --https-proxy | --https-cert | --https-key | --restore | --backend | --database-proxy)
       [ $# -ge 2 ] || { echo "install.sh: $1 needs a value" >&2; exit 2; }
       case "$1" in
         --https-proxy) HTTPS_NAMES+=("$2") ;;
         --https-cert) HTTPS_CERT="$2" ;;
         --https-key) HTTPS_KEY="$2" ;;
+        --backend) BACKEND="$2"
+          [[ "$2" =~ ^[a-z2-7]{56}\.onion$ ]] || { echo "install.sh: --backend $2 is not an onion address (56 letters and digits, then .onion)" >&2; exit 2; } ;;
+        --database-proxy) DB_PROXY="$2"
+          [[ "$2" =~ ^([0-9]{1,3}\.){3}[0-9]{1,3}:[0-9]{1,5}$ ]] || { echo "install.sh: --database-proxy $2: the database server's IPv4 address and port on the private link (10.8.0.1:5432)" >&2; exit 2; } ;;
         --restore) RESTORE="$2"
           case "$2" in /*) ;; *) echo "install.sh: --restore $2: give the backup directory by absolute path" >&2; exit 2 ;; esac ;;
       esac
@@ -89,6 +98,9 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
+if { [ -n "$BACKEND" ] && [ -z "$DB_PROXY" ]; } || { [ -z "$BACKEND" ] && [ -n "$DB_PROXY" ]; }; then
+  echo "install.sh: --backend FRONTEND.onion goes with --database-proxy IP:PORT" >&2; exit 2
+fi
 if [ "${#HTTPS_NAMES[@]}" -gt 0 ] || [ -n "$HTTPS_CERT$HTTPS_KEY" ]; then
   if [ "${#HTTPS_NAMES[@]}" -eq 0 ] || [ -z "$HTTPS_CERT" ] || [ -z "$HTTPS_KEY" ]; then
     echo "install.sh: --https-proxy NAME goes with --https-cert FILE and --https-key FILE" >&2; exit 2
@@ -272,6 +284,24 @@ put "$HERE/tmpfiles/meldpunt.conf" /etc/tmpfiles.d/meldpunt.conf 644 root:root &
 if put "$HERE/systemd/tor@default.service.d/meldpunt.conf" "$TOR_UNIT_DROPIN" 644 root:root; then
   CHANGED_UNITS=1 CHANGED_TOR=1
 fi
+# A backend (--backend): meldpunt answers for the frontend's address and reaches the shared
+# database through the proxy's socket; the proxy is the one unit that touches the network.
+BACKEND_DROPIN=/etc/systemd/system/meldpunt.service.d/backend.conf
+FRONTEND_FILE="$CONF_DIR/frontend-address"
+if [ -n "$BACKEND" ]; then
+  put "$HERE/onionbalance/meldpunt.service.d/backend.conf" "$BACKEND_DROPIN" 644 root:root && CHANGED_UNITS=1
+  put "$HERE/onionbalance/meldpunt-db-proxy.socket" /etc/systemd/system/meldpunt-db-proxy.socket 644 root:root &&
+    CHANGED_UNITS=1
+  db_ip="${DB_PROXY%:*}"
+  sed -e "s|^ExecStart=/lib/systemd/systemd-socket-proxyd .*|ExecStart=/lib/systemd/systemd-socket-proxyd $DB_PROXY|" \
+    -e "s|^IPAddressAllow=.*|IPAddressAllow=$db_ip|" "$HERE/onionbalance/meldpunt-db-proxy.service" > "$TMP/db-proxy.service"
+  grep -qx "IPAddressAllow=$db_ip" "$TMP/db-proxy.service" || die "deploy/onionbalance/meldpunt-db-proxy.service has no IPAddressAllow= line to adapt"
+  put "$TMP/db-proxy.service" /etc/systemd/system/meldpunt-db-proxy.service 644 root:root && CHANGED_UNITS=1
+  echo "$BACKEND" > "$TMP/frontend-address"
+  put "$TMP/frontend-address" "$FRONTEND_FILE" 644 root:root || true
+elif [ -e "$R$BACKEND_DROPIN" ]; then
+  die "this machine is a backend ($BACKEND_DROPIN): run $0 with --backend and --database-proxy as before, or uninstall.sh first"
+fi
 if [ "$CHANGED_UNITS" = 1 ]; then systemctl daemon-reload; fi
 systemd-tmpfiles --create "$R/etc/tmpfiles.d/meldpunt.conf"
 
@@ -304,7 +334,29 @@ put_tuned() {
   fi
   return "$wrote"
 }
-put_tuned "$HERE/tor/meldpunt.conf" "$TOR_DROPIN_DIR/meldpunt.conf" && CHANGED_TOR=1
+if [ -z "$BACKEND" ]; then
+  put_tuned "$HERE/tor/meldpunt.conf" "$TOR_DROPIN_DIR/meldpunt.conf" && CHANGED_TOR=1
+else
+  # A backend: tor publishes it as an Onionbalance instance only, with every other line of the
+  # single server's drop-in (backend-tor.conf repeats them); the single server's drop-in goes,
+  # or this tor would publish a second, stand-alone address on the same socket.
+  put_tuned "$HERE/onionbalance/backend-tor.conf" "$TOR_DROPIN_DIR/meldpunt-backend.conf" && CHANGED_TOR=1
+  single="$TOR_DROPIN_DIR/meldpunt.conf"
+  if [ -e "$R$single" ]; then
+    have="$(sha256sum < "$R$single" | cut -d' ' -f1)"
+    if [ "$have" != "$(sha256sum < "$HERE/tor/meldpunt.conf" | cut -d' ' -f1)" ] &&
+      [ "$have" != "$(cat "$R$CONF_DIR/.installed-torrc.d-meldpunt.conf.sha256" 2>/dev/null || true)" ]; then
+      die "$single was changed on this machine; a backend must not have it (a second address): carry your changes into $TOR_DROPIN_DIR/meldpunt-backend.conf, remove it, and run $0 again"
+    fi
+    rm -f "$R$single" "$R$CONF_DIR/.installed-torrc.d-meldpunt.conf.sha256"
+    say "removed $single: a backend is published through the frontend only"
+    CHANGED_TOR=1
+  fi
+  OB_DIR=/var/lib/tor/meldpunt-backend
+  ensure_dir "$OB_DIR" 700 "$TOR_GROUP:$TOR_GROUP"
+  echo "MasterOnionAddress $BACKEND" > "$TMP/ob_config"
+  put "$TMP/ob_config" "$OB_DIR/ob_config" 600 "$TOR_GROUP:$TOR_GROUP" && CHANGED_TOR=1
+fi
 
 if [ -n "$RESTORE" ]; then
   NEW_KEY="$TOR_HS_DIR/hs_ed25519_secret_key"
@@ -489,7 +541,8 @@ if [ -n "${NOT_READY:-}" ]; then not_started "$NOT_READY"; fi
 hash_of() { cat "$@" 2>/dev/null | sha256sum | cut -d' ' -f1; }
 APPLIED="$VENV/.meldpunt-applied"
 applied="$(hash_of "$R$CONF") $(hash_of "$R$VENV/.meldpunt-source" "$R/etc/systemd/system/meldpunt.service" \
-  "$R/etc/systemd/system/meldpunt-check.service" "$R/etc/tmpfiles.d/meldpunt.conf")"
+  "$R/etc/systemd/system/meldpunt-check.service" "$R/etc/tmpfiles.d/meldpunt.conf" "$R$BACKEND_DROPIN" \
+  "$R$FRONTEND_FILE")"
 last="$(cat "$R$APPLIED" 2>/dev/null || true)"
 if [ "$START" = 0 ]; then
   if [ -n "$last" ] && [ "$last" != "$applied" ]; then
@@ -498,6 +551,7 @@ if [ "$START" = 0 ]; then
   say "installed; not started (--no-start). Start with: systemctl enable --now meldpunt.service"
   exit 0
 fi
+if [ -n "$BACKEND" ]; then systemctl enable --now --quiet meldpunt-db-proxy.socket; fi
 systemctl enable --quiet meldpunt.service
 if [ "$last" != "$applied" ]; then
   if [ -n "$last" ]; then

@@ -66,6 +66,7 @@ def problems(config) -> tuple[list[str], list[str]]:
                       "(postgresql+psycopg:///meldpunt?host=/run/postgresql): the service has no network; "
                       "a database on another server is reached through meldpunt-db-proxy.socket "
                       "(deploy/onionbalance/README.md)")
+    errors += _credential_problems(url)
     if config.schedules:
         try:
             late = key_schedule.check_today(config.schedules, key_schedule.utc_today(), config.schedule_warn_days)
@@ -166,6 +167,21 @@ def _https_problems(config, warnings: list[str]) -> list[str]:
         # gunicorn could not make its socket there, and the service would stop at once.
         return [f"{HTTPS_SOCKET_DIR} is missing: deploy/install.sh --https-proxy makes it "
                 "(/etc/tmpfiles.d/meldpunt-https.conf)"]
+    return []
+
+
+def _credential_problems(url: str) -> list[str]:
+    """The configuration is public data (kept with the hotline's documentation, readable by the
+    service's group): a database password belongs in the service's own 0700 data directory."""
+    parts = urlsplit(url)
+    if parts.password:
+        return [f"database_url holds a password: put it in {DATA_DIR}/pgpass (mode 0600, owner meldpunt) and "
+                f"name it with passfile={DATA_DIR}/pgpass (deploy/onionbalance/README.md)"]
+    passfiles = parse_qs(parts.query).get("passfile", [])
+    outside = [p for p in passfiles if not p.startswith(DATA_DIR + "/")]
+    if outside:
+        return [f"database_url: passfile must be in {DATA_DIR}/ (mode 0600, owner meldpunt), not beside "
+                "the configuration, which holds only public data"]
     return []
 
 

@@ -51,7 +51,12 @@ STUBS = {
         '  *" --verify-config "*)\n'
         '    # The torrc install.sh wrote, its %include pointed into the throwaway root.\n'
         '    while [ $# -gt 0 ]; do [ "$1" = -f ] && torrc="$2"; shift; done\n'
-        '    sed "s#^%include /etc/#%include $MELDPUNT_ROOT/etc/#" "$torrc" > "$STATE/torrc"\n'
+        '    sed "s#^%include /etc/tor/torrc.d/#%include $STATE/torrc.d/#" "$torrc" > "$STATE/torrc"\n'
+        # The drop-ins as written; a backend's instance directory (tor reads its ob_config) in the root.
+        '    rm -rf "$STATE/torrc.d" && mkdir -p "$STATE/torrc.d"\n'
+        '    for f in "$MELDPUNT_ROOT"/etc/tor/torrc.d/*; do [ -f "$f" ] || continue\n'
+        '      sed "s#/var/lib/tor/meldpunt-backend/#$MELDPUNT_ROOT/var/lib/tor/meldpunt-backend/#" "$f"'
+        ' > "$STATE/torrc.d/${f##*/}"; done\n'
         '    mkdir -p "$STATE/tor-data" && chmod 700 "$STATE/tor-data"\n'
         '    exec /usr/bin/tor --defaults-torrc /usr/share/tor/tor-service-defaults-torrc -f "$STATE/torrc" \\\n'
         '      --DataDirectory "$STATE/tor-data" --PidFile "$STATE/tor-data/pid" --User "$(id -un)"'
