@@ -538,7 +538,7 @@ if [ -n "${NOT_READY:-}" ]; then not_started "$NOT_READY"; fi
 
 # What meldpunt runs with, as "CONFIGURATION CODE-AND-UNITS" hashes: a change to any of it takes
 # effect only by a restart. The hashes of the last (re)start are kept in $VENV.
-hash_of() { cat "$@" 2>/dev/null | sha256sum | cut -d' ' -f1; }
+hash_of() { { cat "$@" 2>/dev/null || true; } | sha256sum | cut -d' ' -f1; } # a missing file: as if empty
 APPLIED="$VENV/.meldpunt-applied"
 applied="$(hash_of "$R$CONF") $(hash_of "$R$VENV/.meldpunt-source" "$R/etc/systemd/system/meldpunt.service" \
   "$R/etc/systemd/system/meldpunt-check.service" "$R/etc/tmpfiles.d/meldpunt.conf" "$R$BACKEND_DROPIN" \
