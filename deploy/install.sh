@@ -66,6 +66,9 @@ ADDRESS_WAIT="${MELDPUNT_ADDRESS_WAIT:-180}"
 NGINX_CONF=/etc/nginx/conf.d/meldpunt.conf
 NGINX_TMPFILES=/etc/tmpfiles.d/meldpunt-https.conf
 NGINX_PAGE=/usr/local/share/meldpunt/nginx/meldpunt-busy.html
+# certbot's webroot (certbot certonly --webroot -w ...): nginx serves /.well-known/acme-challenge/
+# from here on the names' port 80.
+ACME_WEBROOT=/var/www/meldpunt-acme
 # meldpunt's socket for nginx ([web] https_bind), in a directory of its own (see below).
 HTTPS_SOCKET_DIR=/run/meldpunt-https
 HTTPS_BIND="unix:$HTTPS_SOCKET_DIR/https.sock"
@@ -454,11 +457,16 @@ if [ "${#HTTPS_NAMES[@]}" -gt 0 ]; then
   for f in "$HTTPS_CERT" "$HTTPS_KEY"; do [ -r "$R$f" ] || die "cannot read $f (--https-cert, --https-key)"; done
   sed -e "s|@SERVER_NAMES@|${HTTPS_NAMES[*]}|g" -e "s|@CERTIFICATE@|$HTTPS_CERT|g" \
     -e "s|@CERTIFICATE_KEY@|$HTTPS_KEY|g" "$HERE/nginx/meldpunt.conf" > "$TMP/nginx-meldpunt.conf"
+  # The certificate's fingerprint in the site: a certificate renewed at the same path changes the
+  # site, so this run reloads nginx (certbot's deploy hook does the same between runs).
+  printf '# certificate in use: sha256 %s\n' "$(sha256sum < "$R$HTTPS_CERT" | cut -d' ' -f1)" >> "$TMP/nginx-meldpunt.conf"
   put "$TMP/nginx-meldpunt.conf" "$NGINX_CONF" 644 root:root && CHANGED_NGINX=1
   # The page nginx answers with when it refuses a client past its limits.
   ensure_dir "$(dirname "$(dirname "$NGINX_PAGE")")" 755 root:root
   ensure_dir "$(dirname "$NGINX_PAGE")" 755 root:root
   put "$HERE/nginx/busy.html" "$NGINX_PAGE" 644 root:root && CHANGED_NGINX=1
+  ensure_dir "$(dirname "$ACME_WEBROOT")" 755 root:root
+  ensure_dir "$ACME_WEBROOT" 755 root:root
   # One socket per kind of client: nginx's workers (www-data) reach meldpunt's https.sock in a
   # directory of its own, and never tor's web.sock (where only tor's connections are taken, each
   # with its PROXY line): /run/meldpunt stays meldpunt:debian-tor 0750 with no one else let in.

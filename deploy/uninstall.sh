@@ -116,6 +116,12 @@ done
 for d in /usr/local/share/meldpunt/nginx /usr/local/share/meldpunt; do
   if [ -d "$R$d" ]; then rmdir --ignore-fail-on-non-empty "$R$d"; fi
 done
+# certbot's webroot: only ever challenge files, which certbot removes after each use.
+if [ -d "$R/var/www/meldpunt-acme" ]; then
+  rm -rf "$R/var/www/meldpunt-acme"
+  say "removed /var/www/meldpunt-acme"
+  rmdir --ignore-fail-on-non-empty "$R/var/www"
+fi
 if [ -f "$R$NGINX_DEFAULT_MARK" ]; then
   site="$(cat "$R$NGINX_DEFAULT_MARK")"
   if [ -e "$R$site" ] && [ ! -e "$R$NGINX_DEFAULT_SITE" ] && [ ! -L "$R$NGINX_DEFAULT_SITE" ]; then
