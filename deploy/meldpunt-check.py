@@ -159,8 +159,9 @@ def _https_problems(config, warnings: list[str]) -> list[str]:
     if web.https_bind is None:
         return []
     if not web.https_bind.startswith(f"unix:{HTTPS_SOCKET_DIR}/"):
-        return [f"web.https_bind must be a unix socket in {HTTPS_SOCKET_DIR}/ (e.g. unix:{HTTPS_SOCKET_DIR}/https.sock): "
-                "the service has no network, and nginx may enter that directory only"]
+        return [f"web.https_bind must be a unix socket in {HTTPS_SOCKET_DIR}/ "
+                f"(e.g. unix:{HTTPS_SOCKET_DIR}/https.sock): the service has no network, and nginx may enter "
+                "that directory only"]
     if not web.public_hosts:
         warnings.append("web.https_bind is set but web.public_hosts is empty: every request on it gets 421")
     if not os.path.isdir(HTTPS_SOCKET_DIR):
