@@ -1,6 +1,6 @@
 """Real reporters during a flood over the private Tor network, with no attack, attack A and attack B.
 
-Run by hand:  .venv/bin/python bench/flood_onion.py [--reporters 10] [--phase-seconds 90] [--b-circuits 20]
+Run by hand:  .venv/bin/python -m bench.flood_onion [--reporters 10] [--phase-seconds 90] [--b-circuits 20]
 
 Starts a private Tor network on 127.0.0.1 (devnet.private_network) and `meldpunt serve` on it
 (the service tor configured by meldpunt: HiddenServiceDir, circuit ids, intro DoS defence,
@@ -27,7 +27,6 @@ import argparse
 import os
 import secrets
 import statistics
-import sys
 import tempfile
 import threading
 import time
@@ -36,13 +35,9 @@ from pathlib import Path
 
 import requests
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests/onion_service/tor"), str(ROOT)]
-
-from kit import RECEIPT, TOKEN, new_staff  # noqa: E402  (after the sys.path line above)
-from torkit import Serve, fetch_until, write_config  # noqa: E402  (after the sys.path line above)
-
-from devnet.private_network import PrivateNetwork  # noqa: E402  (after the sys.path line above)
+from devnet.private_network import PrivateNetwork
+from tests.kit import RECEIPT, TOKEN, new_staff
+from tests.onion_service.tor.torkit import Serve, fetch_until, write_config
 
 LIMIT = 3
 
@@ -136,7 +131,7 @@ def pow_effort(network, hostname: str) -> str:
     try:
         raw = controller.get_info(f"hs/client/desc/id/{service_id}")
         inner = HiddenServiceDescriptorV3.from_str(raw).decrypt(service_id)
-    except Exception as exc:  # noqa: BLE001  (a bench: say what went wrong and go on)
+    except Exception as exc:  # noqa: BLE001 (a bench: say what went wrong and go on)
         return f"? ({type(exc).__name__})"
     params = [line for line in str(inner).splitlines() if line.startswith("pow-params ")]
     return params[0].split()[3] if params and len(params[0].split()) > 3 else "0"

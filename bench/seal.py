@@ -1,8 +1,8 @@
 """Benchmark (by hand): the cost of sealing and opening reports with crypto/, side by side with
 the primitives underneath and with gpg. Every figure is measured in this one run.
 
-    .venv/bin/python bench/seal.py               # all four measurements
-    .venv/bin/python bench/seal.py --no-gpg      # skip gpg (RSA-4096 key generation is slow)
+    .venv/bin/python -m bench.seal               # all four measurements
+    .venv/bin/python -m bench.seal --no-gpg      # skip gpg (RSA-4096 key generation is slow)
 
 Targets (issue "crypto/"):
   1. sealing a 2 KiB report to one post-quantum recipient: at most 1.5x a bare HPKE seal of a
@@ -24,8 +24,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
@@ -60,9 +58,9 @@ def verdict(ok: bool) -> str:
 def bench_seal(identity) -> float:
     recipient = identity.recipient()
     file_key = os.urandom(16)
-    bare = lambda: mlkem._SUITE.encrypt(file_key, recipient._key, info=mlkem._INFO)  # noqa: E731  (the timed call, one line each)
-    ours = lambda: age.encrypt(REPORT, [recipient])  # noqa: E731  (the timed call, one line each)
-    framed = lambda: seal(SAMPLE, [recipient])  # noqa: E731  (the timed call, one line each)
+    bare = lambda: mlkem._SUITE.encrypt(file_key, recipient._key, info=mlkem._INFO)  # noqa: E731
+    ours = lambda: age.encrypt(REPORT, [recipient])  # noqa: E731
+    framed = lambda: seal(SAMPLE, [recipient])  # noqa: E731
     # Interleave the measurements so that drift in the machine's speed hits all of them.
     t_bare = t_ours = t_framed = float("inf")
     for _ in range(3):
@@ -72,8 +70,8 @@ def bench_seal(identity) -> float:
     ratio = t_ours / t_bare
     print("1. seal a 2 KiB report to one mlkem768x25519 recipient")
     print(f"   bare HPKE seal of a 16-byte key   {t_bare * 1e6:8.1f} us")
-    print(f"   crypto.age.encrypt(2 KiB report)  {t_ours * 1e6:8.1f} us   ratio {ratio:.2f}x (target <= 1.5x): "
-          f"{verdict(ratio <= 1.5)}")
+    print(f"   crypto.age.encrypt(2 KiB report)  {t_ours * 1e6:8.1f} us   ratio {ratio:.2f}x "
+          f"(target <= 1.5x): {verdict(ratio <= 1.5)}")
     print(f"   as the server seals it (encoded, framed to {frame.FRAME_SIZE} bytes) {t_framed * 1e6:8.1f} us   "
           f"ratio {t_framed / t_bare:.2f}x")
     return t_framed
@@ -91,7 +89,7 @@ def bench_stream() -> None:
                  for i in range(0, len(view), stream.CHUNK_SIZE))
 
     file_key = os.urandom(16)
-    ours = lambda: stream.encrypt(file_key, payload)  # noqa: E731  (the timed call, one line each)
+    ours = lambda: stream.encrypt(file_key, payload)  # noqa: E731
     t_bare = t_ours = float("inf")
     for _ in range(3):
         t_bare = min(t_bare, best_per_op(bare, repeat=2, number=5))
@@ -136,7 +134,8 @@ def bench_open(identity, count: int = 10_000) -> None:
     _open_range((0, 1000))
     one = (time.perf_counter() - start) / 1000
     print(f"3. open {count:,} sealed 2 KiB reports (framed, one post-quantum recipient)")
-    print(f"   2 processes: {elapsed:.2f} s (target <= 1.5 s): {verdict(elapsed <= 1.5)}")
+    target = 1.5 * count / 10_000  # the target is 1.5 s for 10,000 reports
+    print(f"   2 processes: {elapsed:.2f} s (target <= {target:.2f} s): {verdict(elapsed <= target)}")
     print(f"   one process: {one * 1e6:.0f} us per report (decrypt + unframe + decode)")
 
 

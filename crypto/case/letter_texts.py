@@ -1,7 +1,8 @@
 """The notice-and-takedown letter in the hotline's four languages (string.Template, plain text).
 
 $sender is the hotline, $provider the hosting provider as the analyst recorded it, $day the day
-of writing, $count and $addresses the addresses, one a line, as text. French puts a non-breaking
+of writing, $reference the letter's reference and $reply_to the hotline's reply address (both
+from crypto/case/letters.py), $count and $addresses the addresses, one a line, as text. French puts a non-breaking
 space before : ; ? and !.
 """
 
@@ -12,6 +13,8 @@ LETTERS = {
 From: $sender
 To: $provider (abuse department)
 Date: $day
+Reference: $reference
+Reply to: $reply_to
 Subject: Notice and takedown: child sexual abuse material on your service
 
 Dear Sir or Madam,
@@ -26,7 +29,7 @@ We ask you to remove this material without delay and to preserve any related dat
 the police request it. Please do not forward this material, and do not open the addresses
 outside of your abuse handling procedure.
 
-Please confirm the removal by replying to this letter.
+Please confirm the removal by writing to $reply_to, quoting reference $reference.
 
 Kind regards,
 $sender
@@ -35,6 +38,8 @@ $sender
 Van: $sender
 Aan: $provider (abuse-afdeling)
 Datum: $day
+Kenmerk: $reference
+Antwoord aan: $reply_to
 Onderwerp: Notice and takedown: materiaal van seksueel misbruik van kinderen op uw dienst
 
 Geachte heer, mevrouw,
@@ -49,7 +54,7 @@ Wij vragen u dit materiaal onverwijld te verwijderen en de bijbehorende gegevens
 voor het geval de politie erom vraagt. Stuur dit materiaal niet door en open de adressen niet
 buiten uw procedure voor de behandeling van misbruikmeldingen.
 
-Gelieve de verwijdering te bevestigen door op deze brief te antwoorden.
+Gelieve de verwijdering te bevestigen aan $reply_to, met vermelding van kenmerk $reference.
 
 Met vriendelijke groet,
 $sender
@@ -58,6 +63,8 @@ $sender
 De\u00a0: $sender
 À\u00a0: $provider (service abuse)
 Date\u00a0: $day
+Référence\u00a0: $reference
+Répondre à\u00a0: $reply_to
 Objet\u00a0: Notification et retrait\u00a0: matériel d'abus sexuels sur enfants sur votre service
 
 Madame, Monsieur,
@@ -72,7 +79,7 @@ Nous vous demandons de retirer ce matériel sans délai et de conserver les donn
 rapportent au cas où la police les demanderait. Ne transférez pas ce matériel et n'ouvrez pas
 les adresses en dehors de votre procédure de traitement des abus.
 
-Merci de confirmer le retrait en répondant à ce courrier.
+Merci de confirmer le retrait en écrivant à $reply_to, en rappelant la référence $reference.
 
 Veuillez agréer, Madame, Monsieur, nos salutations distinguées.
 $sender
@@ -81,6 +88,8 @@ $sender
 Von: $sender
 An: $provider (Abuse-Abteilung)
 Datum: $day
+Aktenzeichen: $reference
+Antwort an: $reply_to
 Betreff: Notice and Takedown: Darstellungen sexuellen Kindesmissbrauchs auf Ihrem Dienst
 
 Sehr geehrte Damen und Herren,
@@ -96,7 +105,7 @@ Wir bitten Sie, dieses Material unverzüglich zu entfernen und die zugehörigen 
 mögliche Anfrage der Polizei zu sichern. Bitte leiten Sie das Material nicht weiter und öffnen
 Sie die Adressen nur im Rahmen Ihres Verfahrens zur Bearbeitung von Missbrauchsmeldungen.
 
-Bitte bestätigen Sie die Entfernung mit einer Antwort auf dieses Schreiben.
+Bitte bestätigen Sie die Entfernung an $reply_to unter Angabe des Aktenzeichens $reference.
 
 Mit freundlichen Grüßen
 $sender

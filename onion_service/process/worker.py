@@ -92,6 +92,11 @@ def _complete(buf: bytes | bytearray) -> bool:
 # table in at most 7 minutes (868,800 rows at the default limits, only once all were written to;
 # a spend reuses an expired row it meets anyway), at well under a millisecond of CPU a second.
 SWEEP_ROWS = 1024
+# gunicorn calls murder_pending after every turn of the worker's loop, i.e. after every batch of
+# socket events: hundreds of times a second under load. Sweeping on each turn cost more CPU
+# than serving the trivial route, and held the tables' cross-process lock against the requests
+# of both workers; so a worker sweeps at most this often.
+SWEEP_SECONDS = 1.0
 
 
 class BufferingWorker(ThreadWorker):
@@ -114,6 +119,7 @@ class BufferingWorker(ThreadWorker):
         self._reading: deque = deque()  # connections being read, oldest (first to expire) first
         self._serving = threading.local()  # the circuit of the request this pool thread serves
         self._quitting = False
+        self._next_sweep = 0.0  # time.monotonic() of the next sweep of the shared tables
 
     def load_wsgi(self) -> None:
         super().load_wsgi()
@@ -235,11 +241,13 @@ class BufferingWorker(ThreadWorker):
         return super().handle(conn)
 
     def murder_pending(self) -> None:
-        # Called by the worker's loop about once a second: close requests past their deadline,
-        # and every unfinished one once the worker is stopping.
+        # Called by the worker's loop after every turn (at least once a second): close requests
+        # past their deadline, and every unfinished one once the worker is stopping.
         super().murder_pending()
-        for table in self.meldpunt_sweep:
-            table.sweep(SWEEP_ROWS)
         now = time.monotonic()
+        if now >= self._next_sweep:
+            self._next_sweep = now + SWEEP_SECONDS
+            for table in self.meldpunt_sweep:
+                table.sweep(SWEEP_ROWS)
         while self._reading and (not self.alive or self._reading[0].meldpunt_deadline <= now):
             self._drop(self._reading[0])

@@ -17,7 +17,7 @@ from flask_babel import force_locale, gettext, lazy_gettext
 
 from crypto.envelope.purge_secret import purge_hash
 from crypto.envelope.receipt import new_receipt
-from crypto.envelope.report import FOUND_ON, KINDS, LANGUAGES, Report
+from crypto.envelope.report import FOUND_ON, KINDS, LANGUAGES, Report, is_campaign
 from onion_service.shared.budget import RETRY_AFTER, Budget
 from onion_service.shared.circuits import ENVIRON_KEY, CircuitLimits
 from onion_service.shared.token import FormTokens, SpentTokens, TokenExpired, TokenInvalid, TokenTooFast
@@ -176,13 +176,24 @@ def make_blueprint(
     @bp.get(f"/{LANG}/", strict_slashes=False, **no_options)
     def show(lang: str) -> Response:
         # /<lang>/?url=…[&url=…] fills in addresses (prefill.py): only filled in, never submitted.
-        return show_form(lang, values=prefill.values(request.args.getlist(prefill.FIELD)))
+        values = prefill.values(request.args.getlist(prefill.FIELD)) or {}
+        # ?c=<tag> (a campaign link) becomes a ticked box the reporter sees and can untick
+        # (form.html); a tag that is not one is left out.
+        campaign = request.args.get("c", "")
+        if is_campaign(campaign):
+            values[form.CAMPAIGN] = campaign
+        return show_form(lang, values=values or None)
 
     @bp.post(f"/{LANG}/prefill", **no_options)
     def prefilled(lang: str) -> Response:
         # The browser extension's way in: the addresses in the body, so in no URL the browser
         # keeps. It files nothing and needs no token: the form it shows carries a fresh one.
-        return show_form(lang, values=prefill.posted(request))
+        # Only the extension posts here, so its box ("the browser extension filled in this
+        # form") is shown ticked, for the reporter to keep or untick.
+        values = prefill.posted(request)
+        if values:
+            values[form.VIA] = "extension"
+        return show_form(lang, values=values)
 
     @bp.get(f"/{LANG}/prefill", **no_options)
     def prefilled_again(lang: str) -> Response:
@@ -212,7 +223,9 @@ def make_blueprint(
             return show_form(lang, **keep, notice=notice, status=400)
 
         day = today()
-        result = validate.validate(fields, language=lang, today=day, receipt=new_receipt())
+        # The site the report came over: the reporter sees it in the address bar, and the form says it is kept.
+        channel = "https" if g.get("public_route") else "onion"
+        result = validate.validate(fields, language=lang, today=day, receipt=new_receipt(), channel=channel)
         if isinstance(result, validate.Invalid):
             return show_form(lang, **keep, errors=result.errors, status=400)
 

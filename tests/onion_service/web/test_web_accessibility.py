@@ -123,6 +123,8 @@ def pages(config, lang: str) -> list[tuple[str, str, bytes | None, str]]:
     return [
         ("GET", f"/{lang}/", None, "main .tor .onion"),
         ("GET", f"/{lang}/?url=http%3A%2F%2Fexample.org%2Fa", None, "#urls"),
+        ("GET", f"/{lang}/?c=lockdown-2020&url=http%3A%2F%2Fexample.org%2Fa", None, "#origin #campaign"),
+        ("POST", f"/{lang}/prefill", b"url=http%3A%2F%2Fexample.org%2Fa", "#origin #via"),
         ("POST", f"/{lang}/", form_body(good_fields(config, lang, urls="", kinds=[], seen_on="2999-01-01")),
          ".summary"),
         ("POST", f"/{lang}/", form_body(good_fields(config, lang)), ".code strong"),
