@@ -112,3 +112,14 @@ def test_the_check_keeps_database_passwords_out_of_the_configuration(tmp_path: P
     assert errors(DATABASE_URL.replace("/var/lib/meldpunt/pgpass", "/etc/meldpunt/pgpass"))
     assert errors("postgresql+psycopg://meldpunt:s3cret@/meldpunt?host=/run/meldpunt-db")
     assert "s3cret" not in " ".join(errors("postgresql+psycopg://meldpunt:s3cret@/meldpunt?host=/run/meldpunt-db"))
+
+
+def test_a_single_servers_tuned_drop_in_stops_the_switch_to_a_backend(tmp_path: Path):
+    box = Box(tmp_path)
+    box.run("install.sh", expect=3)
+    single = box.root / "etc/tor/torrc.d/meldpunt.conf"
+    single.write_text(single.read_text().replace("HiddenServicePoWQueueRate 5", "HiddenServicePoWQueueRate 9"))
+    result = box.run("install.sh", *BACKEND_ARGS, check=False)
+    assert result.returncode == 1 and "a backend must not have it (a second address)" in result.stderr
+    assert "HiddenServicePoWQueueRate 9" in single.read_text(), "the sysadmin's file is left for them to carry over"
+    assert not any(c.startswith("systemctl restart") for c in box.calls())
