@@ -27,7 +27,7 @@ NPM_DIRS := tests/interop extension tests/onion_service/web/a11y
 # onionbalance (Debian's 0.2.2, v3) for the scale-out test behind one frontend address (the tests run
 # their own; on a machine with systemd, the package also enables a system service).
 RUN_DEBS := tor
-TEST_DEBS := tor age chromium chromium-driver firefox-esr postgresql shellcheck systemd iproute2 util-linux apparmor librsvg2-bin chromium-l10n nginx libnginx-mod-http-headers-more-filter onionbalance
+TEST_DEBS := tor age chromium chromium-driver firefox-esr postgresql shellcheck systemd iproute2 util-linux apparmor librsvg2-bin chromium-l10n nginx libnginx-mod-http-headers-more-filter onionbalance pebble certbot
 
 .PHONY: help install demo test check lint test-deps debs-run debs-test npm-deps icons translations fuzz bench clean
 

@@ -13,6 +13,7 @@ instead of a service that starts and silently serves nothing.
 
 from __future__ import annotations
 
+import glob
 import os
 import sys
 from urllib.parse import parse_qs, urlsplit
@@ -25,11 +26,24 @@ from onion_service.config import load_config
 DATA_DIR = "/var/lib/meldpunt"  # StateDirectory=meldpunt
 SOCKET_DIR = "/run/meldpunt"  # tmpfiles.d: 0750 meldpunt:debian-tor, ReadWritePaths=
 HTTPS_SOCKET_DIR = "/run/meldpunt-https"  # install.sh --https-proxy: 0750 meldpunt:www-data
+# What marks the example's placeholders (deploy/meldpunt.toml.example): none may reach reporters.
+PLACEHOLDER = "replace-with-"
+TORRC_DIR = "/etc/tor/torrc.d"  # install.sh's drop-ins (deploy/tor/meldpunt.conf), %included by torrc
+
+# [tor] keys of meldpunt.toml and the torrc option that holds each when the system tor publishes
+# the service (control = "torrc"): then tor reads the option, and meldpunt never sees the key.
+TOR_OPTIONS = {
+    "pow_queue_rate": "HiddenServicePoWQueueRate",
+    "pow_queue_burst": "HiddenServicePoWQueueBurst",
+    "max_streams": "HiddenServiceMaxStreams",
+    "intro_dos_rate": "HiddenServiceEnableIntroDoSRatePerSec",
+    "intro_dos_burst": "HiddenServiceEnableIntroDoSBurstPerSec",
+}
 
 
 def problems(config) -> tuple[list[str], list[str]]:
     """(errors, warnings) for a loaded configuration."""
-    errors: list[str] = []
+    errors: list[str] = list(placeholders(config))
     warnings: list[str] = []
     bind = config.web.bind
     if not bind.startswith(f"unix:{SOCKET_DIR}/"):
@@ -52,6 +66,7 @@ def problems(config) -> tuple[list[str], list[str]]:
                       "(postgresql+psycopg:///meldpunt?host=/run/postgresql): the service has no network; "
                       "a database on another server is reached through meldpunt-db-proxy.socket "
                       "(deploy/onionbalance/README.md)")
+    errors += _credential_problems(url)
     if config.schedules:
         try:
             late = key_schedule.check_today(config.schedules, key_schedule.utc_today(), config.schedule_warn_days)
@@ -60,10 +75,78 @@ def problems(config) -> tuple[list[str], list[str]]:
         else:
             if late:
                 warnings.append(f"schedules: {late}")
+    if config.tor.control == "torrc":
+        warnings += tor_sources(config)[1]
     if not os.path.exists(os.path.join(DATA_DIR, "onion-address")):
         warnings.append(f"{DATA_DIR}/onion-address is missing: meldpunt.service copies it from tor's "
                         "hostname file as it starts (is tor running with the meldpunt drop-in?)")
     return errors, warnings
+
+
+def placeholders(config) -> list[str]:
+    """The hotline's texts still holding the example's placeholders (recipients with one are not
+    keys at all, and refused by load_config already)."""
+    hotline = config.hotline
+    texts = {"hotline.name": hotline.name, "hotline.contact": hotline.contact}
+    for i, e in enumerate(hotline.emergency):
+        texts[f"hotline.emergency[{i}].label"] = e.label
+    found = [key for key, text in texts.items()
+             if any(PLACEHOLDER in s.lower() for s in [text.fallback, *dict(text.by_language).values()])]
+    found += [f"hotline.emergency[{i}].number" for i, e in enumerate(hotline.emergency)
+              if PLACEHOLDER in e.number.lower()]
+    return [f"{key} still holds the example's placeholder: put your hotline's own text there" for key in found]
+
+
+def _torrc_services(torrc_dir: str) -> list[dict[str, tuple[str, str]]]:
+    """The onion services of the drop-ins, as tor reads them (files in name order, each
+    HiddenService* line belonging to the HiddenServiceDir above it): option -> (value, file)."""
+    services: list[dict[str, tuple[str, str]]] = []
+    for path in sorted(glob.glob(os.path.join(torrc_dir, "*.conf"))):
+        try:
+            with open(path, encoding="utf-8", errors="replace") as fh:
+                lines = fh.read().splitlines()
+        except OSError:
+            continue  # tor's own business; the sandbox may hide a file
+        for line in lines:
+            words = line.split(None, 1)
+            if len(words) != 2 or words[0].startswith("#"):
+                continue
+            key, value = words[0].lower(), words[1].split("#", 1)[0].strip()
+            if key == "hiddenservicedir":
+                services.append({})
+            if key.startswith("hiddenservice") and services:
+                services[-1][key] = (value, path)
+    return services
+
+
+def tor_sources(config, torrc_dir: str = TORRC_DIR) -> tuple[list[str], list[str]]:
+    """(notes, warnings): with control = "torrc", where each of tor's settings for this service
+    really comes from, and which [tor] values of meldpunt.toml are not in force."""
+    socket = config.web.bind.removeprefix("unix:")
+    mine = [s for s in _torrc_services(torrc_dir)
+            if any(socket in v for k, (v, _) in s.items() if k == "hiddenserviceport")]
+    if not mine:
+        return [], [f"tor: no HiddenServiceDir in {torrc_dir}/*.conf sends port 80 to {config.web.bind}: "
+                    "with tor.control = \"torrc\", tor publishes the service from there (deploy/install.sh "
+                    "installs it)"]
+    service = mine[-1]
+    notes: list[str] = []
+    warnings: list[str] = []
+    for key, option in TOR_OPTIONS.items():
+        value, path = service.get(option.lower(), (None, None))
+        ours = getattr(config.tor, key)
+        if value is None:
+            notes.append(f"tor: {option} is tor's default (not set in {torrc_dir}/)")
+            continue
+        notes.append(f"tor: {option} {value}, from {path}")
+        if value != str(ours):
+            warnings.append(f"tor.{key} = {ours} in the configuration is not in force: with tor.control = "
+                            f"\"torrc\" tor uses {option} {value} from {path} (change it there)")
+    exported = service.get("hiddenserviceexportcircuitid", ("", ""))[0]
+    if config.tor.circuit_ids and exported != "haproxy":
+        warnings.append(f"tor.circuit_ids is on but {torrc_dir}/ has no HiddenServiceExportCircuitID haproxy "
+                        "for this service: meldpunt refuses every connection without tor's PROXY line")
+    return notes, warnings
 
 
 def _https_problems(config, warnings: list[str]) -> list[str]:
@@ -76,14 +159,30 @@ def _https_problems(config, warnings: list[str]) -> list[str]:
     if web.https_bind is None:
         return []
     if not web.https_bind.startswith(f"unix:{HTTPS_SOCKET_DIR}/"):
-        return [f"web.https_bind must be a unix socket in {HTTPS_SOCKET_DIR}/ (e.g. unix:{HTTPS_SOCKET_DIR}/https.sock): "
-                "the service has no network, and nginx may enter that directory only"]
+        return [f"web.https_bind must be a unix socket in {HTTPS_SOCKET_DIR}/ "
+                f"(e.g. unix:{HTTPS_SOCKET_DIR}/https.sock): the service has no network, and nginx may enter "
+                "that directory only"]
     if not web.public_hosts:
         warnings.append("web.https_bind is set but web.public_hosts is empty: every request on it gets 421")
     if not os.path.isdir(HTTPS_SOCKET_DIR):
         # gunicorn could not make its socket there, and the service would stop at once.
         return [f"{HTTPS_SOCKET_DIR} is missing: deploy/install.sh --https-proxy makes it "
                 "(/etc/tmpfiles.d/meldpunt-https.conf)"]
+    return []
+
+
+def _credential_problems(url: str) -> list[str]:
+    """The configuration is public data (kept with the hotline's documentation, readable by the
+    service's group): a database password belongs in the service's own 0700 data directory."""
+    parts = urlsplit(url)
+    if parts.password:
+        return [f"database_url holds a password: put it in {DATA_DIR}/pgpass (mode 0600, owner meldpunt) and "
+                f"name it with passfile={DATA_DIR}/pgpass (deploy/onionbalance/README.md)"]
+    passfiles = parse_qs(parts.query).get("passfile", [])
+    outside = [p for p in passfiles if not p.startswith(DATA_DIR + "/")]
+    if outside:
+        return [f"database_url: passfile must be in {DATA_DIR}/ (mode 0600, owner meldpunt), not beside "
+                "the configuration, which holds only public data"]
     return []
 
 
@@ -104,6 +203,9 @@ def main(argv: list[str]) -> int:
         print(f"meldpunt-check: {exc}", file=sys.stderr)
         return 1
     errors, warnings = problems(config)
+    if config.tor.control == "torrc":
+        for line in tor_sources(config)[0]:
+            print(f"meldpunt-check: {line}")
     for line in warnings:
         print(f"meldpunt-check: warning: {line}", file=sys.stderr)
     for line in errors:

@@ -87,16 +87,21 @@ units_changed=0
 if [ -e "$R/etc/systemd/system/meldpunt.service" ]; then
   systemctl disable --now --quiet meldpunt.service || true # already stopped or never enabled
 fi
+# A backend's (install.sh --backend): the database proxy, stopped before its units go.
+if [ -e "$R/etc/systemd/system/meldpunt-db-proxy.socket" ]; then
+  systemctl disable --now --quiet meldpunt-db-proxy.socket meldpunt-db-proxy.service || true
+fi
 for f in /etc/systemd/system/meldpunt.service /etc/systemd/system/meldpunt-check.service /etc/tmpfiles.d/meldpunt.conf \
-  /etc/systemd/system/tor@default.service.d/meldpunt.conf; do
+  /etc/systemd/system/tor@default.service.d/meldpunt.conf /etc/systemd/system/meldpunt.service.d/backend.conf \
+  /etc/systemd/system/meldpunt-db-proxy.socket /etc/systemd/system/meldpunt-db-proxy.service; do
   if [ -e "$R$f" ]; then rm -f "$R$f"; say "removed $f"; units_changed=1; fi
 done
-if [ -d "$R/etc/systemd/system/tor@default.service.d" ] && [ -z "$(ls -A "$R/etc/systemd/system/tor@default.service.d")" ]; then
-  rmdir "$R/etc/systemd/system/tor@default.service.d"
-fi
+for d in /etc/systemd/system/meldpunt.service.d /etc/systemd/system/tor@default.service.d; do
+  if [ -d "$R$d" ] && [ -z "$(ls -A "$R$d")" ]; then rmdir "$R$d"; fi
+done
 if [ "$units_changed" = 1 ]; then systemctl daemon-reload; fi
 for d in /run/meldpunt /run/meldpunt-https; do
-  if [ -d "$R$d" ]; then rm -rf "${R:?}$d"; fi
+  if [ -d "$R$d" ]; then rm -rf "$R$d"; fi
 done
 for p in "$VENV" /usr/local/sbin/meldpunt-admin; do
   if [ -e "$R$p" ]; then rm -rf "$R$p"; say "removed $p"; fi
@@ -111,6 +116,12 @@ done
 for d in /usr/local/share/meldpunt/nginx /usr/local/share/meldpunt; do
   if [ -d "$R$d" ]; then rmdir --ignore-fail-on-non-empty "$R$d"; fi
 done
+# certbot's webroot: only ever challenge files, which certbot removes after each use.
+if [ -d "$R/var/www/meldpunt-acme" ]; then
+  rm -rf "$R/var/www/meldpunt-acme"
+  say "removed /var/www/meldpunt-acme"
+  rmdir --ignore-fail-on-non-empty "$R/var/www"
+fi
 if [ -f "$R$NGINX_DEFAULT_MARK" ]; then
   site="$(cat "$R$NGINX_DEFAULT_MARK")"
   if [ -e "$R$site" ] && [ ! -e "$R$NGINX_DEFAULT_SITE" ] && [ ! -L "$R$NGINX_DEFAULT_SITE" ]; then
@@ -127,11 +138,16 @@ fi
 # --- the system tor ------------------------------------------------------------------------------
 
 tor_changed=0
-if [ -e "$R$TOR_DROPIN_DIR/meldpunt.conf" ]; then
-  rm -f "$R$TOR_DROPIN_DIR/meldpunt.conf"
-  say "removed $TOR_DROPIN_DIR/meldpunt.conf"
-  tor_changed=1
-fi
+for f in "$TOR_DROPIN_DIR/meldpunt.conf" "$TOR_DROPIN_DIR/meldpunt-backend.conf"; do
+  if [ -e "$R$f" ]; then
+    rm -f "$R$f"
+    say "removed $f"
+    tor_changed=1
+  fi
+done
+# install.sh's notes: the hashes it last wrote, a restart --no-start held back.
+rm -f "$R$CONF_DIR/.installed-torrc.d-meldpunt.conf.sha256" "$R$CONF_DIR/.installed-torrc.d-meldpunt-backend.conf.sha256" \
+  "$R$CONF_DIR/.tor-restart-pending"
 if [ -d "$R$TOR_DROPIN_DIR" ] && [ -z "$(ls -A "$R$TOR_DROPIN_DIR")" ]; then
   rmdir "$R$TOR_DROPIN_DIR"
   # Our include line (and the blank line before it) goes only when nothing else uses the directory.
@@ -169,7 +185,7 @@ if [ "$PURGE" = 0 ]; then
   say "kept $CONF_DIR, $DATA (reports), /var/lib/tor/meldpunt (the onion key) and user $SVC_USER; --purge deletes them"
   exit 0
 fi
-for p in "$DATA" "$CONF_DIR" /var/lib/tor/meldpunt; do
+for p in "$DATA" "$CONF_DIR" /var/lib/tor/meldpunt /var/lib/tor/meldpunt-backend; do
   if [ -e "$R$p" ]; then rm -rf "$R$p"; say "deleted $p"; fi
 done
 if getent passwd "$SVC_USER" >/dev/null; then

@@ -98,6 +98,7 @@ def on_loopback(rendered: str, *, https_port: int, http_port: int, socket_path: 
     assert "unix:/run/meldpunt/" not in text, "nginx must never reach tor's socket"
     text = text.replace("unix:/run/meldpunt-https/https.sock", f"unix:{socket_path}")
     text = text.replace("root /usr/local/share/meldpunt/", f"root {root}/usr/local/share/meldpunt/")
+    text = text.replace("root /var/www/meldpunt-acme;", f"root {root}/var/www/meldpunt-acme;")
     text = text.replace("/var/log/nginx/", f"{log_dir}/")
     return re.sub(r"(ssl_certificate(?:_key)?) /etc/", rf"\1 {root}/etc/", text)
 

@@ -49,3 +49,25 @@ def test_the_proxys_socket_as_install_sh_sets_it_up(check, tmp_path, staff, monk
     monkeypatch.setattr(check.os.path, "isdir", lambda path: path == "/run/meldpunt-https")
     errors, warnings = check.problems(deployed(tmp_path, staff, https_bind="unix:/run/meldpunt-https/https.sock"))
     assert not [e for e in errors if "https" in e] and [w for w in warnings if "public_hosts is empty" in w]
+
+
+def test_the_examples_placeholders_are_refused_and_nothing_of_another_hotline_ships(check, tmp_path, staff):
+    import tomllib
+
+    from onion_service.config import parse_config
+
+    text = (DEPLOY / "meldpunt.toml.example").read_text()
+    for other in ("Child Focus", "stopchildporno", "116 000"):
+        assert other not in text, other
+    doc = tomllib.loads(text)
+    doc["recipients"] = [staff.recipient]
+    errors, _ = check.problems(parse_config(doc, base_dir=tmp_path))
+    refused = {e.split(" ", 1)[0] for e in errors if "placeholder" in e}
+    assert refused == {"hotline.name", "hotline.contact", "hotline.emergency[0].label", "hotline.emergency[0].number",
+                       "hotline.emergency[1].label", "hotline.emergency[1].number"}
+    # The hotline's own texts pass.
+    doc["hotline"]["name"] = {"nl": "Meldpunt", "en": "Hotline"}
+    doc["hotline"]["contact"] = "www.example-hotline.org"
+    doc["hotline"]["emergency"] = [{"label": "Police", "number": "112"}]
+    errors, _ = check.problems(parse_config(doc, base_dir=tmp_path))
+    assert not [e for e in errors if "placeholder" in e]

@@ -87,13 +87,15 @@ def test_tor_has_the_proof_of_work_module():
 
 
 def test_tor_verifies_the_onionbalance_backend_configuration(tmp_path):
-    # deploy/onionbalance/backend-tor.conf beside the single-server drop-in, with its
+    # deploy/onionbalance/backend-tor.conf alone, as install.sh --backend leaves it, with its
     # HiddenServiceDir (and the ob_config naming the frontend) in the test's directory.
     hs = tmp_path / "hs"
     hs.mkdir(mode=0o700)
     (hs / "ob_config").write_text("MasterOnionAddress " + "a" * 56 + ".onion\n")
     backend = (DEPLOY / "onionbalance/backend-tor.conf").read_text().replace("/var/lib/tor/meldpunt-backend/", f"{hs}/")
-    cmd = system_torrc(tmp_path, (DEPLOY / "tor/meldpunt.conf").read_text() + backend)
+    cmd = system_torrc(tmp_path, backend)
     result = subprocess.run([*cmd, "--verify-config"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and "Configuration was valid" in result.stdout, result.stdout
     assert "OnionBalance: MasterOnionAddress" in result.stdout  # tor read the instance's ob_config
+    warnings = [line for line in result.stdout.splitlines() if "[warn]" in line and "running Tor as root" not in line]
+    assert warnings == []
