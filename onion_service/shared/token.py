@@ -29,8 +29,9 @@ SECRET_FILE = "form-token.key"
 _SECRET_BYTES = 32
 _SALT = "meldpunt.form-token.v2"
 _NONCE_BYTES = 12  # AES-GCM's nonce; random, so also the token's id
-# nonce 12 + time 8 + language 2 + tag 16 = 38 bytes: 51 characters. Anything longer is not ours.
-_MAX_TOKEN_CHARS = 64
+# nonce 12 + time 8 + purpose ("status-" and a language tag of at most 12, MAX_TAG_CHARS) + tag 16
+# = 55 bytes at most: 74 characters. Anything longer is not ours.
+_MAX_TOKEN_CHARS = 76
 # Spent tokens remembered at once: rows of 3 integers, 3 MiB. At the default ceiling of accepted
 # reports a minute, a token's 6 hours hold fewer; past it, spending fails closed (see SpentTokens).
 SPENT_SLOTS = 131072

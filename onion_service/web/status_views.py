@@ -20,18 +20,19 @@ from onion_service.shared.budget import RETRY_AFTER, Budget
 from onion_service.shared.circuits import CircuitLimits
 from onion_service.web.status_texts import MESSAGE_TEXTS, STATE_TEXTS
 from onion_service.shared.token import FormTokens, SpentTokens, TokenExpired, TokenInvalid, TokenTooFast
-from onion_service.web.views import LANG, circuit, new_circuit_notice
+from onion_service.web.views import circuit, lang_rule, new_circuit_notice
 
 CODE = "code"
 FIELDS = (CODE, form.TOKEN, form.HONEYPOT)
 
 
-def make_status_blueprint(*, tokens: FormTokens, spent: SpentTokens, budget: Budget, circuits: CircuitLimits,
+def make_status_blueprint(*, languages: tuple[str, ...], tokens: FormTokens, spent: SpentTokens, budget: Budget, circuits: CircuitLimits,
                           store: Store, enabled: bool) -> Blueprint:
     """enabled: the configuration names a status key; without one the page says statuses are not offered.
     budget: the lookups' own (so that lookups never use up the reports' budget); circuits and spent:
     the report form's, so a circuit's pages and a token count the same on both forms."""
     bp = Blueprint("status", __name__)
+    LANG = lang_rule(languages)
     no_options = {"provide_automatic_options": False}
 
     def purpose(lang: str) -> str:
