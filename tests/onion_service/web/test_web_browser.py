@@ -111,3 +111,46 @@ def test_narrow_window_as_at_200_percent_zoom_needs_no_sideways_scrolling(browse
         driver.save_screenshot(str(ARTIFACTS / "form-de-narrow.png"))
     finally:
         driver.set_window_size(1100, 2600)
+
+
+def test_arabic_right_to_left_files_a_report_that_opens_offline_in_arabic(browser_server, driver, staff):
+    """The page mirrors (dir="rtl", logical properties), the switcher heads it, addresses and the
+    receipt code stay left to right, and the report staff open says it was written in Arabic."""
+    from selenium.webdriver.common.by import By
+
+    server, config = browser_server
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    driver.get(f"http://127.0.0.1:{server.port}/ar/?url=http%3A%2F%2Fexample.org%2Fright-to-left")
+    html = driver.find_element(By.TAG_NAME, "html")
+    assert (html.get_attribute("lang"), html.get_attribute("dir")) == ("ar", "rtl")
+    width = driver.find_element(By.TAG_NAME, "body").size["width"]
+    # Mirrored: the header's first item (the language switcher) starts at the right.
+    first = driver.find_element(By.CSS_SELECTOR, ".langs li:first-child a")
+    assert first.location["x"] + first.size["width"] > width / 2
+    urls = driver.find_element(By.ID, "urls")
+    assert urls.value_of_css_property("direction") == "ltr"
+    honeypot = driver.find_element(By.ID, "homepage")
+    assert honeypot.location["x"] < 0 or honeypot.location["x"] > width  # off-screen, at the start side
+    driver.save_screenshot(str(ARTIFACTS / "form-ar.png"))
+
+    driver.find_element(By.CSS_SELECTOR, "label[for=found_on-website]").click()
+    driver.find_element(By.CSS_SELECTOR, "label[for=kinds-videos]").click()
+    driver.find_element(By.ID, "description").send_keys("وصف قصير للاختبار")
+    driver.find_element(By.ID, "danger-yes").click()
+    time.sleep(config.limits.form_min_seconds + 0.2)
+    driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait_for(driver, ".code strong", within=15)
+    assert "شكرًا على بلاغك" in driver.find_element(By.TAG_NAME, "h1").text
+    code = driver.find_element(By.CSS_SELECTOR, ".code")
+    assert code.value_of_css_property("direction") == "ltr"
+    receipt = code.text
+    driver.save_screenshot(str(ARTIFACTS / "thanks-ar.png"))
+
+    store = open_store(config.database_url)
+    try:
+        opened = [staff.open(row.sealed) for row in store.pending()]
+    finally:
+        store.close()
+    [report] = [r for r in opened if r.receipt == receipt]
+    assert report.language == "ar" and report.description == "وصف قصير للاختبار"
+    assert report.urls == ("http://example.org/right-to-left",)
