@@ -24,6 +24,8 @@ CONTACT = {
     "tr": "Bu, özel bir Tor ağında yapılan bir gösterimdir; ihbarlar bir deneme anahtarına gider.",
     "uk": "Це демонстрація в приватній мережі Tor; повідомлення надходять до демонстраційного ключа.",
     "ru": "Это демонстрация в частной сети Tor; сообщения уходят на демонстрационный ключ.",
+    "sv": "Det här är en demonstration på ett privat Tor-nätverk; anmälningar går till en demonyckel.",
+    "da": "Dette er en demonstration på et privat Tor-netværk; anmeldelser går til en demonøgle.",
 }
 
 EMERGENCY_LABEL = {
@@ -39,6 +41,8 @@ EMERGENCY_LABEL = {
     "tr": "Avrupa acil durum numarası",
     "uk": "Європейський номер екстреної допомоги",
     "ru": "Единый европейский номер экстренных служб",
+    "sv": "Europeiskt larmnummer",
+    "da": "Europæisk alarmnummer",
 }
 
 

@@ -179,3 +179,12 @@ def test_arabic_is_right_to_left_with_codes_and_addresses_left_to_right(tmp_path
     assert '<html lang="nl" dir="ltr">' in client.get("/nl/", headers=HOST).get_data(as_text=True)
     css = client.get("/static/style.css", headers=HOST).get_data(as_text=True)
     assert not re.search(r"(?<![-\w])(left|right)\s*:|(margin|padding|border)-(left|right)", css)
+
+
+def test_the_demo_writes_its_own_texts_in_every_installed_language():
+    # The demo's footer was once English on every page; a language added without its demo texts
+    # would bring that back.
+    from devnet import demo_texts
+
+    for texts in (demo_texts.CONTACT, demo_texts.EMERGENCY_LABEL):
+        assert set(languages.installed()) <= set(texts)
