@@ -26,6 +26,9 @@ CONTACT = {
     "ru": "Это демонстрация в частной сети Tor; сообщения уходят на демонстрационный ключ.",
     "sv": "Det här är en demonstration på ett privat Tor-nätverk; anmälningar går till en demonyckel.",
     "da": "Dette er en demonstration på et privat Tor-netværk; anmeldelser går til en demonøgle.",
+    "cs": "Toto je ukázka v soukromé síti Tor; hlášení jdou na ukázkový klíč.",
+    "ro": "Aceasta este o demonstrație într-o rețea Tor privată; sesizările ajung la o cheie de demonstrație.",
+    "el": "Αυτή είναι μια επίδειξη σε ιδιωτικό δίκτυο Tor· οι καταγγελίες πηγαίνουν σε ένα κλειδί επίδειξης.",
 }
 
 EMERGENCY_LABEL = {
@@ -43,6 +46,9 @@ EMERGENCY_LABEL = {
     "ru": "Единый европейский номер экстренных служб",
     "sv": "Europeiskt larmnummer",
     "da": "Europæisk alarmnummer",
+    "cs": "Evropské číslo tísňového volání",
+    "ro": "Numărul european de urgență",
+    "el": "Ευρωπαϊκός αριθμός έκτακτης ανάγκης",
 }
 
 
