@@ -29,6 +29,8 @@ CONTACT = {
     "cs": "Toto je ukázka v soukromé síti Tor; hlášení jdou na ukázkový klíč.",
     "ro": "Aceasta este o demonstrație într-o rețea Tor privată; sesizările ajung la o cheie de demonstrație.",
     "el": "Αυτή είναι μια επίδειξη σε ιδιωτικό δίκτυο Tor· οι καταγγελίες πηγαίνουν σε ένα κλειδί επίδειξης.",
+    "hu": "Ez egy bemutató egy privát Tor-hálózaton; a bejelentések egy bemutató kulcshoz kerülnek.",
+    "bg": "Това е демонстрация в частна мрежа Tor; сигналите отиват към демонстрационен ключ.",
 }
 
 EMERGENCY_LABEL = {
@@ -49,6 +51,8 @@ EMERGENCY_LABEL = {
     "cs": "Evropské číslo tísňového volání",
     "ro": "Numărul european de urgență",
     "el": "Ευρωπαϊκός αριθμός έκτακτης ανάγκης",
+    "hu": "Európai segélyhívó szám",
+    "bg": "Европейски номер за спешни повиквания",
 }
 
 
