@@ -31,6 +31,8 @@ CONTACT = {
     "el": "Αυτή είναι μια επίδειξη σε ιδιωτικό δίκτυο Tor· οι καταγγελίες πηγαίνουν σε ένα κλειδί επίδειξης.",
     "hu": "Ez egy bemutató egy privát Tor-hálózaton; a bejelentések egy bemutató kulcshoz kerülnek.",
     "bg": "Това е демонстрация в частна мрежа Tor; сигналите отиват към демонстрационен ключ.",
+    "hr": "Ovo je demonstracija na privatnoj Tor mreži; prijave idu na demonstracijski ključ.",
+    "sk": "Toto je ukážka v súkromnej sieti Tor; hlásenia idú na ukážkový kľúč.",
 }
 
 EMERGENCY_LABEL = {
@@ -53,6 +55,8 @@ EMERGENCY_LABEL = {
     "el": "Ευρωπαϊκός αριθμός έκτακτης ανάγκης",
     "hu": "Európai segélyhívó szám",
     "bg": "Европейски номер за спешни повиквания",
+    "hr": "Europski broj za hitne slučajeve",
+    "sk": "Európske číslo tiesňového volania",
 }
 
 
