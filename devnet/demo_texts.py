@@ -33,6 +33,8 @@ CONTACT = {
     "bg": "Това е демонстрация в частна мрежа Tor; сигналите отиват към демонстрационен ключ.",
     "hr": "Ovo je demonstracija na privatnoj Tor mreži; prijave idu na demonstracijski ključ.",
     "sk": "Toto je ukážka v súkromnej sieti Tor; hlásenia idú na ukážkový kľúč.",
+    "sl": "To je predstavitev v zasebnem omrežju Tor; prijave gredo na predstavitveni ključ.",
+    "fi": "Tämä on esittely yksityisessä Tor-verkossa; ilmoitukset menevät esittelyavaimelle.",
 }
 
 EMERGENCY_LABEL = {
@@ -57,6 +59,8 @@ EMERGENCY_LABEL = {
     "bg": "Европейски номер за спешни повиквания",
     "hr": "Europski broj za hitne slučajeve",
     "sk": "Európske číslo tiesňového volania",
+    "sl": "Evropska številka za klic v sili",
+    "fi": "Yleinen eurooppalainen hätänumero",
 }
 
 
