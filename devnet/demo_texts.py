@@ -35,6 +35,8 @@ CONTACT = {
     "sk": "Toto je ukážka v súkromnej sieti Tor; hlásenia idú na ukážkový kľúč.",
     "sl": "To je predstavitev v zasebnem omrežju Tor; prijave gredo na predstavitveni ključ.",
     "fi": "Tämä on esittely yksityisessä Tor-verkossa; ilmoitukset menevät esittelyavaimelle.",
+    "lt": "Tai demonstracija privačiame Tor tinkle; pranešimai keliauja į demonstracinį raktą.",
+    "lv": "Šī ir demonstrācija privātā Tor tīklā; ziņojumi nonāk pie demonstrācijas atslēgas.",
 }
 
 EMERGENCY_LABEL = {
@@ -61,6 +63,8 @@ EMERGENCY_LABEL = {
     "sk": "Európske číslo tiesňového volania",
     "sl": "Evropska številka za klic v sili",
     "fi": "Yleinen eurooppalainen hätänumero",
+    "lt": "Bendrasis Europos pagalbos telefono numeris",
+    "lv": "Eiropas ārkārtas palīdzības numurs",
 }
 
 
