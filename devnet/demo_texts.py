@@ -37,6 +37,7 @@ CONTACT = {
     "fi": "Tämä on esittely yksityisessä Tor-verkossa; ilmoitukset menevät esittelyavaimelle.",
     "lt": "Tai demonstracija privačiame Tor tinkle; pranešimai keliauja į demonstracinį raktą.",
     "lv": "Šī ir demonstrācija privātā Tor tīklā; ziņojumi nonāk pie demonstrācijas atslēgas.",
+    "et": "See on esitlus privaatses Tor-võrgus; teated lähevad esitlusvõtmele.",
 }
 
 EMERGENCY_LABEL = {
@@ -65,6 +66,7 @@ EMERGENCY_LABEL = {
     "fi": "Yleinen eurooppalainen hätänumero",
     "lt": "Bendrasis Europos pagalbos telefono numeris",
     "lv": "Eiropas ārkārtas palīdzības numurs",
+    "et": "Euroopa hädaabinumber",
 }
 
 
