@@ -38,6 +38,8 @@ CONTACT = {
     "lt": "Tai demonstracija privačiame Tor tinkle; pranešimai keliauja į demonstracinį raktą.",
     "lv": "Šī ir demonstrācija privātā Tor tīklā; ziņojumi nonāk pie demonstrācijas atslēgas.",
     "et": "See on esitlus privaatses Tor-võrgus; teated lähevad esitlusvõtmele.",
+    "mt": "Din hija dimostrazzjoni fuq netwerk Tor privat; ir-rapporti jmorru għand ċavetta ta' prova.",
+    "ga": "Is taispeántas é seo ar líonra Tor príobháideach; téann tuairiscí chuig eochair taispeántais.",
 }
 
 EMERGENCY_LABEL = {
@@ -67,6 +69,8 @@ EMERGENCY_LABEL = {
     "lt": "Bendrasis Europos pagalbos telefono numeris",
     "lv": "Eiropas ārkārtas palīdzības numurs",
     "et": "Euroopa hädaabinumber",
+    "mt": "In-numru Ewropew tal-emerġenza",
+    "ga": "Uimhir éigeandála na hEorpa",
 }
 
 
