@@ -252,3 +252,14 @@ def test_web_ext_lint_finds_no_error_in_the_zip(built, tmp_path):
     report = json.loads(result.stdout)
     assert report["summary"]["errors"] == 0, report["errors"]
     assert report["summary"]["warnings"] <= 2, report["warnings"]  # service_worker on Firefox, Android's version
+
+
+def test_the_package_ships_every_language_of_the_extension():
+    # pip keeps no folders from a data-files glob: a language added to extension/_locales must be
+    # listed in pyproject.toml too, or a server installed by pip builds an extension without it.
+    import tomllib
+
+    with open(SOURCE.parent / "pyproject.toml", "rb") as fh:
+        data_files = tomllib.load(fh)["tool"]["setuptools"]["data-files"]
+    shipped = {key.rsplit("/", 1)[1] for key in data_files if key.startswith("share/meldpunt/extension/_locales/")}
+    assert shipped == {p.name for p in (SOURCE / "_locales").iterdir()}
