@@ -1,4 +1,4 @@
-"""Notice-and-takedown letters: one plain-text letter per hosting provider, from crypto/case/letter_texts.py.
+"""Notice-and-takedown letters: one plain-text letter per hosting provider, from crypto/case/letter_texts/.
 
 A letter lists the addresses with the chosen status whose assessment says they are illegal and
 names that provider (as the analyst typed it, compared without regard to case or spacing).
