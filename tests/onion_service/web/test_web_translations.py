@@ -112,3 +112,9 @@ def test_a_mistranslated_placeholder_or_tag_is_caught():
     assert sorted(PLACEHOLDER.findall("%(limit)s adressen")) != sorted(PLACEHOLDER.findall("%(limit)d addresses"))
     assert TAG.findall("<b>vet</b>") != TAG.findall("<strong>bold</strong>")
     assert too_long("Yes", "Ja, ja, ja, ja, ja, ja, ja, ja, ja") and not too_long("Yes", "Ja")
+
+
+def test_every_language_has_its_takedown_letter():
+    from crypto.case.letter_texts import LETTERS
+
+    assert set(languages.installed()) <= set(LETTERS)
