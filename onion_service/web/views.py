@@ -26,6 +26,7 @@ from onion_service.web import i18n
 from onion_service.web.seal import NoPeriodError, Sealer
 from onion_service.shared.token import FormTokens, SpentTokens, TokenExpired, TokenInvalid, TokenTooFast
 
+
 def lang_rule(languages: tuple[str, ...]) -> str:
     """The URL rule of a path's language segment: the offered languages and nothing else."""
     return "<any(" + ", ".join(languages) + "):lang>"
