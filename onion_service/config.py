@@ -73,6 +73,9 @@ class Web:
     # The languages offered, in the language switcher's order: every installed one unless the
     # hotline lists a subset ([web] languages).
     languages: tuple[str, ...] = ()
+    # The reverse proxy's own socket: public_hosts are answered there and only there, and no
+    # PROXY line is expected on it (tor's socket, `bind`, keeps requiring one). None: no HTTPS route.
+    https_bind: str | None = None
 
 
 @dataclass(frozen=True)
@@ -192,6 +195,12 @@ def parse_config(raw: dict[str, Any], *, base_dir: Path) -> Config:
         min_free_mb=lim.integer("min_free_mb", 512, low=0, high=10_000_000),
     )
     lim.done()
+    from onion_service.shared.token import spent_slots  # the spent tables are sized from these
+
+    try:
+        spent_slots(limits.reports_per_minute, limits.form_max_hours * 3600)
+    except ValueError as exc:
+        raise ConfigError(f"limits.reports_per_minute x form_max_hours is too large: {exc}") from None
 
     w = t.table("web")
     web = Web(
@@ -200,7 +209,11 @@ def parse_config(raw: dict[str, Any], *, base_dir: Path) -> Config:
         threads=w.integer("threads", 16, low=1, high=256),
         public_hosts=_public_hosts(w.get("public_hosts", list)),
         languages=_languages(w.get("languages", list, default=[]), installed, default_language),
+        https_bind=_https_bind(w.get("https_bind", str, default="")),
     )
+    if web.https_bind is not None and same_socket(web.https_bind, web.bind):
+        raise ConfigError("web.https_bind must be another socket than web.bind: tor's socket demands "
+                          "tor's PROXY line, the reverse proxy's must not")
     w.done()
 
     tt = t.table("tor")
@@ -264,6 +277,20 @@ def _schedules(paths: list[Any], base_dir: Path) -> tuple[Schedule, ...]:
         return key_schedule.load(paths, base_dir)
     except key_schedule.ScheduleConfigError as exc:
         raise ConfigError(f"schedules: {exc}") from None
+
+
+def _https_bind(value: str) -> str | None:
+    # Checked as bind is: the reverse proxy runs on this machine and reaches loopback or a socket.
+    return check_bind(value, key="web.https_bind") if value else None
+
+
+def same_socket(a: str, b: str) -> bool:
+    """Whether two checked binds name one listening socket (localhost is 127.0.0.1 for gunicorn)."""
+    def norm(bind: str) -> str:
+        host, _, port = bind.rpartition(":")
+        return bind if bind.startswith("unix:") else f"{'127.0.0.1' if host == 'localhost' else host}:{port}"
+
+    return norm(a) == norm(b)
 
 
 def _recipients(values: list[Any]) -> tuple[str, ...]:
@@ -346,7 +373,8 @@ class _Table:
     def __init__(self, raw: Any, prefix: str) -> None:
         if not isinstance(raw, dict):
             raise ConfigError(f"{prefix.rstrip('.') or 'configuration'} must be a table")
-        self.raw, self.prefix, self.seen = raw, prefix, set()
+        self.raw, self.prefix = raw, prefix
+        self.seen: set[str] = set()
 
     def get(self, key: str, kind: type, *, default: Any = None, required: bool = False) -> Any:
         self.seen.add(key)

@@ -108,7 +108,9 @@ def period_starts(start: datetime.date, count: int, length: str) -> list[datetim
     return starts
 
 
-def generate(start: datetime.date, count: int, length: str = "month", kind: str = "pq") -> tuple[Keyring, Schedule, datetime.date]:
+def generate(
+    start: datetime.date, count: int, length: str = "month", kind: str = "pq"
+) -> tuple[Keyring, Schedule, datetime.date]:
     """A new keyring of `count` periods and its public schedule; the third value is the end."""
     starts = period_starts(start, count + 1, length)
     held, periods = {}, []
@@ -135,3 +137,62 @@ def _day(text: str, n: int) -> datetime.date:
         return datetime.date.fromisoformat(text.strip())
     except ValueError:
         raise KeyringError(f"line {n}: {text!r} is not a day (YYYY-MM-DD)") from None
+
+
+@dataclass(frozen=True)
+class RetiredPeriods:
+    """Stands among the identities opened from a keyring: it opens nothing (its `unwrap` always
+    declines), but for a report that no identity opened it tells whether the report's period was
+    retired, and when (`explain`)."""
+
+    keyring: Keyring
+
+    def unwrap(self, stanzas: object) -> None:
+        return None
+
+    def explain(self, day: str) -> str | None:
+        try:
+            found = self.keyring.explain(datetime.date.fromisoformat(day))
+        except ValueError:
+            return None
+        return str(found) if found else None
+
+
+def explain_unopened(identities: list, day: str) -> str | None:
+    """Why no identity opened a report of `day`, where a keyring knows (a retired period)."""
+    for identity in identities:
+        if isinstance(identity, RetiredPeriods):
+            reason = identity.explain(day)
+            if reason:
+                return reason
+    return None
+
+
+def load_identities(path: str, passphrase_provider: keys.PassphraseProvider) -> list:
+    """The identities of an identity file, plain or protected, an ordinary one or a keyring (then
+    with its RetiredPeriods last): what `open`, `find` and `case import` use."""
+    text = read_text(path, passphrase_provider)
+    if not is_keyring(text):
+        return keys.load_identities(text.encode("utf-8"), passphrase_provider, path)
+    try:
+        ring = parse(text)
+    except KeyringError as exc:
+        raise KeyringError(f"{path}: {exc}") from None
+    return [*ring.identities(), RetiredPeriods(ring)]
+
+
+def read_text(path: str, passphrase_provider: keys.PassphraseProvider) -> str:
+    data = keys.unprotect(keys.read_identity_file(path), passphrase_provider, path)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise KeyringError(f"{path} is not a text identity file") from None
+
+
+def retire_before(keyring: Keyring, day: datetime.date, on: datetime.date) -> tuple[Keyring, list[datetime.date]]:
+    """Retires every held period that ends on or before `day` (all its reports are older than
+    `day`); the last held period is never retired, whatever `day`, since its end is not known
+    from the keyring alone. Returns the new keyring and the first days retired."""
+    firsts = sorted(keyring.held)
+    due = [first for first, following in zip(firsts, firsts[1:], strict=False) if following <= day]
+    return (retire(keyring, due, on) if due else keyring), due

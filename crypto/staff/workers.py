@@ -19,6 +19,7 @@ from crypto import age
 from crypto.age.errors import NoIdentityMatchError
 from crypto.envelope.sealing import open_sealed
 from crypto.errors import Error
+from crypto.periods.keyring import explain_unopened
 from crypto.staff import folder
 from crypto.staff.bundle import Entry, read_sealed
 from crypto.staff.folder import Record
@@ -79,7 +80,8 @@ def _open_one(entry: Entry) -> tuple[str, Record | None, str]:
     try:
         report = open_sealed(sealed, w.identities)
     except NoIdentityMatchError:
-        return entry.id, None, "none of the given identities can open it (sealed to another key)"
+        retired = explain_unopened(list(w.identities), entry.day)
+        return entry.id, None, retired or "none of the given identities can open it (sealed to another key)"
     except Error as exc:
         return entry.id, None, f"cannot be opened: {exc}"
     record = folder.new_record(entry.id, entry.day, entry.sha256, report)

@@ -19,6 +19,11 @@ strictly, before the request; a connection without it is closed when the service
 The id travels with the connection into each request's WSGI environ (`meldpunt.circuit`), for
 the per-circuit limits, and nowhere else: never logged, never stored.
 
+Which connections must start with that line is decided per listening socket
+(onion_service/process/listeners.py): tor's socket demands it, the reverse proxy's never reads one.
+The socket's route goes into the environ too (`meldpunt.route`), so that each socket answers for
+its own names only (onion_service/web/routes.py).
+
 Why not gevent or eventlet: they would monkey-patch threading, sockets and locks under the
 writer client's sockets and the budget's process-shared lock, and every seal and fsync would
 block their single event loop; a form that answers one short request per page needs none of it.
@@ -32,12 +37,17 @@ import threading
 import time
 from collections import deque
 from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from gunicorn.workers.gthread import ThreadWorker
 
-from onion_service.process import proxyline
+from onion_service.process import listeners, proxyline
 from onion_service.shared.circuits import ENVIRON_KEY
+from onion_service.web import routes
 from onion_service.web.form import MAX_BODY_BYTES
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 # A real request from Tor Browser arrives within a second or two even on a slow circuit (a form
 # post is a few kilobytes, a handful of Tor cells). 20 s leaves room for a congested circuit while
@@ -78,24 +88,38 @@ def _complete(buf: bytes | bytearray) -> bool:
 
 
 # Rows of the shared tables each worker sweeps a second (see onion_service/shared/table.py):
-# with 2 workers the largest table (131072 rows) is swept in about a minute, at well under a
-# millisecond of CPU a second.
+# with 2 workers the circuits' table (65536 rows) is swept in about half a minute, a spent-token
+# table in at most 7 minutes (868,800 rows at the default limits, only once all were written to;
+# a spend reuses an expired row it meets anyway), at well under a millisecond of CPU a second.
 SWEEP_ROWS = 1024
+# gunicorn calls murder_pending after every turn of the worker's loop, i.e. after every batch of
+# socket events: hundreds of times a second under load. Sweeping on each turn cost more CPU
+# than serving the trivial route, and held the tables' cross-process lock against the requests
+# of both workers; so a worker sweeps at most this often.
+SWEEP_SECONDS = 1.0
 
 
 class BufferingWorker(ThreadWorker):
     """gthread, with each request read in full by the event loop before a thread serves it."""
 
-    # Set by onion_service.process.server (a subclass per server): whether each connection must
-    # start with tor's PROXY line, and the shared tables to sweep.
-    meldpunt_circuit_ids = False
+    # Set by onion_service.process.server (a subclass per server): what each listening socket
+    # expects (listeners.Listening: whether its connections start with tor's PROXY line, which
+    # route it is), and the shared tables to sweep.
+    meldpunt_listening: tuple = ()
     meldpunt_sweep: tuple = ()
+    # gunicorn's attribute (gunicorn has no types): the application its load() returned, our Flask
+    # app, until load_wsgi below wraps it; the app itself stays as meldpunt_app.
+    wsgi: Any
+    meldpunt_app: Flask
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        # Keyed as gthread keys each connection (TConn.server); every socket must be described.
+        self._listening = listeners.by_socket_name(self.sockets, self.meldpunt_listening)
         self._reading: deque = deque()  # connections being read, oldest (first to expire) first
         self._serving = threading.local()  # the circuit of the request this pool thread serves
         self._quitting = False
+        self._next_sweep = 0.0  # time.monotonic() of the next sweep of the shared tables
 
     def load_wsgi(self) -> None:
         super().load_wsgi()
@@ -106,6 +130,7 @@ class BufferingWorker(ThreadWorker):
             circuit = getattr(serving, "circuit", None)
             if circuit is not None:
                 environ[ENVIRON_KEY] = circuit
+            environ[routes.ENVIRON_KEY] = serving.route
             return app(environ, start_response)
 
         self.wsgi = with_circuit
@@ -132,8 +157,15 @@ class BufferingWorker(ThreadWorker):
         if conn.parser is not None:
             # A kept-alive connection: bytes of the next request already read ahead start the buffer.
             buf += conn.parser.unreader.take_buffered()
-        elif self.meldpunt_circuit_ids:
-            conn.meldpunt_circuit = None  # a new connection: its PROXY line comes first
+        else:
+            # A new connection: what its socket expects of it.
+            conn.meldpunt_listening = self._listening.get(conn.server)
+            if conn.meldpunt_listening is None:
+                self.nr_conns -= 1
+                conn.close()  # not a socket of ours (cannot happen: __init__ checked each one)
+                return
+            if conn.meldpunt_listening.proxy_line:
+                conn.meldpunt_circuit = None  # tor's socket: the PROXY line comes first
         conn.meldpunt_buf = buf
         conn.meldpunt_deadline = time.monotonic() + READ_SECONDS
         if buf and _complete(buf):
@@ -174,8 +206,10 @@ class BufferingWorker(ThreadWorker):
         if conn.meldpunt_buf and _complete(conn.meldpunt_buf):
             self._hand_over(conn, registered=True)
 
-    def _awaits_proxy_line(self, conn) -> bool:
-        return self.meldpunt_circuit_ids and getattr(conn, "meldpunt_circuit", 0) is None
+    @staticmethod
+    def _awaits_proxy_line(conn) -> bool:
+        # None until the line is read, on sockets that demand one; absent on the others.
+        return getattr(conn, "meldpunt_circuit", 0) is None
 
     def _hand_over(self, conn, *, registered: bool) -> None:
         if registered:
@@ -198,6 +232,7 @@ class BufferingWorker(ThreadWorker):
         # In a pool thread: give the parser the request the event loop read, then serve it.
         request = conn.__dict__.pop("meldpunt_request", None)
         self._serving.circuit = getattr(conn, "meldpunt_circuit", None)
+        self._serving.route = conn.meldpunt_listening.route
         if request is not None:
             conn.sock.setblocking(True)
             conn.init()
@@ -206,11 +241,13 @@ class BufferingWorker(ThreadWorker):
         return super().handle(conn)
 
     def murder_pending(self) -> None:
-        # Called by the worker's loop about once a second: close requests past their deadline,
-        # and every unfinished one once the worker is stopping.
+        # Called by the worker's loop after every turn (at least once a second): close requests
+        # past their deadline, and every unfinished one once the worker is stopping.
         super().murder_pending()
-        for table in self.meldpunt_sweep:
-            table.sweep(SWEEP_ROWS)
         now = time.monotonic()
+        if now >= self._next_sweep:
+            self._next_sweep = now + SWEEP_SECONDS
+            for table in self.meldpunt_sweep:
+                table.sweep(SWEEP_ROWS)
         while self._reading and (not self.alive or self._reading[0].meldpunt_deadline <= now):
             self._drop(self._reading[0])

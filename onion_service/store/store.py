@@ -19,7 +19,7 @@ from crypto.status.file import StatusFile
 from onion_service.store import postgres, spent, sqlite, statuses
 from onion_service.store.commit import BatchCommitter
 from onion_service.store.errors import StoreUnavailable, mapped_errors
-from onion_service.store.rows import NewRow, StoredReport, Writes, check_report, new_id
+from onion_service.store.rows import NewRow, ReportRow, StoredReport, Writes, check_report, new_id
 from onion_service.store.schema import (
     DIGEST_BYTES,
     ID_BYTES,
@@ -89,7 +89,7 @@ class Store:
         """Commits (id, sealed, day, purge_hash) rows as given, in one synced transaction: for
         `insert_reports` and the benches, which bring their own ids."""
         self._prepare()
-        batch = [
+        batch: list[ReportRow] = [
             {"id": check_bytes(i, ID_BYTES, "id"), "sealed": sealed, "day": day, "exported": False,
              "purge_hash": purge_hash}
             for i, sealed, day, purge_hash in rows
@@ -187,16 +187,21 @@ class Store:
 
         Where a row's bytes sit in the database's files follows the order in which rows arrived;
         this rewrite (SQLite: VACUUM, then the write-ahead log checkpointed and truncated;
-        PostgreSQL: the rows copied, the table truncated and the rows written again in id order,
-        in one transaction, see postgres.rewrite) leaves the order of the ids instead. The writer
-        process runs it when the UTC day changes, and every purge runs it, so the files keep the
-        order of arrival only among the reports of the current day.
+        PostgreSQL: the spent tokens of past days pruned, then the rows copied, the table
+        truncated and the rows written again in id order, in one transaction, see
+        postgres.rewrite) leaves the order of the ids instead. The writer process runs it when the
+        UTC day changes, and every purge runs it, so the files keep the order of arrival only among
+        the reports of the current day.
         """
         self._prepare()
         if self.backend == "sqlite":
             sqlite.rewrite(self._engine)
         else:
             with mapped_errors(), self._engine.connect() as conn:
+                # The spent tokens' daily pruning (store/spent.py), in a transaction of its own
+                # before the rewrite's.
+                with conn.begin():
+                    spent.prune(conn, datetime.datetime.now(datetime.UTC).date())
                 postgres.rewrite(conn)
 
     def check_integrity(self) -> None:

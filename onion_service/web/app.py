@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from types import TracebackType
 
 from flask import Flask, Response, abort, g, render_template, request
 from flask_babel import lazy_gettext
@@ -15,14 +16,14 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from onion_service import languages as installed_languages
 from onion_service.config import Config
+from onion_service.shared.budget import RETRY_AFTER
+from onion_service.shared.state import Shared, make_shared
+from onion_service.shared.token import FormTokens
 from onion_service.store import Store
 from onion_service.web import i18n, security, tor2web
-from onion_service.shared.budget import RETRY_AFTER
 from onion_service.web.form import MAX_BODY_BYTES, MAX_FIELDS
 from onion_service.web.seal import Sealer
-from onion_service.shared.state import Shared, make_shared
 from onion_service.web.status_views import make_status_blueprint
-from onion_service.shared.token import FormTokens
 from onion_service.web.views import make_blueprint
 
 # Longest request target we answer (gunicorn refuses request lines over 8190 bytes itself).
@@ -40,7 +41,8 @@ _TITLES = {
     503: lazy_gettext("Please try again"),
 }
 _MESSAGES = {
-    400: lazy_gettext("Something in what was sent could not be read. Please go back to the form and send your report again."),
+    400: lazy_gettext("Something in what was sent could not be read. Please go back to the form and send your "
+                      "report again."),
     404: lazy_gettext("This page does not exist."),
     413: lazy_gettext("What you sent is too long. Please shorten your report and send it again."),
     414: lazy_gettext("The address of this page is too long."),
@@ -52,7 +54,8 @@ _MESSAGES = {
 
 
 class _App(Flask):
-    def log_exception(self, exc_info) -> None:  # type: ignore[override]
+    # Wider than Flask's exc_info: the handler below passes only the exception's type.
+    def log_exception(self, exc_info: tuple[type | None, BaseException | None, TracebackType | None]) -> None:
         # Only the exception's type: a traceback's locals and messages could hold form data.
         self.logger.error("unhandled %s", exc_info[0].__name__ if exc_info[0] else "exception")
 
@@ -69,8 +72,9 @@ def create_app(
     store: where reports go (each gunicorn worker opens its own, sending to the writer process).
     shared: the objects every worker shares (token secret, spent tokens, budgets, per-circuit
         counts); server.run passes the ones it made before forking, made here otherwise.
-    onion_address: accepted as a Host name besides the loopback names and web.public_hosts, and
-        offered by Onion-Location (and on the page) to visitors who come by a public host.
+    onion_address: accepted as a Host name on tor's socket besides the loopback names, and offered
+        by Onion-Location (and on the page) to visitors who come by a public host on the HTTPS
+        socket (onion_service/web/routes.py: which socket answers which names).
     """
     if shared is None:
         shared = make_shared(config)
@@ -97,8 +101,7 @@ def create_app(
     # Configurations built in code (tests, benches) may leave web.languages empty: every installed one.
     offered = config.web.languages or installed_languages.installed()
     i18n.init_babel(app, offered, config.default_language)
-    security.install(app, security.host_names(onion_address, config.web.public_hosts),
-                     public_hosts=config.web.public_hosts, onion_address=onion_address)
+    security.install(app, public_hosts=config.web.public_hosts, onion_address=onion_address)
     tor2web.install(app)
 
     @app.before_request
@@ -139,7 +142,7 @@ def create_app(
         make_blueprint(languages=offered, tokens=tokens, spent=shared.spent, budget=shared.budget,
                        circuits=shared.circuits, sealer=Sealer(config.recipients, config.schedules), store=store)
     )
-    app.register_blueprint(make_status_blueprint(languages=offered, tokens=tokens, spent=shared.spent,
+    app.register_blueprint(make_status_blueprint(languages=offered, tokens=tokens, spent=shared.lookup_spent,
                                                  budget=shared.lookup_budget, circuits=shared.circuits, store=store,
                                                  enabled=config.status.public_key is not None))
 

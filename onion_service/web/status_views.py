@@ -14,12 +14,12 @@ from flask_babel import lazy_gettext
 
 from crypto.envelope.errors import ReceiptError
 from crypto.envelope.receipt import normalise_receipt
-from onion_service.store import Store, StoreUnavailable
-from onion_service.web import form
 from onion_service.shared.budget import RETRY_AFTER, Budget
 from onion_service.shared.circuits import CircuitLimits
-from onion_service.web.status_texts import MESSAGE_TEXTS, STATE_TEXTS
 from onion_service.shared.token import FormTokens, SpentTokens, TokenExpired, TokenInvalid, TokenTooFast
+from onion_service.store import Store, StoreUnavailable
+from onion_service.web import form
+from onion_service.web.status_texts import MESSAGE_TEXTS, STATE_TEXTS
 from onion_service.web.views import circuit, lang_rule, new_circuit_notice
 
 CODE = "code"
@@ -29,8 +29,8 @@ FIELDS = (CODE, form.TOKEN, form.HONEYPOT)
 def make_status_blueprint(*, languages: tuple[str, ...], tokens: FormTokens, spent: SpentTokens, budget: Budget, circuits: CircuitLimits,
                           store: Store, enabled: bool) -> Blueprint:
     """enabled: the configuration names a status key; without one the page says statuses are not offered.
-    budget: the lookups' own (so that lookups never use up the reports' budget); circuits and spent:
-    the report form's, so a circuit's pages and a token count the same on both forms."""
+    budget and spent: the lookups' own (so that lookups never use up the reports' budget nor fill
+    their spent table); circuits: the report form's, so a circuit's pages count the same on both."""
     bp = Blueprint("status", __name__)
     LANG = lang_rule(languages)
     no_options = {"provide_automatic_options": False}
@@ -75,8 +75,6 @@ def make_status_blueprint(*, languages: tuple[str, ...], tokens: FormTokens, spe
             token_id = tokens.check(fields.get(form.TOKEN), purpose(lang))
         except (TokenInvalid, TokenExpired, TokenTooFast):
             return page(lang, code=typed, notice=again, status=400)
-        if not spent.spend(token_id):
-            return page(lang, code=typed, notice=again, status=400)
         try:
             code = normalise_receipt(typed)
         except ReceiptError:
@@ -88,10 +86,17 @@ def make_status_blueprint(*, languages: tuple[str, ...], tokens: FormTokens, spe
                 "Many people are using this page right now. Please wait a minute and look up your code again."))
             response.headers["Retry-After"] = RETRY_AFTER
             return response
+        # Spent only after the code was read and a unit of the look-ups' budget taken, in the
+        # look-ups' own table: junk codes spend nothing, and the table (sized from this budget,
+        # shared/token.py: spent_slots) holds at most what the budget lets through.
+        if not spent.spend(token_id):
+            budget.give_back()
+            return page(lang, code=typed, notice=again, status=400)
         try:
             found = store.status_of(code)
         except StoreUnavailable:
             budget.give_back()
+            spent.give_back(token_id)
             response = page(lang, code=typed, status=503, notice=lazy_gettext(
                 "We cannot look up statuses at this moment. Please try again in a few minutes."))
             response.headers["Retry-After"] = RETRY_AFTER

@@ -10,21 +10,21 @@ from __future__ import annotations
 import contextlib
 import datetime
 from collections.abc import Callable
+from typing import TypedDict
 
 from flask import Blueprint, Response, g, redirect, render_template, request
 from flask_babel import force_locale, gettext, lazy_gettext
 
 from crypto.envelope.purge_secret import purge_hash
 from crypto.envelope.receipt import new_receipt
-from crypto.envelope.report import FOUND_ON, KINDS, MAX_URLS, Report
-from onion_service.store import Store, StoreUnavailable
-from onion_service.web import form, validate
+from crypto.envelope.report import FOUND_ON, KINDS, Report, is_campaign
+from onion_service import languages as languages_info
 from onion_service.shared.budget import RETRY_AFTER, Budget
 from onion_service.shared.circuits import ENVIRON_KEY, CircuitLimits
-from onion_service import languages as languages_info
-from onion_service.web import i18n
-from onion_service.web.seal import NoPeriodError, Sealer
 from onion_service.shared.token import FormTokens, SpentTokens, TokenExpired, TokenInvalid, TokenTooFast
+from onion_service.store import Store, StoreUnavailable
+from onion_service.web import form, i18n, prefill, validate
+from onion_service.web.seal import NoPeriodError, Sealer
 
 
 def lang_rule(languages: tuple[str, ...]) -> str:
@@ -34,7 +34,7 @@ def lang_rule(languages: tuple[str, ...]) -> str:
 
 def utc_today() -> datetime.date:
     # The only date the server ever records: the UTC day, never a time of day.
-    return datetime.datetime.now(datetime.timezone.utc).date()
+    return datetime.datetime.now(datetime.UTC).date()
 
 
 def found_on_labels() -> list[tuple[str, object]]:
@@ -78,6 +78,13 @@ def new_circuit_notice() -> object:
         "(the three lines at the top right) and choose \u201cNew Tor circuit for this site\u201d, then send "
         "your report again. Your answers are still below."
     )
+
+
+class _Kept(TypedDict):
+    """The reporter's answers, for the form shown again (show_form's keywords)."""
+
+    values: dict[str, str]
+    kinds: tuple[str, ...]
 
 
 def make_blueprint(
@@ -146,19 +153,22 @@ def make_blueprint(
         # form back with the answers; a page gets the same advice on the error page.
         if circuits.page(circuit()):
             return None
-        if request.method == "POST" and request.view_args and "lang" in request.view_args:
+        if request.method == "POST" and request.view_args and request.endpoint == "report.submit":
             fields = form.read_fields(request)
             return show_form(request.view_args["lang"], **kept(fields), notice=new_circuit_notice(),
                              status=429)
+        if request.method == "POST" and request.view_args and request.endpoint == "report.prefilled":
+            return show_form(request.view_args["lang"], values=prefill.posted(request),
+                             notice=new_circuit_notice(), status=429)
         html = render_template("error.html", code=429, title=gettext("Please use a new connection"),
                                message=new_circuit_notice())
         return Response(html, status=429, mimetype="text/html")
 
-    def kept(fields: form.Fields) -> dict[str, object]:
+    def kept(fields: form.Fields) -> _Kept:
         # The reporter's answers, for the form shown again; never the honeypot (an autofilled
         # one would otherwise be sent back, and refused, again and again).
         values = {k: v for k, v in fields.single.items() if k not in (form.HONEYPOT, form.TOKEN)}
-        return {"values": values, "kinds": fields.kinds}
+        return _Kept(values=values, kinds=fields.kinds)
 
     @bp.get("/", **no_options)
     def choose() -> Response:
@@ -180,14 +190,31 @@ def make_blueprint(
 
     @bp.get(f"/{LANG}/", strict_slashes=False, **no_options)
     def show(lang: str) -> Response:
-        # /<lang>/?url=…[&url=…] fills in addresses (from the hotline's site, a campaign or the
-        # browser extension, which sends an image's address and its page's). They are only
-        # pre-filled, never submitted: the reporter still decides. Past the form's own bounds,
-        # or not printable, an address is left out rather than refused.
-        urls = [u.strip() for u in request.args.getlist("url")[:MAX_URLS]
-                if 0 < len(u) <= validate.MAX_URL_CHARS and u.isprintable()]
-        prefill = "\n".join(u for u in urls if u)
-        return show_form(lang, values={form.URLS: prefill} if prefill else None)
+        # /<lang>/?url=…[&url=…] fills in addresses (prefill.py): only filled in, never submitted.
+        values = prefill.values(request.args.getlist(prefill.FIELD)) or {}
+        # ?c=<tag> (a campaign link) becomes a ticked box the reporter sees and can untick
+        # (form.html); a tag that is not one is left out.
+        campaign = request.args.get("c", "")
+        if is_campaign(campaign):
+            values[form.CAMPAIGN] = campaign
+        return show_form(lang, values=values or None)
+
+    @bp.post(f"/{LANG}/prefill", **no_options)
+    def prefilled(lang: str) -> Response:
+        # The browser extension's way in: the addresses in the body, so in no URL the browser
+        # keeps. It files nothing and needs no token: the form it shows carries a fresh one.
+        # Only the extension posts here, so its box ("the browser extension filled in this
+        # form") is shown ticked, for the reporter to keep or untick.
+        values = prefill.posted(request)
+        if values:
+            values[form.VIA] = "extension"
+        return show_form(lang, values=values)
+
+    @bp.get(f"/{LANG}/prefill", **no_options)
+    def prefilled_again(lang: str) -> Response:
+        # A restored or reloaded tab asks for the page again without its body: the empty form,
+        # never a query read here (nobody should learn to put addresses in this URL).
+        return show_form(lang)
 
     @bp.post(f"/{LANG}/", strict_slashes=False, **no_options)
     def submit(lang: str) -> Response:
@@ -211,27 +238,27 @@ def make_blueprint(
             return show_form(lang, **keep, notice=notice, status=400)
 
         day = today()
-        result = validate.validate(fields, language=lang, today=day, receipt=new_receipt())
+        # The site the report came over: the reporter sees it in the address bar, and the form says it is kept.
+        channel = "https" if g.get("public_route") else "onion"
+        result = validate.validate(fields, language=lang, today=day, receipt=new_receipt(), channel=channel)
         if isinstance(result, validate.Invalid):
             return show_form(lang, **keep, errors=result.errors, status=400)
 
         if not circuits.take_report(circuit()):
             return show_form(lang, **keep, notice=new_circuit_notice(), status=429)
-        if not spent.spend(token_id):
-            circuits.give_back_report(circuit())
-            return show_form(lang, **keep, notice=again, status=400)
         unsaved = lazy_gettext(
             "Your report could not be saved just now. Please try again in a few minutes. "
             "Your answers are still below."
         )
 
         shared_digest = tokens.spent_digest(token_id) if store.shares_spent_tokens else None
-        spent_in_store = False
+        spent_here = spent_in_store = False
 
         def refuse(notice: object) -> Response:
             circuits.give_back_report(circuit())
-            spent.give_back(token_id)
-            if spent_in_store:
+            if spent_here:
+                spent.give_back(token_id)
+            if spent_in_store and shared_digest is not None:  # (it is: only a shared digest is spent)
                 # The store has just failed; if it fails again the row stays, and the reporter's
                 # next try with this token gets the form back with a fresh one (one more click).
                 with contextlib.suppress(StoreUnavailable):
@@ -247,6 +274,14 @@ def make_blueprint(
                 "Many reports are arriving right now. Please wait a minute and send your report "
                 "again. Your answers are still below."
             ))
+        # Spent only now, under a unit of the budget: the spent table (sized from the budget,
+        # shared/token.py: spent_slots) then holds at most what the budget lets through, whatever
+        # is posted. A replay takes a unit for a moment and gives it back.
+        if not spent.spend(token_id):
+            budget.give_back()
+            circuits.give_back_report(circuit())
+            return show_form(lang, **keep, notice=again, status=400)
+        spent_here = True
         if shared_digest is not None:
             # Another backend behind Onionbalance may have accepted this token already.
             try:
@@ -255,7 +290,10 @@ def make_blueprint(
                 budget.give_back()
                 return refuse(unsaved)
             if not fresh:
+                # The database's row refuses this token from now on; the one here would hold a
+                # slot the budget does not account for.
                 budget.give_back()
+                spent.give_back(token_id)
                 circuits.give_back_report(circuit())
                 return show_form(lang, **keep, notice=again, status=400)
             spent_in_store = True

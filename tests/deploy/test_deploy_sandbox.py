@@ -49,10 +49,13 @@ class UnixHTTPConnection(http.client.HTTPConnection):
         self.sock.connect(self.path)
 
 
-def request(sock: str, method: str, path: str, body: bytes | None = None) -> tuple[int, str]:
+PUBLIC = "report.example.org"
+
+
+def request(sock: str, method: str, path: str, body: bytes | None = None, host: str = "127.0.0.1") -> tuple[int, str]:
     conn = UnixHTTPConnection(sock)
     try:
-        headers = {"Host": "127.0.0.1"}
+        headers = {"Host": host}
         if body is not None:
             headers["Content-Type"] = "application/x-www-form-urlencoded"
         conn.request(method, path, body=body, headers=headers)
@@ -75,15 +78,16 @@ def sandboxed(cmd: list[str], *, rw: list[Path], ro: list[Path], log: Path) -> s
 
 @pytest.fixture
 def server(tmp_path):
-    etc, state, run = tmp_path / "etc", tmp_path / "state", tmp_path / "run"
-    for d in (etc, state, run):
+    # run and run_https stand in for /run/meldpunt and /run/meldpunt-https (ReadWritePaths=).
+    etc, state, run, run_https = tmp_path / "etc", tmp_path / "state", tmp_path / "run", tmp_path / "run-https"
+    for d in (etc, state, run, run_https):
         d.mkdir()
-    for d in (state, run):
+    for d in (state, run, run_https):
         os.chown(d, NOBODY, NOBODY)
     os.chmod(tmp_path, 0o755)
     recipient = keys.generate("pq").recipient().encode()
     conf = write_config(etc / "meldpunt.toml", state, recipient, form_min_seconds=0, bind=f"unix:{run}/web.sock",
-                        workers=2, threads=4)
+                        https_bind=f"unix:{run_https}/https.sock", public_hosts=[PUBLIC], workers=2, threads=4)
     conf.chmod(0o644)
     sock = str(run / "web.sock")
     log = tmp_path / "server.log"
@@ -92,7 +96,7 @@ def server(tmp_path):
     # with a tor, runs in tests/deploy/test_deploy_onion.py.)
     proc = sandboxed([shutil.which("setpriv"), "--pdeathsig", "TERM", "--",
                       sys.executable, "-m", "meldpunt.cli", "serve", "--local-only", "--config", str(conf)],
-                     rw=[state, run], ro=[etc], log=log)
+                     rw=[state, run, run_https], ro=[etc], log=log)
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -114,6 +118,19 @@ def server(tmp_path):
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
+
+
+def test_the_https_socket_takes_a_report_for_the_public_name_inside_the_sandbox(server):
+    _, sock, state, tmp_path = server
+    https_sock = str(tmp_path / "run-https" / "https.sock")
+    assert request(https_sock, "GET", "/en/")[0] == 421  # loopback is tor's socket's, not this one's
+    status, page = request(https_sock, "GET", "/en/", host=PUBLIC)
+    token = TOKEN.search(page).group(1)
+    body = (f"urls=http%3A%2F%2Fexample.org%2Fb&found_on=website&kinds=images&danger=no"
+            f"&homepage=&token={token}").encode()
+    status, page = request(https_sock, "POST", "/en/", body, host=PUBLIC)
+    assert status == 200 and RECEIPT.search(page), page[-2000:]
+    assert request(sock, "GET", "/en/", host=PUBLIC)[0] == 421
 
 
 def status_of(pid: int) -> dict[str, str]:
@@ -196,7 +213,8 @@ import ctypes, errno, json, mmap, socket
 out = {}
 for fam in ("AF_INET", "AF_INET6", "AF_NETLINK", "AF_PACKET"):
     try:
-        socket.socket(getattr(socket, fam), socket.SOCK_RAW if fam == "AF_PACKET" else socket.SOCK_STREAM if fam != "AF_NETLINK" else socket.SOCK_RAW).close()
+        socket.socket(getattr(socket, fam), socket.SOCK_RAW if fam == "AF_PACKET"
+                      else socket.SOCK_STREAM if fam != "AF_NETLINK" else socket.SOCK_RAW).close()
         out[fam] = "created"
     except OSError as exc:
         out[fam] = errno.errorcode.get(exc.errno, str(exc))
@@ -231,7 +249,26 @@ def test_the_sandbox_refuses_network_sockets_writable_code_and_writes_elsewhere(
     # MemoryDenyWriteExecute=yes
     assert seen["wx"] in ("EACCES", "EPERM")
     # ProtectSystem=strict
-    assert {seen[p] for p in ("/etc/meldpunt-sandbox-test", "/work-test", "/var/lib/meldpunt-sandbox-test")} == {"EROFS"}
+    assert {seen[p] for p in ("/etc/meldpunt-sandbox-test", "/work-test", "/var/lib/meldpunt-sandbox-test")} == {
+        "EROFS"}
+
+
+def _sandboxed_check(tmp_path, etc, text: str) -> tuple[int, str]:
+    """meldpunt-check on `text` as meldpunt-check.service runs it (its sandbox, as nobody)."""
+    conf = etc / "meldpunt.toml"
+    conf.write_text(text)
+    conf.chmod(0o644)
+    log = tmp_path / "check.log"
+    args = [sys.executable, str(SANDBOX), "--unit", str(DEPLOY / "systemd/meldpunt-check.service"),
+            "--uid", str(NOBODY), "--gid", str(NOBODY), f"--ro={etc}", f"--ro={ROOT}", f"--ro={sys.base_prefix}", "--",
+            sys.executable, "-I", str(DEPLOY / "meldpunt-check.py"), str(conf)]
+    with open(log, "wb") as out:
+        rc = subprocess.run(args, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, timeout=60).returncode
+    return rc, log.read_text()
+
+
+_DEPLOYED_REST = ('data_dir = "/var/lib/meldpunt"\n[hotline]\nname = "T"\n'
+                  '[web]\nbind = "unix:/run/meldpunt/web.sock"\n[tor]\ncontrol = "torrc"\n')
 
 
 def test_the_configuration_check_runs_in_its_own_sandbox_and_names_what_is_wrong(tmp_path):
@@ -239,20 +276,10 @@ def test_the_configuration_check_runs_in_its_own_sandbox_and_names_what_is_wrong
     etc = tmp_path / "etc"
     etc.mkdir()
     recipient = keys.generate("pq").recipient().encode()
-    conf = etc / "meldpunt.toml"
-    deployed = (f'recipients = ["{recipient}"]\ndata_dir = "/var/lib/meldpunt"\n[hotline]\nname = "T"\n'
-                '[web]\nbind = "unix:/run/meldpunt/web.sock"\n[tor]\ncontrol = "torrc"\n')
+    deployed = f'recipients = ["{recipient}"]\n' + _DEPLOYED_REST
 
     def check(text: str) -> tuple[int, str]:
-        conf.write_text(text)
-        conf.chmod(0o644)
-        log = tmp_path / "check.log"
-        args = [sys.executable, str(SANDBOX), "--unit", str(DEPLOY / "systemd/meldpunt-check.service"),
-                "--uid", str(NOBODY), "--gid", str(NOBODY), f"--ro={etc}", f"--ro={ROOT}", f"--ro={sys.base_prefix}", "--",
-                sys.executable, "-I", str(DEPLOY / "meldpunt-check.py"), str(conf)]
-        with open(log, "wb") as out:
-            rc = subprocess.run(args, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, timeout=60).returncode
-        return rc, log.read_text()
+        return _sandboxed_check(tmp_path, etc, text)
 
     rc, out = check(deployed)
     assert rc == 0, out
@@ -268,6 +295,36 @@ def test_the_configuration_check_runs_in_its_own_sandbox_and_names_what_is_wrong
                     .replace('"/var/lib/meldpunt"', '"/srv/meldpunt"'))
     assert rc == 1
     assert "web.bind must be a unix socket" in out and "tor.control must be" in out and "data_dir must be" in out
+
+    # The HTTPS names need the proxy's own socket, in the directory install.sh --https-proxy makes.
+    public = deployed.replace("[tor]", f'public_hosts = ["{PUBLIC}"]\n[tor]')
+    rc, out = check(public)
+    assert rc == 1 and "web.public_hosts is set but web.https_bind is not" in out
+    rc, out = check(public.replace("[tor]", 'https_bind = "unix:/run/meldpunt-https/https.sock"\n[tor]'))
+    assert rc == (0 if os.path.isdir("/run/meldpunt-https") else 1)
+    assert "/run/meldpunt-https is missing" in out or rc == 0
+    rc, out = check(public.replace("[tor]", 'https_bind = "unix:/run/meldpunt/https.sock"\n[tor]'))
+    assert rc == 1 and "web.https_bind must be a unix socket in /run/meldpunt-https/" in out
+
+
+def test_the_configuration_check_refuses_a_schedule_without_today_and_warns_before_its_end(tmp_path):
+    import datetime
+
+    from crypto.periods import keyring, schedule
+
+    os.chmod(tmp_path, 0o755)
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    today = datetime.datetime.now(datetime.UTC).date()
+    for name, start, count in (("ended", today - datetime.timedelta(days=40), 2), ("soon", today, 1)):
+        _, sched, _ = keyring.generate(start, count, "week")
+        (etc / f"{name}.schedule").write_text(schedule.format(sched))
+        (etc / f"{name}.schedule").chmod(0o644)
+    rc, out = _sandboxed_check(tmp_path, etc, f'schedules = ["{etc}/ended.schedule"]\n' + _DEPLOYED_REST)
+    assert rc == 1 and f"has no period for {today.isoformat()}" in out, out
+    rc, out = _sandboxed_check(tmp_path, etc, f'schedules = ["{etc}/soon.schedule"]\n' + _DEPLOYED_REST)
+    assert rc == 0 and "warning: schedules: the key schedule runs out in 7 days" in out, out
+    assert "configuration OK (1 staff key schedule(s))" in out
 
 
 TOR_PROBE = r"""

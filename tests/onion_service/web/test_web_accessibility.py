@@ -17,6 +17,7 @@ from webkit import LANGS, good_fields
 
 from onion_service.process.writer import Writer
 from onion_service.store import open_store
+from onion_service.web import routes
 from onion_service.web.app import create_app
 
 pytestmark = pytest.mark.browser
@@ -70,7 +71,10 @@ def audit(app, playwright):
     def answer(route, request):
         url = request.url.split("://", 1)[1]
         host, _, path = url.partition("/")
+        # The public name comes in on the reverse proxy's socket (onion_service/web/routes.py).
+        came_by = routes.HTTPS if host == PUBLIC else routes.ONION
         response = client.open("/" + path, method=request.method, data=request.post_data_buffer,
+                               environ_overrides={routes.ENVIRON_KEY: came_by},
                                headers={"Host": host, **{k: v for k, v in request.headers.items()
                                                           if k.lower() == "content-type"}})
         route.fulfill(status=response.status_code, headers=dict(response.headers), body=response.get_data())
@@ -104,7 +108,7 @@ def audit(app, playwright):
             (bad if v["impact"] in ("serious", "critical") else minor).append(line)
         return bad
 
-    run.page = page  # type: ignore[attr-defined]  (for documents the app cannot be asked for)
+    run.page = page  # type: ignore[attr-defined]  # for documents the app cannot be asked for
     yield run
     context.close()
     browser.close()
@@ -119,7 +123,10 @@ def pages(config, lang: str) -> list[tuple[str, str, bytes | None, str]]:
     return [
         ("GET", f"/{lang}/", None, "main .tor .onion"),
         ("GET", f"/{lang}/?url=http%3A%2F%2Fexample.org%2Fa", None, "#urls"),
-        ("POST", f"/{lang}/", form_body(good_fields(config, lang, urls="", kinds=[], seen_on="2999-01-01")), ".summary"),
+        ("GET", f"/{lang}/?c=lockdown-2020&url=http%3A%2F%2Fexample.org%2Fa", None, "#origin #campaign"),
+        ("POST", f"/{lang}/prefill", b"url=http%3A%2F%2Fexample.org%2Fa", "#origin #via"),
+        ("POST", f"/{lang}/", form_body(good_fields(config, lang, urls="", kinds=[], seen_on="2999-01-01")),
+         ".summary"),
         ("POST", f"/{lang}/", form_body(good_fields(config, lang)), ".code strong"),
         ("POST", f"/{lang}/", form_body(good_fields(config, lang, danger="yes")), ".urgent .number"),
         ("POST", f"/{lang}/", form_body({"urls": "x"}), "main h1"),  # 400: no token
@@ -149,6 +156,7 @@ def test_language_choice_and_pages_only_raw_requests_reach_pass_axe(app, audit):
     app gives it."""
     application, _ = app
     client = application.test_client()
+    client.environ_base[routes.ENVIRON_KEY] = routes.HTTPS  # as the public name comes in
     problems = (audit(PUBLIC, "GET", "/", expect=".choose") + audit("127.0.0.1", "GET", "/", expect=".choose")
                 + audit("127.0.0.1", "GET", "/fr/", expect="#urls"))
     for lang in LANGS:

@@ -17,17 +17,19 @@ from webkit import good_fields
 
 from onion_service.store import open_store
 from onion_service.store.schema import spent_tokens
+from onion_service.store.spent import KEEP_DAYS
 from onion_service.web.app import create_app
 
 HOST = {"Host": "127.0.0.1:5000"}
 AGAIN = "Please check your answers below"
-TODAY = datetime.date(2026, 12, 2)
 
 
 @pytest.mark.postgres
-def test_a_token_accepted_by_one_backend_is_refused_by_the_other_with_the_answers_kept(tmp_path, postgres_schema_url, staff):
+def test_a_token_accepted_by_one_backend_is_refused_by_the_other_with_the_answers_kept(
+        tmp_path, postgres_schema_url, staff):
     # Two apps on one database, the second with the first's form-token key (as deployed).
-    configs = [make_config(tmp_path / f"backend{i}", staff.recipient, database_url=postgres_schema_url) for i in range(2)]
+    configs = [make_config(tmp_path / f"backend{i}", staff.recipient, database_url=postgres_schema_url)
+               for i in range(2)]
     stores = [open_store(postgres_schema_url) for _ in configs]
     try:
         clients = [create_app(configs[0], store=stores[0]).test_client()]
@@ -37,7 +39,8 @@ def test_a_token_accepted_by_one_backend_is_refused_by_the_other_with_the_answer
 
         fields = good_fields(configs[0], "en", description="sent-to-backend-0")
         first = clients[0].post("/en/", data=fields, headers=HOST)
-        assert first.status_code == 200 and RECEIPT.search(first.get_data(as_text=True)), re.findall(r"<p>(.*?)</p>", first.get_data(as_text=True))[:4]
+        assert first.status_code == 200 and RECEIPT.search(first.get_data(as_text=True)), (
+            re.findall(r"<p>(.*?)</p>", first.get_data(as_text=True))[:4])
         replay = clients[1].post("/en/", data={**fields, "description": "replayed-to-backend-1"}, headers=HOST)
         html = replay.get_data(as_text=True)
         assert replay.status_code == 400 and AGAIN in html and "replayed-to-backend-1" in html
@@ -62,23 +65,29 @@ def _rows(store) -> int:
 
 
 @pytest.mark.postgres
-def test_spend_once_give_back_and_forget_after_two_days(postgres_schema_url):
+def test_spend_once_give_back_and_pruned_only_by_the_daily_compaction(postgres_schema_url):
+    today = datetime.datetime.now(datetime.UTC).date()
     store = open_store(postgres_schema_url)
     try:
         assert store.shares_spent_tokens
-        old, digest = b"\x01" * 32, b"\x02" * 32
-        assert store.spend_token(old, TODAY - datetime.timedelta(days=2))
-        assert store.spend_token(digest, TODAY)
-        assert not store.spend_token(digest, TODAY)
+        dead, last_valid, digest = b"\x01" * 32, b"\x03" * 32, b"\x02" * 32
+        # Tokens live 72 hours at most: a row of 4 days ago matches none, one of 3 days ago may.
+        assert store.spend_token(dead, today - datetime.timedelta(days=KEEP_DAYS))
+        assert store.spend_token(last_valid, today - datetime.timedelta(days=KEEP_DAYS - 1))
+        assert store.spend_token(digest, today)
+        assert not store.spend_token(digest, today)
         store.give_back_token(digest)
-        assert store.spend_token(digest, TODAY)
-        # The two-day-old row went when a token was spent today; yesterday's would have stayed.
+        assert store.spend_token(digest, today)
+        # A spend deletes nothing (no scan of the table per report) ...
+        assert _rows(store) == 3
+        # ... the writer's daily compaction prunes.
+        store.compact()
         with store.engine.connect() as conn:
-            assert conn.execute(sa.select(spent_tokens.c.digest)).scalars().all() == [digest]
+            assert sorted(conn.execute(sa.select(spent_tokens.c.digest)).scalars().all()) == [digest, last_valid]
         with pytest.raises(TypeError):
             store.spend_token(digest, datetime.datetime.now())
         with pytest.raises(ValueError):
-            store.spend_token(b"short", TODAY)
+            store.spend_token(b"short", today)
     finally:
         store.close()
 
@@ -97,7 +106,8 @@ def test_sqlite_stores_nothing_of_a_token(tmp_path, staff):
 
 
 @pytest.mark.postgres
-def test_a_database_down_at_the_spend_refuses_with_the_answers_kept(tmp_path, staff, postgres_server, postgres_schema_url):
+def test_a_database_down_at_the_spend_refuses_with_the_answers_kept(
+        tmp_path, staff, postgres_server, postgres_schema_url):
     config = make_config(tmp_path / "data", staff.recipient, database_url=postgres_schema_url)
     store = open_store(config.database_url)
     try:
