@@ -31,10 +31,12 @@ def after_import(conn: sqlite3.Connection, seq: int) -> Arrivals:
     """Counts the reports of import entry `seq` into each address it names; inside its transaction."""
     conn.execute(
         "UPDATE addresses SET"
+        # "+r.audit_seq": per address, from its own mentions; never every report of the import once
+        # per address (which SQLite's planner chose for a while: quadratic in the import's size).
         " fresh = CASE WHEN status = 'new' THEN 0 ELSE fresh + (SELECT count(*) FROM mentions m"
-        "  JOIN reports r ON r.id = m.report WHERE m.address = addresses.id AND r.audit_seq = :seq) END,"
+        "  JOIN reports r ON r.id = m.report WHERE m.address = addresses.id AND +r.audit_seq = :seq) END,"
         " unseen_danger = unseen_danger + (SELECT count(*) FROM mentions m JOIN reports r ON r.id = m.report"
-        "  WHERE m.address = addresses.id AND r.audit_seq = :seq AND r.child_in_danger = 1)"
+        "  WHERE m.address = addresses.id AND +r.audit_seq = :seq AND r.child_in_danger = 1)"
         " WHERE id IN (SELECT m.address FROM mentions m JOIN reports r ON r.id = m.report WHERE r.audit_seq = :seq)",
         {"seq": seq})
     addresses, reports, danger = conn.execute(
@@ -67,13 +69,15 @@ def decided(conn: sqlite3.Connection, aid: int) -> None:
 
 
 def unseen_total(conn: sqlite3.Connection) -> tuple[int, list[int]]:
-    """(danger reports not looked at, the ids of the addresses they name) in the whole case file."""
+    """(danger reports not looked at, the ids of the addresses they name) in the whole case file,
+    outside floods (crypto/case/floods.py: a flood's danger reports are counted on its own item)."""
     # Both from the addresses' small index of unseen_danger > 0, never a scan of every report.
-    ids = [aid for (aid,) in conn.execute("SELECT id FROM addresses WHERE unseen_danger > 0 ORDER BY id")]
+    ids = [aid for (aid,) in conn.execute(
+        "SELECT id FROM addresses WHERE unseen_danger > 0 AND flooded = 0 ORDER BY id")]
     (reports,) = conn.execute(
         "SELECT count(DISTINCT r.id) FROM addresses a JOIN mentions m ON m.address = a.id"
         " JOIN reports r ON r.id = m.report LEFT JOIN looked_at l ON l.report = r.id"
-        " WHERE a.unseen_danger > 0 AND r.child_in_danger = 1 AND l.report IS NULL").fetchone()
+        " WHERE a.unseen_danger > 0 AND a.flooded = 0 AND r.child_in_danger = 1 AND l.report IS NULL").fetchone()
     return reports, ids
 
 
@@ -82,7 +86,7 @@ def recount_problem(conn: sqlite3.Connection, entries: list[dict]) -> str | None
     entries listing it, then both counters recounted from the reports and the audit log."""
     listed: dict[str, int] = {}
     for e in entries:
-        if e.get("action") in ("assess", "seen"):
+        if e.get("action") in ("assess", "seen", "dismiss-flood"):
             for rid in (e.get("data") or {}).get("looked_at", ()):
                 listed.setdefault(rid, e["seq"])
     if dict(conn.execute("SELECT report, seq FROM looked_at")) != listed:

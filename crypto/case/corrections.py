@@ -14,8 +14,8 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from crypto.case import attention, audit
-from crypto.case.decisions import FIELDS, Changes, analyst_name, today
+from crypto.case import attention, audit, tracks
+from crypto.case.decisions import COLUMNS, FIELDS, Changes, analyst_name, today
 from crypto.case.errors import InputError
 from crypto.case.schema import transaction
 
@@ -38,10 +38,12 @@ def step(state: State, entry: dict[str, Any]) -> State:
     data = entry.get("data") or {}
     action = entry.get("action")
     if action == "assess":
-        assessment = {**{f: data.get(f) for f in FIELDS}, "analyst": entry.get("analyst"), "day": entry.get("day")}
+        assessment = {**{f: data.get(f, "") for f in FIELDS}, "analyst": entry.get("analyst"), "day": entry.get("day")}
         moved = data.get("status") != state.status
         return State(data.get("status"), entry.get("day") if moved else state.status_day, assessment)
     if action == "status":
+        if data.get("status_unchanged"):  # a track's reference or note alone (crypto/case/tracks.py)
+            return state
         return State(data.get("status"), entry.get("day"), state.assessment)
     if action == "undo":
         return State(data.get("status"), data.get("status_day"), data.get("assessment"))
@@ -57,6 +59,8 @@ def undo(conn: sqlite3.Connection, seq: int, *, analyst: str, day: str | None = 
         if row is None:
             raise InputError(f"there is no audit entry {seq}")
         aid, target = row[0], json.loads(row[1])
+        if aid is not None and conn.execute("SELECT 1 FROM addresses WHERE id = ?", (aid,)).fetchone() is None:
+            raise InputError(f"address {aid} was removed under the retention policy (`case retention --history`)")
         if aid is None or target.get("action") not in CHANGES:
             raise InputError(f"audit entry {seq} is a {target.get('action')}, not an assessment or status change")
         entries = [json.loads(text) for (text,) in conn.execute(
@@ -77,11 +81,21 @@ def undo(conn: sqlite3.Connection, seq: int, *, analyst: str, day: str | None = 
             if old != new:
                 changes[f] = (old, new)
         _write(conn, aid, before)
+        had, restored = tracks.of_address(conn, aid), tracks.before(conn, aid, seq)
+        for name in sorted(set(had) | set(restored)):
+            if had.get(name) != restored.get(name):
+                changes[f"{name} track"] = (_track_text(had.get(name)), _track_text(restored.get(name)))
+        tracks.write(conn, aid, restored)
         audit.append(conn, action="undo", analyst=analyst, day=day, address=aid, data={
             "undoes": seq, "status": before.status, "status_day": before.status_day,
-            "assessment": before.assessment, "changed": {k: list(v) for k, v in changes.items()}})
+            "assessment": before.assessment, "tracks": restored,
+            "changed": {k: list(v) for k, v in changes.items()}})
         attention.decided(conn, aid)
     return aid, changes
+
+
+def _track_text(t: dict | None) -> str | None:
+    return None if t is None else " ".join(x for x in (t["state"], t["reference"]) if x)
 
 
 def _write(conn: sqlite3.Connection, aid: int, state: State) -> None:
@@ -90,6 +104,6 @@ def _write(conn: sqlite3.Connection, aid: int, state: State) -> None:
         conn.execute("DELETE FROM assessments WHERE address = ?", (aid,))
     else:
         a = state.assessment
-        conn.execute("INSERT OR REPLACE INTO assessments (address, verdict, age_group, country, provider, note,"
-                     " analyst, day) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                     (aid, *(a[f] for f in FIELDS), a["analyst"], a["day"]))
+        conn.execute(f"INSERT OR REPLACE INTO assessments (address, {COLUMNS}, analyst, day)"
+                     f" VALUES (?, {', '.join('?' * len(FIELDS))}, ?, ?)",
+                     (aid, *(a.get(f, "") for f in FIELDS), a["analyst"], a["day"]))

@@ -15,7 +15,8 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from crypto.case import attention, audit
+from crypto.case import attention, audit, countries, tracks
+from crypto.case.classification import EXTRA
 from crypto.case.errors import InputError
 from crypto.case.schema import STATUSES, transaction
 
@@ -33,11 +34,13 @@ ILLEGAL = ("baseline", "national")
 MAX_NAME = 200
 MAX_NOTE = 2000
 MAX_ADDRESSES = 1000  # per command: a day's batch, not the whole case file by accident
-_COUNTRY = re.compile(r"[A-Z]{2}")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
 
 
-FIELDS = ("verdict", "age_group", "country", "provider", "note")
+# The classification fields (crypto/case/classification.py) come after the first five; an
+# audit entry written before them lacks them, read as "" (not assessed).
+FIELDS = ("verdict", "age_group", "country", "provider", "note", *EXTRA)
+COLUMNS = ", ".join(FIELDS)
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,12 @@ class Assessment:
     country: str | None = None
     provider: str | None = None
     note: str | None = None
+    gender: str | None = None
+    content_type: str | None = None
+    virtual: str | None = None
+    site_type: str | None = None
+    commercial: str | None = None
+    activity: str | None = None
 
 
 # An address's changes: field -> (old, new); "status" among them when it moved.
@@ -81,17 +90,17 @@ def assess(conn: sqlite3.Connection, address_ids: Sequence[int], a: Assessment, 
                 raise InputError(f"address {aid} has no assessment yet: give its --verdict")
             old = dict(zip(FIELDS, row, strict=True)) if row else {f: None for f in FIELDS}
             new = {f: getattr(given, f) if getattr(given, f) is not None else old[f] for f in FIELDS}
-            new = {**new, "age_group": new["age_group"] or "unknown", "country": new["country"] or "",
-                   "provider": new["provider"] or "", "note": new["note"] or ""}
-            changes: Changes = {f: (old[f], new[f]) for f in FIELDS if old[f] != new[f]}
+            new = {**{f: new[f] or "" for f in FIELDS}, "verdict": new["verdict"],
+                   "age_group": new["age_group"] or "unknown"}
+            changes: Changes = {f: (old[f], new[f]) for f in FIELDS
+                                if old[f] != new[f] and not (old[f] is None and new[f] == "")}
             new_status = "assessed" if status == "new" else status
             if new_status != status:
                 changes["status"] = (status, new_status)
                 conn.execute("UPDATE addresses SET status = ?, status_day = ? WHERE id = ?", (new_status, day, aid))
             conn.execute(
-                "INSERT OR REPLACE INTO assessments"
-                " (address, verdict, age_group, country, provider, note, analyst, day)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (aid, *(new[f] for f in FIELDS), analyst, day))
+                f"INSERT OR REPLACE INTO assessments (address, {COLUMNS}, analyst, day)"
+                f" VALUES (?, {', '.join('?' * len(FIELDS))}, ?, ?)", (aid, *(new[f] for f in FIELDS), analyst, day))
             looked = attention.unseen_danger_reports(conn, aid)
             seq = audit.append(conn, action="assess", analyst=analyst, day=day, address=aid, data={
                 **new, "status": new_status, "changed": {k: list(v) for k, v in changes.items()}, "looked_at": looked})
@@ -101,13 +110,21 @@ def assess(conn: sqlite3.Connection, address_ids: Sequence[int], a: Assessment, 
     return out
 
 
-def set_status(conn: sqlite3.Connection, address_ids: Sequence[int], status: str, *, analyst: str,
-               day: str | None = None) -> list[tuple[int, Changes]]:
-    """Moves each address to `status`; only assessed addresses leave "new". The entry keeps the
-    status it had and since when, so that a mistaken move can be undone (crypto/case/corrections.py)."""
+def set_status(conn: sqlite3.Connection, address_ids: Sequence[int], status: str | None, *, analyst: str,
+               day: str | None = None, track: str | None = None, reference: str | None = None,
+               note: str | None = None) -> list[tuple[int, Changes]]:
+    """Moves each address to `status` on its track (crypto/case/tracks.py), with a reference and
+    a note; only assessed addresses leave "new". The address's status becomes this one; its other
+    tracks stay as they are. Without a status, only the track's reference or note change. The entry
+    keeps what changed, old and new, so that a mistaken move can be undone (crypto/case/corrections.py)."""
     analyst = analyst_name(analyst)
-    if status not in STATUSES or status == "new":
+    if status is not None and (status not in STATUSES or status == "new"):
         raise InputError(f"unknown status {status!r}; one of {', '.join(STATUSES[1:])}")
+    name = tracks.track_of(status, track)
+    if name is None and (reference is not None or note is not None):
+        raise InputError("--reference and --note belong to a track: a takedown, police or hotline status")
+    reference = None if reference is None else _text(reference, "the reference", tracks.MAX_REFERENCE)
+    note = None if note is None else _text(note, "the note", MAX_NOTE, multiline=True)
     day = day or today()
     out = []
     with transaction(conn):
@@ -116,11 +133,33 @@ def set_status(conn: sqlite3.Connection, address_ids: Sequence[int], status: str
                     "SELECT 1 FROM assessments WHERE address = ?", (aid,)).fetchone() is None:
                 raise InputError(f"address {aid} has no assessment yet: assess it first")
             old, old_day = conn.execute("SELECT status, status_day FROM addresses WHERE id = ?", (aid,)).fetchone()
-            conn.execute("UPDATE addresses SET status = ?, status_day = ? WHERE id = ?", (status, day, aid))
-            pairs = (("status", old, status), ("status_day", old_day, day))
-            changes: Changes = {k: (o, n) for k, o, n in pairs if o != n}
+            changes: Changes = {}
+            data: dict = {}
+            recorded = status  # the status the entry records: this one, or the track's own
+            if status is not None:
+                conn.execute("UPDATE addresses SET status = ?, status_day = ? WHERE id = ?", (status, day, aid))
+                pairs = (("status", old, status), ("status_day", old_day, day))
+                changes = {k: (o, n) for k, o, n in pairs if o != n}
+            if name is not None:
+                now = tracks.of_address(conn, aid)
+                had = now.get(name)
+                if had is None and status is None:
+                    raise InputError(f"address {aid} is not on the {name} track yet: give its --set STATUS")
+                was: dict[str, str | None] = dict(had) if had else {"state": None, "reference": "", "note": ""}
+                recorded = status or had["state"] if had else status
+                now[name] = {"state": str(recorded), "day": day,
+                             "reference": str(was["reference"]) if reference is None else reference,
+                             "note": str(was["note"]) if note is None else note, "analyst": analyst}
+                tracks.write(conn, aid, now)
+                for k in ("state", "reference", "note"):
+                    if was[k] != now[name][k] and not (was[k] is None and now[name][k] == ""):
+                        changes[f"{name} {k}"] = (was[k], now[name][k])
+                data = {"track": name, "reference": now[name]["reference"], "note": now[name]["note"]}
+                if status is None:  # the address's status stays; its track's state is recorded
+                    data["status_unchanged"] = True
             audit.append(conn, action="status", analyst=analyst, day=day, address=aid,
-                         data={"status": status, "changed": {k: list(v) for k, v in changes.items()}})
+                         data={"status": recorded, **data,
+                               "changed": {k: list(v) for k, v in changes.items()}})
             attention.decided(conn, aid)
             out.append((aid, changes))
     return out
@@ -151,12 +190,17 @@ def _check(a: Assessment) -> Assessment:
         raise InputError(f"unknown verdict {a.verdict!r}; one of {', '.join(VERDICTS)}")
     if a.age_group is not None and a.age_group not in AGE_GROUPS:
         raise InputError(f"unknown age group {a.age_group!r}; one of {', '.join(AGE_GROUPS)}")
+    for name, allowed in EXTRA.items():
+        value = getattr(a, name)
+        if value not in (None, "") and value not in allowed:
+            raise InputError(f"unknown {name.replace('_', ' ')} {value!r}; one of {', '.join(allowed)}")
     country = None if a.country is None else a.country.strip().upper()
-    if country and not _COUNTRY.fullmatch(country):
-        raise InputError("the hosting country is a two-letter ISO 3166 code, such as NL or BE")
+    if country:
+        country = countries.check(country)
     return Assessment(a.verdict, a.age_group, country,
                       None if a.provider is None else _text(a.provider, "the provider", MAX_NAME),
-                      None if a.note is None else _text(a.note, "the note", MAX_NOTE, multiline=True))
+                      None if a.note is None else _text(a.note, "the note", MAX_NOTE, multiline=True),
+                      *(getattr(a, name) for name in EXTRA))
 
 
 def _text(value: str, what: str, limit: int, *, required: bool = False, multiline: bool = False) -> str:

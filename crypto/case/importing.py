@@ -23,10 +23,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from crypto import age
-from crypto.case import attention, audit, digests
+from crypto.case import attention, audit, digests, floods
 from crypto.case.decisions import analyst_name, today
 from crypto.case.errors import CaseError
-from crypto.case.normalise import address_key
+from crypto.case.normalise import keys_of
+from crypto.case.retention import NEXT_ADDRESS_ID
 from crypto.case.schema import database_errors, ensure_acks_dir, open_case, transaction
 from crypto.errors import Error
 from crypto.staff import folder
@@ -103,6 +104,7 @@ def _import_one(conn: sqlite3.Connection, case_dir: str, path: str, entries: lis
             seq = audit.next_seq(conn)
             for record in records:
                 _add_report(conn, record, seq)
+            floods.after_import(conn, seq)
             arrivals = attention.after_import(conn, seq)
             audit.append(conn, action="import", analyst=analyst, day=today(), seq=seq, data={
                 "bundle": name, "ack_sha256": ack_sha256, "added": len(records),
@@ -160,19 +162,20 @@ def _add_report(conn: sqlite3.Connection, record: dict, seq: int) -> None:
     danger = 1 if fields["child_in_danger"] else 0
     conn.execute(
         "INSERT INTO reports (id, sha256, day, receipt, child_in_danger, found_on, kinds, language, fields, audit_seq,"
-        " channel, via, campaign) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " channel, via, campaign, shape) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (record["id"], record["sha256"], day, fields["receipt"], danger, fields["found_on"],
          ";".join(fields["kinds"]), fields["language"],
          json.dumps(fields, ensure_ascii=True, sort_keys=True, separators=(",", ":")), seq,
          # A report older than version 3 has none of the three.
-         fields.get("channel", ""), fields.get("via", ""), fields.get("campaign", "")),
+         fields.get("channel", ""), fields.get("via", ""), fields.get("campaign", ""), floods.shape(fields)),
     )
     named: dict[str, str] = {}
     for url in fields["urls"]:
-        named.setdefault(address_key(url), url)  # two spellings of one address count once
+        named.setdefault(_stored_key(conn, url), url)  # two spellings of one address count once
     for key, url in named.items():
         (aid,) = conn.execute(
-            "INSERT INTO addresses (key, url, reports, first_day, last_day, danger) VALUES (?, ?, 1, ?, ?, ?)"
+            f"INSERT INTO addresses (id, key, url, reports, first_day, last_day, danger) VALUES ({NEXT_ADDRESS_ID},"
+            " ?, ?, 1, ?, ?, ?)"
             " ON CONFLICT (key) DO UPDATE SET reports = reports + 1,"
             " url = CASE WHEN excluded.first_day < first_day THEN excluded.url ELSE url END,"
             " first_day = min(first_day, excluded.first_day), last_day = max(last_day, excluded.last_day),"
@@ -180,6 +183,17 @@ def _add_report(conn: sqlite3.Connection, record: dict, seq: int) -> None:
             (key, url, day, day, danger),
         ).fetchone()
         conn.execute("INSERT INTO mentions (address, report, original) VALUES (?, ?, ?)", (aid, record["id"], url))
+
+
+def _stored_key(conn: sqlite3.Connection, url: str) -> str:
+    """The key of the address this URL names: an address an older meldpunt keyed by its Unicode
+    host (crypto/case/normalise.py) keeps collecting reports under that key."""
+    keys = keys_of(url)
+    if len(keys) > 1 and conn.execute("SELECT 1 FROM addresses WHERE key = ?", (keys[0],)).fetchone() is None:
+        for older in keys[1:]:
+            if conn.execute("SELECT 1 FROM addresses WHERE key = ?", (older,)).fetchone() is not None:
+                return older
+    return keys[0]
 
 
 def _safe(name: str) -> str:

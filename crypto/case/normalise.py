@@ -5,7 +5,11 @@ staff read and hand on. Only differences that cannot change what a server return
 the case of the scheme and host, a host's trailing dot, a default port, an empty path, the
 case of %-escapes and escaped characters that need none, and parameters that only track who
 clicked. Anything else (the path's case, the order of other parameters, the fragment) may
-matter to the site and is kept. A bare host is read as http, as the form reads it. A magnet link
+matter to the site and is kept. A host is compared in its IDNA (punycode) form
+(crypto/case/display.py), so `bücher.example` and `xn--bcher-kva.example` are one address; case
+files from before compared Unicode hosts as written, and `legacy_key` gives that key so that their
+addresses keep collecting reports (crypto/case/importing.py). A bare host is read as http, as the
+form reads it. A magnet link
 and a bare info-hash name one torrent, so both become `btih:<hex>` (or `btmh:<hex>`).
 """
 
@@ -14,6 +18,8 @@ from __future__ import annotations
 import base64
 import re
 import urllib.parse
+
+from crypto.case.display import idna_host, unicode_label
 
 # Query parameters that name a campaign or a click, never the content.
 _TRACKING_PREFIXES = ("utm_",)
@@ -30,7 +36,7 @@ _UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 
 
-def address_key(url: str) -> str:
+def address_key(url: str, *, host_form: str = "idna") -> str:
     """The comparison key of one reported address (as the report's schema admits it)."""
     text = url.strip()
     torrent = _torrent_key(text)
@@ -45,6 +51,10 @@ def address_key(url: str) -> str:
         return text  # not an address this module understands: compared as written
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").rstrip(".")
+    if host_form != "as-written":
+        host = idna_host(host)
+    if host_form == "unicode":  # as an older meldpunt keyed the same host typed in Unicode
+        host = ".".join(unicode_label(label) for label in host.split("."))
     netloc = host if ":" not in host else f"[{host}]"
     if parts.username is not None or parts.password is not None:
         netloc = parts.netloc.rsplit("@", 1)[0] + "@" + netloc
@@ -58,6 +68,20 @@ def address_key(url: str) -> str:
     if parts.fragment:
         key += "#" + _escapes(parts.fragment)
     return key
+
+
+def legacy_key(url: str) -> str:
+    """The key case files before IDNA comparison gave: Unicode hosts as written (lower case)."""
+    return address_key(url, host_form="as-written")
+
+
+def keys_of(url: str) -> tuple[str, ...]:
+    """The key, then the keys an older meldpunt may have stored an address of this URL under:
+    its host as written, and in Unicode (had it been typed so)."""
+    key = address_key(url)
+    if url.isascii() and "xn--" not in key:
+        return (key,)  # no host an older meldpunt could have keyed otherwise
+    return tuple(dict.fromkeys((key, legacy_key(url), address_key(url, host_form="unicode"))))
 
 
 def _escapes(text: str) -> str:

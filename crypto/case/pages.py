@@ -14,6 +14,8 @@ import sqlite3
 
 from crypto.case.attention import unseen_total
 from crypto.case.decisions import VERDICTS
+from crypto.case.display import line as address_line
+from crypto.case.floods import pending
 from crypto.case.queue import Filters, count, details, triage
 from crypto.staff.display import visible
 from crypto.staff.fields import SHOWN
@@ -35,7 +37,7 @@ def _report(r: dict) -> str:
     pairs = []
     for field in SHOWN:
         if field.key == "urls":
-            urls = "".join(f"<li>{_e(u)}</li>" for u in r["fields"].get("urls", ()))
+            urls = "".join(f"<li>{_e(address_line(u))}</li>" for u in r["fields"].get("urls", ()))
             pairs.append((field.label, f'<ul class="urls">{urls}</ul>'))
         else:
             pairs.append((field.label, _e(field.shown(record), keep_newlines=field.multiline)))
@@ -68,8 +70,13 @@ def render(conn: sqlite3.Connection, filters: Filters, limit: int = MAX_ON_PAGE)
         flag = " !!" if a.unseen_danger else " !" if a.danger else ""
         state = a.state + (f" +{a.fresh}" if a.fresh else "")
         out.append(f"<tr><td>{a.id}{flag}</td><td>{a.reports}</td><td>{_e(a.first_day)}</td><td>{_e(a.last_day)}</td>"
-                   f'<td>{_e(state)}</td><td class="v">{_e(a.url)}</td></tr>')
+                   f'<td>{_e(state)}</td><td class="v">{_e(address_line(a.url))}</td></tr>')
     out.append("</tbody></table>")
+    for f in pending(conn):  # a flood is one item, here as in `case queue`
+        danger = f", {f.unseen_danger} saying a child is in immediate danger" if f.unseen_danger else ""
+        out.append(f'<p class="flag">Flood {f.id}: {f.reports} reports alike on {_e(f.day)}{danger}, naming '
+                   f"{f.addresses} address(es) only they name, e.g. {_e(address_line(f.url))}; not listed one by one. "
+                   f"<code>meldpunt case flood {f.id}</code>, then <code>case dismiss-flood {f.id}</code>.</p>")
     unseen, unseen_ids = unseen_total(conn)
     left_out = [aid for aid in unseen_ids if aid not in {a.id for a in addresses}]
     if left_out:  # a filtered page says what it leaves out, so no danger report is hidden by a filter
@@ -79,8 +86,13 @@ def render(conn: sqlite3.Connection, filters: Filters, limit: int = MAX_ON_PAGE)
     for a in addresses:
         d = details(conn, a.id)
         cls = "report danger" if a.danger else "report"
-        pairs = [("Address", _e(a.url)), ("Reports", f"{a.reports} ({_e(a.first_day)} to {_e(a.last_day)})"),
+        pairs = [("Address", _e(address_line(a.url))),
+                 ("Reports", f"{a.reports} ({_e(a.first_day)} to {_e(a.last_day)})"),
                  ("Status", _e(a.status + (f" since {a.status_day}" if a.status_day else "")))]
+        for name, t in d.tracks.items():
+            text = (f"{t['state']} since {t['day']}" + (f", reference {t['reference']}" if t["reference"] else "")
+                    + (f" ({t['note']})" if t["note"] else ""))
+            pairs.append((f"{name.capitalize()} track", _e(text)))
         if a.fresh:
             pairs.append(("Re-reported", f"{a.fresh} report(s) since the last decision"))
         if a.unseen_danger:

@@ -19,8 +19,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from crypto.case import tracks
+from crypto.case.decisions import COLUMNS, FIELDS
 from crypto.case.errors import InputError
-from crypto.case.normalise import address_key
+from crypto.case.normalise import keys_of
 from crypto.case.schema import STATUSES
 from crypto.envelope.receipt import normalise_receipt
 from crypto.envelope.report import FOUND_ON, KINDS
@@ -29,6 +31,7 @@ STATES = ("triage", "re-reported")  # beside STATUSES
 PAGE = 50
 MAX_PAGE = 1000  # rows a command prints at once; a bigger view is the CSV (`case urls`)
 _ORDER = "a.danger DESC, a.reports DESC, a.first_day, a.id"
+_ALONE = "a.flooded = 0"  # not every report naming it belongs to a flood (crypto/case/floods.py)
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,7 @@ class Filters:
     since: str | None = None  # ... received on that day or later
     kind: str | None = None
     found_on: str | None = None
+    track: str | None = None  # on this track (crypto/case/tracks.py)
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,7 @@ class Details:
     address: Address
     reports: list[dict[str, Any]]  # {"id", "day", "original", "fields"}
     history: list[dict[str, Any]] = field(default_factory=list)  # audit entries, oldest first
+    tracks: dict[str, dict[str, str]] = field(default_factory=dict)  # crypto/case/tracks.py
 
 
 _COLUMNS = ("a.id, a.url, a.key, a.reports, a.first_day, a.last_day, a.danger, a.status, a.status_day,"
@@ -107,11 +112,12 @@ def count(conn: sqlite3.Connection, filters: Filters = Filters()) -> int:
     def n(where: str, *params: Any) -> int:
         return conn.execute(f"SELECT count(*) FROM addresses a WHERE {where}", params).fetchone()[0]
     if f := filters.status:
+        top = f"a.unseen_danger > 0 AND {_ALONE}"
         if f == "triage":
-            return n("a.status = 'new'") + n("a.unseen_danger > 0 AND +a.status != 'new'") + n(
-                "a.fresh > 0 AND a.unseen_danger = 0")
+            return n(f"a.status = 'new' AND {_ALONE}") + n(f"{top} AND +a.status != 'new'") + n(
+                f"a.fresh > 0 AND NOT ({top}) AND {_ALONE}")
         if f == "re-reported":
-            return n("a.fresh > 0")
+            return n(f"a.fresh > 0 AND {_ALONE}")
         _segments(filters)  # refuses an unknown status
         return n("a.status = ?", f)
     return n("1")
@@ -119,15 +125,17 @@ def count(conn: sqlite3.Connection, filters: Filters = Filters()) -> int:
 
 def _segments(f: Filters) -> list[tuple[str, list[Any]]]:
     """The queue's parts as (WHERE clause, parameters), in the order they are shown."""
-    top = "a.unseen_danger > 0"
-    again = "a.unseen_danger = 0 AND a.fresh > 0"
-    rest = "a.unseen_danger = 0 AND a.fresh = 0"
+    # A flooded address (crypto/case/floods.py) is never on top: its flood is, as one item; and
+    # it is out of triage altogether, where its flood stands for it.
+    top = f"a.unseen_danger > 0 AND {_ALONE}"
+    again = f"a.fresh > 0 AND NOT ({top})"
+    rest = f"a.fresh = 0 AND NOT ({top})"
     if f.status is None:
         parts: list[tuple[str, list[Any]]] = [(top, []), (again, []), (rest, [])]
     elif f.status == "triage":
-        parts = [(top, []), (again, []), (rest + " AND a.status = 'new'", [])]
+        parts = [(top, []), (f"{again} AND {_ALONE}", []), (f"{rest} AND a.status = 'new' AND {_ALONE}", [])]
     elif f.status == "re-reported":
-        parts = [(top + " AND a.fresh > 0", []), (again, [])]
+        parts = [(top + " AND a.fresh > 0", []), (f"{again} AND {_ALONE}", [])]
     elif f.status in STATUSES:
         # "+a.status": the first two parts are read from their own small indexes, not by the status's.
         parts = [(f"{top} AND +a.status = ?", [f.status]), (f"{again} AND +a.status = ?", [f.status]),
@@ -156,10 +164,13 @@ def _report_where(f: Filters) -> tuple[str, list[Any]]:
             raise InputError(f"unknown place {f.found_on!r}; one of {', '.join(FOUND_ON)}")
         report_clauses.append("r.found_on = ?")
         params.append(f.found_on)
+    track, track_params = "", []
+    if f.track is not None:
+        track, track_params = " AND EXISTS (SELECT 1 FROM tracks t WHERE t.address = a.id AND t.track = ?)", [f.track]
     if not report_clauses:
-        return "", params
-    return (" AND EXISTS (SELECT 1 FROM mentions m JOIN reports r ON r.id = m.report"
-            " WHERE m.address = a.id AND " + " AND ".join(report_clauses) + ")"), params
+        return track, track_params
+    return (track + " AND EXISTS (SELECT 1 FROM mentions m JOIN reports r ON r.id = m.report"
+            " WHERE m.address = a.id AND " + " AND ".join(report_clauses) + ")"), track_params + params
 
 
 def parse_day(text: str) -> str:
@@ -170,11 +181,10 @@ def parse_day(text: str) -> str:
 
 
 def _assessment(conn: sqlite3.Connection, aid: int) -> dict[str, str] | None:
-    row = conn.execute("SELECT verdict, age_group, country, provider, note, analyst, day FROM assessments"
-                       " WHERE address = ?", (aid,)).fetchone()
+    row = conn.execute(f"SELECT {COLUMNS}, analyst, day FROM assessments WHERE address = ?", (aid,)).fetchone()
     if row is None:
         return None
-    return dict(zip(("verdict", "age_group", "country", "provider", "note", "analyst", "day"), row, strict=True))
+    return dict(zip((*FIELDS, "analyst", "day"), row, strict=True))
 
 
 def get_address(conn: sqlite3.Connection, aid: int) -> Address:
@@ -186,7 +196,9 @@ def get_address(conn: sqlite3.Connection, aid: int) -> Address:
 
 def find_address(conn: sqlite3.Connection, url: str) -> Address:
     """The address a URL names, in any of its spellings (crypto/case/normalise.py)."""
-    row = conn.execute(f"SELECT {_COLUMNS} FROM addresses a WHERE a.key = ?", (address_key(url),)).fetchone()
+    row = None
+    for key in keys_of(url):  # a case file from before IDNA keys may hold the older one
+        row = row or conn.execute(f"SELECT {_COLUMNS} FROM addresses a WHERE a.key = ?", (key,)).fetchone()
     if row is None:
         raise InputError("no report in the case file names that address")
     return _address(row, _assessment(conn, row[0]))
@@ -202,7 +214,7 @@ def details(conn: sqlite3.Connection, aid: int) -> Details:
     ]
     history = [json.loads(entry) for (entry,) in
                conn.execute("SELECT entry FROM audit WHERE address = ? ORDER BY seq", (aid,))]
-    return Details(address, reports, history)
+    return Details(address, reports, history, tracks.of_address(conn, aid))
 
 
 def report_by_receipt(conn: sqlite3.Connection, receipt: str) -> list[tuple[dict[str, Any], list[int]]]:
@@ -215,6 +227,16 @@ def report_by_receipt(conn: sqlite3.Connection, receipt: str) -> list[tuple[dict
     if not out:
         raise InputError(f"no report in the case file has the receipt code {wanted}")
     return out
+
+
+def in_state(conn: sqlite3.Connection, status: str) -> Iterator[Address]:
+    """The addresses with this status, their own or one of their tracks' (crypto/case/tracks.py),
+    in triage order, one row at a time."""
+    if status not in STATUSES:
+        raise InputError(f"unknown status {status!r}; one of {', '.join(STATUSES)}")
+    for row in conn.execute(f"SELECT {_COLUMNS} FROM addresses a WHERE a.status = ? OR a.id IN"
+                            f" (SELECT address FROM tracks WHERE state = ?) ORDER BY {_ORDER}", (status, status)):
+        yield _address(row, _assessment(conn, row[0]))
 
 
 def every_address(conn: sqlite3.Connection, status: str | None = None) -> Iterator[Address]:

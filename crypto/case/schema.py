@@ -15,6 +15,7 @@ import os
 import sqlite3
 import stat
 from collections.abc import Iterator
+from typing import Any
 
 from crypto import files
 from crypto.case.errors import CaseError
@@ -25,7 +26,14 @@ ACKS = "acks"
 # Statuses in the order an address moves through them; "new" is only ever set by an import.
 STATUSES = ("new", "assessed", "notice-sent", "forwarded-police", "forwarded-hotline", "removed", "still-online")
 
-_MIGRATIONS: tuple[tuple[str, ...], ...] = (
+def _fill_tracks(conn: sqlite3.Connection) -> None:
+    from crypto.case import tracks  # here: the migration that needs it runs once
+
+    tracks.fill(conn)
+
+
+# Each step is SQL, or a function given the connection when SQL alone cannot say it.
+_MIGRATIONS: tuple[tuple[Any, ...], ...] = (
     (
         # One row per bundle imported (the acknowledgement's hash names it).
         """CREATE TABLE bundles (
@@ -121,6 +129,54 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX audit_moves ON audit (json_extract(entry, '$.action'), json_extract(entry, '$.day'),"
         " json_extract(entry, '$.data.status'), address)",
     ),
+    (
+        # A flood is one item (crypto/case/floods.py): each report's shape, computed here for the
+        # reports already in the case file by the function open_case registers; the floods, groups
+        # of at least FLOOD_MIN reports of one shape and day, with their dismissal; and each
+        # address's flag saying every report naming it belongs to a flood.
+        "ALTER TABLE reports ADD COLUMN shape TEXT",
+        "UPDATE reports SET shape = case_report_shape(fields)",
+        "CREATE INDEX reports_shape ON reports (day, shape)",
+        """CREATE TABLE floods (
+            id INTEGER PRIMARY KEY, day TEXT NOT NULL, shape TEXT NOT NULL, reports INTEGER NOT NULL,
+            dismissed_seq INTEGER, dismissed_reports INTEGER NOT NULL DEFAULT 0, UNIQUE (day, shape))""",
+        "ALTER TABLE addresses ADD COLUMN flooded INTEGER NOT NULL DEFAULT 0",
+        """INSERT INTO floods (day, shape, reports)
+            SELECT r.day, r.shape, count(DISTINCT r.id) FROM reports r JOIN mentions m ON m.report = r.id
+            WHERE r.shape IS NOT NULL GROUP BY r.day, r.shape
+            HAVING count(DISTINCT r.id) >= case_flood_min() AND count(DISTINCT m.address) >= case_flood_min()""",
+        """UPDATE addresses SET flooded = NOT EXISTS (SELECT 1 FROM mentions m JOIN reports r ON r.id = m.report
+            LEFT JOIN floods f ON f.day = r.day AND f.shape = r.shape
+            WHERE m.address = addresses.id AND f.id IS NULL)""",
+    ),
+    (
+        # One assessment serves INHOPE, the IWF and NCMEC (crypto/case/classification.py): what the
+        # analyst sees, each "" until assessed.
+        "ALTER TABLE assessments ADD COLUMN gender TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE assessments ADD COLUMN content_type TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE assessments ADD COLUMN virtual TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE assessments ADD COLUMN site_type TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE assessments ADD COLUMN commercial TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE assessments ADD COLUMN activity TEXT NOT NULL DEFAULT ''",
+    ),
+    (
+        # Tracks side by side (crypto/case/tracks.py): the takedown and the referrals, each with
+        # its state, day, reference and note; an older case file's are replayed from its log.
+        """CREATE TABLE tracks (
+            address INTEGER NOT NULL REFERENCES addresses (id), track TEXT NOT NULL, state TEXT NOT NULL,
+            day TEXT NOT NULL, reference TEXT NOT NULL, note TEXT NOT NULL, analyst TEXT NOT NULL,
+            PRIMARY KEY (address, track)) WITHOUT ROWID""",
+        "CREATE INDEX tracks_state ON tracks (track, state)",
+        _fill_tracks,
+    ),
+    (
+        # Retention (crypto/case/retention.py): the days each kind of data is kept, where an
+        # analyst set them (a kind without a row keeps its default); each set by an audit entry.
+        "CREATE TABLE retention_policy (kind TEXT PRIMARY KEY, days INTEGER NOT NULL, seq INTEGER NOT NULL)",
+        # The addresses retention removed, with the entry that did: an import never gives their
+        # ids to another address, whose history would otherwise merge with theirs in the log.
+        "CREATE TABLE retention_removed (address INTEGER PRIMARY KEY, seq INTEGER NOT NULL)",
+    ),
 )
 VERSION = len(_MIGRATIONS)
 
@@ -143,6 +199,10 @@ def open_case(case_dir: str, *, create: bool = False) -> sqlite3.Connection:
         conn.execute("PRAGMA secure_delete = ON")
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA synchronous = FULL")
+        from crypto.case import floods  # here: floods reads decisions, which reads this module
+
+        conn.create_function("case_report_shape", 1, floods.shape_of_json, deterministic=True)
+        conn.create_function("case_flood_min", 0, lambda: floods.FLOOD_MIN, deterministic=True)
         _migrate(conn, path)
     except sqlite3.DatabaseError as exc:
         raise CaseError(f"{path} cannot be used as a case file: {exc}") from None
@@ -175,7 +235,10 @@ def _migrate(conn: sqlite3.Connection, path: str) -> None:
     with transaction(conn):
         for version in range(current, VERSION):
             for statement in _MIGRATIONS[version]:
-                conn.execute(statement)
+                if callable(statement):
+                    statement(conn)
+                else:
+                    conn.execute(statement)
         conn.execute(f"PRAGMA user_version = {VERSION}")
 
 

@@ -72,7 +72,7 @@ class Table:
     name: str  # the CSV file's stem
     title: str
     columns: tuple[str, ...]
-    rows: list[tuple[Cell, ...]]
+    rows: Sequence[Sequence[Cell]]
     note: str = ""
 
 
@@ -237,13 +237,13 @@ def _cohort(conn: sqlite3.Connection, period: Period, as_of: datetime.date) -> C
     # addresses first reported at least N days before `as_of` can have been online N days.
     latest = [min(period.end, as_of - datetime.timedelta(days=n)).isoformat() for n in ONLINE_AFTER]
     age = "CASE " + " ".join(f"WHEN a.first_day <= ? THEN {n}" for n, _ in
-                             sorted(zip(ONLINE_AFTER, latest), reverse=True)) + " ELSE 0 END"
+                             sorted(zip(ONLINE_AFTER, latest, strict=True), reverse=True)) + " ELSE 0 END"
     rows = conn.execute(
         "SELECT a.status, coalesce(s.verdict, ''), s.age_group, s.country,"
         " CASE WHEN a.status = 'removed' THEN CAST(julianday(a.status_day) - julianday(a.first_day) AS INTEGER) END,"
         f" {age}, count(*) FROM addresses a INDEXED BY addresses_first_day"
         " LEFT JOIN assessments s ON s.address = a.id WHERE a.first_day BETWEEN ? AND ? GROUP BY 1, 2, 3, 4, 5, 6",
-        (*[d for _, d in sorted(zip(ONLINE_AFTER, latest), reverse=True)], *period.bounds)).fetchall()
+        (*[d for _, d in sorted(zip(ONLINE_AFTER, latest, strict=True), reverse=True)], *period.bounds)).fetchall()
     c = Cohort(online={n: [0, 0] for n in ONLINE_AFTER})
     for status, verdict, age_group, country, days, old_enough, n in rows:  # groups, not addresses
         c.new += n

@@ -78,8 +78,12 @@ def for_output(table: Table, threshold: int, internal: bool) -> Table:
     if not rare:
         return table
     kept = [row for row in table.rows if row not in rare]
-    merged = (f"other tags (each on fewer than {threshold} reports)", sum(row[1] for row in rare))
-    return Table(table.name, table.title, table.columns, kept + [merged], table.note)
+    total = 0
+    for row in rare:
+        count = row[1]
+        total += count if isinstance(count, int) else 0  # `rare` holds int counts only
+    merged = (f"other tags (each on fewer than {threshold} reports)", total)
+    return Table(table.name, table.title, table.columns, [*kept, merged], table.note)
 
 
 def table_csv(table: Table, threshold: int, internal: bool) -> str:
@@ -131,7 +135,7 @@ def _chart(stats: Stats, table: Table, threshold: int, internal: bool) -> str:
                   if stats.period.start <= c.day <= stats.period.end]
         index = {p.label: i for i, p in enumerate(points)}
         tags = [c.tag for c in stats.campaigns if stats.period.start <= c.day <= stats.period.end]
-        markers = [(index[label], tag) for label, tag in zip(labels, tags) if label in index]
+        markers = [(index[label], tag) for label, tag in zip(labels, tags, strict=False) if label in index]
         return column_chart(cid, f"Reports received by {stats.by}, campaign dates marked", points, markers)
     if table.name in ("reports_by_kind", "removal_days", "reports_by_channel", "reports_by_place"):
         return bar_chart(cid, table.title, _points(table, threshold, internal))

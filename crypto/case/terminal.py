@@ -8,7 +8,11 @@ from __future__ import annotations
 
 from collections import Counter
 
+from crypto.case import retention
+from crypto.case.classification import EXTRA, categories
 from crypto.case.decisions import VERDICTS
+from crypto.case.display import line as address_line
+from crypto.case.display import percent_encode_hidden
 from crypto.case.queue import Address, Details
 from crypto.staff.display import visible
 from crypto.staff.lookup import field_lines
@@ -27,11 +31,27 @@ def queue_lines(addresses: list[Address], total: int, offset: int) -> list[str]:
         s = a.assessment or {}
         lines.append(f"{a.id:>8}  {flag:2}  {a.reports:>7}  {a.first_day:10}  {a.last_day:10}  {state:30}  "
                      f"{a.status_day or '':10}  {s.get('verdict', ''):11}  {visible(s.get('country', '')):2}  "
-                     f"{visible(a.url)}")
+                     f"{visible(address_line(a.url))}")
     shown_to = offset + len(addresses)
     lines.append(f"{offset + 1}-{shown_to} of {total}; ! marks a child in immediate danger, !! one no analyst has "
                  "looked at yet (`case show`, then `case assess` or `case seen`); +N: reports since the last decision."
                  + (f" Next page: --page-from {shown_to}." if shown_to < total else ""))
+    return lines
+
+
+def flood_lines(items: list) -> list[str]:
+    """The floods not dismissed (crypto/case/floods.py), one item each, before the addresses."""
+    lines = []
+    for f in items:
+        danger = f", !! {f.unseen_danger} saying a child is in immediate danger" if f.unseen_danger else ""
+        grown = f" ({f.reports - f.dismissed_reports} since it was dismissed)" if f.dismissed_reports else ""
+        sample = " ".join(f.description.split())[:60]
+        lines.append(f"flood {f.id}: {f.reports} reports alike on {f.day}{grown}{danger}, naming {f.addresses} "
+                     f"address(es) only they name; found on {visible(f.found_on)}, e.g. {visible(address_line(f.url))} "
+                     f"\"{visible(sample)}\"")
+    if lines:
+        lines.append("A flood is one item: `case flood N` shows a sample, `case dismiss-flood N` dismisses "
+                     "it in one audited step; addresses real reports also name stay in the queue below.")
     return lines
 
 
@@ -78,7 +98,7 @@ def summary_lines(d: Details) -> list[str]:
         _line("  Found on", tally(f.get("found_on", "") for f in fields)),
         _line("  Content", tally(k for f in fields for k in f.get("kinds", ()))),
         _line("  Languages", tally(f.get("language", "") for f in fields)),
-        _line("  Spellings", tally(r["original"] for r in d.reports)),
+        _line("  Spellings", tally(address_line(r["original"]) for r in d.reports)),
     ]
 
 
@@ -88,11 +108,15 @@ def address_lines(d: Details, *, brief: bool = False) -> list[str]:
     if a.danger:
         lines.append("!! A reporter says a child is in immediate danger.")
     lines += [
-        _line("Address", a.url),
-        _line("Compared as", a.key),
+        _line("Address", address_line(a.url)),
+        _line("Compared as", percent_encode_hidden(a.key)),
         _line("Reports", f"{a.reports} (first {a.first_day}, last {a.last_day})"),
         _line("Status", a.status + (f" since {a.status_day}" if a.status_day else "")),
     ]
+    for name, t in d.tracks.items():
+        lines.append(_line(f"  {name.capitalize()}", f"{t['state']} since {t['day']}"
+                           + (f", reference {t['reference']}" if t["reference"] else "")
+                           + (f" ({t['note']})" if t["note"] else "")))
     if a.fresh:
         lines.append(f"!! Re-reported: {a.fresh} report(s) since the last decision.")
     if a.unseen_danger:
@@ -107,6 +131,11 @@ def address_lines(d: Details, *, brief: bool = False) -> list[str]:
             _line("Hosting", ", ".join(x for x in (s["provider"], s["country"]) if x) or "(not found yet)"),
             _line("Assessed", f"by {s['analyst']} on {s['day']}"),
         ]
+        seen_as = ", ".join(f"{k.replace('_', ' ')} {s[k]}" for k in EXTRA if s.get(k))
+        if seen_as:
+            lines.append(_line("Seen as", seen_as))
+        cats = categories(s)
+        lines.append(_line("Categories", ", ".join(f"{k.upper()} {v}" for k, v in cats.items() if v) or "(none)"))
         if s["note"]:
             lines.append("Note:")
             lines += ["  " + line for line in visible(s["note"], keep_newlines=True).split("\n")]
@@ -136,17 +165,25 @@ def history_text(e: dict) -> str:
     if action == "assess":
         return visible(f"assessed {data.get('verdict', '')}{detail}{looked}")
     if action == "status":
-        return visible(f"{data.get('status', '')}{detail}")
+        track = f" ({data['track']} track)" if data.get("track") else ""
+        return visible(f"{data.get('status', '')}{track}{detail}")
     if action == "seen":
         return visible(f"seen, {data.get('status')} stands ({data.get('re_reported', 0)} re-reported){looked}")
     if action == "undo":
         return visible(f"undid #{data.get('undoes')}{detail}")
+    if action == "dismiss-flood":
+        return visible(f"dismissed flood {data.get('flood')} of {data.get('reports')} reports{looked}")
     return visible(str(action))
 
 
 def report_lines(fields: dict, rid: str, day: str, *, spelled: str | None = None) -> list[str]:
+    fields = {**fields, "urls": [address_line(u) for u in fields.get("urls", ())]}  # the one display rule
     lines = field_lines({"id": rid, "day": day, "report": fields}, indent=_INDENT)
+    removed = fields.get(retention.MARK)
+    if isinstance(removed, dict) and removed:  # so that "(none)" above is not read as the reporter's answer
+        lines.append(_line("Removed", "; ".join(f"{k} on {v}" for k, v in sorted(removed.items()))
+                           + " (retention policy)"))
     if spelled is not None:
-        lines.append(_line("Spelled here", spelled))
+        lines.append(_line("Spelled here", address_line(spelled)))
     lines.append(_line("Report id", rid))
     return lines

@@ -4,8 +4,9 @@ In order, the first failure of: the chain (an entry whose hash does not follow);
 set of report ids; what the imports wrote, where every report and address that differs is
 named (the digests an import entry carries, crypto/case/digests.py, and the replay of counts,
 days and mentions, crypto/case/replay.py); each address's status and assessment, each report's
-public status and the status files, against their last audit entries. A difference is a change
-made beside meldpunt, or entries cut off the end of the log.
+public status and the status files, against their last audit entries; what retention removed,
+against its entries (crypto/case/retention_log.py). A difference is a change made beside
+meldpunt, or entries cut off the end of the log.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from crypto.case import digests, replay
+from crypto.case import digests, floods, replay, retention_log, tracks
 from crypto.case.attention import recount_problem
 from crypto.case.audit import check_chain
-from crypto.case.decisions import FIELDS
+from crypto.case.decisions import COLUMNS, FIELDS
 from crypto.case.importing import reports_digest
 
 _SHOWN = 20  # differences named in one message; a whole damaged table would drown the first ones
@@ -48,11 +49,10 @@ def _replay(conn: sqlite3.Connection, entries: list[dict[str, Any]]) -> str | No
         elif e.get("action") in ("assess", "status"):
             address: int = e["address"]  # every assess and status entry names one
             if e["action"] == "assess":
-                assessed[address] = ((data.get("verdict"), data.get("age_group"), data.get("country"),
-                                      data.get("provider"), data.get("note"), e.get("analyst"), e.get("day")), e["seq"])
-                if data.get("status") != status.get(address, ("new", None, 0))[0]:
+                assessed[address] = ((*(data.get(f, "") for f in FIELDS), e.get("analyst"), e.get("day")), e["seq"])
+                if data.get("status") != status.get(address, ("new",))[0]:
                     status[address] = (data.get("status"), e.get("day"), e["seq"])
-            else:
+            elif not data.get("status_unchanged"):  # a track's reference or note alone leaves it
                 status[address] = (data.get("status"), e.get("day"), e["seq"])
         elif e.get("action") == "undo":  # crypto/case/corrections.py: the state it restores
             address = e["address"]
@@ -61,7 +61,11 @@ def _replay(conn: sqlite3.Connection, entries: list[dict[str, Any]]) -> str | No
             if a is None:
                 assessed.pop(address, None)
             else:
-                assessed[address] = (tuple(a.get(k) for k in (*FIELDS, "analyst", "day")), e["seq"])
+                assessed[address] = ((*(a.get(f, "") for f in FIELDS), a.get("analyst"), a.get("day")), e["seq"])
+    kept = retention_log.replay(entries)  # what retention removed since (crypto/case/retention_log.py)
+    for aid in kept.removed:
+        status.pop(aid, None)
+        assessed.pop(aid, None)
     for seq, data in imports.items():
         ids = [rid for (rid,) in conn.execute("SELECT id FROM reports WHERE audit_seq = ?", (seq,))]
         if len(ids) != data.get("added") or reports_digest(ids) != data.get("reports_sha256"):
@@ -71,8 +75,10 @@ def _replay(conn: sqlite3.Connection, entries: list[dict[str, Any]]) -> str | No
     if total != sum(data.get("added", 0) for data in imports.values()):
         return "the case file holds reports that no import entry lists"
     problems = [p for seq, data in imports.items() if "content" in data
-                for p in digests.check(conn, seq, data["content"])]
-    problems += replay.check(conn, {seq for seq, data in imports.items() if "content" not in data})
+                for p in digests.check(conn, seq, kept.amend(data["content"]))]
+    legacy = {seq for seq, data in imports.items() if "content" not in data}
+    problems += replay.check(conn, legacy, checked_elsewhere=kept.mentions)
+    problems += retention_log.check(conn, kept, legacy)
     if problems:
         shown = "; ".join(problems[:_SHOWN])
         return shown + (f"; and {len(problems) - _SHOWN} more" if len(problems) > _SHOWN else "")
@@ -82,13 +88,14 @@ def _replay(conn: sqlite3.Connection, entries: list[dict[str, Any]]) -> str | No
             where = f"its last audit entry ({want[2]})" if want else "the audit log"
             return f"address {aid}: its status ({st}, {day}) is not the one {where} records"
     rows = {r[0]: r[1:] for r in conn.execute(
-        "SELECT address, verdict, age_group, country, provider, note, analyst, day FROM assessments")}
+        f"SELECT address, {COLUMNS}, analyst, day FROM assessments")}
     for aid in sorted(set(rows) | set(assessed)):
         recorded = assessed.get(aid)
         if recorded is None or rows.get(aid) != recorded[0]:
             where = f"its last audit entry ({recorded[1]})" if recorded else "the audit log"
             return f"address {aid}: its assessment is not the one {where} records"
-    return _replay_statuses(conn, entries) or recount_problem(conn, entries)
+    return (_replay_statuses(conn, entries) or recount_problem(conn, entries)
+            or floods.recount_problem(conn, entries) or tracks.problem(conn, entries))
 
 
 def _replay_statuses(conn: sqlite3.Connection, entries: list[dict[str, Any]]) -> str | None:

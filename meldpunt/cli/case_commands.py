@@ -13,10 +13,13 @@ import sys
 import click
 
 from crypto import files
-from crypto.case import attention, corrections, handoff, idlists, letters, pages, queue, statuses, terminal
+from crypto.case import attention, corrections, floods, handoff, idlists, letters, pages, queue, statuses, terminal
+from crypto.case.classification import ACTIVITIES, COMMERCIAL, CONTENT_TYPES, GENDERS, SITE_TYPES, VIRTUAL
 from crypto.case.decisions import AGE_GROUPS, VERDICTS, Assessment, assess, seen, set_status
+from crypto.case.display import line as display_line
 from crypto.case.importing import import_bundles
 from crypto.case.schema import STATUSES, database_errors, open_case, private_dir
+from crypto.case.tracks import TRACKS
 from crypto.case.verify import verify
 from crypto.envelope.report import FOUND_ON, KINDS
 from crypto.errors import Error, FileError
@@ -27,6 +30,7 @@ from crypto.staff.display import visible
 from crypto.status import keys as status_keys
 from crypto.status.states import MESSAGES, STATES
 from meldpunt.cli import passphrase
+from meldpunt.cli.retention_commands import removed_lines, retention_command
 from meldpunt.cli.stats_commands import stats_command
 
 
@@ -123,6 +127,8 @@ def import_command(case_dir: str, identity_files: tuple[str, ...], passphrase_fi
 
         results = import_bundles(case_dir, bundles, identities, analyst=analyst, on_start=on_start,
                                  on_progress=lambda n: bar[0].update(n) if bar else None)
+    with _opened(case_dir) as conn:  # a flood is one item from the start (crypto/case/floods.py)
+        pending = floods.pending(conn)
     failed = 0
     for r in results:
         click.echo(f"{visible(r.bundle)}: {r.reports} reports, {r.added} new to the case file, "
@@ -141,6 +147,8 @@ def import_command(case_dir: str, identity_files: tuple[str, ...], passphrase_fi
         for line in _bundle_failures(r.bundle, r.failures):
             click.echo(line, err=True)
         failed += len(r.failures)
+    for line in terminal.flood_lines(pending):
+        click.echo(line)
     if failed:
         where = ", ".join(f"{visible(r.bundle)}: {len(r.failures)}" for r in results if r.failures)
         raise CaseCheckFailed(f"{failed} report(s) could not be opened ({where}); they are not acknowledged and "
@@ -164,28 +172,32 @@ def urls_command(case_dir: str) -> None:
 @click.option("--since", help="Only addresses a report received on that day or later names (YYYY-MM-DD).")
 @click.option("--kind", type=click.Choice(KINDS), help="Only addresses reported with this kind of content.")
 @click.option("--found-on", type=click.Choice(FOUND_ON), help="Only addresses reported as found there.")
+@click.option("--track", type=click.Choice(tuple(TRACKS)), help="Only addresses on this track (with --status all: "
+              "in any status).")
 @click.option("--page-from", "offset", type=click.IntRange(0), default=0, help="Skip this many addresses.")
 @click.option("--limit", type=click.IntRange(1, queue.MAX_PAGE), default=queue.PAGE, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(("text", "csv", "json")), default="text", show_default=True)
 def queue_command(case_dir: str, status: str, day: str | None, since: str | None, kind: str | None,
-                  found_on: str | None, offset: int, limit: int, fmt: str) -> None:
+                  found_on: str | None, track: str | None, offset: int, limit: int, fmt: str) -> None:
     """Addresses to triage: danger reports no analyst has looked at first, then re-reported
     addresses, then the rest; within each, a child in immediate danger, most reports, oldest."""
-    filters = queue.Filters(None if status == "all" else status, day, since, kind, found_on)
+    filters = queue.Filters(None if status == "all" else status, day, since, kind, found_on, track)
     with _opened(case_dir) as conn:
         rows = queue.triage(conn, filters, limit=limit, offset=offset)
         total = queue.count(conn, filters)
         unseen, unseen_ids = attention.unseen_total(conn)
+        pending = floods.pending(conn)  # in every view: a flood is dealt with or it is on top
     if fmt == "csv":
         click.echo(handoff.queue_csv(rows), nl=False)
     elif fmt == "json":
-        click.echo(handoff.queue_json(rows, total, offset), nl=False)
+        click.echo(handoff.queue_json(rows, total, offset, pending), nl=False)
     else:
         shown = {a.id for a in rows} if offset == 0 else set()
-        click.echo("\n".join(terminal.unseen_warning(unseen, unseen_ids, shown)
+        click.echo("\n".join(terminal.flood_lines(pending) + terminal.unseen_warning(unseen, unseen_ids, shown)
                              + terminal.queue_lines(rows, total, offset)))
     if fmt != "text":
-        for line in terminal.unseen_warning(unseen, unseen_ids, {a.id for a in rows}):
+        for line in (terminal.flood_lines(pending) if fmt == "csv" else []) + terminal.unseen_warning(
+                unseen, unseen_ids, {a.id for a in rows}):
             click.echo(line, err=True)
 
 
@@ -198,7 +210,39 @@ def show_command(case_dir: str, brief: bool, address: str) -> None:
     a summary of its reports, then each report."""
     with _opened(case_dir) as conn:
         aid = int(address) if address.isdigit() else queue.find_address(conn, address).id
-        click.echo("\n".join(terminal.address_lines(queue.details(conn, aid), brief=brief)))
+        lines = terminal.address_lines(queue.details(conn, aid), brief=brief)
+        for fid, day, done in floods.of_address(conn, aid):
+            lines.insert(1, f"Flood {fid} of {day} names it" + (" (dismissed)." if done else " (`case flood`)."))
+    click.echo("\n".join(lines))
+
+
+@case.command("flood", short_help="One flood: its counts and a few of its reports.")
+@_case
+@click.option("--sample", type=click.IntRange(1, 20), default=3, show_default=True, help="Reports shown.")
+@click.argument("flood_id", metavar="FLOOD", type=click.IntRange(1))
+def flood_command(case_dir: str, sample: int, flood_id: int) -> None:
+    """Show a flood (reports alike on one day, `case queue` lists them) with a sample of its reports."""
+    with _opened(case_dir) as conn:
+        flood = floods.get(conn, flood_id)
+        lines = terminal.flood_lines([flood])[:1]
+        for rid, day, fields in floods.sample(conn, flood_id, sample):
+            lines += [""] + terminal.report_lines(fields, rid, day)
+    click.echo("\n".join(lines))
+
+
+@case.command("dismiss-flood", short_help="Dismiss floods of fake reports, one audited step each.")
+@_case
+@_analyst
+@click.argument("flood_ids", metavar="FLOOD...", nargs=-1, required=True, type=click.IntRange(1))
+def dismiss_flood_command(case_dir: str, analyst: str, flood_ids: tuple[int, ...]) -> None:
+    """Dismiss each flood (after `case flood N`): one audit entry covers its reports, looks at its
+    danger reports and takes the addresses only it names out of triage. Addresses that other
+    reports name stay in the queue; reports of the same shape arriving later bring it back."""
+    with _opened(case_dir) as conn:
+        done = floods.dismiss(conn, list(flood_ids), analyst=analyst)
+    for flood, looked in done:
+        click.echo(f"Flood {flood.id}: {flood.reports} reports dismissed, {flood.addresses} address(es) out of "
+                   f"triage, {len(looked)} danger report(s) looked at.")
 
 
 @case.command("report", short_help="One report by its receipt code.")
@@ -225,16 +269,28 @@ def report_command(case_dir: str, receipt: str) -> None:
 @click.option("--country", help="Hosting country, ISO 3166 code (NL, BE, …); \"\" empties it.")
 @click.option("--provider", help="Hosting provider, as you found it; \"\" empties it.")
 @click.option("--note", help="A note for the case file; \"\" empties it.")
+@click.option("--activity", type=click.Choice(tuple(ACTIVITIES)),
+              help="What it shows (gives the IWF category and NCMEC's 1/2): " + "; ".join(
+                  f"{k}: {v}" for k, v in ACTIVITIES.items()) + ".")
+@click.option("--gender", type=click.Choice(GENDERS), help="The children's gender, where assessed.")
+@click.option("--content-type", type=click.Choice(CONTENT_TYPES))
+@click.option("--virtual", type=click.Choice(VIRTUAL), help="Real, virtual (drawn, rendered) or AI-generated.")
+@click.option("--site-type", type=click.Choice(SITE_TYPES))
+@click.option("--commercial", type=click.Choice(COMMERCIAL), help="Sold or behind payment.")
 @_ids_from
 @_ids
 def assess_command(case_dir: str, analyst: str, verdict: str | None, age_group: str | None, country: str | None,
-                   provider: str | None, note: str | None, ids_from, address_ids: tuple[str, ...]) -> None:
+                   provider: str | None, note: str | None, activity: str | None, gender: str | None,
+                   content_type: str | None, virtual: str | None, site_type: str | None, commercial: str | None,
+                   ids_from, address_ids: tuple[str, ...]) -> None:
     """Assess addresses: only the fields given change, the others stay (a new address becomes
     "assessed"). Every change, old and new value, goes to the audit log, and so does every danger
     report of these addresses, now looked at."""
     ids = _address_ids(address_ids, ids_from)
     with _opened(case_dir) as conn:
-        changed = assess(conn, ids, Assessment(verdict, age_group, country, provider, note), analyst=analyst)
+        given = Assessment(verdict, age_group, country, provider, note, gender=gender, content_type=content_type,
+                           virtual=virtual, site_type=site_type, commercial=commercial, activity=activity)
+        changed = assess(conn, ids, given, analyst=analyst)
     for aid, changes in changed:
         click.echo(f"Address {aid}: {terminal.change_text(changes)}.")
 
@@ -242,18 +298,27 @@ def assess_command(case_dir: str, analyst: str, verdict: str | None, age_group: 
 @case.command("status", short_help="Set the status of addresses.")
 @_case
 @_analyst
-@click.option("--set", "status", required=True, type=click.Choice(STATUSES[1:]),
-              help="The new status.")
+@click.option("--set", "status", type=click.Choice(STATUSES[1:]),
+              help="The new status; takedown (notice-sent, removed, still-online), police (forwarded-police) and "
+                   "hotline (forwarded-hotline) statuses go on their own track, side by side.")
+@click.option("--track", type=click.Choice(tuple(TRACKS)),
+              help="The track (default: the status's own); hotline with removed or still-online records the "
+                   "partner hotline's answer. Without --set, changes only the track's --reference or --note.")
+@click.option("--reference", help="The police case number, provider ticket or letter reference; \"\" empties it.")
+@click.option("--note", help="A note on this track; \"\" empties it.")
 @_ids_from
 @_ids
-def status_command(case_dir: str, analyst: str, status: str, ids_from, address_ids: tuple[str, ...]) -> None:
-    """Move addresses to a status (notice sent, forwarded, removed, …); written to the audit log."""
+def status_command(case_dir: str, analyst: str, status: str | None, track: str | None, reference: str | None,
+                   note: str | None, ids_from, address_ids: tuple[str, ...]) -> None:
+    """Move addresses to a status on its track, with a reference and a note; the other tracks stay.
+    Written to the audit log."""
     ids = _address_ids(address_ids, ids_from)
     with _opened(case_dir) as conn:
-        changed = set_status(conn, ids, status, analyst=analyst)
+        changed = set_status(conn, ids, status, analyst=analyst, track=track, reference=reference, note=note)
     for aid, changes in changed:
         click.echo(f"Address {aid}: {terminal.change_text(changes)}.")
-    click.echo(f"{len(ids)} address(es) now {status}.")
+    if status:
+        click.echo(f"{len(ids)} address(es) now {status}.")
 
 
 @case.command("seen", short_help="Record that you have looked at addresses' reports.")
@@ -285,39 +350,84 @@ def undo_command(case_dir: str, analyst: str, seq: int) -> None:
 
 @case.command("export", short_help="Hand-off for the police or a partner hotline.")
 @_case
-@click.option("--status", required=True, type=click.Choice(STATUSES), help="The addresses with this status.")
+@_analyst
+@click.option("--status", type=click.Choice(STATUSES),
+              help="The addresses with this status (default: every address assessed).")
+@click.option("--track", type=click.Choice(tuple(TRACKS)), help="Only addresses on this track.")
+@click.option("--country", help="Only addresses hosted in this country (ISO 3166-1 alpha-2: NL, GB, …).")
+@click.option("--since", help="Only addresses reported or decided on from this day (YYYY-MM-DD).")
 @click.option("--format", "fmt", type=click.Choice(("csv", "json")), default="csv", show_default=True)
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
               help="File to write (mode 0600), or - for standard output.")
 @_force
-def export_command(case_dir: str, status: str, fmt: str, out_path: str, force: bool) -> None:
-    """Write the addresses with one status and their assessments as CSV or JSON."""
+def export_command(case_dir: str, analyst: str, status: str | None, track: str | None, country: str | None,
+                   since: str | None, fmt: str, out_path: str, force: bool) -> None:
+    """Write everything known about the chosen addresses (assessment with its INHOPE, IWF and NCMEC
+    categories, note, spellings, each report with what its reporter typed, marked so) as CSV or
+    JSON (docs/handoff.schema.json); the export is recorded in the audit log."""
     _refuse_existing(out_path, force)
+    filters = handoff.HandoffFilters(status, country, since, track)
     with _opened(case_dir) as conn:
-        text = handoff.handoff_csv(conn, status) if fmt == "csv" else handoff.handoff_json(conn, status)
-    _write_out(out_path, text.encode("utf-8"), force)
+        written = handoff.handoff(conn, filters, fmt)
+        _write_out(out_path, written.text.encode("utf-8"), force)
+        seq = handoff.record_export(conn, written, filters, fmt, analyst=analyst)
+    if out_path != "-":
+        click.echo(f"{out_path}: {len(written.address_ids)} address(es); audit entry {seq}.")
 
 
 @case.command("letters", short_help="Notice-and-takedown letters per hosting provider.")
 @_case
 @click.option("--status", type=click.Choice(STATUSES), default="assessed", show_default=True,
-              help="Addresses with this status (and an illegal verdict).")
+              help="Addresses with this status, on any track (and an illegal verdict).")
 @click.option("--lang", "language", type=click.Choice(("nl", "fr", "de", "en")), default="en", show_default=True)
-@click.option("--sender", required=True, help="The hotline's name, as it signs the letters.")
+@click.option("--config", "config_path", envvar="MELDPUNT_LETTERS", type=click.Path(dir_okay=False),
+              help="TOML file with a [letters] table: sender, reply_to, reference_prefix (or MELDPUNT_LETTERS).")
+@click.option("--sender", help="The hotline's name, as it signs the letters (instead of the configuration's).")
+@click.option("--reply-to", help="The address providers answer to (instead of the configuration's).")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Folder for the letters (created, mode 0700).")
-def letters_command(case_dir: str, status: str, language: str, sender: str, out_dir: str) -> None:
-    """Write one plain-text letter per hosting provider; mark them sent with `case status`."""
+@click.option("--force", is_flag=True, help="Remove letters of another run from --out first.")
+@click.option("--mark-sent", is_flag=True,
+              help="Once written, set exactly these letters' addresses notice-sent, each with its letter's reference.")
+@click.option("--analyst", envvar="MELDPUNT_ANALYST", help="Your name, for --mark-sent (or MELDPUNT_ANALYST).")
+def letters_command(case_dir: str, status: str, language: str, config_path: str | None, sender: str | None,
+                    reply_to: str | None, out_dir: str, force: bool, mark_sent: bool, analyst: str | None) -> None:
+    """Write one plain-text letter per hosting provider, each with a reference, the reply address
+    and a stable file name, and DIR/index.txt; list the addresses no letter can carry, with why."""
+    if mark_sent and analyst is None:
+        raise click.UsageError("--mark-sent records a decision: give --analyst (or MELDPUNT_ANALYST)")
+    chosen = letters.settings(config_path, sender, reply_to, None)
     with _opened(case_dir) as conn:
-        written = letters.letters(conn, status=status, language=language, sender=sender)
-    if not written:
-        click.echo("No address with that status has an illegal verdict and a hosting provider.")
+        batch = letters.letters(conn, status=status, language=language, settings=chosen)
+    for r in batch.refused:
+        click.echo(f"Not in any letter: address {r.address_id} ({visible(display_line(r.url))}): {r.reason}.", err=True)
+    if not batch.letters:
+        click.echo("No letter to write: no address with that status has an illegal verdict and a hosting provider.")
         return
     private_dir(out_dir, create=True)
-    for letter in written:
+    names = {letter.file_name for letter in batch.letters}
+    stale = sorted(n for n in os.listdir(out_dir) if n not in names and n != letters.INDEX)
+    if stale and not force:
+        raise FileError(f"{out_dir} holds other files ({', '.join(stale[:5])}{' …' if len(stale) > 5 else ''}): "
+                        "an older run's letters? --force removes those letters, or choose an empty folder")
+    for name in stale:
+        if not letters.FILE_NAME.fullmatch(name):
+            raise FileError(f"{out_dir} holds {name}, which is not a letter; not removing it")
+        os.remove(os.path.join(out_dir, name))
+    for letter in batch.letters:
         folder.write_file(out_dir, letter.file_name, letter.text.encode("utf-8"))
-        click.echo(f"{os.path.join(out_dir, letter.file_name)}: {visible(letter.provider)}, "
+        click.echo(f"{os.path.join(out_dir, letter.file_name)}: {letter.reference}, {visible(letter.provider)}, "
                    f"addresses {' '.join(map(str, letter.address_ids))}")
+    folder.write_file(out_dir, letters.INDEX, batch.index().encode("utf-8"))
+    if mark_sent:
+        with _opened(case_dir) as conn:
+            for letter in batch.letters:
+                set_status(conn, letter.address_ids, "notice-sent", analyst=str(analyst), track="takedown",
+                           reference=letter.reference)
+        click.echo(f"{sum(len(x.address_ids) for x in batch.letters)} address(es) now notice-sent, each with its "
+                   "letter's reference.")
+    else:
+        click.echo("Once sent: run again with --mark-sent, or `case status --set notice-sent --reference REF ID...`.")
 
 
 @case.command("page", short_help="Write the queue as a read-only page.")
@@ -339,10 +449,13 @@ def verify_command(case_dir: str) -> None:
     """Check the audit log's hash chain and replay it against the case file; name the first break."""
     with _opened(case_dir) as conn:
         result = verify(conn)
+        removed = removed_lines(conn)
     if result.problem:
         raise CaseCheckFailed(f"the case file does not verify: {result.problem}")
     click.echo(f"The audit log's {result.entries} entries verify, and the case file matches them. "
                f"Head: {result.head}")
+    if removed:
+        click.echo("\n".join(removed))
 
 
 @case.command("signing-key", short_help="Make the key that signs status files.")
@@ -430,5 +543,5 @@ def statuses_command(case_dir: str, analyst: str, key_path: str, passphrase_file
 
 
 case.add_command(stats_command)
-
+case.add_command(retention_command)
 COMMANDS = (case,)

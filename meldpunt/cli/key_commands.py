@@ -18,7 +18,8 @@ def keys_group() -> None:
     """The period identity file that `meldpunt keygen --periods` makes."""
 
 
-def _read(identity: str, passphrase_file: str | None) -> tuple[keyring_module.Keyring, str | None]:
+def read_keyring(identity: str, passphrase_file: str | None) -> tuple[keyring_module.Keyring, str | None]:
+    """The keyring and its passphrase (None for a plain file), to write it back the same way."""
     ask = passphrase.provider(passphrase_file, f"Passphrase for {identity}")
     data = keys.read_identity_file(identity)
     text = keyring_module.read_text(identity, ask)
@@ -32,7 +33,7 @@ def _read(identity: str, passphrase_file: str | None) -> tuple[keyring_module.Ke
 @click.option("--passphrase-file", type=click.Path(dir_okay=False), help="Its passphrase (first line).")
 def show(identity: str, passphrase_file: str | None) -> None:
     """One line per period: its first day, and whether its key is held or when it was retired."""
-    ring, _ = _read(identity, passphrase_file)
+    ring, _ = read_keyring(identity, passphrase_file)
     for first in sorted({*ring.held, *ring.retired}):
         state = "held" if first in ring.held else f"retired on {ring.retired[first].isoformat()}"
         click.echo(f"{first.isoformat()}  {state}")
@@ -49,7 +50,7 @@ def retire(identity: str, passphrase_file: str | None, before: datetime.datetime
     those periods' reports, on any medium or backup, can then never be opened. The identity file
     is rewritten in place (same passphrase); old copies of the file itself are not reached: see
     SECURITY.md."""
-    ring, secret = _read(identity, passphrase_file)
+    ring, secret = read_keyring(identity, passphrase_file)
     today = datetime.datetime.now(datetime.UTC).date()
     new, due = keyring_module.retire_before(ring, before.date(), today)
     if not due:
@@ -59,10 +60,15 @@ def retire(identity: str, passphrase_file: str | None, before: datetime.datetime
     if not apply:
         click.echo(f"Due (dry run, nothing changed): the periods starting {listed}. Run again with --apply.")
         return
-    text = new.text()
+    write_keyring(identity, new, secret)
+    click.echo(f"Retired the periods starting {listed}: their keys are gone from {identity}.")
+
+
+def write_keyring(identity: str, ring: keyring_module.Keyring, secret: str | None) -> None:
+    """Replaces the identity file whole (a crash leaves the old or the new one), with the same passphrase."""
+    text = ring.text()
     data = keys.protect(text, secret, work_factor=passphrase.work_factor()) if secret is not None else text.encode()
     files.atomic_write(identity, data)
-    click.echo(f"Retired the periods starting {listed}: their keys are gone from {identity}.")
 
 
 COMMANDS = (keys_group,)

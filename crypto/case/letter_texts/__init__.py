@@ -1,8 +1,9 @@
 """The notice-and-takedown letter, one file a language: `<tag>.txt`, a string.Template in plain text.
 
 A language is added by adding its file, with no code change. $sender is the hotline, $provider
-the hosting provider as the analyst recorded it, $day the day of writing, $count and $addresses
-the addresses, one a line, as text. French puts a non-breaking space before : ; ? and !.
+the hosting provider as the analyst recorded it, $day the day of writing, $reference the letter's
+reference and $reply_to the hotline's reply address (both from crypto/case/letters.py), $count and
+$addresses the addresses, one a line, as text. French puts a non-breaking space before : ; ? and !.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from crypto.errors import Error
 _FOLDER = Path(__file__).parent
 # The fields every letter must use, and no other: a letter that forgot the addresses would be sent
 # without them.
-FIELDS = {"sender", "provider", "day", "count", "addresses"}
+FIELDS = {"sender", "provider", "day", "reference", "reply_to", "count", "addresses"}
 
 
 class LetterTextError(Error):

@@ -47,6 +47,18 @@ def db(case_dir: Path) -> sqlite3.Connection:
 def as_version(conn: sqlite3.Connection, version: int) -> None:
     """Takes a case file's tables back to what an older meldpunt wrote (its entries are the
     caller's to change), so that opening it runs the later migrations on it."""
+    if version < 9:  # before retention (crypto/case/retention.py)
+        for statement in ("DROP TABLE retention_policy", "DROP TABLE retention_removed"):
+            conn.execute(statement)
+    if version < 8:  # before tracks (crypto/case/tracks.py)
+        conn.execute("DROP TABLE tracks")
+    if version < 7:  # before the classification fields (crypto/case/classification.py)
+        for column in ("gender", "content_type", "virtual", "site_type", "commercial", "activity"):
+            conn.execute(f"ALTER TABLE assessments DROP COLUMN {column}")
+    if version < 6:  # before floods (crypto/case/floods.py)
+        for statement in ("DROP INDEX reports_shape", "DROP TABLE floods", "ALTER TABLE reports DROP COLUMN shape",
+                          "ALTER TABLE addresses DROP COLUMN flooded"):
+            conn.execute(statement)
     if version < 5:  # before the statistics' columns and indexes (crypto/case/stats.py)
         for statement in ("DROP INDEX reports_stats", "DROP INDEX addresses_first_day", "DROP INDEX audit_moves",
                           "ALTER TABLE reports DROP COLUMN channel", "ALTER TABLE reports DROP COLUMN via",

@@ -295,10 +295,12 @@ def test_an_older_case_file_is_brought_forward_with_its_reports_origin(tmp_path)
     path = case / "case.sqlite3"
     path.touch(mode=0o600)
     conn = sqlite3.connect(path)
-    for statements in schema._MIGRATIONS[:-1]:  # a case file as the version before left it
+    # A case file as the version before the statistics' columns left it.
+    before = next(i for i, m in enumerate(schema._MIGRATIONS) if any("COLUMN channel" in s for s in m))
+    for statements in schema._MIGRATIONS[:before]:
         for statement in statements:
             conn.execute(statement)
-    conn.execute(f"PRAGMA user_version = {schema.VERSION - 1}")
+    conn.execute(f"PRAGMA user_version = {before}")
     rows = [("r1", '{"channel":"https","via":"extension","campaign":"c1","version":3}'), ("r2", '{"version":2}')]
     conn.executemany("INSERT INTO reports (id, sha256, day, receipt, child_in_danger, found_on, kinds, language,"
                      " fields, audit_seq) VALUES (?, '', '2020-05-01', 'R', 0, 'forum', 'images', 'nl', ?, 1)", rows)

@@ -13,6 +13,7 @@ from casekit import as_version, db, ok, run
 from staffkit import make_report, new_identity, seal, write_bundle
 
 from crypto.case.audit import GENESIS, canonical, chain_hash
+from crypto.case.floods import shape
 from crypto.case.schema import VERSION
 
 DAY = datetime.date(2026, 11, 20)
@@ -58,8 +59,9 @@ def _edit_fields(case, rid: str, **changes) -> None:
     with db(case) as conn:
         (text,) = conn.execute("SELECT fields FROM reports WHERE id = ?", (rid,)).fetchone()
         fields = {**json.loads(text), **changes}
-        conn.execute("UPDATE reports SET fields = ? WHERE id = ?",
-                     (json.dumps(fields, ensure_ascii=True, sort_keys=True, separators=(",", ":")), rid))
+        # The shape (crypto/case/floods.py) is derived from the answers, so a consistent edit changes it too.
+        conn.execute("UPDATE reports SET fields = ?, shape = ? WHERE id = ?",
+                     (json.dumps(fields, ensure_ascii=True, sort_keys=True, separators=(",", ":")), shape(fields), rid))
 
 
 def test_imports_and_audited_decisions_verify(case):

@@ -4,7 +4,7 @@ can untick, sealed inside the report, and never stored in clear on the server.""
 from __future__ import annotations
 
 import pytest
-from test_web_public import PUBLIC, public_app
+from test_web_public import PUBLIC, https_client
 from webkit import good_fields
 
 HOST = {"Host": "127.0.0.1:5000"}
@@ -59,7 +59,7 @@ def test_unticked_boxes_send_nothing(app_env):
 
 
 def test_the_https_name_is_recorded_as_https(app_env):
-    client = public_app(app_env).test_client()
+    client = https_client(app_env)
     fields = good_fields(app_env.config, "nl", campaign="c1")
     assert client.post("/nl/", data=fields, headers={"Host": PUBLIC}).status_code == 200
     _, report = _sealed(app_env)
