@@ -37,6 +37,8 @@ from crypto.case.stats import WORKERS, compute  # noqa: E402
 from crypto.case.stats_periods import Campaign, Period  # noqa: E402
 from crypto.envelope.report import FOUND_ON, KINDS  # noqa: E402
 
+LANGUAGES = ("nl", "fr", "de", "en")  # any tags would do: the report keeps a tag, not a list
+
 FIRST = datetime.date(2025, 1, 1)
 DAYS = 730
 COUNTRIES = ("NL", "US", "DE", "RU", "FR", "BG", "")
@@ -69,7 +71,7 @@ def fill(case_dir: Path, n_addresses: int, n_reports: int) -> None:
             last_day[again - 1] = max(last_day[again - 1], day)
             named.append(again)
         kinds = ";".join(k for k in KINDS if rng.random() < 0.3) or "images"
-        reports.append((rid, "0" * 64, days[day], "R", 0, rng.choice(FOUND_ON), kinds, rng.choice(("nl", "fr", "de", "en")),
+        reports.append((rid, "0" * 64, days[day], "R", 0, rng.choice(FOUND_ON), kinds, rng.choice(LANGUAGES),
                         "{}", 1, rng.choice(("onion", "https", "")), "extension" if rng.random() < 0.1 else "",
                         "lockdown" if days[day] >= CAMPAIGN_DAY.isoformat() and rng.random() < 0.05 else ""))
         mentions += [(aid, rid, "") for aid in dict.fromkeys(named)]

@@ -26,8 +26,8 @@ CODE = "code"
 FIELDS = (CODE, form.TOKEN, form.HONEYPOT)
 
 
-def make_status_blueprint(*, languages: tuple[str, ...], tokens: FormTokens, spent: SpentTokens, budget: Budget, circuits: CircuitLimits,
-                          store: Store, enabled: bool) -> Blueprint:
+def make_status_blueprint(*, languages: tuple[str, ...], tokens: FormTokens, spent: SpentTokens, budget: Budget,
+                          circuits: CircuitLimits, store: Store, enabled: bool) -> Blueprint:
     """enabled: the configuration names a status key; without one the page says statuses are not offered.
     budget and spent: the lookups' own (so that lookups never use up the reports' budget nor fill
     their spent table); circuits: the report form's, so a circuit's pages count the same on both."""

@@ -13,7 +13,6 @@ from kit import chromium, wait_for
 from webkit import ROOT
 
 from onion_service.languages import installed
-
 from onion_service.store import open_store
 
 pytestmark = pytest.mark.browser

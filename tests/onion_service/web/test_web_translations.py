@@ -57,7 +57,8 @@ def test_pot_lists_exactly_the_strings_in_the_source():
 
 def test_the_languages_are_the_catalogues():
     assert {"nl", "fr", "de", "en", "ar"} <= set(languages.installed())
-    assert set(languages.installed()) == {"en"} | {p.parent.parent.name for p in CATALOGS.glob("*/LC_MESSAGES/messages.po")}
+    catalogues = {p.parent.parent.name for p in CATALOGS.glob("*/LC_MESSAGES/messages.po")}
+    assert set(languages.installed()) == {"en"} | catalogues
 
 
 @pytest.mark.parametrize("lang", TRANSLATED)
