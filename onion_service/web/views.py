@@ -12,7 +12,7 @@ import datetime
 from collections.abc import Callable
 from typing import TypedDict
 
-from flask import Blueprint, Response, g, redirect, render_template, request
+from flask import Blueprint, Response, g, render_template, request
 from flask_babel import force_locale, gettext, lazy_gettext
 
 from crypto.envelope.purge_secret import purge_hash
@@ -176,9 +176,7 @@ def make_blueprint(
         # Tor Browser's en-US and for anyone whose browser guessed wrong); the rest choose here.
         best = i18n.from_accept_language(request.headers.get("Accept-Language", ""), languages)
         if best is not None:
-            response = redirect(f"/{best}/", code=303)
-            response.headers["Vary"] = "Accept-Language"
-            return response
+            return Response(status=303, headers={"Location": f"/{best}/", "Vary": "Accept-Language"})
         choices = []
         for code, name in i18n.switcher(languages):
             with force_locale(code):
