@@ -12,88 +12,25 @@ import sys
 
 import click
 
-from crypto import files
-from crypto.case import attention, corrections, floods, handoff, idlists, letters, pages, queue, statuses, terminal
-from crypto.case.classification import ACTIVITIES, COMMERCIAL, CONTENT_TYPES, GENDERS, SITE_TYPES, VIRTUAL
-from crypto.case.decisions import AGE_GROUPS, VERDICTS, Assessment, assess, seen, set_status
-from crypto.case.display import line as display_line
+from crypto.case import attention, floods, handoff, pages, queue, statuses, terminal
 from crypto.case.importing import import_bundles
-from crypto.case.schema import STATUSES, database_errors, open_case, private_dir
+from crypto.case.schema import STATUSES, private_dir
 from crypto.case.tracks import TRACKS
 from crypto.case.verify import verify
 from crypto.envelope.report import FOUND_ON, KINDS
-from crypto.errors import Error, FileError
-from crypto.files import write_output
 from crypto.periods.keyring import load_identities as load_identity_file
 from crypto.staff import folder
 from crypto.staff.display import visible
-from crypto.status import keys as status_keys
-from crypto.status.states import MESSAGES, STATES
-from meldpunt.cli import passphrase
+from meldpunt.cli import case_decision_commands, case_handoff_commands, passphrase
+from meldpunt.cli.case_options import (
+    CaseCheckFailed,
+    analyst_option,
+    bundle_failures,
+    case_option,
+    opened,
+)
 from meldpunt.cli.retention_commands import removed_lines, retention_command
 from meldpunt.cli.stats_commands import stats_command
-
-
-class CaseCheckFailed(Error):
-    """`case verify` found a broken entry, or `case import` could not open some reports."""
-
-
-_case = click.option("--case", "case_dir", required=True, envvar="MELDPUNT_CASE", type=click.Path(file_okay=False),
-                     help="The case file's folder (or MELDPUNT_CASE).")
-_analyst = click.option("--analyst", required=True, envvar="MELDPUNT_ANALYST",
-                        help="Your name, as it goes into the audit log (or MELDPUNT_ANALYST).")
-_ids = click.argument("address_ids", metavar="ID...", nargs=-1)
-_ids_from = click.option("--ids-from", type=click.File("r", encoding="utf-8"),
-                         help="Read address ids from this file (- for standard input): ids, ranges, or a "
-                              "`case queue --format csv` file.")
-_force = click.option("--force", is_flag=True, help="Replace --out if it exists.")
-
-
-def _address_ids(items: tuple[str, ...], ids_from) -> list[int]:
-    """ID... as `14 15`, `14-20` or `14,15`, and those of --ids-from; at least one."""
-    ids = idlists.parse(list(items))
-    if ids_from is not None:
-        ids = idlists.parse([",".join(map(str, ids)), ",".join(map(str, idlists.parse_text(ids_from.read())))])
-    if not ids:
-        raise click.UsageError("give address ids (14 15, 14-20, 14,15) or --ids-from FILE")
-    return ids
-
-
-def _refuse_existing(out_path: str, force: bool) -> None:
-    # Checked before any work (a status file's version is recorded before it is written).
-    if out_path != "-" and not force and os.path.lexists(out_path):
-        raise FileError(f"{out_path} already exists; not overwriting it (--force replaces it)")
-
-
-def _write_out(out_path: str, data: bytes, force: bool) -> None:
-    # Without --force, a file that appeared since _refuse_existing is not replaced either.
-    if force or out_path == "-":
-        write_output(out_path, data)
-    else:
-        files.create_private(out_path, data)
-
-
-def _bundle_failures(bundle: str, failures: list[tuple[str, str]]) -> list[str]:
-    """One line per reason rather than per report: a wrong key is one line, not one per report."""
-    by_reason: dict[str, list[str]] = {}
-    for rid, reason in failures:
-        by_reason.setdefault(reason, []).append(rid)
-    lines = []
-    for reason, ids in by_reason.items():
-        hint = " (wrong staff key?)" if "another key" in reason and len(ids) == len(failures) else ""
-        shown = " ".join(ids[:3]) + (f" and {len(ids) - 3} more" if len(ids) > 3 else "")
-        lines.append(f"  {visible(bundle)}: {len(ids)} report(s) not opened, {visible(reason)}{hint}: {shown}")
-    return lines
-
-
-@contextlib.contextmanager
-def _opened(case_dir: str):
-    conn = open_case(case_dir)
-    try:
-        with database_errors(case_dir):
-            yield conn
-    finally:
-        conn.close()
 
 
 @click.group("case", short_help="The offline case file: import, triage, assess, hand off.")
@@ -103,12 +40,12 @@ def case() -> None:
 
 
 @case.command("import", short_help="Import bundles into the case file.")
-@_case
+@case_option
 @click.option("-i", "--identity", "identity_files", multiple=True, required=True,
               type=click.Path(dir_okay=False), help="Identity file (plain or passphrase-protected); repeatable.")
 @click.option("--passphrase-file", type=click.Path(dir_okay=False),
               help="Read the identity files' passphrase from this file instead of asking.")
-@_analyst
+@analyst_option
 @click.argument("bundles", metavar="BUNDLE...", nargs=-1, required=True, type=click.Path(dir_okay=False))
 def import_command(case_dir: str, identity_files: tuple[str, ...], passphrase_file: str | None, analyst: str,
                    bundles: tuple[str, ...]) -> None:
@@ -127,7 +64,7 @@ def import_command(case_dir: str, identity_files: tuple[str, ...], passphrase_fi
 
         results = import_bundles(case_dir, bundles, identities, analyst=analyst, on_start=on_start,
                                  on_progress=lambda n: bar[0].update(n) if bar else None)
-    with _opened(case_dir) as conn:  # a flood is one item from the start (crypto/case/floods.py)
+    with opened(case_dir) as conn:  # a flood is one item from the start (crypto/case/floods.py)
         pending = floods.pending(conn)
     failed = 0
     for r in results:
@@ -144,7 +81,7 @@ def import_command(case_dir: str, identity_files: tuple[str, ...], passphrase_fi
         if r.ack_path:
             click.echo(f"  Acknowledgement: {r.ack_path}: carry it to the server and run "
                        "`meldpunt purge --config FILE --ack ACK`.")
-        for line in _bundle_failures(r.bundle, r.failures):
+        for line in bundle_failures(r.bundle, r.failures):
             click.echo(line, err=True)
         failed += len(r.failures)
     for line in terminal.flood_lines(pending):
@@ -156,15 +93,15 @@ def import_command(case_dir: str, identity_files: tuple[str, ...], passphrase_fi
 
 
 @case.command("urls", short_help="Every address once, as CSV.")
-@_case
+@case_option
 def urls_command(case_dir: str) -> None:
     """Print every de-duplicated address as CSV (url, reports, first and last day, status, id)."""
-    with _opened(case_dir) as conn:
+    with opened(case_dir) as conn:
         click.echo(handoff.urls_csv(conn), nl=False)
 
 
 @case.command("queue", short_help="The triage queue.")
-@_case
+@case_option
 @click.option("--status", type=click.Choice((*queue.STATES, *STATUSES, "all")), default="triage", show_default=True,
               help="triage: new, re-reported, or with a danger report not looked at; re-reported: new reports "
                    "since the last decision; or one status.")
@@ -182,7 +119,7 @@ def queue_command(case_dir: str, status: str, day: str | None, since: str | None
     """Addresses to triage: danger reports no analyst has looked at first, then re-reported
     addresses, then the rest; within each, a child in immediate danger, most reports, oldest."""
     filters = queue.Filters(None if status == "all" else status, day, since, kind, found_on, track)
-    with _opened(case_dir) as conn:
+    with opened(case_dir) as conn:
         rows = queue.triage(conn, filters, limit=limit, offset=offset)
         total = queue.count(conn, filters)
         unseen, unseen_ids = attention.unseen_total(conn)
@@ -202,13 +139,13 @@ def queue_command(case_dir: str, status: str, day: str | None, since: str | None
 
 
 @case.command("show", short_help="One address: its reports, assessment and history.")
-@_case
+@case_option
 @click.option("--brief", is_flag=True, help="The address, its history and a summary of its reports, not each report.")
 @click.argument("address", metavar="ID|URL")
 def show_command(case_dir: str, brief: bool, address: str) -> None:
     """Show an address by its id in the queue, or by a URL in any spelling: its assessment, history,
     a summary of its reports, then each report."""
-    with _opened(case_dir) as conn:
+    with opened(case_dir) as conn:
         aid = int(address) if address.isdigit() else queue.find_address(conn, address).id
         lines = terminal.address_lines(queue.details(conn, aid), brief=brief)
         for fid, day, done in floods.of_address(conn, aid):
@@ -217,12 +154,12 @@ def show_command(case_dir: str, brief: bool, address: str) -> None:
 
 
 @case.command("flood", short_help="One flood: its counts and a few of its reports.")
-@_case
+@case_option
 @click.option("--sample", type=click.IntRange(1, 20), default=3, show_default=True, help="Reports shown.")
 @click.argument("flood_id", metavar="FLOOD", type=click.IntRange(1))
 def flood_command(case_dir: str, sample: int, flood_id: int) -> None:
     """Show a flood (reports alike on one day, `case queue` lists them) with a sample of its reports."""
-    with _opened(case_dir) as conn:
+    with opened(case_dir) as conn:
         flood = floods.get(conn, flood_id)
         lines = terminal.flood_lines([flood])[:1]
         for rid, day, fields in floods.sample(conn, flood_id, sample):
@@ -231,14 +168,14 @@ def flood_command(case_dir: str, sample: int, flood_id: int) -> None:
 
 
 @case.command("dismiss-flood", short_help="Dismiss floods of fake reports, one audited step each.")
-@_case
-@_analyst
+@case_option
+@analyst_option
 @click.argument("flood_ids", metavar="FLOOD...", nargs=-1, required=True, type=click.IntRange(1))
 def dismiss_flood_command(case_dir: str, analyst: str, flood_ids: tuple[int, ...]) -> None:
     """Dismiss each flood (after `case flood N`): one audit entry covers its reports, looks at its
     danger reports and takes the addresses only it names out of triage. Addresses that other
     reports name stay in the queue; reports of the same shape arriving later bring it back."""
-    with _opened(case_dir) as conn:
+    with opened(case_dir) as conn:
         done = floods.dismiss(conn, list(flood_ids), analyst=analyst)
     for flood, looked in done:
         click.echo(f"Flood {flood.id}: {flood.reports} reports dismissed, {flood.addresses} address(es) out of "
@@ -246,11 +183,11 @@ def dismiss_flood_command(case_dir: str, analyst: str, flood_ids: tuple[int, ...
 
 
 @case.command("report", short_help="One report by its receipt code.")
-@_case
+@case_option
 @click.argument("receipt")
 def report_command(case_dir: str, receipt: str) -> None:
     """Show the report with this receipt code (any case, dashes optional) and its addresses' ids."""
-    with _opened(case_dir) as conn:
+    with opened(case_dir) as conn:
         for fields, ids in queue.report_by_receipt(conn, receipt):
             lines = terminal.report_lines(fields, fields["id"], fields["day"])
             state, message, since = statuses.current(conn, fields["id"])
@@ -259,183 +196,12 @@ def report_command(case_dir: str, receipt: str) -> None:
                                           f"Reporter sees:  {told} (once the next status file is on the server)"]))
 
 
-@case.command("assess", short_help="Record an assessment of addresses.")
-@_case
-@_analyst
-@click.option("--verdict", type=click.Choice(tuple(VERDICTS)),
-              help="baseline: illegal under the international baseline; national: illegal nationally; "
-                   "not-illegal; gone: not found or already gone. Required for a first assessment.")
-@click.option("--age-group", type=click.Choice(AGE_GROUPS), help="Apparent age group (unknown at first).")
-@click.option("--country", help="Hosting country, ISO 3166 code (NL, BE, …); \"\" empties it.")
-@click.option("--provider", help="Hosting provider, as you found it; \"\" empties it.")
-@click.option("--note", help="A note for the case file; \"\" empties it.")
-@click.option("--activity", type=click.Choice(tuple(ACTIVITIES)),
-              help="What it shows (gives the IWF category and NCMEC's 1/2): " + "; ".join(
-                  f"{k}: {v}" for k, v in ACTIVITIES.items()) + ".")
-@click.option("--gender", type=click.Choice(GENDERS), help="The children's gender, where assessed.")
-@click.option("--content-type", type=click.Choice(CONTENT_TYPES))
-@click.option("--virtual", type=click.Choice(VIRTUAL), help="Real, virtual (drawn, rendered) or AI-generated.")
-@click.option("--site-type", type=click.Choice(SITE_TYPES))
-@click.option("--commercial", type=click.Choice(COMMERCIAL), help="Sold or behind payment.")
-@_ids_from
-@_ids
-def assess_command(case_dir: str, analyst: str, verdict: str | None, age_group: str | None, country: str | None,
-                   provider: str | None, note: str | None, activity: str | None, gender: str | None,
-                   content_type: str | None, virtual: str | None, site_type: str | None, commercial: str | None,
-                   ids_from, address_ids: tuple[str, ...]) -> None:
-    """Assess addresses: only the fields given change, the others stay (a new address becomes
-    "assessed"). Every change, old and new value, goes to the audit log, and so does every danger
-    report of these addresses, now looked at."""
-    ids = _address_ids(address_ids, ids_from)
-    with _opened(case_dir) as conn:
-        given = Assessment(verdict, age_group, country, provider, note, gender=gender, content_type=content_type,
-                           virtual=virtual, site_type=site_type, commercial=commercial, activity=activity)
-        changed = assess(conn, ids, given, analyst=analyst)
-    for aid, changes in changed:
-        click.echo(f"Address {aid}: {terminal.change_text(changes)}.")
-
-
-@case.command("status", short_help="Set the status of addresses.")
-@_case
-@_analyst
-@click.option("--set", "status", type=click.Choice(STATUSES[1:]),
-              help="The new status; takedown (notice-sent, removed, still-online), police (forwarded-police) and "
-                   "hotline (forwarded-hotline) statuses go on their own track, side by side.")
-@click.option("--track", type=click.Choice(tuple(TRACKS)),
-              help="The track (default: the status's own); hotline with removed or still-online records the "
-                   "partner hotline's answer. Without --set, changes only the track's --reference or --note.")
-@click.option("--reference", help="The police case number, provider ticket or letter reference; \"\" empties it.")
-@click.option("--note", help="A note on this track; \"\" empties it.")
-@_ids_from
-@_ids
-def status_command(case_dir: str, analyst: str, status: str | None, track: str | None, reference: str | None,
-                   note: str | None, ids_from, address_ids: tuple[str, ...]) -> None:
-    """Move addresses to a status on its track, with a reference and a note; the other tracks stay.
-    Written to the audit log."""
-    ids = _address_ids(address_ids, ids_from)
-    with _opened(case_dir) as conn:
-        changed = set_status(conn, ids, status, analyst=analyst, track=track, reference=reference, note=note)
-    for aid, changes in changed:
-        click.echo(f"Address {aid}: {terminal.change_text(changes)}.")
-    if status:
-        click.echo(f"{len(ids)} address(es) now {status}.")
-
-
-@case.command("seen", short_help="Record that you have looked at addresses' reports.")
-@_case
-@_analyst
-@_ids_from
-@_ids
-def seen_command(case_dir: str, analyst: str, ids_from, address_ids: tuple[str, ...]) -> None:
-    """Record, in the audit log, that you have read these addresses' reports (`case show`) and
-    their status stands: their danger reports are looked at and they leave the re-reported state."""
-    ids = _address_ids(address_ids, ids_from)
-    with _opened(case_dir) as conn:
-        done = seen(conn, ids, analyst=analyst)
-    for aid, looked, fresh in done:
-        click.echo(f"Address {aid}: {len(looked)} danger report(s) looked at, {fresh} re-reported report(s) seen.")
-
-
-@case.command("undo", short_help="Take back an assessment or status change, as a new audit entry.")
-@_case
-@_analyst
-@click.argument("seq", metavar="ENTRY", type=click.IntRange(1))
-def undo_command(case_dir: str, analyst: str, seq: int) -> None:
-    """Put an address back as it was before audit entry ENTRY (its number in `case show`'s history);
-    the entry stays, and the undo is a new one. Only an address's latest change can be undone."""
-    with _opened(case_dir) as conn:
-        aid, changes = corrections.undo(conn, seq, analyst=analyst)
-    click.echo(f"Address {aid}: undid entry {seq}: {terminal.change_text(changes)}.")
-
-
-@case.command("export", short_help="Hand-off for the police or a partner hotline.")
-@_case
-@_analyst
-@click.option("--status", type=click.Choice(STATUSES),
-              help="The addresses with this status (default: every address assessed).")
-@click.option("--track", type=click.Choice(tuple(TRACKS)), help="Only addresses on this track.")
-@click.option("--country", help="Only addresses hosted in this country (ISO 3166-1 alpha-2: NL, GB, …).")
-@click.option("--since", help="Only addresses reported or decided on from this day (YYYY-MM-DD).")
-@click.option("--format", "fmt", type=click.Choice(("csv", "json")), default="csv", show_default=True)
-@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
-              help="File to write (mode 0600), or - for standard output.")
-@_force
-def export_command(case_dir: str, analyst: str, status: str | None, track: str | None, country: str | None,
-                   since: str | None, fmt: str, out_path: str, force: bool) -> None:
-    """Write everything known about the chosen addresses (assessment with its INHOPE, IWF and NCMEC
-    categories, note, spellings, each report with what its reporter typed, marked so) as CSV or
-    JSON (docs/handoff.schema.json); the export is recorded in the audit log."""
-    _refuse_existing(out_path, force)
-    filters = handoff.HandoffFilters(status, country, since, track)
-    with _opened(case_dir) as conn:
-        written = handoff.handoff(conn, filters, fmt)
-        _write_out(out_path, written.text.encode("utf-8"), force)
-        seq = handoff.record_export(conn, written, filters, fmt, analyst=analyst)
-    if out_path != "-":
-        click.echo(f"{out_path}: {len(written.address_ids)} address(es); audit entry {seq}.")
-
-
-@case.command("letters", short_help="Notice-and-takedown letters per hosting provider.")
-@_case
-@click.option("--status", type=click.Choice(STATUSES), default="assessed", show_default=True,
-              help="Addresses with this status, on any track (and an illegal verdict).")
-@click.option("--lang", "language", type=click.Choice(("nl", "fr", "de", "en")), default="en", show_default=True)
-@click.option("--config", "config_path", envvar="MELDPUNT_LETTERS", type=click.Path(dir_okay=False),
-              help="TOML file with a [letters] table: sender, reply_to, reference_prefix (or MELDPUNT_LETTERS).")
-@click.option("--sender", help="The hotline's name, as it signs the letters (instead of the configuration's).")
-@click.option("--reply-to", help="The address providers answer to (instead of the configuration's).")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
-              help="Folder for the letters (created, mode 0700).")
-@click.option("--force", is_flag=True, help="Remove letters of another run from --out first.")
-@click.option("--mark-sent", is_flag=True,
-              help="Once written, set exactly these letters' addresses notice-sent, each with its letter's reference.")
-@click.option("--analyst", envvar="MELDPUNT_ANALYST", help="Your name, for --mark-sent (or MELDPUNT_ANALYST).")
-def letters_command(case_dir: str, status: str, language: str, config_path: str | None, sender: str | None,
-                    reply_to: str | None, out_dir: str, force: bool, mark_sent: bool, analyst: str | None) -> None:
-    """Write one plain-text letter per hosting provider, each with a reference, the reply address
-    and a stable file name, and DIR/index.txt; list the addresses no letter can carry, with why."""
-    if mark_sent and analyst is None:
-        raise click.UsageError("--mark-sent records a decision: give --analyst (or MELDPUNT_ANALYST)")
-    chosen = letters.settings(config_path, sender, reply_to, None)
-    with _opened(case_dir) as conn:
-        batch = letters.letters(conn, status=status, language=language, settings=chosen)
-    for r in batch.refused:
-        click.echo(f"Not in any letter: address {r.address_id} ({visible(display_line(r.url))}): {r.reason}.", err=True)
-    if not batch.letters:
-        click.echo("No letter to write: no address with that status has an illegal verdict and a hosting provider.")
-        return
-    private_dir(out_dir, create=True)
-    names = {letter.file_name for letter in batch.letters}
-    stale = sorted(n for n in os.listdir(out_dir) if n not in names and n != letters.INDEX)
-    if stale and not force:
-        raise FileError(f"{out_dir} holds other files ({', '.join(stale[:5])}{' …' if len(stale) > 5 else ''}): "
-                        "an older run's letters? --force removes those letters, or choose an empty folder")
-    for name in stale:
-        if not letters.FILE_NAME.fullmatch(name):
-            raise FileError(f"{out_dir} holds {name}, which is not a letter; not removing it")
-        os.remove(os.path.join(out_dir, name))
-    for letter in batch.letters:
-        folder.write_file(out_dir, letter.file_name, letter.text.encode("utf-8"))
-        click.echo(f"{os.path.join(out_dir, letter.file_name)}: {letter.reference}, {visible(letter.provider)}, "
-                   f"addresses {' '.join(map(str, letter.address_ids))}")
-    folder.write_file(out_dir, letters.INDEX, batch.index().encode("utf-8"))
-    if mark_sent:
-        with _opened(case_dir) as conn:
-            for letter in batch.letters:
-                set_status(conn, letter.address_ids, "notice-sent", analyst=str(analyst), track="takedown",
-                           reference=letter.reference)
-        click.echo(f"{sum(len(x.address_ids) for x in batch.letters)} address(es) now notice-sent, each with its "
-                   "letter's reference.")
-    else:
-        click.echo("Once sent: run again with --mark-sent, or `case status --set notice-sent --reference REF ID...`.")
-
-
 @case.command("page", short_help="Write the queue as a read-only page.")
-@_case
+@case_option
 @click.option("--status", type=click.Choice((*queue.STATES, *STATUSES, "all")), default="triage", show_default=True)
 def page_command(case_dir: str, status: str) -> None:
     """Write DIR/pages/queue.html: the queue with every report, no links, no scripts."""
-    with _opened(case_dir) as conn:
+    with opened(case_dir) as conn:
         text = pages.render(conn, queue.Filters(None if status == "all" else status))
     out = os.path.join(case_dir, "pages")
     private_dir(out, create=True)
@@ -444,10 +210,10 @@ def page_command(case_dir: str, status: str) -> None:
 
 
 @case.command("verify", short_help="Check the audit log and the case file against it.")
-@_case
+@case_option
 def verify_command(case_dir: str) -> None:
     """Check the audit log's hash chain and replay it against the case file; name the first break."""
-    with _opened(case_dir) as conn:
+    with opened(case_dir) as conn:
         result = verify(conn)
         removed = removed_lines(conn)
     if result.problem:
@@ -458,90 +224,7 @@ def verify_command(case_dir: str) -> None:
         click.echo("\n".join(removed))
 
 
-@case.command("signing-key", short_help="Make the key that signs status files.")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
-              help="Key file to create (mode 0600); never overwritten.")
-@click.option("--no-passphrase", is_flag=True, help="Write the key unprotected.")
-@click.option("--passphrase-file", type=click.Path(dir_okay=False),
-              help="Protect the key with the first line of this file instead of asking.")
-def signing_key_command(output: str, no_passphrase: bool, passphrase_file: str | None) -> None:
-    """Make an Ed25519 key for status files; print its public key for the server's [status] public_key."""
-    if no_passphrase and passphrase_file:
-        raise click.UsageError("--no-passphrase and --passphrase-file exclude each other")
-    if os.path.lexists(output):  # fail before asking for a passphrase; create_private re-checks
-        raise FileError(f"{output} already exists; not overwriting it")
-    key = status_keys.SigningKey.generate()
-    text = status_keys.key_file_text(key)
-    if no_passphrase:
-        data = text.encode("utf-8")
-    else:
-        from crypto.age.keys import protect
-
-        ask = passphrase.provider(passphrase_file, "Passphrase for the new status key", confirm=True)
-        data = protect(text, passphrase.check_new(ask()), work_factor=passphrase.work_factor())
-    files.create_private(output, data)
-    click.echo(key.public().encode())
-    click.echo(f"meldpunt: status signing key written to {output} (mode 0600); keep a backup", err=True)
-
-
-@case.command("report-status", short_help="Set what a reporter is told about a report.")
-@_case
-@_analyst
-@click.option("--message", type=click.Choice(tuple(MESSAGES)), default=None,
-              help="One message from the fixed list: " + "; ".join(f"{k}: {v}" for k, v in MESSAGES.items()) + ".")
-@click.option("--address", "addresses", multiple=True,
-              help="Every report naming these addresses (14, 14-20, 14,15); repeatable.")
-@click.option("--receipts-from", type=click.File("r", encoding="utf-8"),
-              help="Receipt codes from this file (- for standard input), one a line.")
-@click.argument("receipts", metavar="[RECEIPT...]", nargs=-1)
-@click.argument("state", metavar="STATE", type=click.Choice(tuple(STATES)))
-def report_status_command(case_dir: str, analyst: str, message: str | None, addresses: tuple[str, ...],
-                          receipts_from, receipts: tuple[str, ...], state: str) -> None:
-    """Set the status reporters see: received, in-review, forwarded, removed or closed, for the
-    reports with these RECEIPT codes and/or every report on --address; it reaches the server with
-    the next `case statuses`."""
-    codes = list(receipts)
-    if receipts_from is not None:
-        codes += [line.strip() for line in receipts_from.read(idlists.MAX_TEXT).splitlines() if line.strip()]
-    if len(codes) == 1 and not addresses:  # one code, as before
-        with _opened(case_dir) as conn:
-            ids = statuses.set_report_status(conn, codes[0], state, message, analyst=analyst)
-        click.echo(f"Report {' '.join(ids)} now shows {state}" + (f" ({message})." if message else "."))
-        return
-    if not codes and not addresses:
-        raise click.UsageError("give receipt codes, --receipts-from FILE or --address IDS")
-    with _opened(case_dir) as conn:
-        ids = statuses.reports_of(conn, idlists.parse(list(addresses)))
-        for code in codes:
-            ids += [fields["id"] for fields, _ in queue.report_by_receipt(conn, code)]
-        changed, already = statuses.set_statuses(conn, ids, state, message, analyst=analyst)
-    click.echo(f"{changed} report(s) now show {state}" + (f" ({message})" if message else "")
-               + f"; {already} already did.")
-
-
-@case.command("statuses", short_help="Write the signed status file for the server.")
-@_case
-@_analyst
-@click.option("--sign-key", "key_path", required=True, type=click.Path(dir_okay=False),
-              help="The status signing key (`case signing-key`).")
-@click.option("--passphrase-file", type=click.Path(dir_okay=False),
-              help="Read the key's passphrase from this file instead of asking.")
-@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
-              help="Status file to write (mode 0600), e.g. on the removable medium.")
-@_force
-def statuses_command(case_dir: str, analyst: str, key_path: str, passphrase_file: str | None, out_path: str,
-                     force: bool) -> None:
-    """Sign every report's status, keyed by its receipt code's hash, with a new version; carry the
-    file to the server and run `meldpunt statuses import`."""
-    _refuse_existing(out_path, force)
-    key = status_keys.load_key_file(key_path, passphrase.provider(passphrase_file, f"Passphrase for {key_path}"))
-    with _opened(case_dir) as conn:
-        written = statuses.write_status_file(conn, key, analyst=analyst)
-    _write_out(out_path, written.data, force)
-    click.echo(f"Status file version {written.version}: {written.entries} reports, sha256 {written.sha256}.")
-    click.echo("Carry it to the server and run `meldpunt statuses import --config FILE STATUSFILE`.")
-
-
-case.add_command(stats_command)
-case.add_command(retention_command)
+for _command in (*case_decision_commands.COMMANDS, *case_handoff_commands.COMMANDS,
+                 stats_command, retention_command):
+    case.add_command(_command)
 COMMANDS = (case,)
