@@ -73,9 +73,19 @@ $(VENV)/.installed: pyproject.toml requirements/dev.lock
 	touch $@
 
 # The gettext catalogs live as .po files in the repo; the compiled .mo files are build output.
+# Extracts the strings a reporter sees into messages.pot, brings every language's .po up to date
+# (new strings empty, gone ones dropped: tests/onion_service/web/test_web_translations.py then names
+# what is missing) and compiles them. Adding a language: `$(VENV)/bin/pybabel init -l TAG -i
+# onion_service/web/translations/messages.pot -d onion_service/web/translations`, translate, and
+# add extension/_locales/TAG/messages.json (onion_service/web/translations/STATUS.md).
+TRANSLATIONS := onion_service/web/translations
 translations: $(VENV)/.installed
-	@if compgen -G 'onion_service/web/translations/*/LC_MESSAGES/messages.po' >/dev/null; then \
-	  $(VENV)/bin/pybabel -q compile -d onion_service/web/translations; fi
+	$(VENV)/bin/pybabel -q extract -F onion_service/web/babel.cfg -k lazy_gettext --no-location --sort-output \
+	  --omit-header -o $(TRANSLATIONS)/messages.pot onion_service/web
+	@if compgen -G '$(TRANSLATIONS)/*/LC_MESSAGES/messages.po' >/dev/null; then \
+	  $(VENV)/bin/pybabel -q update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) --no-fuzzy-matching \
+	    --ignore-obsolete -w 100 && \
+	  $(VENV)/bin/pybabel -q compile -d $(TRANSLATIONS); fi
 
 install: debs-run $(VENV)/.installed translations
 

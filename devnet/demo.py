@@ -15,6 +15,7 @@ import threading
 import time
 from pathlib import Path
 
+from devnet import demo_texts
 from devnet.private_network import PrivateNetwork, free_ports
 from onion_service.tor.serve import serve_with_tor
 
@@ -105,9 +106,9 @@ def write_demo_config(path: Path, data_dir: Path, recipient: str, control_port: 
         + 'default_language = "en"\n\n'
         "[hotline]\n"
         f"name = {_toml(name)}\n"
-        'contact = "This is a demonstration on a private Tor network; reports go to a demo key."\n\n'
+        f"contact = {demo_texts.toml_table(demo_texts.CONTACT)}\n\n"
         "[[hotline.emergency]]\n"
-        'label = "European emergency number"\n'
+        f"label = {demo_texts.toml_table(demo_texts.EMERGENCY_LABEL)}\n"
         'number = "112"\n\n'
         "[web]\n"
         f'bind = "127.0.0.1:{web_port}"\n'

@@ -4,4 +4,6 @@ export const HOTLINE = Object.freeze({
   onion: "",
   https: "",
   defaultLanguage: "en",
+  // The languages the hotline's form offers, each named in itself, in its switcher's order.
+  languages: [["en", "English"]],
 });

@@ -8,6 +8,14 @@ const form = document.getElementById("options");
 const status = document.getElementById("status");
 
 translate();
+// The hotline's languages, each named in itself (hotline.js, from the server's configuration).
+for (const [tag, name] of HOTLINE.languages) {
+  const option = document.createElement("option");
+  option.value = tag;
+  option.lang = tag;
+  option.textContent = name;
+  form.elements.language.append(option);
+}
 document.getElementById("onion").placeholder = HOTLINE.onion;
 document.getElementById("https").placeholder = HOTLINE.https;
 

@@ -1,8 +1,6 @@
 // Which address a click reports and where the form is: pure functions, no browser API, so that
 // `node --test` checks every rule the extension follows.
 
-export const LANGUAGES = ["nl", "fr", "de", "en"];
-
 // The form accepts one address of at most 2048 characters (onion_service/web/validate.py):
 // anything longer would be refused there after the reporter had already switched tabs.
 export const MAX_ADDRESS_CHARS = 2048;
@@ -122,12 +120,13 @@ export function isOnion(address) {
 
 /**
  * The form's language: the reporter's choice on the options page, else the browser's language
- * when the hotline offers it, else the hotline's default.
+ * when the hotline offers it, else the hotline's default. `offered`: the hotline's language tags
+ * (written into hotline.js by `meldpunt extension` from the server's configuration).
  */
-export function chooseLanguage(choice, uiLanguage, fallback) {
-  if (LANGUAGES.includes(choice)) return choice;
+export function chooseLanguage(choice, uiLanguage, fallback, offered = [fallback]) {
+  if (offered.includes(choice)) return choice;
   const primary = String(uiLanguage || "").toLowerCase().split(/[-_]/)[0];
-  return LANGUAGES.includes(primary) ? primary : fallback;
+  return offered.includes(primary) ? primary : fallback;
 }
 
 /**
@@ -165,7 +164,8 @@ export function prefillBody(addresses) {
  * Everything a click decides: `{open: {action, addresses}}`, the form to post the addresses to,
  * or `{refusal}`.
  * `settings`: {base: "auto"|"onion"|"https", language: "auto"|"nl"|…, onion, https}
- * `hotline`: the built copy's {onion, https, defaultLanguage}; `env`: {uiLanguage, torBrowser}.
+ * `hotline`: the built copy's {onion, https, defaultLanguage, languages: [[tag, name], …]};
+ * `env`: {uiLanguage, torBrowser}.
  */
 export function plan(context, info, tab, settings, hotline, env) {
   const found = addressFor(context, info, tab);
@@ -174,7 +174,8 @@ export function plan(context, info, tab, settings, hotline, env) {
   const pageOnOnion = isOnion((info && info.pageUrl) || (tab && tab.url) || "");
   const chosen = chooseBase(settings.base, bases, { torBrowser: env.torBrowser, pageOnOnion });
   if (chosen.refusal) return chosen;
-  const language = chooseLanguage(settings.language, env.uiLanguage, hotline.defaultLanguage);
+  const offered = (hotline.languages || []).map(([tag]) => tag);
+  const language = chooseLanguage(settings.language, env.uiLanguage, hotline.defaultLanguage, offered);
   const addresses = [found.address, ...(found.also ? [found.also] : [])];
   if (prefillBody(addresses).length > MAX_BODY_CHARS) return { refusal: "too-long" };
   return { open: { action: prefillAction(chosen.base, language), addresses } };

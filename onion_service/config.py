@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from crypto.envelope.report import LANGUAGES
 from crypto.errors import Error
 from crypto.periods.schedule import Schedule
+from onion_service import languages as installed_languages
 
 
 class ConfigError(Error):
@@ -70,6 +70,9 @@ class Web:
     threads: int
     # DNS names the form is also published under over HTTPS (by a reverse proxy in front).
     public_hosts: tuple[str, ...]
+    # The languages offered, in the language switcher's order: every installed one unless the
+    # hotline lists a subset ([web] languages).
+    languages: tuple[str, ...] = ()
     # The reverse proxy's own socket: public_hosts are answered there and only there, and no
     # PROXY line is expected on it (tor's socket, `bind`, keeps requiring one). None: no HTTPS route.
     https_bind: str | None = None
@@ -112,6 +115,20 @@ class Config:
     schedule_warn_days: int = 14
 
 
+def _languages(listed: list[object], installed: tuple[str, ...], default: str) -> tuple[str, ...]:
+    """The languages offered: the listed ones in their order, or every installed one (the default
+    first, then by tag). Each must be installed, and the default among them."""
+    if not listed:
+        return (default, *(tag for tag in installed if tag != default))
+    if not all(isinstance(tag, str) and tag in installed for tag in listed):
+        raise ConfigError(f"web.languages: each must be an installed language: {', '.join(installed)}")
+    if len(set(listed)) != len(listed):
+        raise ConfigError("web.languages names a language twice")
+    if default not in listed:
+        raise ConfigError("web.languages must include default_language")
+    return tuple(str(tag) for tag in listed)
+
+
 def load_config(path: str | Path) -> Config:
     """Reads and validates the TOML file at `path`; relative paths in it are relative to the file."""
     path = Path(path)
@@ -141,9 +158,10 @@ def parse_config(raw: dict[str, Any], *, base_dir: Path) -> Config:
     database_url = t.get("database_url", str, default="") or f"sqlite:///{data_dir}/reports.sqlite3"
     if not database_url.startswith(("sqlite:///", "postgresql+psycopg://")):
         raise ConfigError("database_url: only sqlite:/// and postgresql+psycopg:// are supported")
+    installed = installed_languages.installed()
     default_language = t.get("default_language", str, default="nl")
-    if default_language not in LANGUAGES:
-        raise ConfigError(f"default_language must be one of {', '.join(LANGUAGES)}")
+    if default_language not in installed:
+        raise ConfigError(f"default_language must be an installed language: one of {', '.join(installed)}")
 
     h = t.table("hotline")
     emergency = []
@@ -190,6 +208,7 @@ def parse_config(raw: dict[str, Any], *, base_dir: Path) -> Config:
         workers=w.integer("workers", 2, low=1, high=64),
         threads=w.integer("threads", 16, low=1, high=256),
         public_hosts=_public_hosts(w.get("public_hosts", list)),
+        languages=_languages(w.get("languages", list, default=[]), installed, default_language),
         https_bind=_https_bind(w.get("https_bind", str, default="")),
     )
     if web.https_bind is not None and same_socket(web.https_bind, web.bind):
@@ -381,13 +400,15 @@ class _Table:
             raise ConfigError(f"{self.prefix}{key} is required")
         if isinstance(value, str):
             return Text(by_language=(), fallback=value)
+        installed = installed_languages.installed()
         if isinstance(value, dict) and value and all(
-            k in LANGUAGES and isinstance(v, str) for k, v in value.items()
+            k in installed and isinstance(v, str) for k, v in value.items()
         ):
             first = value.get("en") or next(iter(value.values()))
             return Text(by_language=tuple(sorted(value.items())), fallback=first)
         raise ConfigError(
-            f"{self.prefix}{key} must be a string or a table of strings keyed by {', '.join(LANGUAGES)}"
+            f"{self.prefix}{key} must be a string or a table of strings keyed by installed languages "
+            f"({', '.join(installed)})"
         )
 
     def table(self, key: str) -> _Table:

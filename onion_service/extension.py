@@ -16,8 +16,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from crypto.envelope.report import LANGUAGES
 from crypto.errors import Error
+from onion_service import languages
 from onion_service.config import Config
 from onion_service.tor import keys
 
@@ -49,9 +49,12 @@ def build(config: Config, out_dir: Path, *, onion_address: str | None = None) ->
         if path.exists():
             raise ExtensionError(f"{path} exists already; remove it or choose another --out")
     files = _source_files()
-    files["hotline.js"] = _hotline_module(onion and f"http://{onion}", https, config.default_language)
-    for lang in LANGUAGES:
-        name = f"_locales/{lang}/messages.json"
+    offered = config.web.languages or (config.default_language,)
+    files["hotline.js"] = _hotline_module(onion and f"http://{onion}", https, config.default_language,
+                                          [[tag, languages.endonym(tag)] for tag in offered])
+    # Every language the extension has messages for (its _locales, like the server's catalogues).
+    for name in [n for n in files if n.startswith("_locales/")]:
+        lang = name.split("/")[1]
         files[name] = _messages(files[name], config.hotline.name.get(lang))
     manifest = json.loads(files["manifest.json"])
     # The Firefox add-on id must be unique to this hotline and stable between its versions.
@@ -110,8 +113,9 @@ def _source_files() -> dict[str, bytes]:
             for pattern in SHIPPED for path in sorted(root.glob(pattern)) if path.is_file()}
 
 
-def _hotline_module(onion: str, https: str, language: str) -> bytes:
-    values = json.dumps({"onion": onion, "https": https, "defaultLanguage": language}, indent=2)
+def _hotline_module(onion: str, https: str, language: str, offered: list[list[str]]) -> bytes:
+    values = json.dumps({"onion": onion, "https": https, "defaultLanguage": language, "languages": offered},
+                        indent=2, ensure_ascii=False)
     return (f"// Written by `meldpunt extension` from the hotline's configuration.\n"
             f"export const HOTLINE = Object.freeze({values});\n").encode()
 

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
                   "--disable-dev-shm-usage")
-HTML_LANG = re.compile(r'<html lang="([a-z]{2})">')
+HTML_LANG = re.compile(r'<html lang="([a-zA-Z_-]+)" dir="(?:ltr|rtl)">')
 TOKEN = re.compile(r'name="token" value="([^"]+)"')
 RECEIPT = re.compile(r'<p class="code"[^>]*><strong>([A-Z0-9-]+)</strong></p>')
 

@@ -34,7 +34,7 @@ from typing import Any
 from crypto.case.decisions import AGE_GROUPS, ILLEGAL, VERDICTS
 from crypto.case.schema import STATUSES
 from crypto.case.stats_periods import Campaign, Period, bucket_label, bucket_of
-from crypto.envelope.report import CHANNELS, FOUND_ON, KINDS, LANGUAGES
+from crypto.envelope.report import CHANNELS, FOUND_ON, KINDS
 
 HANDOFF_STATUSES = ("notice-sent", "forwarded-police", "forwarded-hotline")
 ONLINE_AFTER = (2, 7, 30)  # days after the first report, as hotlines publish removal times
@@ -107,7 +107,10 @@ def compute(connect: Callable[[], sqlite3.Connection], period: Period, by: str, 
     tables = [
         _comparison(period, earlier, cohort, done["earlier"]),
         done["received"],
-        _count_table(reports, "language", "reports_by_language", "Reports by language", LANGUAGES),
+        # The languages are whatever the server offered (a tag each, crypto/envelope/language.py): those
+        # the period's reports were written in, by tag.
+        _count_table(reports, "language", "reports_by_language", "Reports by language",
+                     tuple(sorted(reports["language"]))),
         _count_table(reports, "found_on", "reports_by_place", "Reports by where the material was found", FOUND_ON),
         _by_kind(reports),
         _by_channel(reports),

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 from crypto.envelope.errors import ReceiptError, ReportError
+from crypto.envelope.language import is_language_tag
 from crypto.envelope.purge_secret import is_purge_secret, new_purge_secret
 from crypto.envelope.receipt import normalise_receipt
 
@@ -53,7 +54,6 @@ FOUND_ON = (
 )
 # What the material is; a report may name several.
 KINDS = ("images", "videos", "livestream", "text", "drawn", "other")
-LANGUAGES = ("nl", "fr", "de", "en")
 # The form accepts at most this many addresses in one report (the bound); decode holds
 # stored reports to the same bound so that a forged one cannot smuggle in more.
 MAX_URLS = 20
@@ -175,8 +175,9 @@ def _check(report: Report) -> None:
         raise ReportError("report field kinds is empty")
     if any(k not in KINDS for k in report.kinds) or len(set(report.kinds)) != len(report.kinds):
         raise ReportError("report field kinds holds unknown or repeated codes")
-    if report.language not in LANGUAGES:
-        raise ReportError(f"unknown language {report.language!r}")
+    # Any well-formed tag: the languages a server offers change, and old reports must still open.
+    if not is_language_tag(report.language):
+        raise ReportError(f"report field language is not a language tag: {report.language!r}")
     _check_day("received_on", report.received_on)
     if report.seen_on:
         _check_day("seen_on", report.seen_on)

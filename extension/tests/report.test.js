@@ -18,7 +18,7 @@ import {
 
 const ONION = "http://" + "a".repeat(56) + ".onion";
 const HTTPS = "https://report.hotline.example";
-const HOTLINE = { onion: ONION, https: HTTPS, defaultLanguage: "fr" };
+const HOTLINE = { onion: ONION, https: HTTPS, defaultLanguage: "fr", languages: [["nl", "Nederlands"], ["fr", "Français"], ["de", "Deutsch"], ["en", "English"]] };
 const AUTO = { base: "auto", language: "auto", onion: "", https: "" };
 const PAGE = "https://pages.example/gallery?id=7";
 
@@ -120,11 +120,15 @@ test("the context of a menu click", () => {
 });
 
 test("language: the reporter's choice, else the browser's, else the hotline's", () => {
-  assert.equal(chooseLanguage("de", "nl-BE", "fr"), "de");
-  assert.equal(chooseLanguage("auto", "nl-BE", "fr"), "nl");
-  assert.equal(chooseLanguage("auto", "en_GB", "fr"), "en");
-  assert.equal(chooseLanguage("auto", "es-ES", "fr"), "fr");
-  assert.equal(chooseLanguage("xx", "", "nl"), "nl");
+  const offered = ["nl", "fr", "de", "en", "ar"];
+  assert.equal(chooseLanguage("de", "nl-BE", "fr", offered), "de");
+  assert.equal(chooseLanguage("auto", "nl-BE", "fr", offered), "nl");
+  assert.equal(chooseLanguage("auto", "en_GB", "fr", offered), "en");
+  assert.equal(chooseLanguage("auto", "ar-MA", "fr", offered), "ar");
+  assert.equal(chooseLanguage("auto", "es-ES", "fr", offered), "fr");
+  assert.equal(chooseLanguage("xx", "", "nl", offered), "nl");
+  // A language the hotline does not offer is never chosen, even by the options page.
+  assert.equal(chooseLanguage("de", "de-DE", "nl", ["nl", "en"]), "nl");
 });
 
 test("base: onion where the browser reaches onions, HTTPS elsewhere, the options override", () => {

@@ -40,8 +40,9 @@ SECRET_FILE = "form-token.key"
 _SECRET_BYTES = 32
 _SALT = "meldpunt.form-token.v2"
 _NONCE_BYTES = 12  # AES-GCM's nonce; random, so also the token's id
-# nonce 12 + time 8 + language 2 + tag 16 = 38 bytes: 51 characters. Anything longer is not ours.
-_MAX_TOKEN_CHARS = 64
+# nonce 12 + time 8 + purpose ("status-" and a language tag of at most 12, MAX_TAG_CHARS) + tag 16
+# = 55 bytes at most: 74 characters. Anything longer is not ours.
+_MAX_TOKEN_CHARS = 76
 # A table this many times larger than the most entries it can hold is a quarter full at worst: a
 # run of PROBES (32) live rows, the only way a spend finds no room, is then practically impossible
 # (about e^-20 a row under linear probing). See spent_slots and SECURITY.md.

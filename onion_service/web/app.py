@@ -14,6 +14,7 @@ from flask import Flask, Response, abort, g, render_template, request
 from flask_babel import lazy_gettext
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from onion_service import languages as installed_languages
 from onion_service.config import Config
 from onion_service.shared.budget import RETRY_AFTER
 from onion_service.shared.state import Shared, make_shared
@@ -97,7 +98,9 @@ def create_app(
     app.logger.setLevel(logging.WARNING)
     app.url_map.strict_slashes = False
     app.url_map.merge_slashes = False  # "//nl/" is a plain 404, never a redirect
-    i18n.init_babel(app, config.default_language)
+    # Configurations built in code (tests, benches) may leave web.languages empty: every installed one.
+    offered = config.web.languages or installed_languages.installed()
+    i18n.init_babel(app, offered, config.default_language)
     security.install(app, public_hosts=config.web.public_hosts, onion_address=onion_address)
     tor2web.install(app)
 
@@ -109,11 +112,12 @@ def create_app(
 
     @app.context_processor
     def page_context() -> dict[str, object]:
-        lang = i18n.language_of_path(request.path, config.default_language)
+        lang = i18n.language_of_path(request.path, offered, config.default_language)
         h = config.hotline
         return {
             "lang": lang,
-            "languages": list(i18n.NAMES.items()),
+            "dir": installed_languages.direction(lang),
+            "languages": switcher,
             "hotline_name": h.name.get(lang),
             "hotline_contact": h.contact.get(lang),
             "emergency": [(e.label.get(lang), e.number) for e in h.emergency],
@@ -125,6 +129,7 @@ def create_app(
             "onion_address": g.get("onion_address") or "",
         }
 
+    switcher = i18n.switcher(offered)
     stylesheet = _STYLESHEET.read_bytes()
 
     @app.get("/static/style.css", provide_automatic_options=False)
@@ -134,11 +139,11 @@ def create_app(
         return Response(stylesheet, mimetype="text/css")
 
     app.register_blueprint(
-        make_blueprint(tokens=tokens, spent=shared.spent, budget=shared.budget, circuits=shared.circuits,
-                       sealer=Sealer(config.recipients, config.schedules), store=store)
+        make_blueprint(languages=offered, tokens=tokens, spent=shared.spent, budget=shared.budget,
+                       circuits=shared.circuits, sealer=Sealer(config.recipients, config.schedules), store=store)
     )
-    app.register_blueprint(make_status_blueprint(tokens=tokens, spent=shared.lookup_spent, budget=shared.lookup_budget,
-                                                 circuits=shared.circuits, store=store,
+    app.register_blueprint(make_status_blueprint(languages=offered, tokens=tokens, spent=shared.lookup_spent,
+                                                 budget=shared.lookup_budget, circuits=shared.circuits, store=store,
                                                  enabled=config.status.public_key is not None))
 
     def error_page(code: int) -> Response:

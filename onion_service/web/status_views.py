@@ -20,18 +20,19 @@ from onion_service.shared.token import FormTokens, SpentTokens, TokenExpired, To
 from onion_service.store import Store, StoreUnavailable
 from onion_service.web import form
 from onion_service.web.status_texts import MESSAGE_TEXTS, STATE_TEXTS
-from onion_service.web.views import LANG, circuit, new_circuit_notice
+from onion_service.web.views import circuit, lang_rule, new_circuit_notice
 
 CODE = "code"
 FIELDS = (CODE, form.TOKEN, form.HONEYPOT)
 
 
-def make_status_blueprint(*, tokens: FormTokens, spent: SpentTokens, budget: Budget, circuits: CircuitLimits,
-                          store: Store, enabled: bool) -> Blueprint:
+def make_status_blueprint(*, languages: tuple[str, ...], tokens: FormTokens, spent: SpentTokens, budget: Budget,
+                          circuits: CircuitLimits, store: Store, enabled: bool) -> Blueprint:
     """enabled: the configuration names a status key; without one the page says statuses are not offered.
     budget and spent: the lookups' own (so that lookups never use up the reports' budget nor fill
     their spent table); circuits: the report form's, so a circuit's pages count the same on both."""
     bp = Blueprint("status", __name__)
+    LANG = lang_rule(languages)
     no_options = {"provide_automatic_options": False}
 
     def purpose(lang: str) -> str:

@@ -17,16 +17,19 @@ from flask_babel import force_locale, gettext, lazy_gettext
 
 from crypto.envelope.purge_secret import purge_hash
 from crypto.envelope.receipt import new_receipt
-from crypto.envelope.report import FOUND_ON, KINDS, LANGUAGES, Report, is_campaign
+from crypto.envelope.report import FOUND_ON, KINDS, Report, is_campaign
+from onion_service import languages as languages_info
 from onion_service.shared.budget import RETRY_AFTER, Budget
 from onion_service.shared.circuits import ENVIRON_KEY, CircuitLimits
 from onion_service.shared.token import FormTokens, SpentTokens, TokenExpired, TokenInvalid, TokenTooFast
 from onion_service.store import Store, StoreUnavailable
-from onion_service.web import form, prefill, validate
-from onion_service.web.i18n import NAMES
+from onion_service.web import form, i18n, prefill, validate
 from onion_service.web.seal import NoPeriodError, Sealer
 
-LANG = "<any(" + ", ".join(LANGUAGES) + "):lang>"
+
+def lang_rule(languages: tuple[str, ...]) -> str:
+    """The URL rule of a path's language segment: the offered languages and nothing else."""
+    return "<any(" + ", ".join(languages) + "):lang>"
 
 
 def utc_today() -> datetime.date:
@@ -86,6 +89,7 @@ class _Kept(TypedDict):
 
 def make_blueprint(
     *,
+    languages: tuple[str, ...],
     tokens: FormTokens,
     spent: SpentTokens,
     budget: Budget,
@@ -95,6 +99,7 @@ def make_blueprint(
     today: Callable[[], datetime.date] = utc_today,
 ) -> Blueprint:
     bp = Blueprint("report", __name__)
+    LANG = lang_rule(languages)
     no_options = {"provide_automatic_options": False}
     # Pages that differ only by a random or per-second value (receipt, token) are rendered once
     # per language and variant, with a placeholder for that value: rendering and translating a
@@ -166,12 +171,20 @@ def make_blueprint(
         return _Kept(values=values, kinds=fields.kinds)
 
     @bp.get("/", **no_options)
-    def choose() -> str:
+    def choose() -> Response:
+        # Only a browser that names its languages is sent on (the switcher heads every page, for
+        # Tor Browser's en-US and for anyone whose browser guessed wrong); the rest choose here.
+        best = i18n.from_accept_language(request.headers.get("Accept-Language", ""), languages)
+        if best is not None:
+            return Response(status=303, headers={"Location": f"/{best}/", "Vary": "Accept-Language"})
         choices = []
-        for code in LANGUAGES:
+        for code, name in i18n.switcher(languages):
             with force_locale(code):
-                choices.append((code, NAMES[code], gettext("Report child sexual abuse material")))
-        return render_template("choose.html", choices=choices)
+                choices.append((code, name, languages_info.direction(code),
+                                gettext("Report child sexual abuse material")))
+        response = Response(render_template("choose.html", choices=choices), mimetype="text/html")
+        response.headers["Vary"] = "Accept-Language"
+        return response
 
     @bp.get(f"/{LANG}/", strict_slashes=False, **no_options)
     def show(lang: str) -> Response:

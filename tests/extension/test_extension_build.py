@@ -82,6 +82,8 @@ def test_the_copy_carries_the_hotline_and_nothing_of_the_example(built, hotline)
     module = files["hotline.js"].decode()
     assert f'"onion": "http://{hotline.onion}"' in module and f'"https": "{hotline.https}"' in module
     assert '"defaultLanguage": "fr"' in module
+    # The form's languages, as the server offers them, each named in itself (the options page lists them).
+    assert '"fr",\n      "Français"' in module and '"ar",\n      "العربية"' in module
     for lang in LANGS:
         messages = json.loads(files[f"_locales/{lang}/messages.json"])
         named = [m for m in messages.values() if "hotline" in m.get("placeholders", {})]
@@ -188,8 +190,12 @@ def test_manifest_asks_for_nothing_beyond_the_three_permissions():
 
 
 def test_every_locale_has_the_same_keys_and_every_manifest_message_is_defined():
-    catalogs = {lang: json.loads((SOURCE / "_locales" / lang / "messages.json").read_text()) for lang in LANGS}
-    assert sorted(p.name for p in (SOURCE / "_locales").iterdir()) == sorted(LANGS)
+    from onion_service import languages
+
+    # The extension speaks exactly the server's installed languages.
+    installed = languages.installed()
+    catalogs = {lang: json.loads((SOURCE / "_locales" / lang / "messages.json").read_text()) for lang in installed}
+    assert sorted(p.name for p in (SOURCE / "_locales").iterdir()) == sorted(installed)
     assert all(set(c) == set(catalogs["en"]) for c in catalogs.values())
     for lang, catalog in catalogs.items():
         for key, entry in catalog.items():
@@ -252,3 +258,14 @@ def test_web_ext_lint_finds_no_error_in_the_zip(built, tmp_path):
     report = json.loads(result.stdout)
     assert report["summary"]["errors"] == 0, report["errors"]
     assert report["summary"]["warnings"] <= 2, report["warnings"]  # service_worker on Firefox, Android's version
+
+
+def test_the_package_ships_every_language_of_the_extension():
+    # pip keeps no folders from a data-files glob: a language added to extension/_locales must be
+    # listed in pyproject.toml too, or a server installed by pip builds an extension without it.
+    import tomllib
+
+    with open(SOURCE.parent / "pyproject.toml", "rb") as fh:
+        data_files = tomllib.load(fh)["tool"]["setuptools"]["data-files"]
+    shipped = {key.rsplit("/", 1)[1] for key in data_files if key.startswith("share/meldpunt/extension/_locales/")}
+    assert shipped == {p.name for p in (SOURCE / "_locales").iterdir()}

@@ -19,7 +19,10 @@ from casekit import db, ok
 from staffkit import make_report, new_identity, seal, write_bundle
 
 from crypto.case.decisions import Assessment, assess, set_status
-from crypto.envelope.report import FOUND_ON, KINDS, LANGUAGES
+from crypto.envelope.report import FOUND_ON, KINDS
+
+# Languages are tags, not a fixed list (crypto/envelope/language.py): Arabic among the usual four.
+LANGUAGES = ("nl", "fr", "de", "en", "ar")
 
 CAMPAIGN_DAY = datetime.date(2020, 3, 16)
 CAMPAIGN = "lockdown-2020"

@@ -134,11 +134,13 @@ def pages(config, lang: str) -> list[tuple[str, str, bytes | None, str]]:
         ("GET", f"/{lang}/?url=" + "a" * 5000, None, "main h1"),  # 414
         ("GET", f"/{lang}/fail-500", None, "main h1"),
         ("GET", f"/{lang}/fail-503", None, "main h1"),
+        ("GET", f"/{lang}/status", None, "main h1"),
     ]
 
 
 @pytest.mark.slow  # about 10 s a language
-@pytest.mark.parametrize("lang", LANGS)
+# Arabic (right to left) and two other new languages besides the first four.
+@pytest.mark.parametrize("lang", LANGS + ("ar", "uk", "tr"))
 def test_every_page_in_each_language_passes_axe_on_the_public_host(app, audit, lang):
     _, config = app
     problems = []

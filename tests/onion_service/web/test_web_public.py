@@ -57,7 +57,7 @@ def test_public_host_gets_onion_location_hsts_and_the_notice_in_its_language(app
     html = response.get_data(as_text=True)
     assert NOTICE[lang] in html
     # The address as text to copy, never as a link (it would not open outside Tor Browser).
-    assert f'<code class="onion">{ONION}</code>' in html
+    assert f'<code class="onion" dir="ltr">{ONION}</code>' in html
     assert f'href="http://{ONION}' not in html and "<script" not in html
 
 

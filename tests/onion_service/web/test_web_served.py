@@ -123,7 +123,7 @@ def cases(served) -> list[tuple[str, bytes, set[int], str | None]]:
         ("impossible day", post(served, "en", g("en", seen_on="2024-02-30")), {400}, "en"),
         ("day in the future", post(served, "nl", g(seen_on="2999-01-01")), {400}, "nl"),
         ("danger missing", post(served, "de", {k: v for k, v in g("de").items() if k != "danger"}), {400}, "de"),
-        ("unknown language", post(served, "es", g()), {404}, "nl"),
+        ("unknown language", post(served, "eo", g()), {404}, "nl"),
         ("GET with a huge URL", http("GET", "/fr/?url=" + "a" * 5000), {414}, "fr"),
         ("request line over gunicorn's limit", http("GET", "/nl/?url=" + "a" * 9000), {414, 400}, DEFAULT),
         ("DELETE", http("DELETE", "/nl/"), {404}, "nl"),
