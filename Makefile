@@ -84,7 +84,7 @@ translations: $(VENV)/.installed
 	  --omit-header -o $(TRANSLATIONS)/messages.pot onion_service/web
 	@if compgen -G '$(TRANSLATIONS)/*/LC_MESSAGES/messages.po' >/dev/null; then \
 	  $(VENV)/bin/pybabel -q update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) --no-fuzzy-matching \
-	    --ignore-obsolete -w 100 && \
+	    --ignore-obsolete --ignore-pot-creation-date -w 100 && \
 	  $(VENV)/bin/pybabel -q compile -d $(TRANSLATIONS); fi
 
 install: debs-run $(VENV)/.installed translations

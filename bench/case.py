@@ -21,15 +21,14 @@ import argparse
 import datetime
 import os
 import random
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 from bench import open as bench_open  # the bundle builder (its sealers are pickled by name)
+from bench.workdir import workdir
 from crypto.age import keys
 from crypto.case import queue
 from crypto.case.normalise import address_key
@@ -97,8 +96,7 @@ def main() -> None:
     parser.add_argument("--with-open", action="store_true", help="also time `meldpunt open` on the bundle")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="meldpunt-bench-case-"))
-    try:
+    with workdir("case", args.keep) as work:
         if args.reports:
             identity = keys.generate("pq")
             key = work / "staff.key"
@@ -135,11 +133,6 @@ def main() -> None:
             ]:
                 cold, warm = measure(work / "big", what)
                 print(f"{label}: {cold:.2f} ms on a fresh connection, {warm:.2f} ms warm (median of 20; target 50 ms)")
-    finally:
-        if args.keep:
-            print(f"kept {work}")
-        else:
-            shutil.rmtree(work)
 
 
 if __name__ == "__main__":

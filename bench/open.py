@@ -23,10 +23,10 @@ import secrets
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
+from bench.workdir import workdir
 from crypto.age import keys
 from crypto.envelope import frame
 from crypto.envelope import report as report_schema
@@ -130,8 +130,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="meldpunt-bench-open-"))
-    try:
+    with workdir("open", args.keep) as work:
         identity = keys.generate("pq")
         key = work / "staff.key"
         key.write_text(keys.identity_file_text(identity))
@@ -166,11 +165,6 @@ def main() -> None:
               f"reports; extrapolated to {args.reports}: {gpg_total:.0f} s ({gpg_total / 60:.1f} min)")
         print(f"ratio: meldpunt open is {gpg_total / opened:.1f}x faster than gpg "
               f"(gpg time extrapolated from the sample, meldpunt measured in full)")
-    finally:
-        if args.keep:
-            print(f"kept {work}")
-        else:
-            shutil.rmtree(work)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Benchmark (by hand): `meldpunt case stats` on a case file of the size the issue names.
 
-    .venv/bin/python bench/stats.py                          # 1,000,000 addresses, 500,000 reports
-    .venv/bin/python bench/stats.py --addresses 100000 --reports 50000
+    .venv/bin/python -m bench.stats                          # 1,000,000 addresses, 500,000 reports
+    .venv/bin/python -m bench.stats --addresses 100000 --reports 50000
 
 Fills a case file straight into its tables (as bench/case.py does): reports over two years with
 languages, places, kinds, channels and campaigns spread at random, each naming the addresses first
@@ -20,22 +20,17 @@ import datetime
 import json
 import os
 import random
-import shutil
 import statistics
-import sys
-import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from crypto.case import queue  # noqa: E402
-from crypto.case.decisions import AGE_GROUPS, VERDICTS  # noqa: E402
-from crypto.case.schema import STATUSES, open_case  # noqa: E402
-from crypto.case.stats import WORKERS, compute  # noqa: E402
-from crypto.case.stats_periods import Campaign, Period  # noqa: E402
-from crypto.envelope.report import FOUND_ON, KINDS  # noqa: E402
+from bench.workdir import workdir
+from crypto.case import queue
+from crypto.case.decisions import AGE_GROUPS, VERDICTS
+from crypto.case.schema import STATUSES, open_case
+from crypto.case.stats import WORKERS, compute
+from crypto.case.stats_periods import Campaign, Period
+from crypto.envelope.report import FOUND_ON, KINDS
 
 LANGUAGES = ("nl", "fr", "de", "en")  # any tags would do: the report keeps a tag, not a list
 
@@ -81,7 +76,7 @@ def fill(case_dir: Path, n_addresses: int, n_reports: int) -> None:
     del reports, mentions
     addresses, assessments, audit = [], [], []
     seq = 0
-    for i, (d, last) in enumerate(zip(first_day, last_day), start=1):
+    for i, (d, last) in enumerate(zip(first_day, last_day, strict=True), start=1):
         status = STATUSES[0] if rng.random() < 0.3 else rng.choice(STATUSES[1:])
         moved = None if status == "new" else days[min(DAYS - 1, d + int(rng.expovariate(0.1)))]
         addresses.append((i, f"k{i}", f"https://host{i % 40_000}.example.test/{i:07d}", 1, days[d], days[last], 0,
@@ -137,8 +132,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     parser.add_argument("--case", type=Path, help="time a case file a --keep run left, instead of filling one")
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="meldpunt-bench-stats-"))
-    try:
+    with workdir("stats", args.keep) as work:
         case = args.case or work / "case"
         if not args.case:
             started = time.perf_counter()
@@ -156,11 +150,6 @@ def main() -> None:
             print(f"{label}: {cold * 1e3:.0f} ms first, {warm * 1e3:.0f} ms warm, "
                   f"{cpu * 1e3:.0f} ms CPU warm (median of {args.runs}; load average {os.getloadavg()[0]:.1f}; "
                   "stats target 5 s)")
-    finally:
-        if args.keep:
-            print(f"kept {work}")
-        else:
-            shutil.rmtree(work)
 
 
 if __name__ == "__main__":

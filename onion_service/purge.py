@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from crypto.files import read_bounded
 from crypto.staff.ack import MAX_ACK_BYTES, AckEntry, AckError, parse_ack
 from onion_service.store import Store
 
@@ -25,12 +26,7 @@ class PurgeResult:
 
 
 def read_ack(path: str) -> list[AckEntry]:
-    try:
-        with open(path, "rb") as f:
-            data = f.read(MAX_ACK_BYTES + 1)
-    except OSError as exc:
-        raise AckError(f"cannot read the acknowledgement {path}: {exc.strerror}") from None
-    return parse_ack(data)
+    return parse_ack(read_bounded(path, MAX_ACK_BYTES, AckError, "the acknowledgement"))
 
 
 def purge_acknowledged(store: Store, ack_path: str) -> PurgeResult:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from crypto.case.errors import InputError
 from crypto.envelope.report import is_campaign
+from crypto.files import read_bounded
 
 BY = ("day", "week", "month", "year")
 # Buckets in one table or chart: ten years of days, well past any annual report; bounds the
@@ -110,13 +111,7 @@ class Campaign:
 
 def read_campaigns(path: str) -> list[Campaign]:
     """A campaigns file: one `YYYY-MM-DD tag` a line; blank lines and lines starting with # skipped."""
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read(MAX_CAMPAIGNS_BYTES + 1)
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror}") from None
-    if len(data) > MAX_CAMPAIGNS_BYTES:
-        raise InputError(f"{path} is larger than {MAX_CAMPAIGNS_BYTES} bytes: a campaigns file is a short list")
+    data = read_bounded(path, MAX_CAMPAIGNS_BYTES, InputError, "the campaigns file")  # a short list
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:

@@ -13,6 +13,7 @@ import stem.connection
 import stem.control
 import stem.version
 
+from crypto.files import read_bounded
 from onion_service.tor.errors import TorError, TorVersionError
 
 # Onion-service proof-of-work (ADD_ONION PoWDefensesEnabled) arrived in tor 0.4.9.2-alpha.
@@ -78,13 +79,7 @@ def check_version(controller: stem.control.Controller) -> stem.version.Version:
 
 
 def _read_password(path: str) -> str:
-    try:
-        with open(path, "rb") as f:
-            data = f.read(PASSWORD_MAX_BYTES + 1)
-    except OSError as exc:
-        raise TorError(f"cannot read control_password_file {path}: {exc.strerror}") from None
-    if len(data) > PASSWORD_MAX_BYTES:
-        raise TorError(f"control_password_file {path} is longer than {PASSWORD_MAX_BYTES} bytes")
+    data = read_bounded(path, PASSWORD_MAX_BYTES, TorError, "control_password_file")
     try:
         return data.decode("utf-8").rstrip("\r\n")
     except UnicodeDecodeError:
