@@ -109,7 +109,6 @@ test-deps: debs-test install npm-deps
 # `make test` and `make check` run them first, so a tree that fails either runs no test.
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
 test: test-deps lint

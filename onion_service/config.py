@@ -212,10 +212,8 @@ def parse_config(raw: dict[str, Any], *, base_dir: Path) -> Config:
         https_bind=_https_bind(w.get("https_bind", str, default="")),
     )
     if web.https_bind is not None and same_socket(web.https_bind, web.bind):
-        raise ConfigError(
-            "web.https_bind must be another socket than web.bind: tor's socket demands "
-            "tor's PROXY line, the reverse proxy's must not"
-        )
+        raise ConfigError("web.https_bind must be another socket than web.bind: tor's socket demands "
+                          "tor's PROXY line, the reverse proxy's must not")
     w.done()
 
     tt = t.table("tor")
@@ -288,7 +286,6 @@ def _https_bind(value: str) -> str | None:
 
 def same_socket(a: str, b: str) -> bool:
     """Whether two checked binds name one listening socket (localhost is 127.0.0.1 for gunicorn)."""
-
     def norm(bind: str) -> str:
         host, _, port = bind.rpartition(":")
         return bind if bind.startswith("unix:") else f"{'127.0.0.1' if host == 'localhost' else host}:{port}"
@@ -337,10 +334,8 @@ def _public_hosts(values: list[Any]) -> tuple[str, ...]:
     for i, value in enumerate(values):
         # The onion address comes from the service's key; here only names DNS resolves.
         if not isinstance(value, str) or not _HOST_NAME.fullmatch(value) or value.endswith(".onion"):
-            raise ConfigError(
-                f"web.public_hosts[{i}] must be a DNS host name in lower case "
-                "(report.example.org): no scheme, port, path or onion address"
-            )
+            raise ConfigError(f"web.public_hosts[{i}] must be a DNS host name in lower case "
+                              "(report.example.org): no scheme, port, path or onion address")
         if value in values[:i]:
             raise ConfigError(f"web.public_hosts[{i}] is listed twice")
     return tuple(values)
@@ -406,7 +401,9 @@ class _Table:
         if isinstance(value, str):
             return Text(by_language=(), fallback=value)
         installed = installed_languages.installed()
-        if isinstance(value, dict) and value and all(k in installed and isinstance(v, str) for k, v in value.items()):
+        if isinstance(value, dict) and value and all(
+            k in installed and isinstance(v, str) for k, v in value.items()
+        ):
             first = value.get("en") or next(iter(value.values()))
             return Text(by_language=tuple(sorted(value.items())), fallback=first)
         raise ConfigError(

@@ -81,25 +81,12 @@ def _toml_value(value) -> str:
     raise TypeError(f"no TOML form for {type(value).__name__}")
 
 
-def config_dict(
-    data_dir: Path,
-    recipient: str,
-    *,
-    database_url: str = "",
-    default_language: str = "nl",
-    reports_per_minute: int = 10_000,
-    form_min_seconds: int = 2,
-    form_max_hours: int = 6,
-    workers: int = 2,
-    threads: int = 4,
-    bind: str | None = None,
-    https_bind: str | None = None,
-    public_hosts: list[str] | None = None,
-    hotline_name: str | dict = "Testmeldpunt",
-    tor: dict | None = None,
-    limits: dict | None = None,
-    status_public_key: str | None = None,
-) -> dict:
+def config_dict(data_dir: Path, recipient: str, *, database_url: str = "", default_language: str = "nl",
+                reports_per_minute: int = 10_000, form_min_seconds: int = 2, form_max_hours: int = 6,
+                workers: int = 2, threads: int = 4, bind: str | None = None, https_bind: str | None = None,
+                public_hosts: list[str] | None = None, hotline_name: str | dict = "Testmeldpunt",
+                tor: dict | None = None, limits: dict | None = None,
+                status_public_key: str | None = None) -> dict:
     """A configuration as `meldpunt serve` reads it from its TOML file. The defaults leave the
     budget far above what a test sends; the hotline's texts exist in every language."""
     raw: dict = {
@@ -110,15 +97,11 @@ def config_dict(
         "hotline": {
             "name": hotline_name,
             "contact": "Contact: test@example.org",
-            "emergency": [
-                {"label": {"nl": "Politie", "fr": "Police", "de": "Polizei", "en": "Police"}, "number": "101"}
-            ],
+            "emergency": [{"label": {"nl": "Politie", "fr": "Police", "de": "Polizei", "en": "Police"},
+                           "number": "101"}],
         },
-        "limits": {
-            "reports_per_minute": reports_per_minute,
-            "form_min_seconds": form_min_seconds,
-            "form_max_hours": form_max_hours,
-        },
+        "limits": {"reports_per_minute": reports_per_minute, "form_min_seconds": form_min_seconds,
+                   "form_max_hours": form_max_hours},
         "web": {"workers": workers, "threads": threads},
     }
     if bind is not None:
@@ -174,28 +157,14 @@ def make_config(data_dir: Path, recipient: str, **options):
 # -- the server ------------------------------------------------------------------------------------
 
 
-def report_fields(
-    token: str,
-    *,
-    description: str = "",
-    urls: str = "http://example.org/faults",
-    kinds: tuple[str, ...] = ("images",),
-    found_on: str = "website",
-    **extra: object,
-) -> dict[str, object]:
+def report_fields(token: str, *, description: str = "", urls: str = "http://example.org/faults",
+                  kinds: tuple[str, ...] = ("images",), found_on: str = "website",
+                  **extra: object) -> dict[str, object]:
     """A complete, valid report form's fields (the one builder tests and benches share); `extra`
     adds or replaces fields."""
     fields: dict[str, object] = {
-        "urls": urls,
-        "found_on": found_on,
-        "kinds": list(kinds),
-        "access": "",
-        "seen_on": "",
-        "description": description,
-        "danger": "no",
-        "contact": "",
-        "token": token,
-        "homepage": "",
+        "urls": urls, "found_on": found_on, "kinds": list(kinds), "access": "", "seen_on": "",
+        "description": description, "danger": "no", "contact": "", "token": token, "homepage": "",
     }
     fields.update(extra)
     return fields
@@ -214,9 +183,8 @@ def form_body(fields: dict[str, object]) -> bytes:
 
 def proxy_line(circuit: int) -> bytes:
     """The PROXY line tor writes before a connection with HiddenServiceExportCircuitID haproxy."""
-    return (
-        f"PROXY TCP6 fc00:dead:beef:4dad::{circuit >> 16:x}:{circuit & 0xFFFF:x} ::1 {circuit & 0xFFFF} 80\r\n"
-    ).encode("ascii")
+    return (f"PROXY TCP6 fc00:dead:beef:4dad::{circuit >> 16:x}:{circuit & 0xFFFF:x} ::1 "
+            f"{circuit & 0xFFFF} 80\r\n").encode("ascii")
 
 
 class Server:
@@ -232,21 +200,10 @@ class Server:
     the data directory, and `unix_socket` and `circuit_ids` must say what they are.
     `stop()` always leaves nothing behind."""
 
-    def __init__(
-        self,
-        config_path: Path,
-        log_dir: Path,
-        *,
-        port: int | None = None,
-        tmpdir: Path | None = None,
-        root: Path = ROOT,
-        command: tuple[str, ...] = SERVE,
-        unix_socket: Path | None = None,
-        onion_address: str | None = None,
-        circuit_ids: bool = False,
-        https_socket: Path | None = None,
-        deployed: bool = False,
-    ) -> None:
+    def __init__(self, config_path: Path, log_dir: Path, *, port: int | None = None, tmpdir: Path | None = None,
+                 root: Path = ROOT, command: tuple[str, ...] = SERVE, unix_socket: Path | None = None,
+                 onion_address: str | None = None, circuit_ids: bool = False,
+                 https_socket: Path | None = None, deployed: bool = False) -> None:
         # circuit_ids: the server requires tor's PROXY line (serve --circuit-ids); `request` then
         # sends one for `circuit` (by default one id for the harness's own requests).
         self.circuit_ids = circuit_ids
@@ -282,11 +239,7 @@ class Server:
             where = () if self.deployed else ("--bind", bind, *onion)
             self.proc = subprocess.Popen(
                 [sys.executable, *self.command, "--config", str(self.config_path), *where],
-                cwd=self.root,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=err,
+                cwd=self.root, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                 start_new_session=True,
             )
         deadline = started + timeout
@@ -317,18 +270,9 @@ class Server:
 
     # -- talking to it ---------------------------------------------------------------------------
 
-    def request(
-        self,
-        method: str,
-        path: str,
-        body: bytes | None = None,
-        headers: dict | None = None,
-        host: str | None = "127.0.0.1",
-        *,
-        timeout: float = 20,
-        circuit: int = 0xFFFF_FFFF,
-        https: bool = False,
-    ) -> tuple[int, dict[str, str], str]:
+    def request(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None,
+                host: str | None = "127.0.0.1", *, timeout: float = 20,
+                circuit: int = 0xFFFF_FFFF, https: bool = False) -> tuple[int, dict[str, str], str]:
         """(status, lower-cased headers, text). `host=None` sends no Host header at all. With
         circuit_ids, the connection starts with tor's PROXY line for `circuit`. With `https`, the
         request goes to the reverse proxy's socket instead, as nginx sends it: no PROXY line."""
@@ -357,16 +301,10 @@ class Server:
         finally:
             conn.close()
 
-    def post_form(
-        self, lang: str, fields: dict[str, object], *, circuit: int = 0xFFFF_FFFF
-    ) -> tuple[int, dict[str, str], str]:
-        return self.request(
-            "POST",
-            f"/{lang}/",
-            form_body(fields),
-            {"Content-Type": "application/x-www-form-urlencoded"},
-            circuit=circuit,
-        )
+    def post_form(self, lang: str, fields: dict[str, object], *,
+                  circuit: int = 0xFFFF_FFFF) -> tuple[int, dict[str, str], str]:
+        return self.request("POST", f"/{lang}/", form_body(fields),
+                            {"Content-Type": "application/x-www-form-urlencoded"}, circuit=circuit)
 
     def raw(self, data: bytes, *, timeout: float = 5, unix: Path | None = None) -> bytes:
         """Sends bytes as they are (to the port, or to the unix socket `unix`) and returns whatever

@@ -8,18 +8,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SERVER_PACKAGES = (
-    "flask",
-    "werkzeug",
-    "stem",
-    "sqlalchemy",
-    "gunicorn",
-    "jinja2",
-    "itsdangerous",
-    "flask_babel",
-    "psycopg",
-    "onion_service",
-)
+SERVER_PACKAGES = ("flask", "werkzeug", "stem", "sqlalchemy", "gunicorn", "jinja2", "itsdangerous",
+                   "flask_babel", "psycopg", "onion_service")
 
 PROBE = r"""
 import importlib, pkgutil, sys
@@ -40,7 +30,8 @@ print("\n".join(loaded))
 
 
 def test_crypto_and_cli_load_no_server_module():
-    result = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    result = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True,
+                            timeout=120, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     loaded = set(result.stdout.split())
     assert "crypto" in loaded and "cryptography" in loaded and "click" in loaded  # the probe ran

@@ -26,7 +26,6 @@ ACKS = "acks"
 # Statuses in the order an address moves through them; "new" is only ever set by an import.
 STATUSES = ("new", "assessed", "notice-sent", "forwarded-police", "forwarded-hotline", "removed", "still-online")
 
-
 def _fill_tracks(conn: sqlite3.Connection) -> None:
     from crypto.case import tracks  # here: the migration that needs it runs once
 
@@ -120,8 +119,7 @@ _MIGRATIONS: tuple[tuple[Any, ...], ...] = (
         "ALTER TABLE reports ADD COLUMN via TEXT NOT NULL DEFAULT ''",
         "ALTER TABLE reports ADD COLUMN campaign TEXT NOT NULL DEFAULT ''",
         """UPDATE reports SET channel = coalesce(json_extract(fields, '$.channel'), ''),
-            via = coalesce(json_extract(fields, '$.via'), ''),
-            campaign = coalesce(json_extract(fields, '$.campaign'), '')""",
+            via = coalesce(json_extract(fields, '$.via'), ''), campaign = coalesce(json_extract(fields, '$.campaign'), '')""",
         # The statistics read a period of days from these indexes alone, never from the rows
         # (which hold each report's whole text): reports by the day they arrived with every
         # field they are counted by; addresses by the day they were first reported with their
@@ -262,8 +260,7 @@ def database_errors(case_dir: str) -> Iterator[None]:
     try:
         yield
     except sqlite3.OperationalError as exc:
-        raise CaseError(
-            f"the case file in {case_dir} cannot be used now: {exc} (is another command running?)"
-        ) from None
+        raise CaseError(f"the case file in {case_dir} cannot be used now: {exc}"
+                        " (is another command running?)") from None
     except sqlite3.DatabaseError as exc:
         raise CaseError(f"the case file in {case_dir} is damaged: {exc}") from None

@@ -95,9 +95,8 @@ def table_csv(table: Table, threshold: int, internal: bool) -> str:
     return buf.getvalue()
 
 
-def write_report(
-    out_dir: str, stats: Stats, *, threshold: int = DEFAULT_THRESHOLD, internal: bool = False, force: bool = False
-) -> list[str]:
+def write_report(out_dir: str, stats: Stats, *, threshold: int = DEFAULT_THRESHOLD, internal: bool = False,
+                 force: bool = False) -> list[str]:
     """Writes DIR/<table>.csv for every table and DIR/stats.html; returns the files' names."""
     if threshold < 1:
         raise InputError("the threshold is a count of at least 1")
@@ -132,11 +131,8 @@ def _chart(stats: Stats, table: Table, threshold: int, internal: bool) -> str:
     cid = f"chart-{table.name}"
     if table.name == "received":
         points = _points(table, threshold, internal)
-        labels = [
-            bucket_label(bucket_of(c.day, stats.by), stats.by)
-            for c in stats.campaigns
-            if stats.period.start <= c.day <= stats.period.end
-        ]
+        labels = [bucket_label(bucket_of(c.day, stats.by), stats.by) for c in stats.campaigns
+                  if stats.period.start <= c.day <= stats.period.end]
         index = {p.label: i for i, p in enumerate(points)}
         tags = [c.tag for c in stats.campaigns if stats.period.start <= c.day <= stats.period.end]
         markers = [(index[label], tag) for label, tag in zip(labels, tags, strict=False) if label in index]
@@ -144,11 +140,8 @@ def _chart(stats: Stats, table: Table, threshold: int, internal: bool) -> str:
     if table.name in ("reports_by_kind", "removal_days", "reports_by_channel", "reports_by_place"):
         return bar_chart(cid, table.title, _points(table, threshold, internal))
     if table.name == "illegal_by_country" and table.rows:
-        return bar_chart(
-            cid,
-            table.title + f" (the {MAX_COUNTRY_BARS} largest)",
-            _points(table, threshold, internal)[:MAX_COUNTRY_BARS],
-        )
+        return bar_chart(cid, table.title + f" (the {MAX_COUNTRY_BARS} largest)",
+                         _points(table, threshold, internal)[:MAX_COUNTRY_BARS])
     return ""
 
 
@@ -163,24 +156,18 @@ def _table_html(table: Table, threshold: int, internal: bool) -> str:
         body.append("<tr>" + "".join(cells) + "</tr>")
     if not body:
         body.append(f'<tr><td colspan="{len(table.columns)}">(none in this period)</td></tr>')
-    return (
-        f"<table><caption>{_e(table.title)}</caption><thead><tr>{head}</tr></thead>"
-        f"<tbody>{''.join(body)}</tbody></table>"
-    )
+    return (f"<table><caption>{_e(table.title)}</caption><thead><tr>{head}</tr></thead>"
+            f"<tbody>{''.join(body)}</tbody></table>")
 
 
 def render_html(stats: Stats, *, threshold: int = DEFAULT_THRESHOLD, internal: bool = False) -> str:
     if internal:
-        banner = (
-            '<p class="banner"><strong>Internal: every figure is exact, small counts included. '
-            "Not for publication; write the report again without --internal for that.</strong></p>"
-        )
+        banner = ("<p class=\"banner\"><strong>Internal: every figure is exact, small counts included. "
+                  "Not for publication; write the report again without --internal for that.</strong></p>")
     else:
-        banner = (
-            f'<p class="banner">Counts below {threshold} are shown as \u201c&lt; {threshold}\u201d, and '
-            "shares, ratios and days computed from them as \u201csuppressed\u201d, so that no reporter "
-            "or small case can be singled out.</p>"
-        )
+        banner = (f"<p class=\"banner\">Counts below {threshold} are shown as \u201c&lt; {threshold}\u201d, and "
+                  "shares, ratios and days computed from them as \u201csuppressed\u201d, so that no reporter "
+                  "or small case can be singled out.</p>")
     out = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',

@@ -62,15 +62,8 @@ def bar_chart(chart_id: str, title: str, points: list[Point], *, width: int = 64
     return "".join(out)
 
 
-def column_chart(
-    chart_id: str,
-    title: str,
-    points: list[Point],
-    markers: list[tuple[int, str]],
-    *,
-    width: int = 760,
-    height: int = 300,
-) -> str:
+def column_chart(chart_id: str, title: str, points: list[Point], markers: list[tuple[int, str]], *,
+                 width: int = 760, height: int = 300) -> str:
     """Columns over time (reports per day, week, month or year) with campaign dates marked as
     dashed lines labelled with their tag; `markers` are (index into points, tag)."""
     left, right, top_pad, bottom = 50, 10, 30, 60
@@ -90,33 +83,23 @@ def column_chart(
         x = left + i * slot
         if p.value:
             h = plot_h * p.value / top
-            out.append(
-                f'<rect x="{x + slot * 0.1:.1f}" y="{top_pad + plot_h - h:.1f}" width="{max(slot * 0.8, 0.5):.1f}"'
-                f' height="{h:.1f}" fill="{BAR}"/>'
-            )
+            out.append(f'<rect x="{x + slot * 0.1:.1f}" y="{top_pad + plot_h - h:.1f}" width="{max(slot * 0.8, 0.5):.1f}"'
+                       f' height="{h:.1f}" fill="{BAR}"/>')
         if i % every == 0:
             cx = x + slot / 2
-            out.append(
-                f'<text x="{cx:.1f}" y="{top_pad + plot_h + 14}" text-anchor="end"'
-                f' transform="rotate(-40 {cx:.1f} {top_pad + plot_h + 14})">{_e(p.label)}</text>'
-            )
+            out.append(f'<text x="{cx:.1f}" y="{top_pad + plot_h + 14}" text-anchor="end"'
+                       f' transform="rotate(-40 {cx:.1f} {top_pad + plot_h + 14})">{_e(p.label)}</text>')
     for i, tag in markers:
         x = left + i * slot + slot / 2
-        out.append(
-            f'<line x1="{x:.1f}" y1="{top_pad - 6}" x2="{x:.1f}" y2="{top_pad + plot_h}" stroke="{MARK}"'
-            ' stroke-width="2" stroke-dasharray="5 3"/>'
-        )
+        out.append(f'<line x1="{x:.1f}" y1="{top_pad - 6}" x2="{x:.1f}" y2="{top_pad + plot_h}" stroke="{MARK}"'
+                   ' stroke-width="2" stroke-dasharray="5 3"/>')
         out.append(f'<text x="{x + 3:.1f}" y="{top_pad - 10}" fill="{MARK}">{_e(tag)}</text>')
-    out.append(
-        f'<line x1="{left}" y1="{top_pad + plot_h}" x2="{width - right}" y2="{top_pad + plot_h}" stroke="{INK}"/>'
-    )
+    out.append(f'<line x1="{left}" y1="{top_pad + plot_h}" x2="{width - right}" y2="{top_pad + plot_h}" stroke="{INK}"/>')
     out.append("</svg>")
     return "".join(out)
 
 
 def _open(chart_id: str, title: str, width: int, height: int) -> str:
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-labelledby="{chart_id}-t" width="{width}"'
-        f' height="{height}" viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12" fill="{INK}">'
-        f'<title id="{chart_id}-t">{_e(title)}</title>'
-    )
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-labelledby="{chart_id}-t" width="{width}"'
+            f' height="{height}" viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12" fill="{INK}">'
+            f'<title id="{chart_id}-t">{_e(title)}</title>')

@@ -89,20 +89,8 @@ _VERSION_FIELDS = {
     PURGE_VERSION: frozenset(_FIELDS) - _ORIGIN,
     LEGACY_VERSION: frozenset(_FIELDS) - _ORIGIN - {"purge_secret"},
 }
-_STRINGS = (
-    "found_on",
-    "access",
-    "seen_on",
-    "description",
-    "contact",
-    "language",
-    "receipt",
-    "received_on",
-    "purge_secret",
-    "channel",
-    "via",
-    "campaign",
-)
+_STRINGS = ("found_on", "access", "seen_on", "description", "contact", "language", "receipt", "received_on",
+            "purge_secret", "channel", "via", "campaign")
 
 
 def version_fields(version: int) -> frozenset[str]:
@@ -137,9 +125,7 @@ def decode(data: bytes) -> Report:
         raise ReportError("report is not a JSON object")
     version = obj.get("version")
     # An unknown version is checked against this version's fields, then refused by _check.
-    expected = (
-        _VERSION_FIELDS[version] if type(version) is int and version in _VERSION_FIELDS else _VERSION_FIELDS[VERSION]
-    )
+    expected = _VERSION_FIELDS[version] if type(version) is int and version in _VERSION_FIELDS else _VERSION_FIELDS[VERSION]
     if set(obj) != expected:
         missing = sorted(expected - set(obj))
         unknown = sorted(set(obj) - expected)

@@ -20,26 +20,14 @@ class CaseCheckFailed(Error):
     """`case verify` found a broken entry, or `case import` could not open some reports."""
 
 
-case_option = click.option(
-    "--case",
-    "case_dir",
-    required=True,
-    envvar="MELDPUNT_CASE",
-    type=click.Path(file_okay=False),
-    help="The case file's folder (or MELDPUNT_CASE).",
-)
-analyst_option = click.option(
-    "--analyst",
-    required=True,
-    envvar="MELDPUNT_ANALYST",
-    help="Your name, as it goes into the audit log (or MELDPUNT_ANALYST).",
-)
+case_option = click.option("--case", "case_dir", required=True, envvar="MELDPUNT_CASE", type=click.Path(file_okay=False),
+                     help="The case file's folder (or MELDPUNT_CASE).")
+analyst_option = click.option("--analyst", required=True, envvar="MELDPUNT_ANALYST",
+                        help="Your name, as it goes into the audit log (or MELDPUNT_ANALYST).")
 ids_argument = click.argument("address_ids", metavar="ID...", nargs=-1)
-ids_from_option = click.option(
-    "--ids-from",
-    type=click.File("r", encoding="utf-8"),
-    help="Read address ids from this file (- for standard input): ids, ranges, or a `case queue --format csv` file.",
-)
+ids_from_option = click.option("--ids-from", type=click.File("r", encoding="utf-8"),
+                         help="Read address ids from this file (- for standard input): ids, ranges, or a "
+                              "`case queue --format csv` file.")
 force_option = click.option("--force", is_flag=True, help="Replace --out if it exists.")
 
 
@@ -88,3 +76,5 @@ def opened(case_dir: str):
             yield conn
     finally:
         conn.close()
+
+

@@ -42,13 +42,8 @@ def show(identity: str, passphrase_file: str | None) -> None:
 @keys_group.command("retire", short_help="Destroy the keys of periods that ended before a day.")
 @click.option("-i", "--identity", required=True, type=click.Path(dir_okay=False), help="The period identity file.")
 @click.option("--passphrase-file", type=click.Path(dir_okay=False), help="Its passphrase (first line).")
-@click.option(
-    "--before",
-    "before",
-    required=True,
-    type=click.DateTime(["%Y-%m-%d"]),
-    help="Retire every period that ended on or before this day.",
-)
+@click.option("--before", "before", required=True, type=click.DateTime(["%Y-%m-%d"]),
+              help="Retire every period that ended on or before this day.")
 @click.option("--apply", "apply", is_flag=True, help="Rewrite the identity file (without it: only say what is due).")
 def retire(identity: str, passphrase_file: str | None, before: datetime.datetime, apply: bool) -> None:
     """Destroy the keys of every period that ended on or before --before: every sealed copy of

@@ -30,27 +30,12 @@ class SomeReportsFailed(Error):
 
 @click.command("open", short_help="Open an exported bundle (offline, staff).")
 @click.argument("bundle", type=click.Path(dir_okay=False))
-@click.option(
-    "-i",
-    "--identity",
-    "identity_files",
-    multiple=True,
-    required=True,
-    type=click.Path(dir_okay=False),
-    help="Identity file (plain or passphrase-protected); repeatable.",
-)
-@click.option(
-    "--passphrase-file",
-    type=click.Path(dir_okay=False),
-    help="Read the identity files' passphrase from this file instead of asking.",
-)
-@click.option(
-    "--out",
-    "out_dir",
-    required=True,
-    type=click.Path(file_okay=False),
-    help="Directory for the opened reports (created, mode 0700).",
-)
+@click.option("-i", "--identity", "identity_files", multiple=True, required=True,
+              type=click.Path(dir_okay=False), help="Identity file (plain or passphrase-protected); repeatable.")
+@click.option("--passphrase-file", type=click.Path(dir_okay=False),
+              help="Read the identity files' passphrase from this file instead of asking.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Directory for the opened reports (created, mode 0700).")
 def open_command(bundle: str, identity_files: tuple[str, ...], passphrase_file: str | None, out_dir: str) -> None:
     """Open an exported bundle offline: reports, overview, CSV and the acknowledgement."""
     identities = []
@@ -62,36 +47,29 @@ def open_command(bundle: str, identity_files: tuple[str, ...], passphrase_file: 
 
         def on_start(total: int) -> None:
             if sys.stderr.isatty() and total:
-                bar.append(
-                    stack.enter_context(
-                        click.progressbar(length=total, label="Opening", file=sys.stderr, show_pos=True)
-                    )
-                )
+                bar.append(stack.enter_context(
+                    click.progressbar(length=total, label="Opening", file=sys.stderr, show_pos=True)
+                ))
 
         def on_progress(n: int) -> None:
             if bar:
                 bar[0].update(n)
 
         result = open_bundle(
-            bundle,
-            identities,
-            out_dir,
+            bundle, identities, out_dir,
             on_start=on_start,
             on_progress=on_progress,
             on_warning=lambda message: click.echo(f"warning: {message}", err=True),
         )
 
     total = len(result.opened) + len(result.failures)
-    click.echo(
-        f"Opened {len(result.opened)} of {total} reports into {out_dir} ({result.total_in_dir} reports there in all)."
-    )
+    click.echo(f"Opened {len(result.opened)} of {total} reports into {out_dir} "
+               f"({result.total_in_dir} reports there in all).")
     click.echo(f"  Read them in:        {os.path.join(out_dir, 'index.html')}")
     click.echo(f"  For the case system: {os.path.join(out_dir, 'reports.csv')}, {os.path.join(out_dir, 'urls.txt')}")
     if result.ack_written:
-        click.echo(
-            f"  Acknowledgement:     {os.path.join(out_dir, 'ack')}: carry it to the server and run "
-            "`meldpunt purge --config FILE --ack ACK`."
-        )
+        click.echo(f"  Acknowledgement:     {os.path.join(out_dir, 'ack')}: carry it to the server and run "
+                   "`meldpunt purge --config FILE --ack ACK`.")
     if result.failures:
         by_reason: dict[str, list[str]] = defaultdict(list)
         for rid, reason in result.failures:

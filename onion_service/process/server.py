@@ -3,9 +3,9 @@
 `run(config, bind=...)` is what `meldpunt serve --local-only` calls, also as the child process
 that the Tor part starts. It listens on `bind` (tor's socket) and, when `[web] https_bind` is set,
 on that too (the reverse proxy's): one master, one writer and one set of workers for both, each
-socket with its own expectations (onion_service/process/listeners.py). The master makes what
-every worker must share (the budget's memory, the form token secret) before it forks; each worker
-then builds its own app, and with it its own database connections, through `create_app`.
+socket with its own expectations (onion_service/process/listeners.py). The master makes what every worker must share (the budget's memory, the form
+token secret) before it forks; each worker then builds its own app, and with it its own database
+connections, through `create_app`.
 """
 
 from __future__ import annotations
@@ -179,11 +179,8 @@ def run(config: Config, *, bind: str, onion_address: str | None = None, circuit_
     # Made once here, before the fork: shared memory the workers inherit, and the token secret
     # written once so that workers only ever read it.
     shared = make_shared(config)
-    worker_class = type(
-        "MeldpuntWorker",
-        (RefusingWorker,),
-        {"meldpunt_listening": sockets, "meldpunt_sweep": (shared.circuits, shared.spent, shared.lookup_spent)},
-    )
+    worker_class = type("MeldpuntWorker", (RefusingWorker,), {
+        "meldpunt_listening": sockets, "meldpunt_sweep": (shared.circuits, shared.spent, shared.lookup_spent)})
     # The database is checked, and the table made, once here: a wrong URL or a database that is
     # down stops the start with one clear message.
     open_store(config.database_url).close()

@@ -30,13 +30,15 @@ class Shared:
     circuits: CircuitLimits
 
 
-def make_shared(config: Config, *, budget: Budget | None = None, lookup_budget: Budget | None = None) -> Shared:
+def make_shared(config: Config, *, budget: Budget | None = None,
+                lookup_budget: Budget | None = None) -> Shared:
     """The shared objects for `config`; `budget` and `lookup_budget` replace the configured ones
     (tests give small ones)."""
     lim = config.limits
     files.private_dir(config.data_dir)
     if budget is None:
-        budget = Budget(lim.reports_per_minute, data_dir=config.data_dir, reserve_bytes=lim.min_free_mb * 1024 * 1024)
+        budget = Budget(lim.reports_per_minute, data_dir=config.data_dir,
+                        reserve_bytes=lim.min_free_mb * 1024 * 1024)
     if lookup_budget is None:
         lookup_budget = Budget(lim.reports_per_minute)
     lifetime = lim.form_max_hours * 3600
@@ -49,9 +51,8 @@ def make_shared(config: Config, *, budget: Budget | None = None, lookup_budget: 
         lookup_spent=SpentTokens(lifetime, slots=spent_slots(lim.reports_per_minute, lifetime)),
         budget=budget,
         lookup_budget=lookup_budget,
-        circuits=CircuitLimits(
-            reports=lim.reports_per_circuit, pages=lim.pages_per_circuit, window_seconds=lim.circuit_window_minutes * 60
-        ),
+        circuits=CircuitLimits(reports=lim.reports_per_circuit, pages=lim.pages_per_circuit,
+                               window_seconds=lim.circuit_window_minutes * 60),
     )
 
 

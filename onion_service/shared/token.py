@@ -79,7 +79,8 @@ def new_secret(data_dir: Path) -> bytes:
     """A new signing secret for this start, replacing the old one atomically (a reader sees one
     or the other): tokens issued before the start are no longer ours. Called once, by the master
     before it forks (shared/state.py), on a store that keeps no spent tokens itself."""
-    files.atomic_write(data_dir / SECRET_FILE, secrets.token_hex(_SECRET_BYTES).encode("ascii"), error=SecretFileError)
+    files.atomic_write(data_dir / SECRET_FILE, secrets.token_hex(_SECRET_BYTES).encode("ascii"),
+                       error=SecretFileError)
     return load_or_create_secret(data_dir)
 
 
@@ -181,10 +182,8 @@ def spent_slots(per_minute: int, lifetime_seconds: float) -> int:
     minutes = -(-int(lifetime_seconds + _SPENT_MARGIN_SECONDS) // 60) + 1
     slots = max(PROBES, SPENT_HEADROOM * per_minute * minutes)
     if slots > MAX_SPENT_SLOTS:
-        raise ValueError(
-            f"{per_minute} a minute for {lifetime_seconds / 3600:g} hours needs {slots} "
-            f"spent-token slots, more than {MAX_SPENT_SLOTS}"
-        )
+        raise ValueError(f"{per_minute} a minute for {lifetime_seconds / 3600:g} hours needs {slots} "
+                         f"spent-token slots, more than {MAX_SPENT_SLOTS}")
     return slots
 
 
@@ -198,7 +197,8 @@ class SpentTokens:
     `clock` must be the clock of the FormTokens whose ids are spent here (one clock for both ages).
     """
 
-    def __init__(self, lifetime_seconds: float, *, slots: int, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, lifetime_seconds: float, *, slots: int,
+                 clock: Callable[[], float] = time.time) -> None:
         self._table = SharedTable(slots, 1, clock=clock)
         # A little longer than a token lives, so an id is never forgotten while its token is valid.
         self._lifetime = lifetime_seconds + _SPENT_MARGIN_SECONDS

@@ -41,9 +41,8 @@ _TITLES = {
     503: lazy_gettext("Please try again"),
 }
 _MESSAGES = {
-    400: lazy_gettext(
-        "Something in what was sent could not be read. Please go back to the form and send your report again."
-    ),
+    400: lazy_gettext("Something in what was sent could not be read. Please go back to the form and send your "
+                      "report again."),
     404: lazy_gettext("This page does not exist."),
     413: lazy_gettext("What you sent is too long. Please shorten your report and send it again."),
     414: lazy_gettext("The address of this page is too long."),
@@ -140,27 +139,12 @@ def create_app(
         return Response(stylesheet, mimetype="text/css")
 
     app.register_blueprint(
-        make_blueprint(
-            languages=offered,
-            tokens=tokens,
-            spent=shared.spent,
-            budget=shared.budget,
-            circuits=shared.circuits,
-            sealer=Sealer(config.recipients, config.schedules),
-            store=store,
-        )
+        make_blueprint(languages=offered, tokens=tokens, spent=shared.spent, budget=shared.budget,
+                       circuits=shared.circuits, sealer=Sealer(config.recipients, config.schedules), store=store)
     )
-    app.register_blueprint(
-        make_status_blueprint(
-            languages=offered,
-            tokens=tokens,
-            spent=shared.lookup_spent,
-            budget=shared.lookup_budget,
-            circuits=shared.circuits,
-            store=store,
-            enabled=config.status.public_key is not None,
-        )
-    )
+    app.register_blueprint(make_status_blueprint(languages=offered, tokens=tokens, spent=shared.lookup_spent,
+                                                 budget=shared.lookup_budget, circuits=shared.circuits, store=store,
+                                                 enabled=config.status.public_key is not None))
 
     def error_page(code: int) -> Response:
         html = render_template("error.html", code=code, title=_TITLES[code], message=_MESSAGES[code])

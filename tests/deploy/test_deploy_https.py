@@ -36,10 +36,8 @@ from nginxkit import Nginx, https_request, make_certificate, on_loopback
 from onion_service.config import load_config
 from onion_service.store import open_store
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path("/usr/sbin/nginx").exists(), reason="needs Debian's nginx (make test-deps)"),
-]
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(not Path("/usr/sbin/nginx").exists(), reason="needs Debian's nginx (make test-deps)")]
 
 NAMES = ["report.example.org", "www.report.example.org"]
 ONION = "abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrstuvwx.onion"
@@ -55,17 +53,8 @@ CHROMIUM = "/usr/lib/chromium/chromium"
 
 def install_with_proxy(box: Box, *extra: str, expect: int = 3):
     # 3: installed, not started (the configuration is the example's until a test writes its own).
-    return box.run(
-        "install.sh",
-        "--no-start",
-        *[a for n in NAMES for a in ("--https-proxy", n)],
-        "--https-cert",
-        CERT,
-        "--https-key",
-        KEY,
-        *extra,
-        expect=expect,
-    )
+    return box.run("install.sh", "--no-start", *[a for n in NAMES for a in ("--https-proxy", n)],
+                   "--https-cert", CERT, "--https-key", KEY, *extra, expect=expect)
 
 
 def boxed(tmp: Path) -> Box:
@@ -93,9 +82,8 @@ def test_install_renders_a_site_nginx_accepts_and_uninstall_removes_it(tmp_path)
     assert f"ssl_certificate {CERT};" in site and f"ssl_certificate_key {KEY};" in site
     assert not (box.root / "etc/nginx/sites-enabled/default").exists()
     # nginx gets a socket directory of its own; tor's stays closed to it (no ACL on /run/meldpunt).
-    assert (box.root / "etc/tmpfiles.d/meldpunt-https.conf").read_text().splitlines()[
-        -1
-    ] == "d /run/meldpunt-https 0750 meldpunt www-data -"
+    assert (box.root / "etc/tmpfiles.d/meldpunt-https.conf").read_text().splitlines()[-1] == \
+        "d /run/meldpunt-https 0750 meldpunt www-data -"
     assert "upstream meldpunt_web {" in site and "server unix:/run/meldpunt-https/https.sock;" in site
     assert "unix:/run/meldpunt/" not in site  # tor's socket (a comment may name it)
     assert "web.https_bind in the configuration is not" in first.stderr
@@ -126,9 +114,8 @@ def test_install_refuses_what_nginx_would_not_take(tmp_path):
         assert result.returncode == 2 and words in result.stderr, (args, result.stderr)
     # A certificate nginx cannot load: nginx -t fails, and nginx is not reloaded.
     (box.root / KEY.lstrip("/")).write_text("not a key\n")
-    result = box.run(
-        "install.sh", "--no-start", "--https-proxy", NAMES[0], "--https-cert", CERT, "--https-key", KEY, check=False
-    )
+    result = box.run("install.sh", "--no-start", "--https-proxy", NAMES[0], "--https-cert", CERT,
+                     "--https-key", KEY, check=False)
     assert result.returncode != 0 and "nginx does not accept" in result.stderr
     assert not any(c.startswith("systemctl reload") for c in box.calls())
 
@@ -201,36 +188,16 @@ def route(tmp_path_factory, staff):
     (base / "data").mkdir(mode=0o700)
     # What the unit copies from tor's hostname file before each start.
     (base / "data" / "onion-address").write_text(ONION + "\n")
-    config_path = write_config(
-        base / "meldpunt.toml",
-        base / "data",
-        staff.recipient,
-        form_min_seconds=1,
-        public_hosts=NAMES,
-        bind=f"unix:{sock}",
-        https_bind=f"unix:{https_sock}",
-        tor={"control": "torrc"},
-    )
+    config_path = write_config(base / "meldpunt.toml", base / "data", staff.recipient, form_min_seconds=1,
+                               public_hosts=NAMES, bind=f"unix:{sock}", https_bind=f"unix:{https_sock}",
+                               tor={"control": "torrc"})
     config = load_config(config_path)
     assert config.tor.circuit_ids, "the default, as deployed"
-    server = Server(
-        config_path,
-        base / "logs",
-        tmpdir=base / "tmp",
-        unix_socket=sock,
-        https_socket=https_sock,
-        circuit_ids=True,
-        deployed=True,
-    ).start()
+    server = Server(config_path, base / "logs", tmpdir=base / "tmp", unix_socket=sock, https_socket=https_sock,
+                    circuit_ids=True, deployed=True).start()
     https_port, http_port = free_port(), free_port()
-    site = on_loopback(
-        rendered,
-        https_port=https_port,
-        http_port=http_port,
-        socket_path=https_sock,
-        log_dir=base / "nginx" / "log",
-        root=box.root,
-    )
+    site = on_loopback(rendered, https_port=https_port, http_port=http_port, socket_path=https_sock,
+                       log_dir=base / "nginx" / "log", root=box.root)
     nginx = Nginx(base / "nginx", site, https_port=https_port)
     checked = nginx.test()
     assert checked.returncode == 0, checked.stderr
@@ -247,13 +214,9 @@ def route(tmp_path_factory, staff):
 @pytest.fixture(scope="module")
 def browser(playwright):
     chromium = playwright.chromium.launch(
-        executable_path=CHROMIUM,
-        headless=True,
-        args=[
-            *[a for a in CHROMIUM_FLAGS if a != "--headless"],
-            "--host-resolver-rules=MAP report.example.org 127.0.0.1, MAP * ~NOTFOUND",
-        ],
-    )
+        executable_path=CHROMIUM, headless=True,
+        args=[*[a for a in CHROMIUM_FLAGS if a != "--headless"],
+              "--host-resolver-rules=MAP report.example.org 127.0.0.1, MAP * ~NOTFOUND"])
     yield chromium
     chromium.close()
 
@@ -265,12 +228,9 @@ FOUND_ON = {"nl": "forum", "fr": "chat", "de": "website", "en": "social"}
 def test_chromium_files_a_report_over_https_and_it_opens_to_what_was_typed(route, browser, staff, lang):
     import time
 
-    context = browser.new_context(
-        ignore_https_errors=True,
-        java_script_enabled=False,
-        user_agent=UA,
-        extra_http_headers={"X-Forwarded-For": XFF, "Forwarded": f"for={XFF}", "X-Real-IP": XFF},
-    )
+    context = browser.new_context(ignore_https_errors=True, java_script_enabled=False, user_agent=UA,
+                                  extra_http_headers={"X-Forwarded-For": XFF, "Forwarded": f"for={XFF}",
+                                                      "X-Real-IP": XFF})
     try:
         page = context.new_page()
         base = f"https://report.example.org:{route.relay.port}"
@@ -301,12 +261,8 @@ def test_chromium_files_a_report_over_https_and_it_opens_to_what_was_typed(route
     assert len(mine) == 1
     report = mine[0]
     assert report.urls == tuple(urls) and report.description == f"over HTTPS {lang} {tag} — é ß ç"
-    assert (report.found_on, report.kinds, report.child_in_danger, report.language) == (
-        FOUND_ON[lang],
-        ("images",),
-        False,
-        lang,
-    )
+    assert (report.found_on, report.kinds, report.child_in_danger, report.language) == \
+        (FOUND_ON[lang], ("images",), False, lang)
 
 
 def test_onion_location_and_hsts_on_the_public_names_only(route):
@@ -349,15 +305,13 @@ def test_bodies_over_meldpunts_limit_stop_at_nginx_and_nothing_reaches_its_temp_
 
     before = _count(route)
     big = form_body({"urls": "http://example.org/", "description": "x" * 70_000})
-    status, _, _ = route.get(
-        NAMES[0], "/nl/", method="POST", body=big, headers={"Content-Type": "application/x-www-form-urlencoded"}
-    )
+    status, _, _ = route.get(NAMES[0], "/nl/", method="POST", body=big,
+                             headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert status == 413
     # Just under the limit: meldpunt itself answers (a 400 for the missing token, in Dutch).
     fits = form_body({"urls": "http://example.org/", "description": "y" * 60_000})
-    status, _, body = route.get(
-        NAMES[0], "/nl/", method="POST", body=fits, headers={"Content-Type": "application/x-www-form-urlencoded"}
-    )
+    status, _, body = route.get(NAMES[0], "/nl/", method="POST", body=fits,
+                                headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert status == 400 and b'lang="nl"' in body
     assert _count(route) == before
     assert [p for p in (route.nginx.prefix / "tmp").rglob("*") if p.is_file()] == []
@@ -387,23 +341,10 @@ def _reporter_files_a_report(route, staff, source: str, tag: str) -> str:
     assert status == 200, page[:300]
     token = re.search(rb'name="token" value="([^"]+)"', page).group(1).decode()
     time.sleep(route.config.limits.form_min_seconds + 0.2)
-    fields = {
-        "token": token,
-        "urls": f"http://reporter-{tag}.example/",
-        "found_on": "website",
-        "kinds": "images",
-        "description": f"reporter {tag}",
-        "danger": "no",
-        "homepage": "",
-    }
-    status, _, page = route.get(
-        NAMES[0],
-        "/en/",
-        method="POST",
-        body=form_body(fields),
-        source=source,
-        headers={"Content-Type": "application/x-www-form-urlencoded"},
-    )
+    fields = {"token": token, "urls": f"http://reporter-{tag}.example/", "found_on": "website", "kinds": "images",
+              "description": f"reporter {tag}", "danger": "no", "homepage": ""}
+    status, _, page = route.get(NAMES[0], "/en/", method="POST", body=form_body(fields), source=source,
+                                headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert status == 200, page[:500]
     receipt = re.search(rb'<p class="code"[^>]*><strong>([A-Z0-9-]+)</strong>', page).group(1).decode()
     with open_store(route.config.database_url) as store:
@@ -432,14 +373,8 @@ def test_a_burst_of_posts_from_one_address_gets_the_refusal_page_while_a_reporte
 
     def junk_post():
         # A post without a token: meldpunt refuses it (400), if nginx passes it on at all.
-        return route.get(
-            NAMES[0],
-            "/nl/",
-            method="POST",
-            body=b"urls=x",
-            source=FLOODER,
-            headers={"Content-Type": "application/x-www-form-urlencoded"},
-        )
+        return route.get(NAMES[0], "/nl/", method="POST", body=b"urls=x", source=FLOODER,
+                         headers={"Content-Type": "application/x-www-form-urlencoded"})
 
     answers = [junk_post() for _ in range(12)]
     statuses = [a[0] for a in answers]
@@ -484,12 +419,8 @@ def test_a_burst_of_page_requests_from_one_address_is_refused_past_its_burst(rou
 def test_client_address_forwarding_headers_and_user_agent_are_found_nowhere(route, staff):
     """Runs last in this module: after Chromium's reports, the refusals and the raw requests
     below (which also carry the canaries), nothing anywhere holds them."""
-    for headers in (
-        {"X-Forwarded-For": XFF},
-        {"Forwarded": f"for={XFF};proto=https"},
-        {"X-Real-IP": XFF},
-        {"User-Agent": UA},
-    ):
+    for headers in ({"X-Forwarded-For": XFF}, {"Forwarded": f"for={XFF};proto=https"}, {"X-Real-IP": XFF},
+                    {"User-Agent": UA}):
         route.get(NAMES[0], "/en/", headers=headers)
         route.get(NAMES[0], "/en/nope", headers=headers)
     needles = [c.encode() for c in CANARIES]

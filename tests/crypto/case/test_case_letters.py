@@ -17,12 +17,8 @@ from crypto.case.normalise import address_key
 DAY = datetime.date(2026, 11, 20)
 A = ("--analyst", "Analyst One")
 URLS = {
-    "a": "http://a.test/1",
-    "b": "http://b.test/2",
-    "c": "http://no-provider.test/",
-    "d": "http://" + "x" * 56 + ".onion/g",
-    "e": "ab" * 20,
-    "f": "http://legal.test/",
+    "a": "http://a.test/1", "b": "http://b.test/2", "c": "http://no-provider.test/",
+    "d": "http://" + "x" * 56 + ".onion/g", "e": "ab" * 20, "f": "http://legal.test/",
 }
 
 
@@ -36,20 +32,8 @@ def case(tmp_path):
     with db(case) as conn:
         by_key = dict(conn.execute("SELECT key, id FROM addresses"))
     ids = {name: str(by_key[address_key(url)]) for name, url in URLS.items()}
-    ok(
-        "case",
-        "assess",
-        "--case",
-        case,
-        *A,
-        "--verdict",
-        "baseline",
-        "--provider",
-        "Host A",
-        ids["a"],
-        ids["d"],
-        ids["e"],
-    )
+    ok("case", "assess", "--case", case, *A, "--verdict", "baseline", "--provider", "Host A",
+       ids["a"], ids["d"], ids["e"])
     ok("case", "assess", "--case", case, *A, "--verdict", "national", "--provider", " host  a ", ids["b"])
     ok("case", "assess", "--case", case, *A, "--verdict", "baseline", ids["c"])
     ok("case", "assess", "--case", case, *A, "--verdict", "not-illegal", "--provider", "Host A", ids["f"])
@@ -124,13 +108,10 @@ def test_mark_sent_records_exactly_the_addresses_written_with_their_reference(ca
     assert again.exit_code == 0 and "No letter to write" in again.output
 
 
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (("--reply-to", "not an address"), "reply address"),
-        (("--sender", "Bad\u202eName"), "sender"),
-    ],
-)
+@pytest.mark.parametrize(("args", "message"), [
+    (("--reply-to", "not an address"), "reply address"),
+    (("--sender", "Bad\u202eName"), "sender"),
+])
 def test_letter_settings_are_checked(case, tmp_path, args, message):
     case, ids, config = case
     result = _letters(case, config, tmp_path / "l", *args)

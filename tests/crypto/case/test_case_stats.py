@@ -33,23 +33,8 @@ def internal(built, tmp_path_factory):
     out = tmp_path_factory.mktemp("out") / "internal"
     campaigns = out.parent / "campaigns.txt"
     campaigns.write_text(f"# the hotline's campaigns\n{sk.CAMPAIGN_DAY} {sk.CAMPAIGN}\n\n2019-06-01 c2019\n")
-    ok(
-        "case",
-        "stats",
-        "--case",
-        case,
-        "--from",
-        START,
-        "--to",
-        END,
-        "--by",
-        "month",
-        "--campaigns",
-        campaigns,
-        "--internal",
-        "--out",
-        out,
-    )
+    ok("case", "stats", "--case", case, "--from", START, "--to", END, "--by", "month", "--campaigns", campaigns,
+       "--internal", "--out", out)
     return out
 
 
@@ -82,8 +67,7 @@ def test_reports_by_month_language_place_kind_channel_and_campaign(built, intern
     by_month = sk.count_by(reps, lambda r: r.day.isoformat()[:7])
     new_by_month = sk.count_by(sk.new_in(truth, START, END), lambda a: a.first_day.isoformat()[:7])
     assert {k: (int(v[0]), int(v[1])) for k, v in received.items()} == {
-        m: (by_month[m], new_by_month[m]) for m in received
-    }
+        m: (by_month[m], new_by_month[m]) for m in received}
     # One row for each language the period's reports were written in, whatever the tag.
     assert counts(internal, "reports_by_language") == dict(sk.count_by(reps, lambda r: r.language))
     assert "ar" in counts(internal, "reports_by_language")
@@ -91,11 +75,8 @@ def test_reports_by_month_language_place_kind_channel_and_campaign(built, intern
     assert counts(internal, "reports_by_kind") == {k: sum(k in r.kinds for r in reps) for k in KINDS}
     channels = sk.count_by(reps, lambda r: r.channel)
     assert counts(internal, "reports_by_channel") == {
-        "onion": channels["onion"],
-        "https": channels["https"],
-        "not recorded": channels[""],
-        "filled in by the browser extension": sum(r.via == "extension" for r in reps),
-    }
+        "onion": channels["onion"], "https": channels["https"], "not recorded": channels[""],
+        "filled in by the browser extension": sum(r.via == "extension" for r in reps)}
     tags = sk.count_by(reps, lambda r: r.campaign or "(none)")
     assert counts(internal, "reports_by_campaign") == dict(tags)
     assert tags[sk.CAMPAIGN] >= 5 and channels[""] >= 1 and channels["https"] >= 5  # the data exercises them
@@ -107,10 +88,8 @@ def test_addresses_verdicts_ages_countries_and_statuses(built, internal):
     new = sk.new_in(truth, START, END)
     named = {u for r in reps for u in r.urls}
     assert counts(internal, "addresses") == {
-        "named": len(named),
-        "new: first reported in the period": len(new),
-        "repeated: reported before too": len(named) - len(new),
-    }
+        "named": len(named), "new: first reported in the period": len(new),
+        "repeated: reported before too": len(named) - len(new)}
     assert 0 < len(named) - len(new) and len(new) > 5
     verdicts = table(internal, "verdicts")
     by_verdict = sk.count_by(new, lambda a: a.verdict)
@@ -120,21 +99,17 @@ def test_addresses_verdicts_ages_countries_and_statuses(built, internal):
     assessed = sum(n for v, n in by_verdict.items() if v)
     assert verdicts["share of the assessed found illegal"] == [pct(sum(by_verdict[v] for v in ILLEGAL), assessed)]
     illegal = sk.illegal_in(truth, START, END)
-    assert counts(internal, "illegal_by_age_group") == {
-        g: sk.count_by(illegal, lambda a: a.age_group)[g] for g in AGE_GROUPS
-    }
-    assert counts(internal, "illegal_by_country") == {
-        c or "not found": n for c, n in sk.count_by(illegal, lambda a: a.country).items()
-    }
+    assert counts(internal, "illegal_by_age_group") == {g: sk.count_by(illegal, lambda a: a.age_group)[g]
+                                                        for g in AGE_GROUPS}
+    assert counts(internal, "illegal_by_country") == {c or "not found": n for c, n in
+                                                      sk.count_by(illegal, lambda a: a.country).items()}
     assert counts(internal, "new_by_status") == {s: sk.count_by(new, lambda a: a.status)[s] for s in STATUSES}
 
 
 def test_notices_and_handoffs_come_from_the_moves_made_in_the_period(built, internal):
     _, truth = built
-    sent = {
-        s: len({a.url for a in truth.addresses.values() for st, d in a.moves if st == s and START <= d <= END})
-        for s in ("notice-sent", "forwarded-police", "forwarded-hotline")
-    }
+    sent = {s: len({a.url for a in truth.addresses.values() for st, d in a.moves if st == s and START <= d <= END})
+            for s in ("notice-sent", "forwarded-police", "forwarded-hotline")}
     assert counts(internal, "handoffs") == sent and sent["notice-sent"] >= 5
 
 
@@ -151,12 +126,8 @@ def test_time_to_removal_and_the_share_still_online(built, internal):
         online = [a for a in illegal if sk.removal_days(a) is None or sk.removal_days(a) > n]
         assert removal[f"still online after {n} days"] == [pct(len(online), len(illegal))]
     bins = counts(internal, "removal_days")
-    assert bins == {
-        "0 to 2 days": sum(d <= 2 for d in days),
-        "3 to 7 days": sum(3 <= d <= 7 for d in days),
-        "8 to 30 days": sum(8 <= d <= 30 for d in days),
-        "more than 30 days": sum(d > 30 for d in days),
-    }
+    assert bins == {"0 to 2 days": sum(d <= 2 for d in days), "3 to 7 days": sum(3 <= d <= 7 for d in days),
+                    "8 to 30 days": sum(8 <= d <= 30 for d in days), "more than 30 days": sum(d > 30 for d in days)}
 
 
 def test_the_period_against_the_previous_one_and_a_year_earlier(built, internal):
@@ -166,23 +137,15 @@ def test_the_period_against_the_previous_one_and_a_year_earlier(built, internal)
 
     def figures(s, e):
         illegal = sk.illegal_in(truth, s, e)
-        return {
-            "reports received": len(sk.reports_in(truth, s, e)),
-            "new addresses": len(sk.new_in(truth, s, e)),
-            "new addresses assessed illegal": len(illegal),
-            "of them removed": sum(a.status == "removed" for a in illegal),
-        }
+        return {"reports received": len(sk.reports_in(truth, s, e)), "new addresses": len(sk.new_in(truth, s, e)),
+                "new addresses assessed illegal": len(illegal),
+                "of them removed": sum(a.status == "removed" for a in illegal)}
 
     now, prev, year = (figures(*s) for s in spans)
     comparison = table(internal, "comparison")
     for name in now:
-        assert comparison[name] == [
-            str(now[name]),
-            str(prev[name]),
-            ratio(now[name], prev[name]),
-            str(year[name]),
-            ratio(now[name], year[name]),
-        ], name
+        assert comparison[name] == [str(now[name]), str(prev[name]), ratio(now[name], prev[name]),
+                                    str(year[name]), ratio(now[name], year[name])], name
     assert now["reports received"] > 1.5 * prev["reports received"]  # the campaign moved the numbers
 
 
@@ -194,12 +157,8 @@ def test_each_campaign_compared_before_and_after_its_date(built, internal):
         day = datetime.date.fromisoformat(day_text)
         b = len(sk.reports_in(truth, day - datetime.timedelta(days=28), day - datetime.timedelta(days=1)))
         a = len(sk.reports_in(truth, day, day + datetime.timedelta(days=27)))
-        assert [before, after, r, tagged] == [
-            str(b),
-            str(a),
-            ratio(a, b),
-            str(sum(rep.campaign == tag for rep in truth.reports)),
-        ]
+        assert [before, after, r, tagged] == [str(b), str(a), ratio(a, b),
+                                              str(sum(rep.campaign == tag for rep in truth.reports))]
 
 
 class _Tables(html.parser.HTMLParser):
@@ -301,46 +260,28 @@ def test_an_existing_folder_is_refused_unless_forced(built, tmp_path):
     assert oct(os.stat(out / "received.csv").st_mode & 0o777) == "0o600"
 
 
-@pytest.mark.parametrize(
-    "args,message",
-    [
-        (("--from", "2020-13-01", "--to", "2020-12-31"), "is not a day"),
-        (("--from", "2020-12-31", "--to", "2020-01-01"), "before it starts"),
-        (("--from", "1900-01-01", "--to", "2020-12-31", "--by", "day"), "coarser --by"),
-    ],
-)
+@pytest.mark.parametrize("args,message", [
+    (("--from", "2020-13-01", "--to", "2020-12-31"), "is not a day"),
+    (("--from", "2020-12-31", "--to", "2020-01-01"), "before it starts"),
+    (("--from", "1900-01-01", "--to", "2020-12-31", "--by", "day"), "coarser --by"),
+])
 def test_bad_periods_are_one_line_errors(built, tmp_path, args, message):
     case, _ = built
     result = run("case", "stats", "--case", case, *args, "--out", tmp_path / "o")
     assert result.exit_code == 1 and message in result.stderr and not (tmp_path / "o").exists()
 
 
-@pytest.mark.parametrize(
-    "content,message",
-    [
-        ("2020-03-16 Lockdown\n", "line 1"),
-        ("2020-03-16\n", "line 1"),
-        ("# ok\n2020-3-16 a\n", "line 2"),
-        ("x" * 70000, "larger than"),
-    ],
-)
+@pytest.mark.parametrize("content,message", [
+    ("2020-03-16 Lockdown\n", "line 1"),
+    ("2020-03-16\n", "line 1"),
+    ("# ok\n2020-3-16 a\n", "line 2"),
+    ("x" * 70000, "larger than"),
+])
 def test_a_bad_campaigns_file_is_refused(built, tmp_path, content, message):
     case, _ = built
     (tmp_path / "c.txt").write_text(content)
-    result = run(
-        "case",
-        "stats",
-        "--case",
-        case,
-        "--from",
-        START,
-        "--to",
-        END,
-        "--campaigns",
-        tmp_path / "c.txt",
-        "--out",
-        tmp_path / "o",
-    )
+    result = run("case", "stats", "--case", case, "--from", START, "--to", END, "--campaigns", tmp_path / "c.txt",
+                 "--out", tmp_path / "o")
     assert result.exit_code == 1 and message in result.stderr
 
 
@@ -361,20 +302,15 @@ def test_an_older_case_file_is_brought_forward_with_its_reports_origin(tmp_path)
             conn.execute(statement)
     conn.execute(f"PRAGMA user_version = {before}")
     rows = [("r1", '{"channel":"https","via":"extension","campaign":"c1","version":3}'), ("r2", '{"version":2}')]
-    conn.executemany(
-        "INSERT INTO reports (id, sha256, day, receipt, child_in_danger, found_on, kinds, language,"
-        " fields, audit_seq) VALUES (?, '', '2020-05-01', 'R', 0, 'forum', 'images', 'nl', ?, 1)",
-        rows,
-    )
+    conn.executemany("INSERT INTO reports (id, sha256, day, receipt, child_in_danger, found_on, kinds, language,"
+                     " fields, audit_seq) VALUES (?, '', '2020-05-01', 'R', 0, 'forum', 'images', 'nl', ?, 1)", rows)
     conn.commit()
     conn.close()
     conn = schema.open_case(str(case))
     try:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.VERSION
         assert conn.execute("SELECT id, channel, via, campaign FROM reports ORDER BY id").fetchall() == [
-            ("r1", "https", "extension", "c1"),
-            ("r2", "", "", ""),
-        ]
+            ("r1", "https", "extension", "c1"), ("r2", "", "", "")]
     finally:
         conn.close()
     out = tmp_path / "out"
@@ -382,15 +318,8 @@ def test_an_older_case_file_is_brought_forward_with_its_reports_origin(tmp_path)
     assert counts(out, "reports_by_channel")["not recorded"] == 1 and counts(out, "reports_by_campaign")["c1"] == 1
 
 
-@pytest.mark.parametrize(
-    "start,end",
-    [
-        ("2019-06-01", "2019-08-31"),
-        ("2020-03-16", "2020-03-31"),
-        ("2019-01-01", "2020-12-31"),
-        ("2020-12-30", "2020-12-31"),
-    ],
-)
+@pytest.mark.parametrize("start,end", [("2019-06-01", "2019-08-31"), ("2020-03-16", "2020-03-31"),
+                                       ("2019-01-01", "2020-12-31"), ("2020-12-30", "2020-12-31")])
 def test_addresses_named_in_a_period_between_earlier_and_later_reports(built, tmp_path, start, end):
     case, truth = built
     s, e = datetime.date.fromisoformat(start), datetime.date.fromisoformat(end)
@@ -403,8 +332,5 @@ def test_addresses_named_in_a_period_between_earlier_and_later_reports(built, tm
     around = {u for u, d in days.items() if d and min(d) < s and max(d) > e}
     if start == "2019-06-01":
         assert around - named and around & named
-    assert counts(out, "addresses") == {
-        "named": len(named),
-        "new: first reported in the period": len(new),
-        "repeated: reported before too": len(named) - len(new),
-    }
+    assert counts(out, "addresses") == {"named": len(named), "new: first reported in the period": len(new),
+                                        "repeated: reported before too": len(named) - len(new)}

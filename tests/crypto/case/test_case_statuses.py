@@ -47,27 +47,16 @@ def test_statuses_flow_from_report_status_to_a_signed_file(case, signing_key, tm
     case_dir, codes = case
     key_path, public = signing_key
     # Any spelling of the code finds the report.
-    out = ok(
-        "case",
-        "report-status",
-        "--case",
-        case_dir,
-        *ANALYST,
-        "--message",
-        "abroad",
-        codes[0].lower().replace("-", ""),
-        "forwarded",
-    ).stdout
+    out = ok("case", "report-status", "--case", case_dir, *ANALYST, "--message", "abroad",
+             codes[0].lower().replace("-", ""), "forwarded").stdout
     assert "now shows forwarded (abroad)" in out
     ok("case", "report-status", "--case", case_dir, *ANALYST, codes[1], "in-review")
 
     first = status_file.decode(_statuses(case_dir, key_path, tmp_path / "s1").read_bytes(), public)
     assert first.version == 1
     found = {e.key: e for e in first.entries}
-    assert (found[lookup_key(first.salt, codes[0])].state, found[lookup_key(first.salt, codes[0])].message) == (
-        "forwarded",
-        "abroad",
-    )
+    assert (found[lookup_key(first.salt, codes[0])].state, found[lookup_key(first.salt, codes[0])].message) \
+        == ("forwarded", "abroad")
     assert found[lookup_key(first.salt, codes[1])].state == "in-review"
     unset = found[lookup_key(first.salt, codes[2])]
     assert (unset.state, unset.message, unset.day.isoformat()) == ("received", None, today())  # since its import
@@ -132,20 +121,8 @@ def test_signing_key_is_protected_unless_asked_not_to(tmp_path):
     identity, key = new_identity(tmp_path)
     write_bundle(tmp_path / "b.tar", [(secrets.token_bytes(16), seal(make_report(0), [identity.recipient()]), DAY)])
     ok("case", "import", "--case", tmp_path / "case", "-i", key, tmp_path / "b.tar")
-    result = invoke(
-        "case",
-        "statuses",
-        "--case",
-        tmp_path / "case",
-        *ANALYST,
-        "--sign-key",
-        tmp_path / "k",
-        "--passphrase-file",
-        passphrase,
-        "--out",
-        tmp_path / "s",
-        env=env,
-    )
+    result = invoke("case", "statuses", "--case", tmp_path / "case", *ANALYST, "--sign-key", tmp_path / "k",
+                    "--passphrase-file", passphrase, "--out", tmp_path / "s", env=env)
     assert result.exit_code == 0, result.stderr
     assert status_file.decode((tmp_path / "s").read_bytes(), public).version == 1
 
@@ -153,32 +130,19 @@ def test_signing_key_is_protected_unless_asked_not_to(tmp_path):
 def test_report_status_by_address_and_in_bulk(tmp_path):
     identity, key = new_identity(tmp_path)
     # Five reports on one address (one of them on a second address too), one elsewhere.
-    reports = [
-        make_report(n, urls=("http://many.test/",) + (("http://two.test/",) if n == 0 else ())) for n in range(5)
-    ] + [make_report(9, urls=("http://lone.test/",))]
+    reports = [make_report(n, urls=("http://many.test/",) + (("http://two.test/",) if n == 0 else ()))
+               for n in range(5)] + [make_report(9, urls=("http://lone.test/",))]
     write_bundle(tmp_path / "b.tar", [(secrets.token_bytes(16), seal(r, [identity.recipient()]), DAY) for r in reports])
     case_dir = tmp_path / "case"
     ok("case", "import", "--case", case_dir, "-i", key, tmp_path / "b.tar")
     with db(case_dir) as conn:
         ids = dict(conn.execute("SELECT url, id FROM addresses"))
-    out = ok(
-        "case", "report-status", "--case", case_dir, *ANALYST, "--address", ids["http://many.test/"], "forwarded"
-    ).stdout
+    out = ok("case", "report-status", "--case", case_dir, *ANALYST, "--address", ids["http://many.test/"],
+             "forwarded").stdout
     assert out == "5 report(s) now show forwarded; 0 already did.\n"
     # Again, with the lone report's code from standard input: only what changes is written.
-    result = run(
-        "case",
-        "report-status",
-        "--case",
-        case_dir,
-        *ANALYST,
-        "--address",
-        ids["http://two.test/"],
-        "--receipts-from",
-        "-",
-        "forwarded",
-        input=reports[5].receipt.lower() + "\n",
-    )
+    result = run("case", "report-status", "--case", case_dir, *ANALYST, "--address", ids["http://two.test/"],
+                 "--receipts-from", "-", "forwarded", input=reports[5].receipt.lower() + "\n")
     assert result.exit_code == 0 and result.stdout == "1 report(s) now show forwarded; 1 already did.\n"
     with db(case_dir) as conn:
         assert conn.execute("SELECT count(*) FROM report_statuses WHERE state = 'forwarded'").fetchone() == (6,)
@@ -188,17 +152,8 @@ def test_report_status_by_address_and_in_bulk(tmp_path):
     assert f"Reporter sees:  forwarded since {today()}" in shown
     # A code that does not exist refuses the whole command.
     before = case_state(case_dir)
-    result = run(
-        "case",
-        "report-status",
-        "--case",
-        case_dir,
-        *ANALYST,
-        "--address",
-        ids["http://lone.test/"],
-        "2345-6789-ABCD-EFGH",
-        "closed",
-    )
+    result = run("case", "report-status", "--case", case_dir, *ANALYST, "--address", ids["http://lone.test/"],
+                 "2345-6789-ABCD-EFGH", "closed")
     assert result.exit_code == 1 and "no report in the case file" in result.stderr
     assert case_state(case_dir) == before
     ok("case", "verify", "--case", case_dir)

@@ -27,19 +27,9 @@ def _first_of_month(day: datetime.date, back: int) -> datetime.date:
 
 
 def _report(day: datetime.date, n: int) -> Report:
-    return Report(
-        urls=(f"http://example.test/{n}",),
-        found_on="website",
-        kinds=("images",),
-        access="",
-        seen_on="",
-        description=f"report {n}",
-        child_in_danger=False,
-        contact="",
-        language="en",
-        receipt=new_receipt(),
-        received_on=day.isoformat(),
-    )
+    return Report(urls=(f"http://example.test/{n}",), found_on="website", kinds=("images",), access="",
+                  seen_on="", description=f"report {n}", child_in_danger=False, contact="", language="en",
+                  receipt=new_receipt(), received_on=day.isoformat())
 
 
 def _bundle(path, sealed: bytes, day: datetime.date) -> None:
@@ -50,29 +40,15 @@ def _bundle(path, sealed: bytes, day: datetime.date) -> None:
 
 
 def _config(tmp_path, schedule, **extra):
-    return parse_config(
-        {"schedules": [str(schedule)], "data_dir": str(tmp_path / "data"), "hotline": {"name": "Test"}, **extra},
-        base_dir=tmp_path,
-    )
+    return parse_config({"schedules": [str(schedule)], "data_dir": str(tmp_path / "data"),
+                         "hotline": {"name": "Test"}, **extra}, base_dir=tmp_path)
 
 
 def test_retired_periods_no_longer_open_anywhere_and_later_ones_do(tmp_path):
     (tmp_path / "pass").write_text("a long enough passphrase for tests\n")
     start = _first_of_month(TODAY, 2)  # three monthly periods: two past, this month
-    meldpunt(
-        "keygen",
-        "--periods",
-        "3",
-        "--start",
-        start.isoformat(),
-        "--passphrase-file",
-        str(tmp_path / "pass"),
-        "-o",
-        str(tmp_path / "staff.age"),
-        "--schedule",
-        str(tmp_path / "schedule.txt"),
-        check=True,
-    )
+    meldpunt("keygen", "--periods", "3", "--start", start.isoformat(), "--passphrase-file", str(tmp_path / "pass"),
+             "-o", str(tmp_path / "staff.age"), "--schedule", str(tmp_path / "schedule.txt"), check=True)
     config = _config(tmp_path, tmp_path / "schedule.txt")
     # The server holds public keys only.
     assert "SECRET" not in (tmp_path / "schedule.txt").read_text() and config.recipients == ()
@@ -83,59 +59,22 @@ def test_retired_periods_no_longer_open_anywhere_and_later_ones_do(tmp_path):
     for n, day in enumerate(days):
         _bundle(tmp_path / f"b{n}.tar", sealer.seal(_report(day, n)), day)
         shutil.copy(tmp_path / f"b{n}.tar", backup / f"b{n}.tar")
-    opened = meldpunt(
-        "open",
-        str(tmp_path / "b0.tar"),
-        "-i",
-        str(tmp_path / "staff.age"),
-        "--passphrase-file",
-        str(tmp_path / "pass"),
-        "--out",
-        str(tmp_path / "before"),
-        check=True,
-    )
+    opened = meldpunt("open", str(tmp_path / "b0.tar"), "-i", str(tmp_path / "staff.age"),
+                      "--passphrase-file", str(tmp_path / "pass"), "--out", str(tmp_path / "before"), check=True)
     assert b"Opened 1 of 1" in opened.stdout
 
-    dry = meldpunt(
-        "keys",
-        "retire",
-        "-i",
-        str(tmp_path / "staff.age"),
-        "--passphrase-file",
-        str(tmp_path / "pass"),
-        "--before",
-        _first_of_month(TODAY, 0).isoformat(),
-        check=True,
-    )
+    dry = meldpunt("keys", "retire", "-i", str(tmp_path / "staff.age"), "--passphrase-file", str(tmp_path / "pass"),
+                   "--before", _first_of_month(TODAY, 0).isoformat(), check=True)
     assert b"dry run" in dry.stdout
-    meldpunt(
-        "keys",
-        "retire",
-        "-i",
-        str(tmp_path / "staff.age"),
-        "--passphrase-file",
-        str(tmp_path / "pass"),
-        "--before",
-        _first_of_month(TODAY, 0).isoformat(),
-        "--apply",
-        check=True,
-    )
-    shown = meldpunt(
-        "keys", "show", "-i", str(tmp_path / "staff.age"), "--passphrase-file", str(tmp_path / "pass"), check=True
-    ).stdout.decode()
+    meldpunt("keys", "retire", "-i", str(tmp_path / "staff.age"), "--passphrase-file", str(tmp_path / "pass"),
+             "--before", _first_of_month(TODAY, 0).isoformat(), "--apply", check=True)
+    shown = meldpunt("keys", "show", "-i", str(tmp_path / "staff.age"), "--passphrase-file", str(tmp_path / "pass"),
+                     check=True).stdout.decode()
     assert shown.count("retired on") == 2 and shown.count("held") == 1
 
     for n, day in enumerate(days):
-        result = meldpunt(
-            "open",
-            str(backup / f"b{n}.tar"),
-            "-i",
-            str(tmp_path / "staff.age"),
-            "--passphrase-file",
-            str(tmp_path / "pass"),
-            "--out",
-            str(tmp_path / f"after{n}"),
-        )
+        result = meldpunt("open", str(backup / f"b{n}.tar"), "-i", str(tmp_path / "staff.age"),
+                          "--passphrase-file", str(tmp_path / "pass"), "--out", str(tmp_path / f"after{n}"))
         if n < 2:
             assert result.returncode != 0
             assert f"the period starting {day.isoformat()} was retired on {TODAY.isoformat()}" in result.stderr.decode()
@@ -145,68 +84,22 @@ def test_retired_periods_no_longer_open_anywhere_and_later_ones_do(tmp_path):
 
 def test_the_server_refuses_to_start_without_a_period_for_today_and_warns_before_the_end(tmp_path):
     (tmp_path / "pass").write_text("a long enough passphrase for tests\n")
-    meldpunt(
-        "keygen",
-        "--periods",
-        "2",
-        "--period",
-        "week",
-        "--start",
-        (TODAY - datetime.timedelta(days=30)).isoformat(),
-        "--no-passphrase",
-        "-o",
-        str(tmp_path / "old.txt"),
-        "--schedule",
-        str(tmp_path / "old.schedule"),
-        check=True,
-    )
+    meldpunt("keygen", "--periods", "2", "--period", "week",
+             "--start", (TODAY - datetime.timedelta(days=30)).isoformat(), "--no-passphrase",
+             "-o", str(tmp_path / "old.txt"), "--schedule", str(tmp_path / "old.schedule"), check=True)
     (tmp_path / "old.toml").write_text('schedules = ["old.schedule"]\ndata_dir = "data"\n[hotline]\nname = "T"\n')
-    refused = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "onion_service.process",
-            "--config",
-            str(tmp_path / "old.toml"),
-            "--bind",
-            "127.0.0.1:0",
-        ],
-        capture_output=True,
-        timeout=60,
-    )
+    refused = subprocess.run([sys.executable, "-m", "onion_service.process", "--config", str(tmp_path / "old.toml"),
+                              "--bind", "127.0.0.1:0"], capture_output=True, timeout=60)
     assert refused.returncode == 1
     assert f"has no period for {TODAY.isoformat()}" in refused.stderr.decode()
 
-    meldpunt(
-        "keygen",
-        "--periods",
-        "2",
-        "--period",
-        "week",
-        "--start",
-        (TODAY - datetime.timedelta(days=3)).isoformat(),
-        "--no-passphrase",
-        "-o",
-        str(tmp_path / "new.txt"),
-        "--schedule",
-        str(tmp_path / "new.schedule"),
-        check=True,
-    )
-    (tmp_path / "new.toml").write_text(
-        'schedules = ["new.schedule"]\ndata_dir = "data"\nschedule_warn_days = 30\n[hotline]\nname = "T"\n'
-    )
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "onion_service.process",
-            "--config",
-            str(tmp_path / "new.toml"),
-            "--bind",
-            "127.0.0.1:0",
-        ],
-        stderr=subprocess.PIPE,
-    )
+    meldpunt("keygen", "--periods", "2", "--period", "week",
+             "--start", (TODAY - datetime.timedelta(days=3)).isoformat(), "--no-passphrase",
+             "-o", str(tmp_path / "new.txt"), "--schedule", str(tmp_path / "new.schedule"), check=True)
+    (tmp_path / "new.toml").write_text('schedules = ["new.schedule"]\ndata_dir = "data"\nschedule_warn_days = 30\n'
+                                       '[hotline]\nname = "T"\n')
+    server = subprocess.Popen([sys.executable, "-m", "onion_service.process", "--config", str(tmp_path / "new.toml"),
+                               "--bind", "127.0.0.1:0"], stderr=subprocess.PIPE)
     try:
         line = server.stderr.readline().decode()
         assert "warning: the key schedule runs out in 11 days" in line, line

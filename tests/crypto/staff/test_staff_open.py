@@ -94,12 +94,12 @@ def test_urls_txt_counts_reports_naming_each_url(tmp_path, staff_key):
 
 
 HOSTILE_URLS = (
-    "javascript:alert(1)",
+    'javascript:alert(1)',
     '"><img src="http://tracker.test/p.png"><a href="http://evil.test/">click</a>',
     "<script>alert(1)</script>",
     "http://x.test/</style><script src=http://evil.test/s.js></script>",
     "http://bidi.test/\u202egnp.exe",
-    '=HYPERLINK("http://evil.test","x")',
+    "=HYPERLINK(\"http://evil.test\",\"x\")",
     "http://ctl.test/\x1b[2J\x07",
 )
 
@@ -116,69 +116,26 @@ class _Tags(html.parser.HTMLParser):
 def test_index_has_no_links_images_or_scripts(tmp_path, staff_key):
     identity, key = staff_key
     reports = [
-        make_report(
-            0,
-            urls=HOSTILE_URLS[:4],
-            description="</pre><a href='http://x.test/'>x</a>",
-            contact="<img src=x onerror=alert(1)>",
-        ),
+        make_report(0, urls=HOSTILE_URLS[:4], description="</pre><a href='http://x.test/'>x</a>",
+                    contact="<img src=x onerror=alert(1)>"),
         make_report(1, urls=HOSTILE_URLS[4:]),
     ]
     sealed_bundle(tmp_path / "b.tar", reports, [identity.recipient()])
     assert run("open", tmp_path / "b.tar", "-i", key, "--out", tmp_path / "out").exit_code == 0
     page = (tmp_path / "out" / "index.html").read_text()
     lowered = page.lower()
-    for forbidden in (
-        "<a ",
-        "<a>",
-        "<img",
-        "<script",
-        "<link",
-        "<iframe",
-        "<object",
-        "<embed",
-        "url(",
-        "@import",
-        "\x1b",
-        "\u202e",
-    ):
+    for forbidden in ("<a ", "<a>", "<img", "<script", "<link", "<iframe", "<object",
+                      "<embed", "url(", "@import", "\x1b", "\u202e"):
         assert forbidden not in lowered, forbidden
     parser = _Tags()
     parser.feed(page)
     assert {tag for tag, _ in parser.tags} <= {
-        "html",
-        "head",
-        "meta",
-        "title",
-        "style",
-        "body",
-        "header",
-        "h1",
-        "h2",
-        "h3",
-        "p",
-        "code",
-        "table",
-        "thead",
-        "tbody",
-        "tr",
-        "th",
-        "td",
-        "main",
-        "section",
-        "article",
-        "span",
-        "dl",
-        "dt",
-        "dd",
-        "ul",
-        "li",
+        "html", "head", "meta", "title", "style", "body", "header", "h1", "h2", "h3", "p", "code",
+        "table", "thead", "tbody", "tr", "th", "td", "main", "section", "article", "span", "dl",
+        "dt", "dd", "ul", "li",
     }
-    assert all(
-        name in ("id", "class", "lang", "charset", "http-equiv", "content", "name")
-        for _, attrs in parser.tags
-        for name, _ in attrs
-    )
+    assert all(name in ("id", "class", "lang", "charset", "http-equiv", "content", "name")
+               for _, attrs in parser.tags for name, _ in attrs)
     assert "default-src &#x27;none&#x27;" in page or "default-src 'none'" in page
     assert "http://bidi.test/&lt;U+202E&gt;gnp.exe" in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
@@ -186,16 +143,12 @@ def test_index_has_no_links_images_or_scripts(tmp_path, staff_key):
 
 def test_csv_guards_formula_cells(tmp_path, staff_key):
     identity, key = staff_key
-    report = make_report(
-        0,
-        urls=('=HYPERLINK("http://evil.test")', "+cmd|' /C calc'!A0", "http://fine.test/"),
-        description="@SUM(A1)",
-        contact="-2+3",
-    )
+    report = make_report(0, urls=("=HYPERLINK(\"http://evil.test\")", "+cmd|' /C calc'!A0", "http://fine.test/"),
+                         description="@SUM(A1)", contact="-2+3")
     sealed_bundle(tmp_path / "b.tar", [report], [identity.recipient()])
     assert run("open", tmp_path / "b.tar", "-i", key, "--out", tmp_path / "out").exit_code == 0
     rows = list(csv.DictReader(io.StringIO((tmp_path / "out" / "reports.csv").read_text(), newline="")))
-    assert [r["url"] for r in rows] == ['\'=HYPERLINK("http://evil.test")', "'+cmd|' /C calc'!A0", "http://fine.test/"]
+    assert [r["url"] for r in rows] == ["'=HYPERLINK(\"http://evil.test\")", "'+cmd|' /C calc'!A0", "http://fine.test/"]
     assert {r["description"] for r in rows} == {"'@SUM(A1)"}
     assert {r["contact"] for r in rows} == {"'-2+3"}
 
@@ -252,9 +205,8 @@ def test_reopening_is_harmless_and_a_later_bundle_adds_to_the_overview(tmp_path,
     assert run("open", tmp_path / "1.tar", "-i", key, "--out", out).exit_code == 0
     assert tree(out) == snapshot
 
-    second = sealed_bundle(
-        tmp_path / "2.tar", [make_report(10)], [identity.recipient()], day=datetime.date(2026, 11, 22)
-    )
+    second = sealed_bundle(tmp_path / "2.tar", [make_report(10)], [identity.recipient()],
+                           day=datetime.date(2026, 11, 22))
     # A report file edited by hand into something else is left out of the overview, with a warning.
     edited = out / "reports" / f"{first[2][0]}.json"
     record = json.loads(edited.read_text())
@@ -305,8 +257,7 @@ def test_planted_links_never_send_plaintext_outside_dir(tmp_path, staff_key):
     result = run("open", tmp_path / "b.tar", "-i", key, "--out", out3)
     assert result.exit_code == 1, result.output
     assert result.stderr.strip().splitlines() == [
-        f"meldpunt: cannot write {out3 / 'index.html'}: a symbolic link is in the way"
-    ]
+        f"meldpunt: cannot write {out3 / 'index.html'}: a symbolic link is in the way"]
     assert victim.read_text() == "untouched" and not (out3 / "ack").exists()
 
 
@@ -330,9 +281,8 @@ def test_protected_identity_with_passphrase_file(tmp_path):
     (tmp_path / "pass").write_text("correct horse\n")
     (tmp_path / "wrong").write_text("wrong\n")
     sealed_bundle(tmp_path / "b.tar", [make_report(0)], [identity.recipient()])
-    result = run(
-        "open", tmp_path / "b.tar", "-i", key, "--passphrase-file", tmp_path / "wrong", "--out", tmp_path / "o"
-    )
+    result = run("open", tmp_path / "b.tar", "-i", key, "--passphrase-file", tmp_path / "wrong",
+                 "--out", tmp_path / "o")
     assert result.exit_code == 1 and result.stderr.startswith("meldpunt: wrong passphrase")
     assert not (tmp_path / "o").exists()
     result = run("open", tmp_path / "b.tar", "-i", key, "--passphrase-file", tmp_path / "pass", "--out", tmp_path / "o")
@@ -349,12 +299,8 @@ def test_key_rotation_reports_before_during_and_after_open_with_the_right_keys(t
     expected = {"b1": before, "b2": during, "b3": after}
 
     def opens(bundle: str, *key_files) -> bool:
-        args = [
-            "open",
-            tmp_path / f"{bundle}.tar",
-            "--out",
-            tmp_path / f"out-{bundle}-{len(key_files)}-{key_files[0].stem}",
-        ]
+        args = ["open", tmp_path / f"{bundle}.tar",
+                "--out", tmp_path / f"out-{bundle}-{len(key_files)}-{key_files[0].stem}"]
         for k in key_files:
             args += ["-i", k]
         result = run(*args)

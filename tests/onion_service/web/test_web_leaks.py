@@ -38,25 +38,13 @@ def test_the_row_keeps_the_hash_of_the_secret_sealed_inside_and_nothing_of_the_s
 
 # -- reporter guidance -------------------------------------------------------------------------
 
-ADDRESS_NOTE = {
-    "nl": "Gedeelde links bevatten vaak codes",
-    "fr": "Les liens partagés contiennent souvent des codes",
-    "de": "Geteilte Links enthalten oft Codes",
-    "en": "Shared links often carry codes",
-}
-INVITATION_NOTE = {
-    "nl": "Een uitnodigingslink die speciaal voor u",
-    "fr": "Un lien d’invitation créé pour vous",
-    "de": "Ein Einladungslink, der für Sie persönlich",
-    "en": "An invitation link that was made for you",
-}
+ADDRESS_NOTE = {"nl": "Gedeelde links bevatten vaak codes", "fr": "Les liens partagés contiennent souvent des codes",
+                "de": "Geteilte Links enthalten oft Codes", "en": "Shared links often carry codes"}
+INVITATION_NOTE = {"nl": "Een uitnodigingslink die speciaal voor u", "fr": "Un lien d’invitation créé pour vous",
+                   "de": "Ein Einladungslink, der für Sie persönlich", "en": "An invitation link that was made for you"}
 EXIT_ADVICE = {"nl": "Nieuwe identiteit", "fr": "Nouvelle identité", "de": "Neue Identität", "en": "New Identity"}
-TOR2WEB = {
-    "nl": "Via deze verbinding bent u niet anoniem",
-    "fr": "Sur cette connexion, vous n’êtes pas anonyme",
-    "de": "Über diese Verbindung sind Sie nicht anonym",
-    "en": "You are not anonymous on this connection",
-}
+TOR2WEB = {"nl": "Via deze verbinding bent u niet anoniem", "fr": "Sur cette connexion, vous n’êtes pas anonyme",
+           "de": "Über diese Verbindung sind Sie nicht anonym", "en": "You are not anonymous on this connection"}
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -77,18 +65,15 @@ def test_the_quick_exit_comes_with_advice_on_every_page(app_env, lang):
         assert exit_link and advice and EXIT_ADVICE[lang] in advice.group(1)
 
 
-@pytest.mark.parametrize(
-    "url, kept",
-    [
-        ("https://www.youtube.com/watch?v=abc&si=Qx1", "https://www.youtube.com/watch?v=abc"),
-        ("https://youtu.be/abc?si=Qx1", "https://youtu.be/abc"),
-        ("https://www.instagram.com/p/C1x/?igsh=MTc4", "https://www.instagram.com/p/C1x/"),
-        ("example.org/a?fbclid=IwAR1&id=7#top", "example.org/a?id=7#top"),
-        (f"http://{ONION}/g?UTM_Source=mail&utm_campaign=c&page=2&gclid=9", f"http://{ONION}/g?page=2"),
-        ("https://forum.example/t?si=4&msclkid=1", "https://forum.example/t?si=4"),  # "si" only where it is a share id
-        ("https://example.org/p?a=%20b&&c", "https://example.org/p?a=%20b&&c"),  # the rest exactly as typed
-    ],
-)
+@pytest.mark.parametrize("url, kept", [
+    ("https://www.youtube.com/watch?v=abc&si=Qx1", "https://www.youtube.com/watch?v=abc"),
+    ("https://youtu.be/abc?si=Qx1", "https://youtu.be/abc"),
+    ("https://www.instagram.com/p/C1x/?igsh=MTc4", "https://www.instagram.com/p/C1x/"),
+    ("example.org/a?fbclid=IwAR1&id=7#top", "example.org/a?id=7#top"),
+    (f"http://{ONION}/g?UTM_Source=mail&utm_campaign=c&page=2&gclid=9", f"http://{ONION}/g?page=2"),
+    ("https://forum.example/t?si=4&msclkid=1", "https://forum.example/t?si=4"),  # "si" only where it is a share id
+    ("https://example.org/p?a=%20b&&c", "https://example.org/p?a=%20b&&c"),  # the rest exactly as typed
+])
 def test_tracking_parameters_are_removed_before_sealing_and_the_rest_kept(app_env, url, kept):
     assert strip_tracking(url) == kept
     response = submit(app_env, "en", good_fields(app_env.config, "en", urls=url))

@@ -31,3 +31,4 @@ def good_fields(config: Config, lang: str = "nl", **extra) -> dict[str, object]:
     }
     fields.update(extra)
     return fields
+
