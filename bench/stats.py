@@ -71,7 +71,8 @@ def fill(case_dir: Path, n_addresses: int, n_reports: int) -> None:
                         "lockdown" if days[day] >= CAMPAIGN_DAY.isoformat() and rng.random() < 0.05 else ""))
         mentions += [(aid, rid, "") for aid in dict.fromkeys(named)]
     conn.executemany("INSERT INTO reports (id, sha256, day, receipt, child_in_danger, found_on, kinds, language,"
-                     " fields, audit_seq, channel, via, campaign) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", reports)
+                     " fields, audit_seq, channel, via, campaign)"
+                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", reports)
     conn.executemany("INSERT INTO mentions (address, report, original) VALUES (?, ?, ?)", mentions)
     del reports, mentions
     addresses, assessments, audit = [], [], []

@@ -45,7 +45,8 @@ def read_bounded(path: str | os.PathLike[str], limit: int, error: type[Error], w
     except OSError as exc:
         raise error(f"cannot read {what} {name}: {exc.strerror}") from None
     if len(data) > limit:
-        raise error(f"{what} {name} is too large: more than {limit} bytes")
+        kind = what.removeprefix("the ")
+        raise error(f"{what} {name} is too large: larger than {limit} bytes, longer than any {kind} needs")
     return data
 
 

@@ -119,7 +119,8 @@ _MIGRATIONS: tuple[tuple[Any, ...], ...] = (
         "ALTER TABLE reports ADD COLUMN via TEXT NOT NULL DEFAULT ''",
         "ALTER TABLE reports ADD COLUMN campaign TEXT NOT NULL DEFAULT ''",
         """UPDATE reports SET channel = coalesce(json_extract(fields, '$.channel'), ''),
-            via = coalesce(json_extract(fields, '$.via'), ''), campaign = coalesce(json_extract(fields, '$.campaign'), '')""",
+            via = coalesce(json_extract(fields, '$.via'), ''),
+            campaign = coalesce(json_extract(fields, '$.campaign'), '')""",
         # The statistics read a period of days from these indexes alone, never from the rows
         # (which hold each report's whole text): reports by the day they arrived with every
         # field they are counted by; addresses by the day they were first reported with their

@@ -83,7 +83,8 @@ def column_chart(chart_id: str, title: str, points: list[Point], markers: list[t
         x = left + i * slot
         if p.value:
             h = plot_h * p.value / top
-            out.append(f'<rect x="{x + slot * 0.1:.1f}" y="{top_pad + plot_h - h:.1f}" width="{max(slot * 0.8, 0.5):.1f}"'
+            out.append(f'<rect x="{x + slot * 0.1:.1f}" y="{top_pad + plot_h - h:.1f}" '
+                       f'width="{max(slot * 0.8, 0.5):.1f}"'
                        f' height="{h:.1f}" fill="{BAR}"/>')
         if i % every == 0:
             cx = x + slot / 2
@@ -94,7 +95,8 @@ def column_chart(chart_id: str, title: str, points: list[Point], markers: list[t
         out.append(f'<line x1="{x:.1f}" y1="{top_pad - 6}" x2="{x:.1f}" y2="{top_pad + plot_h}" stroke="{MARK}"'
                    ' stroke-width="2" stroke-dasharray="5 3"/>')
         out.append(f'<text x="{x + 3:.1f}" y="{top_pad - 10}" fill="{MARK}">{_e(tag)}</text>')
-    out.append(f'<line x1="{left}" y1="{top_pad + plot_h}" x2="{width - right}" y2="{top_pad + plot_h}" stroke="{INK}"/>')
+    axis = top_pad + plot_h
+    out.append(f'<line x1="{left}" y1="{axis}" x2="{width - right}" y2="{axis}" stroke="{INK}"/>')
     out.append("</svg>")
     return "".join(out)
 

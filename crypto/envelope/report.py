@@ -125,7 +125,9 @@ def decode(data: bytes) -> Report:
         raise ReportError("report is not a JSON object")
     version = obj.get("version")
     # An unknown version is checked against this version's fields, then refused by _check.
-    expected = _VERSION_FIELDS[version] if type(version) is int and version in _VERSION_FIELDS else _VERSION_FIELDS[VERSION]
+    expected = _VERSION_FIELDS[VERSION]
+    if type(version) is int:
+        expected = _VERSION_FIELDS.get(version, expected)
     if set(obj) != expected:
         missing = sorted(expected - set(obj))
         unknown = sorted(set(obj) - expected)

@@ -20,8 +20,8 @@ class CaseCheckFailed(Error):
     """`case verify` found a broken entry, or `case import` could not open some reports."""
 
 
-case_option = click.option("--case", "case_dir", required=True, envvar="MELDPUNT_CASE", type=click.Path(file_okay=False),
-                     help="The case file's folder (or MELDPUNT_CASE).")
+case_option = click.option("--case", "case_dir", required=True, envvar="MELDPUNT_CASE",
+                           type=click.Path(file_okay=False), help="The case file's folder (or MELDPUNT_CASE).")
 analyst_option = click.option("--analyst", required=True, envvar="MELDPUNT_ANALYST",
                         help="Your name, as it goes into the audit log (or MELDPUNT_ANALYST).")
 ids_argument = click.argument("address_ids", metavar="ID...", nargs=-1)

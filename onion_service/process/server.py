@@ -3,9 +3,9 @@
 `run(config, bind=...)` is what `meldpunt serve --local-only` calls, also as the child process
 that the Tor part starts. It listens on `bind` (tor's socket) and, when `[web] https_bind` is set,
 on that too (the reverse proxy's): one master, one writer and one set of workers for both, each
-socket with its own expectations (onion_service/process/listeners.py). The master makes what every worker must share (the budget's memory, the form
-token secret) before it forks; each worker then builds its own app, and with it its own database
-connections, through `create_app`.
+socket with its own expectations (onion_service/process/listeners.py). The master makes what
+every worker must share (the budget's memory, the form token secret) before it forks; each worker
+then builds its own app, and with it its own database connections, through `create_app`.
 """
 
 from __future__ import annotations

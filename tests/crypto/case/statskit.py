@@ -99,7 +99,8 @@ def build(tmp_path, *, seed: int = 26, reports: int = 160) -> tuple[object, Trut
             via="" if old or rng.random() < 0.8 else "extension",
             campaign=CAMPAIGN if not old and day >= CAMPAIGN_DAY and rng.random() < 0.3 else
             ("c2019" if not old and rng.random() < 0.03 else ""),
-            urls=tuple(dict.fromkeys(rng.choice(pool[: 20 + len(truth.reports) // 3]) for _ in range(rng.randint(1, 3)))),
+            urls=tuple(dict.fromkeys(rng.choice(pool[: 20 + len(truth.reports) // 3])
+                                     for _ in range(rng.randint(1, 3)))),
         )
         truth.reports.append(rep)
         origin = {"channel": rep.channel, "via": rep.via, "campaign": rep.campaign, "version": 2} if old else {
