@@ -70,6 +70,9 @@ class Web:
     threads: int
     # DNS names the form is also published under over HTTPS (by a reverse proxy in front).
     public_hosts: tuple[str, ...]
+    # The reverse proxy's own socket: public_hosts are answered there and only there, and no
+    # PROXY line is expected on it (tor's socket, `bind`, keeps requiring one). None: no HTTPS route.
+    https_bind: str | None = None
 
 
 @dataclass(frozen=True)
@@ -181,7 +184,11 @@ def parse_config(raw: dict[str, Any], *, base_dir: Path) -> Config:
         workers=w.integer("workers", 2, low=1, high=64),
         threads=w.integer("threads", 16, low=1, high=256),
         public_hosts=_public_hosts(w.get("public_hosts", list)),
+        https_bind=_https_bind(w.get("https_bind", str, default="")),
     )
+    if web.https_bind is not None and same_socket(web.https_bind, web.bind):
+        raise ConfigError("web.https_bind must be another socket than web.bind: tor's socket demands "
+                          "tor's PROXY line, the reverse proxy's must not")
     w.done()
 
     tt = t.table("tor")
@@ -245,6 +252,20 @@ def _schedules(paths: list[Any], base_dir: Path) -> tuple[Schedule, ...]:
         return key_schedule.load(paths, base_dir)
     except key_schedule.ScheduleConfigError as exc:
         raise ConfigError(f"schedules: {exc}") from None
+
+
+def _https_bind(value: str) -> str | None:
+    # Checked as bind is: the reverse proxy runs on this machine and reaches loopback or a socket.
+    return check_bind(value, key="web.https_bind") if value else None
+
+
+def same_socket(a: str, b: str) -> bool:
+    """Whether two checked binds name one listening socket (localhost is 127.0.0.1 for gunicorn)."""
+    def norm(bind: str) -> str:
+        host, _, port = bind.rpartition(":")
+        return bind if bind.startswith("unix:") else f"{'127.0.0.1' if host == 'localhost' else host}:{port}"
+
+    return norm(a) == norm(b)
 
 
 def _recipients(values: list[Any]) -> tuple[str, ...]:

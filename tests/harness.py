@@ -78,7 +78,7 @@ def _toml_value(value) -> str:
 
 def config_dict(data_dir: Path, recipient: str, *, database_url: str = "", default_language: str = "nl",
                 reports_per_minute: int = 10_000, form_min_seconds: int = 2, form_max_hours: int = 6,
-                workers: int = 2, threads: int = 4, bind: str | None = None,
+                workers: int = 2, threads: int = 4, bind: str | None = None, https_bind: str | None = None,
                 public_hosts: list[str] | None = None, hotline_name: str | dict = "Testmeldpunt",
                 tor: dict | None = None, limits: dict | None = None,
                 status_public_key: str | None = None) -> dict:
@@ -103,6 +103,8 @@ def config_dict(data_dir: Path, recipient: str, *, database_url: str = "", defau
         raw["web"]["bind"] = bind
     if public_hosts is not None:
         raw["web"]["public_hosts"] = list(public_hosts)
+    if https_bind is not None:
+        raw["web"]["https_bind"] = https_bind
     if tor is not None:
         raw["tor"] = dict(tor)
     if status_public_key is not None:
@@ -186,11 +188,13 @@ class Server:
     `command` what follows the interpreter (a bench may run another tree or another launcher).
     With `unix_socket` it listens there instead of on a port (as behind tor or a reverse proxy),
     and `request()` goes through it; `onion_address` is the address it is told it has.
+    `https_socket` is the configuration's web.https_bind (a unix socket), for `request(https=True)`.
     `stop()` always leaves nothing behind."""
 
     def __init__(self, config_path: Path, log_dir: Path, *, port: int | None = None, tmpdir: Path | None = None,
                  root: Path = ROOT, command: tuple[str, ...] = SERVE, unix_socket: Path | None = None,
-                 onion_address: str | None = None, circuit_ids: bool = False) -> None:
+                 onion_address: str | None = None, circuit_ids: bool = False,
+                 https_socket: Path | None = None) -> None:
         # circuit_ids: the server requires tor's PROXY line (serve --circuit-ids); `request` then
         # sends one for `circuit` (by default one id for the harness's own requests).
         self.circuit_ids = circuit_ids
@@ -206,6 +210,7 @@ class Server:
         self.command = command
         self.unix_socket = unix_socket
         self.onion_address = onion_address
+        self.https_socket = https_socket
         self.proc: subprocess.Popen | None = None
         self.started_in = 0.0
 
@@ -254,15 +259,19 @@ class Server:
 
     def request(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None,
                 host: str | None = "127.0.0.1", *, timeout: float = 20,
-                circuit: int = 0xFFFF_FFFF) -> tuple[int, dict[str, str], str]:
+                circuit: int = 0xFFFF_FFFF, https: bool = False) -> tuple[int, dict[str, str], str]:
         """(status, lower-cased headers, text). `host=None` sends no Host header at all. With
-        circuit_ids, the connection starts with tor's PROXY line for `circuit`."""
-        if self.unix_socket:
-            conn: http.client.HTTPConnection = _UnixConnection(self.unix_socket, timeout)
+        circuit_ids, the connection starts with tor's PROXY line for `circuit`. With `https`, the
+        request goes to the reverse proxy's socket instead, as nginx sends it: no PROXY line."""
+        if https:
+            assert self.https_socket is not None, "give Server an https_socket"
+            conn: http.client.HTTPConnection = _UnixConnection(self.https_socket, timeout)
+        elif self.unix_socket:
+            conn = _UnixConnection(self.unix_socket, timeout)
         else:
             conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         try:
-            if self.circuit_ids:
+            if self.circuit_ids and not https:
                 conn.connect()
                 conn.sock.sendall(proxy_line(circuit))
             conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
@@ -284,9 +293,16 @@ class Server:
         return self.request("POST", f"/{lang}/", form_body(fields),
                             {"Content-Type": "application/x-www-form-urlencoded"}, circuit=circuit)
 
-    def raw(self, data: bytes, *, timeout: float = 5) -> bytes:
-        """Sends bytes as they are and returns whatever comes back until the server closes."""
-        with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as s:
+    def raw(self, data: bytes, *, timeout: float = 5, unix: Path | None = None) -> bytes:
+        """Sends bytes as they are (to the port, or to the unix socket `unix`) and returns whatever
+        comes back until the server closes."""
+        if unix is not None:
+            conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            conn.settimeout(timeout)
+            conn.connect(str(unix))
+        else:
+            conn = socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
+        with conn as s:
             try:
                 s.sendall(data)
                 s.shutdown(socket.SHUT_WR)

@@ -1,7 +1,9 @@
 """gunicorn, in-process, bound to loopback or a unix socket only, logging nothing about requests.
 
 `run(config, bind=...)` is what `meldpunt serve --local-only` calls, also as the child process
-that the Tor part starts. The master makes what every worker must share (the budget's memory, the form
+that the Tor part starts. It listens on `bind` (tor's socket) and, when `[web] https_bind` is set,
+on that too (the reverse proxy's): one master, one writer and one set of workers for both, each
+socket with its own expectations (onion_service/process/listeners.py). The master makes what every worker must share (the budget's memory, the form
 token secret) before it forks; each worker then builds its own app, and with it its own database
 connections, through `create_app`.
 """
@@ -19,7 +21,8 @@ from gunicorn.http import wsgi as gunicorn_wsgi
 
 from crypto.errors import Error
 from onion_service import key_schedule
-from onion_service.config import Config, check_bind
+from onion_service.config import Config, ConfigError, check_bind, same_socket
+from onion_service.process.listeners import Listening, listening
 from onion_service.process.refusals import RefusingWorker
 from onion_service.process.writer import Writer
 from onion_service.store import DEFAULT_LOCK_TIMEOUT, open_store
@@ -34,9 +37,9 @@ class ServerStartError(Error):
     """gunicorn could not start (for example, the port is taken)."""
 
 
-def gunicorn_options(config: Config, bind: str, worker_class: type = RefusingWorker) -> dict[str, object]:
+def gunicorn_options(config: Config, binds: list[str], worker_class: type = RefusingWorker) -> dict[str, object]:
     return {
-        "bind": [bind],
+        "bind": list(binds),
         "workers": config.web.workers,
         # gthread whose event loop reads each request whole before a thread serves it: a client
         # that trickles its request a byte at a time then holds a socket, not a thread (see
@@ -157,21 +160,27 @@ class _Gunicorn(BaseApplication):
 
 
 def run(config: Config, *, bind: str, onion_address: str | None = None, circuit_ids: bool = False) -> None:
-    """Serves until SIGTERM/SIGINT. `bind` must be loopback or unix:; `onion_address` is allowed as
-    Host; with `circuit_ids`, every connection must start with tor's PROXY line (others are closed)."""
+    """Serves until SIGTERM/SIGINT. `bind` (tor's socket) must be loopback or unix:; `onion_address`
+    is allowed as Host there; with `circuit_ids`, every connection to it must start with tor's PROXY
+    line (others are closed). `config.web.https_bind`, when set, is listened on as well, for
+    `web.public_hosts` only and without a PROXY line."""
     bind = check_bind(bind)
     if config.schedules:
         # Refuses to start with no key period for today; warns before the schedule runs out.
         warning = key_schedule.check_today(config.schedules, key_schedule.utc_today(), config.schedule_warn_days)
         if warning:
             print(f"meldpunt: warning: {warning}", file=sys.stderr)
+    https_bind = config.web.https_bind
+    if https_bind is not None and same_socket(bind, https_bind):
+        raise ConfigError("web.https_bind must be another socket than the one tor reaches (--bind)")
+    sockets: tuple[Listening, ...] = listening(bind, https_bind, circuit_ids=circuit_ids)
     logging.getLogger("werkzeug").disabled = True
     _drop_server_header()
     # Made once here, before the fork: shared memory the workers inherit, and the token secret
     # written once so that workers only ever read it.
     shared = make_shared(config)
     worker_class = type("MeldpuntWorker", (RefusingWorker,), {
-        "meldpunt_circuit_ids": circuit_ids, "meldpunt_sweep": (shared.circuits, shared.spent)})
+        "meldpunt_listening": sockets, "meldpunt_sweep": (shared.circuits, shared.spent)})
     # The database is checked, and the table made, once here: a wrong URL or a database that is
     # down stops the start with one clear message.
     open_store(config.database_url).close()
@@ -190,7 +199,7 @@ def run(config: Config, *, bind: str, onion_address: str | None = None, circuit_
 
     master = os.getpid()
     try:
-        _Gunicorn(gunicorn_options(config, bind, worker_class), build, writer).run()
+        _Gunicorn(gunicorn_options(config, [s.bind for s in sockets], worker_class), build, writer).run()
     except SystemExit as leaving:
         if os.getpid() == master:
             raise

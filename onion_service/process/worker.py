@@ -19,6 +19,11 @@ strictly, before the request; a connection without it is closed when the service
 The id travels with the connection into each request's WSGI environ (`meldpunt.circuit`), for
 the per-circuit limits, and nowhere else: never logged, never stored.
 
+Which connections must start with that line is decided per listening socket
+(onion_service/process/listeners.py): tor's socket demands it, the reverse proxy's never reads one.
+The socket's route goes into the environ too (`meldpunt.route`), so that each socket answers for
+its own names only (onion_service/web/routes.py).
+
 Why not gevent or eventlet: they would monkey-patch threading, sockets and locks under the
 writer client's sockets and the budget's process-shared lock, and every seal and fsync would
 block their single event loop; a form that answers one short request per page needs none of it.
@@ -35,8 +40,9 @@ from functools import partial
 
 from gunicorn.workers.gthread import ThreadWorker
 
-from onion_service.process import proxyline
+from onion_service.process import listeners, proxyline
 from onion_service.shared.circuits import ENVIRON_KEY
+from onion_service.web import routes
 from onion_service.web.form import MAX_BODY_BYTES
 
 # A real request from Tor Browser arrives within a second or two even on a slow circuit (a form
@@ -86,13 +92,16 @@ SWEEP_ROWS = 1024
 class BufferingWorker(ThreadWorker):
     """gthread, with each request read in full by the event loop before a thread serves it."""
 
-    # Set by onion_service.process.server (a subclass per server): whether each connection must
-    # start with tor's PROXY line, and the shared tables to sweep.
-    meldpunt_circuit_ids = False
+    # Set by onion_service.process.server (a subclass per server): what each listening socket
+    # expects (listeners.Listening: whether its connections start with tor's PROXY line, which
+    # route it is), and the shared tables to sweep.
+    meldpunt_listening: tuple = ()
     meldpunt_sweep: tuple = ()
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        # Keyed as gthread keys each connection (TConn.server); every socket must be described.
+        self._listening = listeners.by_socket_name(self.sockets, self.meldpunt_listening)
         self._reading: deque = deque()  # connections being read, oldest (first to expire) first
         self._serving = threading.local()  # the circuit of the request this pool thread serves
         self._quitting = False
@@ -106,6 +115,7 @@ class BufferingWorker(ThreadWorker):
             circuit = getattr(serving, "circuit", None)
             if circuit is not None:
                 environ[ENVIRON_KEY] = circuit
+            environ[routes.ENVIRON_KEY] = serving.route
             return app(environ, start_response)
 
         self.wsgi = with_circuit
@@ -132,8 +142,15 @@ class BufferingWorker(ThreadWorker):
         if conn.parser is not None:
             # A kept-alive connection: bytes of the next request already read ahead start the buffer.
             buf += conn.parser.unreader.take_buffered()
-        elif self.meldpunt_circuit_ids:
-            conn.meldpunt_circuit = None  # a new connection: its PROXY line comes first
+        else:
+            # A new connection: what its socket expects of it.
+            conn.meldpunt_listening = self._listening.get(conn.server)
+            if conn.meldpunt_listening is None:
+                self.nr_conns -= 1
+                conn.close()  # not a socket of ours (cannot happen: __init__ checked each one)
+                return
+            if conn.meldpunt_listening.proxy_line:
+                conn.meldpunt_circuit = None  # tor's socket: the PROXY line comes first
         conn.meldpunt_buf = buf
         conn.meldpunt_deadline = time.monotonic() + READ_SECONDS
         if buf and _complete(buf):
@@ -174,8 +191,10 @@ class BufferingWorker(ThreadWorker):
         if conn.meldpunt_buf and _complete(conn.meldpunt_buf):
             self._hand_over(conn, registered=True)
 
-    def _awaits_proxy_line(self, conn) -> bool:
-        return self.meldpunt_circuit_ids and getattr(conn, "meldpunt_circuit", 0) is None
+    @staticmethod
+    def _awaits_proxy_line(conn) -> bool:
+        # None until the line is read, on sockets that demand one; absent on the others.
+        return getattr(conn, "meldpunt_circuit", 0) is None
 
     def _hand_over(self, conn, *, registered: bool) -> None:
         if registered:
@@ -198,6 +217,7 @@ class BufferingWorker(ThreadWorker):
         # In a pool thread: give the parser the request the event loop read, then serve it.
         request = conn.__dict__.pop("meldpunt_request", None)
         self._serving.circuit = getattr(conn, "meldpunt_circuit", None)
+        self._serving.route = conn.meldpunt_listening.route
         if request is not None:
             conn.sock.setblocking(True)
             conn.init()

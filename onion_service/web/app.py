@@ -68,8 +68,9 @@ def create_app(
     store: where reports go (each gunicorn worker opens its own, sending to the writer process).
     shared: the objects every worker shares (token secret, spent tokens, budgets, per-circuit
         counts); server.run passes the ones it made before forking, made here otherwise.
-    onion_address: accepted as a Host name besides the loopback names and web.public_hosts, and
-        offered by Onion-Location (and on the page) to visitors who come by a public host.
+    onion_address: accepted as a Host name on tor's socket besides the loopback names, and offered
+        by Onion-Location (and on the page) to visitors who come by a public host on the HTTPS
+        socket (onion_service/web/routes.py: which socket answers which names).
     """
     if shared is None:
         shared = make_shared(config)
@@ -94,8 +95,7 @@ def create_app(
     app.url_map.strict_slashes = False
     app.url_map.merge_slashes = False  # "//nl/" is a plain 404, never a redirect
     i18n.init_babel(app, config.default_language)
-    security.install(app, security.host_names(onion_address, config.web.public_hosts),
-                     public_hosts=config.web.public_hosts, onion_address=onion_address)
+    security.install(app, public_hosts=config.web.public_hosts, onion_address=onion_address)
     tor2web.install(app)
 
     @app.before_request

@@ -4,9 +4,10 @@ The headers say: nothing may be loaded from elsewhere, nothing may be cached, no
 back here, no feature of the browser is wanted. Headers that would identify the software or
 let a page be recognised later (Server, ETag, Last-Modified) and cookies never leave.
 
-Two routes reach the same form: the onion service, and the hotline's HTTPS names (web.public_hosts)
-through its reverse proxy. They differ in two headers only, both on the HTTPS names: Onion-Location,
-so Tor Browser offers the onion, and Strict-Transport-Security. Neither route learns who is asking:
+Two routes reach the same form, each by a socket of its own (onion_service/web/routes.py): the onion
+service, and the hotline's HTTPS names (web.public_hosts) through its reverse proxy. Each socket
+answers for its own route's names only. They differ in two headers, both on the HTTPS names:
+Onion-Location, so Tor Browser offers the onion, and Strict-Transport-Security. Neither route learns who is asking:
 `forget_client` removes the peer address and every header a proxy could carry one in, before the
 application sees the request.
 """
@@ -17,6 +18,8 @@ import re
 from collections.abc import Iterable
 
 from flask import Flask, Response, abort, g, request
+
+from onion_service.web import routes
 
 CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
@@ -68,21 +71,6 @@ def forget_client(wsgi_app):
     return app
 
 
-def host_names(onion_address: str | None = None, public_hosts: Iterable[str] = ()) -> frozenset[str]:
-    """The Host names this server answers for: loopback always, the onion address when published,
-    and the hotline's HTTPS names."""
-    names = {"127.0.0.1", "localhost", "[::1]", *public_hosts}
-    if onion_address:
-        names.add(onion_address.strip().lower())
-    return frozenset(names)
-
-
-def host_name(header: str) -> str:
-    """The name part of a Host header that host_allowed accepted, without the port."""
-    host = header.strip().lower()
-    return host[: host.find("]") + 1] if host.startswith("[") else host.partition(":")[0]
-
-
 # What of the request target goes into Onion-Location: a path of URL characters (the one Werkzeug
 # decoded is quoted again) and a query string of plain ASCII, or no query at all.
 _QUERY = re.compile(r"[\x21-\x7e]{1,2048}")
@@ -111,23 +99,25 @@ def host_allowed(header: str | None, names: Iterable[str]) -> bool:
     return name in names
 
 
-def install(app: Flask, names: frozenset[str], *, public_hosts: Iterable[str] = (),
-            onion_address: str | None = None) -> None:
-    """The host check and the headers. `public_hosts` are the names of the HTTPS route (they must
-    be in `names` too); `onion_address`, when known, is what Onion-Location points to there."""
-    public = frozenset(public_hosts)
+def install(app: Flask, *, public_hosts: Iterable[str] = (), onion_address: str | None = None) -> None:
+    """The host check and the headers. `public_hosts` are the names of the HTTPS route, answered on
+    its socket only; `onion_address`, when known, is answered on tor's socket and is what
+    Onion-Location points to on the HTTPS route."""
     onion = onion_address.strip().lower() if onion_address else None
+    names = {route: routes.host_names(route, onion_address=onion, public_hosts=public_hosts)
+             for route in (routes.ONION, routes.HTTPS)}
     app.wsgi_app = forget_client(app.wsgi_app)  # type: ignore[method-assign]
 
     @app.before_request
     def check_host() -> None:
         # Runs before routing errors are raised, so an unknown host learns nothing, not even
         # which paths exist. Host is read from the raw header: no fallback to the bind address.
+        route = routes.route_of(request.environ)
         hosts = request.headers.getlist("Host")
-        if len(hosts) != 1 or not host_allowed(hosts[0], names):
+        if len(hosts) != 1 or not host_allowed(hosts[0], names[route]):
             abort(421)
         # The HTTPS route: the pages then say that Tor Browser protects the reporter better.
-        g.public_route = host_name(hosts[0]) in public
+        g.public_route = route == routes.HTTPS
         g.onion_address = onion
 
     @app.after_request

@@ -17,6 +17,7 @@ from webkit import LANGS, good_fields
 
 from onion_service.process.writer import Writer
 from onion_service.store import open_store
+from onion_service.web import routes
 from onion_service.web.app import create_app
 
 pytestmark = pytest.mark.browser
@@ -70,7 +71,10 @@ def audit(app, playwright):
     def answer(route, request):
         url = request.url.split("://", 1)[1]
         host, _, path = url.partition("/")
+        # The public name comes in on the reverse proxy's socket (onion_service/web/routes.py).
+        route = routes.HTTPS if host == PUBLIC else routes.ONION
         response = client.open("/" + path, method=request.method, data=request.post_data_buffer,
+                               environ_overrides={routes.ENVIRON_KEY: route},
                                headers={"Host": host, **{k: v for k, v in request.headers.items()
                                                           if k.lower() == "content-type"}})
         route.fulfill(status=response.status_code, headers=dict(response.headers), body=response.get_data())

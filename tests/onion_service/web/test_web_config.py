@@ -47,6 +47,7 @@ def test_defaults_and_relative_data_dir(tmp_path, recipients):
     assert (config.limits.reports_per_circuit, config.limits.circuit_window_minutes) == (3, 10)
     assert config.tor.circuit_ids is True and config.tor.pow_queue_rate == 5
     assert config.web.bind == "127.0.0.1:8080"
+    assert config.web.https_bind is None  # no HTTPS route unless one is configured
     with pytest.raises(AttributeError):
         config.data_dir = Path("/")  # frozen
 
@@ -66,6 +67,12 @@ def test_defaults_and_relative_data_dir(tmp_path, recipients):
         ({"web": {"bind": "0.0.0.0:80"}}, "never listens on a public address"),
         ({"web": {"bind": "192.168.1.2:80"}}, "web.bind"),
         ({"web": {"bind": "unix:relative.sock"}}, "absolute"),
+        ({"web": {"https_bind": "0.0.0.0:443"}}, "web.https_bind must be 127.0.0.1:PORT"),
+        ({"web": {"https_bind": "unix:https.sock"}}, "web.https_bind: a unix socket needs an absolute path"),
+        ({"web": {"https_bind": 443}}, "web.https_bind must be a str"),
+        # One socket cannot both demand tor's PROXY line and take nginx's requests without one.
+        ({"web": {"bind": "unix:/run/m/web.sock", "https_bind": "unix:/run/m/web.sock"}}, "another socket"),
+        ({"web": {"bind": "localhost:8080", "https_bind": "127.0.0.1:8080"}}, "another socket"),
         ({"tor": {"control": "10.0.0.1:9051"}}, "tor.control"),
         ({"limits": {"reports_per_circuit": 0}}, "limits.reports_per_circuit"),
         ({"limits": {"pages_per_circuit": 2}}, "limits.pages_per_circuit"),
@@ -103,6 +110,15 @@ def test_missing_and_broken_files(tmp_path):
     (tmp_path / "bad.toml").write_text("recipients = [")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_config(tmp_path / "bad.toml")
+
+
+def test_https_bind_is_read_like_bind(recipients):
+    web = {"bind": "unix:/run/meldpunt/web.sock", "https_bind": "unix:/run/meldpunt-https/https.sock"}
+    config = parse_config(raw(recipients[0], web=web), base_dir=Path("/"))
+    assert (config.web.bind, config.web.https_bind) == (web["bind"], web["https_bind"])
+    loopback = parse_config(raw(recipients[0], web={"https_bind": "[::1]:8443"}), base_dir=Path("/"))
+    assert loopback.web.https_bind == "[::1]:8443"
+    assert parse_config(raw(recipients[0], web={"https_bind": ""}), base_dir=Path("/")).web.https_bind is None
 
 
 @pytest.mark.parametrize("bind", ["127.0.0.1:0", "[::1]:8080", "localhost:80", "unix:/run/meldpunt/web.sock"])

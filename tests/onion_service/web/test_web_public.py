@@ -1,6 +1,9 @@
 """The same app under the hotline's HTTPS names (web.public_hosts), in-process: which hosts are
-answered, the two headers that tell the routes apart, the Tor Browser notice, and that no client
-address reaches the application on either route. Through the real nginx: tests/deploy/test_deploy_https.py."""
+answered on which route, the two headers that tell the routes apart, the Tor Browser notice, and
+that no client address reaches the application on either route. The route is what the worker puts
+in the environ for the socket a request came in on (onion_service/web/routes.py); here the test
+client sets it. Both sockets of a real server: tests/onion_service/process/test_process_two_sockets.py;
+through the real nginx: tests/deploy/test_deploy_https.py."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ import pytest
 from harness import make_config
 from webkit import LANGS, good_fields
 
+from onion_service.web import routes
 from onion_service.web.app import create_app
 
 PUBLIC = "report.example.org"
@@ -27,9 +31,25 @@ def public_app(app_env, *, onion: str | None = ONION):
     return create_app(config, store=app_env.store, onion_address=onion)
 
 
+def on_route(app, route: str):
+    """A test client whose every request comes in on `route`'s socket."""
+    client = app.test_client()
+    client.environ_base[routes.ENVIRON_KEY] = route
+    return client
+
+
+def https_client(app_env, **kw):
+    return on_route(public_app(app_env, **kw), routes.HTTPS)
+
+
+def route_for(host: str) -> str:
+    """The socket a request for `host` comes in on when everything is where it belongs."""
+    return routes.HTTPS if host.split(":")[0].lower() in (PUBLIC, OTHER_PUBLIC) else routes.ONION
+
+
 @pytest.mark.parametrize("lang", LANGS)
 def test_public_host_gets_onion_location_hsts_and_the_notice_in_its_language(app_env, lang):
-    client = public_app(app_env).test_client()
+    client = https_client(app_env)
     response = client.get(f"/{lang}/?url=http%3A%2F%2Fexample.org%2Fa", headers={"Host": PUBLIC})
     assert response.status_code == 200
     assert response.headers["Onion-Location"] == f"http://{ONION}/{lang}/?url=http%3A%2F%2Fexample.org%2Fa"
@@ -43,7 +63,7 @@ def test_public_host_gets_onion_location_hsts_and_the_notice_in_its_language(app
 
 @pytest.mark.parametrize("path", ["/", "/nope", "/static/style.css", "/fr/%C3%A9t%C3%A9", "/de/?x=%0d%0aSet-Cookie:%20a"])
 def test_every_public_response_carries_both_headers(app_env, path):
-    response = public_app(app_env).test_client().get(path, headers={"Host": "Report.Example.Org:443"})
+    response = https_client(app_env).get(path, headers={"Host": "Report.Example.Org:443"})
     assert response.status_code in (200, 404)
     assert response.headers["Strict-Transport-Security"]
     location = response.headers["Onion-Location"]
@@ -52,7 +72,7 @@ def test_every_public_response_carries_both_headers(app_env, path):
 
 
 def test_posting_a_report_on_the_public_host_works_and_errors_keep_the_headers(app_env):
-    client = public_app(app_env).test_client()
+    client = https_client(app_env)
     before = app_env.store.count()
     ok = client.post("/en/", data=good_fields(app_env.config, "en"), headers={"Host": OTHER_PUBLIC})
     assert ok.status_code == 200 and app_env.store.count() == before + 1
@@ -63,7 +83,7 @@ def test_posting_a_report_on_the_public_host_works_and_errors_keep_the_headers(a
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost:8080", ONION])
 def test_onion_and_loopback_get_neither_header_nor_the_notice(app_env, host):
-    public = public_app(app_env).test_client().get("/nl/", headers={"Host": PUBLIC})
+    public = https_client(app_env).get("/nl/", headers={"Host": PUBLIC})
     response = public_app(app_env).test_client().get("/nl/", headers={"Host": host})
     assert response.status_code == 200
     assert "Onion-Location" not in response.headers and "Strict-Transport-Security" not in response.headers
@@ -76,8 +96,10 @@ def test_onion_and_loopback_get_neither_header_nor_the_notice(app_env, host):
 
 def test_one_app_serves_both_routes_each_with_its_own_pages(app_env):
     """The empty form and the thank-you page are rendered once and reused: once per route."""
-    client = public_app(app_env).test_client()
+    app = public_app(app_env)
+    clients = {route: on_route(app, route) for route in (routes.ONION, routes.HTTPS)}
     for host in (PUBLIC, ONION, PUBLIC, ONION):
+        client = clients[route_for(host)]
         form = client.get("/en/", headers={"Host": host}).get_data(as_text=True)
         thanks = client.post("/en/", data=good_fields(app_env.config, "en"), headers={"Host": host})
         for page in (form, thanks.get_data(as_text=True)):
@@ -85,7 +107,7 @@ def test_one_app_serves_both_routes_each_with_its_own_pages(app_env):
 
 
 def test_without_a_known_onion_address_the_notice_has_no_address_and_no_onion_location(app_env):
-    response = public_app(app_env, onion=None).test_client().get("/de/", headers={"Host": PUBLIC})
+    response = https_client(app_env, onion=None).get("/de/", headers={"Host": PUBLIC})
     assert response.status_code == 200 and "Onion-Location" not in response.headers
     assert response.headers["Strict-Transport-Security"] and NOTICE["de"] in response.get_data(as_text=True)
     assert 'class="onion"' not in response.get_data(as_text=True)
@@ -94,12 +116,36 @@ def test_without_a_known_onion_address_the_notice_has_no_address_and_no_onion_lo
 @pytest.mark.parametrize("host", ["sub.report.example.org", "report.example.org.evil.example", "example.org",
                                   "report.example.org:x", "other.onion", "xn--rport-gva.example.org"])
 def test_only_configured_names_are_answered(app_env, host):
-    client = public_app(app_env).test_client()
-    response = client.get("/nl/", headers={"Host": host})
-    assert response.status_code == 421
-    assert "Onion-Location" not in response.headers and "Strict-Transport-Security" not in response.headers
+    app = public_app(app_env)
+    for route in (routes.ONION, routes.HTTPS):
+        response = on_route(app, route).get("/nl/", headers={"Host": host})
+        assert response.status_code == 421, route
+        assert "Onion-Location" not in response.headers and "Strict-Transport-Security" not in response.headers
     # Unconfigured, the public names are foreign too.
     assert app_env.client.get("/nl/", headers={"Host": PUBLIC}).status_code == 421
+
+
+@pytest.mark.parametrize("host", [ONION, "127.0.0.1", "localhost:8080", "[::1]"])
+def test_the_https_socket_refuses_the_onion_and_loopback(app_env, host):
+    # nginx sends the public name it matched; anything else there did not come through it as
+    # configured, and the onion address must not be served over a clearnet route.
+    response = https_client(app_env).get("/nl/", headers={"Host": host})
+    assert response.status_code == 421 and "Onion-Location" not in response.headers
+
+
+@pytest.mark.parametrize("host", [PUBLIC, OTHER_PUBLIC, "Report.Example.Org:443"])
+def test_tors_socket_refuses_the_public_names(app_env, host):
+    # A reverse proxy pointed at tor's socket (or a request without a route) is not served.
+    for client in (on_route(public_app(app_env), routes.ONION), public_app(app_env).test_client()):
+        response = client.get("/nl/", headers={"Host": host})
+        assert response.status_code == 421 and "Strict-Transport-Security" not in response.headers
+
+
+def test_no_header_chooses_the_route(app_env):
+    # Only the worker sets the route, in the environ; a header of that name is just a header.
+    response = public_app(app_env).test_client().get(
+        "/nl/", headers={"Host": PUBLIC, "Meldpunt.Route": routes.HTTPS, "Meldpunt-Route": routes.HTTPS})
+    assert response.status_code == 421
 
 
 FORWARDING = {"X-Forwarded-For": CANARY_ADDRESS, "Forwarded": f"for={CANARY_ADDRESS};proto=https",
@@ -117,7 +163,7 @@ def test_the_application_never_sees_a_client_address(app_env, host):
     def record() -> None:
         seen.append((request.remote_addr, list(request.access_route), dict(request.environ)))
 
-    response = app.test_client().post(
+    response = on_route(app, route_for(host)).post(
         "/fr/", data=good_fields(app_env.config, "fr", description="forwarded canary test"),
         headers={"Host": host, **FORWARDING}, environ_base={"REMOTE_ADDR": CANARY_ADDRESS, "REMOTE_PORT": "40404"})
     assert response.status_code == 200
