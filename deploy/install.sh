@@ -5,7 +5,8 @@
 #   sudo deploy/install.sh --no-start install or update only
 #   sudo deploy/install.sh --https-proxy NAME --https-cert FULLCHAIN --https-key KEY
 #                                     also serve the form at https://NAME/ through nginx (repeat
-#                                     --https-proxy for more names; each must be in web.public_hosts;
+#                                     --https-proxy for more names; each must be in web.public_hosts,
+#                                     and web.https_bind must be unix:/run/meldpunt-https/https.sock;
 #                                     the certificate files are the hotline's, PEM, for every NAME)
 #
 # Idempotent: run it again after editing /etc/meldpunt/meldpunt.toml, or after updating the source
@@ -47,6 +48,10 @@ ADDRESS_WAIT="${MELDPUNT_ADDRESS_WAIT:-180}"
 
 NGINX_CONF=/etc/nginx/conf.d/meldpunt.conf
 NGINX_TMPFILES=/etc/tmpfiles.d/meldpunt-https.conf
+NGINX_PAGE=/usr/local/share/meldpunt/nginx/meldpunt-busy.html
+# meldpunt's socket for nginx ([web] https_bind), in a directory of its own (see below).
+HTTPS_SOCKET_DIR=/run/meldpunt-https
+HTTPS_BIND="unix:$HTTPS_SOCKET_DIR/https.sock"
 NGINX_DEFAULT_SITE=/etc/nginx/sites-enabled/default
 # Left by install.sh when it disables Debian's default site (its default_server would collide
 # with meldpunt's); uninstall.sh enables the site again.
@@ -312,12 +317,24 @@ if [ "${#HTTPS_NAMES[@]}" -gt 0 ]; then
   sed -e "s|@SERVER_NAMES@|${HTTPS_NAMES[*]}|g" -e "s|@CERTIFICATE@|$HTTPS_CERT|g" \
     -e "s|@CERTIFICATE_KEY@|$HTTPS_KEY|g" "$HERE/nginx/meldpunt.conf" > "$TMP/nginx-meldpunt.conf"
   put "$TMP/nginx-meldpunt.conf" "$NGINX_CONF" 644 root:root && CHANGED_NGINX=1
-  # nginx's workers (www-data) may pass through /run/meldpunt to web.sock, and nothing else:
-  # the directory stays meldpunt:debian-tor 0750 for everyone but them.
-  printf '%s\n' "# Installed by meldpunt's deploy/install.sh --https-proxy: nginx (www-data) reaches /run/meldpunt/web.sock." \
-    "a+ /run/meldpunt - - - - u:www-data:--x" > "$TMP/meldpunt-https.tmpfiles"
+  # The page nginx answers with when it refuses a client past its limits.
+  ensure_dir "$(dirname "$(dirname "$NGINX_PAGE")")" 755 root:root
+  ensure_dir "$(dirname "$NGINX_PAGE")" 755 root:root
+  put "$HERE/nginx/busy.html" "$NGINX_PAGE" 644 root:root && CHANGED_NGINX=1
+  # One socket per kind of client: nginx's workers (www-data) reach meldpunt's https.sock in a
+  # directory of its own, and never tor's web.sock (where only tor's connections are taken, each
+  # with its PROXY line): /run/meldpunt stays meldpunt:debian-tor 0750 with no one else let in.
+  printf '%s\n' "# Installed by meldpunt's deploy/install.sh --https-proxy: meldpunt's socket for nginx (www-data)." \
+    "d $HTTPS_SOCKET_DIR 0750 $SVC_USER www-data -" > "$TMP/meldpunt-https.tmpfiles"
   put "$TMP/meldpunt-https.tmpfiles" "$NGINX_TMPFILES" 644 root:root || true
   systemd-tmpfiles --create "$R$NGINX_TMPFILES"
+  # Before, nginx reached tor's socket through an ACL on /run/meldpunt: take it away now rather
+  # than at the next boot.
+  if [ -d "$R/run/meldpunt" ] && command -v getfacl >/dev/null &&
+    getfacl -cp "$R/run/meldpunt" 2>/dev/null | grep -q '^user:www-data:'; then
+    setfacl -x u:www-data "$R/run/meldpunt"
+    say "removed nginx's access to /run/meldpunt (it now has $HTTPS_SOCKET_DIR)"
+  fi
   # Debian's default site claims default_server on port 80 too; this server answers nothing
   # but meldpunt's names.
   if [ -L "$R$NGINX_DEFAULT_SITE" ] && [ "$(readlink "$R$NGINX_DEFAULT_SITE")" = /etc/nginx/sites-available/default ]; then
@@ -335,17 +352,23 @@ if [ "${#HTTPS_NAMES[@]}" -gt 0 ]; then
     say "reloading nginx"
     systemctl reload-or-restart nginx.service
   fi
-  # meldpunt answers 421 to names it was not given: say so now rather than after the first visit.
-  if ! "$R$VENV/bin/python" -I - "$R$CONF" "${HTTPS_NAMES[@]}" <<'PY'; then
+  # meldpunt answers 421 to names it was not given, and nginx reaches it only on https_bind:
+  # say so now rather than after the first visit.
+  if ! "$R$VENV/bin/python" -I - "$R$CONF" "$HTTPS_BIND" "${HTTPS_NAMES[@]}" <<'PY'; then
 import sys, tomllib
 with open(sys.argv[1], "rb") as fh:
-    hosts = tomllib.load(fh).get("web", {}).get("public_hosts", [])
-missing = [n for n in sys.argv[2:] if n not in hosts]
+    web = tomllib.load(fh).get("web", {})
+hosts, wrong = web.get("public_hosts", []), []
+missing = [n for n in sys.argv[3:] if n not in hosts]
 if missing:
-    sys.exit("meldpunt install: web.public_hosts in the configuration does not list " + ", ".join(missing)
-             + ": meldpunt answers 421 on that name until it does")
+    wrong.append("web.public_hosts in the configuration does not list " + ", ".join(missing)
+                 + ": meldpunt answers 421 on that name until it does")
+if web.get("https_bind") != sys.argv[2]:
+    wrong.append(f'web.https_bind in the configuration is not "{sys.argv[2]}": nginx reaches meldpunt there only')
+if wrong:
+    sys.exit("\n".join("meldpunt install: " + line for line in wrong))
 PY
-    say "add the names to web.public_hosts, then run $0 again with the same options"
+    say "add the names to web.public_hosts and set web.https_bind, then run $0 again with the same options"
   fi
 fi
 

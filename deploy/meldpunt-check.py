@@ -24,6 +24,7 @@ from onion_service.config import load_config
 # The paths the systemd units and tmpfiles.d entry of deploy/ give the service.
 DATA_DIR = "/var/lib/meldpunt"  # StateDirectory=meldpunt
 SOCKET_DIR = "/run/meldpunt"  # tmpfiles.d: 0750 meldpunt:debian-tor, ReadWritePaths=
+HTTPS_SOCKET_DIR = "/run/meldpunt-https"  # install.sh --https-proxy: 0750 meldpunt:www-data
 
 
 def problems(config) -> tuple[list[str], list[str]]:
@@ -34,6 +35,7 @@ def problems(config) -> tuple[list[str], list[str]]:
     if not bind.startswith(f"unix:{SOCKET_DIR}/"):
         errors.append(f"web.bind must be a unix socket in {SOCKET_DIR}/ (e.g. unix:{SOCKET_DIR}/web.sock): "
                       "the service has no network, so tor can reach it only through that socket")
+    errors += _https_problems(config, warnings)
     if config.tor.control != "torrc":
         errors.append('tor.control must be "torrc": the system tor publishes the service from its own '
                       "configuration (/etc/tor/torrc.d/meldpunt.conf); the service holds neither the onion "
@@ -62,6 +64,27 @@ def problems(config) -> tuple[list[str], list[str]]:
         warnings.append(f"{DATA_DIR}/onion-address is missing: meldpunt.service copies it from tor's "
                         "hostname file as it starts (is tor running with the meldpunt drop-in?)")
     return errors, warnings
+
+
+def _https_problems(config, warnings: list[str]) -> list[str]:
+    """The HTTPS route has a socket of its own: tor's socket demands tor's PROXY line (nginx sends
+    none) and answers for the onion address only, so public names served without it are dead."""
+    web = config.web
+    if web.public_hosts and web.https_bind is None:
+        return [f"web.public_hosts is set but web.https_bind is not: set it to unix:{HTTPS_SOCKET_DIR}/https.sock "
+                "(deploy/nginx/meldpunt.conf reaches meldpunt there; on tor's socket the public names get 421)"]
+    if web.https_bind is None:
+        return []
+    if not web.https_bind.startswith(f"unix:{HTTPS_SOCKET_DIR}/"):
+        return [f"web.https_bind must be a unix socket in {HTTPS_SOCKET_DIR}/ (e.g. unix:{HTTPS_SOCKET_DIR}/https.sock): "
+                "the service has no network, and nginx may enter that directory only"]
+    if not web.public_hosts:
+        warnings.append("web.https_bind is set but web.public_hosts is empty: every request on it gets 421")
+    if not os.path.isdir(HTTPS_SOCKET_DIR):
+        # gunicorn could not make its socket there, and the service would stop at once.
+        return [f"{HTTPS_SOCKET_DIR} is missing: deploy/install.sh --https-proxy makes it "
+                "(/etc/tmpfiles.d/meldpunt-https.conf)"]
+    return []
 
 
 def _unix_socket_database(url: str) -> bool:

@@ -31,6 +31,7 @@ AA_BEGIN="# meldpunt begin"
 AA_END="# meldpunt end"
 NGINX_CONF=/etc/nginx/conf.d/meldpunt.conf
 NGINX_TMPFILES=/etc/tmpfiles.d/meldpunt-https.conf
+NGINX_PAGE=/usr/local/share/meldpunt/nginx/meldpunt-busy.html
 NGINX_ERROR_LOG=/var/log/nginx/meldpunt.error.log
 NGINX_DEFAULT_SITE=/etc/nginx/sites-enabled/default
 NGINX_DEFAULT_MARK=/etc/nginx/meldpunt-disabled-default-site
@@ -94,7 +95,9 @@ if [ -d "$R/etc/systemd/system/tor@default.service.d" ] && [ -z "$(ls -A "$R/etc
   rmdir "$R/etc/systemd/system/tor@default.service.d"
 fi
 if [ "$units_changed" = 1 ]; then systemctl daemon-reload; fi
-if [ -d "$R/run/meldpunt" ]; then rm -rf "$R/run/meldpunt"; fi
+for d in /run/meldpunt /run/meldpunt-https; do
+  if [ -d "$R$d" ]; then rm -rf "${R:?}$d"; fi
+done
 for p in "$VENV" /usr/local/sbin/meldpunt-admin; do
   if [ -e "$R$p" ]; then rm -rf "$R$p"; say "removed $p"; fi
 done
@@ -102,8 +105,11 @@ done
 # --- the HTTPS reverse proxy (install.sh --https-proxy) ----------------------------------------
 
 nginx_changed=0
-for f in "$NGINX_CONF" "$NGINX_TMPFILES" "$NGINX_ERROR_LOG"; do
+for f in "$NGINX_CONF" "$NGINX_TMPFILES" "$NGINX_ERROR_LOG" "$NGINX_PAGE"; do
   if [ -e "$R$f" ]; then rm -f "$R$f"; say "removed $f"; nginx_changed=1; fi
+done
+for d in /usr/local/share/meldpunt/nginx /usr/local/share/meldpunt; do
+  if [ -d "$R$d" ]; then rmdir --ignore-fail-on-non-empty "$R$d"; fi
 done
 if [ -f "$R$NGINX_DEFAULT_MARK" ]; then
   site="$(cat "$R$NGINX_DEFAULT_MARK")"

@@ -189,16 +189,22 @@ class Server:
     With `unix_socket` it listens there instead of on a port (as behind tor or a reverse proxy),
     and `request()` goes through it; `onion_address` is the address it is told it has.
     `https_socket` is the configuration's web.https_bind (a unix socket), for `request(https=True)`.
+    With `deployed`, it runs as meldpunt.service does, `meldpunt serve --config` with
+    `[tor] control = "torrc"`: the sockets and the onion address come from the configuration and
+    the data directory, and `unix_socket` and `circuit_ids` must say what they are.
     `stop()` always leaves nothing behind."""
 
     def __init__(self, config_path: Path, log_dir: Path, *, port: int | None = None, tmpdir: Path | None = None,
                  root: Path = ROOT, command: tuple[str, ...] = SERVE, unix_socket: Path | None = None,
                  onion_address: str | None = None, circuit_ids: bool = False,
-                 https_socket: Path | None = None) -> None:
+                 https_socket: Path | None = None, deployed: bool = False) -> None:
         # circuit_ids: the server requires tor's PROXY line (serve --circuit-ids); `request` then
         # sends one for `circuit` (by default one id for the harness's own requests).
         self.circuit_ids = circuit_ids
-        if circuit_ids:
+        self.deployed = deployed
+        if deployed:
+            command = ("-m", "meldpunt.cli", "serve")
+        elif circuit_ids:
             command = (*command, "--circuit-ids")
         self.config_path = config_path
         log_dir.mkdir(parents=True, exist_ok=True)
@@ -224,8 +230,9 @@ class Server:
         with open(self.stdout, "ab") as out, open(self.stderr, "ab") as err:
             bind = f"unix:{self.unix_socket}" if self.unix_socket else f"127.0.0.1:{self.port}"
             onion = ("--onion-address", self.onion_address) if self.onion_address else ()
+            where = () if self.deployed else ("--bind", bind, *onion)
             self.proc = subprocess.Popen(
-                [sys.executable, *self.command, "--config", str(self.config_path), "--bind", bind, *onion],
+                [sys.executable, *self.command, "--config", str(self.config_path), *where],
                 cwd=self.root, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                 start_new_session=True,
             )

@@ -84,7 +84,8 @@ http {{
 def on_loopback(rendered: str, *, https_port: int, http_port: int, socket_path: Path, log_dir: Path,
                 root: Path) -> str:
     """The site install.sh rendered, listening on 127.0.0.1 ports instead of every address's 443 and
-    80, reaching meldpunt at `socket_path`, logging into `log_dir`, reading /etc below `root`."""
+    80, reaching meldpunt at `socket_path` (its https.sock), logging into `log_dir`, reading /etc
+    and its refusal page below `root`."""
     out = []
     for line in rendered.splitlines():
         if re.match(r"\s*listen \[::\]:", line):
@@ -94,7 +95,9 @@ def on_loopback(rendered: str, *, https_port: int, http_port: int, socket_path: 
         out.append(line)
     text = "\n".join(out) + "\n"
     assert text.count("listen 127.0.0.1:") == 4, "deploy/nginx/meldpunt.conf: four servers expected"
-    text = text.replace("unix:/run/meldpunt/web.sock", f"unix:{socket_path}")
+    assert "unix:/run/meldpunt/" not in text, "nginx must never reach tor's socket"
+    text = text.replace("unix:/run/meldpunt-https/https.sock", f"unix:{socket_path}")
+    text = text.replace("root /usr/local/share/meldpunt/", f"root {root}/usr/local/share/meldpunt/")
     text = text.replace("/var/log/nginx/", f"{log_dir}/")
     return re.sub(r"(ssl_certificate(?:_key)?) /etc/", rf"\1 {root}/etc/", text)
 

@@ -18,15 +18,18 @@ a static page of meldpunt's, while a reporter at another address files a report 
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 import secrets
 import socket
 import threading
+import time
 from pathlib import Path
 
 import pytest
 from deploykit import ROOT, Box
-from harness import Server, free_port, write_config
+from harness import Server, form_body, free_port, proxy_line, write_config
 from kit import CHROMIUM_FLAGS
 from nginxkit import Nginx, https_request, make_certificate, on_loopback
 
@@ -81,7 +84,7 @@ def test_install_renders_a_site_nginx_accepts_and_uninstall_removes_it(tmp_path)
     assert (box.root / "etc/tmpfiles.d/meldpunt-https.conf").read_text().splitlines()[-1] == \
         "d /run/meldpunt-https 0750 meldpunt www-data -"
     assert "upstream meldpunt_web {" in site and "server unix:/run/meldpunt-https/https.sock;" in site
-    assert "web.sock" not in site
+    assert "unix:/run/meldpunt/" not in site  # tor's socket (a comment may name it)
     assert "web.https_bind in the configuration is not" in first.stderr
     page = box.root / "usr/local/share/meldpunt/nginx/meldpunt-busy.html"
     assert page.read_bytes() == (ROOT / "deploy/nginx/busy.html").read_bytes()
@@ -164,8 +167,8 @@ class Route:
         self.box, self.server, self.config, self.nginx, self.relay = box, server, config, nginx, relay
         self.http_port = http_port
 
-    def get(self, host: str | None, path: str = "/nl/", *, sni: str = NAMES[0], **kw):
-        return https_request(self.nginx.https_port, sni=sni, host=host, path=path, source=CLIENT, **kw)
+    def get(self, host: str | None, path: str = "/nl/", *, sni: str = NAMES[0], source: str = CLIENT, **kw):
+        return https_request(self.nginx.https_port, sni=sni, host=host, path=path, source=source, **kw)
 
 
 @pytest.fixture(scope="module")
@@ -316,6 +319,100 @@ def test_bodies_over_meldpunts_limit_stop_at_nginx_and_nothing_reaches_its_temp_
 def _count(route) -> int:
     with open_store(route.config.database_url) as store:
         return store.count()
+
+
+def test_tors_socket_still_drops_a_connection_without_the_proxy_line(route):
+    server = route.server
+    request = f"GET /nl/ HTTP/1.1\r\nHost: {ONION}\r\nConnection: close\r\n\r\n".encode()
+    # As nginx would send it, were it pointed at tor's socket: closed without a byte.
+    assert server.raw(request, unix=server.unix_socket) == b""
+    assert server.raw(proxy_line(4242) + request, unix=server.unix_socket).startswith(b"HTTP/1.1 200 ")
+    # The public names are not served there even after a PROXY line; nor the onion on nginx's.
+    status, _, _ = server.request("GET", "/nl/", host=NAMES[0])
+    assert status == 421
+    assert server.request("GET", "/nl/", host=ONION, https=True)[0] == 421
+
+
+def _reporter_files_a_report(route, staff, source: str, tag: str) -> str:
+    """GET the form and POST a report over HTTPS from `source`, as a browser without JavaScript
+    would; the receipt code, after checking the report opens to what was sent."""
+    status, _, page = route.get(NAMES[0], "/en/", source=source)
+    assert status == 200, page[:300]
+    token = re.search(rb'name="token" value="([^"]+)"', page).group(1).decode()
+    time.sleep(route.config.limits.form_min_seconds + 0.2)
+    fields = {"token": token, "urls": f"http://reporter-{tag}.example/", "found_on": "website", "kinds": "images",
+              "description": f"reporter {tag}", "danger": "no", "homepage": ""}
+    status, _, page = route.get(NAMES[0], "/en/", method="POST", body=form_body(fields), source=source,
+                                headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert status == 200, page[:500]
+    receipt = re.search(rb'<p class="code"[^>]*><strong>([A-Z0-9-]+)</strong>', page).group(1).decode()
+    with open_store(route.config.database_url) as store:
+        opened = [staff.open(row.sealed) for row in store.pending()]
+    mine = [r for r in opened if r.receipt == receipt]
+    assert len(mine) == 1 and mine[0].description == f"reporter {tag}"
+    return receipt
+
+
+def _assert_busy_page(status: int, headers: dict, body: bytes) -> None:
+    assert status == 429
+    assert headers["content-type"].startswith("text/html") and headers["retry-after"] == "60"
+    assert b"Even geduld" in body and b"Please wait" in body and b'<a href="/en/">' in body
+    assert b"<script" not in body and b"src=" not in body and b"<link" not in body
+    csp = headers["content-security-policy"]
+    style = re.search(rb"<style>(.*?)</style>", body, re.S).group(1)
+    digest = base64.b64encode(hashlib.sha256(style).digest()).decode()
+    assert f"style-src 'sha256-{digest}'" in csp and "default-src 'none'" in csp
+    assert headers["cache-control"] == "no-store"
+    for name in ("server", "date", "etag", "last-modified"):
+        assert name not in headers, name
+
+
+def test_a_burst_of_posts_from_one_address_gets_the_refusal_page_while_a_reporter_passes(route, staff):
+    before = _count(route)
+
+    def junk_post():
+        # A post without a token: meldpunt refuses it (400), if nginx passes it on at all.
+        return route.get(NAMES[0], "/nl/", method="POST", body=b"urls=x", source=FLOODER,
+                         headers={"Content-Type": "application/x-www-form-urlencoded"})
+
+    answers = [junk_post() for _ in range(12)]
+    statuses = [a[0] for a in answers]
+    # 1 + burst (5) pass at once; past them, only one per 10 s.
+    assert statuses[0] == 400 and set(statuses) <= {400, 429}, statuses
+    assert 6 <= statuses.count(400) <= 7 and statuses[-1] == 429, statuses
+    _assert_busy_page(*next(a for a in answers if a[0] == 429))
+
+    # Meanwhile, a reporter at another address: the form and the report pass as always, while the
+    # flooder keeps posting and keeps being refused.
+    stop, refused = threading.Event(), []
+
+    def flood() -> None:
+        while not stop.is_set():
+            refused.append(junk_post()[0])
+
+    flooder = threading.Thread(target=flood)
+    flooder.start()
+    try:
+        receipt = _reporter_files_a_report(route, staff, REPORTER, secrets.token_hex(4))
+    finally:
+        stop.set()
+        flooder.join(timeout=60)
+    assert refused and refused.count(400) <= 1, refused  # one may pass each 10 s
+    # The refused posts reached neither meldpunt nor its database; the reporter's report did.
+    assert _count(route) == before + 1 and receipt
+
+
+def test_a_burst_of_page_requests_from_one_address_is_refused_past_its_burst(route):
+    from concurrent.futures import ThreadPoolExecutor
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(lambda _: route.get(NAMES[0], "/static/style.css", source=POSTER)[0], range(60)))
+    elapsed = time.monotonic() - started
+    # 1 + burst (30) at once, then 2 a second for as long as the burst took.
+    assert set(statuses) == {200, 429} and statuses.count(200) <= 31 + 2 * elapsed + 1, (elapsed, statuses)
+    # Pages for everyone else are not affected.
+    assert route.get(NAMES[0], "/nl/", source=REPORTER)[0] == 200
 
 
 def test_client_address_forwarding_headers_and_user_agent_are_found_nowhere(route, staff):

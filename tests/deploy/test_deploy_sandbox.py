@@ -49,10 +49,13 @@ class UnixHTTPConnection(http.client.HTTPConnection):
         self.sock.connect(self.path)
 
 
-def request(sock: str, method: str, path: str, body: bytes | None = None) -> tuple[int, str]:
+PUBLIC = "report.example.org"
+
+
+def request(sock: str, method: str, path: str, body: bytes | None = None, host: str = "127.0.0.1") -> tuple[int, str]:
     conn = UnixHTTPConnection(sock)
     try:
-        headers = {"Host": "127.0.0.1"}
+        headers = {"Host": host}
         if body is not None:
             headers["Content-Type"] = "application/x-www-form-urlencoded"
         conn.request(method, path, body=body, headers=headers)
@@ -75,15 +78,16 @@ def sandboxed(cmd: list[str], *, rw: list[Path], ro: list[Path], log: Path) -> s
 
 @pytest.fixture
 def server(tmp_path):
-    etc, state, run = tmp_path / "etc", tmp_path / "state", tmp_path / "run"
-    for d in (etc, state, run):
+    # run and run_https stand in for /run/meldpunt and /run/meldpunt-https (ReadWritePaths=).
+    etc, state, run, run_https = tmp_path / "etc", tmp_path / "state", tmp_path / "run", tmp_path / "run-https"
+    for d in (etc, state, run, run_https):
         d.mkdir()
-    for d in (state, run):
+    for d in (state, run, run_https):
         os.chown(d, NOBODY, NOBODY)
     os.chmod(tmp_path, 0o755)
     recipient = keys.generate("pq").recipient().encode()
     conf = write_config(etc / "meldpunt.toml", state, recipient, form_min_seconds=0, bind=f"unix:{run}/web.sock",
-                        workers=2, threads=4)
+                        https_bind=f"unix:{run_https}/https.sock", public_hosts=[PUBLIC], workers=2, threads=4)
     conf.chmod(0o644)
     sock = str(run / "web.sock")
     log = tmp_path / "server.log"
@@ -92,7 +96,7 @@ def server(tmp_path):
     # with a tor, runs in tests/deploy/test_deploy_onion.py.)
     proc = sandboxed([shutil.which("setpriv"), "--pdeathsig", "TERM", "--",
                       sys.executable, "-m", "meldpunt.cli", "serve", "--local-only", "--config", str(conf)],
-                     rw=[state, run], ro=[etc], log=log)
+                     rw=[state, run, run_https], ro=[etc], log=log)
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -114,6 +118,19 @@ def server(tmp_path):
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
+
+
+def test_the_https_socket_takes_a_report_for_the_public_name_inside_the_sandbox(server):
+    _, sock, state, tmp_path = server
+    https_sock = str(tmp_path / "run-https" / "https.sock")
+    assert request(https_sock, "GET", "/en/")[0] == 421  # loopback is tor's socket's, not this one's
+    status, page = request(https_sock, "GET", "/en/", host=PUBLIC)
+    token = TOKEN.search(page).group(1)
+    body = (f"urls=http%3A%2F%2Fexample.org%2Fb&found_on=website&kinds=images&danger=no"
+            f"&homepage=&token={token}").encode()
+    status, page = request(https_sock, "POST", "/en/", body, host=PUBLIC)
+    assert status == 200 and RECEIPT.search(page), page[-2000:]
+    assert request(sock, "GET", "/en/", host=PUBLIC)[0] == 421
 
 
 def status_of(pid: int) -> dict[str, str]:
@@ -276,6 +293,16 @@ def test_the_configuration_check_runs_in_its_own_sandbox_and_names_what_is_wrong
                     .replace('"/var/lib/meldpunt"', '"/srv/meldpunt"'))
     assert rc == 1
     assert "web.bind must be a unix socket" in out and "tor.control must be" in out and "data_dir must be" in out
+
+    # The HTTPS names need the proxy's own socket, in the directory install.sh --https-proxy makes.
+    public = deployed.replace("[tor]", f'public_hosts = ["{PUBLIC}"]\n[tor]')
+    rc, out = check(public)
+    assert rc == 1 and "web.public_hosts is set but web.https_bind is not" in out
+    rc, out = check(public.replace("[tor]", 'https_bind = "unix:/run/meldpunt-https/https.sock"\n[tor]'))
+    assert rc == (0 if os.path.isdir("/run/meldpunt-https") else 1)
+    assert "/run/meldpunt-https is missing" in out or rc == 0
+    rc, out = check(public.replace("[tor]", 'https_bind = "unix:/run/meldpunt/https.sock"\n[tor]'))
+    assert rc == 1 and "web.https_bind must be a unix socket in /run/meldpunt-https/" in out
 
 
 def test_the_configuration_check_refuses_a_schedule_without_today_and_warns_before_its_end(tmp_path):

@@ -72,9 +72,9 @@ def audit(app, playwright):
         url = request.url.split("://", 1)[1]
         host, _, path = url.partition("/")
         # The public name comes in on the reverse proxy's socket (onion_service/web/routes.py).
-        route = routes.HTTPS if host == PUBLIC else routes.ONION
+        came_by = routes.HTTPS if host == PUBLIC else routes.ONION
         response = client.open("/" + path, method=request.method, data=request.post_data_buffer,
-                               environ_overrides={routes.ENVIRON_KEY: route},
+                               environ_overrides={routes.ENVIRON_KEY: came_by},
                                headers={"Host": host, **{k: v for k, v in request.headers.items()
                                                           if k.lower() == "content-type"}})
         route.fulfill(status=response.status_code, headers=dict(response.headers), body=response.get_data())
