@@ -91,3 +91,22 @@ def test_a_report_on_each_socket_is_acknowledged_and_opens(served, staff):
         opened = [staff.open(row.sealed) for row in store.pending()]
     assert sorted(r.description for r in opened if r.description.startswith("two sockets")) == \
         ["two sockets, https=False", "two sockets, https=True"]
+
+
+def test_each_listening_socket_is_known_by_name_and_an_unknown_one_stops_the_worker():
+    import types
+
+    from onion_service.process.listeners import UnknownListener, by_socket_name, listening
+
+    specs = listening("unix:/run/m/web.sock", "localhost:8443", circuit_ids=True)
+    tor = types.SimpleNamespace(cfg_addr="/run/m/web.sock", getsockname=lambda: "/run/m/web.sock")
+    proxy = types.SimpleNamespace(cfg_addr=("localhost", 8443), getsockname=lambda: ("127.0.0.1", 8443))
+    named = by_socket_name([tor, proxy], specs)
+    assert named["/run/m/web.sock"].proxy_line and named["/run/m/web.sock"].route == "onion"
+    assert not named[("127.0.0.1", 8443)].proxy_line and named[("127.0.0.1", 8443)].route == "https"
+    # Without circuit ids, tor's socket reads no PROXY line either; without https_bind, one socket.
+    assert [s.proxy_line for s in listening("127.0.0.1:1", None, circuit_ids=False)] == [False]
+    # A socket nobody described: the worker must not guess whether to demand the PROXY line.
+    stray = types.SimpleNamespace(cfg_addr="/run/m/other.sock", getsockname=lambda: "/run/m/other.sock")
+    with pytest.raises(UnknownListener):
+        by_socket_name([tor, stray], specs)

@@ -151,6 +151,7 @@ def test_language_choice_and_pages_only_raw_requests_reach_pass_axe(app, audit):
     app gives it."""
     application, _ = app
     client = application.test_client()
+    client.environ_base[routes.ENVIRON_KEY] = routes.HTTPS  # as the public name comes in
     problems = (audit(PUBLIC, "GET", "/", expect=".choose") + audit("127.0.0.1", "GET", "/", expect=".choose")
                 + audit("127.0.0.1", "GET", "/fr/", expect="#urls"))
     for lang in LANGS:
