@@ -125,7 +125,9 @@ def _serve_from_torrc(config, data_dir: Path, out: Callable[[str], None]) -> Non
     """The web server alone, for a service the system tor publishes from its own configuration.
     Its address comes from `data_dir/onion-address`, which the unit copies from tor's `hostname`
     before each start (deploy/systemd/meldpunt.service): the web server cannot read tor's
-    directory, and needs the name only to answer for it."""
+    directory, and needs the name only to answer for it. It listens on `web.bind` for tor and,
+    when set, on `web.https_bind` for the reverse proxy (server.run reads it from the config, as
+    the child process of the other modes does)."""
     from onion_service.process import server
 
     try:
