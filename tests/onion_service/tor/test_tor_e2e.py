@@ -154,17 +154,38 @@ def test_same_address_answers_after_the_service_tor_is_killed_and_started_again(
     assert served.serve.process.poll() is None and served.serve.process.pid == pid
 
 
-def test_web_server_on_a_unix_socket_is_published_too(tmp_path, tor_network, staff):
+def test_web_server_on_a_unix_socket_is_published_too_and_the_proxys_socket_is_served(tmp_path, tor_network, staff):
     # Production (deploy/) binds gunicorn to a unix socket: ADD_ONION maps port 80 to unix:PATH.
-    sock = tmp_path / "web.sock"
+    # With https_bind, the same web server listens on the reverse proxy's socket as well, in every
+    # mode of serve (here: meldpunt configures its tor; "torrc": tests/deploy/test_deploy_https.py).
+    sock, https_sock = tmp_path / "web.sock", tmp_path / "https.sock"
     config = write_config(tmp_path / "m.toml", tmp_path / "data", staff.recipient,
-                          f"127.0.0.1:{tor_network.hs_control_port}", bind=f"unix:{sock}")
+                          f"127.0.0.1:{tor_network.hs_control_port}", bind=f"unix:{sock}",
+                          https_bind=f"unix:{https_sock}", public_hosts=["report.example.org"])
     serve = Serve(config, tmp_path / "serve.log")
     try:
         page, _ = fetch_until(f"http://{serve.hostname}/en/", tor_network.socks_port, within=60)
         assert page.status_code == 200 and "<form" in page.text
+        request = b"GET /en/ HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n"
+        assert _unix_exchange(https_sock, request % b"report.example.org").startswith(b"HTTP/1.1 200 ")
+        assert _unix_exchange(https_sock, request % serve.hostname.encode()).startswith(b"HTTP/1.1 421 ")
+        # tor's socket, without tor's PROXY line (circuit ids are on by default): nothing.
+        assert _unix_exchange(sock, request % serve.hostname.encode()) == b""
     finally:
         serve.stop()
+
+
+def _unix_exchange(path, data: bytes) -> bytes:
+    import socket
+
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(10)
+        s.connect(str(path))
+        s.sendall(data)
+        chunks = []
+        while chunk := s.recv(65536):
+            chunks.append(chunk)
+        return b"".join(chunks)
 
 
 def test_serve_stops_within_3_s_on_sigterm_leaving_nothing_and_printing_no_error(tmp_path, tor_network, staff):
