@@ -17,7 +17,8 @@ SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 NPM_DIRS := tests/interop extension tests/onion_service/web/a11y
 
 # Debian packages. tor (with tor-gencert) is what the service itself needs; the rest serve the tests:
-# a real PostgreSQL server, headless Chromium and its driver, the reference age CLI, node for the
+# a real PostgreSQL server, headless Chromium and its driver, firefox-esr (Tor Browser's base) for the
+# extension's tests there (driven over WebDriver BiDi, which it speaks itself), the reference age CLI, node for the
 # npm interoperability packages and the extension's linter, shellcheck, systemd-analyze and
 # apparmor_parser for deploy/, rsvg-convert to check the extension's icons against their SVG,
 # chromium-l10n so that Chromium runs in nl, fr and de for the extension's language choice, nginx and
@@ -26,7 +27,7 @@ NPM_DIRS := tests/interop extension tests/onion_service/web/a11y
 # onionbalance (Debian's 0.2.2, v3) for the scale-out test behind one frontend address (the tests run
 # their own; on a machine with systemd, the package also enables a system service).
 RUN_DEBS := tor
-TEST_DEBS := tor age chromium chromium-driver postgresql shellcheck systemd iproute2 util-linux apparmor librsvg2-bin chromium-l10n nginx libnginx-mod-http-headers-more-filter onionbalance
+TEST_DEBS := tor age chromium chromium-driver firefox-esr postgresql shellcheck systemd iproute2 util-linux apparmor librsvg2-bin chromium-l10n nginx libnginx-mod-http-headers-more-filter onionbalance
 
 .PHONY: help install demo test check test-deps debs-run debs-test npm-deps icons translations fuzz bench clean
 

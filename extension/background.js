@@ -1,9 +1,10 @@
 // The background: one menu entry, the toolbar button, and the tab that opens the form. It makes
-// no request of its own; the only page it opens is the form, in a new tab, with the address in it.
+// no request of its own. A click opens the extension's own page (prefill.html) in a new tab, and
+// that page posts the addresses to the form: they are in no URL the browser keeps.
 
 import { HOTLINE } from "./hotline.js";
 import { contextOf, plan } from "./report.js";
-import { isTorBrowser, loadSettings } from "./settings.js";
+import { PREFILL_PREFIX, isTorBrowser, loadSettings } from "./settings.js";
 
 const api = globalThis.browser ?? globalThis.chrome;
 const MENU_ID = "report";
@@ -42,9 +43,15 @@ async function report(context, info, tab) {
   }
   if (tabId !== undefined) await clearRefusal(tabId);
   const where = tab && tab.windowId >= 0 ? { windowId: tab.windowId, index: tab.index + 1 } : {};
-  await api.tabs.create({ url: decided.url, active: true, ...where });
+  // In memory only (storage.session), under a key nobody can guess, until the tab takes it.
+  const key = crypto.randomUUID();
+  await api.storage.session.set({ [PREFILL_PREFIX + key]: decided.open });
+  await api.tabs.create({ url: api.runtime.getURL(`prefill.html#${key}`), active: true, ...where });
   return decided;
 }
+
+// How many refusal popups the browser let the extension open (the tests wait for those to finish).
+const popups = { opened: 0 };
 
 // The message lives on the toolbar button of the tab: a badge, the button's title, and a small
 // page it opens. Nothing else (no notification permission, no page of the site is touched).
@@ -56,6 +63,7 @@ async function showRefusal(tabId, reason) {
   await api.action.setPopup({ popup: `refused.html#${reason}`, tabId });
   try {
     await api.action.openPopup();
+    popups.opened += 1; // for the browser tests: the popup page will clear the badge
   } catch (err) {
     // Some browsers open a popup only on a click on the button itself; the badge and the title
     // carry the same message there, and the next click on the button shows it.
@@ -78,4 +86,5 @@ globalThis.meldpunt = {
   menuClick: (info, tab) => report(contextOf(info), info, tab),
   actionClick: (tab) => report("action", {}, tab),
   menuTitle,
+  popupsOpened: () => popups.opened,
 };

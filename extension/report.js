@@ -6,10 +6,10 @@ export const LANGUAGES = ["nl", "fr", "de", "en"];
 // The form accepts one address of at most 2048 characters (onion_service/web/validate.py):
 // anything longer would be refused there after the reporter had already switched tabs.
 export const MAX_ADDRESS_CHARS = 2048;
-// The server reads request lines of at most 8190 bytes (onion_service/process/server.py); an
-// address of non-Latin characters triples or more once encoded, so the whole form address is
-// capped too, with room for the method and the protocol on that line.
-export const MAX_FORM_URL_CHARS = 8000;
+// The form takes a posted body of at most 64 KiB (onion_service/web/form.py, MAX_BODY_BYTES). Two
+// addresses of 2048 characters stay below it however they encode (9 characters each at most), but
+// the bound is checked rather than assumed.
+export const MAX_BODY_CHARS = 64 * 1024;
 
 // Schemes whose address holds the content itself (or a copy on this computer) rather than a place
 // on the web: passing one would send the material, or a path on the reporter's disk, to the form.
@@ -147,14 +147,23 @@ export function chooseBase(choice, bases, { torBrowser = false, pageOnOnion = fa
   return base ? { base: base.replace(/\/+$/, "") } : { refusal: "no-base" };
 }
 
-/** The form's address with the addresses filled in: `<base>/<lang>/?url=<encoded>[&url=…]`. */
-export function formUrl(base, language, ...addresses) {
-  const query = addresses.map((a) => `url=${encodeURIComponent(a)}`).join("&");
-  return `${base}/${language}/?${query}`;
+/**
+ * Where the addresses are posted: `<base>/<lang>/prefill`, which shows the form with them filled
+ * in and files nothing. They travel in the body, so they are in no URL the browser keeps
+ * (history, session restore, history sync): only this one is.
+ */
+export function prefillAction(base, language) {
+  return `${base}/${language}/prefill`;
+}
+
+/** The url-encoded body a form of `url` fields posts: `url=<encoded>[&url=…]`, in order. */
+export function prefillBody(addresses) {
+  return addresses.map((a) => `url=${encodeURIComponent(a)}`).join("&");
 }
 
 /**
- * Everything a click decides: `{url}` to open, or `{refusal}`.
+ * Everything a click decides: `{open: {action, addresses}}`, the form to post the addresses to,
+ * or `{refusal}`.
  * `settings`: {base: "auto"|"onion"|"https", language: "auto"|"nl"|…, onion, https}
  * `hotline`: the built copy's {onion, https, defaultLanguage}; `env`: {uiLanguage, torBrowser}.
  */
@@ -166,8 +175,9 @@ export function plan(context, info, tab, settings, hotline, env) {
   const chosen = chooseBase(settings.base, bases, { torBrowser: env.torBrowser, pageOnOnion });
   if (chosen.refusal) return chosen;
   const language = chooseLanguage(settings.language, env.uiLanguage, hotline.defaultLanguage);
-  const url = formUrl(chosen.base, language, found.address, ...(found.also ? [found.also] : []));
-  return url.length > MAX_FORM_URL_CHARS ? { refusal: "too-long" } : { url };
+  const addresses = [found.address, ...(found.also ? [found.also] : [])];
+  if (prefillBody(addresses).length > MAX_BODY_CHARS) return { refusal: "too-long" };
+  return { open: { action: prefillAction(chosen.base, language), addresses } };
 }
 
 /** The options page's address fields: an onion base or an https base, or "" when invalid. */

@@ -1,6 +1,10 @@
 // The reporter's choices from the options page, kept in storage.local (never synced): which
 // address to use, overriding addresses, and the form's language. Nothing about reports is stored.
 
+// The addresses of one click wait under this prefix plus a random key in storage.session, which
+// the browsers keep in memory only, until the form's tab takes them (prefill.js).
+export const PREFILL_PREFIX = "prefill:";
+
 export const DEFAULTS = Object.freeze({ base: "auto", language: "auto", onion: "", https: "" });
 
 const api = globalThis.browser ?? globalThis.chrome;

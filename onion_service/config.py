@@ -177,6 +177,12 @@ def parse_config(raw: dict[str, Any], *, base_dir: Path) -> Config:
         min_free_mb=lim.integer("min_free_mb", 512, low=0, high=10_000_000),
     )
     lim.done()
+    from onion_service.shared.token import spent_slots  # the spent tables are sized from these
+
+    try:
+        spent_slots(limits.reports_per_minute, limits.form_max_hours * 3600)
+    except ValueError as exc:
+        raise ConfigError(f"limits.reports_per_minute x form_max_hours is too large: {exc}") from None
 
     w = t.table("web")
     web = Web(

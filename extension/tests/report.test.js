@@ -9,9 +9,10 @@ import {
   chooseBase,
   chooseLanguage,
   contextOf,
-  formUrl,
   normaliseBase,
   plan,
+  prefillAction,
+  prefillBody,
   selection,
 } from "../report.js";
 
@@ -43,9 +44,10 @@ test("media: its own http(s) address and the page's, else the page's alone", () 
   assert.deepEqual(addressFor("image", { srcUrl: src, pageUrl: "about:blank" }), { address: src });
 });
 
-test("the form's address carries every address in order", () => {
-  assert.equal(formUrl("http://x.onion", "nl", "https://a.example/1", "https://b.example/ é"),
-    "http://x.onion/nl/?url=https%3A%2F%2Fa.example%2F1&url=https%3A%2F%2Fb.example%2F%20%C3%A9");
+test("the posted body carries every address in order; the action none", () => {
+  assert.equal(prefillBody(["https://a.example/1", "https://b.example/ é"]),
+    "url=https%3A%2F%2Fa.example%2F1&url=https%3A%2F%2Fb.example%2F%20%C3%A9");
+  assert.equal(prefillAction("http://x.onion", "nl"), "http://x.onion/nl/prefill");
 });
 
 test("media on a page that is itself content is refused", () => {
@@ -88,13 +90,14 @@ test("addresses are capped at the form's 2048 characters", () => {
   assert.deepEqual(selection(at + "a"), { refusal: "too-long" });
 });
 
-test("the whole form address is capped where encoding makes it long", () => {
-  // 1000 characters of three UTF-8 bytes each become 9000 characters once encoded.
-  const address = "https://x.example/" + "€".repeat(1000);
-  assert.ok(address.length <= MAX_ADDRESS_CHARS);
-  assert.deepEqual(plan("selection", { selectionText: address }, undefined, AUTO, HOTLINE, {}), {
-    refusal: "too-long",
-  });
+test("the longest addresses, however they encode, fit the form's posted body", () => {
+  // 2030 characters of three UTF-8 bytes each become 18270 characters once encoded; two of them
+  // (media and its page) stay well below the form's 64 KiB, since no URL carries them any more.
+  const media = "https://x.example/" + "€".repeat(MAX_ADDRESS_CHARS - 18);
+  const page = "https://p.example/" + "€".repeat(MAX_ADDRESS_CHARS - 18);
+  const decided = plan("image", { mediaType: "image", srcUrl: media, pageUrl: page }, undefined, AUTO, HOTLINE, {});
+  assert.deepEqual(decided.open.addresses, [media, page]);
+  assert.ok(prefillBody(decided.open.addresses).length < 64 * 1024);
 });
 
 test("a selection is reported only when it is one address", () => {
@@ -137,30 +140,32 @@ test("base: onion where the browser reaches onions, HTTPS elsewhere, the options
   assert.deepEqual(chooseBase("auto", { onion: "", https: "" }), { refusal: "no-base" });
 });
 
-test("the form address, encoded", () => {
+test("the posted body, encoded", () => {
   assert.equal(
-    formUrl(HTTPS, "nl", "https://t.example/a b?c=d&e=f#g"),
-    HTTPS + "/nl/?url=https%3A%2F%2Ft.example%2Fa%20b%3Fc%3Dd%26e%3Df%23g",
+    prefillBody(["https://t.example/a b?c=d&e=f#g"]),
+    "url=https%3A%2F%2Ft.example%2Fa%20b%3Fc%3Dd%26e%3Df%23g",
   );
 });
 
 test("plan: everything a click decides", () => {
   const env = { uiLanguage: "de-AT", torBrowser: false };
-  assert.deepEqual(plan("link", { linkUrl: "https://t.example/x", pageUrl: PAGE }, undefined, AUTO, HOTLINE, env), {
-    url: HTTPS + "/de/?url=https%3A%2F%2Ft.example%2Fx",
-  });
+  const opens = (action, ...addresses) => ({ open: { action, addresses } });
+  assert.deepEqual(plan("link", { linkUrl: "https://t.example/x", pageUrl: PAGE }, undefined, AUTO, HOTLINE, env),
+    opens(HTTPS + "/de/prefill", "https://t.example/x"));
   const onionPage = "http://" + "c".repeat(56) + ".onion/";
-  assert.deepEqual(plan("page", { pageUrl: onionPage }, undefined, AUTO, HOTLINE, env), {
-    url: ONION + "/de/?url=" + encodeURIComponent(onionPage),
-  });
+  assert.deepEqual(plan("page", { pageUrl: onionPage }, undefined, AUTO, HOTLINE, env),
+    opens(ONION + "/de/prefill", onionPage));
   const mine = { ...AUTO, base: "https", language: "en", https: "https://new.example" };
-  assert.deepEqual(plan("page", { pageUrl: PAGE }, undefined, mine, HOTLINE, env), {
-    url: "https://new.example/en/?url=" + encodeURIComponent(PAGE),
-  });
+  assert.deepEqual(plan("page", { pageUrl: PAGE }, undefined, mine, HOTLINE, env),
+    opens("https://new.example/en/prefill", PAGE));
   const otherOnion = "http://" + "d".repeat(56) + ".onion";
-  assert.deepEqual(plan("page", { pageUrl: onionPage }, undefined, { ...AUTO, onion: otherOnion }, HOTLINE, env), {
-    url: otherOnion + "/de/?url=" + encodeURIComponent(onionPage),
-  });
+  assert.deepEqual(plan("page", { pageUrl: onionPage }, undefined, { ...AUTO, onion: otherOnion }, HOTLINE, env),
+    opens(otherOnion + "/de/prefill", onionPage));
+  const src = "https://cdn.example/p.jpg";
+  assert.deepEqual(plan("image", { mediaType: "image", srcUrl: src, pageUrl: PAGE }, undefined, AUTO, HOTLINE, env),
+    opens(HTTPS + "/de/prefill", src, PAGE));
+  // The reported address is in the body only, never in the address the tab goes to.
+  assert.ok(!plan("page", { pageUrl: PAGE }, undefined, AUTO, HOTLINE, env).open.action.includes("pages.example"));
   assert.deepEqual(plan("link", { linkUrl: "blob:x" }, undefined, AUTO, HOTLINE, env), { refusal: "content" });
   assert.deepEqual(plan("page", { pageUrl: PAGE }, undefined, AUTO, { defaultLanguage: "nl" }, env), {
     refusal: "no-base",

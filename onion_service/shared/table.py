@@ -12,11 +12,19 @@ never-used row. An expired row is forgotten whenever a lookup passes it and by `
 workers call every second, so a key does not outlive its time by more than a sweep's round.
 With a bounded probe a full table costs the same as an empty one; the caller decides what a full
 table means (`None` from `update`).
+
+The rows are an anonymous shared mapping (never a file, not even in /dev/shm), whose pages the
+kernel gives only when first touched: a table sized for a worst case (the spent tokens, see
+shared/token.py: spent_slots) costs memory only as entries arrive. Rows are grouped in blocks of
+about a page; a block no entry was ever written to is known to be empty without being read, so
+neither a lookup that misses nor the sweep touches its page.
 """
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
+import mmap
 import multiprocessing
 import os
 import time
@@ -27,7 +35,8 @@ from onion_service.shared.lock import SharedLock
 # 32 rows a lookup at most: with the table at most half full, a run that long is vanishingly rare,
 # and 32 rows of 4 integers are a few cache lines, read under the lock.
 PROBES = 32
-# Seconds as fixed point: CLOCK_MONOTONIC is shared by every process on the machine.
+# Seconds as fixed point. The clock is the owner's: CLOCK_MONOTONIC (circuits) or the wall clock
+# (spent tokens, whose tokens' ages are read on it); either is shared by every process on the machine.
 _SCALE = 1000
 _FORGOTTEN = -1
 
@@ -39,7 +48,12 @@ class SharedTable:
             raise ValueError("a shared table needs at least PROBES slots and one counter")
         ctx = multiprocessing.get_context("fork")
         self._width = 2 + counters
-        self._rows = ctx.RawArray("q", slots * self._width)
+        # MAP_SHARED | MAP_ANONYMOUS: zero pages, given by the kernel on first touch, inherited
+        # by forked workers.
+        self._map = mmap.mmap(-1, slots * self._width * 8)
+        self._rows = (ctypes.c_int64 * (slots * self._width)).from_buffer(self._map)
+        self._block = max(1, mmap.PAGESIZE // (self._width * 8))  # rows a block
+        self._touched = ctx.RawArray("b", -(-slots // self._block))  # blocks ever written to
         self._cursor = ctx.RawArray("q", 1)  # where the next sweep starts
         self._lock = SharedLock()
         self._slots = slots
@@ -68,7 +82,12 @@ class SharedTable:
         with self._lock:
             free = None
             for i in range(PROBES):
-                base = ((start + i) % self._slots) * width
+                slot = (start + i) % self._slots
+                base = slot * width
+                if not self._touched[slot // self._block]:
+                    if free is None:
+                        free = base
+                    break  # a block never written to: the key is not here nor further along
                 row_key, deadline = rows[base], rows[base + 1]
                 if row_key > 0 and deadline <= now:
                     rows[base:base + width] = [_FORGOTTEN] + [0] * (width - 1)
@@ -88,6 +107,7 @@ class SharedTable:
             seen = [0] * self._counters
             new = decide(list(seen))
             if new is not None:
+                self._touched[free // width // self._block] = 1
                 rows[free] = key
                 rows[free + 1] = now + int(lifetime * _SCALE)
                 rows[free + 2:free + width] = new
@@ -99,7 +119,10 @@ class SharedTable:
         start = key % self._slots
         with self._lock:
             for i in range(PROBES):
-                base = ((start + i) % self._slots) * width
+                slot = (start + i) % self._slots
+                base = slot * width
+                if not self._touched[slot // self._block]:
+                    return
                 if rows[base] == key:
                     rows[base:base + width] = [_FORGOTTEN] + [0] * (width - 1)
                     return
@@ -107,25 +130,37 @@ class SharedTable:
                     return
 
     def sweep(self, count: int) -> None:
-        """Forgets the expired entries among the next `count` rows (round robin over the table)."""
+        """Forgets the expired entries among the next `count` rows (round robin over the table).
+        A block never written to is passed over without being read, and counts as one row: the
+        work of a call stays `count` steps, however large and empty the table."""
         now = int(self._clock() * _SCALE)
-        rows, width = self._rows, self._width
+        rows, width, block = self._rows, self._width, self._block
         with self._lock:
-            start = self._cursor[0]
-            for i in range(min(count, self._slots)):
-                base = ((start + i) % self._slots) * width
+            slot = self._cursor[0]
+            for _ in range(min(count, self._slots)):
+                if not self._touched[slot // block]:
+                    slot = min(slot - slot % block + block, self._slots) % self._slots  # the next block
+                    continue
+                base = slot * width
                 if rows[base] > 0 and rows[base + 1] <= now:
                     rows[base:base + width] = [_FORGOTTEN] + [0] * (width - 1)
-            self._cursor[0] = (start + count) % self._slots
+                slot = (slot + 1) % self._slots
+            self._cursor[0] = slot
+
+    def _written_slots(self) -> list[int]:
+        # The slots of blocks ever written to (the others hold nothing and are not read).
+        block = self._block
+        return [s for b in range(len(self._touched)) if self._touched[b]
+                for s in range(b * block, min((b + 1) * block, self._slots))]
 
     def holds(self, key: int) -> bool:
         """Whether `key` is anywhere in the table, live or expired but not yet forgotten (tests)."""
         with self._lock:
-            return any(self._rows[s * self._width] == key for s in range(self._slots))
+            return any(self._rows[s * self._width] == key for s in self._written_slots())
 
     def live(self) -> int:
         """How many entries have not expired (for tests and the bench)."""
         now = int(self._clock() * _SCALE)
         with self._lock:
-            return sum(1 for s in range(self._slots)
+            return sum(1 for s in self._written_slots()
                        if self._rows[s * self._width] > 0 and self._rows[s * self._width + 1] > now)

@@ -6,6 +6,16 @@ holds the language and the time the form was served, readable by the server only
 stored. Too old: the reporter left the form open (we keep what they typed and ask them to send
 again). Too young: a machine filled it in. Used once for an accepted report, it is spent (held in
 shared memory until it would have expired): a replay gets the form back, not a second report.
+
+Spent stays spent across a restart. On SQLite the spent tokens exist only in this start's memory,
+so the secret is made anew at every start (`new_secret`): a token issued before cannot be read
+after, and its reporter gets the form back with their answers and a fresh token. On PostgreSQL the
+backends behind Onionbalance share the secret and the spent tokens are in the database
+(store/spent.py), which outlives a restart; the secret stays.
+
+One clock for both ages: a token's age and a spent entry's lifetime are both read on the wall
+clock (shared/state.py hands the same clock to both), so a clock set back keeps the spent entry
+exactly as much longer as it keeps the token valid.
 """
 
 from __future__ import annotations
@@ -22,8 +32,9 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from crypto import files
 from crypto.errors import Error
-from onion_service.shared.table import SharedTable
+from onion_service.shared.table import PROBES, SharedTable
 
 SECRET_FILE = "form-token.key"
 _SECRET_BYTES = 32
@@ -31,9 +42,16 @@ _SALT = "meldpunt.form-token.v2"
 _NONCE_BYTES = 12  # AES-GCM's nonce; random, so also the token's id
 # nonce 12 + time 8 + language 2 + tag 16 = 38 bytes: 51 characters. Anything longer is not ours.
 _MAX_TOKEN_CHARS = 64
-# Spent tokens remembered at once: rows of 3 integers, 3 MiB. At the default ceiling of accepted
-# reports a minute, a token's 6 hours hold fewer; past it, spending fails closed (see SpentTokens).
-SPENT_SLOTS = 131072
+# A table this many times larger than the most entries it can hold is a quarter full at worst: a
+# run of PROBES (32) live rows, the only way a spend finds no room, is then practically impossible
+# (about e^-20 a row under linear probing). See spent_slots and SECURITY.md.
+SPENT_HEADROOM = 4
+# Entries live a minute longer than their token (SpentTokens); the budget counts per whole minute.
+_SPENT_MARGIN_SECONDS = 60
+# Rows of 3 integers (24 bytes): 2**26 rows are 1.5 GiB at worst. A configuration that needs more
+# (reports_per_minute x form_max_hours far beyond any hotline's) is refused rather than allowed to
+# fill its table.
+MAX_SPENT_SLOTS = 2**26
 
 
 class SecretFileError(Error):
@@ -54,6 +72,15 @@ class TokenExpired(TokenRejected):
 
 class TokenTooFast(TokenRejected):
     """Sent back sooner than a person could have filled in the form."""
+
+
+def new_secret(data_dir: Path) -> bytes:
+    """A new signing secret for this start, replacing the old one atomically (a reader sees one
+    or the other): tokens issued before the start are no longer ours. Called once, by the master
+    before it forks (shared/state.py), on a store that keeps no spent tokens itself."""
+    files.atomic_write(data_dir / SECRET_FILE, secrets.token_hex(_SECRET_BYTES).encode("ascii"),
+                       error=SecretFileError)
+    return load_or_create_secret(data_dir)
 
 
 def load_or_create_secret(data_dir: Path) -> bytes:
@@ -144,19 +171,36 @@ class FormTokens:
         return nonce
 
 
-class SpentTokens:
-    """The ids of tokens already used for an accepted report, until they would have expired anyway.
+def spent_slots(per_minute: int, lifetime_seconds: float) -> int:
+    """The size of a spent table that cannot fill within a token's lifetime when a token is
+    spent only after a unit of a budget of `per_minute` was taken (web/views.py, status_views.py).
 
-    In shared memory (made by the master before it forks, like the budget), never on disk. A full
-    table refuses to spend: a replay must never get through because the table ran out of room;
-    the reporter gets the form back with their answers and a fresh token to send again.
+    An entry lives lifetime + 60 s. The budget counts per fixed minute, and a span of W seconds
+    meets at most ceil(W / 60) + 1 of its minutes: at most per_minute x (ceil(lifetime / 60) + 2)
+    entries are live at once. Times SPENT_HEADROOM. Raises ValueError past MAX_SPENT_SLOTS."""
+    minutes = -(-int(lifetime_seconds + _SPENT_MARGIN_SECONDS) // 60) + 1
+    slots = max(PROBES, SPENT_HEADROOM * per_minute * minutes)
+    if slots > MAX_SPENT_SLOTS:
+        raise ValueError(f"{per_minute} a minute for {lifetime_seconds / 3600:g} hours needs {slots} "
+                         f"spent-token slots, more than {MAX_SPENT_SLOTS}")
+    return slots
+
+
+class SpentTokens:
+    """The ids of tokens already used, until they would have expired anyway; one table per page
+    (the report form's and the status page's), so that one page's tokens never take another's room.
+
+    In shared memory (made by the master before it forks, like the budget), never on disk, sized
+    by `spent_slots`. A full table refuses to spend: a replay must never get through because the
+    table ran out of room; the reporter gets the form back with their answers and a fresh token.
+    `clock` must be the clock of the FormTokens whose ids are spent here (one clock for both ages).
     """
 
-    def __init__(self, lifetime_seconds: float, *, slots: int = SPENT_SLOTS,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, lifetime_seconds: float, *, slots: int,
+                 clock: Callable[[], float] = time.time) -> None:
         self._table = SharedTable(slots, 1, clock=clock)
         # A little longer than a token lives, so an id is never forgotten while its token is valid.
-        self._lifetime = lifetime_seconds + 60
+        self._lifetime = lifetime_seconds + _SPENT_MARGIN_SECONDS
 
     def spend(self, token_id: bytes) -> bool:
         """True the first time for `token_id`; False if it was spent before (or no room is left)."""

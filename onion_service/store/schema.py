@@ -96,7 +96,7 @@ status_file = sa.Table(
 
 # -- spent form tokens, shared by the backends behind Onionbalance (onion_service/store/spent.py) ---
 # A keyed digest of each token spent on a PostgreSQL store, and the day it was spent: one
-# backend's replay is caught by another. Rows live two days at most (a token lives hours).
+# backend's replay is caught by another. Rows are pruned once a day, 4 days old (store/spent.py).
 spent_tokens = sa.Table(
     "spent_tokens",
     metadata,

@@ -187,16 +187,21 @@ class Store:
 
         Where a row's bytes sit in the database's files follows the order in which rows arrived;
         this rewrite (SQLite: VACUUM, then the write-ahead log checkpointed and truncated;
-        PostgreSQL: the rows copied, the table truncated and the rows written again in id order,
-        in one transaction, see postgres.rewrite) leaves the order of the ids instead. The writer
-        process runs it when the UTC day changes, and every purge runs it, so the files keep the
-        order of arrival only among the reports of the current day.
+        PostgreSQL: the spent tokens of past days pruned, then the rows copied, the table
+        truncated and the rows written again in id order, in one transaction, see
+        postgres.rewrite) leaves the order of the ids instead. The writer process runs it when the
+        UTC day changes, and every purge runs it, so the files keep the order of arrival only among
+        the reports of the current day.
         """
         self._prepare()
         if self.backend == "sqlite":
             sqlite.rewrite(self._engine)
         else:
             with mapped_errors(), self._engine.connect() as conn:
+                # The spent tokens' daily pruning (store/spent.py), in a transaction of its own
+                # before the rewrite's.
+                with conn.begin():
+                    spent.prune(conn, datetime.datetime.now(datetime.timezone.utc).date())
                 postgres.rewrite(conn)
 
     def check_integrity(self) -> None:

@@ -134,7 +134,7 @@ def create_app(
         make_blueprint(tokens=tokens, spent=shared.spent, budget=shared.budget, circuits=shared.circuits,
                        sealer=Sealer(config.recipients, config.schedules), store=store)
     )
-    app.register_blueprint(make_status_blueprint(tokens=tokens, spent=shared.spent, budget=shared.lookup_budget,
+    app.register_blueprint(make_status_blueprint(tokens=tokens, spent=shared.lookup_spent, budget=shared.lookup_budget,
                                                  circuits=shared.circuits, store=store,
                                                  enabled=config.status.public_key is not None))
 

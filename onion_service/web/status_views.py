@@ -29,8 +29,8 @@ FIELDS = (CODE, form.TOKEN, form.HONEYPOT)
 def make_status_blueprint(*, tokens: FormTokens, spent: SpentTokens, budget: Budget, circuits: CircuitLimits,
                           store: Store, enabled: bool) -> Blueprint:
     """enabled: the configuration names a status key; without one the page says statuses are not offered.
-    budget: the lookups' own (so that lookups never use up the reports' budget); circuits and spent:
-    the report form's, so a circuit's pages and a token count the same on both forms."""
+    budget and spent: the lookups' own (so that lookups never use up the reports' budget nor fill
+    their spent table); circuits: the report form's, so a circuit's pages count the same on both."""
     bp = Blueprint("status", __name__)
     no_options = {"provide_automatic_options": False}
 
@@ -74,8 +74,6 @@ def make_status_blueprint(*, tokens: FormTokens, spent: SpentTokens, budget: Bud
             token_id = tokens.check(fields.get(form.TOKEN), purpose(lang))
         except (TokenInvalid, TokenExpired, TokenTooFast):
             return page(lang, code=typed, notice=again, status=400)
-        if not spent.spend(token_id):
-            return page(lang, code=typed, notice=again, status=400)
         try:
             code = normalise_receipt(typed)
         except ReceiptError:
@@ -87,10 +85,17 @@ def make_status_blueprint(*, tokens: FormTokens, spent: SpentTokens, budget: Bud
                 "Many people are using this page right now. Please wait a minute and look up your code again."))
             response.headers["Retry-After"] = RETRY_AFTER
             return response
+        # Spent only after the code was read and a unit of the look-ups' budget taken, in the
+        # look-ups' own table: junk codes spend nothing, and the table (sized from this budget,
+        # shared/token.py: spent_slots) holds at most what the budget lets through.
+        if not spent.spend(token_id):
+            budget.give_back()
+            return page(lang, code=typed, notice=again, status=400)
         try:
             found = store.status_of(code)
         except StoreUnavailable:
             budget.give_back()
+            spent.give_back(token_id)
             response = page(lang, code=typed, status=503, notice=lazy_gettext(
                 "We cannot look up statuses at this moment. Please try again in a few minutes."))
             response.headers["Retry-After"] = RETRY_AFTER

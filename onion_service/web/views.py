@@ -16,9 +16,9 @@ from flask_babel import force_locale, gettext, lazy_gettext
 
 from crypto.envelope.purge_secret import purge_hash
 from crypto.envelope.receipt import new_receipt
-from crypto.envelope.report import FOUND_ON, KINDS, LANGUAGES, MAX_URLS, Report
+from crypto.envelope.report import FOUND_ON, KINDS, LANGUAGES, Report
 from onion_service.store import Store, StoreUnavailable
-from onion_service.web import form, validate
+from onion_service.web import form, prefill, validate
 from onion_service.shared.budget import RETRY_AFTER, Budget
 from onion_service.shared.circuits import ENVIRON_KEY, CircuitLimits
 from onion_service.web.i18n import NAMES
@@ -140,10 +140,13 @@ def make_blueprint(
         # form back with the answers; a page gets the same advice on the error page.
         if circuits.page(circuit()):
             return None
-        if request.method == "POST" and request.view_args and "lang" in request.view_args:
+        if request.method == "POST" and request.endpoint == "report.submit":
             fields = form.read_fields(request)
             return show_form(request.view_args["lang"], **kept(fields), notice=new_circuit_notice(),
                              status=429)
+        if request.method == "POST" and request.endpoint == "report.prefilled":
+            return show_form(request.view_args["lang"], values=prefill.posted(request),
+                             notice=new_circuit_notice(), status=429)
         html = render_template("error.html", code=429, title=gettext("Please use a new connection"),
                                message=new_circuit_notice())
         return Response(html, status=429, mimetype="text/html")
@@ -164,14 +167,20 @@ def make_blueprint(
 
     @bp.get(f"/{LANG}/", strict_slashes=False, **no_options)
     def show(lang: str) -> Response:
-        # /<lang>/?url=…[&url=…] fills in addresses (from the hotline's site, a campaign or the
-        # browser extension, which sends an image's address and its page's). They are only
-        # pre-filled, never submitted: the reporter still decides. Past the form's own bounds,
-        # or not printable, an address is left out rather than refused.
-        urls = [u.strip() for u in request.args.getlist("url")[:MAX_URLS]
-                if 0 < len(u) <= validate.MAX_URL_CHARS and u.isprintable()]
-        prefill = "\n".join(u for u in urls if u)
-        return show_form(lang, values={form.URLS: prefill} if prefill else None)
+        # /<lang>/?url=…[&url=…] fills in addresses (prefill.py): only filled in, never submitted.
+        return show_form(lang, values=prefill.values(request.args.getlist(prefill.FIELD)))
+
+    @bp.post(f"/{LANG}/prefill", **no_options)
+    def prefilled(lang: str) -> Response:
+        # The browser extension's way in: the addresses in the body, so in no URL the browser
+        # keeps. It files nothing and needs no token: the form it shows carries a fresh one.
+        return show_form(lang, values=prefill.posted(request))
+
+    @bp.get(f"/{LANG}/prefill", **no_options)
+    def prefilled_again(lang: str) -> Response:
+        # A restored or reloaded tab asks for the page again without its body: the empty form,
+        # never a query read here (nobody should learn to put addresses in this URL).
+        return show_form(lang)
 
     @bp.post(f"/{LANG}/", strict_slashes=False, **no_options)
     def submit(lang: str) -> Response:
@@ -201,20 +210,18 @@ def make_blueprint(
 
         if not circuits.take_report(circuit()):
             return show_form(lang, **keep, notice=new_circuit_notice(), status=429)
-        if not spent.spend(token_id):
-            circuits.give_back_report(circuit())
-            return show_form(lang, **keep, notice=again, status=400)
         unsaved = lazy_gettext(
             "Your report could not be saved just now. Please try again in a few minutes. "
             "Your answers are still below."
         )
 
         shared_digest = tokens.spent_digest(token_id) if store.shares_spent_tokens else None
-        spent_in_store = False
+        spent_here = spent_in_store = False
 
         def refuse(notice: object) -> Response:
             circuits.give_back_report(circuit())
-            spent.give_back(token_id)
+            if spent_here:
+                spent.give_back(token_id)
             if spent_in_store:
                 # The store has just failed; if it fails again the row stays, and the reporter's
                 # next try with this token gets the form back with a fresh one (one more click).
@@ -231,6 +238,14 @@ def make_blueprint(
                 "Many reports are arriving right now. Please wait a minute and send your report "
                 "again. Your answers are still below."
             ))
+        # Spent only now, under a unit of the budget: the spent table (sized from the budget,
+        # shared/token.py: spent_slots) then holds at most what the budget lets through, whatever
+        # is posted. A replay takes a unit for a moment and gives it back.
+        if not spent.spend(token_id):
+            budget.give_back()
+            circuits.give_back_report(circuit())
+            return show_form(lang, **keep, notice=again, status=400)
+        spent_here = True
         if shared_digest is not None:
             # Another backend behind Onionbalance may have accepted this token already.
             try:
@@ -239,7 +254,10 @@ def make_blueprint(
                 budget.give_back()
                 return refuse(unsaved)
             if not fresh:
+                # The database's row refuses this token from now on; the one here would hold a
+                # slot the budget does not account for.
                 budget.give_back()
+                spent.give_back(token_id)
                 circuits.give_back_report(circuit())
                 return show_form(lang, **keep, notice=again, status=400)
             spent_in_store = True

@@ -51,7 +51,8 @@ def proxy(hotline, meldpunt):
 @pytest.fixture
 def open_browser(playwright, built, proxy, tmp_path):
     """Starts Chromium with the built copy loaded, its UI in a given language, every request it
-    makes going through `proxy`; returns (context, the extension's service worker)."""
+    makes going through `proxy`; returns (context, the extension's service worker). The profile
+    folders, in the order started, are in `start.profiles` (for reading what the browser kept)."""
     contexts = []
 
     def start(language: str):
@@ -65,9 +66,11 @@ def open_browser(playwright, built, proxy, tmp_path):
             env={**os.environ, "LANGUAGE": language},
         )
         contexts.append(context)
+        start.profiles.append(profile)
         worker = context.service_workers[0] if context.service_workers else context.wait_for_event("serviceworker")
         return context, worker
 
+    start.profiles = []
     yield start
     for context in contexts:
         context.close()

@@ -91,9 +91,47 @@ def test_repeated_url_parameters_prefill_one_address_a_line_in_order(app_env):
     assert app_env.store.count() == 0
 
 
+def prefill(env, lang, body, host=HOST):
+    return env.client.post(f"/{lang}/prefill", data=body, headers=host,
+                           content_type="application/x-www-form-urlencoded")
+
+
+def test_posted_prefill_fills_in_the_form_and_files_nothing(app_env):
+    # What the browser extension posts, so that the address is in no URL the browser keeps.
+    body = ("url=https%3A%2F%2Fcdn.example%2Fp.jpg%3Fq%3D1%26r%3D%3Cb%3E&url=http%3A%2F%2Fpage.example%2F"
+            "&url=a%0Ab&url=%20")
+    response = prefill(app_env, "de", body)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and HTML_LANG.search(html).group(1) == "de"
+    assert ">https://cdn.example/p.jpg?q=1&amp;r=&lt;b&gt;\nhttp://page.example/</textarea>" in html
+    assert 'action="/de/"' in html and TOKEN.search(html)  # the form posts to itself, with a token
+    many = "&".join(f"url=https%3A%2F%2Fx.example%2F{i}" for i in range(20))
+    assert "x.example/19<" in prefill(app_env, "de", many).get_data(as_text=True)
+    assert app_env.store.count() == 0
+
+
+def test_a_report_posted_as_a_prefill_is_refused_not_filed(app_env):
+    fields = good_fields(app_env.config, "en")
+    response = app_env.client.post("/en/prefill", data=fields, headers=HOST)
+    assert response.status_code == 400
+    for body in ("url=x&token=" + token(app_env.config, "en"), "urls=http%3A%2F%2Fexample.org%2F"):
+        assert prefill(app_env, "en", body).status_code == 400
+    multipart = app_env.client.post("/en/prefill", data={"url": "http://example.org/"}, headers=HOST,
+                                    content_type="multipart/form-data")
+    assert multipart.status_code == 415
+    assert app_env.store.count() == 0
+
+
+def test_prefill_page_asked_for_again_is_the_empty_form(app_env):
+    # A restored or reloaded tab asks for /<lang>/prefill without its body: no address is read
+    # from its query, so nobody learns to put one there.
+    html = get(app_env, "/fr/prefill?url=http%3A%2F%2Fprefilled.example%2Fp").get_data(as_text=True)
+    assert '"urls"' in html and "prefilled.example" not in html and TOKEN.search(html)
+
+
 PATHS = ["/", "/nl/", "/fr", "/de/", "/en/?url=x", "/static/style.css", "/nope", "/server-status",
          "/console", "/.git/HEAD", "/nl/../etc/passwd", "//nl/", "/static/", "/favicon.ico", "/robots.txt",
-         "/wp-login.php", "/admin", "/nl/thanks", "/NL/", "/static/style.css/"]
+         "/wp-login.php", "/admin", "/nl/thanks", "/NL/", "/static/style.css/", "/nl/prefill"]
 
 
 @pytest.mark.parametrize("path", PATHS)

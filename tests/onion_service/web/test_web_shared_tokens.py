@@ -17,11 +17,11 @@ from webkit import good_fields
 
 from onion_service.store import open_store
 from onion_service.store.schema import spent_tokens
+from onion_service.store.spent import KEEP_DAYS
 from onion_service.web.app import create_app
 
 HOST = {"Host": "127.0.0.1:5000"}
 AGAIN = "Please check your answers below"
-TODAY = datetime.date(2026, 12, 2)
 
 
 @pytest.mark.postgres
@@ -62,23 +62,29 @@ def _rows(store) -> int:
 
 
 @pytest.mark.postgres
-def test_spend_once_give_back_and_forget_after_two_days(postgres_schema_url):
+def test_spend_once_give_back_and_pruned_only_by_the_daily_compaction(postgres_schema_url):
+    today = datetime.datetime.now(datetime.timezone.utc).date()
     store = open_store(postgres_schema_url)
     try:
         assert store.shares_spent_tokens
-        old, digest = b"\x01" * 32, b"\x02" * 32
-        assert store.spend_token(old, TODAY - datetime.timedelta(days=2))
-        assert store.spend_token(digest, TODAY)
-        assert not store.spend_token(digest, TODAY)
+        dead, last_valid, digest = b"\x01" * 32, b"\x03" * 32, b"\x02" * 32
+        # Tokens live 72 hours at most: a row of 4 days ago matches none, one of 3 days ago may.
+        assert store.spend_token(dead, today - datetime.timedelta(days=KEEP_DAYS))
+        assert store.spend_token(last_valid, today - datetime.timedelta(days=KEEP_DAYS - 1))
+        assert store.spend_token(digest, today)
+        assert not store.spend_token(digest, today)
         store.give_back_token(digest)
-        assert store.spend_token(digest, TODAY)
-        # The two-day-old row went when a token was spent today; yesterday's would have stayed.
+        assert store.spend_token(digest, today)
+        # A spend deletes nothing (no scan of the table per report) ...
+        assert _rows(store) == 3
+        # ... the writer's daily compaction prunes.
+        store.compact()
         with store.engine.connect() as conn:
-            assert conn.execute(sa.select(spent_tokens.c.digest)).scalars().all() == [digest]
+            assert sorted(conn.execute(sa.select(spent_tokens.c.digest)).scalars().all()) == [digest, last_valid]
         with pytest.raises(TypeError):
             store.spend_token(digest, datetime.datetime.now())
         with pytest.raises(ValueError):
-            store.spend_token(b"short", TODAY)
+            store.spend_token(b"short", today)
     finally:
         store.close()
 
