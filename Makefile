@@ -98,7 +98,7 @@ test: test-deps
 	$(PY) -m pytest --durations=15
 
 check: test-deps
-	$(PY) -m pytest -m "not tor and not slow"
+	$(PY) -m pytest -m "not tor and not slow and not system"
 
 demo: install
 	$(VENV)/bin/meldpunt demo
