@@ -254,9 +254,9 @@ class System:
 class OnionClient:
     """One Tor circuit (a SOCKS username of its own) to the onion service."""
 
-    def __init__(self, system: System, user: str | None = None) -> None:
+    def __init__(self, system: System, user: str | None = None, *, socks_port: int | None = None) -> None:
         self.base = f"http://{system.onion}"
-        self.socks_port = system.network.socks_port
+        self.socks_port = socks_port or system.network.socks_port
         self.session = requests.Session()
         proxy = f"socks5h://{user or secrets.token_hex(8)}:x@127.0.0.1:{self.socks_port}"
         self.session.proxies = {"http": proxy, "https": proxy}
