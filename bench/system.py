@@ -273,6 +273,8 @@ def main() -> None:
     parser.add_argument("--every", type=float, default=3.0, help="seconds between reporters, per channel")
     parser.add_argument("--settle", type=float, default=65,
                         help="seconds between phases, for the minute's budget and the PoW queue to settle")
+    parser.add_argument("--tor", action="append", default=[], metavar="OPTION=VALUE",
+                        help="replace one of the drop-in's HiddenService* settings, e.g. HiddenServicePoWQueueRate=25")
     parser.add_argument("--only", default="", help="comma-separated phase names to run (after none)")
     args = parser.parse_args()
     from crypto.status.keys import SigningKey
@@ -289,7 +291,8 @@ def main() -> None:
         phases = [p for p in phases if p[0] in args.only.split(",")]
     rows = []
     with tempfile.TemporaryDirectory(prefix="meldpunt-bench-system-") as tmp:
-        system = k.System(Path(tmp), staff.recipient, SigningKey.generate().public().encode())
+        system = k.System(Path(tmp), staff.recipient, SigningKey.generate().public().encode(),
+                          tor_overrides=dict(o.split("=", 1) for o in args.tor))
         try:
             system.start()
             global ATTACKER

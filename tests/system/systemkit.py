@@ -69,8 +69,11 @@ class System:
     """Everything, under `base`; `status_key` is a crypto.status.keys.SigningKey's public text."""
 
     def __init__(self, base: Path, recipient: str, status_key: str, *, database_url: str = "",
-                 sandbox: bool | None = None, workers: int | None = None) -> None:
+                 sandbox: bool | None = None, workers: int | None = None, readable: tuple[Path, ...] = (),
+                 tor_overrides: dict[str, str] | None = None) -> None:
         self.base = base
+        self.tor_overrides = tor_overrides or {}  # drop-in settings replaced (bench/system.py --tor)
+        self.readable = readable  # more directories the sandbox lets meldpunt read (PostgreSQL's socket)
         self.recipient, self.status_key, self.database_url = recipient, status_key, database_url
         self.sandbox = can_sandbox() if sandbox is None else sandbox
         self.workers = workers
@@ -146,7 +149,7 @@ class System:
                 key, value = line.split(" ", 1)
                 value = value.replace("/var/lib/tor/meldpunt/", f"{self.hs_dir}/")
                 value = value.replace("/run/meldpunt/", f"{self.run}/")
-                options.append((key, value))
+                options.append((key, self.tor_overrides.get(key, value)))
         self.tor_options = dict(options)
         self.network.nodes["hs"].controller.set_options(options)
         deadline = time.monotonic() + 30
@@ -167,7 +170,7 @@ class System:
             from test_deploy_sandbox import NOBODY, sandboxed
 
             os.chown(self.state / "onion-address", NOBODY, NOBODY)
-            self.proc = sandboxed(cmd, rw=[self.state, self.run, self.run_https], ro=[self.base / "etc"],
+            self.proc = sandboxed(cmd, rw=[self.state, self.run, self.run_https], ro=[self.base / "etc", *self.readable],
                                   log=self.log)
         else:
             with open(self.log, "wb") as out:

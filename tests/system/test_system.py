@@ -2,7 +2,7 @@
 
 deploy/install.sh --https-proxy into a throwaway root; the service tor with the drop-in it wrote
 on the private Tor network; nginx with the site it rendered; `meldpunt serve --config` on the
-configuration it wrote (defaults kept, `control = "torrc"`, the status page on, SQLite) inside
+configuration it wrote (defaults kept, `control = "torrc"`, the status page on; SQLite, and once PostgreSQL) inside
 the unit's sandbox (tests/system/systemkit.py). Then, at the same time on each channel (the onion
 through the client tor's SOCKS port, HTTPS through nginx):
 
@@ -178,12 +178,22 @@ def round_(system: k.System, record: Record, tag: str, *, chromium: bool) -> Non
         t.join(ATTACK_SECONDS + 30)
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory, staff):
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def run(request, tmp_path_factory, staff):
     from crypto.status.keys import SigningKey
 
     base = tmp_path_factory.mktemp("system")
-    system = k.System(base, staff.recipient, SigningKey.generate().public().encode())
+    url, readable = "", ()
+    if request.param == "postgres":
+        # A database of its own on the session's server, reached over its unix socket as a
+        # hotline's configuration would ("?host=/run/postgresql").
+        pg = request.getfixturevalue("_postgres_session")
+        name = f"system_{secrets.token_hex(4)}"
+        pg.create_database(name)
+        request.addfinalizer(lambda: pg.drop_database(name))
+        url, readable = pg.url(name, via_socket=True), (pg.socket_dir,)
+    system = k.System(base, staff.recipient, SigningKey.generate().public().encode(), database_url=url,
+                      readable=readable)
     record = Record()
     try:
         system.start()
