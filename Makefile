@@ -29,12 +29,13 @@ NPM_DIRS := tests/interop extension tests/onion_service/web/a11y
 RUN_DEBS := tor
 TEST_DEBS := tor age chromium chromium-driver firefox-esr postgresql shellcheck systemd iproute2 util-linux apparmor librsvg2-bin chromium-l10n nginx libnginx-mod-http-headers-more-filter onionbalance
 
-.PHONY: help install demo test check test-deps debs-run debs-test npm-deps icons translations fuzz bench clean
+.PHONY: help install demo test check lint test-deps debs-run debs-test npm-deps icons translations fuzz bench clean
 
 help:
 	@echo "make demo     run meldpunt on a private Tor network (sets everything up first)"
 	@echo "make test     install the test dependencies and run every test (prints the 15 slowest)"
 	@echo "make check    the same without the Tor and slow tests: a few minutes, for everyday work"
+	@echo "make lint     ruff and mypy alone (make test and make check run them first)"
 	@echo "make install  set-up only; the CLI ends up at $(VENV)/bin/meldpunt"
 
 # Installs only the Debian packages that are missing, so a machine that has them all needs no root.
@@ -94,10 +95,16 @@ icons:
 
 test-deps: debs-test install npm-deps
 
-test: test-deps
+# Lint (ruff) and types (mypy), both set up in pyproject.toml and pinned in requirements/dev.lock:
+# `make test` and `make check` run them first, so a tree that fails either runs no test.
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+test: test-deps lint
 	$(PY) -m pytest --durations=15
 
-check: test-deps
+check: test-deps lint
 	$(PY) -m pytest -m "not tor and not slow and not system"
 
 demo: install
@@ -118,4 +125,4 @@ fuzz: install
 	done
 
 clean:
-	rm -rf $(VENV) $(addsuffix /node_modules,$(NPM_DIRS)) build *.egg-info
+	rm -rf $(VENV) $(addsuffix /node_modules,$(NPM_DIRS)) build *.egg-info .mypy_cache .ruff_cache

@@ -1,7 +1,7 @@
 """Benchmark (by hand): the case file (`meldpunt case`) at the sizes the issue names.
 
-    .venv/bin/python bench/case.py                      # 100,000 reports; 1,000,000 addresses
-    .venv/bin/python bench/case.py --reports 20000 --addresses 200000 --with-open
+    .venv/bin/python -m bench.case                      # 100,000 reports; 1,000,000 addresses
+    .venv/bin/python -m bench.case --reports 20000 --addresses 200000 --with-open
 
 1. Builds, in a temporary directory, a bundle of post-quantum-sealed reports as `meldpunt export`
    writes it (bench/open.py's builder: two addresses a report, one of them shared by many), then
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import importlib.util
 import os
 import random
 import shutil
@@ -30,23 +29,21 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench import open as bench_open  # the bundle builder (its sealers are pickled by name)
+from crypto.age import keys
+from crypto.case import queue
+from crypto.case.normalise import address_key
+from crypto.case.schema import STATUSES, open_case
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from crypto.age import keys  # noqa: E402
-from crypto.case import queue  # noqa: E402
-from crypto.case.normalise import address_key  # noqa: E402
-from crypto.case.schema import STATUSES, open_case  # noqa: E402
-
-MELDPUNT = ROOT / ".venv" / "bin" / "meldpunt"
-_spec = importlib.util.spec_from_file_location("bench_open", ROOT / "bench" / "open.py")
-bench_open = sys.modules["bench_open"] = importlib.util.module_from_spec(_spec)  # its sealers are pickled by name
-_spec.loader.exec_module(bench_open)
+# This checkout's command line (run from ROOT, so its own code), whichever venv runs the bench.
+MELDPUNT = (sys.executable, "-m", "meldpunt.cli")
 
 
 def timed(argv: list[str]) -> float:
     started = time.perf_counter()
-    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL, cwd=ROOT)
     return time.perf_counter() - started
 
 
@@ -100,8 +97,6 @@ def main() -> None:
     parser.add_argument("--with-open", action="store_true", help="also time `meldpunt open` on the bundle")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args()
-    if not MELDPUNT.exists():
-        raise SystemExit("run `make install` first: .venv/bin/meldpunt is missing")
     work = Path(tempfile.mkdtemp(prefix="meldpunt-bench-case-"))
     try:
         if args.reports:
@@ -113,7 +108,7 @@ def main() -> None:
             os.sync()
             print(f"built a bundle of {args.reports} post-quantum-sealed reports in {sealing:.1f} s "
                   f"(load average {os.getloadavg()[0]:.1f})")
-            imported = timed([str(MELDPUNT), "case", "import", "--case", str(work / "case"), "--analyst", "bench",
+            imported = timed([*MELDPUNT, "case", "import", "--case", str(work / "case"), "--analyst", "bench",
                               "-i", str(key), str(bundle)])
             conn = open_case(str(work / "case"))
             n_reports, n_addresses = (conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
@@ -124,7 +119,7 @@ def main() -> None:
             print(f"meldpunt case import: {imported:.1f} s for {args.reports} reports ({n_addresses} addresses), "
                   f"{os.cpu_count()} cores; scaled to 100,000: {imported * 100_000 / args.reports:.0f} s (target 90 s)")
             if args.with_open:
-                opened = timed([str(MELDPUNT), "open", str(bundle), "-i", str(key), "--out", str(work / "out")])
+                opened = timed([*MELDPUNT, "open", str(bundle), "-i", str(key), "--out", str(work / "out")])
                 print(f"meldpunt open, same bundle: {opened:.1f} s; case import / open = {imported / opened:.2f}")
         if args.addresses:
             started = time.perf_counter()

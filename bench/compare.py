@@ -4,7 +4,7 @@
 Run by hand from the repository root (loopback only, bounded in time):
 
     git worktree add /tmp/before <commit>
-    .venv/bin/python bench/compare.py /tmp/before . [--rounds 8] [--seconds 3]
+    .venv/bin/python -m bench.compare /tmp/before . [--rounds 8] [--seconds 3]
 
 Why: on a shared 2-core machine the rates of one bench/submit.py run move by 30 % or more from
 one minute to the next, more than most changes do. Here both servers (the same configuration,
@@ -17,14 +17,23 @@ the same tree differed by up to 5 % in reports/s (8 rounds of 2 s).
 from __future__ import annotations
 
 import argparse
-import sys
+import os
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench import floor, submit  # the CPU read from /proc; the load generator and the server runner
 
-import submit  # noqa: E402  (bench/submit.py: the load generator and the server runner)
+
+def launcher(tree: Path) -> tuple[str, ...]:
+    """What follows the interpreter to start `tree`'s web server on --config C --bind B: the
+    public module today, the hidden options of `serve` or the server module in older trees."""
+    if (tree / "onion_service/process/__main__.py").exists():
+        return ("-m", "onion_service.process")
+    if (tree / "crypto/cli/server_commands.py").exists():
+        return ("-m", "crypto.cli", "serve", "--local-only")
+    if (tree / "onion_service/server.py").exists():  # before the layout step (ca4480f)
+        return ("-m", "onion_service.server")
+    raise SystemExit(f"{tree}: no known launcher for its web server")
 
 
 def main() -> None:
@@ -44,33 +53,46 @@ def main() -> None:
                 root.mkdir()
                 submit.write_config(root / "bench.toml", root / "data", recipient, workers=2, threads=16,
                                     **submit.BENCH_LIMITS)
-                # `meldpunt serve --local-only` runs from that tree (its own onion_service).
-                servers.append(submit.Server(root / "bench.toml", root / "logs", root=tree.resolve()).start())
+                # The web server runs from that tree (its own onion_service), with its own launcher.
+                servers.append(submit.Server(root / "bench.toml", root / "logs", root=tree.resolve(),
+                                             command=launcher(tree.resolve())).start())
             # A form fetched for every report: tokens are spent once in newer builds, and an older
             # build's tokens cannot be minted here. Both builds pay for the same GET.
-            bodies = [lambda port=s.port: submit.report_body(submit.get_token(port)) for s in servers]
-            for server, body in zip(servers, bodies):  # warm-up
-                submit.load(server.port, args.connections, "POST", "/en/", body, seconds=1.5)
-                submit.load(server.port, args.connections, "GET", "/static/style.css", None, seconds=1)
-            totals = [[0, 0.0, 0, 0.0] for _ in servers]
+            phases = []
+            for s in servers:
+                def body(port: int = s.port) -> bytes:
+                    return submit.report_body(submit.get_token(port))
+
+                phases.append({"reports": (s, "POST", "/en/", body, args.seconds),
+                               "trivial": (s, "GET", "/static/style.css", None, args.seconds / 2)})
+            for tree_phases in phases:  # warm-up
+                for server, method, path, body, _ in tree_phases.values():
+                    submit.load(server.port, args.connections, method, path, body, seconds=1)
+            totals = [{name: [0, 0.0, 0.0] for name in p} for p in phases]  # ok, seconds, server CPU
             for r in range(args.rounds):
                 for i in (0, 1) if r % 2 == 0 else (1, 0):
-                    ok, _, elapsed = submit.load(servers[i].port, args.connections, "POST", "/en/", bodies[i],
-                                                 seconds=args.seconds)
-                    totals[i][0] += ok
-                    totals[i][1] += elapsed
-                    ok, _, elapsed = submit.load(servers[i].port, args.connections, "GET", "/static/style.css",
-                                                 None, seconds=args.seconds / 2)
-                    totals[i][2] += ok
-                    totals[i][3] += elapsed
+                    for name, (server, method, path, body, seconds) in phases[i].items():
+                        pids = server.workers()
+                        before = sum(floor.cpu_seconds(pids).values())
+                        ok, _, elapsed = submit.load(server.port, args.connections, method, path, body,
+                                                     seconds=seconds)
+                        totals[i][name][0] += ok
+                        totals[i][name][1] += elapsed
+                        totals[i][name][2] += sum(floor.cpu_seconds(pids).values()) - before
         finally:
             for server in servers:
                 server.stop()
-    rates = [(t[0] / t[1], t[2] / t[3]) for t in totals]
-    for label, tree, (reports, trivial) in zip("AB", args.trees, rates):
-        print(f"{label} {str(tree):30s} stored reports {reports:7.0f}/s  trivial route {trivial:7.0f}/s  "
-              f"ratio {reports / trivial:.2f}")
-    print(f"B/A stored reports per second: {rates[1][0] / rates[0][0]:.2f}")
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    rates = [{name: ok / seconds for name, (ok, seconds, _) in t.items()} for t in totals]
+    # The server's CPU per request (workers and writer, from /proc) moves far less with the
+    # machine's load than the rates do: the better figure on a busy machine.
+    cpu = [{name: cpu_s / ok * 1e6 for name, (ok, _, cpu_s) in t.items()} for t in totals]
+    for label, tree, rate, us in zip("AB", args.trees, rates, cpu, strict=True):
+        print(f"{label} {str(tree):30s} stored reports {rate['reports']:6.0f}/s ({us['reports']:5.0f} us CPU each)  "
+              f"trivial route {rate['trivial']:6.0f}/s ({us['trivial']:4.0f} us CPU each)")
+    for name in ("reports", "trivial"):
+        print(f"B/A {name}: rate {rates[1][name] / rates[0][name]:.2f}, server CPU per request "
+              f"{cpu[1][name] / cpu[0][name]:.2f}")
 
 
 if __name__ == "__main__":

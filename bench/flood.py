@@ -3,7 +3,7 @@
 
 Run by hand from the repository root (loopback only, bounded in time and count):
 
-    .venv/bin/python bench/flood.py [--seconds 15] [--flood junk|valid] [--budget N]
+    .venv/bin/python -m bench.flood [--seconds 15] [--flood junk|valid] [--budget N]
                                     [--flood-procs 2] [--flood-threads 16] [--reporters 4] [--pause 0]
 
 It starts `meldpunt serve --local-only` (gunicorn with the
@@ -14,7 +14,8 @@ directory, then runs the same real load twice, side by side in one run:
   report with the form's token, one after another;
   flood: --flood-procs processes x --flood-threads threads posting as fast as they can, either
   `junk` (no, forged, too-fast or stale tokens, honeypot filled: refused at validation) or
-  `valid` (well-formed reports with a replayed valid token: refused by the budget once it is spent).
+  `valid` (well-formed reports, each with a valid token of its own: refused by the budget once it
+  is spent).
 
 With --flood junk the budget is set high by default, so the figures show what the flood costs in
 capacity. With --flood valid use the configured budget (e.g. --budget 60): accepted reports stay
@@ -25,23 +26,18 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
-import sys
 import tempfile
 import threading
 import time
 from collections import Counter
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))  # the shared harness (tests/harness.py)
-sys.path.insert(0, str(ROOT / "tests" / "faults"))
-
-from faultkit import form_body, percentile, post_report, receipt_of, request, token  # noqa: E402
-from harness import Server, new_staff, write_config  # noqa: E402
+from onion_service.shared.token import FormTokens, load_or_create_secret
+from tests.faults.faultkit import form_body, percentile, post_report, receipt_of, request, token
+from tests.harness import Server, new_staff, write_config
 
 
-def flood_process(port: int, bodies: list[bytes], seconds: float, threads: int, out) -> None:
+def flood_process(port: int, bodies, seconds: float, threads: int, out) -> None:
     statuses: Counter = Counter()
     lock = threading.Lock()
     deadline = time.monotonic() + seconds
@@ -50,7 +46,7 @@ def flood_process(port: int, bodies: list[bytes], seconds: float, threads: int, 
         i = n
         while time.monotonic() < deadline:
             try:
-                status = request(port, "POST", "/nl/", bodies[i % len(bodies)], timeout=30).status
+                status = request(port, "POST", "/nl/", bodies(i), timeout=30).status
             except OSError:
                 status = "error"
             with lock:
@@ -65,17 +61,23 @@ def flood_process(port: int, bodies: list[bytes], seconds: float, threads: int, 
     out.put(dict(statuses))
 
 
-def flood_bodies(kind: str, data_dir: Path) -> list[bytes]:
+def flood_bodies(kind: str, data_dir: Path):
+    """The flood's i-th body. `valid`: a well-formed report with a token of its own, as a flooder
+    fetching a form for each post would have (a replayed token is refused as spent at once, and
+    would never reach the budget)."""
     good = token(data_dir, "nl")
     if kind == "valid":
-        return [form_body(f"flood-{i}", good) for i in range(64)]
-    return [
+        tokens = FormTokens(load_or_create_secret(data_dir), min_seconds=0, max_seconds=3600,
+                            clock=lambda: time.time() - 30)
+        return lambda i: form_body(f"flood-{i}", tokens.issue("nl"))
+    junk = [
         form_body("junk", ""),
         form_body("junk", good[:-4] + "AAAA"),
         form_body("junk", token(data_dir, "nl", age_seconds=-600)),
         form_body("junk", token(data_dir, "nl", age_seconds=7 * 3600)),
         form_body("junk", good, homepage="http://spam.example"),
     ]
+    return lambda i: junk[i % len(junk)]
 
 
 def real_load(port: int, data_dir: Path, reporters: int, seconds: float, pause: float) -> dict[str, object]:
@@ -123,7 +125,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15.0, help="duration of each run (at most 120)")
     parser.add_argument("--flood", choices=("junk", "valid"), default="junk")
     parser.add_argument("--budget", type=int, default=None,
-                        help="reports_per_minute (default: 1000000 for junk, 60 for valid)")
+                        help="reports_per_minute (default: 100000 for junk, 60 for valid)")
     parser.add_argument("--flood-procs", type=int, default=2)
     parser.add_argument("--flood-threads", type=int, default=16)
     parser.add_argument("--reporters", type=int, default=4)
@@ -131,12 +133,12 @@ def main() -> None:
                         help="seconds each real reporter waits between reports (e.g. to stay under the budget)")
     args = parser.parse_args()
     seconds = min(args.seconds, 120.0)
-    budget = args.budget or (1_000_000 if args.flood == "junk" else 60)
+    budget = args.budget or (100_000 if args.flood == "junk" else 60)
     staff = new_staff()
     with tempfile.TemporaryDirectory(prefix="meldpunt-flood-") as tmp:
         base = Path(tmp)
         config = write_config(base / "meldpunt.toml", base / "data", staff.recipient,
-                              reports_per_minute=budget, workers=2, threads=16)
+                              reports_per_minute=budget, form_max_hours=1, workers=2, threads=16)
         server = Server(config, base / "logs")
         try:
             server.start()

@@ -1,6 +1,6 @@
 """Real reporters during a flood over the private Tor network, with no attack, attack A and attack B.
 
-Run by hand:  .venv/bin/python bench/flood_onion.py [--reporters 10] [--phase-seconds 90] [--b-circuits 20]
+Run by hand:  .venv/bin/python -m bench.flood_onion [--reporters 10] [--phase-seconds 90] [--b-circuits 20]
 
 Starts a private Tor network on 127.0.0.1 (devnet.private_network) and `meldpunt serve` on it
 (the service tor configured by meldpunt: HiddenServiceDir, circuit ids, intro DoS defence,
@@ -25,10 +25,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import secrets
 import statistics
-import sys
 import tempfile
 import threading
 import time
@@ -37,13 +35,9 @@ from pathlib import Path
 
 import requests
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests/onion_service/tor"), str(ROOT)]
-
-from kit import RECEIPT, TOKEN, new_staff  # noqa: E402
-from torkit import Serve, fetch_until, write_config  # noqa: E402
-
-from devnet.private_network import PrivateNetwork  # noqa: E402
+from devnet.private_network import PrivateNetwork
+from tests.kit import RECEIPT, TOKEN, new_staff
+from tests.onion_service.tor.torkit import Serve, fetch_until, write_config
 
 LIMIT = 3
 

@@ -3,7 +3,7 @@
 
 Run by hand from the repository root (loopback only, bounded in time):
 
-    .venv/bin/python bench/floor.py [--rounds 6] [--seconds 4]
+    .venv/bin/python -m bench.floor [--rounds 6] [--seconds 4]
 
 Why: issue 3 asks for stored reports at 40 % or more of the trivial route's rate, on a 2-core
 machine that also runs the load generator. This bench puts a number on what stands between the
@@ -29,16 +29,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-import submit  # noqa: E402  (bench/submit.py: the load generator and the server runner)
+from bench import submit  # the load generator and the server runner
 
 _TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def serve_with_free_store() -> None:
-    """The launcher for the "free store" server: `python bench/floor.py --serve-free-store ...`."""
+    """The launcher for the "free store" server: `python -m bench.floor --serve-free-store ...`."""
     import secrets
 
     from onion_service import store
@@ -80,7 +77,7 @@ def main() -> None:
         servers: dict[str, submit.Server] = {}
         try:
             for name, command in (("durable", ("-m", "onion_service.process")),
-                                  ("free store", (str(Path(__file__).resolve()), "--serve-free-store"))):
+                                  ("free store", ("-m", "bench.floor", "--serve-free-store"))):
                 root = Path(tmp) / name.replace(" ", "-")
                 root.mkdir()
                 submit.write_config(root / "bench.toml", root / "data", recipient, workers=2, threads=16,

@@ -1,6 +1,6 @@
 """The onion service's two performance targets, measured on the private Tor network.
 
-Run by hand:  .venv/bin/python bench/onion.py [--fetches 60] [--runs 1]
+Run by hand:  .venv/bin/python -m bench.onion [--fetches 60] [--runs 1]
 
 1. Start-up: from launching `meldpunt demo` to the first successful fetch of the form over the
    onion (target: at most 20 s on 2 cores). Measured cold (an empty authority-key cache, as on a
@@ -17,6 +17,7 @@ Everything stays on 127.0.0.1. The demo runs in a temporary directory and is sto
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import re
 import shutil
@@ -32,6 +33,8 @@ import tomllib
 from pathlib import Path
 
 import requests
+
+from tests.harness import proxy_line
 
 ROOT = Path(__file__).resolve().parents[1]
 ONION = re.compile(r"^onion: http://([a-z2-7]{56}\.onion)/$")
@@ -65,6 +68,9 @@ class Demo:
             raise SystemExit("meldpunt demo did not come up within 120 s")
         config = tomllib.loads((data_dir / "meldpunt-demo.toml").read_text())
         self.web_bind = config["web"]["bind"]
+        # With circuit ids (the default), the web server takes only connections that start with
+        # tor's PROXY line: a loopback fetch sends one as tor would.
+        self.circuit_ids = config.get("tor", {}).get("circuit_ids", True)
 
     def proxies(self, user: str) -> dict[str, str]:
         proxy = f"socks5h://{user}:x@127.0.0.1:{self.socks_port}"
@@ -101,11 +107,16 @@ def onion_fetch(url: str, proxies: dict[str, str]) -> float:
     return elapsed
 
 
-def loopback_fetch(bind: str, path: str, host: str) -> float:
+_circuits = itertools.count(1 << 20)  # a new circuit id per loopback fetch, as a new visitor's
+
+
+def loopback_fetch(bind: str, path: str, host: str, *, circuit_ids: bool) -> float:
     """The server's part: one request on a raw loopback socket, so that next to no client-side time
     is counted (a TCP handshake on loopback is some tens of microseconds)."""
     address, _, port = bind.rpartition(":")
     request = f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode()
+    if circuit_ids:
+        request = proxy_line(next(_circuits)) + request
     t = time.perf_counter()
     with socket.create_connection((address, int(port))) as s:
         s.sendall(request)
@@ -137,7 +148,8 @@ def main() -> None:
                 data_dir = work / f"demo-{kind}-{run}"
                 demo = Demo(data_dir, cache)
                 startups[kind].append(demo.first_fetch_seconds())
-                print(f"start-up {kind}: first fetch over the onion {startups[kind][-1]:.1f} s after launch", flush=True)
+                print(f"start-up {kind}: first fetch over the onion {startups[kind][-1]:.1f} s after launch",
+                      flush=True)
                 if not (kind == "warm" and run == args.runs - 1):
                     demo.stop()
 
@@ -145,11 +157,11 @@ def main() -> None:
         proxies = demo.proxies("bench")
         for _ in range(5):  # circuits built, caches and workers warm
             onion_fetch(onion_url, proxies)
-            loopback_fetch(demo.web_bind, "/en/", demo.hostname)
+            loopback_fetch(demo.web_bind, "/en/", demo.hostname, circuit_ids=demo.circuit_ids)
         over_onion, on_loopback = [], []
         for _ in range(args.fetches):  # interleaved, so that other load on the machine hits both alike
             over_onion.append(onion_fetch(onion_url, proxies))
-            on_loopback.append(loopback_fetch(demo.web_bind, "/en/", demo.hostname))
+            on_loopback.append(loopback_fetch(demo.web_bind, "/en/", demo.hostname, circuit_ids=demo.circuit_ids))
         demo.stop()
 
         onion_median = statistics.median(over_onion)

@@ -1,8 +1,8 @@
 """Benchmark (by hand): the cost of sealing and opening reports with crypto/, side by side with
 the primitives underneath and with gpg. Every figure is measured in this one run.
 
-    .venv/bin/python bench/seal.py               # all four measurements
-    .venv/bin/python bench/seal.py --no-gpg      # skip gpg (RSA-4096 key generation is slow)
+    .venv/bin/python -m bench.seal               # all four measurements
+    .venv/bin/python -m bench.seal --no-gpg      # skip gpg (RSA-4096 key generation is slow)
 
 Targets (issue "crypto/"):
   1. sealing a 2 KiB report to one post-quantum recipient: at most 1.5x a bare HPKE seal of a
@@ -25,14 +25,12 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
-from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305  # noqa: E402
-
-from crypto import age  # noqa: E402
-from crypto.age import keys, mlkem, stream  # noqa: E402
-from crypto.envelope import frame, report  # noqa: E402
-from crypto.envelope.sealing import open_sealed, seal  # noqa: E402
+from crypto import age
+from crypto.age import keys, mlkem, stream
+from crypto.envelope import frame, report
+from crypto.envelope.sealing import open_sealed, seal
 
 # A report whose encoding is 2 KiB, the size of a typical one.
 _FIELDS = dict(urls=("http://example.org/",), found_on="website", kinds=("images",), access="", seen_on="",
@@ -72,8 +70,10 @@ def bench_seal(identity) -> float:
     ratio = t_ours / t_bare
     print("1. seal a 2 KiB report to one mlkem768x25519 recipient")
     print(f"   bare HPKE seal of a 16-byte key   {t_bare * 1e6:8.1f} us")
-    print(f"   crypto.age.encrypt(2 KiB report)  {t_ours * 1e6:8.1f} us   ratio {ratio:.2f}x (target <= 1.5x): {verdict(ratio <= 1.5)}")
-    print(f"   as the server seals it (encoded, framed to {frame.FRAME_SIZE} bytes) {t_framed * 1e6:8.1f} us   ratio {t_framed / t_bare:.2f}x")
+    print(f"   crypto.age.encrypt(2 KiB report)  {t_ours * 1e6:8.1f} us   ratio {ratio:.2f}x "
+          f"(target <= 1.5x): {verdict(ratio <= 1.5)}")
+    print(f"   as the server seals it (encoded, framed to {frame.FRAME_SIZE} bytes) {t_framed * 1e6:8.1f} us   "
+          f"ratio {t_framed / t_bare:.2f}x")
     return t_framed
 
 
@@ -98,7 +98,8 @@ def bench_stream() -> None:
     mib = len(payload) / 2**20
     print("2. seal a 5 MiB payload")
     print(f"   bare ChaCha20-Poly1305, 64 KiB chunks  {mib / t_bare:8.0f} MiB/s")
-    print(f"   crypto.stream.encrypt (age STREAM)     {mib / t_ours:8.0f} MiB/s   {speed * 100:.0f} % of bare (target >= 60 %): {verdict(speed >= 0.6)}")
+    print(f"   crypto.stream.encrypt (age STREAM)     {mib / t_ours:8.0f} MiB/s   {speed * 100:.0f} % of bare "
+          f"(target >= 60 %): {verdict(speed >= 0.6)}")
 
 
 _WORKER_IDENTITY = None
@@ -133,7 +134,8 @@ def bench_open(identity, count: int = 10_000) -> None:
     _open_range((0, 1000))
     one = (time.perf_counter() - start) / 1000
     print(f"3. open {count:,} sealed 2 KiB reports (framed, one post-quantum recipient)")
-    print(f"   2 processes: {elapsed:.2f} s (target <= 1.5 s): {verdict(elapsed <= 1.5)}")
+    target = 1.5 * count / 10_000  # the target is 1.5 s for 10,000 reports
+    print(f"   2 processes: {elapsed:.2f} s (target <= {target:.2f} s): {verdict(elapsed <= target)}")
     print(f"   one process: {one * 1e6:.0f} us per report (decrypt + unframe + decode)")
 
 
@@ -162,7 +164,8 @@ def bench_gpg(t_seal: float, runs: int = 30) -> None:
         t_gpg = (time.perf_counter() - start) / runs
         print(f"   gpg --encrypt (RSA-4096) of the same framed report  {t_gpg * 1e3:8.2f} ms")
         print(f"   crypto.age.encrypt (mlkem768x25519)                 {t_seal * 1e3:8.2f} ms")
-        print(f"   gpg costs {t_gpg / t_seal:.0f}x a post-quantum age seal (gpg time includes its process start, as SecureDrop runs it)")
+        print(f"   gpg costs {t_gpg / t_seal:.0f}x a post-quantum age seal "
+              "(gpg time includes its process start, as SecureDrop runs it)")
     finally:
         shutil.rmtree(home, ignore_errors=True)
 

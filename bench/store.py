@@ -1,6 +1,6 @@
 """Durable adds per second with concurrent writers: group commit against one commit per row.
 
-Run by hand:  .venv/bin/python bench/store.py [--threads 16] [--seconds 3] [--backend sqlite|postgres|both]
+Run by hand:  .venv/bin/python -m bench.store [--threads 16] [--seconds 3] [--backend sqlite|postgres|both]
               [--pending-rows 100000]
 
 Both modes run side by side in one run, on the same kind of fresh database and the same sealed
@@ -25,11 +25,9 @@ import datetime
 import mmap
 import os
 import resource
-import sys
 import tempfile
 import threading
 import time
-from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -205,8 +203,7 @@ def main() -> None:
             bench_writer_cpu(f"sqlite:///{tmp}/writer.sqlite3", args.seconds)
 
     if args.backend in ("postgres", "both"):
-        sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-        from pg import PostgresServer  # the tests' throwaway server
+        from tests.pg import PostgresServer  # the tests' throwaway server
 
         server = PostgresServer.create()
         try:

@@ -55,7 +55,7 @@ def run_demo(data_dir: str | os.PathLike | None = None, *, stop: threading.Event
         try:
             network.wait_ready()
             say(f"private network up after {time.monotonic() - started:.1f} s")
-        except BaseException as exc:  # handed to the main thread below
+        except BaseException as exc:  # noqa: BLE001  (handed to the main thread below, which raises it)
             failed.append(exc)
             stop.set()
 

@@ -67,7 +67,7 @@ def _save_to_cache(node: Node, key_cache: Path) -> None:
         return  # a read-only home only costs the next start a few seconds
 
 def run_tool(args: list[str], **kwargs) -> None:
-    done = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60, **kwargs)
+    done = subprocess.run(args, capture_output=True, timeout=60, **kwargs)
     if done.returncode != 0:
         raise PrivateNetworkError(
             f"{Path(args[0]).name} failed ({done.returncode}): {done.stderr.decode(errors='replace')[-500:]}")

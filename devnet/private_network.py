@@ -127,7 +127,9 @@ class PrivateNetwork:
             self._wait_for_consensus(self._deadline)
             self.timings["consensus"] = time.monotonic() - self._t0
             for name in ("hs", "client"):
-                self.nodes[name].controller.set_conf("DisableNetwork", "0")
+                controller = self.nodes[name].controller
+                assert controller is not None  # start() attached every node
+                controller.set_conf("DisableNetwork", "0")
             for name in ("hs", "client"):
                 self._wait_bootstrapped(self.nodes[name], self._deadline)
             self.timings["bootstrapped"] = time.monotonic() - self._t0
@@ -205,9 +207,11 @@ class PrivateNetwork:
     def _attach(self, node: Node, deadline: float) -> None:
         """Open the node's controller. Authenticating takes ownership (TAKEOWNERSHIP), so closing this
         controller would stop the tor: it stays open for the network's lifetime."""
+        process = node.process
+        assert process is not None  # launched just before
         while True:
-            if node.process.poll() is not None:
-                raise PrivateNetworkError(f"tor {node.name} exited ({node.process.returncode}): {self._log_tail(node)}")
+            if process.poll() is not None:
+                raise PrivateNetworkError(f"tor {node.name} exited ({process.returncode}): {self._log_tail(node)}")
             try:
                 controller = stem.control.Controller.from_port("127.0.0.1", node.control_port)
             except stem.SocketError:
@@ -230,10 +234,11 @@ class PrivateNetwork:
     def _wait_for_consensus(self, deadline: float) -> None:
         """Until one authority's consensus lists every relay as Running, Guard and Stable."""
         relays = {n.fingerprint for n in self.nodes.values() if n.is_relay}
-        auth = self.nodes["auth0"]
+        controller = self.nodes["auth0"].controller
+        assert controller is not None  # start() attached every node
         while True:
             try:
-                text = auth.controller.get_info("ns/all", "")
+                text = controller.get_info("ns/all", "")
             except stem.ControllerError:
                 text = ""
             if relays <= _usable_relays(text):
@@ -243,11 +248,13 @@ class PrivateNetwork:
             time.sleep(0.25)
 
     def _wait_bootstrapped(self, node: Node, deadline: float) -> None:
+        controller, process = node.controller, node.process
+        assert controller is not None and process is not None  # start() launched and attached it
         while True:
-            phase = node.controller.get_info("status/bootstrap-phase", "")
+            phase = controller.get_info("status/bootstrap-phase", "")
             if "PROGRESS=100" in phase:
                 return
-            if node.process.poll() is not None:
+            if process.poll() is not None:
                 raise PrivateNetworkError(f"tor {node.name} exited: {self._log_tail(node)}")
             if time.monotonic() > deadline:
                 raise PrivateNetworkError(f"tor {node.name} did not bootstrap: {phase}")

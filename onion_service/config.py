@@ -354,7 +354,8 @@ class _Table:
     def __init__(self, raw: Any, prefix: str) -> None:
         if not isinstance(raw, dict):
             raise ConfigError(f"{prefix.rstrip('.') or 'configuration'} must be a table")
-        self.raw, self.prefix, self.seen = raw, prefix, set()
+        self.raw, self.prefix = raw, prefix
+        self.seen: set[str] = set()
 
     def get(self, key: str, kind: type, *, default: Any = None, required: bool = False) -> Any:
         self.seen.add(key)

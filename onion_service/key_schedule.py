@@ -58,7 +58,7 @@ def _check_combinable(schedules: list[Schedule]) -> None:
 
 
 def utc_today() -> datetime.date:
-    return datetime.datetime.now(datetime.timezone.utc).date()
+    return datetime.datetime.now(datetime.UTC).date()
 
 
 def check_today(schedules: Sequence[Schedule], today: datetime.date, warn_days: int) -> str | None:

@@ -3,8 +3,8 @@
 tests as the session fixture `staff` (tests/conftest.py).
 
 Tests import this module by its bare name (the tests/ folder is on sys.path under pytest);
-benches put tests/ on sys.path first. Everything here talks to 127.0.0.1 only, and every wait is
-bounded in time.
+benches, run from the repository root as `python -m bench.NAME`, import it as `tests.harness`.
+Everything here talks to 127.0.0.1 only, and every wait is bounded in time.
 """
 
 from __future__ import annotations
@@ -20,7 +20,12 @@ import sys
 import time
 from pathlib import Path
 
-from kit import ROOT, Staff, new_staff  # noqa: F401 (re-exported: the staff key goes with the harness)
+# Re-exported: the staff key goes with the harness. Under pytest the helpers import each other by
+# bare name; a bench imports them as the namespace package `tests` (no sys.path edits either way).
+if __package__:
+    from tests.kit import ROOT, Staff, new_staff
+else:
+    from kit import ROOT, Staff, new_staff  # noqa: F401
 
 SERVE = ("-m", "onion_service.process")
 
@@ -153,7 +158,8 @@ def make_config(data_dir: Path, recipient: str, **options):
 
 
 def report_fields(token: str, *, description: str = "", urls: str = "http://example.org/faults",
-                  kinds: tuple[str, ...] = ("images",), found_on: str = "website", **extra: object) -> dict[str, object]:
+                  kinds: tuple[str, ...] = ("images",), found_on: str = "website",
+                  **extra: object) -> dict[str, object]:
     """A complete, valid report form's fields (the one builder tests and benches share); `extra`
     adds or replaces fields."""
     fields: dict[str, object] = {

@@ -26,7 +26,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from harness import free_port
+if __package__:  # imported as tests.pg by a bench (python -m bench.store)
+    from tests.harness import free_port
+else:  # under pytest, the helpers import each other by bare name
+    from harness import free_port
 
 SUPERUSER = "meldpunt"
 DEPLOY_SETTINGS = Path(__file__).resolve().parent.parent / "deploy/postgresql/meldpunt.conf"

@@ -11,8 +11,7 @@ from collections.abc import Iterator, Sequence
 from typing import Protocol
 
 from crypto.age import armor as _armor
-from crypto.age import labels
-from crypto.age import stream, wire
+from crypto.age import labels, stream, wire
 from crypto.age.errors import (
     AgeError,
     HeaderError,

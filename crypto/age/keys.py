@@ -55,7 +55,8 @@ def parse_recipient(text: str) -> MLKEMRecipient | X25519Recipient:
     """Parses one recipient: age1pq1… (post-quantum, the default) or age1… (X25519)."""
     if not isinstance(text, str):
         raise RecipientError("a recipient is a string")
-    return _parse_by_prefix(text, _RECIPIENT_PREFIXES, RecipientError, "unknown recipient type (expected age1pq1… or age1…)")
+    return _parse_by_prefix(text, _RECIPIENT_PREFIXES, RecipientError,
+                            "unknown recipient type (expected age1pq1… or age1…)")
 
 
 def parse_recipients_file(text: str) -> list[MLKEMRecipient | X25519Recipient]:
@@ -115,7 +116,7 @@ def generate(kind: str = "pq") -> MLKEMIdentity | X25519Identity:
 
 def identity_file_text(identity: MLKEMIdentity | X25519Identity) -> str:
     """The identity as age-keygen writes it: who can read it is said by the comments."""
-    created = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
+    created = datetime.datetime.now(datetime.UTC).replace(microsecond=0).isoformat()
     return (
         f"# created: {created}\n"
         f"# public key: {identity.recipient().encode()}\n"

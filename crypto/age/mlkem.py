@@ -16,8 +16,8 @@ from cryptography.hazmat.primitives import hpke
 from cryptography.hazmat.primitives.asymmetric import mlkem, x25519
 
 from crypto.age import bech32
-from crypto.age.labels import POSTQUANTUM
 from crypto.age.errors import HeaderError, IdentityError, RecipientError
+from crypto.age.labels import POSTQUANTUM
 from crypto.age.wire import Stanza, b64decode, b64encode
 
 TYPE = "mlkem768x25519"

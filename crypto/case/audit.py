@@ -70,7 +70,8 @@ def check_chain(conn: sqlite3.Connection) -> tuple[int, str, Broken | None, list
         if seq != expected:
             return len(entries), previous, Broken(expected, f"entry {expected} is missing"), entries
         if not isinstance(text, str) or chain_hash(previous, text) != stored:
-            return len(entries), previous, Broken(seq, "its hash does not match its text and the entry before it"), entries
+            broken = Broken(seq, "its hash does not match its text and the entry before it")
+            return len(entries), previous, broken, entries
         try:
             entry = json.loads(text)
         except ValueError:

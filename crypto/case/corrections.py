@@ -24,9 +24,10 @@ CHANGES = ("assess", "status", "undo")  # the entries that change an address's s
 
 @dataclass(frozen=True)
 class State:
-    status: str
+    # As the audit log's JSON holds them: a replayed entry's values are whatever it recorded.
+    status: str | None
     status_day: str | None
-    assessment: dict[str, str] | None  # FIELDS with analyst and day, as in the assessments table
+    assessment: dict[str, Any] | None  # FIELDS with analyst and day, as in the assessments table
 
 
 NEW = State("new", None, None)

@@ -74,11 +74,12 @@ def assess(conn: sqlite3.Connection, address_ids: Sequence[int], a: Assessment, 
     out = []
     with transaction(conn):
         for aid in _existing(conn, address_ids):
-            status, status_day = conn.execute("SELECT status, status_day FROM addresses WHERE id = ?", (aid,)).fetchone()
+            status, status_day = conn.execute("SELECT status, status_day FROM addresses WHERE id = ?",
+                                              (aid,)).fetchone()
             row = conn.execute(f"SELECT {', '.join(FIELDS)} FROM assessments WHERE address = ?", (aid,)).fetchone()
             if row is None and given.verdict is None:
                 raise InputError(f"address {aid} has no assessment yet: give its --verdict")
-            old = dict(zip(FIELDS, row)) if row else {f: None for f in FIELDS}
+            old = dict(zip(FIELDS, row, strict=True)) if row else {f: None for f in FIELDS}
             new = {f: getattr(given, f) if getattr(given, f) is not None else old[f] for f in FIELDS}
             new = {**new, "age_group": new["age_group"] or "unknown", "country": new["country"] or "",
                    "provider": new["provider"] or "", "note": new["note"] or ""}
@@ -88,7 +89,8 @@ def assess(conn: sqlite3.Connection, address_ids: Sequence[int], a: Assessment, 
                 changes["status"] = (status, new_status)
                 conn.execute("UPDATE addresses SET status = ?, status_day = ? WHERE id = ?", (new_status, day, aid))
             conn.execute(
-                "INSERT OR REPLACE INTO assessments (address, verdict, age_group, country, provider, note, analyst, day)"
+                "INSERT OR REPLACE INTO assessments"
+                " (address, verdict, age_group, country, provider, note, analyst, day)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (aid, *(new[f] for f in FIELDS), analyst, day))
             looked = attention.unseen_danger_reports(conn, aid)
             seq = audit.append(conn, action="assess", analyst=analyst, day=day, address=aid, data={

@@ -159,11 +159,13 @@ def _add_report(conn: sqlite3.Connection, record: dict, seq: int) -> None:
     day = record["day"]
     danger = 1 if fields["child_in_danger"] else 0
     conn.execute(
-        "INSERT INTO reports (id, sha256, day, receipt, child_in_danger, found_on, kinds, language, fields, audit_seq)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO reports (id, sha256, day, receipt, child_in_danger, found_on, kinds, language, fields, audit_seq,"
+        " channel, via, campaign) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (record["id"], record["sha256"], day, fields["receipt"], danger, fields["found_on"],
          ";".join(fields["kinds"]), fields["language"],
-         json.dumps(fields, ensure_ascii=True, sort_keys=True, separators=(",", ":")), seq),
+         json.dumps(fields, ensure_ascii=True, sort_keys=True, separators=(",", ":")), seq,
+         # A report older than version 3 has none of the three.
+         fields.get("channel", ""), fields.get("via", ""), fields.get("campaign", "")),
     )
     named: dict[str, str] = {}
     for url in fields["urls"]:

@@ -32,7 +32,9 @@ class Letter:
     text: str
 
 
-def letters(conn: sqlite3.Connection, *, status: str, language: str, sender: str, day: str | None = None) -> list[Letter]:
+def letters(
+    conn: sqlite3.Connection, *, status: str, language: str, sender: str, day: str | None = None
+) -> list[Letter]:
     if language not in LETTERS:
         raise InputError(f"no letter in {language!r}; one of {', '.join(sorted(LETTERS))}")
     sender = sender.strip()

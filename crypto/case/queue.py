@@ -76,7 +76,9 @@ def _address(row: tuple, assessment: dict[str, str] | None = None) -> Address:
                    assessment)
 
 
-def triage(conn: sqlite3.Connection, filters: Filters = Filters(), *, limit: int = PAGE, offset: int = 0) -> list[Address]:
+def triage(
+    conn: sqlite3.Connection, filters: Filters = Filters(), *, limit: int = PAGE, offset: int = 0
+) -> list[Address]:
     """One page of the queue: its parts one after the other, each in triage order."""
     limit = max(1, min(limit, MAX_PAGE))
     offset = max(0, offset)
@@ -172,7 +174,7 @@ def _assessment(conn: sqlite3.Connection, aid: int) -> dict[str, str] | None:
                        " WHERE address = ?", (aid,)).fetchone()
     if row is None:
         return None
-    return dict(zip(("verdict", "age_group", "country", "provider", "note", "analyst", "day"), row))
+    return dict(zip(("verdict", "age_group", "country", "provider", "note", "analyst", "day"), row, strict=True))
 
 
 def get_address(conn: sqlite3.Connection, aid: int) -> Address:

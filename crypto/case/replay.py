@@ -68,7 +68,8 @@ def _columns(row: tuple, answers: dict[str, Any] | None) -> list[str]:
         ("receipt code", row[3], answers.get("receipt")),
         ("child-in-danger answer", row[4], 1 if answers.get("child_in_danger") else 0),
         ("where-found answer", row[5], answers.get("found_on")),
-        ("kinds", row[6], ";".join(kinds) if isinstance(kinds, list) and all(isinstance(k, str) for k in kinds) else None),
+        ("kinds", row[6],
+         ";".join(kinds) if isinstance(kinds, list) and all(isinstance(k, str) for k in kinds) else None),
         ("language", row[7], answers.get("language")),
     )
     return [f"its {name} is not the one in its stored answers" for name, column, answer in copies if column != answer]

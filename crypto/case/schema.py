@@ -104,6 +104,23 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX addresses_unseen ON addresses (danger DESC, reports DESC, first_day, id) WHERE unseen_danger > 0",
         "CREATE INDEX addresses_fresh ON addresses (danger DESC, reports DESC, first_day, id) WHERE fresh > 0",
     ),
+    (
+        # How each report came (report version 3; "" for older reports), copied out of `fields`
+        # at import so that `case stats` counts them with one GROUP BY (crypto/case/stats.py).
+        "ALTER TABLE reports ADD COLUMN channel TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE reports ADD COLUMN via TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE reports ADD COLUMN campaign TEXT NOT NULL DEFAULT ''",
+        """UPDATE reports SET channel = coalesce(json_extract(fields, '$.channel'), ''),
+            via = coalesce(json_extract(fields, '$.via'), ''), campaign = coalesce(json_extract(fields, '$.campaign'), '')""",
+        # The statistics read a period of days from these indexes alone, never from the rows
+        # (which hold each report's whole text): reports by the day they arrived with every
+        # field they are counted by; addresses by the day they were first reported with their
+        # status; status moves in the audit log by their day.
+        "CREATE INDEX reports_stats ON reports (day, language, found_on, kinds, channel, via, campaign)",
+        "CREATE INDEX addresses_first_day ON addresses (first_day, status, status_day, last_day)",
+        "CREATE INDEX audit_moves ON audit (json_extract(entry, '$.action'), json_extract(entry, '$.day'),"
+        " json_extract(entry, '$.data.status'), address)",
+    ),
 )
 VERSION = len(_MIGRATIONS)
 
@@ -180,6 +197,7 @@ def database_errors(case_dir: str) -> Iterator[None]:
     try:
         yield
     except sqlite3.OperationalError as exc:
-        raise CaseError(f"the case file in {case_dir} cannot be used now: {exc} (is another command running?)") from None
+        raise CaseError(f"the case file in {case_dir} cannot be used now: {exc}"
+                        " (is another command running?)") from None
     except sqlite3.DatabaseError as exc:
         raise CaseError(f"the case file in {case_dir} is damaged: {exc}") from None

@@ -101,7 +101,8 @@ def address_lines(d: Details, *, brief: bool = False) -> list[str]:
     if a.assessment:
         s = a.assessment
         lines += [
-            _line("Verdict", f"{s['verdict']} ({VERDICTS[s['verdict']]})" if s["verdict"] in VERDICTS else s["verdict"]),
+            _line("Verdict",
+                  f"{s['verdict']} ({VERDICTS[s['verdict']]})" if s["verdict"] in VERDICTS else s["verdict"]),
             _line("Age group", s["age_group"]),
             _line("Hosting", ", ".join(x for x in (s["provider"], s["country"]) if x) or "(not found yet)"),
             _line("Assessed", f"by {s['analyst']} on {s['day']}"),

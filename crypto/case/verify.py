@@ -20,7 +20,6 @@ from crypto.case.audit import check_chain
 from crypto.case.decisions import FIELDS
 from crypto.case.importing import reports_digest
 
-
 _SHOWN = 20  # differences named in one message; a whole damaged table would drown the first ones
 
 
@@ -39,24 +38,24 @@ def verify(conn: sqlite3.Connection) -> Verified:
 
 
 def _replay(conn: sqlite3.Connection, entries: list[dict[str, Any]]) -> str | None:
-    status: dict[int, tuple[str, str, int]] = {}  # address -> (status, day, seq)
-    assessed: dict[int, tuple[tuple, int]] = {}
+    status: dict[int, tuple[str | None, str | None, int]] = {}  # address -> (status, day, seq)
+    assessed: dict[int, tuple[tuple[object, ...], int]] = {}  # address -> (assessment, seq)
     imports: dict[int, dict[str, Any]] = {}
     for e in entries:
         data = e.get("data") or {}
         if e.get("action") == "import":
             imports[e["seq"]] = data
         elif e.get("action") in ("assess", "status"):
-            address = e.get("address")
+            address: int = e["address"]  # every assess and status entry names one
             if e["action"] == "assess":
                 assessed[address] = ((data.get("verdict"), data.get("age_group"), data.get("country"),
                                       data.get("provider"), data.get("note"), e.get("analyst"), e.get("day")), e["seq"])
-                if data.get("status") != status.get(address, ("new",))[0]:
+                if data.get("status") != status.get(address, ("new", None, 0))[0]:
                     status[address] = (data.get("status"), e.get("day"), e["seq"])
             else:
                 status[address] = (data.get("status"), e.get("day"), e["seq"])
         elif e.get("action") == "undo":  # crypto/case/corrections.py: the state it restores
-            address = e.get("address")
+            address = e["address"]
             status[address] = (data.get("status"), data.get("status_day"), e["seq"])
             a = data.get("assessment")
             if a is None:
@@ -85,9 +84,9 @@ def _replay(conn: sqlite3.Connection, entries: list[dict[str, Any]]) -> str | No
     rows = {r[0]: r[1:] for r in conn.execute(
         "SELECT address, verdict, age_group, country, provider, note, analyst, day FROM assessments")}
     for aid in sorted(set(rows) | set(assessed)):
-        want = assessed.get(aid)
-        if want is None or rows.get(aid) != want[0]:
-            where = f"its last audit entry ({want[1]})" if want else "the audit log"
+        recorded = assessed.get(aid)
+        if recorded is None or rows.get(aid) != recorded[0]:
+            where = f"its last audit entry ({recorded[1]})" if recorded else "the audit log"
             return f"address {aid}: its assessment is not the one {where} records"
     return _replay_statuses(conn, entries) or recount_problem(conn, entries)
 

@@ -16,7 +16,7 @@ import secrets
 # 256 random bits: neither guessable nor found from the stored hash.
 SECRET_BYTES = 32
 HASH_BYTES = 32  # SHA-256
-_HEX = re.compile(r"[0-9a-f]{%d}" % (2 * SECRET_BYTES))
+_HEX = re.compile(rf"[0-9a-f]{{{2 * SECRET_BYTES}}}")
 
 
 def new_purge_secret() -> str:

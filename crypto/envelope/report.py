@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
+import re
 from dataclasses import dataclass
 
 from crypto.envelope.errors import ReceiptError, ReportError
@@ -18,8 +19,23 @@ from crypto.envelope.receipt import normalise_receipt
 
 # 2: the report carries a purge secret (crypto/envelope/purge_secret.py). Version 1 reports, sealed
 # before it existed, still open: with exactly version 1's fields and no secret.
-VERSION = 2
+# 3: the report carries how it came (channel, via) and a campaign tag, for the hotline's numbers
+# (crypto/case/stats.py). Versions 1 and 2 still open, with those three fields empty.
+VERSION = 3
+PURGE_VERSION = 2
 LEGACY_VERSION = 1
+OLD_VERSIONS = (PURGE_VERSION, LEGACY_VERSION)
+
+# The site the report was sent on: the onion service, or the hotline's HTTPS name.
+CHANNELS = ("onion", "https")
+# What filled in the form, when the reporter kept it ticked: the browser extension.
+VIAS = ("", "extension")
+# A campaign tag, as campaign links carry it (/nl/?c=lockdown-2020): lowercase letters, digits
+# and inner hyphens, at most 32 characters. Short and plain on purpose: it is a label the hotline
+# chose for a campaign, not a place for text, and a long or free-form tag could be made unique
+# per recipient and so single out a reporter. The reporter sees it on the form and can untick it.
+MAX_CAMPAIGN = 32
+CAMPAIGN = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?")
 
 # Where the reporter found the material, in the order the form offers them.
 FOUND_ON = (
@@ -58,13 +74,32 @@ class Report:
     received_on: str  # ISO day (UTC); never a time of day
     # A new report gets a fresh secret; "" only in a version 1 report.
     purge_secret: str = dataclasses.field(default_factory=new_purge_secret)
+    # "" only in a version 1 or 2 report, which did not record them.
+    channel: str = "onion"
+    via: str = ""
+    campaign: str = ""
     version: int = VERSION
 
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Report)}
-_LEGACY_FIELDS = set(_FIELDS) - {"purge_secret"}
+_ORIGIN = {"channel", "via", "campaign"}
+# The fields each older version has, exactly.
+_VERSION_FIELDS = {
+    VERSION: frozenset(_FIELDS),
+    PURGE_VERSION: frozenset(_FIELDS) - _ORIGIN,
+    LEGACY_VERSION: frozenset(_FIELDS) - _ORIGIN - {"purge_secret"},
+}
 _STRINGS = ("found_on", "access", "seen_on", "description", "contact", "language", "receipt", "received_on",
-            "purge_secret")
+            "purge_secret", "channel", "via", "campaign")
+
+
+def version_fields(version: int) -> frozenset[str]:
+    """The names a report of this version holds, exactly (what `decode` accepts)."""
+    return _VERSION_FIELDS[version]
+
+
+def is_campaign(tag: str) -> bool:
+    return isinstance(tag, str) and CAMPAIGN.fullmatch(tag) is not None
 
 
 def encode(report: Report) -> bytes:
@@ -72,7 +107,7 @@ def encode(report: Report) -> bytes:
     _check(report)
     # Field by field rather than dataclasses.asdict, which deep-copies every value: the server
     # encodes each report twice (validate checks its size, seal frames it), so this is hot.
-    names = _FIELDS if report.version == VERSION else _LEGACY_FIELDS
+    names = _VERSION_FIELDS[report.version]
     data: dict[str, object] = {name: getattr(report, name) for name in names}
     data["urls"] = list(report.urls)
     data["kinds"] = list(report.kinds)
@@ -88,7 +123,9 @@ def decode(data: bytes) -> Report:
         raise ReportError(f"report is not UTF-8 JSON: {exc}") from None
     if not isinstance(obj, dict):
         raise ReportError("report is not a JSON object")
-    expected = _LEGACY_FIELDS if obj.get("version") == LEGACY_VERSION else set(_FIELDS)
+    version = obj.get("version")
+    # An unknown version is checked against this version's fields, then refused by _check.
+    expected = _VERSION_FIELDS[version] if type(version) is int and version in _VERSION_FIELDS else _VERSION_FIELDS[VERSION]
     if set(obj) != expected:
         missing = sorted(expected - set(obj))
         unknown = sorted(set(obj) - expected)
@@ -97,7 +134,9 @@ def decode(data: bytes) -> Report:
         if not isinstance(obj[name], list):
             raise ReportError(f"report field {name} is not a list")
         obj[name] = tuple(obj[name])
-    if expected is _LEGACY_FIELDS:
+    if version in OLD_VERSIONS:
+        obj.update({"channel": "", "via": "", "campaign": ""})
+    if version == LEGACY_VERSION:
         obj["purge_secret"] = ""
     report = Report(**obj)
     _check(report)
@@ -105,15 +144,25 @@ def decode(data: bytes) -> Report:
 
 
 def _check(report: Report) -> None:
-    if type(report.version) is not int or report.version not in (VERSION, LEGACY_VERSION):
+    if type(report.version) is not int or report.version not in _VERSION_FIELDS:
         raise ReportError(f"unknown report version {report.version!r}")
-    if report.version == VERSION and not is_purge_secret(report.purge_secret):
+    if report.version != LEGACY_VERSION and not is_purge_secret(report.purge_secret):
         raise ReportError("report field purge_secret is not 64 lowercase hex digits")
     if report.version == LEGACY_VERSION and report.purge_secret != "":
         raise ReportError("a version 1 report has no purge secret")
     for name in _STRINGS:
         if not isinstance(getattr(report, name), str):
             raise ReportError(f"report field {name} is not a string")
+    if report.version in OLD_VERSIONS:
+        if report.channel or report.via or report.campaign:
+            raise ReportError(f"a version {report.version} report has no channel, via or campaign")
+    else:
+        if report.channel not in CHANNELS:
+            raise ReportError(f"unknown channel {report.channel!r}")
+        if report.via not in VIAS:
+            raise ReportError(f"unknown via {report.via!r}")
+        if report.campaign and not is_campaign(report.campaign):
+            raise ReportError("report field campaign is not a campaign tag (a-z, 0-9, inner -, at most 32)")
     if not isinstance(report.urls, tuple) or not all(isinstance(u, str) and u for u in report.urls):
         raise ReportError("report field urls is not a list of addresses")
     if not 1 <= len(report.urls) <= MAX_URLS:

@@ -108,7 +108,9 @@ def period_starts(start: datetime.date, count: int, length: str) -> list[datetim
     return starts
 
 
-def generate(start: datetime.date, count: int, length: str = "month", kind: str = "pq") -> tuple[Keyring, Schedule, datetime.date]:
+def generate(
+    start: datetime.date, count: int, length: str = "month", kind: str = "pq"
+) -> tuple[Keyring, Schedule, datetime.date]:
     """A new keyring of `count` periods and its public schedule; the third value is the end."""
     starts = period_starts(start, count + 1, length)
     held, periods = {}, []

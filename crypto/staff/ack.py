@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 from crypto.errors import Error
 from crypto.staff.bundle import MAX_REPORTS

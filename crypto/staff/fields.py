@@ -53,6 +53,10 @@ FIELDS = (
     Field("language", "language", "Language"),
     Field("contact", "contact", "Contact", empty="(none)"),
     Field("description", "description", "Description", empty="(none)", multiline=True),
+    # Since report version 3 (last, so that the CSV's earlier columns keep their places).
+    Field("channel", "channel", "Channel", empty="(not recorded)"),
+    Field("via", "via", "Filled in by", empty="(no mark)"),
+    Field("campaign", "campaign", "Campaign", empty="(none)"),
 )
 # The fields shown as labelled lines, in reading order.
 SHOWN = tuple(f for f in FIELDS if f.label)

@@ -56,9 +56,10 @@ def write_file(directory: str, name: str, data: bytes) -> None:
 
 
 def new_record(rid: str, day: str, sha256: str, report: report_schema.Report) -> Record:
-    fields: dict[str, Any] = {name: getattr(report, name) for name in _FIELDS}
-    if report.version == report_schema.LEGACY_VERSION:
-        del fields["purge_secret"]  # a version 1 report has none, and decodes only without it
+    # An older report has fewer fields (no purge secret in version 1, no channel, via or campaign
+    # before version 3), and decodes only without them.
+    names = report_schema.version_fields(report.version)
+    fields: dict[str, Any] = {name: getattr(report, name) for name in _FIELDS if name in names}
     fields["urls"] = list(report.urls)
     fields["kinds"] = list(report.kinds)
     return {"id": rid, "day": day, "sha256": sha256, "report": fields}

@@ -16,7 +16,7 @@ import csv
 import io
 import re
 from collections import Counter
-from typing import Iterable
+from collections.abc import Iterable
 
 from crypto.staff.fields import FIELDS
 from crypto.staff.overview import Record, sort_key

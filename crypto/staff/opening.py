@@ -101,7 +101,7 @@ def _write_overviews(out_dir: str, records: list[Record]) -> None:
         except folder.FolderError as exc:
             os.write(write_end, str(exc).encode("utf-8", "replace")[:4000])
             status = 1
-        except BaseException:
+        except BaseException:  # noqa: BLE001  (a forked child: nothing may unwind into the parent's code)
             traceback.print_exc()
             status = 2
         finally:

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import html
 from collections import Counter
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from crypto.staff.display import visible
 from crypto.staff.fields import FIELD, SHOWN
@@ -21,7 +22,8 @@ from crypto.staff.fields import FIELD, SHOWN
 Record = Mapping[str, Any]  # {"id", "day", "sha256", "report": {the report's fields}}
 
 STYLE = """
-body { font: 16px/1.45 system-ui, sans-serif; margin: 0 auto; max-width: 60rem; padding: 1rem; color: #111; background: #fff; }
+body { font: 16px/1.45 system-ui, sans-serif; margin: 0 auto; max-width: 60rem; padding: 1rem;
+       color: #111; background: #fff; }
 h1 { font-size: 1.5rem; } h2 { border-bottom: 2px solid #555; margin-top: 2.5rem; }
 table { border-collapse: collapse; } td, th { border: 1px solid #bbb; padding: .2rem .6rem; text-align: left; }
 article { border: 1px solid #bbb; border-radius: 4px; margin: 1rem 0; padding: .5rem 1rem; }

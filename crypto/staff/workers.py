@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 from crypto import age
 from crypto.age.errors import NoIdentityMatchError
-from crypto.periods.keyring import explain_unopened
 from crypto.envelope.sealing import open_sealed
 from crypto.errors import Error
+from crypto.periods.keyring import explain_unopened
 from crypto.staff import folder
 from crypto.staff.bundle import Entry, read_sealed
 from crypto.staff.folder import Record

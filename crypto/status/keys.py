@@ -83,7 +83,7 @@ class SigningKey:
 
 
 def key_file_text(key: SigningKey) -> str:
-    created = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
+    created = datetime.datetime.now(datetime.UTC).replace(microsecond=0).isoformat()
     return (
         f"# meldpunt status signing key, created: {created}\n"
         f"# public key: {key.public().encode()}\n"

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import click
 
-from meldpunt.cli import age_commands, case_commands, key_commands, server_commands, staff_commands
 from crypto.errors import Error
+from meldpunt.cli import age_commands, case_commands, key_commands, server_commands, staff_commands
 
 # The server's third-party packages: a command that needs one of them on a machine without the
 # server extra (the air-gapped one) gets a sentence, not a traceback.

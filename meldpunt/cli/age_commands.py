@@ -16,10 +16,10 @@ from crypto import age, files
 from crypto.age import keys
 from crypto.age.errors import RecipientError
 from crypto.age.scrypt import ScryptIdentity, ScryptRecipient
+from crypto.errors import FileError
 from crypto.periods import keyring as keyring_module
 from crypto.periods import schedule as schedule_module
 from meldpunt.cli import passphrase
-from crypto.errors import FileError
 
 DEFAULT_IDENTITY_FILE = "meldpunt-identity.age"
 DEFAULT_PLAIN_IDENTITY_FILE = "meldpunt-identity.txt"
@@ -58,7 +58,7 @@ def keygen(kind: str, output: str | None, no_passphrase: bool, passphrase_file: 
         if os.path.lexists(taken):  # fail before asking for a passphrase; create_private re-checks
             raise FileError(f"{taken} already exists; not overwriting it")
     if periods:
-        first = start.date() if start else datetime.datetime.now(datetime.timezone.utc).date()
+        first = start.date() if start else datetime.datetime.now(datetime.UTC).date()
         keyring, schedule, end = keyring_module.generate(first, periods, length, kind)
         text = keyring.text()
         shown = schedule_module.format(schedule, comment="meldpunt key periods: public, for the server's `schedules`")

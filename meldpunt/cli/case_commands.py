@@ -13,20 +13,21 @@ import sys
 import click
 
 from crypto import files
-from crypto.periods.keyring import load_identities as load_identity_file
 from crypto.case import attention, corrections, handoff, idlists, letters, pages, queue, statuses, terminal
 from crypto.case.decisions import AGE_GROUPS, VERDICTS, Assessment, assess, seen, set_status
 from crypto.case.importing import import_bundles
 from crypto.case.schema import STATUSES, database_errors, open_case, private_dir
 from crypto.case.verify import verify
-from meldpunt.cli import passphrase
 from crypto.envelope.report import FOUND_ON, KINDS
 from crypto.errors import Error, FileError
 from crypto.files import write_output
+from crypto.periods.keyring import load_identities as load_identity_file
 from crypto.staff import folder
 from crypto.staff.display import visible
 from crypto.status import keys as status_keys
 from crypto.status.states import MESSAGES, STATES
+from meldpunt.cli import passphrase
+from meldpunt.cli.stats_commands import stats_command
 
 
 class CaseCheckFailed(Error):
@@ -427,5 +428,7 @@ def statuses_command(case_dir: str, analyst: str, key_path: str, passphrase_file
     click.echo(f"Status file version {written.version}: {written.entries} reports, sha256 {written.sha256}.")
     click.echo("Carry it to the server and run `meldpunt statuses import --config FILE STATUSFILE`.")
 
+
+case.add_command(stats_command)
 
 COMMANDS = (case,)

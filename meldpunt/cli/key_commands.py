@@ -50,7 +50,7 @@ def retire(identity: str, passphrase_file: str | None, before: datetime.datetime
     is rewritten in place (same passphrase); old copies of the file itself are not reached: see
     SECURITY.md."""
     ring, secret = _read(identity, passphrase_file)
-    today = datetime.datetime.now(datetime.timezone.utc).date()
+    today = datetime.datetime.now(datetime.UTC).date()
     new, due = keyring_module.retire_before(ring, before.date(), today)
     if not due:
         click.echo("No period is due: nothing to retire.")

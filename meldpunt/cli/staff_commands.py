@@ -13,12 +13,12 @@ from collections import defaultdict
 
 import click
 
-from crypto.periods.keyring import load_identities as load_identity_file
-from meldpunt.cli import passphrase
 from crypto.errors import Error
+from crypto.periods.keyring import load_identities as load_identity_file
 from crypto.staff.display import visible
 from crypto.staff.lookup import find_by_receipt, format_record
 from crypto.staff.opening import open_bundle
+from meldpunt.cli import passphrase
 
 # Failed ids listed per reason; the rest are counted.
 _SHOWN_PER_REASON = 20

@@ -25,8 +25,8 @@ from onion_service.config import Config, ConfigError, check_bind, same_socket
 from onion_service.process.listeners import Listening, listening
 from onion_service.process.refusals import RefusingWorker
 from onion_service.process.writer import Writer
-from onion_service.store import DEFAULT_LOCK_TIMEOUT, open_store
 from onion_service.shared.state import make_shared
+from onion_service.store import DEFAULT_LOCK_TIMEOUT, open_store
 
 # How long a worker waits for the writer's answer: the writer's own wait for a locked database
 # (the store's lock timeout), then room for the commit itself. Below gunicorn's worker timeout.
@@ -118,8 +118,8 @@ def _drop_server_header() -> None:
     def default_headers(self: gunicorn_wsgi.Response) -> list[str]:
         return [h for h in original(self) if not h.lower().startswith(("server:", "date:"))]
 
-    default_headers.meldpunt_no_server = True  # type: ignore[attr-defined]
-    response.default_headers = default_headers  # type: ignore[method-assign]
+    default_headers.meldpunt_no_server = True  # type: ignore[attr-defined]  # a mark on the function: patched once
+    response.default_headers = default_headers
 
 
 class _Arbiter(Arbiter):

@@ -37,6 +37,7 @@ import threading
 import time
 from collections import deque
 from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from gunicorn.workers.gthread import ThreadWorker
 
@@ -44,6 +45,9 @@ from onion_service.process import listeners, proxyline
 from onion_service.shared.circuits import ENVIRON_KEY
 from onion_service.web import routes
 from onion_service.web.form import MAX_BODY_BYTES
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 # A real request from Tor Browser arrives within a second or two even on a slow circuit (a form
 # post is a few kilobytes, a handful of Tor cells). 20 s leaves room for a congested circuit while
@@ -88,6 +92,11 @@ def _complete(buf: bytes | bytearray) -> bool:
 # table in at most 7 minutes (868,800 rows at the default limits, only once all were written to;
 # a spend reuses an expired row it meets anyway), at well under a millisecond of CPU a second.
 SWEEP_ROWS = 1024
+# gunicorn calls murder_pending after every turn of the worker's loop, i.e. after every batch of
+# socket events: hundreds of times a second under load. Sweeping on each turn cost more CPU
+# than serving the trivial route, and held the tables' cross-process lock against the requests
+# of both workers; so a worker sweeps at most this often.
+SWEEP_SECONDS = 1.0
 
 
 class BufferingWorker(ThreadWorker):
@@ -98,6 +107,10 @@ class BufferingWorker(ThreadWorker):
     # route it is), and the shared tables to sweep.
     meldpunt_listening: tuple = ()
     meldpunt_sweep: tuple = ()
+    # gunicorn's attribute (gunicorn has no types): the application its load() returned, our Flask
+    # app, until load_wsgi below wraps it; the app itself stays as meldpunt_app.
+    wsgi: Any
+    meldpunt_app: Flask
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -106,6 +119,7 @@ class BufferingWorker(ThreadWorker):
         self._reading: deque = deque()  # connections being read, oldest (first to expire) first
         self._serving = threading.local()  # the circuit of the request this pool thread serves
         self._quitting = False
+        self._next_sweep = 0.0  # time.monotonic() of the next sweep of the shared tables
 
     def load_wsgi(self) -> None:
         super().load_wsgi()
@@ -227,11 +241,13 @@ class BufferingWorker(ThreadWorker):
         return super().handle(conn)
 
     def murder_pending(self) -> None:
-        # Called by the worker's loop about once a second: close requests past their deadline,
-        # and every unfinished one once the worker is stopping.
+        # Called by the worker's loop after every turn (at least once a second): close requests
+        # past their deadline, and every unfinished one once the worker is stopping.
         super().murder_pending()
-        for table in self.meldpunt_sweep:
-            table.sweep(SWEEP_ROWS)
         now = time.monotonic()
+        if now >= self._next_sweep:
+            self._next_sweep = now + SWEEP_SECONDS
+            for table in self.meldpunt_sweep:
+                table.sweep(SWEEP_ROWS)
         while self._reading and (not self.alive or self._reading[0].meldpunt_deadline <= now):
             self._drop(self._reading[0])

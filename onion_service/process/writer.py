@@ -27,6 +27,7 @@ import signal
 import socket
 import struct
 import threading
+from collections.abc import Iterable
 
 from onion_service.store import (
     ID_BYTES,
@@ -244,12 +245,37 @@ def _recv_exactly(conn: socket.socket, size: int) -> bytes:
 
 def _close_inherited(keep: set[int]) -> None:
     # The master's listening sockets and log files are not the writer's business: holding them
-    # would keep the port bound after the master has gone.
-    last = 2
-    for fd in sorted(keep):
-        os.closerange(last + 1, fd)
-        last = fd
-    os.closerange(last + 1, os.sysconf("SC_OPEN_MAX"))
+    # would keep the port bound after the master has gone. Each is pointed at /dev/null rather
+    # than closed, so its number stays taken: the Python objects that owned them (a socket, a
+    # database connection, garbage not yet collected) still exist in this copy of the master's
+    # memory, and one finalized here closes "its" descriptor. Had the number been freed, it
+    # could by then be a worker thread's connection, and the writer's answer on it would fail
+    # (EBADF: the writer died, and every worker's report got a 503, issue 24).
+    null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)  # the lowest free number: nobody's
+    try:
+        for fd in _open_descriptors():
+            if fd > 2 and fd != null and fd not in keep:
+                os.dup2(null, fd, inheritable=False)
+    finally:
+        os.close(null)
+
+
+def _open_descriptors() -> list[int]:
+    # Read whole before any is replaced; the descriptor listdir itself used is closed by then
+    # (dup2 onto a closed number would open it, hence the check).
+    try:
+        listed: Iterable[int] = [int(name) for name in os.listdir("/proc/self/fd")]
+    except OSError:  # no /proc mounted: every number the limit allows (slower, same result)
+        listed = range(os.sysconf("SC_OPEN_MAX"))
+    return [fd for fd in listed if _is_open(fd)]
+
+
+def _is_open(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+    except OSError:
+        return False
+    return True
 
 
 def _name_process(name: bytes) -> None:
@@ -279,7 +305,7 @@ def _serve(database_url: str, from_workers: socket.socket, needed: int) -> int:
                 elif key.fileobj is needed:
                     last = True  # master and workers all gone: commit what came, then leave
                 else:
-                    batch += _read(key.fileobj, ready, buffers)  # type: ignore[arg-type]
+                    batch += _read(key.fileobj, ready, buffers)  # type: ignore[arg-type]  # else a worker's socket
             if batch:
                 _commit(store, batch, ready, buffers)
     finally:
@@ -290,7 +316,7 @@ def _serve(database_url: str, from_workers: socket.socket, needed: int) -> int:
 def _compact_daily(store, compacted_on: datetime.date | None) -> datetime.date | None:
     """Rewrites the store in random-id order once a UTC day (and when the writer starts), between
     batches: the writer owns the commits, so nothing waits on it but reports, for a moment."""
-    today = datetime.datetime.now(datetime.timezone.utc).date()
+    today = datetime.datetime.now(datetime.UTC).date()
     if compacted_on == today:
         return compacted_on
     try:
@@ -303,7 +329,7 @@ def _compact_daily(store, compacted_on: datetime.date | None) -> datetime.date |
 def _seconds_to_next_day() -> float:
     # Wakes the loop just after UTC midnight (and at least every 10 minutes, to retry a
     # compaction the database refused) even when no report arrives.
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     midnight = datetime.datetime.combine(now.date() + datetime.timedelta(days=1), datetime.time(), now.tzinfo)
     return min((midnight - now).total_seconds() + 1, 600.0)
 
@@ -354,7 +380,7 @@ def _commit(store, batch: list, ready: selectors.BaseSelector, buffers: dict) ->
     except StoreError as exc:
         status = _CORRUPT if isinstance(exc, StoreCorrupt) else _UNAVAILABLE
         answers = [_ACK.pack(status, bytes(ID_BYTES))] * len(batch)
-    for (conn, _, _, _), answer in zip(batch, answers):
+    for (conn, _, _, _), answer in zip(batch, answers, strict=True):
         try:
             conn.send(answer)  # 17 bytes to a thread that waits for them: never blocks
         except OSError:

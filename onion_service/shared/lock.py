@@ -20,7 +20,6 @@ import os
 import threading
 import time
 
-
 # Long enough for the other worker's holder to finish; far below anything a reporter notices.
 _RETRY_SECONDS = 0.0005
 

@@ -90,13 +90,13 @@ class SharedTable:
                     break  # a block never written to: the key is not here nor further along
                 row_key, deadline = rows[base], rows[base + 1]
                 if row_key > 0 and deadline <= now:
-                    rows[base:base + width] = [_FORGOTTEN] + [0] * (width - 1)
+                    rows[base:base + width] = [_FORGOTTEN, *[0] * (width - 1)]
                     row_key = _FORGOTTEN
                 if row_key == key:
                     seen = list(rows[base + 2:base + width])
                     new = decide(list(seen))
                     if new is not None:
-                        rows[base + 2:base + width] = new
+                        rows[base + 2:base + width] = [*new]  # a list display: ctypes' slice takes list[c_int64 | int]
                     return seen
                 if free is None and row_key <= 0:
                     free = base
@@ -110,7 +110,7 @@ class SharedTable:
                 self._touched[free // width // self._block] = 1
                 rows[free] = key
                 rows[free + 1] = now + int(lifetime * _SCALE)
-                rows[free + 2:free + width] = new
+                rows[free + 2:free + width] = [*new]
             return seen
 
     def forget(self, key: int) -> None:
@@ -124,7 +124,7 @@ class SharedTable:
                 if not self._touched[slot // self._block]:
                     return
                 if rows[base] == key:
-                    rows[base:base + width] = [_FORGOTTEN] + [0] * (width - 1)
+                    rows[base:base + width] = [_FORGOTTEN, *[0] * (width - 1)]
                     return
                 if rows[base] == 0:
                     return
@@ -143,7 +143,7 @@ class SharedTable:
                     continue
                 base = slot * width
                 if rows[base] > 0 and rows[base + 1] <= now:
-                    rows[base:base + width] = [_FORGOTTEN] + [0] * (width - 1)
+                    rows[base:base + width] = [_FORGOTTEN, *[0] * (width - 1)]
                 slot = (slot + 1) % self._slots
             self._cursor[0] = slot
 

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from onion_service.store import sqlite
 from onion_service.store.errors import mapped_errors
+from onion_service.store.rows import ReportRow
 from onion_service.store.schema import reports
 
 
@@ -31,7 +32,7 @@ class BatchCommitter:
         self._kept: sa.Connection | None = None
         self._lock = threading.Lock()
 
-    def commit(self, rows: list[dict[str, object]]) -> None:
+    def commit(self, rows: list[ReportRow]) -> None:
         """Inserts the rows and commits; either all of them are stored or, raising, none."""
         with self._lock, mapped_errors(), self._transaction() as conn:
             if self._engine.dialect.name == "sqlite":

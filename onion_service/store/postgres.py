@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.engine.interfaces import DBAPIConnection
 
 from onion_service.store.errors import StoreConfigError, StoreCorrupt
 from onion_service.store.schema import reports
@@ -38,8 +39,8 @@ def engine(url: sa.URL, lock_timeout: float, pool_size: int) -> sa.Engine:
     lock_ms = int(lock_timeout * 1000)
 
     @event.listens_for(made, "connect")
-    def on_connect(dbapi_conn: object, _record: object) -> None:
-        cursor = dbapi_conn.cursor()  # type: ignore[attr-defined]
+    def on_connect(dbapi_conn: DBAPIConnection, _record: object) -> None:
+        cursor = dbapi_conn.cursor()
         try:
             # The default, set anyway: a server configured otherwise would acknowledge
             # reports it has not yet flushed.
@@ -47,7 +48,7 @@ def engine(url: sa.URL, lock_timeout: float, pool_size: int) -> sa.Engine:
             cursor.execute(f"SET lock_timeout = {lock_ms}")
         finally:
             cursor.close()
-        dbapi_conn.commit()  # type: ignore[attr-defined]
+        dbapi_conn.commit()
 
     return made
 

@@ -7,11 +7,21 @@ from __future__ import annotations
 import datetime
 import hashlib
 import secrets
-from typing import NamedTuple, Protocol
+from typing import NamedTuple, Protocol, TypedDict
 
 from onion_service.store.schema import ID_BYTES, MAX_SEALED_BYTES, PURGE_HASH_BYTES, check_bytes
 
 NewRow = tuple[bytes, bytes, datetime.date, "bytes | None"]  # (id, sealed, day, purge_hash)
+
+
+class ReportRow(TypedDict):
+    """A new report as the reports table takes it (one row of a committed batch)."""
+
+    id: bytes
+    sealed: bytes
+    day: datetime.date
+    exported: bool
+    purge_hash: bytes | None
 
 
 class Writes(Protocol):
@@ -43,7 +53,7 @@ def check_report(sealed: object, day: object, purge_hash: object) -> tuple[bytes
         raise ValueError(f"sealed must be 1 to {MAX_SEALED_BYTES} bytes")
     if type(day) is not datetime.date:
         raise TypeError("day must be a datetime.date (not a datetime)")
-    return sealed, day, purge_hash  # type: ignore[return-value]  # checked just above
+    return sealed, day, purge_hash
 
 
 def new_id() -> bytes:

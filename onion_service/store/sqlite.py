@@ -16,6 +16,7 @@ from sqlalchemy import event
 
 from crypto import files
 from onion_service.store.errors import StoreConfigError, StoreCorrupt, StoreUnavailable, mapped_errors
+from onion_service.store.rows import ReportRow
 
 
 def engine(url: sa.URL, lock_timeout: float, pool_size: int) -> sa.Engine:
@@ -113,7 +114,7 @@ def _create_private_file(path: str) -> None:
         files.fsync_dir(os.path.dirname(os.path.abspath(path)))
 
 
-def insert(conn: sa.Connection, rows: list[dict[str, object]]) -> None:
+def insert(conn: sa.Connection, rows: list[ReportRow]) -> None:
     """Inserts the rows with one multi-row INSERT.
 
     Rather than executemany, which steps and resets the statement once per row (the sqlite3
@@ -123,7 +124,7 @@ def insert(conn: sa.Connection, rows: list[dict[str, object]]) -> None:
     """
     values: list[object] = []
     for row in rows:
-        values += (row["id"], row["sealed"], row["day"].isoformat(), 1 if row["exported"] else 0,  # type: ignore[union-attr]
+        values += (row["id"], row["sealed"], row["day"].isoformat(), 1 if row["exported"] else 0,
                    row["purge_hash"])
     conn.exec_driver_sql(_insert_sql(len(rows)), tuple(values))
 

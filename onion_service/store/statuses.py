@@ -41,8 +41,9 @@ def replace(conn: sa.Connection, parsed: StatusFile, sha256: bytes) -> Replaced:
     """Inside the caller's write transaction (Store.replace_statuses)."""
     current = conn.execute(sa.select(status_file.c.version, status_file.c.sha256)
                            .where(status_file.c.id == 1).with_for_update()).first()
-    previous = None if current is None else int(current.version)
+    previous: int | None = None
     if current is not None:
+        previous = int(current.version)
         if parsed.version == previous and bytes(current.sha256) == sha256:
             return Replaced(previous, parsed.version, len(parsed.entries), unchanged=True)
         if parsed.version <= previous:

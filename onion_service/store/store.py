@@ -19,7 +19,7 @@ from crypto.status.file import StatusFile
 from onion_service.store import postgres, spent, sqlite, statuses
 from onion_service.store.commit import BatchCommitter
 from onion_service.store.errors import StoreUnavailable, mapped_errors
-from onion_service.store.rows import NewRow, StoredReport, Writes, check_report, new_id
+from onion_service.store.rows import NewRow, ReportRow, StoredReport, Writes, check_report, new_id
 from onion_service.store.schema import (
     DIGEST_BYTES,
     ID_BYTES,
@@ -89,7 +89,7 @@ class Store:
         """Commits (id, sealed, day, purge_hash) rows as given, in one synced transaction: for
         `insert_reports` and the benches, which bring their own ids."""
         self._prepare()
-        batch = [
+        batch: list[ReportRow] = [
             {"id": check_bytes(i, ID_BYTES, "id"), "sealed": sealed, "day": day, "exported": False,
              "purge_hash": purge_hash}
             for i, sealed, day, purge_hash in rows
@@ -201,7 +201,7 @@ class Store:
                 # The spent tokens' daily pruning (store/spent.py), in a transaction of its own
                 # before the rewrite's.
                 with conn.begin():
-                    spent.prune(conn, datetime.datetime.now(datetime.timezone.utc).date())
+                    spent.prune(conn, datetime.datetime.now(datetime.UTC).date())
                 postgres.rewrite(conn)
 
     def check_integrity(self) -> None:

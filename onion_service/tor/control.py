@@ -49,7 +49,8 @@ def connect(spec: str, password_file: str | None = None) -> stem.control.Control
         else:
             controller = stem.control.Controller.from_port(kind, where)
     except stem.SocketError as exc:
-        raise TorError(f"cannot reach tor's control {'socket' if kind == 'unix' else 'port'} at {spec}: {exc}") from None
+        what = "socket" if kind == "unix" else "port"
+        raise TorError(f"cannot reach tor's control {what} at {spec}: {exc}") from None
     try:
         password = _read_password(password_file) if password_file else None
         controller.authenticate(password=password)

@@ -179,6 +179,7 @@ def _wait_listening(bind: str, web: subprocess.Popen, stop: threading.Event) -> 
 
 
 def _accepts(bind: str) -> bool:
+    address: str | tuple[str, int]
     if bind.startswith("unix:"):
         family, address = socket.AF_UNIX, bind[len("unix:"):]
     else:

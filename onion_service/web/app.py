@@ -8,20 +8,21 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from types import TracebackType
 
 from flask import Flask, Response, abort, g, render_template, request
 from flask_babel import lazy_gettext
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from onion_service.config import Config
+from onion_service.shared.budget import RETRY_AFTER
+from onion_service.shared.state import Shared, make_shared
+from onion_service.shared.token import FormTokens
 from onion_service.store import Store
 from onion_service.web import i18n, security, tor2web
-from onion_service.shared.budget import RETRY_AFTER
 from onion_service.web.form import MAX_BODY_BYTES, MAX_FIELDS
 from onion_service.web.seal import Sealer
-from onion_service.shared.state import Shared, make_shared
 from onion_service.web.status_views import make_status_blueprint
-from onion_service.shared.token import FormTokens
 from onion_service.web.views import make_blueprint
 
 # Longest request target we answer (gunicorn refuses request lines over 8190 bytes itself).
@@ -39,7 +40,8 @@ _TITLES = {
     503: lazy_gettext("Please try again"),
 }
 _MESSAGES = {
-    400: lazy_gettext("Something in what was sent could not be read. Please go back to the form and send your report again."),
+    400: lazy_gettext("Something in what was sent could not be read. Please go back to the form and send your "
+                      "report again."),
     404: lazy_gettext("This page does not exist."),
     413: lazy_gettext("What you sent is too long. Please shorten your report and send it again."),
     414: lazy_gettext("The address of this page is too long."),
@@ -51,7 +53,8 @@ _MESSAGES = {
 
 
 class _App(Flask):
-    def log_exception(self, exc_info) -> None:  # type: ignore[override]
+    # Wider than Flask's exc_info: the handler below passes only the exception's type.
+    def log_exception(self, exc_info: tuple[type | None, BaseException | None, TracebackType | None]) -> None:
         # Only the exception's type: a traceback's locals and messages could hold form data.
         self.logger.error("unhandled %s", exc_info[0].__name__ if exc_info[0] else "exception")
 

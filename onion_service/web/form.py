@@ -23,9 +23,11 @@ MAX_BODY_BYTES = 64 * 1024
 # Field names as the template writes them.
 URLS, FOUND_ON, KINDS, ACCESS, SEEN_ON = "urls", "found_on", "kinds", "access", "seen_on"
 DESCRIPTION, DANGER, CONTACT, TOKEN, HONEYPOT = "description", "danger", "contact", "token", "homepage"
-SINGLE = (URLS, FOUND_ON, ACCESS, SEEN_ON, DESCRIPTION, DANGER, CONTACT, TOKEN, HONEYPOT)
+# Ticked boxes the form shows only when a campaign link or the browser extension opened it.
+CAMPAIGN, VIA = "campaign", "via"
+SINGLE = (URLS, FOUND_ON, ACCESS, SEEN_ON, DESCRIPTION, DANGER, CONTACT, TOKEN, HONEYPOT, CAMPAIGN, VIA)
 MULTIPLE = (KINDS,)
-# The form has 16 inputs at most (one per kind); a few spare for browsers, then refuse: parsing
+# The form has 18 inputs at most (one per kind); a few spare for browsers, then refuse: parsing
 # thousands of fields is work an attacker would make us do.
 MAX_FIELDS = 24
 

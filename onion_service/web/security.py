@@ -106,7 +106,7 @@ def install(app: Flask, *, public_hosts: Iterable[str] = (), onion_address: str 
     onion = onion_address.strip().lower() if onion_address else None
     names = {route: routes.host_names(route, onion_address=onion, public_hosts=public_hosts)
              for route in (routes.ONION, routes.HTTPS)}
-    app.wsgi_app = forget_client(app.wsgi_app)  # type: ignore[method-assign]
+    app.wsgi_app = forget_client(app.wsgi_app)  # type: ignore[method-assign]  # Flask's way to wrap
 
     @app.before_request
     def check_host() -> None:

@@ -14,12 +14,12 @@ from flask_babel import lazy_gettext
 
 from crypto.envelope.errors import ReceiptError
 from crypto.envelope.receipt import normalise_receipt
-from onion_service.store import Store, StoreUnavailable
-from onion_service.web import form
 from onion_service.shared.budget import RETRY_AFTER, Budget
 from onion_service.shared.circuits import CircuitLimits
-from onion_service.web.status_texts import MESSAGE_TEXTS, STATE_TEXTS
 from onion_service.shared.token import FormTokens, SpentTokens, TokenExpired, TokenInvalid, TokenTooFast
+from onion_service.store import Store, StoreUnavailable
+from onion_service.web import form
+from onion_service.web.status_texts import MESSAGE_TEXTS, STATE_TEXTS
 from onion_service.web.views import LANG, circuit, new_circuit_notice
 
 CODE = "code"

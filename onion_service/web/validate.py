@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from flask_babel import lazy_gettext
 
 from crypto.envelope.frame import MAX_REPORT_BYTES
-from crypto.envelope.report import FOUND_ON, KINDS, MAX_URLS, Report, encode
+from crypto.envelope.report import FOUND_ON, KINDS, MAX_URLS, VIAS, Report, encode, is_campaign
 from onion_service.web import form
 from onion_service.web.tracking import strip_tracking
 
@@ -50,9 +50,15 @@ class Invalid:
 
 
 def validate(
-    fields: form.Fields, *, language: str, today: datetime.date, receipt: str
+    fields: form.Fields, *, language: str, today: datetime.date, receipt: str, channel: str = "onion"
 ) -> Report | Invalid:
     errors: dict[str, object] = {}
+    # Both are ticked boxes whose value the form wrote (views.show): a reporter never types
+    # them, so another value is a forged post, refused like any field a browser would not send.
+    campaign = fields.get(form.CAMPAIGN)
+    via = fields.get(form.VIA)
+    if (campaign and not is_campaign(campaign)) or via not in VIAS:
+        raise form.Malformed()
     urls = _urls(fields.get(form.URLS), errors)
 
     found_on = fields.get(form.FOUND_ON)
@@ -86,6 +92,9 @@ def validate(
         language=language,
         receipt=receipt,
         received_on=today.isoformat(),
+        channel=channel,
+        via=via,
+        campaign=campaign,
     )
     if len(encode(report)) > MAX_REPORT_BYTES:
         # Only reachable with text full of 3- and 4-byte characters: the description is the
@@ -179,7 +188,7 @@ def is_address(text: str) -> bool:
     try:
         parts = urllib.parse.urlsplit(text)
         host = parts.hostname
-        parts.port  # raises ValueError for a port that is not a number in range
+        _ = parts.port  # raises ValueError for a port that is not a number in range
     except ValueError:
         return False
     if parts.scheme.lower() not in ("http", "https") or not host:

@@ -10,27 +10,28 @@ from __future__ import annotations
 import contextlib
 import datetime
 from collections.abc import Callable
+from typing import TypedDict
 
 from flask import Blueprint, Response, g, render_template, request
 from flask_babel import force_locale, gettext, lazy_gettext
 
 from crypto.envelope.purge_secret import purge_hash
 from crypto.envelope.receipt import new_receipt
-from crypto.envelope.report import FOUND_ON, KINDS, LANGUAGES, Report
-from onion_service.store import Store, StoreUnavailable
-from onion_service.web import form, prefill, validate
+from crypto.envelope.report import FOUND_ON, KINDS, LANGUAGES, Report, is_campaign
 from onion_service.shared.budget import RETRY_AFTER, Budget
 from onion_service.shared.circuits import ENVIRON_KEY, CircuitLimits
+from onion_service.shared.token import FormTokens, SpentTokens, TokenExpired, TokenInvalid, TokenTooFast
+from onion_service.store import Store, StoreUnavailable
+from onion_service.web import form, prefill, validate
 from onion_service.web.i18n import NAMES
 from onion_service.web.seal import NoPeriodError, Sealer
-from onion_service.shared.token import FormTokens, SpentTokens, TokenExpired, TokenInvalid, TokenTooFast
 
 LANG = "<any(" + ", ".join(LANGUAGES) + "):lang>"
 
 
 def utc_today() -> datetime.date:
     # The only date the server ever records: the UTC day, never a time of day.
-    return datetime.datetime.now(datetime.timezone.utc).date()
+    return datetime.datetime.now(datetime.UTC).date()
 
 
 def found_on_labels() -> list[tuple[str, object]]:
@@ -74,6 +75,13 @@ def new_circuit_notice() -> object:
         "(the three lines at the top right) and choose \u201cNew Tor circuit for this site\u201d, then send "
         "your report again. Your answers are still below."
     )
+
+
+class _Kept(TypedDict):
+    """The reporter's answers, for the form shown again (show_form's keywords)."""
+
+    values: dict[str, str]
+    kinds: tuple[str, ...]
 
 
 def make_blueprint(
@@ -140,22 +148,22 @@ def make_blueprint(
         # form back with the answers; a page gets the same advice on the error page.
         if circuits.page(circuit()):
             return None
-        if request.method == "POST" and request.endpoint == "report.submit":
+        if request.method == "POST" and request.view_args and request.endpoint == "report.submit":
             fields = form.read_fields(request)
             return show_form(request.view_args["lang"], **kept(fields), notice=new_circuit_notice(),
                              status=429)
-        if request.method == "POST" and request.endpoint == "report.prefilled":
+        if request.method == "POST" and request.view_args and request.endpoint == "report.prefilled":
             return show_form(request.view_args["lang"], values=prefill.posted(request),
                              notice=new_circuit_notice(), status=429)
         html = render_template("error.html", code=429, title=gettext("Please use a new connection"),
                                message=new_circuit_notice())
         return Response(html, status=429, mimetype="text/html")
 
-    def kept(fields: form.Fields) -> dict[str, object]:
+    def kept(fields: form.Fields) -> _Kept:
         # The reporter's answers, for the form shown again; never the honeypot (an autofilled
         # one would otherwise be sent back, and refused, again and again).
         values = {k: v for k, v in fields.single.items() if k not in (form.HONEYPOT, form.TOKEN)}
-        return {"values": values, "kinds": fields.kinds}
+        return _Kept(values=values, kinds=fields.kinds)
 
     @bp.get("/", **no_options)
     def choose() -> str:
@@ -168,13 +176,24 @@ def make_blueprint(
     @bp.get(f"/{LANG}/", strict_slashes=False, **no_options)
     def show(lang: str) -> Response:
         # /<lang>/?url=…[&url=…] fills in addresses (prefill.py): only filled in, never submitted.
-        return show_form(lang, values=prefill.values(request.args.getlist(prefill.FIELD)))
+        values = prefill.values(request.args.getlist(prefill.FIELD)) or {}
+        # ?c=<tag> (a campaign link) becomes a ticked box the reporter sees and can untick
+        # (form.html); a tag that is not one is left out.
+        campaign = request.args.get("c", "")
+        if is_campaign(campaign):
+            values[form.CAMPAIGN] = campaign
+        return show_form(lang, values=values or None)
 
     @bp.post(f"/{LANG}/prefill", **no_options)
     def prefilled(lang: str) -> Response:
         # The browser extension's way in: the addresses in the body, so in no URL the browser
         # keeps. It files nothing and needs no token: the form it shows carries a fresh one.
-        return show_form(lang, values=prefill.posted(request))
+        # Only the extension posts here, so its box ("the browser extension filled in this
+        # form") is shown ticked, for the reporter to keep or untick.
+        values = prefill.posted(request)
+        if values:
+            values[form.VIA] = "extension"
+        return show_form(lang, values=values)
 
     @bp.get(f"/{LANG}/prefill", **no_options)
     def prefilled_again(lang: str) -> Response:
@@ -204,7 +223,9 @@ def make_blueprint(
             return show_form(lang, **keep, notice=notice, status=400)
 
         day = today()
-        result = validate.validate(fields, language=lang, today=day, receipt=new_receipt())
+        # The site the report came over: the reporter sees it in the address bar, and the form says it is kept.
+        channel = "https" if g.get("public_route") else "onion"
+        result = validate.validate(fields, language=lang, today=day, receipt=new_receipt(), channel=channel)
         if isinstance(result, validate.Invalid):
             return show_form(lang, **keep, errors=result.errors, status=400)
 
@@ -222,7 +243,7 @@ def make_blueprint(
             circuits.give_back_report(circuit())
             if spent_here:
                 spent.give_back(token_id)
-            if spent_in_store:
+            if spent_in_store and shared_digest is not None:  # (it is: only a shared digest is spent)
                 # The store has just failed; if it fails again the row stays, and the reporter's
                 # next try with this token gets the form back with a fresh one (one more click).
                 with contextlib.suppress(StoreUnavailable):

@@ -30,7 +30,8 @@ STUBS = {
     "getent": (
         'echo "getent $*" >> "$LOG"\n'
         'case "$1:$2" in\n'
-        '  passwd:meldpunt) [ -e "$STATE/user-meldpunt" ] && echo "meldpunt:x:999:999::/var/lib/meldpunt:/usr/sbin/nologin" ;;\n'
+        '  passwd:meldpunt) [ -e "$STATE/user-meldpunt" ] &&'
+        ' echo "meldpunt:x:999:999::/var/lib/meldpunt:/usr/sbin/nologin" ;;\n'
         '  group:debian-tor) echo "debian-tor:x:109:" ;;\n'
         '  *) exec /usr/bin/getent "$@" ;;\n'
         'esac'
@@ -53,7 +54,8 @@ STUBS = {
         '    sed "s#^%include /etc/#%include $MELDPUNT_ROOT/etc/#" "$torrc" > "$STATE/torrc"\n'
         '    mkdir -p "$STATE/tor-data" && chmod 700 "$STATE/tor-data"\n'
         '    exec /usr/bin/tor --defaults-torrc /usr/share/tor/tor-service-defaults-torrc -f "$STATE/torrc" \\\n'
-        '      --DataDirectory "$STATE/tor-data" --PidFile "$STATE/tor-data/pid" --User "$(id -un)" --verify-config ;;\n'
+        '      --DataDirectory "$STATE/tor-data" --PidFile "$STATE/tor-data/pid" --User "$(id -un)"'
+        ' --verify-config ;;\n'
         '  *) exec /usr/bin/tor "$@" ;;\n'
         'esac'
     ),

@@ -48,7 +48,8 @@ def test_every_locked_package_has_hashes_and_the_tested_version(lock):
     entries = _lock(lock)
     constraints = {
         _norm(name): version
-        for name, version in re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)$", (ROOT / "requirements/constraints.txt").read_text(), re.M)
+        for name, version in re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)$",
+                                        (ROOT / "requirements/constraints.txt").read_text(), re.M)
     }
     assert entries and all(n >= 1 for _, n in entries.values())
     for name, (version, _) in entries.items():

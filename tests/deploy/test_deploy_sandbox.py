@@ -213,7 +213,8 @@ import ctypes, errno, json, mmap, socket
 out = {}
 for fam in ("AF_INET", "AF_INET6", "AF_NETLINK", "AF_PACKET"):
     try:
-        socket.socket(getattr(socket, fam), socket.SOCK_RAW if fam == "AF_PACKET" else socket.SOCK_STREAM if fam != "AF_NETLINK" else socket.SOCK_RAW).close()
+        socket.socket(getattr(socket, fam), socket.SOCK_RAW if fam == "AF_PACKET"
+                      else socket.SOCK_STREAM if fam != "AF_NETLINK" else socket.SOCK_RAW).close()
         out[fam] = "created"
     except OSError as exc:
         out[fam] = errno.errorcode.get(exc.errno, str(exc))
@@ -248,7 +249,8 @@ def test_the_sandbox_refuses_network_sockets_writable_code_and_writes_elsewhere(
     # MemoryDenyWriteExecute=yes
     assert seen["wx"] in ("EACCES", "EPERM")
     # ProtectSystem=strict
-    assert {seen[p] for p in ("/etc/meldpunt-sandbox-test", "/work-test", "/var/lib/meldpunt-sandbox-test")} == {"EROFS"}
+    assert {seen[p] for p in ("/etc/meldpunt-sandbox-test", "/work-test", "/var/lib/meldpunt-sandbox-test")} == {
+        "EROFS"}
 
 
 def _sandboxed_check(tmp_path, etc, text: str) -> tuple[int, str]:
@@ -313,7 +315,7 @@ def test_the_configuration_check_refuses_a_schedule_without_today_and_warns_befo
     os.chmod(tmp_path, 0o755)
     etc = tmp_path / "etc"
     etc.mkdir()
-    today = datetime.datetime.now(datetime.timezone.utc).date()
+    today = datetime.datetime.now(datetime.UTC).date()
     for name, start, count in (("ended", today - datetime.timedelta(days=40), 2), ("soon", today, 1)):
         _, sched, _ = keyring.generate(start, count, "week")
         (etc / f"{name}.schedule").write_text(schedule.format(sched))

@@ -36,7 +36,7 @@ def test_tor_verifies_the_configuration(tmp_path):
     result = subprocess.run([*cmd, "--verify-config"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and "Configuration was valid" in result.stdout, result.stdout
     # Any warning but the one about running the test as root (the system tor switches to debian-tor).
-    warnings = [l for l in result.stdout.splitlines() if "[warn]" in l and "running Tor as root" not in l]
+    warnings = [line for line in result.stdout.splitlines() if "[warn]" in line and "running Tor as root" not in line]
     assert warnings == []
 
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from deploykit import DEPLOY
 
-pytestmark = pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="needs systemd-analyze (make test-deps)")
+pytestmark = pytest.mark.skipif(shutil.which("systemd-analyze") is None,
+                                reason="needs systemd-analyze (make test-deps)")
 
 UNITS = ("meldpunt.service", "meldpunt-check.service")
 SCALE_OUT_DROPIN = DEPLOY / "onionbalance/meldpunt.service.d/backend.conf"

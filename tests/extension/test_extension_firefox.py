@@ -47,7 +47,8 @@ def test_the_extension_installs_and_its_pages_work(firefox, hotline):
 
 
 @pytest.mark.parametrize("kind, info, addresses", [
-    ("link", {"linkUrl": "https://t.example/a b?c=d&e=é#f", "pageUrl": ONION_PAGE}, ["https://t.example/a b?c=d&e=é#f"]),
+    ("link", {"linkUrl": "https://t.example/a b?c=d&e=é#f", "pageUrl": ONION_PAGE},
+     ["https://t.example/a b?c=d&e=é#f"]),
     ("action", {}, [ONION_PAGE]),
 ], ids=["menu", "toolbar"])
 def test_a_click_opens_the_form_prefilled_and_history_keeps_no_address(firefox, proxy, hotline, kind, info, addresses):

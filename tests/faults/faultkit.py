@@ -7,20 +7,29 @@ Everything here talks to 127.0.0.1 only, and every loop is bounded in count and 
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import secrets
+import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import harness
-from harness import ROOT, Staff
-from kit import HTML_LANG, RECEIPT
+if __package__:  # imported as tests.faults.faultkit by a bench (python -m bench.flood)
+    from tests import harness
+    from tests.harness import ROOT, Server, Staff
+    from tests.kit import HTML_LANG, RECEIPT
+else:  # under pytest, the helpers import each other by bare name
+    import harness
+    from harness import ROOT, Server, Staff
+    from kit import HTML_LANG, RECEIPT
 
 from crypto.errors import Error
 from onion_service.shared.token import FormTokens, load_or_create_secret
+from onion_service.store import Store, open_store
 
 
 def token(data_dir: Path, lang: str, *, age_seconds: float = 30) -> str:
@@ -28,6 +37,24 @@ def token(data_dir: Path, lang: str, *, age_seconds: float = 30) -> str:
     secret = load_or_create_secret(data_dir)
     issuer = FormTokens(secret, min_seconds=0, max_seconds=1, clock=lambda: time.time() - age_seconds)
     return issuer.issue(lang)
+
+
+@contextlib.contextmanager
+def serving(server: Server, database_url: str) -> Iterator[Store]:
+    """The server started and a store on its database, for a fault test's body; the server's log
+    is printed if the body fails, and both are closed afterwards whatever happened."""
+    store = None
+    try:
+        server.start()
+        store = open_store(database_url)
+        yield store
+    except BaseException:
+        print(server.log_tail(), file=sys.stderr)
+        raise
+    finally:
+        server.stop()
+        if store is not None:
+            store.close()
 
 
 def form_body(description: str, tok: str, **extra: str) -> bytes:

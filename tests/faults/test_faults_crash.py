@@ -16,10 +16,16 @@ import sys
 import time
 
 import pytest
-
-from faultkit import Ledger, Reporters, post_report, receipt_of, token, verify_store
+from faultkit import (
+    Ledger,
+    Reporters,
+    post_report,
+    receipt_of,
+    serving,
+    token,
+    verify_store,
+)
 from harness import Server, write_config
-from onion_service.store import open_store
 
 KILLS = 22  # SIGKILLs of gunicorn (master and workers, or one worker); PostgreSQL's come on top
 LOAD_SECONDS = (0.1, 0.5)  # how long the reporters run before the kill: a random moment
@@ -56,11 +62,8 @@ def _crash_loop(tmp_path, staff, database_url: str, *, pg=None) -> dict:
     kinds = {"all": 0, "worker": 0, "writer": 0, "database": 0}
     restarts, recoveries = [], []
     opened: dict = {}
-    store = None
-    try:
-        server.start()
-        url = database_url or f"sqlite:///{data_dir / 'reports.sqlite3'}"
-        store = open_store(url)
+    url = database_url or f"sqlite:///{data_dir / 'reports.sqlite3'}"
+    with serving(server, url) as store:
         for i in range(KILLS):
             reporters = Reporters(lambda: server.port, data_dir, ledger, count=REPORTERS, tag=f"k{i}",
                                   max_seconds=20)
@@ -93,13 +96,6 @@ def _crash_loop(tmp_path, staff, database_url: str, *, pg=None) -> dict:
             recoveries.append(time.monotonic() - killed_at)  # kill -> a report acknowledged again
             verify_store(store, staff, ledger.acked, opened)
         counts = verify_store(store, staff, ledger.acked, opened)
-    except BaseException:
-        print(server.log_tail(), file=sys.stderr)
-        raise
-    finally:
-        server.stop()
-        if store is not None:
-            store.close()
     assert kinds["all"] + kinds["worker"] + kinds["writer"] >= 20
     assert kinds["all"] >= 5 and kinds["worker"] >= 1 and kinds["writer"] >= 4, kinds
     assert pg is None or kinds["database"] >= 7, kinds

@@ -21,10 +21,20 @@ import urllib.parse
 from collections import Counter
 
 import pytest
-from faultkit import (Ledger, assert_refused_page, form_body, percentile, post_report, receipt_of, request,
-                      rss_kib, token, verify_store)
+from faultkit import (
+    Ledger,
+    assert_refused_page,
+    form_body,
+    percentile,
+    post_report,
+    receipt_of,
+    request,
+    rss_kib,
+    serving,
+    token,
+    verify_store,
+)
 from harness import Server, write_config
-from onion_service.store import open_store
 
 BUDGET = 20  # reports a minute
 FLOOD = 50 * BUDGET  # requests in each flood
@@ -142,10 +152,7 @@ def test_slow_flood_50x_budget_budget_holds_real_reports_served_form_fast_memory
                           reports_per_minute=BUDGET, workers=2, threads=16)
     server = Server(config, tmp_path / "logs")
     ledger = Ledger()
-    store = None
-    try:
-        server.start()
-        store = open_store(f"sqlite:///{data_dir / 'reports.sqlite3'}")
+    with serving(server, f"sqlite:///{data_dir / 'reports.sqlite3'}") as store:
         for _ in range(20):  # warm up both workers before measuring memory
             request(server.port, "GET", "/nl/")
         baseline = [request(server.port, "GET", "/nl/").seconds for _ in range(40)]
@@ -220,10 +227,3 @@ def test_slow_flood_50x_budget_budget_holds_real_reports_served_form_fast_memory
             **counts, "reports_lost": 0,
         }
         print(f"\nflood: {summary}", file=sys.stderr)
-    except BaseException:
-        print(server.log_tail(), file=sys.stderr)
-        raise
-    finally:
-        server.stop()
-        if store is not None:
-            store.close()

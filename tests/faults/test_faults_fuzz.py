@@ -11,9 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 import fuzz_targets
+import pytest
 from faultkit import ROOT
 
 FUZZ_SECONDS = int(os.environ.get("MELDPUNT_FUZZ_SECONDS", "25"))

@@ -23,6 +23,7 @@ from faultkit import (
     post_report,
     receipt_of,
     request,
+    serving,
     token,
     verify_store,
 )
@@ -81,10 +82,7 @@ def test_disk_full_gives_translated_503_loses_nothing_and_recovers_without_resta
                           limits={"min_free_mb": 0})
     server = Server(config, tmp_path / "logs")
     ledger = Ledger()
-    store = None
-    try:
-        server.start()
-        store = open_store(f"sqlite:///{data_dir / 'reports.sqlite3'}")
+    with serving(server, f"sqlite:///{data_dir / 'reports.sqlite3'}") as store:
         for i in range(5):  # a few reports before the disk fills
             reply = post_report(server.port, "fr", f"before-full-{i}", token(data_dir, "fr"))
             ledger.record(f"before-full-{i}", reply)
@@ -130,13 +128,6 @@ def test_disk_full_gives_translated_503_loses_nothing_and_recovers_without_resta
         counts = verify_store(store, staff, ledger.acked)
         print(f"\ndisk full: refused {refused} with 503, recovered {recovery:.2f} s after space returned, "
               f"{counts}, reports lost 0", file=sys.stderr)
-    except BaseException:
-        print(server.log_tail(), file=sys.stderr)
-        raise
-    finally:
-        server.stop()
-        if store is not None:
-            store.close()
 
 
 @pytest.mark.postgres
@@ -149,64 +140,59 @@ def test_postgres_stopped_mid_run_gives_503_with_retry_after_and_recovers(tmp_pa
                           workers=2, threads=4)
     server = Server(config, tmp_path / "logs")
     ledger = Ledger()
-    store = None
     try:
-        server.start()
-        store = open_store(url)
-        reporters = Reporters(lambda: server.port, data_dir, ledger, count=3, tag="bg", max_seconds=40,
-                              pause=0.05, lang="de")
-        try:
-            time.sleep(0.5)
-            postgres_server.stop("fast")
-            stopped_at = time.monotonic()
-            replies = [post_report(server.port, "de", f"while-down-{i}", token(data_dir, "de"), timeout=30) for i in range(5)]
-            slowest = max(r.seconds for r in replies)
-            for i, reply in enumerate(replies):
-                assert_not_saved_page(reply, "de", f"while-down-{i}")
-            assert request(server.port, "GET", "/de/").status == 200, "the form page needs no database"
-            # A worker that crashes now is replaced by one that boots without the database: it
-            # must serve (503 for reports), not fail to boot and take gunicorn down with it.
-            old_workers = set(server.workers())
-            assert server.kill_worker()
-            deadline = time.monotonic() + 20
-            while not (set(server.workers()) - old_workers) and time.monotonic() < deadline:
-                time.sleep(0.05)
-            # A worker that cannot boot makes gunicorn halt: wait on the master's exit, bounded
-            # by the new worker's boot time.
-            server.exits_within(1.0)
-            assert server.running, f"gunicorn stopped after a worker restarted without the database: {server.log_tail()}"
-            for i in range(4):
-                reply = post_report(server.port, "de", f"after-worker-restart-{i}", token(data_dir, "de"), timeout=30)
-                assert_not_saved_page(reply, "de", f"after-worker-restart-{i}")
-            time.sleep(1.0)
-            postgres_server.start()
-            started_at = time.monotonic()
-            for attempt in range(100):
-                reply = post_report(server.port, "de", f"after-{attempt}", token(data_dir, "de"))
-                ledger.record(f"after-{attempt}", reply)
-                if receipt_of(reply):
-                    break
-                assert reply.status == 503, reply.status
-                time.sleep(0.1)
-            else:
-                raise AssertionError("no report accepted after PostgreSQL came back")
-            recovery = time.monotonic() - started_at
-            time.sleep(0.5)
-        finally:
-            reporters.stop()
-        assert set(ledger.statuses) <= {200, 503}, dict(ledger.statuses)
-        assert ledger.statuses[503] >= 1
-        counts = verify_store(store, staff, ledger.acked)
-        print(f"\npostgres down {started_at - stopped_at:.1f} s: slowest 503 {slowest:.2f} s, recovered "
-              f"{recovery:.2f} s after it returned, {counts}, statuses {dict(ledger.statuses)}, reports lost 0",
-              file=sys.stderr)
-    except BaseException:
-        print(server.log_tail(), file=sys.stderr)
-        raise
+        with serving(server, url) as store:
+            reporters = Reporters(lambda: server.port, data_dir, ledger, count=3, tag="bg", max_seconds=40,
+                                  pause=0.05, lang="de")
+            try:
+                time.sleep(0.5)
+                postgres_server.stop("fast")
+                stopped_at = time.monotonic()
+                replies = [post_report(server.port, "de", f"while-down-{i}", token(data_dir, "de"), timeout=30)
+                           for i in range(5)]
+                slowest = max(r.seconds for r in replies)
+                for i, reply in enumerate(replies):
+                    assert_not_saved_page(reply, "de", f"while-down-{i}")
+                assert request(server.port, "GET", "/de/").status == 200, "the form page needs no database"
+                # A worker that crashes now is replaced by one that boots without the database: it
+                # must serve (503 for reports), not fail to boot and take gunicorn down with it.
+                old_workers = set(server.workers())
+                assert server.kill_worker()
+                deadline = time.monotonic() + 20
+                while not (set(server.workers()) - old_workers) and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                # A worker that cannot boot makes gunicorn halt: wait on the master's exit, bounded
+                # by the new worker's boot time.
+                server.exits_within(1.0)
+                assert server.running, (
+                    f"gunicorn stopped after a worker restarted without the database: {server.log_tail()}")
+                for i in range(4):
+                    reply = post_report(server.port, "de", f"after-worker-restart-{i}", token(data_dir, "de"),
+                                        timeout=30)
+                    assert_not_saved_page(reply, "de", f"after-worker-restart-{i}")
+                time.sleep(1.0)
+                postgres_server.start()
+                started_at = time.monotonic()
+                for attempt in range(100):
+                    reply = post_report(server.port, "de", f"after-{attempt}", token(data_dir, "de"))
+                    ledger.record(f"after-{attempt}", reply)
+                    if receipt_of(reply):
+                        break
+                    assert reply.status == 503, reply.status
+                    time.sleep(0.1)
+                else:
+                    raise AssertionError("no report accepted after PostgreSQL came back")
+                recovery = time.monotonic() - started_at
+                time.sleep(0.5)
+            finally:
+                reporters.stop()
+            assert set(ledger.statuses) <= {200, 503}, dict(ledger.statuses)
+            assert ledger.statuses[503] >= 1
+            counts = verify_store(store, staff, ledger.acked)
+            print(f"\npostgres down {started_at - stopped_at:.1f} s: slowest 503 {slowest:.2f} s, recovered "
+                  f"{recovery:.2f} s after it returned, {counts}, statuses {dict(ledger.statuses)}, reports lost 0",
+                  file=sys.stderr)
     finally:
-        server.stop()
-        if store is not None:
-            store.close()
         if not postgres_server.running:
             postgres_server.start()
         postgres_server.drop_isolated(schema)

@@ -174,7 +174,7 @@ def test_age_js_opens_our_files(ours, kind, armor):
     path, recipient = ours[kind]
     identity = [line for line in path.read_text().splitlines() if line.startswith("AGE-SECRET-KEY")][0]
     plaintexts = [os.urandom(size) for size, _ in cases()]
-    sealed = [seal(recipient, p, armor, cli=cli) for p, (_, cli) in zip(plaintexts, cases())]
+    sealed = [seal(recipient, p, armor, cli=cli) for p, (_, cli) in zip(plaintexts, cases(), strict=True)]
     args = ["--identity", identity, *(["--armor"] if armor else [])]
     assert age_js_batch([("decrypt", args, s) for s in sealed]) == plaintexts
 
@@ -189,7 +189,7 @@ def test_we_open_age_js_files(tmp_path, kind, armor):
     plaintexts = [os.urandom(size) for size, _ in cases()]
     args = ["--recipient", recipient, *(["--armor"] if armor else [])]
     sealed = age_js_batch([("encrypt", args, p) for p in plaintexts])
-    for plaintext, data, (_, cli) in zip(plaintexts, sealed, cases()):
+    for plaintext, data, (_, cli) in zip(plaintexts, sealed, cases(), strict=True):
         assert open_(key, data, cli=cli) == plaintext
 
 

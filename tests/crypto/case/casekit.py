@@ -11,7 +11,6 @@ from click.testing import CliRunner
 
 from meldpunt.cli import main
 
-
 ANALYST = "Test Analyst"
 
 
@@ -48,6 +47,11 @@ def db(case_dir: Path) -> sqlite3.Connection:
 def as_version(conn: sqlite3.Connection, version: int) -> None:
     """Takes a case file's tables back to what an older meldpunt wrote (its entries are the
     caller's to change), so that opening it runs the later migrations on it."""
+    if version < 5:  # before the statistics' columns and indexes (crypto/case/stats.py)
+        for statement in ("DROP INDEX reports_stats", "DROP INDEX addresses_first_day", "DROP INDEX audit_moves",
+                          "ALTER TABLE reports DROP COLUMN channel", "ALTER TABLE reports DROP COLUMN via",
+                          "ALTER TABLE reports DROP COLUMN campaign"):
+            conn.execute(statement)
     if version < 4:  # before the triage state (crypto/case/attention.py)
         for statement in ("DROP INDEX addresses_unseen", "DROP INDEX addresses_fresh", "DROP TABLE looked_at",
                           "ALTER TABLE addresses DROP COLUMN fresh", "ALTER TABLE addresses DROP COLUMN unseen_danger"):

@@ -76,7 +76,8 @@ def test_a_first_assessment_needs_a_verdict(case):
 
 def test_undo_restores_the_state_before_as_a_new_entry(case):
     case, (aid, other) = case
-    ok("case", "assess", "--case", case, *A, "--verdict", "baseline", "--provider", "Cloudy Inc", "--country", "US", aid)
+    ok("case", "assess", "--case", case, *A, "--verdict", "baseline", "--provider", "Cloudy Inc", "--country", "US",
+       aid)
     before = _assessment(case, aid)
     ok("case", "assess", "--case", case, *B, "--verdict", "not-illegal", "--provider", "", aid)  # a mistake
     mistake = _entries(case)[-1]["seq"]

@@ -128,7 +128,8 @@ def test_many_reports_go_through_the_worker_processes(tmp_path):
     assert (result.added, result.failures) == (80, [])
     with db(tmp_path / "case") as conn:
         assert conn.execute("SELECT count(*) FROM addresses").fetchone() == (90,)
-        assert conn.execute("SELECT reports, danger FROM addresses WHERE key = 'http://host7.test/'").fetchone() == (8, 1)
+        assert conn.execute(
+            "SELECT reports, danger FROM addresses WHERE key = 'http://host7.test/'").fetchone() == (8, 1)
 
 
 def test_a_case_folder_others_can_enter_is_refused(tmp_path):

@@ -12,6 +12,8 @@ import pytest
 from casekit import ANALYST, as_version, db, ok, run
 from staffkit import make_report, new_identity, seal, write_bundle
 
+from crypto.case.schema import VERSION
+
 D1, D2 = datetime.date(2026, 11, 1), datetime.date(2026, 11, 20)
 HANDLED, BUSY, LATE = "http://handled.test/", "http://busy.test/", "http://late.test/"
 A = ("--analyst", "Analyst One")
@@ -151,7 +153,7 @@ def test_a_case_file_from_before_is_migrated_with_its_danger_reports_unseen(kit)
         (handled, 2, 1), (busy, 0, 1)]
     ok("case", "verify", "--case", kit.case)
     with db(kit.case) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 4
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == VERSION
 
 
 def test_verify_finds_a_counter_or_a_look_changed_beside_the_log(kit):

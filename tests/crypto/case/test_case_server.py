@@ -8,7 +8,6 @@ import re
 import sqlite3
 
 import pytest
-
 from casekit import ok
 from clirun import meldpunt
 from harness import Server, write_config

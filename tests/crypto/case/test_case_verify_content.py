@@ -28,7 +28,8 @@ def case(tmp_path):
              for n in range(3)]
     second = [make_report(9, urls=("HTTP://A0.test", "http://b.test/x"), child_in_danger=True)]
     for name, reports, day in (("1.tar", first, DAY), ("2.tar", second, DAY - datetime.timedelta(days=3))):
-        write_bundle(tmp_path / name, [(secrets.token_bytes(16), seal(r, [identity.recipient()]), day) for r in reports])
+        write_bundle(tmp_path / name,
+                     [(secrets.token_bytes(16), seal(r, [identity.recipient()]), day) for r in reports])
         ok("case", "import", "--case", tmp_path / "case", "-i", key, tmp_path / name)
     return tmp_path / "case"
 
@@ -64,7 +65,8 @@ def _edit_fields(case, rid: str, **changes) -> None:
 def test_imports_and_audited_decisions_verify(case):
     a0, b = _address(case, "http://a0.test/"), _address(case, "http://b.test/x")
     with db(case) as conn:
-        row = conn.execute("SELECT url, reports, first_day, last_day, danger FROM addresses WHERE id = ?", (a0,)).fetchone()
+        row = conn.execute("SELECT url, reports, first_day, last_day, danger FROM addresses WHERE id = ?",
+                           (a0,)).fetchone()
         assert row == ("HTTP://A0.test", 4, "2026-11-17", "2026-11-20", 1)
         entries = [json.loads(e) for (e,) in conn.execute("SELECT entry FROM audit ORDER BY seq")]
         receipt = conn.execute("SELECT receipt FROM reports LIMIT 1").fetchone()[0]

@@ -165,8 +165,7 @@ def test_passphrases_are_asked_on_the_terminal(tmp_path):
     assert code == 0, output
     recipient = output.decode().split("age1", 1)[1].split()[0]
     assert PASSPHRASE.encode() not in output  # not echoed
-    sealed = meldpunt("encrypt", "-r", "age1" + recipient, "-o", str(tmp_path / "sealed"),
-                      input=b"typed", check=True)
+    meldpunt("encrypt", "-r", "age1" + recipient, "-o", str(tmp_path / "sealed"), input=b"typed", check=True)
     code, output = run_in_terminal(
         [sys.executable, "-m", "meldpunt.cli", "decrypt", "-i", str(tmp_path / "id.age"),
          "-o", str(tmp_path / "out"), str(tmp_path / "sealed")], [PASSPHRASE])

@@ -43,9 +43,20 @@ def test_round_trip_is_exact_and_canonical():
     [
         lambda o: o.pop("contact"),
         lambda o: o.update(extra="x"),
-        lambda o: o.update(version=3),
+        lambda o: o.update(version=4),
+        lambda o: o.update(version=2),  # a version 2 report has no channel, via or campaign
         lambda o: o.update(version=1),  # a version 1 report has no purge secret
-        lambda o: o.pop("purge_secret"),  # ... and a version 2 report must have one
+        lambda o: o.pop("purge_secret"),  # ... and a version 3 report must have one
+        lambda o: o.pop("channel"),
+        lambda o: o.update(channel=""),
+        lambda o: o.update(channel="tor"),
+        lambda o: o.update(via="link"),
+        lambda o: o.update(campaign="Lockdown-2020"),
+        lambda o: o.update(campaign="-lockdown"),
+        lambda o: o.update(campaign="lockdown-"),
+        lambda o: o.update(campaign="lock down"),
+        lambda o: o.update(campaign="a" * 33),
+        lambda o: o.update(campaign=5),
         lambda o: o.update(purge_secret=""),
         lambda o: o.update(purge_secret="AB" * 32),
         lambda o: o.update(purge_secret="ab" * 31),
@@ -80,10 +91,29 @@ def test_each_report_carries_a_fresh_purge_secret():
 def test_a_version_1_report_still_opens_without_a_secret():
     # Sealed before purge secrets existed: exactly version 1's fields.
     obj = json.loads(report.encode(sample()))
-    del obj["purge_secret"]
+    for name in ("purge_secret", "channel", "via", "campaign"):
+        del obj[name]
     obj["version"] = 1
     old = report.decode(json.dumps(obj).encode())
-    assert old.version == 1 and old.purge_secret == ""
+    assert old.version == 1 and old.purge_secret == "" and (old.channel, old.via, old.campaign) == ("", "", "")
+    assert report.decode(report.encode(old)) == old
+
+
+def test_a_version_2_report_still_opens_without_channel_or_campaign():
+    # Sealed before the channel and the campaign were recorded: exactly version 2's fields.
+    obj = json.loads(report.encode(sample()))
+    for name in ("channel", "via", "campaign"):
+        del obj[name]
+    obj["version"] = 2
+    old = report.decode(json.dumps(obj).encode())
+    assert old.version == 2 and len(old.purge_secret) == 64 and (old.channel, old.via, old.campaign) == ("", "", "")
+    assert json.loads(report.encode(old)) == obj
+
+
+@pytest.mark.parametrize("tag", ["a", "lockdown-2020", "x" * 32, "2026", "a-b-c"])
+def test_a_version_3_report_carries_its_channel_and_campaign(tag):
+    r = sample(channel="https", via="extension", campaign=tag)
+    assert report.decode(report.encode(r)) == r
 
 
 @pytest.mark.parametrize("data", [b"", b"[]", b"\xff", b'{"a":1,"a":2}', b"NaN", b'{"version": Infinity}'])
@@ -101,7 +131,7 @@ def test_receipts_are_random_grouped_and_free_of_look_alikes():
     codes = {new_receipt() for _ in range(2000)}
     assert len(codes) == 2000
     for code in codes:
-        assert re.fullmatch(r"[%s]{4}(-[%s]{4}){3}" % (ALPHABET, ALPHABET), code)
+        assert re.fullmatch(rf"[{ALPHABET}]{{4}}(-[{ALPHABET}]{{4}}){{3}}", code)
     assert not set("01ILOU") & set(ALPHABET)
     # At least 64 bits: 16 symbols from an alphabet of 30.
     assert 16 * __import__("math").log2(len(ALPHABET)) >= 64

@@ -15,9 +15,9 @@ from staffkit import new_identity
 from test_staff_server import _config
 
 from crypto import age
-from meldpunt.cli import main
 from crypto.staff.ack import parse_ack
 from crypto.staff.bundle import read_index, read_sealed
+from meldpunt.cli import main
 from onion_service.config import load_config
 from onion_service.store import open_store
 from onion_service.web.app import create_app
@@ -129,7 +129,8 @@ def test_thousand_reports_round_trip(tmp_path, database_url):
         assert result.exit_code == 0, result.output
         result = run("open", tmp_path / "bundle2.tar", "-i", key_a, "--out", tmp_path / "offline2")
         assert result.exit_code == 0, result.output
-        assert _opened(tmp_path / "offline2")[late_receipt]["report"]["description"] == f"seen while browsing {late_canary}"
+        opened = _opened(tmp_path / "offline2")
+        assert opened[late_receipt]["report"]["description"] == f"seen while browsing {late_canary}"
         result = run("purge", "--config", config_path, "--ack", tmp_path / "offline2" / "ack")
         assert result.exit_code == 0 and "0 reports remain" in result.stdout
         assert store.count() == 0

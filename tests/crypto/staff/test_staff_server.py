@@ -11,10 +11,10 @@ import pytest
 from click.testing import CliRunner
 from staffkit import make_report, new_identity, seal
 
-from meldpunt.cli import main
 from crypto.envelope.purge_secret import purge_hash
 from crypto.staff.ack import format_ack
 from crypto.staff.bundle import read_index
+from meldpunt.cli import main
 from onion_service.export import ExportError, export_bundle
 from onion_service.purge import purge_acknowledged
 from onion_service.store import open_store
@@ -143,7 +143,7 @@ def store_url(store) -> str:
 
 
 def _config(tmp_path, database_url, recipients, **limits) -> str:
-    lim = {"reports_per_minute": 100000, "form_min_seconds": 0, **limits}
+    lim = {"reports_per_minute": 10_000, "form_min_seconds": 0, **limits}
     path = tmp_path / "meldpunt.toml"
     quoted = ", ".join(f'"{r}"' for r in recipients)
     path.write_text(

@@ -57,7 +57,7 @@ def test_only_a_rows_values_follow_it_from_file_to_file():
     files = []
     for version in (1, 2):
         salt = os.urandom(32)
-        entries = tuple(status_file.Entry(lookup_key(salt, c), *row) for c, row in zip(codes, rows))
+        entries = tuple(status_file.Entry(lookup_key(salt, c), *row) for c, row in zip(codes, rows, strict=True))
         files.append(status_file.decode(status_file.encode(status_file.StatusFile(version, salt, entries), KEY),
                                         KEY.public()))
     first, second = ({e.key: (e.state, e.message, e.day) for e in f.entries} for f in files)

@@ -14,7 +14,6 @@ import types
 
 import pytest
 from harness import Server, live_processes, write_config
-
 from kit import RECEIPT, TOKEN
 
 STOP_SECONDS = 3.0

@@ -11,9 +11,9 @@ import os
 import pytest
 import sqlalchemy as sa
 
+import onion_service.store.store  # noqa: F401  (the module whose CHUNK a test shrinks)
 from crypto.errors import Error
 from onion_service import store as store_module
-import onion_service.store.store  # noqa: F401  (the module whose CHUNK a test shrinks)
 from onion_service.store import StoreConfigError, StoredReport, StoreUnavailable, open_store
 
 DAY = datetime.date(2026, 11, 22)
@@ -81,7 +81,8 @@ def test_a_table_from_before_purge_secrets_gets_the_column_and_keeps_its_rows(da
     try:
         with engine.begin() as conn:
             old.create_all(conn)
-            conn.execute(old.tables["reports"].insert(), [{"id": b"\1" * 16, "sealed": b"old", "day": DAY, "exported": False}])
+            conn.execute(old.tables["reports"].insert(),
+                         [{"id": b"\1" * 16, "sealed": b"old", "day": DAY, "exported": False}])
     finally:
         engine.dispose()
     with open_store(database_url) as s:

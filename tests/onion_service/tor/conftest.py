@@ -10,7 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # torkit, when this directory is not the rootdir's
 
-from devnet.private_network import PrivateNetwork  # noqa: E402
+from devnet.private_network import PrivateNetwork
 
 
 @pytest.fixture(scope="session")

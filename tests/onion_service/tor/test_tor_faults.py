@@ -19,7 +19,7 @@ from torkit import Serve, fetch_after_republish, fetch_until, submit_report, wai
 from onion_service.store import open_store
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "faults"))
-from faultkit import verify_store  # noqa: E402
+from faultkit import verify_store
 
 pytestmark = pytest.mark.tor
 

@@ -348,8 +348,8 @@ def test_export_from_one_backend_and_purge_from_the_other_see_the_same_reports_o
     from click.testing import CliRunner
 
     from crypto.age import keys
-    from meldpunt.cli import main
     from crypto.staff.bundle import read_index
+    from meldpunt.cli import main
 
     def run(*args):
         return CliRunner().invoke(main, [str(a) for a in args])

@@ -51,7 +51,8 @@ def test_a_status_signed_offline_shows_over_the_onion_in_each_language(tmp_path,
             meldpunt("export", "--config", str(config), "--out", str(offline / "bundle.tar"), check=True)
             case = ("--case", str(offline / "case"))
             analyst = ("--analyst", "Analyst One")
-            meldpunt("case", "import", *case, *analyst, "-i", str(offline / "staff.key"), str(offline / "bundle.tar"), check=True)
+            meldpunt("case", "import", *case, *analyst, "-i", str(offline / "staff.key"), str(offline / "bundle.tar"),
+                     check=True)
             meldpunt("case", "report-status", *case, *analyst, "--message", "abroad", receipt, "forwarded", check=True)
             meldpunt("case", "statuses", *case, *analyst, "--sign-key", str(offline / "status.key"),
                      "--out", str(offline / "statuses"), check=True)

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from pg import backend_url
 from harness import Server, make_config, write_config
 from kit import Staff
+from pg import backend_url
 
 from onion_service.config import Config
 from onion_service.process.writer import Writer

@@ -108,7 +108,7 @@ def audit(app, playwright):
             (bad if v["impact"] in ("serious", "critical") else minor).append(line)
         return bad
 
-    run.page = page  # type: ignore[attr-defined]  (for documents the app cannot be asked for)
+    run.page = page  # type: ignore[attr-defined]  # for documents the app cannot be asked for
     yield run
     context.close()
     browser.close()
@@ -123,7 +123,10 @@ def pages(config, lang: str) -> list[tuple[str, str, bytes | None, str]]:
     return [
         ("GET", f"/{lang}/", None, "main .tor .onion"),
         ("GET", f"/{lang}/?url=http%3A%2F%2Fexample.org%2Fa", None, "#urls"),
-        ("POST", f"/{lang}/", form_body(good_fields(config, lang, urls="", kinds=[], seen_on="2999-01-01")), ".summary"),
+        ("GET", f"/{lang}/?c=lockdown-2020&url=http%3A%2F%2Fexample.org%2Fa", None, "#origin #campaign"),
+        ("POST", f"/{lang}/prefill", b"url=http%3A%2F%2Fexample.org%2Fa", "#origin #via"),
+        ("POST", f"/{lang}/", form_body(good_fields(config, lang, urls="", kinds=[], seen_on="2999-01-01")),
+         ".summary"),
         ("POST", f"/{lang}/", form_body(good_fields(config, lang)), ".code strong"),
         ("POST", f"/{lang}/", form_body(good_fields(config, lang, danger="yes")), ".urgent .number"),
         ("POST", f"/{lang}/", form_body({"urls": "x"}), "main h1"),  # 400: no token

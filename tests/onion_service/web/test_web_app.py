@@ -20,7 +20,8 @@ HOST = {"Host": "127.0.0.1:5000"}
 SEND = {"nl": "Melding versturen", "fr": "Envoyer le signalement", "de": "Meldung absenden", "en": "Send report"}
 THANKS = {"nl": "Bedankt voor uw melding", "fr": "Merci pour votre signalement",
           "de": "Vielen Dank für Ihre Meldung", "en": "Thank you for your report"}
-NOT_FOUND = {"nl": "Pagina niet gevonden", "fr": "Page introuvable", "de": "Seite nicht gefunden", "en": "Page not found"}
+NOT_FOUND = {"nl": "Pagina niet gevonden", "fr": "Page introuvable", "de": "Seite nicht gefunden",
+             "en": "Page not found"}
 NO_ADDRESS = {"nl": "Geef minstens één adres op.", "fr": "Veuillez indiquer au moins une adresse.",
               "de": "Bitte geben Sie mindestens eine Adresse an.", "en": "Please give at least one address."}
 
@@ -188,11 +189,13 @@ def test_stylesheet_is_served_without_validators(app_env):
 
 
 def test_expired_and_too_fast_forms_keep_the_answers(app_env):
-    old = good_fields(app_env.config, "de", description="keep-me", token=token(app_env.config, "de", age_seconds=7 * 3600))
+    old = good_fields(app_env.config, "de", description="keep-me",
+                      token=token(app_env.config, "de", age_seconds=7 * 3600))
     response = submit(app_env, "de", old)
     html = response.get_data(as_text=True)
     assert response.status_code == 400 and "keep-me" in html and "sehr lange geöffnet" in html
-    fast = good_fields(app_env.config, "nl", description="keep-me-too", token=token(app_env.config, "nl", age_seconds=0))
+    fast = good_fields(app_env.config, "nl", description="keep-me-too",
+                       token=token(app_env.config, "nl", age_seconds=0))
     html = submit(app_env, "nl", fast).get_data(as_text=True)
     assert "keep-me-too" in html and "Kijk uw antwoorden" in html
     assert TOKEN.search(html)  # a fresh token, issued now
@@ -203,7 +206,8 @@ def test_store_unavailable_is_a_translated_503_and_keeps_the_answers(app_env):
     store = mock.Mock(spec=Store)
     store.add.side_effect = StoreUnavailable("database is down")
     app = create_app(app_env.config, store=store)
-    response = app.test_client().post("/fr/", data=good_fields(app_env.config, "fr", description="gardez"), headers=HOST)
+    response = app.test_client().post("/fr/", data=good_fields(app_env.config, "fr", description="gardez"),
+                                      headers=HOST)
     html = response.get_data(as_text=True)
     assert response.status_code == 503 and response.headers["Retry-After"] == "60"
     assert "n’a pas pu être enregistré" in html and "gardez" in html and not RECEIPT.search(html)

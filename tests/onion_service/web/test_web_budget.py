@@ -10,8 +10,8 @@ import pytest
 from harness import Server, make_config, write_config
 from webkit import HTML_LANG, good_fields
 
-from onion_service.store import open_store
 from onion_service.shared.budget import REPORT_BYTES, Budget, free_bytes
+from onion_service.store import open_store
 
 
 def test_budget_counts_per_window():

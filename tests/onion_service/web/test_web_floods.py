@@ -66,7 +66,7 @@ def test_shared_table_counts_forgets_when_the_time_passes_and_bounds_its_probes(
     now = [100.0]
     table = SharedTable(PROBES * 2, 1, clock=lambda: now[0])
     key = table.key_of(12345)
-    bump = lambda counts: [counts[0] + 1]  # noqa: E731
+    bump = lambda counts: [counts[0] + 1]  # noqa: E731  (the update, as a caller passes it)
     assert table.update(key, 10, bump) == [0]
     assert table.update(key, 10, bump) == [1]
     assert table.holds(key)
@@ -110,7 +110,8 @@ def test_token_shows_no_time_and_checks_age_language_and_forgery():
     issued = tokens.issue("nl")
     # A time in clear would sit at the same place in every token; random bytes near it by chance
     # (a 4-byte window is, in about 1 token of 2,500) do not repeat across 8 tokens.
-    raws = [base64.urlsafe_b64decode(t + "=" * (-len(t) % 4)) for t in [issued] + [tokens.issue("nl") for _ in range(7)]]
+    raws = [base64.urlsafe_b64decode(t + "=" * (-len(t) % 4))
+            for t in [issued] + [tokens.issue("nl") for _ in range(7)]]
     for width, order in ((4, "big"), (4, "little"), (8, "big"), (8, "little")):
         for i in range(len(raws[0]) - width + 1):
             near = [abs(int.from_bytes(raw[i:i + width], order) - now[0]) <= 10 * 86400 for raw in raws]

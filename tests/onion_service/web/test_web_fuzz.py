@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-
 import pytest
-from pg import backend_url
 from harness import form_body, make_config
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pg import backend_url
 from webkit import token
 
 from onion_service.store import open_store
@@ -29,7 +28,8 @@ def fuzz_app(request, tmp_path_factory, staff):
         store.close()
 
 
-values = st.one_of(st.sampled_from(CODES), st.text(max_size=300), st.text(alphabet=st.characters(max_codepoint=0x7f), max_size=50))
+values = st.one_of(st.sampled_from(CODES), st.text(max_size=300),
+                   st.text(alphabet=st.characters(max_codepoint=0x7f), max_size=50))
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -54,7 +54,8 @@ def test_random_forms_never_get_a_5xx(fuzz_app, lang, fields, valid_token):
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(body=st.binary(max_size=2000), ctype=st.sampled_from([
-    "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "text/plain", "", "application/x-www-form-urlencoded; charset=utf-16"]),
+    "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "text/plain", "",
+    "application/x-www-form-urlencoded; charset=utf-16"]),
     method=st.sampled_from(["POST", "PUT", "GET", "DELETE"]), path=st.sampled_from(["/nl/", "/", "/fr", "/x"]))
 def test_random_bodies_never_get_a_5xx(fuzz_app, body, ctype, method, path):
     _, client = fuzz_app

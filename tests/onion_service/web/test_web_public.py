@@ -61,7 +61,8 @@ def test_public_host_gets_onion_location_hsts_and_the_notice_in_its_language(app
     assert f'href="http://{ONION}' not in html and "<script" not in html
 
 
-@pytest.mark.parametrize("path", ["/", "/nope", "/static/style.css", "/fr/%C3%A9t%C3%A9", "/de/?x=%0d%0aSet-Cookie:%20a"])
+@pytest.mark.parametrize("path", ["/", "/nope", "/static/style.css", "/fr/%C3%A9t%C3%A9",
+                                  "/de/?x=%0d%0aSet-Cookie:%20a"])
 def test_every_public_response_carries_both_headers(app_env, path):
     response = https_client(app_env).get(path, headers={"Host": "Report.Example.Org:443"})
     assert response.status_code in (200, 404)

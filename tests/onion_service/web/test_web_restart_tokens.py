@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from harness import Server, report_fields, write_config
 from kit import RECEIPT, TOKEN
 

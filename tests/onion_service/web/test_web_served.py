@@ -69,7 +69,7 @@ DEFAULT = "nl"
 def cases(served) -> list[tuple[str, bytes, set[int], str | None]]:
     """(name, raw request, acceptable statuses, expected page language or None for gunicorn's own)."""
     c = served.config
-    g = lambda lang="nl", **kw: good_fields(c, lang, **kw)  # noqa: E731
+    g = lambda lang="nl", **kw: good_fields(c, lang, **kw)  # noqa: E731  (a short name for the table below)
     tok = token(c, "fr")
     forged = tok[:-3] + ("AAA" if not tok.endswith("AAA") else "BBB")
     mp_file_h, mp_file = multipart(True)
@@ -94,17 +94,25 @@ def cases(served) -> list[tuple[str, bytes, set[int], str | None]]:
         ("not key=value", http("POST", "/nl/", [FORM], b"%%%&&&==="), {400}, "nl"),
         ("multipart with a file", http("POST", "/fr/", mp_file_h, mp_file), {415}, "fr"),
         ("multipart without a file", http("POST", "/fr/", mp_h, mp), {415}, "fr"),
-        ("broken multipart", http("POST", "/de/", [("Content-Type", "multipart/form-data")], b"--x\r\nbroken"), {415}, "de"),
+        ("broken multipart", http("POST", "/de/", [("Content-Type", "multipart/form-data")], b"--x\r\nbroken"),
+         {415}, "de"),
         ("text/plain", http("POST", "/en/", [("Content-Type", "text/plain")], b"urls=http://a.org"), {415}, "en"),
         ("json", http("POST", "/en/", [("Content-Type", "application/json")], b'{"urls": "x"}'), {415}, "en"),
         ("no content type", http("POST", "/nl/", [], form_body(g())), {415}, "nl"),
-        ("latin-1 charset", http("POST", "/fr/", [("Content-Type", "application/x-www-form-urlencoded; charset=latin-1")], form_body(g("fr"))), {400}, "fr"),
+        ("latin-1 charset",
+         http("POST", "/fr/", [("Content-Type", "application/x-www-form-urlencoded; charset=latin-1")],
+              form_body(g("fr"))),
+         {400}, "fr"),
         ("oversized body", http("POST", "/nl/", [FORM], big), {413}, "nl"),
-        ("oversized Content-Length, small body", http("POST", "/de/", [FORM], b"urls=x", length=50_000_000), {413}, "de"),
-        ("oversized chunked body", http("POST", "/fr/", [FORM, ("Transfer-Encoding", "chunked")], chunked(big)), {400, 413}, "fr"),
-        ("Content-Length longer than the body", http("POST", "/en/", [FORM], form_body(g("en")), length=9000), {400}, "en"),
+        ("oversized Content-Length, small body", http("POST", "/de/", [FORM], b"urls=x", length=50_000_000), {413},
+         "de"),
+        ("oversized chunked body", http("POST", "/fr/", [FORM, ("Transfer-Encoding", "chunked")], chunked(big)),
+         {400, 413}, "fr"),
+        ("Content-Length longer than the body", http("POST", "/en/", [FORM], form_body(g("en")), length=9000), {400},
+         "en"),
         ("Content-Length shorter than the body", http("POST", "/nl/", [FORM], form_body(g()), length=10), {400}, "nl"),
-        ("too many addresses", post(served, "de", g("de", urls="\n".join(f"http://a{i}.org" for i in range(25)))), {400}, "de"),
+        ("too many addresses", post(served, "de", g("de", urls="\n".join(f"http://a{i}.org" for i in range(25)))),
+         {400}, "de"),
         ("address too long", post(served, "fr", g("fr", urls="http://a.org/" + "p" * 3000)), {400}, "fr"),
         ("javascript: address", post(served, "en", g("en", urls="javascript:alert(1)")), {400}, "en"),
         ("file: address", post(served, "nl", g(urls="file:///etc/passwd")), {400}, "nl"),
@@ -133,8 +141,10 @@ def cases(served) -> list[tuple[str, bytes, set[int], str | None]]:
         ("no Host (HTTP/1.1)", http("GET", "/fr/", host=None), {421}, "fr"),
         ("two Host headers", http("GET", "/de/", [("Host", "evil.example")]), {400, 421}, DEFAULT),
         ("foreign Host on a POST", post(served, "nl", g(), host="evil.example"), {421}, "nl"),
-        ("chunked small body", http("POST", "/de/", [FORM, ("Transfer-Encoding", "chunked")], chunked(form_body(g("de")))), {400}, "de"),
-        ("chunked and Content-Length", http("POST", "/nl/", [FORM, ("Transfer-Encoding", "chunked"), ("Content-Length", "5")], b"0\r\n\r\n"), {400}, DEFAULT),
+        ("chunked small body", http("POST", "/de/", [FORM, ("Transfer-Encoding", "chunked")],
+                                    chunked(form_body(g("de")))), {400}, "de"),
+        ("chunked and Content-Length", http("POST", "/nl/", [FORM, ("Transfer-Encoding", "chunked"),
+                                                             ("Content-Length", "5")], b"0\r\n\r\n"), {400}, DEFAULT),
         ("non-numeric Content-Length", http("POST", "/nl/", [FORM, ("Content-Length", "abc")], b"x"), {400}, DEFAULT),
     ]
 
@@ -208,7 +218,7 @@ def test_canaries_end_to_end(served):
     assert rep.description == canaries["description"] and rep.contact == canaries["contact"]
     assert (rep.found_on, rep.kinds, rep.child_in_danger, rep.language) == ("chat", ("videos", "text"), True, "fr")
     assert rep.seen_on == "2026-01-02"
-    today = datetime.datetime.now(datetime.timezone.utc).date()
+    today = datetime.datetime.now(datetime.UTC).date()
     assert row.day == today and rep.received_on == today.isoformat()
     assert len({len(r.sealed) for r in rows}) == 1  # every sealed report has the same length
 

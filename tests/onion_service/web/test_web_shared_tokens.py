@@ -25,9 +25,11 @@ AGAIN = "Please check your answers below"
 
 
 @pytest.mark.postgres
-def test_a_token_accepted_by_one_backend_is_refused_by_the_other_with_the_answers_kept(tmp_path, postgres_schema_url, staff):
+def test_a_token_accepted_by_one_backend_is_refused_by_the_other_with_the_answers_kept(
+        tmp_path, postgres_schema_url, staff):
     # Two apps on one database, the second with the first's form-token key (as deployed).
-    configs = [make_config(tmp_path / f"backend{i}", staff.recipient, database_url=postgres_schema_url) for i in range(2)]
+    configs = [make_config(tmp_path / f"backend{i}", staff.recipient, database_url=postgres_schema_url)
+               for i in range(2)]
     stores = [open_store(postgres_schema_url) for _ in configs]
     try:
         clients = [create_app(configs[0], store=stores[0]).test_client()]
@@ -37,7 +39,8 @@ def test_a_token_accepted_by_one_backend_is_refused_by_the_other_with_the_answer
 
         fields = good_fields(configs[0], "en", description="sent-to-backend-0")
         first = clients[0].post("/en/", data=fields, headers=HOST)
-        assert first.status_code == 200 and RECEIPT.search(first.get_data(as_text=True)), re.findall(r"<p>(.*?)</p>", first.get_data(as_text=True))[:4]
+        assert first.status_code == 200 and RECEIPT.search(first.get_data(as_text=True)), (
+            re.findall(r"<p>(.*?)</p>", first.get_data(as_text=True))[:4])
         replay = clients[1].post("/en/", data={**fields, "description": "replayed-to-backend-1"}, headers=HOST)
         html = replay.get_data(as_text=True)
         assert replay.status_code == 400 and AGAIN in html and "replayed-to-backend-1" in html
@@ -63,7 +66,7 @@ def _rows(store) -> int:
 
 @pytest.mark.postgres
 def test_spend_once_give_back_and_pruned_only_by_the_daily_compaction(postgres_schema_url):
-    today = datetime.datetime.now(datetime.timezone.utc).date()
+    today = datetime.datetime.now(datetime.UTC).date()
     store = open_store(postgres_schema_url)
     try:
         assert store.shares_spent_tokens
@@ -103,7 +106,8 @@ def test_sqlite_stores_nothing_of_a_token(tmp_path, staff):
 
 
 @pytest.mark.postgres
-def test_a_database_down_at_the_spend_refuses_with_the_answers_kept(tmp_path, staff, postgres_server, postgres_schema_url):
+def test_a_database_down_at_the_spend_refuses_with_the_answers_kept(
+        tmp_path, staff, postgres_server, postgres_schema_url):
     config = make_config(tmp_path / "data", staff.recipient, database_url=postgres_schema_url)
     store = open_store(config.database_url)
     try:

@@ -148,7 +148,7 @@ def test_a_table_sized_for_the_worst_case_costs_memory_only_as_entries_arrive():
 
 def test_one_clock_for_a_tokens_age_and_its_spent_entry():
     now = [1_800_000_000.0]
-    clock = lambda: now[0]  # noqa: E731
+    clock = lambda: now[0]  # noqa: E731  (the clock the table is handed)
     tokens = FormTokens(b"k" * 64, min_seconds=0, max_seconds=3600, clock=clock)
     spent = SpentTokens(3600, slots=PROBES, clock=clock)
     issued = tokens.issue("en")

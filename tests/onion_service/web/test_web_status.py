@@ -17,11 +17,11 @@ from crypto.envelope.receipt import new_receipt
 from crypto.status import file as status_file
 from crypto.status.keys import SigningKey, key_file_text
 from crypto.status.lookup import lookup_key
+from onion_service.shared.budget import Budget
+from onion_service.shared.state import make_shared
 from onion_service.statuses import import_status_file
 from onion_service.store import open_store
 from onion_service.web.app import create_app
-from onion_service.shared.budget import Budget
-from onion_service.shared.state import make_shared
 from onion_service.web.security import HEADERS
 
 KEY = SigningKey.generate()
@@ -31,7 +31,8 @@ FORWARDED = {"nl": "Doorgegeven", "fr": "Transmis", "de": "Weitergeleitet", "en"
 ABROAD = {"nl": "meldpunt in dat land", "fr": "hotline de ce pays", "de": "Meldestelle in diesem Land",
           "en": "hotline in that country"}
 DAY_TEXT = {"nl": "1 december 2026", "fr": "1 décembre 2026", "de": "1. Dezember 2026", "en": "December 1, 2026"}
-NOT_YET = {"nl": "Nog geen status", "fr": "Pas encore de statut", "de": "Noch kein Status", "en": "No status for this code yet"}
+NOT_YET = {"nl": "Nog geen status", "fr": "Pas encore de statut", "de": "Noch kein Status",
+           "en": "No status for this code yet"}
 
 
 def status_file_bytes(version: int, statuses: dict[str, tuple[str, str | None]]) -> bytes:
@@ -72,7 +73,7 @@ def test_the_page_answers_in_each_language(status_app, lang):
     page = client.get(f"/{lang}/status")
     assert page.status_code == 200 and HTML_LANG.search(page.text).group(1) == lang
     html = page.text
-    assert '<form method="post" action="/%s/status"' % lang in html and '<label for="code">' in html
+    assert f'<form method="post" action="/{lang}/status"' in html and '<label for="code">' in html
     assert "<script" not in html and 'name="code"' in html and html.count("<h1>") == 1
     for name, value in HEADERS.items():
         assert page.headers[name] == value
@@ -93,10 +94,12 @@ def test_an_unknown_code_and_an_unlisted_report_look_alike(status_app, tmp_path,
     client = create_app(config, store=store).test_client()
     never = post(client, config, "en", new_receipt())
     # A report filed now is in no status file yet.
-    form = client.post("/en/", data=form_body(good_fields(config, "en")), content_type="application/x-www-form-urlencoded")
+    form = client.post("/en/", data=form_body(good_fields(config, "en")),
+                       content_type="application/x-www-form-urlencoded")
     filed = RECEIPT.search(form.text).group(1)
     unlisted = post(client, config, "en", filed)
-    assert (never.status_code, never.data, dict(never.headers)) == (unlisted.status_code, unlisted.data, dict(unlisted.headers))
+    assert (never.status_code, never.data, dict(never.headers)) == (
+        unlisted.status_code, unlisted.data, dict(unlisted.headers))
 
 
 def test_refusals_keep_the_code_and_look_nothing_up(status_app):
@@ -120,7 +123,8 @@ def test_refusals_keep_the_code_and_look_nothing_up(status_app):
 def test_lookups_have_their_own_budget(status_app):
     config, store, code = status_app
     reports = Budget(1000)
-    client = create_app(config, store=store, shared=make_shared(config, budget=reports, lookup_budget=Budget(1))).test_client()
+    shared = make_shared(config, budget=reports, lookup_budget=Budget(1))
+    client = create_app(config, store=store, shared=shared).test_client()
     assert post(client, config, "nl", code).status_code == 200
     busy = post(client, config, "nl", code)
     assert busy.status_code == 503 and int(busy.headers["Retry-After"]) >= 1
@@ -178,7 +182,8 @@ def test_served_import_and_lookup_leave_no_code_on_the_server(tmp_path, staff):
             ("same", status_file_bytes(1, {codes[3]: ("closed", None)}), b"same version"),
             ("cut", good[:-10], b"signature line"),
             ("changed", good.replace(b"closed", b"Closed"), b"changed or damaged"),
-            ("other", status_file_bytes(2, {}).replace(KEY.public().encode().encode(), other.public().encode().encode()),
+            ("other",
+             status_file_bytes(2, {}).replace(KEY.public().encode().encode(), other.public().encode().encode()),
              b"another key"),
         ]:
             (tmp_path / "offline" / name).write_bytes(content)
