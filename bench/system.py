@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import os
 import secrets
 import statistics
 import sys
@@ -46,12 +45,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "tests/system")]
-
-import systemkit as k  # noqa: E402
-
-from bench.flood_onion import RendCircuits, cpu_seconds, pow_effort  # noqa: E402
+from bench.flood_onion import RendCircuits, cpu_seconds, pow_effort
+from tests.system import systemkit as k  # it puts the deploy tests' helpers on sys.path itself
 
 CHANNELS = ("onion", "https")
 ATTACKER: AttackerTor  # set in main()
@@ -154,8 +149,9 @@ class AttackerTor:
 
         data_dir.mkdir(mode=0o700)
         self.socks_port, control = free_ports(2)
-        config = {**network.client_options(), "SocksPort": f"127.0.0.1:{self.socks_port} OnionTrafficOnly", "ControlPort": f"127.0.0.1:{control}",
-                  "DataDirectory": str(data_dir), "CookieAuthentication": "1", "Log": "notice stdout", "SafeLogging": "1"}
+        config = {**network.client_options(), "SocksPort": f"127.0.0.1:{self.socks_port} OnionTrafficOnly",
+                  "ControlPort": f"127.0.0.1:{control}", "DataDirectory": str(data_dir),
+                  "CookieAuthentication": "1", "Log": "notice stdout", "SafeLogging": "1"}
         self.process = stem.process.launch_tor_with_config(config, take_ownership=True, timeout=90)
         self.controller = stem.control.Controller.from_port("127.0.0.1", control)
         self.controller.authenticate()
@@ -167,7 +163,9 @@ class AttackerTor:
 
 
 def _client(attack: Attack, channel: str, i: int, group: int):
-    return k.OnionClient(attack.system, socks_port=ATTACKER.socks_port) if channel == "onion" else k.HttpsClient(attack.system, k.source_address(group, i))
+    if channel == "onion":
+        return k.OnionClient(attack.system, socks_port=ATTACKER.socks_port)
+    return k.HttpsClient(attack.system, k.source_address(group, i))
 
 
 def replay(attack: Attack, channel: str, i: int) -> None:
@@ -176,7 +174,8 @@ def replay(attack: Attack, channel: str, i: int) -> None:
         receipt, token = k.file_report(c, "fake", 3.3)
     except (OSError, ValueError):
         return
-    attack.count(channel, 200 if receipt else 400, f'<p class="code"><strong>{receipt}</strong></p>' if receipt else "", 1)
+    page = f'<p class="code"><strong>{receipt}</strong></p>' if receipt else ""
+    attack.count(channel, 200 if receipt else 400, page, 1)
     while not attack.stop.wait(0.2):
         try:
             attack.count(channel, *c.post("/en/", k.report(token, "replayed")))
@@ -278,7 +277,7 @@ def main() -> None:
     parser.add_argument("--only", default="", help="comma-separated phase names to run (after none)")
     args = parser.parse_args()
     from crypto.status.keys import SigningKey
-    from kit import new_staff
+    from tests.kit import new_staff
 
     staff = new_staff()
     phases = [("replay", replay, CHANNELS, 4, args.phase_seconds),
@@ -336,5 +335,4 @@ def report(row: dict) -> None:
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("PYTHONPATH", str(ROOT))
     main()

@@ -170,8 +170,8 @@ class System:
             from test_deploy_sandbox import NOBODY, sandboxed
 
             os.chown(self.state / "onion-address", NOBODY, NOBODY)
-            self.proc = sandboxed(cmd, rw=[self.state, self.run, self.run_https], ro=[self.base / "etc", *self.readable],
-                                  log=self.log)
+            self.proc = sandboxed(cmd, rw=[self.state, self.run, self.run_https],
+                                  ro=[self.base / "etc", *self.readable], log=self.log)
         else:
             with open(self.log, "wb") as out:
                 self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,

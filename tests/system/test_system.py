@@ -31,7 +31,6 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
-
 import systemkit as k
 
 pytestmark = [pytest.mark.system, pytest.mark.tor, pytest.mark.browser, pytest.mark.slow,
