@@ -59,7 +59,8 @@ class Reporters:
 
     def __init__(self, system: k.System, every: float) -> None:
         self.system, self.every = system, every
-        self.results: list[tuple[str, bool, float, str]] = []
+        self.results: list[tuple[str, bool, float, str, float]] = []  # ..., when it started
+        self.t0 = time.monotonic()
         self.lock = threading.Lock()
         self.stop = threading.Event()
         self.threads: list[threading.Thread] = []
@@ -87,7 +88,7 @@ class Reporters:
         except (OSError, ValueError) as exc:
             receipt, why = None, type(exc).__name__
         with self.lock:
-            self.results.append((channel, receipt is not None, time.monotonic() - started, why))
+            self.results.append((channel, receipt is not None, time.monotonic() - started, why, started - self.t0))
 
     def finish(self) -> None:
         self.stop.set()
@@ -259,6 +260,9 @@ def phase(system: k.System, name: str, fn, channels, threads: int, seconds: floa
             "p50": statistics.median(times) if times else float("nan"),
             "p99": times[min(len(times) - 1, int(0.99 * len(times)))] if times else float("nan"),
             "failures": Counter(r[3] for r in mine if not r[1]),
+            # success by the minute the reporter started in: does it come back once PoW engages?
+            "by_minute": [(m, sum(r[1] for r in mine if int(r[4] // 60) == m), sum(int(r[4] // 60) == m for r in mine))
+                          for m in range(int(seconds // 60) + 1)],
         }
     return row
 
@@ -329,6 +333,8 @@ def report(row: dict) -> None:
     parts = [f"{ch} {row[ch]['success']:.2f} of {row[ch]['n']} (p50 {row[ch]['p50']:.1f} s, p99 {row[ch]['p99']:.1f} s"
              f"{', failures ' + str(dict(row[ch]['failures'])) if row[ch]['failures'] else ''})" for ch in CHANNELS]
     line = f"[{row['phase']}] reporters: " + "; ".join(parts) + f"; PoW effort {row['pow']}"
+    line += "; by minute " + ", ".join(f"{ch} " + " ".join(f"{ok}/{n}" for _, ok, n in row[ch]["by_minute"])
+                                       for ch in CHANNELS)
     if a:
         line += f"; attack sent {dict(a.sent)} accepted {dict(a.accepted)} answers {dict(a.why)}"
     print(line, file=sys.stderr, flush=True)
