@@ -115,7 +115,7 @@ test: test-deps lint
 	$(PY) -m pytest --durations=15
 
 check: test-deps lint
-	$(PY) -m pytest -m "not tor and not slow"
+	$(PY) -m pytest -m "not tor and not slow and not system"
 
 demo: install
 	$(VENV)/bin/meldpunt demo

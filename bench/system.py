@@ -1,0 +1,344 @@
+"""The assembled service under attack: real reporters' success and p50/p99 per channel, with no
+attack and under each attack, and the attacker's cost per accepted fake report.
+
+Run by hand from the repository root (as root, so that meldpunt runs in the unit's sandbox):
+
+    .venv/bin/python -m bench.system [--phase-seconds 45] [--flood-seconds 190] [--flood-threads 64]
+
+The arrangement is tests/system's (tests/system/systemkit.py): deploy/install.sh --https-proxy
+into a throwaway root, the service tor with the drop-in it wrote on the private Tor network
+(devnet), nginx with the site it rendered on a loopback port, `meldpunt serve --config` on the
+configuration it wrote, with every default a hotline gets (budget 600 reports a minute, 3 reports
+per circuit, PoW queue 5/20, intro DoS 25/200, form_min_seconds 3, 2 workers x 16 threads), the
+status page on, SQLite.
+
+In every phase, real reporters come at a steady pace on both channels, each on a circuit (onion)
+or an address (HTTPS) of its own: the form, 4 s of typing, the report. Success is a receipt on
+the first try; the time is from opening the form to the receipt. The phases:
+
+  none              reporters only
+  replay            per channel, 4 attackers each filing a report and resending its token
+  junk              per channel, 8 attackers posting garbage as fast as they get answers
+  lookup            per channel, 8 attackers flooding the status page with junk codes
+  slow              per channel, `--slow-clients` connections sending a header line every 5 s
+  circuit/report    onion: `--flood-threads` threads, each fake report on a new circuit (a new
+                    SOCKS username) as fast as the form allows, for `--flood-seconds`
+  address/report    HTTPS: the same with a new client address per fake report (nginx's limits
+                    are per address), for `--phase-seconds`
+
+Printed per phase and channel: the reporters' success, p50 and p99; the attackers' requests,
+accepted fake reports, CPU seconds of the attacking threads and of the client tor, circuits or
+addresses used per accepted fake report, and the PoW effort in the service's descriptor at the end.
+Everything stays on loopback, bounded in count and time, and stops at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import secrets
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+from bench.flood_onion import RendCircuits, cpu_seconds, pow_effort
+from tests.system import systemkit as k  # it puts the deploy tests' helpers on sys.path itself
+
+CHANNELS = ("onion", "https")
+ATTACKER: AttackerTor  # set in main()
+ADDRESSES = itertools.count()  # the address-per-report attacker's (next() on a count is atomic)
+TYPING = 4.0  # seconds a reporter spends on the form (more than form_min_seconds, 3)
+
+
+class Reporters:
+    """Real reporters on both channels, one every `every` seconds per channel, until stopped."""
+
+    def __init__(self, system: k.System, every: float) -> None:
+        self.system, self.every = system, every
+        self.results: list[tuple[str, bool, float, str, float]] = []  # ..., when it started
+        self.t0 = time.monotonic()
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.threads: list[threading.Thread] = []
+        self.pacer = threading.Thread(target=self._pace, daemon=True)
+        self.addresses = iter(f"127.87.{i // 250}.{i % 250 + 2}" for i in range(60_000))
+
+    def start(self) -> None:
+        self.pacer.start()
+
+    def _pace(self) -> None:
+        while not self.stop.is_set():
+            for channel in CHANNELS:
+                t = threading.Thread(target=self._one, args=(channel,), daemon=True)
+                t.start()
+                self.threads.append(t)
+            self.stop.wait(self.every)
+
+    def _one(self, channel: str) -> None:
+        started = time.monotonic()
+        client = k.OnionClient(self.system) if channel == "onion" else k.HttpsClient(self.system, next(self.addresses))
+        why = ""
+        try:
+            receipt, _ = k.file_report(client, "real reporter", TYPING)
+            why = "" if receipt else "refused"
+        except (OSError, ValueError) as exc:
+            receipt, why = None, type(exc).__name__
+        with self.lock:
+            self.results.append((channel, receipt is not None, time.monotonic() - started, why, started - self.t0))
+
+    def finish(self) -> None:
+        self.stop.set()
+        self.pacer.join()
+        for t in self.threads:
+            t.join(150)
+
+
+class Attack:
+    """`threads` attacking threads running `fn(attack, channel, stop)` on each of `channels`."""
+
+    def __init__(self, system: k.System, fn, channels: tuple[str, ...], threads: int) -> None:
+        self.system, self.fn = system, fn
+        self.stop = threading.Event()
+        self.sent, self.accepted, self.why = Counter(), Counter(), Counter()
+        self.used: Counter = Counter()  # circuits or addresses
+        self.cpu = 0.0
+        self.lock = threading.Lock()
+        self.threads = [threading.Thread(target=self._run, args=(c, i), daemon=True)
+                        for c in channels for i in range(threads)]
+
+    def _run(self, channel: str, i: int) -> None:
+        try:
+            self.fn(self, channel, i)
+        finally:
+            with self.lock:
+                self.cpu += time.thread_time()
+
+    def count(self, channel: str, status: int, page: str = "", used: int = 0) -> None:
+        with self.lock:
+            self.sent[channel] += 1
+            self.why[(channel, status)] += 1
+            self.used[channel] += used
+            if k.receipt_of(status, page):
+                self.accepted[channel] += 1
+
+    def address(self, channel_group: int, i: int) -> str:
+        return k.source_address(channel_group, i)
+
+    def start(self) -> None:
+        for t in self.threads:
+            t.start()
+
+    def finish(self) -> None:
+        self.stop.set()
+        for t in self.threads:
+            t.join(90)
+
+
+class AttackerTor:
+    """The attacking machine's own tor, a second client on the private network: its CPU and its
+    circuits are the attacker's, and the reporters' tor is not the one it saturates."""
+
+    def __init__(self, network, data_dir: Path) -> None:
+        import stem.control
+        import stem.process
+
+        from devnet.node import free_ports
+
+        data_dir.mkdir(mode=0o700)
+        self.socks_port, control = free_ports(2)
+        config = {**network.client_options(), "SocksPort": f"127.0.0.1:{self.socks_port} OnionTrafficOnly",
+                  "ControlPort": f"127.0.0.1:{control}", "DataDirectory": str(data_dir),
+                  "CookieAuthentication": "1", "Log": "notice stdout", "SafeLogging": "1"}
+        self.process = stem.process.launch_tor_with_config(config, take_ownership=True, timeout=90)
+        self.controller = stem.control.Controller.from_port("127.0.0.1", control)
+        self.controller.authenticate()
+
+    def stop(self) -> None:
+        self.controller.close()
+        self.process.terminate()
+        self.process.wait(10)
+
+
+def _client(attack: Attack, channel: str, i: int, group: int):
+    if channel == "onion":
+        return k.OnionClient(attack.system, socks_port=ATTACKER.socks_port)
+    return k.HttpsClient(attack.system, k.source_address(group, i))
+
+
+def replay(attack: Attack, channel: str, i: int) -> None:
+    c = _client(attack, channel, i, 10)
+    try:
+        receipt, token = k.file_report(c, "fake", 3.3)
+    except (OSError, ValueError):
+        return
+    page = f'<p class="code"><strong>{receipt}</strong></p>' if receipt else ""
+    attack.count(channel, 200 if receipt else 400, page, 1)
+    while not attack.stop.wait(0.2):
+        try:
+            attack.count(channel, *c.post("/en/", k.report(token, "replayed")))
+        except OSError:
+            attack.stop.wait(0.5)
+
+
+def junk(attack: Attack, channel: str, i: int) -> None:
+    c = _client(attack, channel, i, 11)
+    while not attack.stop.is_set():
+        try:
+            attack.count(channel, *c.post("/en/", {"token": secrets.token_urlsafe(40), "urls": secrets.token_hex(40)}))
+        except OSError:
+            attack.stop.wait(0.5)
+
+
+def lookup(attack: Attack, channel: str, i: int) -> None:
+    c = _client(attack, channel, i, 12)
+    while not attack.stop.is_set():
+        try:
+            status, page = c.get("/en/status")
+            token = k.token_of(page) if status == 200 else secrets.token_urlsafe(40)
+            for _ in range(10):
+                code = "-".join(secrets.token_hex(2).upper() for _ in range(4))
+                attack.count(channel, c.post("/en/status", {"code": code, "token": token, "homepage": ""})[0])
+        except (OSError, ValueError):
+            attack.stop.wait(0.5)
+
+
+def slow(attack: Attack, channel: str, i: int) -> None:
+    while not attack.stop.is_set():
+        closed = k.slow_client(_client(attack, channel, i, 13), 30)
+        attack.count(channel, 0 if closed else 1)
+
+
+def fresh_per_report(attack: Attack, channel: str, i: int) -> None:
+    """Each fake report on a new circuit (onion) or from a new address (HTTPS), as fast as the
+    form allows (form_min_seconds)."""
+    n = 0
+    while not attack.stop.is_set():
+        n += 1
+        if channel == "onion":
+            c = k.OnionClient(attack.system, f"f{i}-{n}-{secrets.token_hex(4)}", socks_port=ATTACKER.socks_port)
+        else:
+            a = next(ADDRESSES)
+            c = k.HttpsClient(attack.system, f"127.{90 + a // 62_500}.{(a // 250) % 250}.{a % 250 + 2}")
+        try:
+            status, page = c.get("/en/", timeout=30)
+            if status != 200:
+                attack.count(channel, status, "", 1)
+                continue
+            token = k.token_of(page)
+            time.sleep(3.05)
+            attack.count(channel, *c.post("/en/", k.report(token, "fake"), timeout=30), used=1)
+        except (OSError, ValueError) as exc:
+            attack.count(channel, -1, "", 1)
+            attack.why[(channel, type(exc).__name__)] += 1
+
+
+def phase(system: k.System, name: str, fn, channels, threads: int, seconds: float, every: float) -> dict:
+    circuits = RendCircuits(ATTACKER.controller)
+    tor_cpu = cpu_seconds(ATTACKER.process.pid)
+    attack = Attack(system, fn, channels, threads) if fn else None
+    if attack:
+        attack.start()
+        time.sleep(5)  # under way before the reporters come
+    reporters = Reporters(system, every)
+    reporters.start()
+    time.sleep(seconds)
+    reporters.finish()
+    if attack:
+        attack.finish()
+    ATTACKER.controller.remove_event_listener(circuits._on)
+    row = {"phase": name, "pow": pow_effort(system.network, system.onion),
+           "tor_cpu": cpu_seconds(ATTACKER.process.pid) - tor_cpu, "rend_circuits": len(circuits.ids), "attack": attack}
+    for channel in CHANNELS:
+        mine = [r for r in reporters.results if r[0] == channel]
+        times = sorted(r[2] for r in mine if r[1])
+        row[channel] = {
+            "n": len(mine), "success": len(times) / len(mine) if mine else float("nan"),
+            "p50": statistics.median(times) if times else float("nan"),
+            "p99": times[min(len(times) - 1, int(0.99 * len(times)))] if times else float("nan"),
+            "failures": Counter(r[3] for r in mine if not r[1]),
+            # success by the minute the reporter started in: does it come back once PoW engages?
+            "by_minute": [(m, sum(r[1] for r in mine if int(r[4] // 60) == m), sum(int(r[4] // 60) == m for r in mine))
+                          for m in range(int(seconds // 60) + 1)],
+        }
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--phase-seconds", type=float, default=45)
+    parser.add_argument("--flood-seconds", type=float, default=190)
+    parser.add_argument("--flood-threads", type=int, default=64)
+    parser.add_argument("--slow-clients", type=int, default=40)
+    parser.add_argument("--every", type=float, default=3.0, help="seconds between reporters, per channel")
+    parser.add_argument("--settle", type=float, default=65,
+                        help="seconds between phases, for the minute's budget and the PoW queue to settle")
+    parser.add_argument("--tor", action="append", default=[], metavar="OPTION=VALUE",
+                        help="replace one of the drop-in's HiddenService* settings, e.g. HiddenServicePoWQueueRate=25")
+    parser.add_argument("--only", default="", help="comma-separated phase names to run (after none)")
+    args = parser.parse_args()
+    from crypto.status.keys import SigningKey
+    from tests.kit import new_staff
+
+    staff = new_staff()
+    phases = [("replay", replay, CHANNELS, 4, args.phase_seconds),
+              ("junk", junk, CHANNELS, 8, args.phase_seconds),
+              ("lookup", lookup, CHANNELS, 8, args.phase_seconds),
+              ("slow", slow, CHANNELS, args.slow_clients, args.phase_seconds),
+              ("circuit/report", fresh_per_report, ("onion",), args.flood_threads, args.flood_seconds),
+              ("address/report", fresh_per_report, ("https",), args.flood_threads, args.phase_seconds)]
+    if args.only:
+        phases = [p for p in phases if p[0] in args.only.split(",")]
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="meldpunt-bench-system-") as tmp:
+        system = k.System(Path(tmp), staff.recipient, SigningKey.generate().public().encode(),
+                          tor_overrides=dict(o.split("=", 1) for o in args.tor))
+        try:
+            system.start()
+            global ATTACKER
+            ATTACKER = AttackerTor(system.network, Path(tmp) / "attacker-tor")
+            print(f"up: {system.onion}, sandbox {system.sandbox}; tor: " + ", ".join(
+                f"{key} {v}" for key, v in system.tor_options.items() if "PoW" in key or "DoS" in key),
+                file=sys.stderr)
+            rows.append(phase(system, "none", None, (), 0, args.phase_seconds, args.every))
+            report(rows[-1])
+            for name, fn, channels, threads, seconds in phases:
+                rows.append(phase(system, name, fn, channels, threads, seconds, args.every))
+                report(rows[-1])
+                time.sleep(args.settle)
+            stored = len(system.opened(staff))
+        finally:
+            if "ATTACKER" in globals():
+                ATTACKER.stop()
+            system.stop()
+    print(f"\nstored reports, all opened with the staff key: {stored}")
+    print(f"\n{'phase':15} {'channel':7} {'n':>4} {'success':>7} {'p50 s':>6} {'p99 s':>6} | {'atk sent':>8} "
+          f"{'accepted':>8} {'atk CPU s':>9} {'tor CPU s':>9} {'used/acc':>8} {'PoW':>5}")
+    for r in rows:
+        a = r["attack"]
+        for channel in CHANNELS:
+            c = r[channel]
+            sent = a.sent[channel] if a else 0
+            acc = a.accepted[channel] if a else 0
+            used = f"{a.used[channel] / acc:.2f}" if a and acc else "-"
+            print(f"{r['phase']:15} {channel:7} {c['n']:4d} {c['success']:7.2f} {c['p50']:6.1f} {c['p99']:6.1f} | "
+                  f"{sent:8d} {acc:8d} {a.cpu if a else 0:9.1f} {r['tor_cpu']:9.1f} {used:>8} {r['pow']:>5}")
+
+
+def report(row: dict) -> None:
+    a = row["attack"]
+    parts = [f"{ch} {row[ch]['success']:.2f} of {row[ch]['n']} (p50 {row[ch]['p50']:.1f} s, p99 {row[ch]['p99']:.1f} s"
+             f"{', failures ' + str(dict(row[ch]['failures'])) if row[ch]['failures'] else ''})" for ch in CHANNELS]
+    line = f"[{row['phase']}] reporters: " + "; ".join(parts) + f"; PoW effort {row['pow']}"
+    line += "; by minute " + ", ".join(f"{ch} " + " ".join(f"{ok}/{n}" for _, ok, n in row[ch]["by_minute"])
+                                       for ch in CHANNELS)
+    if a:
+        line += f"; attack sent {dict(a.sent)} accepted {dict(a.accepted)} answers {dict(a.why)}"
+    print(line, file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    main()
