@@ -93,7 +93,9 @@ class System:
         self.box = Box(self.base / "box")
         (self.box.root / "etc/nginx/conf.d").mkdir(parents=True)
         make_certificate(self.box.root / CERT.lstrip("/"), self.box.root / KEY.lstrip("/"), [NAME])
-        self.box.run("install.sh", "--no-start", "--https-proxy", NAME, "--https-cert", CERT, "--https-key", KEY)
+        # Exit 3: installed, not started (the example configuration's placeholders are filled in below).
+        self.box.run("install.sh", "--no-start", "--https-proxy", NAME, "--https-cert", CERT, "--https-key", KEY,
+                     expect=3)
 
         # /var/lib/meldpunt, /run/meldpunt, /run/meldpunt-https and the logs, below base.
         self.state, self.run, self.run_https, self.logs = (self.base / n for n in ("state", "run", "run-https", "logs"))
