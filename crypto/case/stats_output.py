@@ -24,6 +24,7 @@ from crypto.case.stats_periods import bucket_label, bucket_of
 from crypto.case.svg_charts import Point, bar_chart, column_chart
 from crypto.staff import folder
 from crypto.staff.listings import guard_cell
+from crypto.staff.page_head import page_start
 
 DEFAULT_THRESHOLD = 5
 SUPPRESSED = "suppressed"
@@ -169,13 +170,8 @@ def render_html(stats: Stats, *, threshold: int = DEFAULT_THRESHOLD, internal: b
                   "shares, ratios and days computed from them as \u201csuppressed\u201d, so that no reporter "
                   "or small case can be singled out.</p>")
     out = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">",
-        '<meta name="referrer" content="no-referrer">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>Hotline statistics, {_e(stats.period)}</title>",
-        f"<style>{STYLE}</style></head><body><main>",
+        *page_start(f"Hotline statistics, {stats.period}", STYLE),
+        "<main>",
         f"<h1>Hotline statistics, {_e(stats.period)}</h1>",
         f"<p>From the case file as of {_e(stats.as_of)}, by {_e(stats.by)}. Reports are counted by the day "
         "they arrived; addresses by the day they were first reported.</p>",

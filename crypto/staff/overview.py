@@ -18,6 +18,7 @@ from typing import Any
 
 from crypto.staff.display import visible
 from crypto.staff.fields import FIELD, SHOWN
+from crypto.staff.page_head import page_start
 
 Record = Mapping[str, Any]  # {"id", "day", "sha256", "report": {the report's fields}}
 
@@ -118,13 +119,7 @@ def render(records: Iterable[Record]) -> str:
     total_danger = sum(danger_per_day.values())
     flagged = doubts(ordered)
     out = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">",
-        '<meta name="referrer" content="no-referrer">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>meldpunt: {len(ordered)} reports</title>",
-        f"<style>{STYLE}</style></head><body>",
+        *page_start(f"meldpunt: {len(ordered)} reports", STYLE),
         "<header><h1>meldpunt: opened reports</h1>",
         f"<p>{len(ordered)} reports, {total_danger} marked as a child in immediate danger. "
         "Reported URLs are shown as text only: nothing on this page is a link or an image. "

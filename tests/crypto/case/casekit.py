@@ -3,12 +3,14 @@ state as bytes, to compare before and after."""
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 from pathlib import Path
 
 from click.testing import CliRunner
 
+from crypto.case.audit import GENESIS, canonical, chain_hash
 from meldpunt.cli import main
 
 ANALYST = "Test Analyst"
@@ -69,3 +71,17 @@ def as_version(conn: sqlite3.Connection, version: int) -> None:
                           "ALTER TABLE addresses DROP COLUMN fresh", "ALTER TABLE addresses DROP COLUMN unseen_danger"):
             conn.execute(statement)
     conn.execute(f"PRAGMA user_version = {version}")
+
+
+def strip_digests(case) -> None:
+    """The case file as meldpunt wrote it before import entries carried digests: the same entries
+    without "content", the chain rebuilt."""
+    with db(case) as conn:
+        previous = GENESIS
+        for seq, text in conn.execute("SELECT seq, entry FROM audit ORDER BY seq").fetchall():
+            entry = json.loads(text)
+            entry["data"].pop("content", None)
+            text = canonical(entry)
+            previous = chain_hash(previous, text)
+            conn.execute("UPDATE audit SET entry = ?, hash = ? WHERE seq = ?", (text, previous, seq))
+        as_version(conn, 2)

@@ -9,10 +9,9 @@ import json
 import secrets
 
 import pytest
-from casekit import as_version, db, ok, run
+from casekit import db, ok, run, strip_digests
 from staffkit import make_report, new_identity, seal, write_bundle
 
-from crypto.case.audit import GENESIS, canonical, chain_hash
 from crypto.case.floods import shape
 from crypto.case.schema import VERSION
 
@@ -139,23 +138,9 @@ def test_other_address_edits_are_named(case):
            f"address {a0}: its child-in-danger flag", f"address {b}: its key is not the one import entry 2 recorded")
 
 
-def _strip_digests(case) -> None:
-    """The case file as meldpunt wrote it before import entries carried digests: the same entries
-    without "content", the chain rebuilt."""
-    with db(case) as conn:
-        previous = GENESIS
-        for seq, text in conn.execute("SELECT seq, entry FROM audit ORDER BY seq").fetchall():
-            entry = json.loads(text)
-            entry["data"].pop("content", None)
-            text = canonical(entry)
-            previous = chain_hash(previous, text)
-            conn.execute("UPDATE audit SET entry = ?, hash = ? WHERE seq = ?", (text, previous, seq))
-        as_version(conn, 2)
-
-
 def test_an_older_case_file_verifies_and_its_mentions_counts_and_columns_are_checked(case):
     a1, rid = _address(case, "http://a1.test/"), _report(case, "http://a2.test/")
-    _strip_digests(case)
+    strip_digests(case)
     ok("case", "assess", "--case", case, *ANALYST, "--verdict", "baseline", a1)
     with db(case) as conn:  # brought forward; an older meldpunt would now refuse it
         assert conn.execute("PRAGMA user_version").fetchone()[0] == VERSION > 2
