@@ -79,9 +79,9 @@ def new_secret(data_dir: Path) -> bytes:
     """A new signing secret for this start, replacing the old one atomically (a reader sees one
     or the other): tokens issued before the start are no longer ours. Called once, by the master
     before it forks (shared/state.py), on a store that keeps no spent tokens itself."""
-    files.atomic_write(data_dir / SECRET_FILE, secrets.token_hex(_SECRET_BYTES).encode("ascii"),
-                       error=SecretFileError)
-    return load_or_create_secret(data_dir)
+    secret = secrets.token_hex(_SECRET_BYTES).encode("ascii")
+    files.atomic_write(data_dir / SECRET_FILE, secret, error=SecretFileError)
+    return secret
 
 
 def load_or_create_secret(data_dir: Path) -> bytes:
