@@ -1,5 +1,6 @@
 """The lock files: requirements/server.lock, which deploy/install.sh installs with --require-hashes,
-and requirements/dev.lock, which the Makefile installs the same way into the checkout's venv. Each
+requirements/dev.lock, which the Makefile installs the same way into the checkout's venv, and
+requirements/stats.lock, the offline machine's install with the charts of `case stats`. Each
 must pin, with hashes, every package it is for, at the versions constraints.txt (what CI tests)
 gives; and nothing may be installed past them."""
 
@@ -43,7 +44,7 @@ def _requirement_names(requirements: list[str]) -> set[str]:
     return names
 
 
-@pytest.mark.parametrize("lock", ["server.lock", "dev.lock"])
+@pytest.mark.parametrize("lock", ["server.lock", "dev.lock", "stats.lock"])
 def test_every_locked_package_has_hashes_and_the_tested_version(lock):
     entries = _lock(lock)
     constraints = {
@@ -73,6 +74,17 @@ def test_the_dev_lock_covers_the_project_its_extras_and_its_build_backend():
     # The server's lock is a part of the checkout's, at the same versions.
     server, dev = _lock("server.lock"), _lock("dev.lock")
     assert {n: v for n, (v, _) in server.items()} == {n: dev[n][0] for n in server}
+
+
+def test_the_stats_lock_is_the_offline_install_with_charts_at_the_checkouts_versions():
+    """The offline machine's dependencies and the `stats` extra, nothing of the server, and the
+    versions the tests ran with (dev.lock)."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    stats, dev = _lock("stats.lock"), _lock("dev.lock")
+    wanted = _requirement_names(project["dependencies"] + project["optional-dependencies"]["stats"])
+    assert "matplotlib" in wanted and wanted <= set(stats)
+    assert not set(stats) & _requirement_names(project["optional-dependencies"]["server"])
+    assert {n: v for n, (v, _) in stats.items()} == {n: dev[n][0] for n in stats}
 
 
 def test_the_makefile_installs_only_from_the_lock():
