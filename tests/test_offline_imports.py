@@ -36,6 +36,8 @@ def test_crypto_and_cli_load_no_server_module():
     loaded = set(result.stdout.split())
     assert "crypto" in loaded and "cryptography" in loaded and "click" in loaded  # the probe ran
     assert not loaded & set(SERVER_PACKAGES), sorted(loaded & set(SERVER_PACKAGES))
+    # The `stats` extra is imported only when `case stats` draws its charts (crypto/case/stats_charts.py).
+    assert not loaded & {"matplotlib", "numpy", "PIL", "fontTools"}, sorted(loaded)
 
 
 def test_offline_dependencies_are_declared_alone():

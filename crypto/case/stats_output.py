@@ -7,7 +7,8 @@ page says so at its top. Totals are not re-suppressed (a total minus the visible
 hidden cell): the tables here are chosen so that each stands on its own.
 
 The page loads nothing and runs nothing: a Content-Security-Policy forbids it, the charts are
-inline SVG (crypto/case/svg_charts.py), and it prints as it shows.
+inline SVG drawn by matplotlib (crypto/case/stats_charts.py), and it prints as it shows. Without
+matplotlib (the `stats` extra) the page has every table and says how to get the charts.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ import os
 from crypto.case.errors import InputError
 from crypto.case.schema import private_dir
 from crypto.case.stats import Days, Ratio, Share, Stats, Table
+from crypto.case.stats_charts import INSTALL_HINT, Point, bar_chart, column_chart, library
 from crypto.case.stats_periods import bucket_label, bucket_of
-from crypto.case.svg_charts import Point, bar_chart, column_chart
 from crypto.staff import folder
 from crypto.staff.listings import guard_cell
 from crypto.staff.page_head import page_start
@@ -31,6 +32,7 @@ SUPPRESSED = "suppressed"
 NOT_APPLICABLE = "n/a"
 HTML_NAME = "stats.html"
 MAX_COUNTRY_BARS = 20  # the chart of hosting countries shows the largest; the table has them all
+NO_CHARTS = f"The charts need matplotlib, which this installation lacks: {INSTALL_HINT}. Every figure is in the tables."
 
 STYLE = """
 body{font-family:sans-serif;margin:2em auto;max-width:60em;color:#222;background:#fff;line-height:1.4}
@@ -97,8 +99,9 @@ def table_csv(table: Table, threshold: int, internal: bool) -> str:
 
 
 def write_report(out_dir: str, stats: Stats, *, threshold: int = DEFAULT_THRESHOLD, internal: bool = False,
-                 force: bool = False) -> list[str]:
-    """Writes DIR/<table>.csv for every table and DIR/stats.html; returns the files' names."""
+                 force: bool = False, charts: bool = True) -> list[str]:
+    """Writes DIR/<table>.csv for every table and DIR/stats.html (with charts if `charts` and
+    matplotlib is installed); returns the files' names."""
     if threshold < 1:
         raise InputError("the threshold is a count of at least 1")
     if os.path.lexists(out_dir) and not force:
@@ -110,7 +113,8 @@ def write_report(out_dir: str, stats: Stats, *, threshold: int = DEFAULT_THRESHO
         name = f"{table.name}.csv"
         folder.write_file(out_dir, name, table_csv(table, threshold, internal).encode("utf-8"))
         names.append(name)
-    folder.write_file(out_dir, HTML_NAME, render_html(stats, threshold=threshold, internal=internal).encode("utf-8"))
+    page = render_html(stats, threshold=threshold, internal=internal, charts=charts)
+    folder.write_file(out_dir, HTML_NAME, page.encode("utf-8"))
     return names + [HTML_NAME]
 
 
@@ -132,12 +136,12 @@ def _chart(stats: Stats, table: Table, threshold: int, internal: bool) -> str:
     cid = f"chart-{table.name}"
     if table.name == "received":
         points = _points(table, threshold, internal)
-        labels = [bucket_label(bucket_of(c.day, stats.by), stats.by) for c in stats.campaigns
-                  if stats.period.start <= c.day <= stats.period.end]
         index = {p.label: i for i, p in enumerate(points)}
-        tags = [c.tag for c in stats.campaigns if stats.period.start <= c.day <= stats.period.end]
-        markers = [(index[label], tag) for label, tag in zip(labels, tags, strict=False) if label in index]
-        return column_chart(cid, f"Reports received by {stats.by}, campaign dates marked", points, markers)
+        shown = [c for c in stats.campaigns if stats.period.start <= c.day <= stats.period.end]
+        markers = [(index[bucket_label(bucket_of(c.day, stats.by), stats.by)], c.tag) for c in shown]
+        marked = "; ".join(f"{c.tag} ({c.day})" for c in shown)
+        return column_chart(cid, f"Reports received by {stats.by}" + (f"; campaign dates marked: {marked}"
+                                                                       if marked else ""), points, markers)
     if table.name in ("reports_by_kind", "removal_days", "reports_by_channel", "reports_by_place"):
         return bar_chart(cid, table.title, _points(table, threshold, internal))
     if table.name == "illegal_by_country" and table.rows:
@@ -161,7 +165,10 @@ def _table_html(table: Table, threshold: int, internal: bool) -> str:
             f"<tbody>{''.join(body)}</tbody></table>")
 
 
-def render_html(stats: Stats, *, threshold: int = DEFAULT_THRESHOLD, internal: bool = False) -> str:
+def render_html(stats: Stats, *, threshold: int = DEFAULT_THRESHOLD, internal: bool = False,
+                charts: bool = True) -> str:
+    """The page; `charts=False` leaves the charts out without a word (the bench's tables alone)."""
+    drawn = charts and library() is not None
     if internal:
         banner = ("<p class=\"banner\"><strong>Internal: every figure is exact, small counts included. "
                   "Not for publication; write the report again without --internal for that.</strong></p>")
@@ -177,10 +184,12 @@ def render_html(stats: Stats, *, threshold: int = DEFAULT_THRESHOLD, internal: b
         "they arrived; addresses by the day they were first reported.</p>",
         banner,
     ]
+    if charts and not drawn:
+        out.append(f'<p class="banner" id="no-charts">{_e(NO_CHARTS)}</p>')
     for table in stats.tables:
         table = for_output(table, threshold, internal)
         out.append(f'<section aria-labelledby="h-{table.name}"><h2 id="h-{table.name}">{_e(table.title)}</h2>')
-        chart = _chart(stats, table, threshold, internal)
+        chart = _chart(stats, table, threshold, internal) if drawn else ""
         if chart:
             out.append(f"<figure>{chart}</figure>")
         if table.note:

@@ -10,7 +10,8 @@ import click
 
 from crypto.case.schema import database_errors, open_case
 from crypto.case.stats import compute
-from crypto.case.stats_output import DEFAULT_THRESHOLD, write_report
+from crypto.case.stats_charts import library
+from crypto.case.stats_output import DEFAULT_THRESHOLD, NO_CHARTS, write_report
 from crypto.case.stats_periods import BY, Period, parse_day, read_campaigns
 
 
@@ -40,5 +41,7 @@ def stats_command(case_dir: str, start: str, end: str, by: str, campaigns_path: 
     with database_errors(case_dir):
         stats = compute(lambda: open_case(case_dir), period, by, campaigns=campaigns, as_of=datetime.date.today())
     names = write_report(out_dir, stats, threshold=threshold, internal=internal, force=force)
+    if library() is None:  # the page says so too
+        click.echo(f"No charts in stats.html: {NO_CHARTS}", err=True)
     click.echo(f"Wrote {len(names)} files to {out_dir}: open {out_dir}/stats.html"
                + (" (internal: exact figures)." if internal else f" (counts below {threshold} hidden)."))
