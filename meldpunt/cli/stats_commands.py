@@ -10,7 +10,7 @@ import click
 
 from crypto.case.schema import database_errors, open_case
 from crypto.case.stats import compute
-from crypto.case.stats_charts import library
+from crypto.case.stats_charts import import_early, library
 from crypto.case.stats_output import DEFAULT_THRESHOLD, NO_CHARTS, write_report
 from crypto.case.stats_periods import BY, Period, parse_day, read_campaigns
 
@@ -38,6 +38,7 @@ def stats_command(case_dir: str, start: str, end: str, by: str, campaigns_path: 
     period = Period(parse_day(start, "--from"), parse_day(end, "--to"))
     campaigns = read_campaigns(campaigns_path) if campaigns_path else []
     open_case(case_dir).close()  # refuses a missing or unsafe case file, and brings it forward, once
+    import_early()  # matplotlib's import, beside the counting
     with database_errors(case_dir):
         stats = compute(lambda: open_case(case_dir), period, by, campaigns=campaigns, as_of=datetime.date.today())
     names = write_report(out_dir, stats, threshold=threshold, internal=internal, force=force)
