@@ -69,7 +69,7 @@ def library() -> ModuleType | None:
 def import_early() -> threading.Thread:
     """Starts importing what drawing needs (half a second of CPU) in a thread of its own, while the
     case file is counted: the counting runs in SQLite, which lets go of the GIL, so on a machine of
-    two cores the import costs no time of its own. Without matplotlib the thread ends at once."""
+    two cores the import is mostly done when the counts are. Without matplotlib the thread ends at once."""
     def run() -> None:
         try:
             for name in ("matplotlib.figure", "matplotlib.backends.backend_svg", "matplotlib.ticker"):

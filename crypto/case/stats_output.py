@@ -32,7 +32,8 @@ SUPPRESSED = "suppressed"
 NOT_APPLICABLE = "n/a"
 HTML_NAME = "stats.html"
 MAX_COUNTRY_BARS = 20  # the chart of hosting countries shows the largest; the table has them all
-NO_CHARTS = f"The charts need matplotlib, which this installation lacks: {INSTALL_HINT}. Every figure is in the tables."
+NO_CHARTS = (f"The charts need matplotlib, which this installation lacks: {INSTALL_HINT} (offline: the wheels of "
+             "requirements/stats.lock, as README.md says). Every figure is in the tables.")
 
 STYLE = """
 body{font-family:sans-serif;margin:2em auto;max-width:60em;color:#222;background:#fff;line-height:1.4}
