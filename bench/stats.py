@@ -159,6 +159,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     parser.add_argument("--case", type=Path, help="time a case file a --keep run left, instead of filling one")
+    parser.add_argument("--only", default="", help="time only what is named with these words (e.g. 'the command')")
     args = parser.parse_args()
     with workdir("stats", args.keep) as work:
         case = args.case or work / "case"
@@ -179,6 +180,8 @@ def main() -> None:
             ("the command, a new process, matplotlib hidden", command(case, work / "out", False)),
             ("queue, first page (new)", lambda c: queue.triage(c, queue.Filters())),
         ]:
+            if args.only not in label:
+                continue
             cold, warm, cpu = measure(case, what, args.runs)
             print(f"{label}: {cold * 1e3:.0f} ms first, {warm * 1e3:.0f} ms warm, "
                   f"{cpu * 1e3:.0f} ms CPU warm (median of {args.runs}; load average {os.getloadavg()[0]:.1f}; "

@@ -20,6 +20,7 @@ from __future__ import annotations
 import html
 import importlib
 import io
+import math
 import re
 import threading
 from collections.abc import Callable, Iterator
@@ -48,6 +49,8 @@ NO_METADATA = {"Date": None, "Creator": None, "Format": None, "Type": None}
 MAX_COLUMNS = 120  # more buckets (days of a year) are drawn as one outline: a bar each took 5 s for 3,650
 MAX_LABEL = 34  # characters of a category's name on a bar chart; the table has it whole
 WIDTH = 7.6  # inches, as matplotlib measures a figure; the page scales the SVG to its width
+TICK = 7 / 72  # inches from an axis to its labels: a tick and its pad, 3.5 points each (matplotlib's defaults)
+SLANT = math.radians(40)  # of the labels under the columns
 
 
 @dataclass(frozen=True)
@@ -84,13 +87,14 @@ def import_early() -> threading.Thread:
 def bar_chart(chart_id: str, title: str, points: list[Point]) -> str:
     """Horizontal bars, one a row, the first on top, each with its figure as the table shows it:
     for categories (kinds, countries, days to removal)."""
-    with _drawing() as new_figure:
-        fig = new_figure(WIDTH, 0.6 + 0.27 * max(1, len(points)))
-        ax = fig.add_subplot()
+    with _drawing() as (new_figure, size):
+        labels = [p.label[:MAX_LABEL] for p in points]
+        left = 0.1 + TICK + max([size(label)[0] for label in labels] + [0])
+        fig, ax = new_figure(WIDTH, 0.6 + 0.27 * max(1, len(points)), left=left, bottom=0.45)
         rows = range(len(points))
         values = [p.value or 0 for p in points]
         ax.barh(rows, values, height=0.7, color=BAR)
-        ax.set_yticks(rows, [p.label[:MAX_LABEL] for p in points])
+        ax.set_yticks(rows, labels)
         ax.invert_yaxis()
         top = max(values + [1])
         for row, p in zip(rows, points, strict=True):
@@ -103,18 +107,22 @@ def bar_chart(chart_id: str, title: str, points: list[Point]) -> str:
 def column_chart(chart_id: str, title: str, points: list[Point], markers: list[tuple[int, str]]) -> str:
     """Columns over time (reports per day, week, month or year) with campaign dates marked as
     dashed lines labelled with their tag; `markers` are (index into points, tag)."""
-    with _drawing() as new_figure:
+    with _drawing() as (new_figure, size):
         from matplotlib.ticker import MaxNLocator
 
-        fig = new_figure(WIDTH, 3.4)
-        ax = fig.add_subplot()
         values = [p.value or 0 for p in points]
+        every = max(1, round(len(points) / 12))  # about twelve labels under the axis
+        ticks = list(range(0, len(points), every))
+        labels = [size(points[i].label) for i in ticks]
+        # The y axis's longest figure is at most the top's; the labels under the axis are slanted.
+        left = 0.1 + max(TICK + size(str(max(values + [1])))[0],
+                         max([w * math.cos(SLANT) + h * math.sin(SLANT) for w, h in labels] + [0]))
+        bottom = 0.1 + TICK + max([w * math.sin(SLANT) + h * math.cos(SLANT) for w, h in labels] + [0])
+        fig, ax = new_figure(WIDTH, 3.4, left=left, bottom=bottom, top=0.3)
         if len(points) <= MAX_COLUMNS:
             ax.bar(range(len(points)), values, width=0.8, color=BAR)
         else:
             ax.stairs(values, [i - 0.5 for i in range(len(points) + 1)], fill=True, color=BAR)
-        every = max(1, round(len(points) / 12))  # about twelve labels under the axis
-        ticks = list(range(0, len(points), every))
         ax.set_xticks(ticks, [points[i].label for i in ticks], rotation=40, ha="right", rotation_mode="anchor")
         ax.set_xlim(-0.6, len(points) - 0.4)
         ax.set_ylim(0, max(values + [1]) * 1.08)
@@ -122,28 +130,44 @@ def column_chart(chart_id: str, title: str, points: list[Point], markers: list[t
         for number, (i, tag) in enumerate(markers, start=1):
             # gid: the mark's group keeps an id of its own (prefixed below), for the page's tests.
             ax.axvline(i, color=MARK, linewidth=1.5, linestyle=(0, (5, 3)), gid=f"campaign-{number}")
-            ax.annotate(tag, (i, 1), xycoords=("data", "axes fraction"), xytext=(3, 2), textcoords="offset points",
-                        color=MARK, va="bottom")
+            right_half = i > len(points) / 2  # the tag on the side with room for it
+            ax.annotate(tag, (i, 1), xycoords=("data", "axes fraction"), xytext=(-3 if right_half else 3, 2),
+                        textcoords="offset points", color=MARK, va="bottom", ha="right" if right_half else "left")
         _plain_axes(ax, grid="y")
         return _svg(fig, chart_id, title)
 
 
 @contextmanager
-def _drawing() -> Iterator[Callable[[float, float], Figure]]:
+def _drawing() -> Iterator[tuple[Callable[..., tuple[Figure, Axes]], Callable[[str], tuple[float, float]]]]:
     """matplotlib's defaults with RC, whatever the machine's matplotlibrc says; yields a maker of
-    figures that need no display (no pyplot: nothing global is kept between charts)."""
+    a figure and its axes, with margins in inches, on a figure that needs no display (no pyplot: nothing
+    global is kept between charts), and the size of a text in inches (width, height).
+
+    The margins are measured from the labels here, not by matplotlib's layout engines, which draw
+    each chart a first time to measure it: that was half the time of drawing (bench/README.md)."""
     matplotlib = library()
     if matplotlib is None:
         raise RuntimeError(f"drawing a chart needs matplotlib: {INSTALL_HINT}")  # callers check library() first
     from matplotlib.figure import Figure
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import text_to_path
 
-    def new_figure(width: float, height: float) -> Figure:
-        return Figure(figsize=(width, height), layout="constrained", facecolor="white")
+    def new_axes(width: float, height: float, *, left: float, bottom: float, top: float = 0.1,
+                 right: float = 0.2) -> tuple[Figure, Axes]:
+        fig = Figure(figsize=(width, height), facecolor="white")
+        fig.subplots_adjust(left=left / width, right=1 - right / width, bottom=bottom / height, top=1 - top / height)
+        return fig, fig.add_subplot()
 
     with matplotlib.rc_context():
         matplotlib.rcdefaults()
         matplotlib.rcParams.update(RC)
-        yield new_figure
+        font = FontProperties()  # RC's
+
+        def size(text: str) -> tuple[float, float]:
+            width, height, _ = text_to_path.get_text_width_height_descent(text, font, ismath=False)
+            return width / 72, height / 72
+
+        yield new_axes, size
 
 
 def _plain_axes(ax: Axes, grid: Literal["x", "y"]) -> None:
