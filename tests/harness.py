@@ -2,8 +2,8 @@
 `meldpunt serve --local-only`. The staff key they seal to is tests/kit.py's `Staff`, handed to
 tests as the session fixture `staff` (tests/conftest.py).
 
-Tests import this module by its bare name (the tests/ folder is on sys.path under pytest);
-benches, run from the repository root as `python -m bench.NAME`, import it as `tests.harness`.
+tests/ is a package: tests and benches (run from the repository root as `python -m bench.NAME`)
+import this module as `tests.harness`.
 Everything here talks to 127.0.0.1 only, and every wait is bounded in time.
 """
 
@@ -20,12 +20,8 @@ import sys
 import time
 from pathlib import Path
 
-# Re-exported: the staff key goes with the harness. Under pytest the helpers import each other by
-# bare name; a bench imports them as the namespace package `tests` (no sys.path edits either way).
-if __package__:
-    from tests.kit import ROOT, Staff, new_staff
-else:
-    from kit import ROOT, Staff, new_staff  # noqa: F401
+# Re-exported: the staff key goes with the harness.
+from tests.kit import ROOT, Staff, new_staff  # noqa: F401
 
 SERVE = ("-m", "onion_service.process")
 

@@ -16,14 +16,14 @@ import subprocess
 import time
 
 import pytest
-from clirun import meldpunt
-from deploykit import DEPLOY
-from harness import Server, write_config
-from kit import RECEIPT, TOKEN
-from pg import SUPERUSER
 
 from crypto.staff.bundle import read_index
 from onion_service.store import open_store
+from tests.clirun import meldpunt
+from tests.deploy.deploykit import DEPLOY
+from tests.harness import Server, write_config
+from tests.kit import RECEIPT, TOKEN
+from tests.pg import SUPERUSER
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 

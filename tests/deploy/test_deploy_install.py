@@ -13,10 +13,10 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from deploykit import DEPLOY, ROOT, Box
 
 from crypto.age import keys
 from onion_service.tor import keys as okeys
+from tests.deploy.deploykit import DEPLOY, ROOT, Box
 
 pytestmark = pytest.mark.skipif(shutil.which("tor") is None, reason="needs Debian's tor (make test-deps)")
 

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 import requests
-from deploykit import DEPLOY
-from harness import write_config
-from test_deploy_sandbox import NOBODY, RECEIPT, TOKEN, _can_sandbox, sandboxed
 
 from crypto.age import keys
+from tests.deploy.deploykit import DEPLOY
+from tests.deploy.test_deploy_sandbox import NOBODY, RECEIPT, TOKEN, _can_sandbox, sandboxed
+from tests.harness import write_config
 
 pytestmark = [
     pytest.mark.tor,

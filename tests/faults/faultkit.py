@@ -18,18 +18,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-if __package__:  # imported as tests.faults.faultkit by a bench (python -m bench.flood)
-    from tests import harness
-    from tests.harness import ROOT, Server, Staff
-    from tests.kit import HTML_LANG, RECEIPT
-else:  # under pytest, the helpers import each other by bare name
-    import harness
-    from harness import ROOT, Server, Staff
-    from kit import HTML_LANG, RECEIPT
-
 from crypto.errors import Error
 from onion_service.shared.token import FormTokens, load_or_create_secret
 from onion_service.store import Store, open_store
+from tests import harness
+from tests.harness import ROOT, Server, Staff
+from tests.kit import HTML_LANG, RECEIPT
 
 
 def token(data_dir: Path, lang: str, *, age_seconds: float = 30) -> str:

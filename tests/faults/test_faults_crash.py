@@ -16,7 +16,8 @@ import sys
 import time
 
 import pytest
-from faultkit import (
+
+from tests.faults.faultkit import (
     Ledger,
     Reporters,
     post_report,
@@ -25,7 +26,7 @@ from faultkit import (
     token,
     verify_store,
 )
-from harness import Server, write_config
+from tests.harness import Server, write_config
 
 KILLS = 22  # SIGKILLs of gunicorn (master and workers, or one worker); PostgreSQL's come on top
 LOAD_SECONDS = (0.1, 0.5)  # how long the reporters run before the kill: a random moment

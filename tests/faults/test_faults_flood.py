@@ -21,7 +21,8 @@ import urllib.parse
 from collections import Counter
 
 import pytest
-from faultkit import (
+
+from tests.faults.faultkit import (
     Ledger,
     assert_refused_page,
     form_body,
@@ -34,7 +35,7 @@ from faultkit import (
     token,
     verify_store,
 )
-from harness import Server, write_config
+from tests.harness import Server, write_config
 
 BUDGET = 20  # reports a minute
 FLOOD = 50 * BUDGET  # requests in each flood

@@ -16,7 +16,9 @@ import time
 from pathlib import Path
 
 import pytest
-from faultkit import (
+
+from onion_service.store import open_store
+from tests.faults.faultkit import (
     Ledger,
     Reporters,
     assert_refused_page,
@@ -27,9 +29,7 @@ from faultkit import (
     token,
     verify_store,
 )
-from harness import Server, write_config
-
-from onion_service.store import open_store
+from tests.harness import Server, write_config
 
 # The notice views.py shows when the store refuses a report (msgid in the catalogs).
 NOT_SAVED = ("Your report could not be saved just now. Please try again in a few minutes. "

@@ -8,14 +8,14 @@ import re
 import sqlite3
 
 import pytest
-from casekit import ok
-from clirun import meldpunt
-from harness import Server, write_config
-from kit import RECEIPT, TOKEN
 
 from crypto.age import keys
 from crypto.staff.ack import parse_ack
 from crypto.staff.bundle import read_index
+from tests.clirun import meldpunt
+from tests.crypto.case.casekit import ok
+from tests.harness import Server, write_config
+from tests.kit import RECEIPT, TOKEN
 
 # Each report's addresses, in the spellings a reporter types; the comment is the address they name.
 WAVE_A = [

@@ -13,8 +13,9 @@ import time
 import types
 
 import pytest
-from harness import Server, live_processes, write_config
-from kit import RECEIPT, TOKEN
+
+from tests.harness import Server, live_processes, write_config
+from tests.kit import RECEIPT, TOKEN
 
 STOP_SECONDS = 3.0
 

@@ -9,10 +9,10 @@ for the public names only. A report sent on either is acknowledged and opens off
 from __future__ import annotations
 
 import pytest
-from harness import Server, form_body, proxy_line, write_config
 
 from onion_service.config import load_config
 from onion_service.store import open_store
+from tests.harness import Server, form_body, proxy_line, write_config
 
 PUBLIC = "report.example.org"
 ONION = "abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrstuvwx.onion"

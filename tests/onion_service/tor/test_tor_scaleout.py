@@ -34,10 +34,10 @@ from pathlib import Path
 
 import pytest
 import requests
-from kit import RECEIPT, TOKEN
-from torkit import Serve, socks, write_config
 
 from onion_service.store import open_store
+from tests.kit import RECEIPT, TOKEN
+from tests.onion_service.tor.torkit import Serve, socks, write_config
 
 pytestmark = [pytest.mark.tor, pytest.mark.slow]
 
@@ -326,7 +326,7 @@ def _restart_and_rejoin(ob, backends, base: str, network, names: list[str]) -> f
     any HSDir has (torkit.fetch_from_every_hsdir says why); then new visitors, each on a fresh
     circuit, until one of them reaches backend 1. A visitor picks one of the descriptor's
     introduction points at random, two of them backend 1's once it is back."""
-    from torkit import fetch_from_every_hsdir
+    from tests.onion_service.tor.torkit import fetch_from_every_hsdir
 
     restarted_at = time.monotonic()
     ob.start_backend(1)
@@ -382,7 +382,7 @@ def test_no_trace_of_reports_or_circuits_on_the_backends_or_in_postgresql(scaleo
     """After all of the above (reports, refusals, a kill, an export and a purge through the
     frontend): no description in clear in either backend's data directory or output, nor in
     PostgreSQL's files (WAL included) or log; no circuit id in the backends' files or output."""
-    from harness import files_containing
+    from tests.harness import files_containing
 
     ob, backends, base, url = scaleout
     assert len(SENT) > 20, "the tests before this one sent the reports it looks for"

@@ -16,14 +16,9 @@ from pathlib import Path
 
 import requests
 
-if __package__:  # imported as tests.onion_service.tor.torkit by a bench (python -m bench.flood_onion)
-    from tests import harness
-    from tests.harness import ROOT, descendants, free_port
-    from tests.kit import RECEIPT, TOKEN
-else:  # under pytest, the helpers import each other by bare name
-    import harness
-    from harness import ROOT, descendants, free_port
-    from kit import RECEIPT, TOKEN
+from tests import harness
+from tests.harness import ROOT, descendants, free_port
+from tests.kit import RECEIPT, TOKEN
 
 ARTIFACTS = ROOT / "test-artifacts" / "tor"
 ONION_LINE = re.compile(r"^onion: http://([a-z2-7]{56}\.onion)/$")

@@ -8,12 +8,12 @@ import re
 from unittest import mock
 
 import pytest
-from webkit import HTML_LANG, LANGS, RECEIPT, TOKEN, good_fields, token
 
 from onion_service.store import Store, StoreUnavailable
 from onion_service.web.app import create_app
 from onion_service.web.seal import Sealer
 from onion_service.web.security import CSP
+from tests.onion_service.web.webkit import HTML_LANG, LANGS, RECEIPT, TOKEN, good_fields, token
 
 HOST = {"Host": "127.0.0.1:5000"}
 # One phrase per language from each kind of page, as the catalogs translate it.

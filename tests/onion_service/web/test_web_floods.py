@@ -13,14 +13,14 @@ import socket
 import time
 
 import pytest
-from harness import Server, files_containing, make_config, proxy_line, write_config
-from kit import RECEIPT, TOKEN
-from webkit import good_fields, token
 
 from onion_service.process import proxyline
 from onion_service.shared.circuits import CircuitLimits
 from onion_service.shared.table import PROBES, SharedTable
 from onion_service.shared.token import FormTokens, SpentTokens, TokenExpired, TokenInvalid, TokenTooFast
+from tests.harness import Server, files_containing, make_config, proxy_line, write_config
+from tests.kit import RECEIPT, TOKEN
+from tests.onion_service.web.webkit import good_fields, token
 
 AGAIN = {"nl": "Kijk uw antwoorden", "en": "Please check your answers below"}
 NEW_CIRCUIT = {"en": "New Tor circuit for this site", "nl": "Nieuw Tor-circuit voor deze site"}

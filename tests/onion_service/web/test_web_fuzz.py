@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from harness import form_body, make_config
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pg import backend_url
-from webkit import token
 
 from onion_service.store import open_store
 from onion_service.web.app import create_app
 from onion_service.web.validate import is_address
+from tests.harness import form_body, make_config
+from tests.onion_service.web.webkit import token
+from tests.pg import backend_url
 
 FIELDS = ["urls", "found_on", "kinds", "access", "seen_on", "description", "danger", "contact", "token", "homepage"]
 CODES = ["website", "forum", "p2p", "onion", "other", "images", "videos", "drawn", "yes", "no", ""]

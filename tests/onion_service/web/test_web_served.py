@@ -9,8 +9,8 @@ from __future__ import annotations
 import datetime
 import secrets
 
-from harness import files_containing, form_body
-from webkit import HTML_LANG, RECEIPT, good_fields, token
+from tests.harness import files_containing, form_body
+from tests.onion_service.web.webkit import HTML_LANG, RECEIPT, good_fields, token
 
 
 def parse(raw: bytes) -> tuple[int, dict[str, str], str]:

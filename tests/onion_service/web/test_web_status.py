@@ -9,9 +9,6 @@ import os
 import re
 
 import pytest
-from clirun import meldpunt
-from harness import Server, files_containing, form_body, make_config, write_config
-from webkit import HTML_LANG, LANGS, RECEIPT, TOKEN, good_fields, token
 
 from crypto.envelope.receipt import new_receipt
 from crypto.status import file as status_file
@@ -23,6 +20,9 @@ from onion_service.statuses import import_status_file
 from onion_service.store import open_store
 from onion_service.web.app import create_app
 from onion_service.web.security import HEADERS
+from tests.clirun import meldpunt
+from tests.harness import Server, files_containing, form_body, make_config, write_config
+from tests.onion_service.web.webkit import HTML_LANG, LANGS, RECEIPT, TOKEN, good_fields, token
 
 KEY = SigningKey.generate()
 DAY = datetime.date(2026, 12, 1)

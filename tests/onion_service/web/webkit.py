@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import time
 
-from kit import HTML_LANG, RECEIPT, ROOT, TOKEN  # noqa: F401 (re-exported)
-
 from onion_service.config import Config
 from onion_service.shared.token import FormTokens, load_or_create_secret
+from tests.kit import HTML_LANG, RECEIPT, ROOT, TOKEN  # noqa: F401 (re-exported)
 
 LANGS = ("nl", "fr", "de", "en")
 
