@@ -18,7 +18,7 @@ from crypto.case.display import line as address_line
 from crypto.case.floods import pending
 from crypto.case.queue import Filters, count, details, triage
 from crypto.staff.display import visible
-from crypto.staff.fields import SHOWN
+from crypto.staff.fields import SHOWN, Answers
 from crypto.staff.overview import STYLE
 
 MAX_ON_PAGE = 2000  # addresses; a page with their reports stays readable in a browser
@@ -33,7 +33,7 @@ def _dl(pairs: list[tuple[str, str]]) -> str:
 
 
 def _report(r: dict) -> str:
-    record = {"id": r["id"], "day": r["day"], "report": r["fields"]}
+    record = Answers(r["id"], r["day"], r["fields"])
     pairs = []
     for field in SHOWN:
         if field.key == "urls":

@@ -15,6 +15,7 @@ from crypto.case.display import line as address_line
 from crypto.case.display import percent_encode_hidden
 from crypto.case.queue import Address, Details
 from crypto.staff.display import visible
+from crypto.staff.fields import Answers
 from crypto.staff.lookup import field_lines
 
 _INDENT = 16
@@ -178,7 +179,7 @@ def history_text(e: dict) -> str:
 
 def report_lines(fields: dict, rid: str, day: str, *, spelled: str | None = None) -> list[str]:
     fields = {**fields, "urls": [address_line(u) for u in fields.get("urls", ())]}  # the one display rule
-    lines = field_lines({"id": rid, "day": day, "report": fields}, indent=_INDENT)
+    lines = field_lines(Answers(rid, day, fields), indent=_INDENT)
     removed = fields.get(retention.MARK)
     if isinstance(removed, dict) and removed:  # so that "(none)" above is not read as the reporter's answer
         lines.append(_line("Removed", "; ".join(f"{k} on {v}" for k, v in sorted(removed.items()))
