@@ -20,6 +20,8 @@ import sys
 import time
 from pathlib import Path
 
+from tests.formkit import form_body
+
 # Re-exported: the staff key goes with the harness.
 from tests.kit import ROOT, Staff, new_staff  # noqa: F401
 
@@ -151,30 +153,6 @@ def make_config(data_dir: Path, recipient: str, **options):
 
 
 # -- the server ------------------------------------------------------------------------------------
-
-
-def report_fields(token: str, *, description: str = "", urls: str = "http://example.org/faults",
-                  kinds: tuple[str, ...] = ("images",), found_on: str = "website",
-                  **extra: object) -> dict[str, object]:
-    """A complete, valid report form's fields (the one builder tests and benches share); `extra`
-    adds or replaces fields."""
-    fields: dict[str, object] = {
-        "urls": urls, "found_on": found_on, "kinds": list(kinds), "access": "", "seen_on": "",
-        "description": description, "danger": "no", "contact": "", "token": token, "homepage": "",
-    }
-    fields.update(extra)
-    return fields
-
-
-def form_body(fields: dict[str, object]) -> bytes:
-    """Form fields, url-encoded as a browser posts them (a list value repeats the field)."""
-    import urllib.parse
-
-    pairs = []
-    for name, value in fields.items():
-        for v in value if isinstance(value, (list, tuple)) else [value]:
-            pairs.append((name, v))
-    return urllib.parse.urlencode(pairs).encode("ascii")
 
 
 def proxy_line(circuit: int) -> bytes:

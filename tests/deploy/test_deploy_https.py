@@ -33,7 +33,8 @@ from onion_service.config import load_config
 from onion_service.store import open_store
 from tests.deploy.deploykit import ROOT, Box
 from tests.deploy.nginxkit import Nginx, https_request, make_certificate, on_loopback
-from tests.harness import Server, form_body, free_port, proxy_line, write_config
+from tests.formkit import form_body
+from tests.harness import Server, free_port, proxy_line, write_config
 from tests.kit import CHROMIUM_FLAGS
 
 pytestmark = [pytest.mark.browser,
@@ -301,7 +302,7 @@ def test_tls_without_a_configured_name_is_refused_and_plain_http_only_redirects(
 
 
 def test_bodies_over_meldpunts_limit_stop_at_nginx_and_nothing_reaches_its_temp_files(route):
-    from tests.harness import form_body
+    from tests.formkit import form_body
 
     before = _count(route)
     big = form_body({"urls": "http://example.org/", "description": "x" * 70_000})

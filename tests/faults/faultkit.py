@@ -19,18 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from crypto.errors import Error
-from onion_service.shared.token import FormTokens, load_or_create_secret
 from onion_service.store import Store, open_store
-from tests import harness
+from tests.formkit import report_body, token
 from tests.harness import ROOT, Server, Staff
 from tests.kit import HTML_LANG, RECEIPT
-
-
-def token(data_dir: Path, lang: str, *, age_seconds: float = 30) -> str:
-    """A valid form token, as if the form had been served `age_seconds` ago."""
-    secret = load_or_create_secret(data_dir)
-    issuer = FormTokens(secret, min_seconds=0, max_seconds=1, clock=lambda: time.time() - age_seconds)
-    return issuer.issue(lang)
 
 
 @contextlib.contextmanager
@@ -49,10 +41,6 @@ def serving(server: Server, database_url: str) -> Iterator[Store]:
         server.stop()
         if store is not None:
             store.close()
-
-
-def form_body(description: str, tok: str, **extra: str) -> bytes:
-    return harness.form_body(harness.report_fields(tok, description=description, **extra))
 
 
 @dataclass
@@ -81,7 +69,7 @@ def request(port: int, method: str, path: str, body: bytes | None = None, *,
 
 
 def post_report(port: int, lang: str, description: str, tok: str, *, timeout: float = 20) -> Reply:
-    return request(port, "POST", f"/{lang}/", form_body(description, tok), timeout=timeout)
+    return request(port, "POST", f"/{lang}/", report_body(tok, description=description), timeout=timeout)
 
 
 def receipt_of(reply: Reply) -> str | None:

@@ -23,9 +23,9 @@ from tests.faults.faultkit import (
     post_report,
     receipt_of,
     serving,
-    token,
     verify_store,
 )
+from tests.formkit import token
 from tests.harness import Server, write_config
 
 KILLS = 22  # SIGKILLs of gunicorn (master and workers, or one worker); PostgreSQL's come on top

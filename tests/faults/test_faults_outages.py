@@ -26,9 +26,9 @@ from tests.faults.faultkit import (
     receipt_of,
     request,
     serving,
-    token,
     verify_store,
 )
+from tests.formkit import token
 from tests.harness import Server, write_config
 
 # The notice views.py shows when the store refuses a report (msgid in the catalogs).

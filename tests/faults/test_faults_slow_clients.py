@@ -15,7 +15,8 @@ import time
 import pytest
 
 from onion_service.process import worker
-from tests.faults.faultkit import percentile, post_report, receipt_of, request, token
+from tests.faults.faultkit import percentile, post_report, receipt_of, request
+from tests.formkit import token
 from tests.harness import Server, write_config
 
 SLOW_CONNECTIONS = 200

@@ -35,7 +35,8 @@ import requests
 
 from tests.deploy.deploykit import Box
 from tests.deploy.nginxkit import Nginx, https_request, make_certificate, on_loopback
-from tests.harness import config_text, form_body, free_port
+from tests.formkit import form_body
+from tests.harness import config_text, free_port
 from tests.kit import RECEIPT, TOKEN
 
 HERE = Path(__file__).resolve().parent

@@ -118,7 +118,7 @@ def audit(app, playwright):
 
 def pages(config, lang: str) -> list[tuple[str, str, bytes | None, str]]:
     """(method, path, body, a selector only that page has) of every kind of page in `lang`."""
-    from tests.harness import form_body
+    from tests.formkit import form_body
 
     return [
         ("GET", f"/{lang}/", None, "main .tor .onion"),

@@ -11,7 +11,8 @@ import re
 import pytest
 
 from onion_service.store import open_store
-from tests.harness import Server, report_fields, write_config
+from tests.formkit import report_fields
+from tests.harness import Server, write_config
 from tests.kit import RECEIPT, TOKEN
 
 AGAIN = "Please check your answers below and send the report again."
