@@ -302,8 +302,6 @@ def test_tls_without_a_configured_name_is_refused_and_plain_http_only_redirects(
 
 
 def test_bodies_over_meldpunts_limit_stop_at_nginx_and_nothing_reaches_its_temp_files(route):
-    from tests.formkit import form_body
-
     before = _count(route)
     big = form_body({"urls": "http://example.org/", "description": "x" * 70_000})
     status, _, _ = route.get(NAMES[0], "/nl/", method="POST", body=big,
