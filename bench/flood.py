@@ -32,9 +32,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from onion_service.shared.token import FormTokens, load_or_create_secret
 from tests.faults.faultkit import percentile, post_report, receipt_of, request
-from tests.formkit import report_body, token
+from tests.formkit import issuer, report_body, token
 from tests.harness import Server, new_staff, write_config
 
 
@@ -68,8 +67,7 @@ def flood_bodies(kind: str, data_dir: Path):
     would never reach the budget)."""
     good = token(data_dir, "nl")
     if kind == "valid":
-        tokens = FormTokens(load_or_create_secret(data_dir), min_seconds=0, max_seconds=3600,
-                            clock=lambda: time.time() - 30)
+        tokens = issuer(data_dir)
         return lambda i: report_body(tokens.issue("nl"), description=f"flood-{i}")
     junk = [
         report_body("", description="junk"),

@@ -35,7 +35,7 @@ import threading
 import time
 from pathlib import Path
 
-from tests.formkit import report_body  # the report tests post too
+from tests.formkit import issuer, report_body  # the tokens and the report tests post too
 from tests.harness import Server, new_staff, write_config  # the launcher tests use too
 
 ONIONSHARE_QUOTED = 610.0  # reports/s, quoted in issue 3 (not measured here)
@@ -109,12 +109,9 @@ def get_token(port: int) -> str:
 
 def fresh_bodies(data_dir: Path):
     """A report body with a new token each call: a token is spent once. Minted with the server's
-    own secret, as faultkit does, so the load is POSTs only (a form fetched per report would
+    own secret, as the fault tests do, so the load is POSTs only (a form fetched per report would
     measure the form page too)."""
-    from onion_service.shared.token import FormTokens, load_or_create_secret
-
-    tokens = FormTokens(load_or_create_secret(data_dir), min_seconds=0, max_seconds=3600,
-                        clock=lambda: time.time() - 30)
+    tokens = issuer(data_dir)
     return lambda: report_body(tokens.issue("en"), **REPORT)
 
 
