@@ -33,7 +33,7 @@ from onion_service.config import load_config
 from onion_service.store import open_store
 from tests.deploy.deploykit import ROOT, Box
 from tests.deploy.nginxkit import Nginx, https_request, make_certificate, on_loopback
-from tests.formkit import form_body
+from tests.formkit import form_body, report_body
 from tests.harness import Server, free_port, proxy_line, write_config
 from tests.kit import CHROMIUM_FLAGS
 
@@ -340,9 +340,8 @@ def _reporter_files_a_report(route, staff, source: str, tag: str) -> str:
     assert status == 200, page[:300]
     token = re.search(rb'name="token" value="([^"]+)"', page).group(1).decode()
     time.sleep(route.config.limits.form_min_seconds + 0.2)
-    fields = {"token": token, "urls": f"http://reporter-{tag}.example/", "found_on": "website", "kinds": "images",
-              "description": f"reporter {tag}", "danger": "no", "homepage": ""}
-    status, _, page = route.get(NAMES[0], "/en/", method="POST", body=form_body(fields), source=source,
+    body = report_body(token, urls=f"http://reporter-{tag}.example/", description=f"reporter {tag}")
+    status, _, page = route.get(NAMES[0], "/en/", method="POST", body=body, source=source,
                                 headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert status == 200, page[:500]
     receipt = re.search(rb'<p class="code"[^>]*><strong>([A-Z0-9-]+)</strong>', page).group(1).decode()
