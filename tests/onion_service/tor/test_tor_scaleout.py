@@ -36,6 +36,7 @@ import pytest
 import requests
 
 from onion_service.store import open_store
+from tests.formkit import report_fields
 from tests.kit import RECEIPT, TOKEN
 from tests.onion_service.tor.torkit import Serve, socks, write_config
 
@@ -54,6 +55,7 @@ REJOIN_BOUND = 90.0
 KILLS = int(os.environ.get("MELDPUNT_SCALEOUT_KILLS", "1"))
 # Every description this module's reporters sent: the no-trace scan at the end looks for each.
 SENT: list[str] = []
+URL = "http://example.org/scaleout"  # the address every report here names
 
 
 class Backend:
@@ -153,9 +155,7 @@ def report(base: str, socks_port: int, description: str, names: list[str]) -> tu
     token = TOKEN.search(page.text).group(1)
     time.sleep(1.1)  # form_min_seconds = 1
     SENT.append(description)
-    reply = s.post(f"{base}/en/", timeout=20, data={
-        "token": token, "urls": "http://example.org/scaleout", "found_on": "website", "kinds": ["images"],
-        "access": "", "seen_on": "", "description": description, "danger": "no", "contact": "", "homepage": ""})
+    reply = s.post(f"{base}/en/", timeout=20, data=report_fields(token, urls=URL, description=description))
     assert reply.status_code == 200, reply.status_code
     assert names[served_by[0]] in reply.text  # the same circuit, the same backend
     return served_by[0], RECEIPT.search(reply.text).group(1)
@@ -202,10 +202,8 @@ def test_per_circuit_limit_and_headers_hold_through_the_frontend(scaleout, tor_n
         time.sleep(1.1)
         description = f"one-circuit-{n}-{secrets.token_hex(4)}"
         SENT.append(description)
-        reply = s.post(f"{base}/en/", timeout=20, data={
-            "token": TOKEN.search(page.text).group(1), "urls": "http://example.org/scaleout",
-            "found_on": "website", "kinds": ["images"], "access": "", "seen_on": "",
-            "description": description, "danger": "no", "contact": "", "homepage": ""})
+        reply = s.post(f"{base}/en/", timeout=20,
+                       data=report_fields(TOKEN.search(page.text).group(1), urls=URL, description=description))
         statuses.append(reply.status_code)
     assert len(served_by) == 1
     assert statuses == [200, 200, 200, 429], statuses
@@ -221,9 +219,7 @@ def test_a_token_replayed_to_the_other_backend_is_refused(scaleout, tor_network)
     s.proxies = socks(tor_network.socks_port)
     page = s.get(f"{base}/en/", timeout=20)
     first_backend = [i for i, n in enumerate(names) if n in page.text]
-    fields = {"token": TOKEN.search(page.text).group(1), "urls": "http://example.org/scaleout",
-              "found_on": "website", "kinds": ["images"], "access": "", "seen_on": "",
-              "description": "", "danger": "no", "contact": "", "homepage": ""}
+    fields = report_fields(TOKEN.search(page.text).group(1), urls=URL)
     time.sleep(1.1)
     description = f"replay-original-{secrets.token_hex(4)}"
     SENT.append(description)

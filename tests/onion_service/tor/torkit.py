@@ -17,6 +17,7 @@ from pathlib import Path
 import requests
 
 from tests import harness
+from tests.formkit import report_fields
 from tests.harness import ROOT, descendants, free_port
 from tests.kit import RECEIPT, TOKEN
 
@@ -212,10 +213,8 @@ def submit_report(base: str, socks_port: int, description: str) -> tuple[str, re
     assert page.status_code == 200
     token = TOKEN.search(page.text).group(1)
     time.sleep(1.2)  # form_min_seconds = 1
-    reply = session.post(f"{base}/en/", timeout=30, data={
-        "token": token, "urls": "http://example.org/reported-over-tor", "found_on": "website",
-        "kinds": ["images"], "access": "", "seen_on": "", "description": description,
-        "danger": "no", "contact": "", "homepage": ""})
+    reply = session.post(f"{base}/en/", timeout=30, data=report_fields(
+        token, urls="http://example.org/reported-over-tor", description=description))
     assert reply.status_code == 200, reply.status_code
     match = RECEIPT.search(reply.text)
     assert match, "no receipt on the thank-you page"
