@@ -8,6 +8,7 @@ receipt and the danger flag in their own places, and the report's received_on is
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -33,6 +34,11 @@ class Answers:
     id: str
     day: str
     values: Mapping[str, Any]
+
+    @classmethod
+    def stored(cls, rid: str, day: str, text: str) -> Answers:
+        """The answers as the case file's reports.fields column holds them: the report's JSON object."""
+        return cls(rid, day, json.loads(text))
 
     def answer(self, key: str) -> Any:
         return self.values.get(key, "")
