@@ -76,9 +76,14 @@ step_conf_dir() {
 
 # step_new_config EXAMPLE TMPDIR: meldpunt.toml from the example where there is none yet, with the one
 # setting a sandboxed install needs: the web server on the unix socket the system tor connects to
-# (the service has no network). An existing configuration is never touched.
+# (the service has no network). An existing configuration is never rewritten; its owner and mode
+# are made the service's (a backup put in place by hand before the user existed, for one).
 step_new_config() {
-  if [ -e "$R$CONF" ]; then return 0; fi
+  if [ -e "$R$CONF" ]; then
+    ensure_mode "$CONF" 640
+    ensure_owner "$CONF" "root:$SVC_USER"
+    return 0
+  fi
   sed 's|^bind = .*|bind = "unix:/run/meldpunt/web.sock"|' "$1" > "$2/meldpunt.toml"
   grep -q '^bind = "unix:/run/meldpunt/web.sock"$' "$2/meldpunt.toml" ||
     die "$1 has no [web] bind line to adapt"
