@@ -121,7 +121,7 @@ if [ -z "$R" ] && [ "$(id -u)" -ne 0 ]; then die "run as root (sudo $0)"; fi
 CHANGED_UNITS=0 CHANGED_TOR=0 CHANGED_APPARMOR=0
 
 # The paths, the user and the steps the Debian package's maintainer scripts take too.
-# shellcheck source=deploy/steps.sh
+# shellcheck source=SCRIPTDIR/steps.sh
 . "$HERE/steps.sh"
 
 # put SOURCE_FILE PATH MODE USER:GROUP: returns 0 if the content changed, 1 if not

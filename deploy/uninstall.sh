@@ -42,7 +42,7 @@ say() { printf 'meldpunt uninstall: %s\n' "$*"; }
 die() { printf 'meldpunt uninstall: %s\n' "$*" >&2; exit 1; }
 
 # The paths, the user and the steps install.sh and the Debian package share.
-# shellcheck source=deploy/steps.sh
+# shellcheck source=SCRIPTDIR/steps.sh
 . "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/steps.sh"
 
 if [ -z "$R" ] && [ "$(id -u)" -ne 0 ]; then die "run as root (sudo $0)"; fi
