@@ -4,6 +4,7 @@ changed; lintian without an error; the offline wheelhouse installs the staff's c
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import stat
@@ -17,6 +18,8 @@ from packagekit import ROOT, Built, DebRoot, build, clean_env, host_state, newer
 NEEDED = ("dpkg-buildpackage", "dh_virtualenv", "lintian", "tor")
 needs_tools = pytest.mark.skipif(any(shutil.which(t) is None for t in NEEDED),
                                  reason="needs debhelper, dh-virtualenv, lintian and tor (make test-deps)")
+# dpkg --root as the package's files and the maintainer scripts' chown want them: as root.
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="dpkg --root gives files to other users: run as root")
 MAINTAINER_SCRIPTS = sorted((ROOT / "debian").glob("meldpunt.p*[mt]"))
 
 TOR_DROPIN = "/etc/tor/torrc.d/meldpunt.conf"
@@ -60,6 +63,7 @@ def test_the_tor_dropin_changes_only_the_torrc_debian_starts_tor_with():
 
 @pytest.mark.slow
 @needs_tools
+@needs_root
 def test_install_upgrade_remove_purge_in_a_root(built: Built, tmp_path: Path):
     before = host_state()
     box = DebRoot(tmp_path)
@@ -107,9 +111,11 @@ def test_install_upgrade_remove_purge_in_a_root(built: Built, tmp_path: Path):
     # The environment runs (its interpreter is the system's python3.11) with the pinned server
     # packages, and its check refuses the example's placeholders, naming the key.
     python = str(box.path("/opt/meldpunt/bin/python"))
-    imports = subprocess.run([python, "-I", "-c", "import onion_service.process.server, flask, stem, sqlalchemy, "
-                              "gunicorn, crypto; from onion_service import languages"], capture_output=True, text=True)
+    code = ("import onion_service.process.server, flask, stem, sqlalchemy, gunicorn, crypto; "
+            "from onion_service import languages; print(len(languages.installed()))")
+    imports = subprocess.run([python, "-I", "-c", code], capture_output=True, text=True)
     assert imports.returncode == 0, imports.stderr
+    assert int(imports.stdout) > 20, "the compiled catalogues are in the package"
     check = subprocess.run([python, "-I", str(box.path("/opt/meldpunt/libexec/meldpunt-check")),
                             str(box.path("/etc/meldpunt/meldpunt.toml"))], capture_output=True, text=True)
     assert check.returncode != 0 and "recipients[0]" in check.stderr, check.stderr
@@ -163,6 +169,43 @@ def test_install_upgrade_remove_purge_in_a_root(built: Built, tmp_path: Path):
     assert box.ids("meldpunt") == (uid, gid)
     assert box.path("/etc/tor/torrc").read_bytes() == torrc
     assert host_state() == before, "the maintainer scripts changed this machine"
+
+
+TOR_UNIT = Path("/lib/systemd/system/tor@default.service")
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None or not TOR_UNIT.exists(),
+                    reason="needs systemd-analyze and Debian's tor")
+def test_systemd_takes_the_tor_dropins_with_one_start_command(tmp_path: Path):
+    """Debian's tor@default.service with the package's two drop-ins, as systemd loads them: the
+    reset lines leave one ExecStart=, with the package's torrc."""
+    root = tmp_path / "root"
+    units = root / "usr/lib/systemd/system"
+    shutil.copytree("/lib/systemd/system", units, symlinks=True)
+    dropins = units / "tor@default.service.d"
+    dropins.mkdir(exist_ok=True)
+    shutil.copy(ROOT / "deploy/systemd/tor@default.service.d/meldpunt.conf", dropins)
+    shutil.copy(ROOT / "deploy/package/tor@default.service.d/meldpunt-torrc.conf", dropins)
+    result = subprocess.run(["systemd-analyze", "verify", f"--root={root}", "tor@default.service"],
+                            capture_output=True, text=True, timeout=60)
+    assert "more than one ExecStart" not in result.stderr
+    assert not re.search(r"tor@default\.service.*(bad|invalid|Unknown)", result.stderr, re.I), result.stderr
+
+
+@pytest.mark.slow
+@needs_tools
+@needs_root
+def test_an_install_made_by_install_sh_is_refused_until_uninstalled(built: Built, tmp_path: Path):
+    box = DebRoot(tmp_path)
+    mark = box.path("/opt/meldpunt/.meldpunt-source")  # what install.sh leaves in its environment
+    mark.parent.mkdir(parents=True)
+    mark.write_text("stamp\n")
+    result = subprocess.run(["dpkg", f"--root={box.root}", "--force-script-chrootless", "--force-depends", "-i",
+                             str(built.deb)], capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0
+    assert "deploy/uninstall.sh" in result.stderr
+    assert "installed" not in box.status().replace("not-installed", "")
+    assert not box.path("/opt/meldpunt/bin").exists() and not box.path("/etc/meldpunt").exists()
 
 
 @pytest.mark.slow
