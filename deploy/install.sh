@@ -328,10 +328,8 @@ if [ -n "$RESTORE" ]; then
   fi
 fi
 
-# The key moves from meldpunt's data directory (where meldpunt kept it before it became a
-# HiddenServiceDir service) into tor's, as it is: the file already has tor's hs_ed25519_secret_key
-# layout, so the address stays the same. The old file is removed once tor holds the key.
-# An older install's key (meldpunt's data directory) moves into tor's (steps.sh).
+# An older install's key (meldpunt's data directory) moves into tor's, same address (steps.sh);
+# the old file is removed once tor holds the key (below).
 if step_move_onion_key; then CHANGED_TOR=1; fi
 if ! grep -Eq "^[[:space:]]*%include[[:space:]]+$TOR_DROPIN_DIR/?(\*\.conf)?[[:space:]]*$" "$R$TORRC"; then
   printf '\n%s\n%s\n' "$INCLUDE_MARK" "$TOR_INCLUDE" >> "$R$TORRC"
