@@ -13,6 +13,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from harness import write_config
 from packagekit import ROOT, Built, DebRoot, build, clean_env, host_state, newer_build
 
 NEEDED = ("dpkg-buildpackage", "dh_virtualenv", "lintian", "tor")
@@ -23,6 +24,17 @@ needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="dpkg --root gives fil
 MAINTAINER_SCRIPTS = sorted((ROOT / "debian").glob("meldpunt.p*[mt]"))
 
 TOR_DROPIN = "/etc/tor/torrc.d/meldpunt.conf"
+# Run by the package's own interpreter: the Dutch form page, from the app as gunicorn serves it.
+SERVE_ONE_PAGE = """
+import sys
+from onion_service.config import load_config
+from onion_service.store import open_store
+from onion_service.web.app import create_app
+config = load_config(sys.argv[1])
+with open_store(config.database_url) as store:
+    page = create_app(config, store=store).test_client().get("/nl/")
+    print(page.status_code, b"<form" in page.data)
+"""
 NGINX_SITE = "/etc/nginx/sites-available/meldpunt"
 CONFFILES = {TOR_DROPIN, NGINX_SITE, "/etc/tor/torrc-meldpunt"}
 
@@ -64,7 +76,7 @@ def test_the_tor_dropin_changes_only_the_torrc_debian_starts_tor_with():
 @pytest.mark.slow
 @needs_tools
 @needs_root
-def test_install_upgrade_remove_purge_in_a_root(built: Built, tmp_path: Path):
+def test_install_upgrade_remove_purge_in_a_root(built: Built, tmp_path: Path, staff):
     before = host_state()
     box = DebRoot(tmp_path)
     torrc = box.path("/etc/tor/torrc").read_bytes()
@@ -116,6 +128,11 @@ def test_install_upgrade_remove_purge_in_a_root(built: Built, tmp_path: Path):
     imports = subprocess.run([python, "-I", "-c", code], capture_output=True, text=True)
     assert imports.returncode == 0, imports.stderr
     assert int(imports.stdout) > 20, "the compiled catalogues are in the package"
+    # The packaged code serves the form (templates, catalogues, static files from the package).
+    (tmp_path / "data").mkdir(mode=0o700)
+    served = subprocess.run([python, "-I", "-c", SERVE_ONE_PAGE, str(write_config(
+        tmp_path / "meldpunt.toml", tmp_path / "data", staff.recipient))], capture_output=True, text=True, timeout=60)
+    assert served.stdout.split() == ["200", "True"], served.stderr
     check = subprocess.run([python, "-I", str(box.path("/opt/meldpunt/libexec/meldpunt-check")),
                             str(box.path("/etc/meldpunt/meldpunt.toml"))], capture_output=True, text=True)
     assert check.returncode != 0 and "recipients[0]" in check.stderr, check.stderr
