@@ -112,6 +112,11 @@ def test_install_upgrade_remove_purge_in_a_root(built: Built, tmp_path: Path, st
     assert "LimitCORE=0" in box.path("/lib/systemd/system/tor@default.service.d/meldpunt.conf").read_text()
     assert "/{,var/}run/meldpunt/web.sock rw," in box.path("/etc/apparmor.d/local/system_tor").read_text()
     assert box.path("/etc/systemd/system/multi-user.target.wants/meldpunt.service").is_symlink()
+    # The HTTPS site, not enabled, finds its refusal page where the package put it.
+    site = box.path(NGINX_SITE).read_text()
+    (busy_dir,) = re.findall(r"^\s*root (/usr/share/meldpunt/nginx);", site, re.M)
+    assert box.path(busy_dir + "/meldpunt-busy.html").is_file()
+    assert not box.path("/etc/nginx/sites-enabled").exists()
     # The real tor accepts what it would read (the includes pointed into the root).
     tor_dir = tmp_path / "tor"
     tor_dir.mkdir(mode=0o700)
