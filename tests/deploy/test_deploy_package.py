@@ -13,8 +13,9 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from harness import write_config
-from packagekit import ROOT, Built, DebRoot, build, clean_env, host_state, newer_build
+
+from tests.deploy.packagekit import ROOT, Built, DebRoot, build, clean_env, host_state, newer_build
+from tests.harness import write_config
 
 NEEDED = ("dpkg-buildpackage", "dh_virtualenv", "lintian", "tor")
 needs_tools = pytest.mark.skipif(any(shutil.which(t) is None for t in NEEDED),
