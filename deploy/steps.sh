@@ -1,5 +1,5 @@
 # The install steps that deploy/install.sh and the Debian package's maintainer scripts
-# (debian/meldpunt.postinst, debian/meldpunt.postrm) share, written once. Sourced, never run:
+# (deploy/debian/meldpunt.postinst, deploy/debian/meldpunt.postrm) share, written once. Sourced, never run:
 # the caller sets R (the root every path is below, without a trailing slash: "" on a real machine,
 # MELDPUNT_ROOT in install.sh's tests, DPKG_ROOT under dpkg --root) and defines `say` and `die`.
 # Each step changes something only if it differs, and says so.

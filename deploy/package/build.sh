@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make deb`: from this tree, in dist/,
-#   meldpunt_VERSION_amd64.deb                      the server (debian/), for Debian 12
+#   meldpunt_VERSION_amd64.deb                      the server (deploy/debian/), for Debian 12
 #   meldpunt-offline-wheelhouse-VERSION.tar.gz      meldpunt and its offline dependencies as wheels,
 #                                                   with a hash-locked requirements file, for the
 #                                                   staff's air-gapped machine
@@ -56,9 +56,11 @@ say "version $version"
 # --- the source: what the package is built from, and nothing else -----------------------------
 rm -rf "$BUILD"
 mkdir -p "$BUILD/src" "$WHEELHOUSE" "$DIST"
-parts=(crypto onion_service meldpunt extension deploy debian requirements pyproject.toml README.md SECURITY.md)
+parts=(crypto onion_service meldpunt extension deploy requirements pyproject.toml README.md SECURITY.md)
 git ls-files -z --cached --others --exclude-standard -- "${parts[@]}" |
   tar --null --ignore-failed-read -T - -cf - | tar -C "$BUILD/src" -xf -
+# The packaging lives beside the other deployment files; dpkg-buildpackage wants it at the top.
+mv "$BUILD/src/deploy/debian" "$BUILD/src/debian"
 # The reporter's languages: the compiled catalogues are build output, not in git.
 "$PY" -m babel.messages.frontend -q compile -d "$BUILD/src/onion_service/web/translations"
 
@@ -68,7 +70,7 @@ meldpunt ($version) bookworm; urgency=medium
 
   * Built from $describe.
 
- -- $(sed -n 's/^Maintainer: //p' debian/control)  $date_r
+ -- $(sed -n 's/^Maintainer: //p' deploy/debian/control)  $date_r
 EOF
 
 # --- the wheelhouse: every package of the lock, each checked against its SHA-256 ---------------

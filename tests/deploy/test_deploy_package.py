@@ -22,7 +22,7 @@ needs_tools = pytest.mark.skipif(any(shutil.which(t) is None for t in NEEDED),
                                  reason="needs debhelper, dh-virtualenv, lintian and tor (make test-deps)")
 # dpkg --root as the package's files and the maintainer scripts' chown want them: as root.
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="dpkg --root gives files to other users: run as root")
-MAINTAINER_SCRIPTS = sorted((ROOT / "debian").glob("meldpunt.p*[mt]"))
+MAINTAINER_SCRIPTS = sorted((ROOT / "deploy/debian").glob("meldpunt.p*[mt]"))
 
 TOR_DROPIN = "/etc/tor/torrc.d/meldpunt.conf"
 # Run by the package's own interpreter: the Dutch form page, from the app as gunicorn serves it.
