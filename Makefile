@@ -27,9 +27,12 @@ NPM_DIRS := tests/interop extension tests/onion_service/web/a11y
 # onionbalance (Debian's 0.2.2, v3) for the scale-out test behind one frontend address (the tests run
 # their own; on a machine with systemd, the package also enables a system service).
 RUN_DEBS := tor
-TEST_DEBS := tor age chromium chromium-driver firefox-esr postgresql shellcheck systemd iproute2 util-linux apparmor librsvg2-bin chromium-l10n nginx libnginx-mod-http-headers-more-filter onionbalance pebble certbot
+# `make deb`: Debian's packaging tools (dh-virtualenv 1.2 builds /opt/meldpunt from the wheelhouse
+# of requirements/server.lock) and lintian, which checks the package before it is handed out.
+DEB_DEBS := debhelper dh-virtualenv dh-python python3-venv lintian
+TEST_DEBS := $(DEB_DEBS) tor age chromium chromium-driver firefox-esr postgresql shellcheck systemd iproute2 util-linux apparmor librsvg2-bin chromium-l10n nginx libnginx-mod-http-headers-more-filter onionbalance pebble certbot
 
-.PHONY: help install demo test check lint test-deps debs-run debs-test npm-deps icons translations fuzz bench clean
+.PHONY: help install demo test check lint test-deps debs-run debs-test debs-deb deb npm-deps icons translations fuzz bench clean
 
 help:
 	@echo "make demo     run meldpunt on a private Tor network (sets everything up first)"
@@ -37,6 +40,7 @@ help:
 	@echo "make check    the same without the Tor and slow tests: a few minutes, for everyday work"
 	@echo "make lint     ruff and mypy alone (make test and make check run them first)"
 	@echo "make install  set-up only; the CLI ends up at $(VENV)/bin/meldpunt"
+	@echo "make deb      the Debian package and the offline machine's wheelhouse, in dist/ (lintian-checked)"
 
 # Installs only the Debian packages that are missing, so a machine that has them all needs no root.
 define ensure_debs
@@ -52,6 +56,9 @@ endef
 
 debs-run:
 	$(call ensure_debs,$(RUN_DEBS))
+
+debs-deb:
+	$(call ensure_debs,$(DEB_DEBS))
 
 # node and npm are asked for by command, not by package: a machine whose nodejs comes from
 # another source (with npm inside it) would otherwise be offered Debian's npm, which conflicts.
@@ -117,6 +124,13 @@ test: test-deps lint
 check: test-deps lint
 	$(PY) -m pytest -m "not tor and not slow and not system"
 
+# The server's Debian package and the offline machine's wheelhouse, from this tree
+# (deploy/package/build.sh; deploy/README.md, "The Debian package"): dist/meldpunt_VERSION_amd64.deb,
+# dist/meldpunt-offline-wheelhouse-VERSION.tar.gz and dist/SHA256SUMS. The one download is
+# requirements/server.lock's packages, each checked against its SHA-256.
+deb: debs-deb $(VENV)/.installed
+	PY=$(PY) deploy/package/build.sh
+
 demo: install
 	$(VENV)/bin/meldpunt demo
 
@@ -135,4 +149,4 @@ fuzz: install
 	done
 
 clean:
-	rm -rf $(VENV) $(addsuffix /node_modules,$(NPM_DIRS)) build *.egg-info .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(addsuffix /node_modules,$(NPM_DIRS)) build dist *.egg-info .mypy_cache .ruff_cache

@@ -22,6 +22,7 @@ import tempfile
 from pathlib import Path
 
 from bench import floor, submit  # the CPU read from /proc; the load generator and the server runner
+from tests.formkit import report_body
 
 
 def launcher(tree: Path) -> tuple[str, ...]:
@@ -61,7 +62,7 @@ def main() -> None:
             phases = []
             for s in servers:
                 def body(port: int = s.port) -> bytes:
-                    return submit.report_body(submit.get_token(port))
+                    return report_body(submit.get_token(port), **submit.REPORT)
 
                 phases.append({"reports": (s, "POST", "/en/", body, args.seconds),
                                "trivial": (s, "GET", "/static/style.css", None, args.seconds / 2)})

@@ -32,8 +32,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from onion_service.shared.token import FormTokens, load_or_create_secret
-from tests.faults.faultkit import form_body, percentile, post_report, receipt_of, request, token
+from tests.faults.faultkit import percentile, post_report, receipt_of, request
+from tests.formkit import issuer, report_body, token
 from tests.harness import Server, new_staff, write_config
 
 
@@ -67,15 +67,14 @@ def flood_bodies(kind: str, data_dir: Path):
     would never reach the budget)."""
     good = token(data_dir, "nl")
     if kind == "valid":
-        tokens = FormTokens(load_or_create_secret(data_dir), min_seconds=0, max_seconds=3600,
-                            clock=lambda: time.time() - 30)
-        return lambda i: form_body(f"flood-{i}", tokens.issue("nl"))
+        tokens = issuer(data_dir)
+        return lambda i: report_body(tokens.issue("nl"), description=f"flood-{i}")
     junk = [
-        form_body("junk", ""),
-        form_body("junk", good[:-4] + "AAAA"),
-        form_body("junk", token(data_dir, "nl", age_seconds=-600)),
-        form_body("junk", token(data_dir, "nl", age_seconds=7 * 3600)),
-        form_body("junk", good, homepage="http://spam.example"),
+        report_body("", description="junk"),
+        report_body(good[:-4] + "AAAA", description="junk"),
+        report_body(token(data_dir, "nl", age_seconds=-600), description="junk"),
+        report_body(token(data_dir, "nl", age_seconds=7 * 3600), description="junk"),
+        report_body(good, homepage="http://spam.example", description="junk"),
     ]
     return lambda i: junk[i % len(junk)]
 

@@ -33,9 +33,9 @@ import subprocess
 import tempfile
 import threading
 import time
-import urllib.parse
 from pathlib import Path
 
+from tests.formkit import issuer, report_body  # the tokens and the report tests post too
 from tests.harness import Server, new_staff, write_config  # the launcher tests use too
 
 ONIONSHARE_QUOTED = 610.0  # reports/s, quoted in issue 3 (not measured here)
@@ -93,9 +93,8 @@ ONIONSHARE_BOUNDARY = "meldpunt-bench-boundary"
 
 
 def onionshare_body() -> bytes:
-    # The same text as report_body's, as OnionShare's receive form posts a message.
-    fields = dict(urllib.parse.parse_qsl(report_body("").decode("ascii")))
-    text = fields["urls"] + "\n\n" + fields["description"]
+    # The same text as REPORT's, as OnionShare's receive form posts a message.
+    text = REPORT["urls"] + "\n\n" + REPORT["description"]
     return (f"--{ONIONSHARE_BOUNDARY}\r\nContent-Disposition: form-data; name=\"text\"\r\n\r\n"
             f"{text}\r\n--{ONIONSHARE_BOUNDARY}--\r\n").encode()
 
@@ -110,25 +109,18 @@ def get_token(port: int) -> str:
 
 def fresh_bodies(data_dir: Path):
     """A report body with a new token each call: a token is spent once. Minted with the server's
-    own secret, as faultkit does, so the load is POSTs only (a form fetched per report would
+    own secret, as the fault tests do, so the load is POSTs only (a form fetched per report would
     measure the form page too)."""
-    from onion_service.shared.token import FormTokens, load_or_create_secret
-
-    tokens = FormTokens(load_or_create_secret(data_dir), min_seconds=0, max_seconds=3600,
-                        clock=lambda: time.time() - 30)
-    return lambda: report_body(tokens.issue("en"))
+    tokens = issuer(data_dir)
+    return lambda: report_body(tokens.issue("en"), **REPORT)
 
 
-def report_body(token: str) -> bytes:
-    # The same 2 KiB text report every time: a few addresses and a description.
-    description = ("Forum thread with links to a file host; the first post links to the rest. " * 40)[:1800]
-    fields = [
-        ("urls", "http://example.org/forum/thread-1234\nhttp://files.example.net/a/b/c"),
-        ("found_on", "forum"), ("kinds", "images"), ("kinds", "videos"), ("access", ""),
-        ("seen_on", ""), ("description", description), ("danger", "no"), ("contact", ""),
-        ("token", token), ("homepage", ""),
-    ]
-    return urllib.parse.urlencode(fields).encode("ascii")
+# The same 2 KiB text report every time: a few addresses and a description (report_body's keywords).
+REPORT = {
+    "urls": "http://example.org/forum/thread-1234\nhttp://files.example.net/a/b/c", "found_on": "forum",
+    "kinds": ("images", "videos"),
+    "description": ("Forum thread with links to a file host; the first post links to the rest. " * 40)[:1800],
+}
 
 
 def load(port: int, connections: int, method: str, path: str, body,

@@ -46,7 +46,7 @@ from collections import Counter
 from pathlib import Path
 
 from bench.flood_onion import RendCircuits, cpu_seconds, pow_effort
-from tests.system import systemkit as k  # it puts the deploy tests' helpers on sys.path itself
+from tests.system import systemkit as k
 
 CHANNELS = ("onion", "https")
 ATTACKER: AttackerTor  # set in main()

@@ -45,22 +45,12 @@ R="${R%/}"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 SRC="$(dirname "$HERE")"
 
-VENV=/opt/meldpunt
-CONF_DIR=/etc/meldpunt
-CONF="$CONF_DIR/meldpunt.toml"
-DATA=/var/lib/meldpunt
-SVC_USER=meldpunt
-TOR_GROUP=debian-tor
 TORRC=/etc/tor/torrc
 TOR_DROPIN_DIR=/etc/tor/torrc.d
 TOR_UNIT_DROPIN=/etc/systemd/system/tor@default.service.d/meldpunt.conf
 TOR_INCLUDE="%include $TOR_DROPIN_DIR/*.conf"
 INCLUDE_MARK="# added by meldpunt's deploy/install.sh (uninstall.sh removes it)"
-AA_LOCAL=/etc/apparmor.d/local/system_tor
-AA_BEGIN="# meldpunt begin"
-AA_END="# meldpunt end"
 TOR_MIN_VERSION=0.4.9.2 # onion-service proof-of-work defences (HiddenServicePoWDefensesEnabled)
-TOR_HS_DIR=/var/lib/tor/meldpunt # the service's HiddenServiceDir (deploy/tor/meldpunt.conf)
 ADDRESS_WAIT="${MELDPUNT_ADDRESS_WAIT:-180}"
 
 NGINX_CONF=/etc/nginx/conf.d/meldpunt.conf
@@ -130,22 +120,9 @@ if [ -z "$R" ] && [ "$(id -u)" -ne 0 ]; then die "run as root (sudo $0)"; fi
 
 CHANGED_UNITS=0 CHANGED_TOR=0 CHANGED_APPARMOR=0
 
-# ensure_owner PATH USER:GROUP
-ensure_owner() {
-  if [ "$(stat -c %U:%G "$R$1")" != "$2" ]; then chown "$2" "$R$1"; fi
-}
-
-# ensure_mode PATH MODE (octal, as stat -c %a prints it)
-ensure_mode() {
-  if [ "$(stat -c %a "$R$1")" != "$2" ]; then chmod "$2" "$R$1"; fi
-}
-
-# ensure_dir PATH MODE USER:GROUP
-ensure_dir() {
-  if [ ! -d "$R$1" ]; then mkdir -p "$R$1"; say "created $1"; fi
-  ensure_mode "$1" "$2"
-  ensure_owner "$1" "$3"
-}
+# The paths, the user and the steps the Debian package's maintainer scripts take too.
+# shellcheck source=SCRIPTDIR/steps.sh
+. "$HERE/steps.sh"
 
 # put SOURCE_FILE PATH MODE USER:GROUP: returns 0 if the content changed, 1 if not
 put() {
@@ -189,11 +166,7 @@ getent group "$TOR_GROUP" >/dev/null || die "group $TOR_GROUP is missing: is Deb
 
 # --- 2. the service user -------------------------------------------------------------------------
 
-if ! getent passwd "$SVC_USER" >/dev/null; then
-  useradd --system --user-group --home-dir "$DATA" --no-create-home --shell /usr/sbin/nologin \
-    --comment "meldpunt reporting form" "$SVC_USER"
-  say "created system user $SVC_USER"
-fi
+step_user
 
 # --- 3. the code: a virtual environment in /opt/meldpunt, owned by root --------------------------
 
@@ -228,30 +201,18 @@ if [ "$(cat "$R$VENV/.meldpunt-source" 2>/dev/null || true)" != "$stamp" ]; then
   site="$("$R$VENV/bin/python" -c 'import onion_service, os; print(os.path.dirname(onion_service.__file__))')"
   if [ -d "$site/web/translations" ]; then "$R$VENV/bin/pybabel" -q compile -d "$site/web/translations"; fi
   mkdir -p "$R$VENV/libexec" "$R$VENV/share/doc/meldpunt"
-  { echo "#!$VENV/bin/python3 -I"; cat "$HERE/meldpunt-check.py"; } > "$TMP/meldpunt-check"
+  check_script "$HERE/meldpunt-check.py" > "$TMP/meldpunt-check"
   install -m 0755 "$TMP/meldpunt-check" "$R$VENV/libexec/meldpunt-check"
   if [ -f "$SRC/SECURITY.md" ]; then install -m 0644 "$SRC/SECURITY.md" "$R$VENV/share/doc/meldpunt/SECURITY.md"; fi
   echo "$stamp" > "$R$VENV/.meldpunt-source"
 fi
 ensure_owner "$VENV" root:root
 
-cat > "$TMP/meldpunt-admin" <<EOF
-#!/bin/sh
-# Runs meldpunt's command line as the service user, so that files it makes in $DATA
-# (the database's journal, for instance) stay the service's. Installed by deploy/install.sh.
-#   meldpunt-admin export --config $CONF --out /media/usb/2026-11-22.tar
-#   meldpunt-admin purge --config $CONF --ack /media/usb/ack
-# The output directory must be writable by user $SVC_USER.
-set -eu
-umask 077
-exec setpriv --reuid=$SVC_USER --regid=$SVC_USER --clear-groups --no-new-privs --inh-caps=-all \\
-  $VENV/bin/meldpunt "\$@"
-EOF
-put "$TMP/meldpunt-admin" /usr/local/sbin/meldpunt-admin 755 root:root || true
+put "$HERE/meldpunt-admin" /usr/local/sbin/meldpunt-admin 755 root:root || true
 
 # --- 4. configuration and data -------------------------------------------------------------------
 
-ensure_dir "$CONF_DIR" 750 "root:$SVC_USER"
+step_conf_dir
 if [ -n "$RESTORE" ]; then
   # A backup as deploy/README.md ("Backup and restore") makes it: meldpunt.toml and tor's
   # hs_ed25519_secret_key. Put in place only where nothing is yet, or the same is already there.
@@ -266,17 +227,8 @@ if [ -n "$RESTORE" ]; then
     die "--restore: $CONF exists and differs from $RESTORE/meldpunt.toml: move one of them away, then run $0 again"
   fi
 fi
-if [ ! -e "$R$CONF" ]; then
-  # The example, with the one setting a sandboxed install needs: the web server on the unix
-  # socket the system tor connects to (the service has no network).
-  sed 's|^bind = .*|bind = "unix:/run/meldpunt/web.sock"|' "$HERE/meldpunt.toml.example" > "$TMP/meldpunt.toml"
-  grep -q '^bind = "unix:/run/meldpunt/web.sock"$' "$TMP/meldpunt.toml" ||
-    die "deploy/meldpunt.toml.example has no [web] bind line to adapt"
-  install -m 0640 "$TMP/meldpunt.toml" "$R$CONF"
-  chown "root:$SVC_USER" "$R$CONF"
-  say "created $CONF from the example: put your staff recipients in it"
-fi
-ensure_dir "$DATA" 700 "$SVC_USER:$SVC_USER"
+step_new_config "$HERE/meldpunt.toml.example" "$TMP"
+step_data_dir
 
 # --- 5. systemd: units and the socket directory --------------------------------------------------
 
@@ -376,23 +328,9 @@ if [ -n "$RESTORE" ]; then
   fi
 fi
 
-# The key moves from meldpunt's data directory (where meldpunt kept it before it became a
-# HiddenServiceDir service) into tor's, as it is: the file already has tor's hs_ed25519_secret_key
-# layout, so the address stays the same. The old file is removed once tor holds the key.
-OLD_KEY="$DATA/onion.key"
-NEW_KEY="$TOR_HS_DIR/hs_ed25519_secret_key"
-if [ -e "$R$OLD_KEY" ]; then
-  ensure_dir "$TOR_HS_DIR" 700 "$TOR_GROUP:$TOR_GROUP"
-  if [ ! -e "$R$NEW_KEY" ]; then
-    install -m 0600 "$R$OLD_KEY" "$R$NEW_KEY.meldpunt-new"
-    mv -f "$R$NEW_KEY.meldpunt-new" "$R$NEW_KEY"
-    ensure_owner "$NEW_KEY" "$TOR_GROUP:$TOR_GROUP"
-    say "moved the onion key from $OLD_KEY to $NEW_KEY (same address)"
-    CHANGED_TOR=1
-  elif ! cmp -s "$R$OLD_KEY" "$R$NEW_KEY"; then
-    die "$OLD_KEY and $NEW_KEY hold different onion keys: keep the one whose address is published, move the other away, and run $0 again"
-  fi
-fi
+# An older install's key (meldpunt's data directory) moves into tor's, same address (steps.sh);
+# the old file is removed once tor holds the key (below).
+if step_move_onion_key; then CHANGED_TOR=1; fi
 if ! grep -Eq "^[[:space:]]*%include[[:space:]]+$TOR_DROPIN_DIR/?(\*\.conf)?[[:space:]]*$" "$R$TORRC"; then
   printf '\n%s\n%s\n' "$INCLUDE_MARK" "$TOR_INCLUDE" >> "$R$TORRC"
   say "added '$TOR_INCLUDE' to $TORRC"
@@ -401,21 +339,9 @@ fi
 
 # Debian runs tor under the AppArmor profile system_tor; its local additions let tor reach
 # meldpunt's web socket.
-if [ -d "$R/etc/apparmor.d" ]; then
-  mkdir -p "$(dirname "$R$AA_LOCAL")"
-  [ -e "$R$AA_LOCAL" ] || : > "$R$AA_LOCAL"
-  # The file as it should be: whatever else is in it, then our block, once.
-  awk -v b="$AA_BEGIN" -v e="$AA_END" '$0 == b {skip = 1} !skip {print} $0 == e {skip = 0}' "$R$AA_LOCAL" > "$TMP/aa"
-  { echo "$AA_BEGIN"; cat "$HERE/apparmor/system_tor"; echo "$AA_END"; } >> "$TMP/aa"
-  if ! cmp -s "$TMP/aa" "$R$AA_LOCAL"; then
-    cat "$TMP/aa" > "$R$AA_LOCAL"
-    say "allowed tor to reach /run/meldpunt/web.sock in $AA_LOCAL"
-    CHANGED_APPARMOR=1
-  fi
-fi
-if [ "$CHANGED_APPARMOR" = 1 ] && command -v apparmor_parser >/dev/null && command -v aa-enabled >/dev/null &&
-  aa-enabled -q 2>/dev/null; then
-  apparmor_parser -r -T -W "$R/etc/apparmor.d/system_tor"
+if step_apparmor_add "$HERE/apparmor/system_tor" "$TMP"; then
+  CHANGED_APPARMOR=1
+  apparmor_reload
 fi
 
 tor --defaults-torrc "$R/usr/share/tor/tor-service-defaults-torrc" -f "$R$TORRC" --verify-config >"$TMP/tor-verify" 2>&1 || {
@@ -438,10 +364,7 @@ if [ "$CHANGED_TOR" = 1 ] || [ "$CHANGED_APPARMOR" = 1 ]; then
     say "tor's meldpunt settings changed; not restarted (--no-start). When ready: systemctl restart tor, or run $0 again"
   fi
 fi
-if [ -e "$R$OLD_KEY" ] && cmp -s "$R$OLD_KEY" "$R$NEW_KEY"; then
-  rm -f "$R$OLD_KEY"
-  say "removed $OLD_KEY: the key is tor's now, and the web server holds none"
-fi
+step_drop_moved_key
 
 # --- 7. the HTTPS reverse proxy (only with --https-proxy) ----------------------------------------
 
@@ -470,9 +393,7 @@ if [ "${#HTTPS_NAMES[@]}" -gt 0 ]; then
   # One socket per kind of client: nginx's workers (www-data) reach meldpunt's https.sock in a
   # directory of its own, and never tor's web.sock (where only tor's connections are taken, each
   # with its PROXY line): /run/meldpunt stays meldpunt:debian-tor 0750 with no one else let in.
-  printf '%s\n' "# Installed by meldpunt's deploy/install.sh --https-proxy: meldpunt's socket for nginx (www-data)." \
-    "d $HTTPS_SOCKET_DIR 0750 $SVC_USER www-data -" > "$TMP/meldpunt-https.tmpfiles"
-  put "$TMP/meldpunt-https.tmpfiles" "$NGINX_TMPFILES" 644 root:root || true
+  put "$HERE/tmpfiles/meldpunt-https.conf" "$NGINX_TMPFILES" 644 root:root || true
   systemd-tmpfiles --create "$R$NGINX_TMPFILES"
   # Before, nginx reached tor's socket through an ACL on /run/meldpunt: take it away now rather
   # than at the next boot.
@@ -590,7 +511,7 @@ if [ -s "$address_file" ]; then
   echo
   echo "    http://$(head -n 1 "$address_file")/"
   echo
-  say "publish it on the hotline's website (deploy/README.md: Onion-Location) and back up $NEW_KEY"
+  say "publish it on the hotline's website (deploy/README.md: Onion-Location) and back up $ONION_KEY"
 else
   say "meldpunt started, but no onion address yet after ${ADDRESS_WAIT}s (tor may still be bootstrapping)."
   say "Check: systemctl status meldpunt tor@default; journalctl -u meldpunt-check; cat $DATA/onion-address"

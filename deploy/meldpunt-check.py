@@ -28,7 +28,9 @@ SOCKET_DIR = "/run/meldpunt"  # tmpfiles.d: 0750 meldpunt:debian-tor, ReadWriteP
 HTTPS_SOCKET_DIR = "/run/meldpunt-https"  # install.sh --https-proxy: 0750 meldpunt:www-data
 # What marks the example's placeholders (deploy/meldpunt.toml.example): none may reach reporters.
 PLACEHOLDER = "replace-with-"
-TORRC_DIR = "/etc/tor/torrc.d"  # install.sh's drop-ins (deploy/tor/meldpunt.conf), %included by torrc
+# The drop-ins (deploy/tor/meldpunt.conf): tor reads them through /etc/tor/torrc-meldpunt (the Debian
+# package) or an %include line install.sh adds to /etc/tor/torrc.
+TORRC_DIR = "/etc/tor/torrc.d"
 
 # [tor] keys of meldpunt.toml and the torrc option that holds each when the system tor publishes
 # the service (control = "torrc"): then tor reads the option, and meldpunt never sees the key.
@@ -127,8 +129,8 @@ def tor_sources(config, torrc_dir: str = TORRC_DIR) -> tuple[list[str], list[str
             if any(socket in v for k, (v, _) in s.items() if k == "hiddenserviceport")]
     if not mine:
         return [], [f"tor: no HiddenServiceDir in {torrc_dir}/*.conf sends port 80 to {config.web.bind}: "
-                    "with tor.control = \"torrc\", tor publishes the service from there (deploy/install.sh "
-                    "installs it)"]
+                    "with tor.control = \"torrc\", tor publishes the service from there (the meldpunt package "
+                    "or deploy/install.sh installs it)"]
     service = mine[-1]
     notes: list[str] = []
     warnings: list[str] = []

@@ -18,17 +18,9 @@ umask 022
 R="${MELDPUNT_ROOT:-}"
 R="${R%/}"
 
-VENV=/opt/meldpunt
-CONF_DIR=/etc/meldpunt
-CONF="$CONF_DIR/meldpunt.toml"
-DATA=/var/lib/meldpunt
-SVC_USER=meldpunt
 TORRC=/etc/tor/torrc
 TOR_DROPIN_DIR=/etc/tor/torrc.d
 INCLUDE_MARK="# added by meldpunt's deploy/install.sh (uninstall.sh removes it)"
-AA_LOCAL=/etc/apparmor.d/local/system_tor
-AA_BEGIN="# meldpunt begin"
-AA_END="# meldpunt end"
 NGINX_CONF=/etc/nginx/conf.d/meldpunt.conf
 NGINX_TMPFILES=/etc/tmpfiles.d/meldpunt-https.conf
 NGINX_PAGE=/usr/local/share/meldpunt/nginx/meldpunt-busy.html
@@ -48,6 +40,10 @@ done
 
 say() { printf 'meldpunt uninstall: %s\n' "$*"; }
 die() { printf 'meldpunt uninstall: %s\n' "$*" >&2; exit 1; }
+
+# The paths, the user and the steps install.sh and the Debian package share.
+# shellcheck source=SCRIPTDIR/steps.sh
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/steps.sh"
 
 if [ -z "$R" ] && [ "$(id -u)" -ne 0 ]; then die "run as root (sudo $0)"; fi
 
@@ -164,15 +160,9 @@ if [ -d "$R$TOR_DROPIN_DIR" ] && [ -z "$(ls -A "$R$TOR_DROPIN_DIR")" ]; then
   fi
 fi
 aa_changed=0
-if grep -qxF "$AA_BEGIN" "$R$AA_LOCAL" 2>/dev/null; then
-  awk -v b="$AA_BEGIN" -v e="$AA_END" '$0 == b {skip = 1} !skip {print} $0 == e {skip = 0}' "$R$AA_LOCAL" > "$TMP/aa"
-  cat "$TMP/aa" > "$R$AA_LOCAL"
-  say "removed meldpunt's lines from $AA_LOCAL"
+if step_apparmor_remove "$TMP"; then
   aa_changed=1
-fi
-if [ "$aa_changed" = 1 ] && command -v apparmor_parser >/dev/null && command -v aa-enabled >/dev/null &&
-  aa-enabled -q 2>/dev/null; then
-  apparmor_parser -r -T -W "$R/etc/apparmor.d/system_tor"
+  apparmor_reload
 fi
 if [ "$tor_changed" = 1 ] || [ "$aa_changed" = 1 ]; then
   say "restarting tor"

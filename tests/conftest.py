@@ -4,7 +4,7 @@
 import pytest
 
 # --- PostgreSQL: a real server, started once per session (tests/pg.py) ---------------------------
-from pg import PostgresServer
+from tests.pg import PostgresServer
 
 
 @pytest.fixture(scope="session")
@@ -53,7 +53,7 @@ def database_url(request, tmp_path):
 def staff():
     """The staff key pair (post-quantum, as deployed) that tests seal to and open with:
     `.recipient` for a configuration, `.open(sealed)` for a stored report."""
-    from kit import new_staff
+    from tests.kit import new_staff
 
     return new_staff()
 

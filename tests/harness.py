@@ -2,8 +2,8 @@
 `meldpunt serve --local-only`. The staff key they seal to is tests/kit.py's `Staff`, handed to
 tests as the session fixture `staff` (tests/conftest.py).
 
-Tests import this module by its bare name (the tests/ folder is on sys.path under pytest);
-benches, run from the repository root as `python -m bench.NAME`, import it as `tests.harness`.
+tests/ is a package: tests and benches (run from the repository root as `python -m bench.NAME`)
+import this module as `tests.harness`.
 Everything here talks to 127.0.0.1 only, and every wait is bounded in time.
 """
 
@@ -20,12 +20,10 @@ import sys
 import time
 from pathlib import Path
 
-# Re-exported: the staff key goes with the harness. Under pytest the helpers import each other by
-# bare name; a bench imports them as the namespace package `tests` (no sys.path edits either way).
-if __package__:
-    from tests.kit import ROOT, Staff, new_staff
-else:
-    from kit import ROOT, Staff, new_staff  # noqa: F401
+from tests.formkit import form_body
+
+# Re-exported: the staff key goes with the harness.
+from tests.kit import ROOT, Staff, new_staff  # noqa: F401
 
 SERVE = ("-m", "onion_service.process")
 
@@ -155,30 +153,6 @@ def make_config(data_dir: Path, recipient: str, **options):
 
 
 # -- the server ------------------------------------------------------------------------------------
-
-
-def report_fields(token: str, *, description: str = "", urls: str = "http://example.org/faults",
-                  kinds: tuple[str, ...] = ("images",), found_on: str = "website",
-                  **extra: object) -> dict[str, object]:
-    """A complete, valid report form's fields (the one builder tests and benches share); `extra`
-    adds or replaces fields."""
-    fields: dict[str, object] = {
-        "urls": urls, "found_on": found_on, "kinds": list(kinds), "access": "", "seen_on": "",
-        "description": description, "danger": "no", "contact": "", "token": token, "homepage": "",
-    }
-    fields.update(extra)
-    return fields
-
-
-def form_body(fields: dict[str, object]) -> bytes:
-    """Form fields, url-encoded as a browser posts them (a list value repeats the field)."""
-    import urllib.parse
-
-    pairs = []
-    for name, value in fields.items():
-        for v in value if isinstance(value, (list, tuple)) else [value]:
-            pairs.append((name, v))
-    return urllib.parse.urlencode(pairs).encode("ascii")
 
 
 def proxy_line(circuit: int) -> bytes:

@@ -26,10 +26,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-if __package__:  # imported as tests.pg by a bench (python -m bench.store)
-    from tests.harness import free_port
-else:  # under pytest, the helpers import each other by bare name
-    from harness import free_port
+from tests.harness import free_port
 
 SUPERUSER = "meldpunt"
 DEPLOY_SETTINGS = Path(__file__).resolve().parent.parent / "deploy/postgresql/meldpunt.conf"

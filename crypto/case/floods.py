@@ -33,6 +33,7 @@ from crypto.case.errors import InputError
 from crypto.case.normalise import address_key
 from crypto.case.retention import MARK as _RETENTION_MARK
 from crypto.case.schema import transaction
+from crypto.staff.fields import Answers
 
 # Reports of one shape on one day before they are a flood: far above what real reporters send
 # alike in a day (their descriptions differ), far below a burst that costs an analyst a day.
@@ -166,10 +167,10 @@ def dismiss(conn: sqlite3.Connection, flood_ids: Sequence[int], *, analyst: str,
     return out
 
 
-def sample(conn: sqlite3.Connection, flood_id: int, limit: int) -> list[tuple[str, str, dict[str, Any]]]:
-    """(id, day, answers) of a few of the flood's reports, the first in id order."""
+def sample(conn: sqlite3.Connection, flood_id: int, limit: int) -> list[Answers]:
+    """The stored answers of a few of the flood's reports, the first in id order."""
     get(conn, flood_id)
-    return [(rid, day, json.loads(fields)) for rid, day, fields in conn.execute(
+    return [Answers.stored(rid, day, fields) for rid, day, fields in conn.execute(
         "SELECT r.id, r.day, r.fields FROM floods f JOIN reports r ON r.day = f.day AND r.shape = f.shape"
         " WHERE f.id = ? ORDER BY r.id LIMIT ?", (flood_id, limit))]
 

@@ -31,6 +31,7 @@ from crypto.case.queue import Address, every_address, in_state, parse_day
 from crypto.case.schema import transaction
 from crypto.case.tracks import TRACKS
 from crypto.staff.display import visible
+from crypto.staff.fields import Answers
 from crypto.staff.listings import guard_cell
 
 # One naming across every CSV and JSON the case file writes: the hand-off's.
@@ -131,13 +132,13 @@ def _reports(conn: sqlite3.Connection, aid: int) -> list[dict[str, Any]]:
     for rid, day, original, text in conn.execute(
             "SELECT r.id, r.day, m.original, r.fields FROM mentions m JOIN reports r ON r.id = m.report"
             " WHERE m.address = ? ORDER BY r.day, r.id", (aid,)):
-        fields = json.loads(text)
+        report = Answers.stored(rid, day, text)
         out.append({
-            "report_id": rid, "received_on": day, "seen_on": fields.get("seen_on", ""),
-            "found_on": fields.get("found_on", ""), "kinds": list(fields.get("kinds", [])),
-            "language": fields.get("language", ""), "child_in_danger": bool(fields.get("child_in_danger")),
-            "reporter_supplied": {"url_as_typed": shown(original).text, "description": fields.get("description", ""),
-                                  "access": fields.get("access", "")},
+            "report_id": rid, "received_on": day, "seen_on": report.answer("seen_on"),
+            "found_on": report.answer("found_on"), "kinds": list(report.answer("kinds") or []),
+            "language": report.answer("language"), "child_in_danger": bool(report.answer("child_in_danger")),
+            "reporter_supplied": {"url_as_typed": shown(original).text, "description": report.answer("description"),
+                                  "access": report.answer("access")},
         })
     return out
 

@@ -29,11 +29,12 @@ from crypto.case.errors import CaseError
 from crypto.case.normalise import keys_of
 from crypto.case.retention import NEXT_ADDRESS_ID
 from crypto.case.schema import database_errors, ensure_acks_dir, open_case, transaction
+from crypto.envelope import report as report_schema
 from crypto.errors import Error
 from crypto.staff import folder
 from crypto.staff.ack import format_ack
 from crypto.staff.bundle import Entry, read_index
-from crypto.staff.folder import ack_entry
+from crypto.staff.record import Record
 from crypto.staff.workers import open_reports
 
 _QUERY_CHUNK = 500  # ids per look-up: below SQLite's limit on bound parameters
@@ -85,19 +86,19 @@ def _import_one(conn: sqlite3.Connection, case_dir: str, path: str, entries: lis
     on_start(os.path.basename(path), len(fresh))
     records, failed = open_reports(fresh, identities, path, None, workers, on_progress)
     failures += failed
-    records.sort(key=lambda r: r["id"])  # the workers answer in any order; the case file does not
+    records.sort(key=lambda r: r.id)  # the workers answer in any order; the case file does not
     name = os.path.basename(path)
     arrivals = attention.Arrivals()
     with transaction(conn):
         # Another import may have committed some of these while they were being opened.
-        raced = _known(conn, [r["id"] for r in records])
+        raced = _known(conn, [r.id for r in records])
         for r in records:
-            if r["id"] in raced and raced[r["id"]] != r["sha256"]:
-                failures.append((r["id"], "a different report with this id is already in the case file (altered?)"))
-        already += [Entry(r["id"], r["sha256"], r["day"], 0, 0) for r in records if raced.get(r["id"]) == r["sha256"]]
-        records = [r for r in records if r["id"] not in raced]
+            if r.id in raced and raced[r.id] != r.sha256:
+                failures.append((r.id, "a different report with this id is already in the case file (altered?)"))
+        already += [Entry(r.id, r.sha256, r.day, 0, 0) for r in records if raced.get(r.id) == r.sha256]
+        records = [r for r in records if r.id not in raced]
         known_secrets = _stored_secrets(conn, [e.id for e in already])
-        ack = format_ack([(e.id, e.sha256, known_secrets[e.id]) for e in already] + [ack_entry(r) for r in records])
+        ack = format_ack([(e.id, e.sha256, known_secrets[e.id]) for e in already] + [r.ack_entry() for r in records])
         ack_sha256 = hashlib.sha256(ack).hexdigest()
         if records:
             # The rows first, then their entry, which carries digests of the rows as written.
@@ -108,7 +109,7 @@ def _import_one(conn: sqlite3.Connection, case_dir: str, path: str, entries: lis
             arrivals = attention.after_import(conn, seq)
             audit.append(conn, action="import", analyst=analyst, day=today(), seq=seq, data={
                 "bundle": name, "ack_sha256": ack_sha256, "added": len(records),
-                "reports_sha256": reports_digest(r["id"] for r in records),
+                "reports_sha256": reports_digest(r.id for r in records),
                 "content": digests.of_import(conn, seq),
             })
         conn.execute("INSERT OR IGNORE INTO bundles (ack_sha256, name, imported_on, reports) VALUES (?, ?, ?, ?)",
@@ -156,21 +157,22 @@ def _stored_secrets(conn: sqlite3.Connection, ids: list[str]) -> dict[str, str]:
     return found
 
 
-def _add_report(conn: sqlite3.Connection, record: dict, seq: int) -> None:
-    fields = record["report"]
-    day = record["day"]
-    danger = 1 if fields["child_in_danger"] else 0
+def _add_report(conn: sqlite3.Connection, record: Record, seq: int) -> None:
+    report = record.report
+    fields = report_schema.as_fields(report)  # the stored answers: the report's JSON object
+    day = record.day
+    danger = 1 if report.child_in_danger else 0
     conn.execute(
         "INSERT INTO reports (id, sha256, day, receipt, child_in_danger, found_on, kinds, language, fields, audit_seq,"
         " channel, via, campaign, shape) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (record["id"], record["sha256"], day, fields["receipt"], danger, fields["found_on"],
-         ";".join(fields["kinds"]), fields["language"],
+        (record.id, record.sha256, day, report.receipt, danger, report.found_on,
+         ";".join(report.kinds), report.language,
          json.dumps(fields, ensure_ascii=True, sort_keys=True, separators=(",", ":")), seq,
-         # A report older than version 3 has none of the three.
-         fields.get("channel", ""), fields.get("via", ""), fields.get("campaign", ""), floods.shape(fields)),
+         # A report older than version 3 has none of the three ("" in the report).
+         report.channel, report.via, report.campaign, floods.shape(fields)),
     )
     named: dict[str, str] = {}
-    for url in fields["urls"]:
+    for url in report.urls:
         named.setdefault(_stored_key(conn, url), url)  # two spellings of one address count once
     for key, url in named.items():
         (aid,) = conn.execute(
@@ -182,7 +184,7 @@ def _add_report(conn: sqlite3.Connection, record: dict, seq: int) -> None:
             " danger = max(danger, excluded.danger) RETURNING id",
             (key, url, day, day, danger),
         ).fetchone()
-        conn.execute("INSERT INTO mentions (address, report, original) VALUES (?, ?, ?)", (aid, record["id"], url))
+        conn.execute("INSERT INTO mentions (address, report, original) VALUES (?, ?, ?)", (aid, record.id, url))
 
 
 def _stored_key(conn: sqlite3.Connection, url: str) -> str:

@@ -18,7 +18,7 @@ from crypto.case.display import line as address_line
 from crypto.case.floods import pending
 from crypto.case.queue import Filters, count, details, triage
 from crypto.staff.display import visible
-from crypto.staff.fields import SHOWN
+from crypto.staff.fields import SHOWN, Answers
 from crypto.staff.overview import STYLE
 
 MAX_ON_PAGE = 2000  # addresses; a page with their reports stays readable in a browser
@@ -32,17 +32,16 @@ def _dl(pairs: list[tuple[str, str]]) -> str:
     return "<dl>" + "".join(f'<dt>{label}</dt><dd class="v">{value}</dd>' for label, value in pairs) + "</dl>"
 
 
-def _report(r: dict) -> str:
-    record = {"id": r["id"], "day": r["day"], "report": r["fields"]}
+def _report(report: Answers) -> str:
     pairs = []
     for field in SHOWN:
         if field.key == "urls":
-            urls = "".join(f"<li>{_e(address_line(u))}</li>" for u in r["fields"].get("urls", ()))
+            urls = "".join(f"<li>{_e(address_line(u))}</li>" for u in report.values.get("urls", ()))
             pairs.append((field.label, f'<ul class="urls">{urls}</ul>'))
         else:
-            pairs.append((field.label, _e(field.shown(record), keep_newlines=field.multiline)))
-    danger = ' <span class="flag">child in immediate danger</span>' if r["fields"].get("child_in_danger") else ""
-    return f'<article class="report"><h4>Report {_e(r["id"])}{danger}</h4>{_dl(pairs)}</article>'
+            pairs.append((field.label, _e(field.shown(report), keep_newlines=field.multiline)))
+    danger = ' <span class="flag">child in immediate danger</span>' if report.answer("child_in_danger") else ""
+    return f'<article class="report"><h4>Report {_e(report.id)}{danger}</h4>{_dl(pairs)}</article>'
 
 
 def render(conn: sqlite3.Connection, filters: Filters, limit: int = MAX_ON_PAGE) -> str:
@@ -104,7 +103,7 @@ def render(conn: sqlite3.Connection, filters: Filters, limit: int = MAX_ON_PAGE)
                       ("Assessed", _e(f"by {s['analyst']} on {s['day']}")),
                       ("Note", _e(s["note"] or "(none)", keep_newlines=True))]
         out.append(f'<article id="a-{a.id}" class="{cls}"><h2>Address {a.id}</h2>{_dl(pairs)}')
-        out += [_report(r) for r in d.reports]
+        out += [_report(m.report) for m in d.reports]
         out.append("</article>")
     out.append("</main></body></html>\n")
     return "\n".join(out)

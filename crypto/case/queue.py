@@ -26,6 +26,7 @@ from crypto.case.normalise import keys_of
 from crypto.case.schema import STATUSES
 from crypto.envelope.receipt import normalise_receipt
 from crypto.envelope.report import FOUND_ON, KINDS
+from crypto.staff.fields import Answers
 
 STATES = ("triage", "re-reported")  # beside STATUSES
 PAGE = 50
@@ -65,9 +66,16 @@ class Filters:
 
 
 @dataclass(frozen=True)
+class Mention:
+    """A report on an address's page: its stored answers, and the address as this report spelled it."""
+    report: Answers
+    original: str
+
+
+@dataclass(frozen=True)
 class Details:
     address: Address
-    reports: list[dict[str, Any]]  # {"id", "day", "original", "fields"}
+    reports: list[Mention]  # by day, then id
     history: list[dict[str, Any]] = field(default_factory=list)  # audit entries, oldest first
     tracks: dict[str, dict[str, str]] = field(default_factory=dict)  # crypto/case/tracks.py
 
@@ -207,7 +215,7 @@ def find_address(conn: sqlite3.Connection, url: str) -> Address:
 def details(conn: sqlite3.Connection, aid: int) -> Details:
     address = get_address(conn, aid)
     reports = [
-        {"id": rid, "day": day, "original": original, "fields": json.loads(fields)}
+        Mention(Answers.stored(rid, day, fields), original)
         for rid, day, original, fields in conn.execute(
             "SELECT r.id, r.day, m.original, r.fields FROM mentions m JOIN reports r ON r.id = m.report"
             " WHERE m.address = ? ORDER BY r.day, r.id", (aid,))
@@ -217,13 +225,13 @@ def details(conn: sqlite3.Connection, aid: int) -> Details:
     return Details(address, reports, history, tracks.of_address(conn, aid))
 
 
-def report_by_receipt(conn: sqlite3.Connection, receipt: str) -> list[tuple[dict[str, Any], list[int]]]:
-    """(the report's fields with its id and day, the ids of the addresses it names) per match."""
+def report_by_receipt(conn: sqlite3.Connection, receipt: str) -> list[tuple[Answers, list[int]]]:
+    """(the report's stored answers, the ids of the addresses it names) per match."""
     wanted = normalise_receipt(receipt)
     out = []
     for rid, day, fields in conn.execute("SELECT id, day, fields FROM reports WHERE receipt = ?", (wanted,)):
         ids = [a for (a,) in conn.execute("SELECT address FROM mentions WHERE report = ? ORDER BY address", (rid,))]
-        out.append(({"id": rid, "day": day, **json.loads(fields)}, ids))
+        out.append((Answers.stored(rid, day, fields), ids))
     if not out:
         raise InputError(f"no report in the case file has the receipt code {wanted}")
     return out

@@ -49,7 +49,7 @@ def set_report_status(conn: sqlite3.Connection, receipt: str, state: str, messag
     if message is not None and message not in MESSAGES:
         raise InputError(f"unknown message {message!r}; one of {', '.join(MESSAGES)}")
     day = day or today()
-    ids = [fields["id"] for fields, _ in report_by_receipt(conn, receipt)]
+    ids = [report.id for report, _ in report_by_receipt(conn, receipt)]
     with transaction(conn):
         for rid in ids:
             conn.execute("INSERT OR REPLACE INTO report_statuses (report, state, message, analyst, day)"

@@ -7,6 +7,7 @@ so that no report can move the cursor, retitle the terminal or dress one address
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 
 from crypto.case import retention
 from crypto.case.classification import EXTRA, categories
@@ -15,6 +16,7 @@ from crypto.case.display import line as address_line
 from crypto.case.display import percent_encode_hidden
 from crypto.case.queue import Address, Details
 from crypto.staff.display import visible
+from crypto.staff.fields import Answers
 from crypto.staff.lookup import field_lines
 
 _INDENT = 16
@@ -88,17 +90,17 @@ def summary_lines(d: Details) -> list[str]:
         counts = Counter(values)
         return ", ".join(f"{visible(str(k))} {n}" for k, n in counts.most_common(8)) + (
             f", {len(counts) - 8} more" if len(counts) > 8 else "")
-    fields = [r["fields"] for r in d.reports]
-    danger = sum(1 for f in fields if f.get("child_in_danger"))
+    reports = [m.report for m in d.reports]
+    danger = sum(1 for r in reports if r.answer("child_in_danger"))
     return [
         "Summary:",
-        _line("  Danger", f"{danger} of {len(fields)} report(s) say a child is in immediate danger"
+        _line("  Danger", f"{danger} of {len(reports)} report(s) say a child is in immediate danger"
               + (f", {d.address.unseen_danger} not looked at yet" if d.address.unseen_danger else "")),
-        _line("  Days", tally(r["day"] for r in d.reports)),
-        _line("  Found on", tally(f.get("found_on", "") for f in fields)),
-        _line("  Content", tally(k for f in fields for k in f.get("kinds", ()))),
-        _line("  Languages", tally(f.get("language", "") for f in fields)),
-        _line("  Spellings", tally(address_line(r["original"]) for r in d.reports)),
+        _line("  Days", tally(r.day for r in reports)),
+        _line("  Found on", tally(r.answer("found_on") for r in reports)),
+        _line("  Content", tally(k for r in reports for k in r.answer("kinds") or ())),
+        _line("  Languages", tally(r.answer("language") for r in reports)),
+        _line("  Spellings", tally(address_line(m.original) for m in d.reports)),
     ]
 
 
@@ -150,9 +152,9 @@ def address_lines(d: Details, *, brief: bool = False) -> list[str]:
     if brief:
         return lines
     lines.append(f"Reports naming it ({len(d.reports)}):")
-    for r in d.reports:
+    for m in d.reports:
         lines.append("")
-        lines += ["  " + line for line in report_lines(r["fields"], r["id"], r["day"], spelled=r["original"])]
+        lines += ["  " + line for line in report_lines(m.report, spelled=m.original)]
     return lines
 
 
@@ -176,14 +178,14 @@ def history_text(e: dict) -> str:
     return visible(str(action))
 
 
-def report_lines(fields: dict, rid: str, day: str, *, spelled: str | None = None) -> list[str]:
-    fields = {**fields, "urls": [address_line(u) for u in fields.get("urls", ())]}  # the one display rule
-    lines = field_lines({"id": rid, "day": day, "report": fields}, indent=_INDENT)
-    removed = fields.get(retention.MARK)
+def report_lines(report: Answers, *, spelled: str | None = None) -> list[str]:
+    urls = [address_line(u) for u in report.values.get("urls", ())]  # the one display rule
+    lines = field_lines(replace(report, values={**report.values, "urls": urls}), indent=_INDENT)
+    removed = report.values.get(retention.MARK)
     if isinstance(removed, dict) and removed:  # so that "(none)" above is not read as the reporter's answer
         lines.append(_line("Removed", "; ".join(f"{k} on {v}" for k, v in sorted(removed.items()))
                            + " (retention policy)"))
     if spelled is not None:
         lines.append(_line("Spelled here", address_line(spelled)))
-    lines.append(_line("Report id", rid))
+    lines.append(_line("Report id", report.id))
     return lines

@@ -89,13 +89,10 @@ _VERSION_FIELDS = {
     PURGE_VERSION: frozenset(_FIELDS) - _ORIGIN,
     LEGACY_VERSION: frozenset(_FIELDS) - _ORIGIN - {"purge_secret"},
 }
+# Each version's fields in the dataclass's order: the order `as_fields` gives them in.
+_VERSION_ORDER = {v: tuple(n for n in _FIELDS if n in names) for v, names in _VERSION_FIELDS.items()}
 _STRINGS = ("found_on", "access", "seen_on", "description", "contact", "language", "receipt", "received_on",
             "purge_secret", "channel", "via", "campaign")
-
-
-def version_fields(version: int) -> frozenset[str]:
-    """The names a report of this version holds, exactly (what `decode` accepts)."""
-    return _VERSION_FIELDS[version]
 
 
 def is_campaign(tag: str) -> bool:
@@ -105,13 +102,18 @@ def is_campaign(tag: str) -> bool:
 def encode(report: Report) -> bytes:
     """Canonical UTF-8 JSON of a report; checks it first, so that nothing undecodable is sealed."""
     _check(report)
+    return json.dumps(as_fields(report), ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+
+def as_fields(report: Report) -> dict[str, object]:
+    """The report as a JSON object: the fields its version holds, lists for the tuples. What `encode`
+    writes, and what the staff side keeps (crypto/staff/record.py, crypto/case/importing.py)."""
     # Field by field rather than dataclasses.asdict, which deep-copies every value: the server
     # encodes each report twice (validate checks its size, seal frames it), so this is hot.
-    names = _VERSION_FIELDS[report.version]
-    data: dict[str, object] = {name: getattr(report, name) for name in names}
+    data: dict[str, object] = {name: getattr(report, name) for name in _VERSION_ORDER[report.version]}
     data["urls"] = list(report.urls)
     data["kinds"] = list(report.kinds)
-    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    return data
 
 
 def decode(data: bytes) -> Report:
@@ -121,8 +123,15 @@ def decode(data: bytes) -> Report:
         obj = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
     except (UnicodeDecodeError, ValueError) as exc:
         raise ReportError(f"report is not UTF-8 JSON: {exc}") from None
-    if not isinstance(obj, dict):
+    return from_fields(obj)
+
+
+def from_fields(parsed: object) -> Report:
+    """The report a parsed JSON object holds; raises ReportError unless it is exactly what
+    `as_fields` gives. `parsed` is left as it was."""
+    if not isinstance(parsed, dict):
         raise ReportError("report is not a JSON object")
+    obj = dict(parsed)
     version = obj.get("version")
     # An unknown version is checked against this version's fields, then refused by _check.
     expected = _VERSION_FIELDS[VERSION]

@@ -8,24 +8,55 @@ receipt and the danger flag in their own places, and the report's received_on is
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
+
+
+class Source(Protocol):
+    """What a view reads the fields from: an opened record (crypto/staff/record.py), or a report's
+    answers as the case file keeps them (`Answers`)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def day(self) -> str: ...
+    def answer(self, key: str) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Answers:
+    """A report's answers as the case file stores them (crypto/case/importing.py): the report's JSON
+    object, which retention may have emptied of some fields (crypto/case/retention.py), so a field
+    that is gone reads as ""."""
+
+    id: str
+    day: str
+    values: Mapping[str, Any]
+
+    @classmethod
+    def stored(cls, rid: str, day: str, text: str) -> Answers:
+        """The answers as the case file's reports.fields column holds them: the report's JSON object."""
+        return cls(rid, day, json.loads(text))
+
+    def answer(self, key: str) -> Any:
+        return self.values.get(key, "")
 
 
 @dataclass(frozen=True)
 class Field:
-    key: str  # in the record's "report", or in the record itself when of_record
+    key: str  # a report field's name, or the record's own (id, day) when of_record
     column: str  # the CSV column
     label: str = ""  # how people read it; "" for a field the views place themselves
     of_record: bool = False
     empty: str = ""  # shown to people in place of an empty value
     multiline: bool = False  # line breaks are kept when shown (a description's paragraphs)
 
-    def value(self, record: Mapping[str, Any]) -> Any:
-        return (record if self.of_record else record["report"]).get(self.key, "")
+    def value(self, record: Source) -> Any:
+        return getattr(record, self.key) if self.of_record else record.answer(self.key)
 
-    def text(self, record: Mapping[str, Any], *, joiner: str = ", ") -> str:
+    def text(self, record: Source, *, joiner: str = ", ") -> str:
         """The value as text: a list joined, a yes/no for a flag."""
         value = self.value(record)
         if isinstance(value, bool):
@@ -34,7 +65,7 @@ class Field:
             return joiner.join(str(v) for v in value)
         return str(value)
 
-    def shown(self, record: Mapping[str, Any]) -> str:
+    def shown(self, record: Source) -> str:
         """The text people read, not yet made visible or escaped."""
         return self.text(record) or self.empty
 

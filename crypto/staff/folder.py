@@ -1,10 +1,8 @@
 """The opened-reports folder: DIR, and in it one JSON record a report, DIR/reports/<id>.json.
 
-This module is the only one that writes or reads the records, so that `meldpunt open` (which
+This module is the only one that writes or reads the record files, so that `meldpunt open` (which
 writes them and rebuilds the overview from all of them) and `meldpunt find` (which searches
-them) agree on what a record is. A record is
-
-    {"id": "<32 hex>", "day": "YYYY-MM-DD", "sha256": "<64 hex>", "report": {the report's fields}}
+them) agree on what a record is: crypto/staff/record.py, which also gives its JSON form.
 
 Files are written through a temp file and a rename, never following a symbolic link, with
 names built from validated ids only. A file read back counts as a record only if its report
@@ -13,25 +11,20 @@ passes the schema's strict check, so that a file edited by hand cannot break the
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import re
 from collections.abc import Iterable, Iterator
-from typing import Any
 
 from crypto import files
-from crypto.envelope import report as report_schema
 from crypto.errors import Error
-
-Record = dict[str, Any]
+from crypto.staff.record import Record, from_json
 
 REPORTS = "reports"
 # A record is a few KB (the form bounds every field); 1 MiB is far past any real one and keeps
 # a wrong, huge file from being read whole.
 MAX_RECORD_BYTES = 1 << 20
 _NAME = re.compile(r"([0-9a-f]{32})\.json")
-_FIELDS = tuple(f.name for f in dataclasses.fields(report_schema.Report))
 
 
 class FolderError(Error):
@@ -55,26 +48,10 @@ def write_file(directory: str, name: str, data: bytes) -> None:
     files.atomic_write(os.path.join(directory, name), data, error=FolderError)
 
 
-def new_record(rid: str, day: str, sha256: str, report: report_schema.Report) -> Record:
-    # An older report has fewer fields (no purge secret in version 1, no channel, via or campaign
-    # before version 3), and decodes only without them.
-    names = report_schema.version_fields(report.version)
-    fields: dict[str, Any] = {name: getattr(report, name) for name in _FIELDS if name in names}
-    fields["urls"] = list(report.urls)
-    fields["kinds"] = list(report.kinds)
-    return {"id": rid, "day": day, "sha256": sha256, "report": fields}
-
-
-def ack_entry(record: Record) -> tuple[str, str, str]:
-    """What the acknowledgement lists for a record (crypto/staff/ack.py `format_ack`): its id, the
-    sealed bytes' SHA-256 and the purge secret found inside ("" for a version 1 report)."""
-    return record["id"], record["sha256"], record["report"].get("purge_secret", "")
-
-
 def write_record(reports_dir: str, record: Record) -> None:
     # ASCII-only JSON: no control or bidi character reaches a terminal that prints the file.
-    data = (json.dumps(record, ensure_ascii=True, indent=2) + "\n").encode("ascii")
-    write_file(reports_dir, f"{record['id']}.json", data)
+    data = (json.dumps(record.to_json(), ensure_ascii=True, indent=2) + "\n").encode("ascii")
+    write_file(reports_dir, f"{record.id}.json", data)
 
 
 def iter_records(reports_dir: str, skip: Iterable[str] = ()) -> Iterator[tuple[str, Record | None]]:
@@ -94,19 +71,7 @@ def iter_records(reports_dir: str, skip: Iterable[str] = ()) -> Iterator[tuple[s
 def _read_record(path: str, rid: str) -> Record | None:
     try:
         with open(path, "rb") as f:
-            record = json.loads(f.read(MAX_RECORD_BYTES))
+            parsed = json.loads(f.read(MAX_RECORD_BYTES))
     except (OSError, ValueError):
         return None
-    if not (
-        isinstance(record, dict)
-        and record.get("id") == rid
-        and isinstance(record.get("day"), str)
-        and isinstance(record.get("sha256"), str)
-        and isinstance(record.get("report"), dict)
-    ):
-        return None
-    try:
-        report_schema.decode(json.dumps(record["report"]).encode("utf-8"))
-    except Error:
-        return None
-    return record
+    return from_json(parsed, rid)

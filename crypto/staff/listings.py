@@ -19,7 +19,8 @@ from collections import Counter
 from collections.abc import Iterable
 
 from crypto.staff.fields import FIELDS
-from crypto.staff.overview import Record, sort_key
+from crypto.staff.overview import sort_key
+from crypto.staff.record import Record
 
 COLUMNS = tuple(f.column for f in FIELDS)
 
@@ -41,7 +42,7 @@ def render_csv(records: Iterable[Record]) -> str:
         base = {f.column: f.text(rec, joiner=";") for f in FIELDS}
         # One row per URL; a report without a URL still gets its row, so that no report is
         # missing from the case system.
-        for url in rec["report"].get("urls", ()) or ("",):
+        for url in rec.report.urls or ("",):
             row = {**base, "url": url}
             writer.writerow([guard_cell(row[c]) for c in COLUMNS])
     return buf.getvalue()
@@ -55,6 +56,6 @@ def render_urls(records: Iterable[Record]) -> str:
     counts: Counter[str] = Counter()
     for rec in records:
         # A report that names one URL twice counts once for it.
-        counts.update(set(rec["report"].get("urls", ())))
+        counts.update(set(rec.report.urls))
     ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     return "".join(f"{n}\t{_one_line(url)}\n" for url, n in ordered)

@@ -12,8 +12,8 @@ from crypto.envelope.receipt import normalise_receipt
 from crypto.errors import Error
 from crypto.staff import folder
 from crypto.staff.display import visible
-from crypto.staff.fields import SHOWN
-from crypto.staff.folder import Record
+from crypto.staff.fields import FIELD, SHOWN, Source
+from crypto.staff.record import Record
 
 _INDENT = 14  # a label and its colon, padded so that the values line up
 
@@ -31,7 +31,7 @@ def find_by_receipt(out_dir: str, receipt: str) -> list[Record]:
         # Files that are not records are passed over; `meldpunt open` warned about them.
         found = [
             record for _, record in folder.iter_records(reports_dir)
-            if record is not None and record["report"]["receipt"] == wanted
+            if record is not None and record.report.receipt == wanted
         ]
     except folder.FolderError as exc:
         raise NotFoundError(f"{exc} (was a bundle opened there?)") from None
@@ -47,7 +47,7 @@ def _line(label: str, text: str) -> str:
 def format_record(record: Record, out_dir: str) -> str:
     """A report as plain text for a terminal; every value made visible and inert."""
     lines = field_lines(record)
-    rid = visible(str(record.get("id", "")))
+    rid = visible(record.id)
     lines += [
         _line("File", os.path.join(out_dir, folder.REPORTS, rid + ".json")),
         _line("Overview", os.path.join(out_dir, "index.html")) + f"#r-{rid}",
@@ -55,7 +55,7 @@ def format_record(record: Record, out_dir: str) -> str:
     return "\n".join(lines)
 
 
-def field_lines(record: Record, *, indent: int = _INDENT) -> list[str]:
+def field_lines(record: Source, *, indent: int = _INDENT) -> list[str]:
     """A record's fields, from the one field table, as terminal lines: labels padded to `indent`,
     every value made visible and inert, the danger warning above the addresses."""
     def line(label: str, text: str) -> str:
@@ -64,9 +64,9 @@ def field_lines(record: Record, *, indent: int = _INDENT) -> list[str]:
     lines = []
     for field in SHOWN:
         if field.key == "urls":
-            if record["report"].get("child_in_danger"):
+            if FIELD["child_in_danger"].value(record):
                 lines.append("!! The reporter says a child is in immediate danger.")
-            urls = record["report"].get("urls") or [field.empty]
+            urls = field.value(record) or [field.empty]
             lines.append(line(field.label, urls[0]))
             lines += [" " * indent + visible(u) for u in urls[1:]]
         elif field.multiline:

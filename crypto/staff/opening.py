@@ -28,9 +28,9 @@ from crypto.errors import Error
 from crypto.staff import folder
 from crypto.staff.ack import format_ack
 from crypto.staff.bundle import read_index
-from crypto.staff.folder import Record
 from crypto.staff.listings import render_csv, render_urls
 from crypto.staff.overview import render
+from crypto.staff.record import Record
 from crypto.staff.workers import open_reports
 
 
@@ -62,10 +62,10 @@ def open_bundle(
     reports_dir = folder.prepare(out_dir)
     on_start(len(entries))
     records, failures = open_reports(entries, identities, bundle_path, reports_dir, workers, on_progress)
-    everything = records + _earlier_records(reports_dir, {r["id"] for r in records}, on_warning)
+    everything = records + _earlier_records(reports_dir, {r.id for r in records}, on_warning)
     _write_overviews(out_dir, everything)
     ack_written = _acknowledge(out_dir, records)
-    return OpenResult(sorted(r["id"] for r in records), sorted(failures), len(everything), ack_written)
+    return OpenResult(sorted(r.id for r in records), sorted(failures), len(everything), ack_written)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -128,6 +128,6 @@ def _acknowledge(out_dir: str, records: list[Record]) -> bool:
         return False
     # Every record must be on disk before the server is told it may delete the reports.
     os.sync()
-    folder.write_file(out_dir, "ack", format_ack(folder.ack_entry(r) for r in records))
+    folder.write_file(out_dir, "ack", format_ack(r.ack_entry() for r in records))
     os.sync()
     return True

@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import html
 from collections import Counter
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
 
 from crypto.staff.display import visible
 from crypto.staff.fields import FIELD, SHOWN
 from crypto.staff.page_head import page_start
-
-Record = Mapping[str, Any]  # {"id", "day", "sha256", "report": {the report's fields}}
+from crypto.staff.record import Record
 
 STYLE = """
 body { font: 16px/1.45 system-ui, sans-serif; margin: 0 auto; max-width: 60rem; padding: 1rem;
@@ -45,13 +43,7 @@ def _e(text: object, *, keep_newlines: bool = False) -> str:
 
 def sort_key(record: Record) -> tuple[str, bool, str, str]:
     """Newest day first; within a day, children in immediate danger first."""
-    report = record["report"]
-    return (
-        _inverted(record["day"]),
-        not report.get("child_in_danger", False),
-        str(report.get("receipt", "")),
-        record["id"],
-    )
+    return _inverted(record.day), not record.report.child_in_danger, record.report.receipt, record.id
 
 
 def _inverted(day: str) -> str:
@@ -67,28 +59,28 @@ def doubts(records: list[Record]) -> dict[str, list[str]]:
     """What a reader should not take on trust, by record id: the bundle's manifest is written by the
     server, so a day that differs from the one sealed inside, or one ciphertext or receipt under
     two ids (a replayed or copied report), is shown rather than silently believed."""
-    same_sealed = Counter(rec["sha256"] for rec in records)
-    same_receipt = Counter(rec["report"].get("receipt", "") for rec in records)
+    same_sealed = Counter(rec.sha256 for rec in records)
+    same_receipt = Counter(rec.report.receipt for rec in records)
     found: dict[str, list[str]] = {}
     for rec in records:
         notes = []
-        sealed_day = rec["report"].get("received_on", "")
-        if sealed_day and sealed_day != rec["day"]:
-            notes.append(f"the server's day {rec['day']} differs from the day sealed inside, {sealed_day}")
-        if same_sealed[rec["sha256"]] > 1:
+        sealed_day = rec.report.received_on
+        if sealed_day and sealed_day != rec.day:
+            notes.append(f"the server's day {rec.day} differs from the day sealed inside, {sealed_day}")
+        if same_sealed[rec.sha256] > 1:
             notes.append("the same sealed bytes are stored under another id")
-        if same_receipt[rec["report"].get("receipt", "")] > 1:
+        if same_receipt[rec.report.receipt] > 1:
             notes.append("the same receipt code is in another report")
         if notes:
-            found[rec["id"]] = notes
+            found[rec.id] = notes
     return found
 
 
 def _article(record: Record, notes: Iterable[str] = ()) -> str:
     receipt = FIELD["receipt"]
-    danger = bool(record["report"].get("child_in_danger"))
+    danger = record.report.child_in_danger
     parts = [
-        f'<article id="r-{_e(record["id"])}" class="{"report danger" if danger else "report"}">',
+        f'<article id="r-{_e(record.id)}" class="{"report danger" if danger else "report"}">',
         f"<h3>{receipt.label} {_e(receipt.shown(record))}"
         + (' <span class="flag">child in immediate danger</span>' if danger else "")
         + "</h3>",
@@ -99,13 +91,13 @@ def _article(record: Record, notes: Iterable[str] = ()) -> str:
         if field is receipt:
             continue  # the article's heading
         if field.key == "urls":
-            urls = "".join(f"<li>{_e(u)}</li>" for u in record["report"].get("urls", ()))
+            urls = "".join(f"<li>{_e(u)}</li>" for u in record.report.urls)
             parts.append(f'<dt>{field.label}</dt><dd><ul class="urls">{urls or f"<li>{field.empty}</li>"}</ul></dd>')
         else:
             parts.append(_field(field.label, _e(field.shown(record), keep_newlines=field.multiline)))
     parts += [
         "</dl>",
-        f'<p class="muted">id {_e(record["id"])} · sealed SHA-256 {_e(record["sha256"])}</p>',
+        f'<p class="muted">id {_e(record.id)} · sealed SHA-256 {_e(record.sha256)}</p>',
         "</article>",
     ]
     return "\n".join(parts)
@@ -114,8 +106,8 @@ def _article(record: Record, notes: Iterable[str] = ()) -> str:
 def render(records: Iterable[Record]) -> str:
     """The whole page for the given records, sorted newest day first."""
     ordered = sorted(records, key=sort_key)
-    per_day = Counter(rec["day"] for rec in ordered)
-    danger_per_day = Counter(rec["day"] for rec in ordered if rec["report"].get("child_in_danger"))
+    per_day = Counter(rec.day for rec in ordered)
+    danger_per_day = Counter(rec.day for rec in ordered if rec.report.child_in_danger)
     total_danger = sum(danger_per_day.values())
     flagged = doubts(ordered)
     out = [
@@ -134,13 +126,13 @@ def render(records: Iterable[Record]) -> str:
     out.append("</tbody></table></header><main>")
     current = None
     for rec in ordered:
-        if rec["day"] != current:
+        if rec.day != current:
             if current is not None:
                 out.append("</section>")
-            current = rec["day"]
+            current = rec.day
             n = per_day[current]
             out.append(f'<section id="day-{_e(current)}"><h2>{_e(current)} ({n} report{"" if n == 1 else "s"})</h2>')
-        out.append(_article(rec, flagged.get(rec["id"], [])))
+        out.append(_article(rec, flagged.get(rec.id, [])))
     if current is not None:
         out.append("</section>")
     out.append("</main></body></html>\n")

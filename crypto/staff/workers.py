@@ -22,7 +22,7 @@ from crypto.errors import Error
 from crypto.periods.keyring import explain_unopened
 from crypto.staff import folder
 from crypto.staff.bundle import Entry, read_sealed
-from crypto.staff.folder import Record
+from crypto.staff.record import Record
 
 # Below this many reports, worker processes cost more than they save.
 _INLINE_BELOW = 32
@@ -84,7 +84,7 @@ def _open_one(entry: Entry) -> tuple[str, Record | None, str]:
         return entry.id, None, retired or "none of the given identities can open it (sealed to another key)"
     except Error as exc:
         return entry.id, None, f"cannot be opened: {exc}"
-    record = folder.new_record(entry.id, entry.day, entry.sha256, report)
+    record = Record(entry.id, entry.day, entry.sha256, report)
     if w.reports_dir is not None:
         folder.write_record(w.reports_dir, record)
     return entry.id, record, ""

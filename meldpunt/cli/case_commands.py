@@ -162,8 +162,8 @@ def flood_command(case_dir: str, sample: int, flood_id: int) -> None:
     with opened(case_dir) as conn:
         flood = floods.get(conn, flood_id)
         lines = terminal.flood_lines([flood])[:1]
-        for rid, day, fields in floods.sample(conn, flood_id, sample):
-            lines += [""] + terminal.report_lines(fields, rid, day)
+        for report in floods.sample(conn, flood_id, sample):
+            lines += [""] + terminal.report_lines(report)
     click.echo("\n".join(lines))
 
 
@@ -188,9 +188,9 @@ def dismiss_flood_command(case_dir: str, analyst: str, flood_ids: tuple[int, ...
 def report_command(case_dir: str, receipt: str) -> None:
     """Show the report with this receipt code (any case, dashes optional) and its addresses' ids."""
     with opened(case_dir) as conn:
-        for fields, ids in queue.report_by_receipt(conn, receipt):
-            lines = terminal.report_lines(fields, fields["id"], fields["day"])
-            state, message, since = statuses.current(conn, fields["id"])
+        for report, ids in queue.report_by_receipt(conn, receipt):
+            lines = terminal.report_lines(report)
+            state, message, since = statuses.current(conn, report.id)
             told = f"{state}" + (f" ({message})" if message else "") + f" since {since}"
             click.echo("\n".join(lines + [f"Address ids:    {' '.join(map(str, ids))}",
                                           f"Reporter sees:  {told} (once the next status file is on the server)"]))

@@ -166,7 +166,7 @@ def report_status_command(case_dir: str, analyst: str, message: str | None, addr
     with opened(case_dir) as conn:
         ids = statuses.reports_of(conn, idlists.parse(list(addresses)))
         for code in codes:
-            ids += [fields["id"] for fields, _ in queue.report_by_receipt(conn, code)]
+            ids += [report.id for report, _ in queue.report_by_receipt(conn, code)]
         changed, already = statuses.set_statuses(conn, ids, state, message, analyst=analyst)
     click.echo(f"{changed} report(s) now show {state}" + (f" ({message})" if message else "")
                + f"; {already} already did.")

@@ -18,9 +18,10 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
-from deploykit import Box
-from harness import free_port
-from nginxkit import Nginx, make_certificate, on_loopback
+
+from tests.deploy.deploykit import Box
+from tests.deploy.nginxkit import Nginx, make_certificate, on_loopback
+from tests.harness import free_port
 
 pytestmark = pytest.mark.skipif(shutil.which("tor") is None or not Path("/usr/sbin/nginx").exists(),
                                 reason="needs Debian's tor and nginx (make test-deps)")

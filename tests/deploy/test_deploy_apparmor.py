@@ -8,7 +8,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from deploykit import Box
+
+from tests.deploy.deploykit import Box
 
 pytestmark = pytest.mark.skipif(
     shutil.which("apparmor_parser") is None or not Path("/etc/apparmor.d/system_tor").exists(),

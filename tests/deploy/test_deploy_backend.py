@@ -11,9 +11,10 @@ import stat
 from pathlib import Path
 
 import pytest
-from deploykit import DEPLOY, Box
-from harness import make_config
-from test_deploy_install import SYSTEM_DIRS, real_recipient_config
+
+from tests.deploy.deploykit import DEPLOY, Box
+from tests.deploy.test_deploy_install import SYSTEM_DIRS, real_recipient_config
+from tests.harness import make_config
 
 pytestmark = pytest.mark.skipif(shutil.which("tor") is None, reason="needs Debian's tor (make test-deps)")
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 import importlib.util
 
 import pytest
-from deploykit import DEPLOY
-from harness import make_config
+
+from tests.deploy.deploykit import DEPLOY
+from tests.harness import make_config
 
 PUBLIC = "report.example.org"
 

@@ -10,11 +10,11 @@ import stat
 from pathlib import Path
 
 import pytest
-from deploykit import DEPLOY, Box
-from nginxkit import make_certificate
-from test_deploy_install import real_recipient_config
 
 from onion_service.tor import keys as okeys
+from tests.deploy.deploykit import DEPLOY, Box
+from tests.deploy.nginxkit import make_certificate
+from tests.deploy.test_deploy_install import real_recipient_config
 
 pytestmark = pytest.mark.skipif(shutil.which("tor") is None, reason="needs Debian's tor (make test-deps)")
 

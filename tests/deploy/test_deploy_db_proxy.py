@@ -16,14 +16,15 @@ import subprocess
 import time
 
 import pytest
-from clirun import meldpunt
-from deploykit import DEPLOY
-from harness import Server, write_config
-from kit import RECEIPT, TOKEN
-from pg import SUPERUSER
 
 from crypto.staff.bundle import read_index
 from onion_service.store import open_store
+from tests.clirun import meldpunt
+from tests.deploy.deploykit import DEPLOY
+from tests.formkit import report_fields
+from tests.harness import Server, write_config
+from tests.kit import RECEIPT, TOKEN
+from tests.pg import SUPERUSER
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -62,11 +63,9 @@ class Proxy:
 def _file(server: Server, description: str) -> tuple[int, str]:
     status, _, page = server.request("GET", "/en/")
     assert status == 200
-    return server.post_form("en", {
-        "urls": "http://example.org/through-the-proxy", "found_on": "website", "kinds": "images", "access": "",
-        "seen_on": "", "description": description, "danger": "no", "contact": "",
-        "token": TOKEN.search(page).group(1), "homepage": "",
-    })[::2]
+    fields = report_fields(TOKEN.search(page).group(1), urls="http://example.org/through-the-proxy",
+                           description=description)
+    return server.post_form("en", fields)[::2]
 
 
 def test_meldpunt_reaches_postgresql_only_through_the_units_socket_proxy(tmp_path, staff, postgres_server):

@@ -28,13 +28,14 @@ import time
 from pathlib import Path
 
 import pytest
-from deploykit import ROOT, Box
-from harness import Server, form_body, free_port, proxy_line, write_config
-from kit import CHROMIUM_FLAGS
-from nginxkit import Nginx, https_request, make_certificate, on_loopback
 
 from onion_service.config import load_config
 from onion_service.store import open_store
+from tests.deploy.deploykit import ROOT, Box
+from tests.deploy.nginxkit import Nginx, https_request, make_certificate, on_loopback
+from tests.formkit import form_body, report_body
+from tests.harness import Server, free_port, proxy_line, write_config
+from tests.kit import CHROMIUM_FLAGS
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not Path("/usr/sbin/nginx").exists(), reason="needs Debian's nginx (make test-deps)")]
@@ -301,8 +302,6 @@ def test_tls_without_a_configured_name_is_refused_and_plain_http_only_redirects(
 
 
 def test_bodies_over_meldpunts_limit_stop_at_nginx_and_nothing_reaches_its_temp_files(route):
-    from harness import form_body
-
     before = _count(route)
     big = form_body({"urls": "http://example.org/", "description": "x" * 70_000})
     status, _, _ = route.get(NAMES[0], "/nl/", method="POST", body=big,
@@ -341,9 +340,8 @@ def _reporter_files_a_report(route, staff, source: str, tag: str) -> str:
     assert status == 200, page[:300]
     token = re.search(rb'name="token" value="([^"]+)"', page).group(1).decode()
     time.sleep(route.config.limits.form_min_seconds + 0.2)
-    fields = {"token": token, "urls": f"http://reporter-{tag}.example/", "found_on": "website", "kinds": "images",
-              "description": f"reporter {tag}", "danger": "no", "homepage": ""}
-    status, _, page = route.get(NAMES[0], "/en/", method="POST", body=form_body(fields), source=source,
+    body = report_body(token, urls=f"http://reporter-{tag}.example/", description=f"reporter {tag}")
+    status, _, page = route.get(NAMES[0], "/en/", method="POST", body=body, source=source,
                                 headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert status == 200, page[:500]
     receipt = re.search(rb'<p class="code"[^>]*><strong>([A-Z0-9-]+)</strong>', page).group(1).decode()

@@ -13,10 +13,10 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from deploykit import DEPLOY, ROOT, Box
 
 from crypto.age import keys
 from onion_service.tor import keys as okeys
+from tests.deploy.deploykit import DEPLOY, ROOT, Box
 
 pytestmark = pytest.mark.skipif(shutil.which("tor") is None, reason="needs Debian's tor (make test-deps)")
 
@@ -80,7 +80,7 @@ def test_install_twice_changes_nothing_and_waits_for_a_real_recipient(box: Box):
     torrc = (r / "etc/tor/torrc").read_text()
     assert torrc.count("%include /etc/tor/torrc.d/*.conf") == 1
     assert "/{,var/}run/meldpunt/web.sock rw," in (r / "etc/apparmor.d/local/system_tor").read_text()
-    assert (r / "opt/meldpunt/libexec/meldpunt-check").read_text().startswith("#!/opt/meldpunt/bin/python3 -I\n")
+    assert (r / "opt/meldpunt/libexec/meldpunt-check").read_text().startswith("#!/opt/meldpunt/bin/python -I\n")
     admin = r / "usr/local/sbin/meldpunt-admin"
     assert stat.S_IMODE(admin.stat().st_mode) == 0o755
     assert subprocess.run(["shellcheck", str(admin)], capture_output=True).returncode == 0

@@ -18,11 +18,12 @@ from pathlib import Path
 
 import pytest
 import requests
-from deploykit import DEPLOY
-from harness import write_config
-from test_deploy_sandbox import NOBODY, RECEIPT, TOKEN, _can_sandbox, sandboxed
 
 from crypto.age import keys
+from tests.deploy.deploykit import DEPLOY
+from tests.deploy.test_deploy_sandbox import NOBODY, RECEIPT, TOKEN, _can_sandbox, sandboxed
+from tests.formkit import report_fields
+from tests.harness import write_config
 
 pytestmark = [
     pytest.mark.tor,
@@ -101,9 +102,8 @@ def test_a_report_over_tor_reaches_the_sandboxed_server_through_unix_sockets_onl
                 time.sleep(1)
         assert page is not None and page.status_code == 200
         token = TOKEN.search(page.text).group(1)
-        answer = session.post(f"http://{onion}/en/", timeout=30, data={
-            "urls": "http://example.org/deploy-test", "found_on": "website", "kinds": "images",
-            "danger": "no", "homepage": "", "token": token})
+        answer = session.post(f"http://{onion}/en/", timeout=30,
+                              data=report_fields(token, urls="http://example.org/deploy-test"))
         assert answer.status_code == 200 and RECEIPT.search(answer.text), answer.text[-2000:]
     finally:
         if proc.poll() is None:

@@ -16,10 +16,10 @@ import time
 from pathlib import Path
 
 import pytest
-from deploykit import DEPLOY, ROOT
-from harness import write_config
 
 from crypto.age import keys
+from tests.deploy.deploykit import DEPLOY, ROOT
+from tests.harness import write_config
 
 UNIT = DEPLOY / "systemd/meldpunt.service"
 SANDBOX = Path(__file__).with_name("sandbox.py")

@@ -9,7 +9,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from deploykit import DEPLOY
+
+from tests.deploy.deploykit import DEPLOY
 
 pytestmark = pytest.mark.skipif(shutil.which("tor") is None or not Path("/etc/tor/torrc").exists(),
                                 reason="needs Debian's tor (make test-deps)")

@@ -6,11 +6,11 @@ from __future__ import annotations
 import os
 
 import pytest
-from extkit import PUBLIC_HOST, Hotline, write_config
-from harness import Server
 
 from onion_service.extension import build
 from onion_service.tor import keys
+from tests.extension.extkit import PUBLIC_HOST, Hotline, write_config
+from tests.harness import Server
 
 CHROMIUM = "/usr/lib/chromium/chromium"
 
@@ -41,7 +41,7 @@ def meldpunt(hotline, tmp_path_factory):
 
 @pytest.fixture
 def proxy(hotline, meldpunt):
-    from recording_proxy import RecordingProxy
+    from tests.extension.recording_proxy import RecordingProxy
 
     recorder = RecordingProxy(hotline.onion, meldpunt.port)
     yield recorder

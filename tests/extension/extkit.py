@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import harness
-from kit import new_staff
+from tests import harness
+from tests.kit import new_staff
 
 # Names in four languages, none of them in the example configuration or in the source tree.
 NAMES = {"nl": "Proefmeldlijn", "fr": "Ligne d'essai", "de": "Prüfstelle", "en": "Trial Line"}

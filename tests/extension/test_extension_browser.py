@@ -8,7 +8,8 @@ import re
 import urllib.parse
 
 import pytest
-from traces import files_holding, history, holds
+
+from tests.extension.traces import files_holding, history, holds
 
 pytestmark = pytest.mark.browser
 

@@ -12,13 +12,13 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from clirun import meldpunt as run_meldpunt
-from extkit import NAMES, PUBLIC_HOST, write_config
-from kit import ROOT
 
 from onion_service.config import ConfigError, load_config, parse_config
 from onion_service.extension import ExtensionError, build, check_onion
 from onion_service.tor import keys
+from tests.clirun import meldpunt as run_meldpunt
+from tests.extension.extkit import NAMES, PUBLIC_HOST, write_config
+from tests.kit import ROOT
 
 SOURCE = ROOT / "extension"
 EXAMPLE = ROOT / "deploy" / "meldpunt.toml.example"
@@ -33,7 +33,7 @@ def tree(folder: Path) -> dict[str, bytes]:
 
 
 def config_with_hosts(hosts, tmp_path):
-    from kit import new_staff
+    from tests.kit import new_staff
 
     raw = {"recipients": [new_staff().recipient], "data_dir": str(tmp_path), "hotline": {"name": "H"},
            "web": {"public_hosts": hosts}}
@@ -41,7 +41,7 @@ def config_with_hosts(hosts, tmp_path):
 
 
 def test_public_hosts_default_empty_and_kept_in_order(tmp_path):
-    from kit import new_staff
+    from tests.kit import new_staff
 
     raw = {"recipients": [new_staff().recipient], "data_dir": str(tmp_path), "hotline": {"name": "H"}}
     assert parse_config(raw, base_dir=tmp_path).web.public_hosts == ()
@@ -101,7 +101,7 @@ def test_the_copy_carries_the_hotline_and_nothing_of_the_example(built, hotline)
 def load_config_from_example():
     import tomllib
 
-    from kit import new_staff
+    from tests.kit import new_staff
 
     doc = tomllib.loads(EXAMPLE.read_text())
     doc["recipients"] = [new_staff().recipient]

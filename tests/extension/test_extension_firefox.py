@@ -10,9 +10,10 @@ import urllib.parse
 from pathlib import Path
 
 import pytest
-from firefox import FIREFOX, Firefox
-from test_extension_browser import ONION_PAGE, outgoing
-from traces import files_holding, holds, places
+
+from tests.extension.firefox import FIREFOX, Firefox
+from tests.extension.test_extension_browser import ONION_PAGE, outgoing
+from tests.extension.traces import files_holding, holds, places
 
 # Firefox starts and quits in each test: about 15 s each on these machines.
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

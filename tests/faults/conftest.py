@@ -4,7 +4,3 @@ they seal to is the session's `staff` (tests/conftest.py)."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).parent))  # faultkit, when this directory is not the rootdir's

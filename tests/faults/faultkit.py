@@ -18,25 +18,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-if __package__:  # imported as tests.faults.faultkit by a bench (python -m bench.flood)
-    from tests import harness
-    from tests.harness import ROOT, Server, Staff
-    from tests.kit import HTML_LANG, RECEIPT
-else:  # under pytest, the helpers import each other by bare name
-    import harness
-    from harness import ROOT, Server, Staff
-    from kit import HTML_LANG, RECEIPT
-
 from crypto.errors import Error
-from onion_service.shared.token import FormTokens, load_or_create_secret
 from onion_service.store import Store, open_store
-
-
-def token(data_dir: Path, lang: str, *, age_seconds: float = 30) -> str:
-    """A valid form token, as if the form had been served `age_seconds` ago."""
-    secret = load_or_create_secret(data_dir)
-    issuer = FormTokens(secret, min_seconds=0, max_seconds=1, clock=lambda: time.time() - age_seconds)
-    return issuer.issue(lang)
+from tests.formkit import report_body, token
+from tests.harness import ROOT, Server, Staff
+from tests.kit import HTML_LANG, RECEIPT
 
 
 @contextlib.contextmanager
@@ -55,10 +41,6 @@ def serving(server: Server, database_url: str) -> Iterator[Store]:
         server.stop()
         if store is not None:
             store.close()
-
-
-def form_body(description: str, tok: str, **extra: str) -> bytes:
-    return harness.form_body(harness.report_fields(tok, description=description, **extra))
 
 
 @dataclass
@@ -87,7 +69,7 @@ def request(port: int, method: str, path: str, body: bytes | None = None, *,
 
 
 def post_report(port: int, lang: str, description: str, tok: str, *, timeout: float = 20) -> Reply:
-    return request(port, "POST", f"/{lang}/", form_body(description, tok), timeout=timeout)
+    return request(port, "POST", f"/{lang}/", report_body(tok, description=description), timeout=timeout)
 
 
 def receipt_of(reply: Reply) -> str | None:

@@ -16,16 +16,17 @@ import sys
 import time
 
 import pytest
-from faultkit import (
+
+from tests.faults.faultkit import (
     Ledger,
     Reporters,
     post_report,
     receipt_of,
     serving,
-    token,
     verify_store,
 )
-from harness import Server, write_config
+from tests.formkit import token
+from tests.harness import Server, write_config
 
 KILLS = 22  # SIGKILLs of gunicorn (master and workers, or one worker); PostgreSQL's come on top
 LOAD_SECONDS = (0.1, 0.5)  # how long the reporters run before the kill: a random moment

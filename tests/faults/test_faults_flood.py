@@ -21,20 +21,20 @@ import urllib.parse
 from collections import Counter
 
 import pytest
-from faultkit import (
+
+from tests.faults.faultkit import (
     Ledger,
     assert_refused_page,
-    form_body,
     percentile,
     post_report,
     receipt_of,
     request,
     rss_kib,
     serving,
-    token,
     verify_store,
 )
-from harness import Server, write_config
+from tests.formkit import report_body, token
+from tests.harness import Server, write_config
 
 BUDGET = 20  # reports a minute
 FLOOD = 50 * BUDGET  # requests in each flood
@@ -52,11 +52,11 @@ def window_now() -> int:
 def junk_bodies(data_dir) -> list[bytes]:
     good = token(data_dir, "nl")
     return [
-        form_body("junk", ""),
-        form_body("junk", good[:-4] + "AAAA"),
-        form_body("junk", token(data_dir, "nl", age_seconds=-600)),  # too fast, however long it waits
-        form_body("junk", token(data_dir, "nl", age_seconds=7 * 3600)),  # expired
-        form_body("junk", good, homepage="http://spam.example"),  # the honeypot
+        report_body("", description="junk"),
+        report_body(good[:-4] + "AAAA", description="junk"),
+        report_body(token(data_dir, "nl", age_seconds=-600), description="junk"),  # too fast, however long it waits
+        report_body(token(data_dir, "nl", age_seconds=7 * 3600), description="junk"),  # expired
+        report_body(good, homepage="http://spam.example", description="junk"),  # the honeypot
         urllib.parse.urlencode({"urls": "x" * 100, "token": good}).encode(),
         b"%%%&&&===",
     ]
@@ -174,7 +174,8 @@ def test_slow_flood_50x_budget_budget_holds_real_reports_served_form_fast_memory
         assert len(accepted_1) == REAL_REPORTS, [r.status for _, r in real_1]
 
         # 2. A flood of valid reports, past the budget 50 times over.
-        valid_bodies = [form_body(f"flood-{i}", token(data_dir, "nl")) for i in range(FLOOD)]  # each token once
+        # Each token once.
+        valid_bodies = [report_body(token(data_dir, "nl"), description=f"flood-{i}") for i in range(FLOOD)]
 
         def check(reply) -> str | None:
             if reply.status == 503:

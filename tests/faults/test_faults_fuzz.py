@@ -11,9 +11,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import fuzz_targets
 import pytest
-from faultkit import ROOT
+
+from tests.faults import fuzz_targets
+from tests.faults.faultkit import ROOT
 
 FUZZ_SECONDS = int(os.environ.get("MELDPUNT_FUZZ_SECONDS", "25"))
 HERE = Path(__file__).parent

@@ -16,7 +16,9 @@ import time
 from pathlib import Path
 
 import pytest
-from faultkit import (
+
+from onion_service.store import open_store
+from tests.faults.faultkit import (
     Ledger,
     Reporters,
     assert_refused_page,
@@ -24,12 +26,10 @@ from faultkit import (
     receipt_of,
     request,
     serving,
-    token,
     verify_store,
 )
-from harness import Server, write_config
-
-from onion_service.store import open_store
+from tests.formkit import token
+from tests.harness import Server, write_config
 
 # The notice views.py shows when the store refuses a report (msgid in the catalogs).
 NOT_SAVED = ("Your report could not be saved just now. Please try again in a few minutes. "

@@ -13,10 +13,11 @@ import sys
 import time
 
 import pytest
-from faultkit import percentile, post_report, receipt_of, request, token
-from harness import Server, write_config
 
 from onion_service.process import worker
+from tests.faults.faultkit import percentile, post_report, receipt_of, request
+from tests.formkit import token
+from tests.harness import Server, write_config
 
 SLOW_CONNECTIONS = 200
 # How long the slow clients trickle before the test closes what is left: past the server's read

@@ -20,10 +20,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from harness import Server, report_fields, write_config
-from ordering import SIGNALS, Evidence, database_files, kendall_tau, random_bound
 
 from onion_service.store import open_store
+from tests.forensics.ordering import SIGNALS, Evidence, database_files, kendall_tau, random_bound
+from tests.formkit import report_fields
+from tests.harness import Server, write_config
 
 TODAY = datetime.date(2026, 12, 7)
 ROWS = 40  # within one day; the bound for 40 is |tau| < 0.43

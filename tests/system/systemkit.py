@@ -31,17 +31,16 @@ import time
 import tomllib
 from pathlib import Path
 
+import requests
+
+from tests.deploy.deploykit import Box
+from tests.deploy.nginxkit import Nginx, https_request, make_certificate, on_loopback
+from tests.formkit import form_body
+from tests.harness import config_text, free_port
+from tests.kit import RECEIPT, TOKEN
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-for _p in (ROOT / "tests", ROOT / "tests/deploy", ROOT / "tests/onion_service/tor", ROOT):
-    if str(_p) not in sys.path:
-        sys.path.insert(0, str(_p))
-
-import requests  # noqa: E402
-from deploykit import Box  # noqa: E402
-from harness import config_text, form_body, free_port  # noqa: E402
-from kit import RECEIPT, TOKEN  # noqa: E402
-from nginxkit import Nginx, https_request, make_certificate, on_loopback  # noqa: E402
 
 NAME = "report.example.org"
 CERT, KEY = "/etc/ssl/meldpunt/fullchain.pem", "/etc/ssl/meldpunt/privkey.pem"
@@ -102,7 +101,7 @@ class System:
         for d in (self.state, self.run, self.run_https, self.logs):
             d.mkdir(mode=0o755)
         if self.sandbox:
-            from test_deploy_sandbox import NOBODY
+            from tests.deploy.test_deploy_sandbox import NOBODY
 
             for d in (self.state, self.run, self.run_https):
                 os.chown(d, NOBODY, NOBODY)
@@ -169,7 +168,7 @@ class System:
         meldpunt = Path(sys.executable).with_name("meldpunt")
         cmd = [str(meldpunt), "serve", "--config", str(self.config_path)]
         if self.sandbox:
-            from test_deploy_sandbox import NOBODY, sandboxed
+            from tests.deploy.test_deploy_sandbox import NOBODY, sandboxed
 
             os.chown(self.state / "onion-address", NOBODY, NOBODY)
             self.proc = sandboxed(cmd, rw=[self.state, self.run, self.run_https],

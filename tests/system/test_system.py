@@ -31,7 +31,8 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
-import systemkit as k
+
+from tests.system import systemkit as k
 
 pytestmark = [pytest.mark.system, pytest.mark.tor, pytest.mark.browser, pytest.mark.slow,
               pytest.mark.skipif(not Path("/usr/sbin/nginx").exists(), reason="needs Debian's nginx (make test-deps)")]
@@ -66,8 +67,9 @@ def client(system: k.System, channel: str, group: int, i: int):
 
 
 def chromium_reporter(system: k.System, channel: str, record: Record, tag: str) -> None:
-    from kit import chromium, wait_for
     from selenium.webdriver.common.by import By
+
+    from tests.kit import chromium, wait_for
 
     if channel == "onion":
         args = [f"--proxy-server=socks5://127.0.0.1:{system.network.socks_port}",

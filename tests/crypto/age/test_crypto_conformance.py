@@ -5,11 +5,11 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from cctv import Vector, load_vectors
 
 from crypto import age
 from crypto.age import errors, keys
 from crypto.age.scrypt import ScryptIdentity
+from tests.crypto.age.cctv import Vector, load_vectors
 
 EXPECTED_ERROR = {
     "header failure": errors.HeaderError,

@@ -10,10 +10,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from clirun import ROOT, meldpunt, run_in_terminal
 
 from crypto import age
 from crypto.age import keys
+from tests.clirun import ROOT, meldpunt, run_in_terminal
 
 AGE = shutil.which("age")
 AGE_KEYGEN = shutil.which("age-keygen")

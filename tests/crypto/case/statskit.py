@@ -15,11 +15,10 @@ import secrets
 from collections import Counter
 from dataclasses import dataclass, field
 
-from casekit import db, ok
-from staffkit import make_report, new_identity, seal, write_bundle
-
 from crypto.case.decisions import Assessment, assess, set_status
 from crypto.envelope.report import FOUND_ON, KINDS
+from tests.crypto.case.casekit import db, ok
+from tests.crypto.staff.staffkit import make_report, new_identity, seal, write_bundle
 
 # Languages are tags, not a fixed list (crypto/envelope/language.py): Arabic among the usual four.
 LANGUAGES = ("nl", "fr", "de", "en", "ar")

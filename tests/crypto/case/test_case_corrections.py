@@ -10,8 +10,9 @@ import json
 import secrets
 
 import pytest
-from casekit import db, ok, run
-from staffkit import make_report, new_identity, seal, write_bundle
+
+from tests.crypto.case.casekit import db, ok, run
+from tests.crypto.staff.staffkit import make_report, new_identity, seal, write_bundle
 
 DAY = datetime.date(2026, 11, 20)
 A = ("--analyst", "Analyst One")

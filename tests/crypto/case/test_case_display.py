@@ -11,11 +11,11 @@ import json
 import secrets
 
 import pytest
-from casekit import db, ok
-from staffkit import make_report, new_identity, seal, write_bundle
 
 from crypto.case.display import shown
 from crypto.case.normalise import address_key
+from tests.crypto.case.casekit import db, ok
+from tests.crypto.staff.staffkit import make_report, new_identity, seal, write_bundle
 
 DAY = datetime.date(2026, 11, 20)
 A = ("--analyst", "Analyst One")

@@ -9,10 +9,10 @@ import json
 import secrets
 
 import pytest
-from casekit import as_version, db, ok, run
-from staffkit import make_report, new_identity, seal, write_bundle
 
 from crypto.age.keys import load_identity_file
+from tests.crypto.case.casekit import as_version, db, ok, run
+from tests.crypto.staff.staffkit import make_report, new_identity, seal, write_bundle
 
 DAY = datetime.date(2026, 11, 20)
 A = ("--analyst", "Analyst One")

@@ -13,14 +13,14 @@ import secrets
 from pathlib import Path
 
 import pytest
-from casekit import db, ok, run
-from schemakit import errors
-from staffkit import make_report, new_identity, seal, write_bundle
 
 from crypto.case.classification import EXTRA, categories
 from crypto.case.decisions import Assessment, assess
 from crypto.case.normalise import address_key
 from crypto.case.schema import open_case
+from tests.crypto.case.casekit import db, ok, run
+from tests.crypto.case.schemakit import errors
+from tests.crypto.staff.staffkit import make_report, new_identity, seal, write_bundle
 
 SCHEMA = json.loads((Path(__file__).resolve().parents[3] / "docs" / "handoff.schema.json").read_text())
 D1, D2 = datetime.date(2026, 11, 1), datetime.date(2026, 11, 20)

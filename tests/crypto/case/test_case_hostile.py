@@ -9,9 +9,10 @@ import secrets
 from pathlib import Path
 
 import pytest
-from casekit import case_state, ok, run
-from staffkit import make_report, new_identity, seal, write_bundle
-from test_staff_bundle import HOSTILE
+
+from tests.crypto.case.casekit import case_state, ok, run
+from tests.crypto.staff.staffkit import make_report, new_identity, seal, write_bundle
+from tests.crypto.staff.test_staff_bundle import HOSTILE
 
 REGRESSIONS = Path(__file__).resolve().parents[2] / "faults" / "fuzz_regressions" / "bundle"
 CORPUS = {**{name: data for name, (data, _) in HOSTILE.items()},

@@ -7,11 +7,10 @@ import os
 import secrets
 import stat
 
-from casekit import db, ok, run
-from staffkit import make_report, new_identity, seal, write_bundle
-
 from crypto.case.importing import import_bundles
 from crypto.staff.ack import parse_ack
+from tests.crypto.case.casekit import db, ok, run
+from tests.crypto.staff.staffkit import make_report, new_identity, seal, write_bundle
 
 D1, D2, D3 = datetime.date(2026, 11, 1), datetime.date(2026, 11, 8), datetime.date(2026, 11, 15)
 

@@ -9,10 +9,10 @@ import json
 import secrets
 
 import pytest
-from casekit import ANALYST, as_version, db, ok, run
-from staffkit import make_report, new_identity, seal, write_bundle
 
 from crypto.case.schema import VERSION
+from tests.crypto.case.casekit import ANALYST, as_version, db, ok, run
+from tests.crypto.staff.staffkit import make_report, new_identity, seal, write_bundle
 
 D1, D2 = datetime.date(2026, 11, 1), datetime.date(2026, 11, 20)
 HANDLED, BUSY, LATE = "http://handled.test/", "http://busy.test/", "http://late.test/"

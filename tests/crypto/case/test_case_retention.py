@@ -10,10 +10,10 @@ import secrets
 import shutil
 
 import pytest
-from casekit import case_state, db, ok, run, strip_digests
-from staffkit import make_report, new_identity, seal, write_bundle
 
 from crypto.case.retention import KEPT, MARK
+from tests.crypto.case.casekit import case_state, db, ok, run, strip_digests
+from tests.crypto.staff.staffkit import make_report, new_identity, seal, write_bundle
 
 TODAY = datetime.date.today()  # the day `case retention` reads (crypto/case/decisions.today)
 A = ("--analyst", "Analyst One")

@@ -8,13 +8,12 @@ import datetime
 import json
 import secrets
 
-from casekit import case_state, db, ok, run
-from staffkit import make_report, write_bundle
-
 from crypto.age import keys
 from crypto.case.schema import open_case
 from crypto.envelope.sealing import seal
 from crypto.periods import schedule as schedule_module
+from tests.crypto.case.casekit import case_state, db, ok, run
+from tests.crypto.staff.staffkit import make_report, write_bundle
 
 TODAY = datetime.date.today()  # the day `case retention` reads (crypto/case/decisions.today)
 A = ("--analyst", "Analyst One")

@@ -8,14 +8,15 @@ import re
 import sqlite3
 
 import pytest
-from casekit import ok
-from clirun import meldpunt
-from harness import Server, write_config
-from kit import RECEIPT, TOKEN
 
 from crypto.age import keys
 from crypto.staff.ack import parse_ack
 from crypto.staff.bundle import read_index
+from tests.clirun import meldpunt
+from tests.crypto.case.casekit import ok
+from tests.formkit import report_fields
+from tests.harness import Server, write_config
+from tests.kit import RECEIPT, TOKEN
 
 # Each report's addresses, in the spellings a reporter types; the comment is the address they name.
 WAVE_A = [
@@ -34,11 +35,9 @@ WAVE_C = [
 def _file(server: Server, urls: list[str], danger: bool) -> str:
     status, _, page = server.request("GET", "/en/")
     assert status == 200
-    status, _, text = server.post_form("en", {
-        "urls": "\n".join(urls), "found_on": "website", "kinds": "images", "access": "", "seen_on": "",
-        "description": "filed for the case-file test", "danger": "yes" if danger else "no", "contact": "",
-        "token": TOKEN.search(page).group(1), "homepage": "",
-    })
+    status, _, text = server.post_form("en", report_fields(
+        TOKEN.search(page).group(1), urls="\n".join(urls), description="filed for the case-file test",
+        danger="yes" if danger else "no"))
     assert status == 200, text[-2000:]
     return RECEIPT.search(text).group(1)
 

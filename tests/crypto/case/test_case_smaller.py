@@ -11,10 +11,10 @@ import json
 import secrets
 
 import pytest
-from casekit import case_state, db, ok, run
-from staffkit import make_report, new_identity, seal, write_bundle
 
 from crypto.case.handoff import HANDOFF_COLUMNS, QUEUE_COLUMNS, URL_COLUMNS
+from tests.crypto.case.casekit import case_state, db, ok, run
+from tests.crypto.staff.staffkit import make_report, new_identity, seal, write_bundle
 
 DAY = datetime.date(2026, 11, 20)
 A = ("--analyst", "Analyst One")

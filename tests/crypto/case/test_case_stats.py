@@ -11,12 +11,12 @@ import os
 import re
 
 import pytest
-import statskit as sk
-from casekit import ok, run
 
 from crypto.case.decisions import AGE_GROUPS, VERDICTS
 from crypto.case.schema import STATUSES
 from crypto.envelope.report import FOUND_ON, KINDS
+from tests.crypto.case import statskit as sk
+from tests.crypto.case.casekit import ok, run
 
 START, END = datetime.date(2020, 1, 1), datetime.date(2020, 12, 31)
 ILLEGAL = ("baseline", "national")

@@ -6,9 +6,10 @@ from __future__ import annotations
 import datetime
 
 import pytest
-import statskit as sk
-from casekit import ok
-from kit import CHROMIUM_FLAGS, ROOT
+
+from tests.crypto.case import statskit as sk
+from tests.crypto.case.casekit import ok
+from tests.kit import CHROMIUM_FLAGS, ROOT
 
 pytestmark = pytest.mark.browser
 AXE = ROOT / "tests" / "onion_service" / "web" / "a11y" / "node_modules" / "axe-core" / "axe.min.js"

@@ -11,13 +11,13 @@ import subprocess
 import sys
 
 import pytest
-import statskit as sk
-from test_case_stats import page, read_csv
 
 from crypto.case.stats_charts import BAR, Point, bar_chart
 from crypto.case.stats_output import NO_CHARTS
+from tests.crypto.case import statskit as sk
+from tests.crypto.case.test_case_stats import page, read_csv
+from tests.kit import ROOT
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 CHARTED = ("received", "reports_by_place", "reports_by_kind", "reports_by_channel", "illegal_by_country",
            "removal_days")
 # matplotlib, as the offline machine without the `stats` extra has it: not there.
@@ -46,7 +46,7 @@ def stats(base, case_dir, out, *, prelude="import sys", env=None):
     args = [sys.executable, "-c", f"{prelude}\n{COMMAND}", "case", "stats", "--case", str(case_dir),
             "--from", "2020-01-01", "--to", "2020-12-31", "--by", "week", "--campaigns", str(base / "campaigns.txt"),
             "--out", str(out)]
-    env = {**os.environ, "PYTHONPATH": ROOT, **(env or {})}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
     result = subprocess.run(args, capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
     assert result.returncode == 0, result.stderr
     return result

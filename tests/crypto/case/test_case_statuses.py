@@ -8,13 +8,13 @@ import os
 import secrets
 
 import pytest
-from casekit import case_state, db, ok, run
-from staffkit import make_report, new_identity, seal, write_bundle
 
 from crypto.case.decisions import today
 from crypto.status import file as status_file
 from crypto.status.keys import VerifyKey
 from crypto.status.lookup import lookup_key
+from tests.crypto.case.casekit import case_state, db, ok, run
+from tests.crypto.staff.staffkit import make_report, new_identity, seal, write_bundle
 
 DAY = datetime.date(2026, 11, 20)
 ANALYST = ("--analyst", "Analyst One")
@@ -109,7 +109,7 @@ def test_signing_key_is_protected_unless_asked_not_to(tmp_path):
     passphrase = tmp_path / "pass"
     passphrase.write_text("a long enough passphrase\n")
     env = {"MELDPUNT_INSECURE_SCRYPT_WORK_FACTOR": "4"}
-    from casekit import run as invoke
+    from tests.crypto.case.casekit import run as invoke
 
     result = invoke("case", "signing-key", "-o", tmp_path / "k", "--passphrase-file", passphrase, env=env)
     assert result.exit_code == 0, result.stderr

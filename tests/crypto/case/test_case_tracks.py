@@ -9,9 +9,10 @@ import secrets
 from pathlib import Path
 
 import pytest
-from casekit import as_version, db, ok, run
-from schemakit import errors
-from staffkit import make_report, new_identity, seal, write_bundle
+
+from tests.crypto.case.casekit import as_version, db, ok, run
+from tests.crypto.case.schemakit import errors
+from tests.crypto.staff.staffkit import make_report, new_identity, seal, write_bundle
 
 DAY = datetime.date(2026, 11, 20)
 A = ("--analyst", "Analyst One")

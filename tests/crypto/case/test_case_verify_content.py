@@ -9,11 +9,11 @@ import json
 import secrets
 
 import pytest
-from casekit import db, ok, run, strip_digests
-from staffkit import make_report, new_identity, seal, write_bundle
 
 from crypto.case.floods import shape
 from crypto.case.schema import VERSION
+from tests.crypto.case.casekit import db, ok, run, strip_digests
+from tests.crypto.staff.staffkit import make_report, new_identity, seal, write_bundle
 
 DAY = datetime.date(2026, 11, 20)
 ANALYST = ("--analyst", "Analyst One")

@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from clirun import ROOT, meldpunt, run_in_terminal
+
+from tests.clirun import ROOT, meldpunt, run_in_terminal
 
 PASSPHRASE = "correct horse battery staple"
 

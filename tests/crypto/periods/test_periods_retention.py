@@ -10,13 +10,12 @@ import shutil
 import subprocess
 import sys
 
-from clirun import meldpunt
-
 from crypto.envelope.receipt import new_receipt
 from crypto.envelope.report import Report
 from crypto.staff.bundle import BundleWriter
 from onion_service.config import parse_config
 from onion_service.web.seal import Sealer
+from tests.clirun import meldpunt
 
 TODAY = datetime.datetime.now(datetime.UTC).date()
 

@@ -11,11 +11,11 @@ import tarfile
 
 import pytest
 from click.testing import CliRunner
-from staffkit import end, manifest_bytes, member, new_identity, tar_header, tree, write_bundle
 
 from crypto.staff import bundle
 from crypto.staff.bundle import BundleError, BundleWriter, read_index
 from meldpunt.cli import main
+from tests.crypto.staff.staffkit import end, manifest_bytes, member, new_identity, tar_header, tree, write_bundle
 
 DAY = datetime.date(2026, 11, 20)
 

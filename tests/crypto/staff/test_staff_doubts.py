@@ -7,9 +7,8 @@ import datetime
 import re
 import secrets
 
-from staffkit import make_report, new_identity, seal, write_bundle
-
 from crypto.staff.opening import open_bundle
+from tests.crypto.staff.staffkit import make_report, new_identity, seal, write_bundle
 
 
 def _checked(page: str) -> dict[str, str]:

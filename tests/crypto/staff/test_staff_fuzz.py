@@ -8,12 +8,12 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from staffkit import make_report, new_identity, seal, write_bundle
 
 from crypto.errors import Error
 from crypto.staff.ack import AckError, format_ack, parse_ack
 from crypto.staff.bundle import BundleError, read_index
 from crypto.staff.opening import open_bundle
+from tests.crypto.staff.staffkit import make_report, new_identity, seal, write_bundle
 
 _SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 

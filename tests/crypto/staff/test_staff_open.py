@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from staffkit import make_report, new_identity, seal, sealed_bundle, tree, write_bundle
 
 from crypto.age import keys
 from crypto.staff.ack import parse_ack
 from crypto.staff.bundle import read_index
 from meldpunt.cli import main
+from tests.crypto.staff.staffkit import make_report, new_identity, seal, sealed_bundle, tree, write_bundle
 
 
 def run(*args: str):

@@ -11,8 +11,6 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from staffkit import new_identity
-from test_staff_server import _config
 
 from crypto import age
 from crypto.staff.ack import parse_ack
@@ -21,6 +19,8 @@ from meldpunt.cli import main
 from onion_service.config import load_config
 from onion_service.store import open_store
 from onion_service.web.app import create_app
+from tests.crypto.staff.staffkit import new_identity
+from tests.crypto.staff.test_staff_server import _config
 
 REPORTS = 1000
 ONION = "abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrstuvwx"  # 56 base32 characters

@@ -9,7 +9,6 @@ import secrets
 
 import pytest
 from click.testing import CliRunner
-from staffkit import make_report, new_identity, seal
 
 from crypto.envelope.purge_secret import purge_hash
 from crypto.staff.ack import format_ack
@@ -18,6 +17,7 @@ from meldpunt.cli import main
 from onion_service.export import ExportError, export_bundle
 from onion_service.purge import purge_acknowledged
 from onion_service.store import open_store
+from tests.crypto.staff.staffkit import make_report, new_identity, seal
 
 DAY = datetime.date(2026, 11, 20)
 

@@ -13,8 +13,10 @@ import time
 import types
 
 import pytest
-from harness import Server, live_processes, write_config
-from kit import RECEIPT, TOKEN
+
+from tests.formkit import report_fields
+from tests.harness import Server, live_processes, write_config
+from tests.kit import RECEIPT, TOKEN
 
 STOP_SECONDS = 3.0
 
@@ -37,8 +39,7 @@ def test_serve_stops_within_3_s_without_error_and_keeps_every_acknowledged_repor
         while not stop_sending.is_set():
             try:
                 form = server.request("GET", "/en/")[2]
-                fields = {"urls": "http://example.org/a", "found_on": "website", "kinds": "images",
-                          "danger": "no", "token": TOKEN.search(form).group(1), "homepage": ""}
+                fields = report_fields(TOKEN.search(form).group(1), urls="http://example.org/a")
                 status, _, page = server.post_form("en", fields)
             except OSError:
                 return  # the server has gone: no answer, so nothing was promised

@@ -9,10 +9,11 @@ for the public names only. A report sent on either is acknowledged and opens off
 from __future__ import annotations
 
 import pytest
-from harness import Server, form_body, proxy_line, write_config
 
 from onion_service.config import load_config
 from onion_service.store import open_store
+from tests.formkit import report_body
+from tests.harness import Server, proxy_line, write_config
 
 PUBLIC = "report.example.org"
 ONION = "abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrstuvwx.onion"
@@ -41,9 +42,8 @@ def _report(server, *, https: bool, host: str, description: str):
     status, _, page = server.request("GET", "/en/", host=host, https=https)
     assert status == 200, page[:300]
     token = re.search(r'name="token" value="([^"]+)"', page).group(1)
-    fields = {"token": token, "urls": "http://example.org/a", "found_on": "website", "kinds": "images",
-              "description": description, "danger": "no", "homepage": ""}
-    return server.request("POST", "/en/", form_body(fields), FORM, host=host, https=https)
+    body = report_body(token, urls="http://example.org/a", description=description)
+    return server.request("POST", "/en/", body, FORM, host=host, https=https)
 
 
 def test_tor_socket_still_drops_a_connection_without_the_proxy_line(served):

@@ -14,9 +14,9 @@ import time
 from pathlib import Path
 
 import pytest
-from harness import live_processes
 
 from onion_service.store import open_store
+from tests.harness import live_processes
 
 WRITER = Path(__file__).with_name("crash_writer.py")
 

@@ -100,7 +100,7 @@ def test_check_integrity_uses_amcheck_when_installed(postgres_server, schema):
 
 
 def _recommended_settings() -> dict[str, str]:
-    from pg import DEPLOY_SETTINGS
+    from tests.pg import DEPLOY_SETTINGS
 
     settings = {}
     for line in DEPLOY_SETTINGS.read_text().splitlines():

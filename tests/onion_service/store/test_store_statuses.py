@@ -8,7 +8,6 @@ import datetime
 import os
 
 import pytest
-from harness import make_config
 
 from crypto.envelope.receipt import new_receipt
 from crypto.status import file as status_file
@@ -18,6 +17,7 @@ from crypto.status.lookup import lookup_key
 from onion_service.config import ConfigError
 from onion_service.statuses import import_status_file
 from onion_service.store import open_store
+from tests.harness import make_config
 
 DAY = datetime.date(2026, 12, 1)
 KEY = SigningKey.generate()

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import shutil
 import sys
-from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))  # torkit, when this directory is not the rootdir's
 
 from devnet.private_network import PrivateNetwork
 

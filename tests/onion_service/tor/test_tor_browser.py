@@ -10,10 +10,10 @@ import os
 import time
 
 import pytest
-from kit import chromium, wait_for
-from torkit import ARTIFACTS, Serve, fetch_until, write_config
 
 from onion_service.store import open_store
+from tests.kit import chromium, wait_for
+from tests.onion_service.tor.torkit import ARTIFACTS, Serve, fetch_until, write_config
 
 pytestmark = [pytest.mark.tor, pytest.mark.browser]
 

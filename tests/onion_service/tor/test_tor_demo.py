@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 import requests
-from harness import descendants
-from torkit import ROOT, fetch_until, socks
 
 from devnet.demo import DEMO_KEY_FILE
+from tests.harness import descendants
+from tests.onion_service.tor.torkit import ROOT, fetch_until, socks
 
 pytestmark = pytest.mark.tor
 

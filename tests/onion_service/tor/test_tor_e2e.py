@@ -15,9 +15,13 @@ import time
 
 import pytest
 import requests
-from harness import descendants, live_processes
 from stem.descriptor.hidden_service import HiddenServiceDescriptorV3
-from torkit import (
+
+from onion_service.store import open_store
+from onion_service.tor import service_dir
+from onion_service.tor.keys import ADDRESS_FILE, KEY_FILE
+from tests.harness import descendants, live_processes
+from tests.onion_service.tor.torkit import (
     Serve,
     fetch_after_republish,
     fetch_until,
@@ -27,10 +31,6 @@ from torkit import (
     wait_for_log,
     write_config,
 )
-
-from onion_service.store import open_store
-from onion_service.tor import service_dir
-from onion_service.tor.keys import ADDRESS_FILE, KEY_FILE
 
 pytestmark = pytest.mark.tor
 

@@ -11,15 +11,19 @@ from __future__ import annotations
 
 import sys
 import time
-from pathlib import Path
 
 import pytest
-from torkit import Serve, fetch_after_republish, fetch_until, submit_report, wait_for_log, write_config
 
 from onion_service.store import open_store
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "faults"))
-from faultkit import verify_store
+from tests.faults.faultkit import verify_store
+from tests.onion_service.tor.torkit import (
+    Serve,
+    fetch_after_republish,
+    fetch_until,
+    submit_report,
+    wait_for_log,
+    write_config,
+)
 
 pytestmark = pytest.mark.tor
 

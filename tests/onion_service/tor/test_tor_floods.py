@@ -21,12 +21,12 @@ from collections import Counter
 
 import pytest
 import requests
-from harness import files_containing
-from kit import RECEIPT, TOKEN
 from stem.control import EventType
-from torkit import Serve, fetch_until, write_config
 
 from onion_service.store import open_store
+from tests.harness import files_containing
+from tests.kit import RECEIPT, TOKEN
+from tests.onion_service.tor.torkit import Serve, fetch_until, write_config
 
 pytestmark = pytest.mark.tor
 

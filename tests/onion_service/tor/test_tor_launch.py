@@ -7,11 +7,11 @@ import os
 import threading
 
 import pytest
-from torkit import fetch_until, write_config
 
 from onion_service.config import load_config
 from onion_service.tor import control
 from onion_service.tor.serve import serve_with_tor
+from tests.onion_service.tor.torkit import fetch_until, write_config
 
 pytestmark = pytest.mark.tor
 

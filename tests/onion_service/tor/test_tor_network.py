@@ -10,7 +10,8 @@ import sys
 import time
 
 import pytest
-from torkit import ROOT
+
+from tests.onion_service.tor.torkit import ROOT
 
 pytestmark = pytest.mark.tor
 

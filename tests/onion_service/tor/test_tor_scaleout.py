@@ -34,10 +34,11 @@ from pathlib import Path
 
 import pytest
 import requests
-from kit import RECEIPT, TOKEN
-from torkit import Serve, socks, write_config
 
 from onion_service.store import open_store
+from tests.formkit import report_fields
+from tests.kit import RECEIPT, TOKEN
+from tests.onion_service.tor.torkit import Serve, socks, write_config
 
 pytestmark = [pytest.mark.tor, pytest.mark.slow]
 
@@ -54,6 +55,7 @@ REJOIN_BOUND = 90.0
 KILLS = int(os.environ.get("MELDPUNT_SCALEOUT_KILLS", "1"))
 # Every description this module's reporters sent: the no-trace scan at the end looks for each.
 SENT: list[str] = []
+URL = "http://example.org/scaleout"  # the address every report here names
 
 
 class Backend:
@@ -153,9 +155,7 @@ def report(base: str, socks_port: int, description: str, names: list[str]) -> tu
     token = TOKEN.search(page.text).group(1)
     time.sleep(1.1)  # form_min_seconds = 1
     SENT.append(description)
-    reply = s.post(f"{base}/en/", timeout=20, data={
-        "token": token, "urls": "http://example.org/scaleout", "found_on": "website", "kinds": ["images"],
-        "access": "", "seen_on": "", "description": description, "danger": "no", "contact": "", "homepage": ""})
+    reply = s.post(f"{base}/en/", timeout=20, data=report_fields(token, urls=URL, description=description))
     assert reply.status_code == 200, reply.status_code
     assert names[served_by[0]] in reply.text  # the same circuit, the same backend
     return served_by[0], RECEIPT.search(reply.text).group(1)
@@ -202,10 +202,8 @@ def test_per_circuit_limit_and_headers_hold_through_the_frontend(scaleout, tor_n
         time.sleep(1.1)
         description = f"one-circuit-{n}-{secrets.token_hex(4)}"
         SENT.append(description)
-        reply = s.post(f"{base}/en/", timeout=20, data={
-            "token": TOKEN.search(page.text).group(1), "urls": "http://example.org/scaleout",
-            "found_on": "website", "kinds": ["images"], "access": "", "seen_on": "",
-            "description": description, "danger": "no", "contact": "", "homepage": ""})
+        reply = s.post(f"{base}/en/", timeout=20,
+                       data=report_fields(TOKEN.search(page.text).group(1), urls=URL, description=description))
         statuses.append(reply.status_code)
     assert len(served_by) == 1
     assert statuses == [200, 200, 200, 429], statuses
@@ -221,9 +219,7 @@ def test_a_token_replayed_to_the_other_backend_is_refused(scaleout, tor_network)
     s.proxies = socks(tor_network.socks_port)
     page = s.get(f"{base}/en/", timeout=20)
     first_backend = [i for i, n in enumerate(names) if n in page.text]
-    fields = {"token": TOKEN.search(page.text).group(1), "urls": "http://example.org/scaleout",
-              "found_on": "website", "kinds": ["images"], "access": "", "seen_on": "",
-              "description": "", "danger": "no", "contact": "", "homepage": ""}
+    fields = report_fields(TOKEN.search(page.text).group(1), urls=URL)
     time.sleep(1.1)
     description = f"replay-original-{secrets.token_hex(4)}"
     SENT.append(description)
@@ -326,7 +322,7 @@ def _restart_and_rejoin(ob, backends, base: str, network, names: list[str]) -> f
     any HSDir has (torkit.fetch_from_every_hsdir says why); then new visitors, each on a fresh
     circuit, until one of them reaches backend 1. A visitor picks one of the descriptor's
     introduction points at random, two of them backend 1's once it is back."""
-    from torkit import fetch_from_every_hsdir
+    from tests.onion_service.tor.torkit import fetch_from_every_hsdir
 
     restarted_at = time.monotonic()
     ob.start_backend(1)
@@ -382,7 +378,7 @@ def test_no_trace_of_reports_or_circuits_on_the_backends_or_in_postgresql(scaleo
     """After all of the above (reports, refusals, a kill, an export and a purge through the
     frontend): no description in clear in either backend's data directory or output, nor in
     PostgreSQL's files (WAL included) or log; no circuit id in the backends' files or output."""
-    from harness import files_containing
+    from tests.harness import files_containing
 
     ob, backends, base, url = scaleout
     assert len(SENT) > 20, "the tests before this one sent the reports it looks for"

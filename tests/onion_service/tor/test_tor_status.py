@@ -8,11 +8,11 @@ from __future__ import annotations
 import time
 
 import pytest
-from clirun import meldpunt
-from kit import chromium, wait_for
-from torkit import ARTIFACTS, Serve, fetch_until, write_config
 
 from crypto.age import keys
+from tests.clirun import meldpunt
+from tests.kit import chromium, wait_for
+from tests.onion_service.tor.torkit import ARTIFACTS, Serve, fetch_until, write_config
 
 pytestmark = [pytest.mark.tor, pytest.mark.browser]
 

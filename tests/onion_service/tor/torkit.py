@@ -16,14 +16,10 @@ from pathlib import Path
 
 import requests
 
-if __package__:  # imported as tests.onion_service.tor.torkit by a bench (python -m bench.flood_onion)
-    from tests import harness
-    from tests.harness import ROOT, descendants, free_port
-    from tests.kit import RECEIPT, TOKEN
-else:  # under pytest, the helpers import each other by bare name
-    import harness
-    from harness import ROOT, descendants, free_port
-    from kit import RECEIPT, TOKEN
+from tests import harness
+from tests.formkit import report_fields
+from tests.harness import ROOT, descendants, free_port
+from tests.kit import RECEIPT, TOKEN
 
 ARTIFACTS = ROOT / "test-artifacts" / "tor"
 ONION_LINE = re.compile(r"^onion: http://([a-z2-7]{56}\.onion)/$")
@@ -217,10 +213,8 @@ def submit_report(base: str, socks_port: int, description: str) -> tuple[str, re
     assert page.status_code == 200
     token = TOKEN.search(page.text).group(1)
     time.sleep(1.2)  # form_min_seconds = 1
-    reply = session.post(f"{base}/en/", timeout=30, data={
-        "token": token, "urls": "http://example.org/reported-over-tor", "found_on": "website",
-        "kinds": ["images"], "access": "", "seen_on": "", "description": description,
-        "danger": "no", "contact": "", "homepage": ""})
+    reply = session.post(f"{base}/en/", timeout=30, data=report_fields(
+        token, urls="http://example.org/reported-over-tor", description=description))
     assert reply.status_code == 200, reply.status_code
     match = RECEIPT.search(reply.text)
     assert match, "no receipt on the thank-you page"

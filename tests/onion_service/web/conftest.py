@@ -7,14 +7,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from harness import Server, make_config, write_config
-from kit import Staff
-from pg import backend_url
 
 from onion_service.config import Config
 from onion_service.process.writer import Writer
 from onion_service.store import Store, open_store
 from onion_service.web.app import create_app
+from tests.harness import Server, make_config, write_config
+from tests.kit import Staff
+from tests.pg import backend_url
 
 
 @dataclass

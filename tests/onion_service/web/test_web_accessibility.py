@@ -11,14 +11,14 @@ violation fails the test; the others are listed in test-artifacts/web/axe-minor.
 from __future__ import annotations
 
 import pytest
-from harness import make_config
-from kit import CHROMIUM_FLAGS, ROOT
-from webkit import LANGS, good_fields
 
 from onion_service.process.writer import Writer
 from onion_service.store import open_store
 from onion_service.web import routes
 from onion_service.web.app import create_app
+from tests.harness import make_config
+from tests.kit import CHROMIUM_FLAGS, ROOT
+from tests.onion_service.web.webkit import LANGS, good_fields
 
 pytestmark = pytest.mark.browser
 AXE = ROOT / "tests" / "onion_service" / "web" / "a11y" / "node_modules" / "axe-core" / "axe.min.js"
@@ -118,7 +118,7 @@ def audit(app, playwright):
 
 def pages(config, lang: str) -> list[tuple[str, str, bytes | None, str]]:
     """(method, path, body, a selector only that page has) of every kind of page in `lang`."""
-    from harness import form_body
+    from tests.formkit import form_body
 
     return [
         ("GET", f"/{lang}/", None, "main .tor .onion"),

@@ -8,12 +8,13 @@ import re
 from unittest import mock
 
 import pytest
-from webkit import HTML_LANG, LANGS, RECEIPT, TOKEN, good_fields, token
 
 from onion_service.store import Store, StoreUnavailable
 from onion_service.web.app import create_app
 from onion_service.web.seal import Sealer
 from onion_service.web.security import CSP
+from tests.formkit import token
+from tests.onion_service.web.webkit import HTML_LANG, LANGS, RECEIPT, TOKEN, good_fields
 
 HOST = {"Host": "127.0.0.1:5000"}
 # One phrase per language from each kind of page, as the catalogs translate it.
@@ -115,7 +116,7 @@ def test_a_report_posted_as_a_prefill_is_refused_not_filed(app_env):
     fields = good_fields(app_env.config, "en")
     response = app_env.client.post("/en/prefill", data=fields, headers=HOST)
     assert response.status_code == 400
-    for body in ("url=x&token=" + token(app_env.config, "en"), "urls=http%3A%2F%2Fexample.org%2F"):
+    for body in ("url=x&token=" + token(app_env.config.data_dir, "en"), "urls=http%3A%2F%2Fexample.org%2F"):
         assert prefill(app_env, "en", body).status_code == 400
     multipart = app_env.client.post("/en/prefill", data={"url": "http://example.org/"}, headers=HOST,
                                     content_type="multipart/form-data")
@@ -190,12 +191,12 @@ def test_stylesheet_is_served_without_validators(app_env):
 
 def test_expired_and_too_fast_forms_keep_the_answers(app_env):
     old = good_fields(app_env.config, "de", description="keep-me",
-                      token=token(app_env.config, "de", age_seconds=7 * 3600))
+                      token=token(app_env.config.data_dir, "de", age_seconds=7 * 3600))
     response = submit(app_env, "de", old)
     html = response.get_data(as_text=True)
     assert response.status_code == 400 and "keep-me" in html and "sehr lange geöffnet" in html
     fast = good_fields(app_env.config, "nl", description="keep-me-too",
-                       token=token(app_env.config, "nl", age_seconds=0))
+                       token=token(app_env.config.data_dir, "nl", age_seconds=0))
     html = submit(app_env, "nl", fast).get_data(as_text=True)
     assert "keep-me-too" in html and "Kijk uw antwoorden" in html
     assert TOKEN.search(html)  # a fresh token, issued now

@@ -8,12 +8,12 @@ from __future__ import annotations
 import time
 
 import pytest
-from harness import Server, make_config, write_config
-from kit import chromium, wait_for
-from webkit import ROOT
 
 from onion_service.languages import installed
 from onion_service.store import open_store
+from tests.harness import Server, make_config, write_config
+from tests.kit import chromium, wait_for
+from tests.onion_service.web.webkit import ROOT
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = ROOT / "test-artifacts" / "web"

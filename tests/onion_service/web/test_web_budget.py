@@ -7,11 +7,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from harness import Server, make_config, write_config
-from webkit import HTML_LANG, good_fields
 
 from onion_service.shared.budget import REPORT_BYTES, Budget, free_bytes
 from onion_service.store import open_store
+from tests.harness import Server, make_config, write_config
+from tests.onion_service.web.webkit import HTML_LANG, good_fields
 
 
 def test_budget_counts_per_window():

@@ -4,8 +4,9 @@ can untick, sealed inside the report, and never stored in clear on the server.""
 from __future__ import annotations
 
 import pytest
-from test_web_public import PUBLIC, https_client
-from webkit import good_fields
+
+from tests.onion_service.web.test_web_public import PUBLIC, https_client
+from tests.onion_service.web.webkit import good_fields
 
 HOST = {"Host": "127.0.0.1:5000"}
 LABEL = {"nl": "Ik kwam via de campagne ‘lockdown-2020’", "en": "I came through the campaign “lockdown-2020”"}

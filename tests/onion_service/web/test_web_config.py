@@ -4,9 +4,9 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from kit import ROOT, new_staff
 
 from onion_service.config import ConfigError, check_bind, load_config, parse_config
+from tests.kit import ROOT, new_staff
 
 EXAMPLE = ROOT / "deploy" / "meldpunt.toml.example"
 

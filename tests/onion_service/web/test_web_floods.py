@@ -13,14 +13,15 @@ import socket
 import time
 
 import pytest
-from harness import Server, files_containing, make_config, proxy_line, write_config
-from kit import RECEIPT, TOKEN
-from webkit import good_fields, token
 
 from onion_service.process import proxyline
 from onion_service.shared.circuits import CircuitLimits
 from onion_service.shared.table import PROBES, SharedTable
 from onion_service.shared.token import FormTokens, SpentTokens, TokenExpired, TokenInvalid, TokenTooFast
+from tests.formkit import token
+from tests.harness import Server, files_containing, make_config, proxy_line, write_config
+from tests.kit import RECEIPT, TOKEN
+from tests.onion_service.web.webkit import good_fields
 
 AGAIN = {"nl": "Kijk uw antwoorden", "en": "Please check your answers below"}
 NEW_CIRCUIT = {"en": "New Tor circuit for this site", "nl": "Nieuw Tor-circuit voor deze site"}
@@ -170,7 +171,7 @@ def test_honeypot_and_bad_tokens_keep_the_answers_with_one_generic_message(app_e
     elif case == "garbage token":
         fields["token"] = "not-a-token"
     else:
-        fields["token"] = token(app_env.config, "nl", age_seconds=0)
+        fields["token"] = token(app_env.config.data_dir, "nl", age_seconds=0)
     response = app_env.client.post("/nl/", data=fields, headers=HOST)
     html = response.get_data(as_text=True)
     assert response.status_code == 400

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from harness import form_body, make_config
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pg import backend_url
-from webkit import token
 
 from onion_service.store import open_store
 from onion_service.web.app import create_app
 from onion_service.web.validate import is_address
+from tests.formkit import form_body, token
+from tests.harness import make_config
+from tests.pg import backend_url
 
 FIELDS = ["urls", "found_on", "kinds", "access", "seen_on", "description", "danger", "contact", "token", "homepage"]
 CODES = ["website", "forum", "p2p", "onion", "other", "images", "videos", "drawn", "yes", "no", ""]
@@ -42,7 +42,7 @@ values = st.one_of(st.sampled_from(CODES), st.text(max_size=300),
 def test_random_forms_never_get_a_5xx(fuzz_app, lang, fields, valid_token):
     config, client = fuzz_app
     if valid_token:
-        fields["token"] = token(config, lang if lang != "xx" else "nl")
+        fields["token"] = token(config.data_dir, lang if lang != "xx" else "nl")
     try:
         body = form_body(fields)
     except UnicodeEncodeError:  # lone surrogates cannot be percent-encoded by a browser either

@@ -20,9 +20,9 @@ import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
-from webkit import ROOT
 
 from onion_service import languages
+from tests.onion_service.web.webkit import ROOT
 
 MADE_UP = "eo"
 PSEUDO = re.compile(r"⟦[^⟧]*⟧")
@@ -134,11 +134,10 @@ def test_the_check_finds_a_string_not_marked_for_translation(copy_with_made_up_l
 
 
 def _app(tmp_path, staff, **web):
-    from harness import config_dict
-
     from onion_service.config import parse_config
     from onion_service.store import open_store
     from onion_service.web.app import create_app
+    from tests.harness import config_dict
 
     (tmp_path / "data").mkdir()
     raw = config_dict(tmp_path / "data", staff.recipient)

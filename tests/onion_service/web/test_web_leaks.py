@@ -9,10 +9,10 @@ import re
 
 import pytest
 import sqlalchemy as sa
-from webkit import LANGS, good_fields
 
 from onion_service.web import validate
 from onion_service.web.tracking import strip_tracking
+from tests.onion_service.web.webkit import LANGS, good_fields
 
 HOST = {"Host": "127.0.0.1:5000"}
 ONION = "a" * 56 + ".onion"

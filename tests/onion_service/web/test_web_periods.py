@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime
 
 import pytest
-from webkit import good_fields
 
 from crypto.age.errors import NoIdentityMatchError
 from crypto.envelope.sealing import open_sealed
@@ -15,6 +14,7 @@ from crypto.periods import keyring, schedule
 from onion_service.config import parse_config
 from onion_service.store import open_store
 from onion_service.web.app import create_app
+from tests.onion_service.web.webkit import good_fields
 
 HOST = {"Host": "127.0.0.1:5000"}
 TODAY = datetime.datetime.now(datetime.UTC).date()

@@ -10,11 +10,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from harness import make_config
-from webkit import LANGS, good_fields
 
 from onion_service.web import routes
 from onion_service.web.app import create_app
+from tests.harness import make_config
+from tests.onion_service.web.webkit import LANGS, good_fields
 
 PUBLIC = "report.example.org"
 OTHER_PUBLIC = "meldpunt.example.be"

@@ -9,10 +9,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from harness import Server, report_fields, write_config
-from kit import RECEIPT, TOKEN
 
 from onion_service.store import open_store
+from tests.formkit import report_fields
+from tests.harness import Server, write_config
+from tests.kit import RECEIPT, TOKEN
 
 AGAIN = "Please check your answers below and send the report again."
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 import datetime
 import secrets
 
-from harness import files_containing, form_body
-from webkit import HTML_LANG, RECEIPT, good_fields, token
+from tests.formkit import form_body, token
+from tests.harness import files_containing
+from tests.onion_service.web.webkit import HTML_LANG, RECEIPT, good_fields
 
 
 def parse(raw: bytes) -> tuple[int, dict[str, str], str]:
@@ -70,7 +71,7 @@ def cases(served) -> list[tuple[str, bytes, set[int], str | None]]:
     """(name, raw request, acceptable statuses, expected page language or None for gunicorn's own)."""
     c = served.config
     g = lambda lang="nl", **kw: good_fields(c, lang, **kw)  # noqa: E731  (a short name for the table below)
-    tok = token(c, "fr")
+    tok = token(c.data_dir, "fr")
     forged = tok[:-3] + ("AAA" if not tok.endswith("AAA") else "BBB")
     mp_file_h, mp_file = multipart(True)
     mp_h, mp = multipart(False)
@@ -80,9 +81,10 @@ def cases(served) -> list[tuple[str, bytes, set[int], str | None]]:
         ("no token", post(served, "fr", {k: v for k, v in g("fr").items() if k != "token"}), {400}, "fr"),
         ("forged token", post(served, "fr", g("fr", token=forged)), {400}, "fr"),
         ("garbage token", post(served, "de", g("de", token="x.y.z")), {400}, "de"),
-        ("token for another language", post(served, "de", g("de", token=token(c, "en"))), {400}, "de"),
-        ("expired token", post(served, "en", g("en", token=token(c, "en", age_seconds=7 * 3600))), {400}, "en"),
-        ("too-fast token", post(served, "nl", g(token=token(c, "nl", age_seconds=0))), {400}, "nl"),
+        ("token for another language", post(served, "de", g("de", token=token(c.data_dir, "en"))), {400}, "de"),
+        ("expired token", post(served, "en", g("en", token=token(c.data_dir, "en", age_seconds=7 * 3600))), {400},
+         "en"),
+        ("too-fast token", post(served, "nl", g(token=token(c.data_dir, "nl", age_seconds=0))), {400}, "nl"),
         ("honeypot filled", post(served, "fr", g("fr", homepage="http://spam.example")), {400}, "fr"),
         ("invalid UTF-8", http("POST", "/de/", [FORM], form_body(g("de")) + b"&description=%FF%FE"), {400}, "de"),
         ("raw 8-bit bytes", http("POST", "/de/", [FORM], form_body(g("de")) + "&description=é".encode()), {400}, "de"),

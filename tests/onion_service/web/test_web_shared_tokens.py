@@ -11,14 +11,14 @@ import shutil
 
 import pytest
 import sqlalchemy as sa
-from harness import make_config
-from kit import RECEIPT, TOKEN
-from webkit import good_fields
 
 from onion_service.store import open_store
 from onion_service.store.schema import spent_tokens
 from onion_service.store.spent import KEEP_DAYS
 from onion_service.web.app import create_app
+from tests.harness import make_config
+from tests.kit import RECEIPT, TOKEN
+from tests.onion_service.web.webkit import good_fields
 
 HOST = {"Host": "127.0.0.1:5000"}
 AGAIN = "Please check your answers below"

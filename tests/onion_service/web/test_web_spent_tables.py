@@ -9,9 +9,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from harness import form_body, make_config
-from kit import RECEIPT, TOKEN
-from webkit import good_fields, token
 
 from crypto.envelope.receipt import new_receipt
 from crypto.status.keys import SigningKey
@@ -20,6 +17,10 @@ from onion_service.shared.state import make_shared
 from onion_service.shared.token import PROBES, SPENT_HEADROOM, FormTokens, SpentTokens, TokenExpired, spent_slots
 from onion_service.store import open_store
 from onion_service.web.app import create_app
+from tests.formkit import form_body, token
+from tests.harness import make_config
+from tests.kit import RECEIPT, TOKEN
+from tests.onion_service.web.webkit import good_fields
 
 HOST = {"Host": "127.0.0.1:5000"}
 FORM = "application/x-www-form-urlencoded"
@@ -41,7 +42,7 @@ def _setup(tmp_path, staff, database_url):
 
 
 def _look_up(client, config, code: str):
-    fields = {"code": code, "token": token(config, "status-en"), "homepage": ""}
+    fields = {"code": code, "token": token(config.data_dir, "status-en"), "homepage": ""}
     return client.post("/en/status", data=form_body(fields), content_type=FORM, headers=HOST)
 
 

@@ -9,9 +9,6 @@ import os
 import re
 
 import pytest
-from clirun import meldpunt
-from harness import Server, files_containing, form_body, make_config, write_config
-from webkit import HTML_LANG, LANGS, RECEIPT, TOKEN, good_fields, token
 
 from crypto.envelope.receipt import new_receipt
 from crypto.status import file as status_file
@@ -23,6 +20,10 @@ from onion_service.statuses import import_status_file
 from onion_service.store import open_store
 from onion_service.web.app import create_app
 from onion_service.web.security import HEADERS
+from tests.clirun import meldpunt
+from tests.formkit import form_body, report_fields, token
+from tests.harness import Server, files_containing, make_config, write_config
+from tests.onion_service.web.webkit import HTML_LANG, LANGS, RECEIPT, TOKEN, good_fields
 
 KEY = SigningKey.generate()
 DAY = datetime.date(2026, 12, 1)
@@ -43,7 +44,7 @@ def status_file_bytes(version: int, statuses: dict[str, tuple[str, str | None]])
 
 
 def status_token(config, lang: str) -> str:
-    return token(config, f"status-{lang}")
+    return token(config.data_dir, f"status-{lang}")
 
 
 def main(html: str) -> str:
@@ -109,7 +110,8 @@ def test_refusals_keep_the_code_and_look_nothing_up(status_app):
     assert bad.status_code == 400 and "kein Bestätigungscode" in bad.text
     assert 'value="K7QM-4XPA"' in bad.text and 'aria-invalid="true"' in bad.text
     # The report form's token is not this form's, and a missing one is refused.
-    wrong = client.post("/en/status", data=form_body({"code": code, "token": token(config, "en"), "homepage": ""}),
+    wrong = client.post("/en/status",
+                        data=form_body({"code": code, "token": token(config.data_dir, "en"), "homepage": ""}),
                         content_type="application/x-www-form-urlencoded")
     assert wrong.status_code == 400 and FORWARDED["en"] not in wrong.text
     assert post(client, config, "en", code, token="").status_code == 400
@@ -166,8 +168,7 @@ def test_served_import_and_lookup_leave_no_code_on_the_server(tmp_path, staff):
     with Server(config_path, tmp_path / "logs") as server:
         for lang in LANGS:
             _, _, page = server.request("GET", f"/{lang}/")
-            fields = {"urls": "http://example.org/status", "found_on": "website", "kinds": "images",
-                      "danger": "no", "token": TOKEN.search(page).group(1), "homepage": ""}
+            fields = report_fields(TOKEN.search(page).group(1), urls="http://example.org/status")
             status, _, text = server.post_form(lang, fields)
             assert status == 200 and f'href="/{lang}/status"' in text
             codes.append(RECEIPT.search(text).group(1))

@@ -12,9 +12,9 @@ import re
 import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
-from webkit import ROOT
 
 from onion_service import languages
+from tests.onion_service.web.webkit import ROOT
 
 PKG = ROOT / "onion_service" / "web"
 CATALOGS = PKG / "translations"
