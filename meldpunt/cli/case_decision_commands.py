@@ -11,13 +11,12 @@ from crypto.case.decisions import AGE_GROUPS, VERDICTS, Assessment, assess, seen
 from crypto.case.schema import STATUSES
 from crypto.case.tracks import TRACKS
 from meldpunt.cli.case_options import (
-    analyst_option,
-    case_option,
     ids_argument,
     ids_from_option,
     opened,
     parse_address_ids,
 )
+from meldpunt.cli.options import analyst_option, case_option
 
 
 @click.command("assess", short_help="Record an assessment of addresses.")

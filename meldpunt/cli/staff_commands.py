@@ -19,6 +19,7 @@ from crypto.staff.display import visible
 from crypto.staff.lookup import find_by_receipt, format_record
 from crypto.staff.opening import open_bundle
 from meldpunt.cli import passphrase
+from meldpunt.cli.options import folder_option, staff_identities_option, staff_passphrase_option
 
 # Failed ids listed per reason; the rest are counted.
 _SHOWN_PER_REASON = 20
@@ -30,12 +31,9 @@ class SomeReportsFailed(Error):
 
 @click.command("open", short_help="Open an exported bundle (offline, staff).")
 @click.argument("bundle", type=click.Path(dir_okay=False))
-@click.option("-i", "--identity", "identity_files", multiple=True, required=True,
-              type=click.Path(dir_okay=False), help="Identity file (plain or passphrase-protected); repeatable.")
-@click.option("--passphrase-file", type=click.Path(dir_okay=False),
-              help="Read the identity files' passphrase from this file instead of asking.")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
-              help="Directory for the opened reports (created, mode 0700).")
+@staff_identities_option
+@staff_passphrase_option
+@folder_option("--out", "out_dir", required=True, help="Directory for the opened reports (created, mode 0700).")
 def open_command(bundle: str, identity_files: tuple[str, ...], passphrase_file: str | None, out_dir: str) -> None:
     """Open an exported bundle offline: reports, overview, CSV and the acknowledgement."""
     identities = []
