@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime
 import os
-import secrets
 
 import pytest
 
@@ -13,8 +12,8 @@ from crypto.case.decisions import today
 from crypto.status import file as status_file
 from crypto.status.keys import VerifyKey
 from crypto.status.lookup import lookup_key
-from tests.crypto.case.casekit import case_state, db, ok, run
-from tests.crypto.staff.staffkit import make_report, new_identity, seal, write_bundle
+from tests.crypto.case.casekit import case_state, db, imported_case, ok, run
+from tests.crypto.staff.staffkit import make_report
 
 DAY = datetime.date(2026, 11, 20)
 ANALYST = ("--analyst", "Analyst One")
@@ -23,11 +22,8 @@ ANALYST = ("--analyst", "Analyst One")
 @pytest.fixture
 def case(tmp_path):
     """A case file with three reports; (folder, their receipt codes)."""
-    identity, key = new_identity(tmp_path)
     reports = [make_report(n, urls=(f"http://s{n}.test/",)) for n in range(3)]
-    write_bundle(tmp_path / "b.tar", [(secrets.token_bytes(16), seal(r, [identity.recipient()]), DAY) for r in reports])
-    case = tmp_path / "case"
-    ok("case", "import", "--case", case, "-i", key, tmp_path / "b.tar")
+    case = imported_case(tmp_path, [(r, DAY) for r in reports])
     return case, [r.receipt for r in reports]
 
 
@@ -118,9 +114,7 @@ def test_signing_key_is_protected_unless_asked_not_to(tmp_path):
     assert b"SECRET-KEY" not in data and oct(os.stat(tmp_path / "k").st_mode & 0o777) == "0o600"
     assert invoke("case", "signing-key", "-o", tmp_path / "k", "--no-passphrase").exit_code == 1  # never overwritten
     # The protected key signs once its passphrase is given.
-    identity, key = new_identity(tmp_path)
-    write_bundle(tmp_path / "b.tar", [(secrets.token_bytes(16), seal(make_report(0), [identity.recipient()]), DAY)])
-    ok("case", "import", "--case", tmp_path / "case", "-i", key, tmp_path / "b.tar")
+    imported_case(tmp_path, [(make_report(0), DAY)])
     result = invoke("case", "statuses", "--case", tmp_path / "case", *ANALYST, "--sign-key", tmp_path / "k",
                     "--passphrase-file", passphrase, "--out", tmp_path / "s", env=env)
     assert result.exit_code == 0, result.stderr
@@ -128,13 +122,10 @@ def test_signing_key_is_protected_unless_asked_not_to(tmp_path):
 
 
 def test_report_status_by_address_and_in_bulk(tmp_path):
-    identity, key = new_identity(tmp_path)
     # Five reports on one address (one of them on a second address too), one elsewhere.
     reports = [make_report(n, urls=("http://many.test/",) + (("http://two.test/",) if n == 0 else ()))
                for n in range(5)] + [make_report(9, urls=("http://lone.test/",))]
-    write_bundle(tmp_path / "b.tar", [(secrets.token_bytes(16), seal(r, [identity.recipient()]), DAY) for r in reports])
-    case_dir = tmp_path / "case"
-    ok("case", "import", "--case", case_dir, "-i", key, tmp_path / "b.tar")
+    case_dir = imported_case(tmp_path, [(r, DAY) for r in reports])
     with db(case_dir) as conn:
         ids = dict(conn.execute("SELECT url, id FROM addresses"))
     out = ok("case", "report-status", "--case", case_dir, *ANALYST, "--address", ids["http://many.test/"],
