@@ -10,12 +10,12 @@ import shutil
 import subprocess
 import sys
 
-from crypto.envelope.receipt import new_receipt
 from crypto.envelope.report import Report
 from crypto.staff.bundle import BundleWriter
 from onion_service.config import parse_config
 from onion_service.web.seal import Sealer
 from tests.clirun import meldpunt
+from tests.crypto.staff.staffkit import plain_report
 
 TODAY = datetime.datetime.now(datetime.UTC).date()
 
@@ -26,9 +26,13 @@ def _first_of_month(day: datetime.date, back: int) -> datetime.date:
 
 
 def _report(day: datetime.date, n: int) -> Report:
-    return Report(urls=(f"http://example.test/{n}",), found_on="website", kinds=("images",), access="",
-                  seen_on="", description=f"report {n}", child_in_danger=False, contact="", language="en",
-                  receipt=new_receipt(), received_on=day.isoformat())
+    return plain_report(f"http://example.test/{n}", f"report {n}", received_on=day.isoformat())
+
+
+def _keys(tmp_path, command: str, *args):
+    """`meldpunt keys COMMAND` on the test's period identity file, which must succeed."""
+    return meldpunt("keys", command, "-i", str(tmp_path / "staff.age"), "--passphrase-file", str(tmp_path / "pass"),
+                    *args, check=True)
 
 
 def _bundle(path, sealed: bytes, day: datetime.date) -> None:
@@ -62,13 +66,10 @@ def test_retired_periods_no_longer_open_anywhere_and_later_ones_do(tmp_path):
                       "--passphrase-file", str(tmp_path / "pass"), "--out", str(tmp_path / "before"), check=True)
     assert b"Opened 1 of 1" in opened.stdout
 
-    dry = meldpunt("keys", "retire", "-i", str(tmp_path / "staff.age"), "--passphrase-file", str(tmp_path / "pass"),
-                   "--before", _first_of_month(TODAY, 0).isoformat(), check=True)
+    dry = _keys(tmp_path, "retire", "--before", _first_of_month(TODAY, 0).isoformat())
     assert b"dry run" in dry.stdout
-    meldpunt("keys", "retire", "-i", str(tmp_path / "staff.age"), "--passphrase-file", str(tmp_path / "pass"),
-             "--before", _first_of_month(TODAY, 0).isoformat(), "--apply", check=True)
-    shown = meldpunt("keys", "show", "-i", str(tmp_path / "staff.age"), "--passphrase-file", str(tmp_path / "pass"),
-                     check=True).stdout.decode()
+    _keys(tmp_path, "retire", "--before", _first_of_month(TODAY, 0).isoformat(), "--apply")
+    shown = _keys(tmp_path, "show").stdout.decode()
     assert shown.count("retired on") == 2 and shown.count("held") == 1
 
     for n, day in enumerate(days):

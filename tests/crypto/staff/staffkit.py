@@ -38,6 +38,14 @@ def make_report(i: int = 0, **overrides) -> report_schema.Report:
     return report_schema.Report(**fields)
 
 
+# A report with nothing but its address and description: no access, day seen or contact answer.
+_PLAIN = dict(found_on="website", kinds=("images",), access="", seen_on="", child_in_danger=False, language="en")
+
+
+def plain_report(url: str, description: str, **overrides) -> report_schema.Report:
+    return make_report(urls=(url,), description=description, **{**_PLAIN, "contact": "", **overrides})
+
+
 def new_identity(tmp_path: Path, name: str = "staff", kind: str = "pq"):
     identity = keys.generate(kind)
     path = tmp_path / f"{name}.key"
