@@ -35,7 +35,7 @@ import requests
 
 from tests.deploy.deploykit import Box
 from tests.deploy.nginxkit import Nginx, https_request, make_certificate, on_loopback
-from tests.formkit import form_body
+from tests.formkit import form_body, report_fields
 from tests.harness import config_text, free_port
 from tests.kit import RECEIPT, TOKEN
 
@@ -319,9 +319,8 @@ class HttpsClient:
 
 
 def report(token: str, description: str) -> dict[str, object]:
-    return {"token": token, "urls": "http://example.org/system\nhttps://example.net/s", "found_on": "forum",
-            "kinds": ["images", "text"], "access": "", "seen_on": "", "description": description,
-            "danger": "no", "contact": "", "homepage": ""}
+    return report_fields(token, description=description, urls="http://example.org/system\nhttps://example.net/s",
+                         found_on="forum", kinds=("images", "text"))
 
 
 def token_of(page: str) -> str:
