@@ -9,9 +9,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import stat
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -20,7 +18,7 @@ import pytest
 import requests
 
 from crypto.age import keys
-from tests.deploy.deploykit import DEPLOY
+from tests.deploy.deploykit import DEPLOY, stop_group
 from tests.deploy.test_deploy_sandbox import NOBODY, RECEIPT, TOKEN, _can_sandbox, sandboxed
 from tests.formkit import report_fields
 from tests.harness import write_config
@@ -106,13 +104,7 @@ def test_a_report_over_tor_reaches_the_sandboxed_server_through_unix_sockets_onl
                               data=report_fields(token, urls="http://example.org/deploy-test"))
         assert answer.status_code == 200 and RECEIPT.search(answer.text), answer.text[-2000:]
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        stop_group(proc, timeout=30)
 
     from onion_service.store import open_store
 

@@ -8,7 +8,6 @@ import http.client
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -18,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from crypto.age import keys
-from tests.deploy.deploykit import DEPLOY, ROOT
+from tests.deploy.deploykit import DEPLOY, ROOT, stop_group
 from tests.harness import write_config
 
 UNIT = DEPLOY / "systemd/meldpunt.service"
@@ -111,13 +110,7 @@ def server(tmp_path):
                 time.sleep(0.2)
         yield proc, sock, state, tmp_path
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        stop_group(proc, timeout=20)
 
 
 def test_the_https_socket_takes_a_report_for_the_public_name_inside_the_sandbox(server):

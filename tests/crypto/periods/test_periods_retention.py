@@ -82,20 +82,22 @@ def test_retired_periods_no_longer_open_anywhere_and_later_ones_do(tmp_path):
             assert result.returncode == 0 and b"Opened 1 of 1" in result.stdout, result.stderr
 
 
+def _weekly_keys(tmp_path, name: str, start: datetime.date) -> None:
+    """Two weekly period keys from `start`, unprotected: tmp_path/NAME.txt and NAME.schedule."""
+    meldpunt("keygen", "--periods", "2", "--period", "week", "--start", start.isoformat(), "--no-passphrase",
+             "-o", str(tmp_path / f"{name}.txt"), "--schedule", str(tmp_path / f"{name}.schedule"), check=True)
+
+
 def test_the_server_refuses_to_start_without_a_period_for_today_and_warns_before_the_end(tmp_path):
     (tmp_path / "pass").write_text("a long enough passphrase for tests\n")
-    meldpunt("keygen", "--periods", "2", "--period", "week",
-             "--start", (TODAY - datetime.timedelta(days=30)).isoformat(), "--no-passphrase",
-             "-o", str(tmp_path / "old.txt"), "--schedule", str(tmp_path / "old.schedule"), check=True)
+    _weekly_keys(tmp_path, "old", TODAY - datetime.timedelta(days=30))
     (tmp_path / "old.toml").write_text('schedules = ["old.schedule"]\ndata_dir = "data"\n[hotline]\nname = "T"\n')
     refused = subprocess.run([sys.executable, "-m", "onion_service.process", "--config", str(tmp_path / "old.toml"),
                               "--bind", "127.0.0.1:0"], capture_output=True, timeout=60)
     assert refused.returncode == 1
     assert f"has no period for {TODAY.isoformat()}" in refused.stderr.decode()
 
-    meldpunt("keygen", "--periods", "2", "--period", "week",
-             "--start", (TODAY - datetime.timedelta(days=3)).isoformat(), "--no-passphrase",
-             "-o", str(tmp_path / "new.txt"), "--schedule", str(tmp_path / "new.schedule"), check=True)
+    _weekly_keys(tmp_path, "new", TODAY - datetime.timedelta(days=3))
     (tmp_path / "new.toml").write_text('schedules = ["new.schedule"]\ndata_dir = "data"\nschedule_warn_days = 30\n'
                                        '[hotline]\nname = "T"\n')
     server = subprocess.Popen([sys.executable, "-m", "onion_service.process", "--config", str(tmp_path / "new.toml"),
