@@ -37,7 +37,7 @@ import requests
 from devnet.private_network import PrivateNetwork
 from tests.formkit import report_fields
 from tests.kit import RECEIPT, TOKEN, new_staff
-from tests.onion_service.tor.torkit import Serve, fetch_until, tor_session, write_config
+from tests.onion_service.tor.torkit import Serve, fetch_until, run_reporters, tor_session, write_config
 
 LIMIT = 3
 
@@ -139,15 +139,7 @@ def phase(name: str, network, base: str, hostname: str, users: list[str], report
     attack.start()
     if users:
         time.sleep(5)
-    results: list = [None] * reporters
-    threads = []
-    for i in range(reporters):
-        threads.append(threading.Thread(target=reporter, args=(base, network.socks_port, results, i), daemon=True))
-        threads[-1].start()
-        time.sleep(0.5)
-    deadline = time.monotonic() + seconds
-    for t in threads:
-        t.join(max(0.0, deadline - time.monotonic()))
+    results = run_reporters(reporter, base, network.socks_port, reporters, seconds, daemon=True)
     attack.finish()
     circuits.controller.remove_event_listener(circuits._on)
     done = [r for r in results if r]

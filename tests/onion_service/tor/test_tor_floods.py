@@ -26,7 +26,7 @@ from onion_service.store import open_store
 from tests.formkit import report_fields
 from tests.harness import files_containing
 from tests.kit import RECEIPT, TOKEN
-from tests.onion_service.tor.torkit import Serve, fetch_until, tor_session, write_config
+from tests.onion_service.tor.torkit import Serve, fetch_until, run_reporters, tor_session, write_config
 
 pytestmark = pytest.mark.tor
 
@@ -129,15 +129,7 @@ def test_real_reporters_get_through_attacks_a_and_b(flood, tor_network, staff):
     for t in attackers:
         t.start()
     time.sleep(5)  # the flood is on before the first reporter arrives
-    results: list = [None] * REPORTERS
-    reporters = []
-    for i in range(REPORTERS):
-        reporters.append(threading.Thread(target=reporter, args=(flood.base, tor_network.socks_port, results, i)))
-        reporters[-1].start()
-        time.sleep(0.5)
-    deadline = time.monotonic() + PHASE_SECONDS
-    for t in reporters:
-        t.join(max(0.0, deadline - time.monotonic()))
+    results = run_reporters(reporter, flood.base, tor_network.socks_port, REPORTERS, PHASE_SECONDS)
     stop.set()
     for t in attackers:
         t.join(30)

@@ -197,6 +197,22 @@ def tor_session(socks_port: int, user: str | None = None) -> requests.Session:
     return session
 
 
+def run_reporters(reporter, base: str, socks_port: int, count: int, seconds: float, *, daemon: bool = False) -> list:
+    """Starts `count` threads of reporter(base, socks_port, results, i) half a second apart, and waits
+    for them at most `seconds` after the last one started; the results list they fill (None where one
+    has not finished)."""
+    results: list = [None] * count
+    threads = []
+    for i in range(count):
+        threads.append(threading.Thread(target=reporter, args=(base, socks_port, results, i), daemon=daemon))
+        threads[-1].start()
+        time.sleep(0.5)
+    deadline = time.monotonic() + seconds
+    for t in threads:
+        t.join(max(0.0, deadline - time.monotonic()))
+    return results
+
+
 def fetch_until(url: str, socks_port: int, *, within: float, timeout: float = 10) -> tuple[requests.Response, float]:
     """GET `url` over Tor, retrying until it answers 200; returns the response and the seconds taken."""
     started = time.monotonic()

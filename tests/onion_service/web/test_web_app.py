@@ -14,8 +14,10 @@ from onion_service.web.app import create_app
 from onion_service.web.seal import Sealer
 from onion_service.web.security import CSP
 from tests.formkit import token
-from tests.onion_service.web.phrases import NO_ADDRESS, NOT_FOUND, SEND, THANKS
+from tests.onion_service.web.phrases import phrases
 from tests.onion_service.web.webkit import HTML_LANG, LANGS, RECEIPT, TOKEN, good_fields
+
+NO_ADDRESS, NOT_FOUND, SEND, THANKS = phrases("no_address", "not_found", "send", "thanks")
 
 HOST = {"Host": "127.0.0.1:5000"}
 

@@ -12,8 +12,11 @@ import sqlalchemy as sa
 
 from onion_service.web import validate
 from onion_service.web.tracking import strip_tracking
-from tests.onion_service.web.phrases import ADDRESS_NOTE, EXIT_ADVICE, INVITATION_NOTE, TOR2WEB
+from tests.onion_service.web.phrases import phrases
 from tests.onion_service.web.webkit import LANGS, good_fields
+
+ADDRESS_NOTE, EXIT_ADVICE, INVITATION_NOTE = phrases("address_note", "exit_advice", "invitation_note")
+(TOR2WEB,) = phrases("tor2web")
 
 HOST = {"Host": "127.0.0.1:5000"}
 ONION = "a" * 56 + ".onion"

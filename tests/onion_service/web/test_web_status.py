@@ -23,8 +23,10 @@ from onion_service.web.security import HEADERS
 from tests.clirun import meldpunt
 from tests.formkit import form_body, report_fields, token
 from tests.harness import Server, files_containing, make_config, write_config
-from tests.onion_service.web.phrases import ABROAD, DAY_TEXT, FORWARDED, NOT_YET
+from tests.onion_service.web.phrases import phrases
 from tests.onion_service.web.webkit import HTML_LANG, LANGS, RECEIPT, TOKEN, good_fields
+
+ABROAD, DAY_TEXT, FORWARDED, NOT_YET = phrases("abroad", "day_text", "forwarded", "not_yet")
 
 KEY = SigningKey.generate()
 DAY = datetime.date(2026, 12, 1)
