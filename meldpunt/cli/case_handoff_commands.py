@@ -53,13 +53,13 @@ def export_command(case_dir: str, analyst: str, status: str | None, track: str |
     if out_path != "-":
         click.echo(f"{out_path}: {len(written.address_ids)} address(es); audit entry {seq}.")
 
+LETTERS_STATUS_HELP = "Addresses with this status, on any track (and an illegal verdict)."
 LETTERS_CONFIG_HELP = "TOML file with a [letters] table: sender, reply_to, reference_prefix (or MELDPUNT_LETTERS)."
 
 
 @click.command("letters", short_help="Notice-and-takedown letters per hosting provider.")
 @case_option
-@click.option("--status", type=click.Choice(STATUSES), default="assessed", show_default=True,
-              help="Addresses with this status, on any track (and an illegal verdict).")
+@click.option("--status", type=click.Choice(STATUSES), default="assessed", show_default=True, help=LETTERS_STATUS_HELP)
 @click.option("--lang", "language", type=click.Choice(("nl", "fr", "de", "en")), default="en", show_default=True)
 @file_option("--config", "config_path", envvar="MELDPUNT_LETTERS", help=LETTERS_CONFIG_HELP)
 @click.option("--sender", help="The hotline's name, as it signs the letters (instead of the configuration's).")

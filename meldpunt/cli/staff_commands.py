@@ -7,6 +7,7 @@ crypto/staff/lookup.py, and their failures are crypto.errors.Error, turned into 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sys
 from collections import defaultdict
@@ -63,11 +64,12 @@ def open_command(bundle: str, identity_files: tuple[str, ...], passphrase_file: 
     total = len(result.opened) + len(result.failures)
     click.echo(f"Opened {len(result.opened)} of {total} reports into {out_dir} "
                f"({result.total_in_dir} reports there in all).")
-    click.echo(f"  Read them in:        {os.path.join(out_dir, 'index.html')}")
-    click.echo(f"  For the case system: {os.path.join(out_dir, 'reports.csv')}, {os.path.join(out_dir, 'urls.txt')}")
+    at = functools.partial(os.path.join, out_dir)
+    click.echo(f"  Read them in:        {at('index.html')}")
+    click.echo(f"  For the case system: {at('reports.csv')}, {at('urls.txt')}")
     if result.ack_written:
-        click.echo(f"  Acknowledgement:     {os.path.join(out_dir, 'ack')}: carry it to the server and run "
-                   "`meldpunt purge --config FILE --ack ACK`.")
+        purge = "meldpunt purge --config FILE --ack ACK"
+        click.echo(f"  Acknowledgement:     {at('ack')}: carry it to the server and run `{purge}`.")
     if result.failures:
         by_reason: dict[str, list[str]] = defaultdict(list)
         for rid, reason in result.failures:
