@@ -19,13 +19,13 @@ import requests
 
 from crypto.age import keys
 from tests.deploy.deploykit import DEPLOY, stop_group
-from tests.deploy.test_deploy_sandbox import NOBODY, RECEIPT, TOKEN, _can_sandbox, sandboxed
+from tests.deploy.sandboxkit import NOBODY, RECEIPT, TOKEN, can_sandbox, sandboxed
 from tests.formkit import report_fields
 from tests.harness import write_config
 
 pytestmark = [
     pytest.mark.tor,
-    pytest.mark.skipif(not _can_sandbox(), reason="needs root and network/mount namespaces (unshare)"),
+    pytest.mark.skipif(not can_sandbox(), reason="needs root and network/mount namespaces (unshare)"),
 ]
 ONION_LINE = re.compile(r"^onion: http://([a-z2-7]{56}\.onion)/$", re.M)
 
