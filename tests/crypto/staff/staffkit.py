@@ -9,11 +9,14 @@ import os
 import secrets
 from pathlib import Path
 
+from click.testing import CliRunner
+
 from crypto.age import keys
 from crypto.envelope import report as report_schema
 from crypto.envelope.receipt import new_receipt
 from crypto.envelope.sealing import seal
 from crypto.staff.bundle import BundleWriter
+from meldpunt.cli import main
 
 
 def canary(i: int) -> str:
@@ -121,3 +124,8 @@ def tree(root: Path) -> dict[str, bytes | str]:
             else:
                 out[rel] = p.read_bytes()
     return out
+
+
+def run(*args: str):
+    """`meldpunt ARGS...` in this process."""
+    return CliRunner().invoke(main, [str(a) for a in args])
