@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 from crypto.age import keys
+from tests.clirun import read_terminal
 from tests.crypto.staff.staffkit import make_report, new_identity, run, sealed_bundle, tree
 
 
@@ -145,13 +146,7 @@ def _run_real(args, *, stderr_tty: bool) -> tuple[int, str, str]:
         proc = subprocess.Popen([str(exe), *map(str, args)], stdout=subprocess.PIPE, stderr=slave, text=True)
         os.close(slave)
         chunks = []
-        while True:
-            try:
-                data = os.read(master, 65536)
-            except OSError:  # EIO: the child closed the terminal
-                break
-            if not data:
-                break
+        while (data := read_terminal(master, 65536)) is not None:
             chunks.append(data)
         stdout = proc.stdout.read()
         proc.stdout.close()
