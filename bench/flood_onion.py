@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import secrets
 import statistics
 import tempfile
 import threading
@@ -36,23 +35,18 @@ from pathlib import Path
 import requests
 
 from devnet.private_network import PrivateNetwork
+from tests.formkit import report_fields
 from tests.kit import RECEIPT, TOKEN, new_staff
-from tests.onion_service.tor.torkit import Serve, fetch_until, write_config
+from tests.onion_service.tor.torkit import Serve, fetch_until, run_reporters, tor_session, write_config
 
 LIMIT = 3
 
 
-def session(socks_port: int, user: str | None = None) -> requests.Session:
-    s = requests.Session()
-    proxy = f"socks5h://{user or secrets.token_hex(6)}:x@127.0.0.1:{socks_port}"
-    s.proxies = {"http": proxy, "https": proxy}
-    return s
+FULL = dict(urls="http://example.org/bench\nhttps://example.net/b", found_on="forum", kinds=("images", "text"))
 
 
 def form(token: str, description: str) -> dict[str, object]:
-    return {"token": token, "urls": "http://example.org/bench\nhttps://example.net/b", "found_on": "forum",
-            "kinds": ["images", "text"], "access": "invite link", "seen_on": "2026-11-30",
-            "description": description, "danger": "no", "contact": "", "homepage": ""}
+    return report_fields(token, description=description, access="invite link", seen_on="2026-11-30", **FULL)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -80,7 +74,7 @@ class Attack:
             t.join(30)
 
     def _run(self, user: str) -> None:
-        s = session(self.socks_port, user)
+        s = tor_session(self.socks_port, user)
         while not self.stop.is_set():
             try:
                 tokens = [m.group(1) for _ in range(4)
@@ -100,7 +94,7 @@ class Attack:
 def reporter(base: str, socks_port: int, results: list, i: int) -> None:
     started = time.monotonic()
     try:
-        s = session(socks_port)
+        s = tor_session(socks_port)
         token = TOKEN.search(s.get(f"{base}/en/", timeout=60).text).group(1)
         time.sleep(4)
         reply = s.post(f"{base}/en/", data=form(token, f"real {i}"), timeout=60)
@@ -145,15 +139,7 @@ def phase(name: str, network, base: str, hostname: str, users: list[str], report
     attack.start()
     if users:
         time.sleep(5)
-    results: list = [None] * reporters
-    threads = []
-    for i in range(reporters):
-        threads.append(threading.Thread(target=reporter, args=(base, network.socks_port, results, i), daemon=True))
-        threads[-1].start()
-        time.sleep(0.5)
-    deadline = time.monotonic() + seconds
-    for t in threads:
-        t.join(max(0.0, deadline - time.monotonic()))
+    results = run_reporters(reporter, base, network.socks_port, reporters, seconds, daemon=True)
     attack.finish()
     circuits.controller.remove_event_listener(circuits._on)
     done = [r for r in results if r]

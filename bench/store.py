@@ -31,6 +31,7 @@ import time
 
 import sqlalchemy as sa
 
+from bench.seal import EMPTY_REPORT
 from crypto.age import keys
 from crypto.envelope.receipt import new_receipt
 from crypto.envelope.report import Report
@@ -44,9 +45,7 @@ DAY = datetime.date(2026, 11, 22)
 
 def sealed_size() -> int:
     """The length of a real sealed report to one post-quantum recipient (every report has it)."""
-    report = Report(urls=("http://example.org/",), found_on="website", kinds=("images",), access="",
-                    seen_on="", description="", child_in_danger=False, contact="", language="en",
-                    receipt=new_receipt(), received_on=DAY.isoformat())
+    report = Report(**{**EMPTY_REPORT, "receipt": new_receipt(), "received_on": DAY.isoformat()})
     return len(seal(report, [keys.generate("pq").recipient()]))
 
 

@@ -28,6 +28,15 @@ def meldpunt(*args: str, input: bytes | None = None, env: dict | None = None, cw
     return result
 
 
+def read_terminal(master: int, size: int) -> bytes | None:
+    """One read from a pseudo-terminal's master side; None once the child has closed the terminal."""
+    try:
+        chunk = os.read(master, size)
+    except OSError:  # EIO: the child closed the terminal
+        return None
+    return chunk or None
+
+
 def run_in_terminal(argv: list[str], answers: list[str], *, env: dict | None = None,
                     cwd=None, timeout: float = 60) -> tuple[int, bytes]:
     """Runs argv with a new pseudo-terminal as its controlling terminal and as stdin/stdout/
@@ -53,11 +62,8 @@ def run_in_terminal(argv: list[str], answers: list[str], *, env: dict | None = N
                 if proc.poll() is not None:
                     break
                 continue
-            try:
-                chunk = os.read(master, 4096)
-            except OSError:  # EIO: the child closed the terminal
-                break
-            if not chunk:
+            chunk = read_terminal(master, 4096)
+            if chunk is None:
                 break
             output += chunk
             # A prompt is output that ends in ": " and nothing after it (not even the newline

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-SERVER_PACKAGES = ("flask", "werkzeug", "stem", "sqlalchemy", "gunicorn", "jinja2", "itsdangerous",
-                   "flask_babel", "psycopg", "onion_service")
+from tests.kit import ROOT
+
+SERVER_PACKAGES = tuple("flask werkzeug stem sqlalchemy gunicorn jinja2 itsdangerous flask_babel psycopg "
+                        "onion_service".split())
 
 PROBE = r"""
 import importlib, pkgutil, sys

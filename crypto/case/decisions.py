@@ -14,6 +14,7 @@ import re
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from crypto.case import attention, audit, countries, tracks
 from crypto.case.classification import EXTRA
@@ -71,6 +72,17 @@ def analyst_name(name: str) -> str:
     return _text(name, "the analyst's name", MAX_NAME, required=True)
 
 
+def _decided(conn: sqlite3.Connection, aid: int, action: str, analyst: str, day: str,
+             data: dict[str, Any]) -> list[str]:
+    """The audit entry of a decision on an address; it also records the danger reports the analyst
+    has now looked at (returned), and the address is no longer re-reported."""
+    looked = attention.unseen_danger_reports(conn, aid)
+    seq = audit.append(conn, action=action, analyst=analyst, day=day, address=aid, data={**data, "looked_at": looked})
+    attention.record_looked_at(conn, looked, seq)
+    attention.decided(conn, aid)
+    return looked
+
+
 def assess(conn: sqlite3.Connection, address_ids: Sequence[int], a: Assessment, *, analyst: str,
            day: str | None = None) -> list[tuple[int, Changes]]:
     """Changes the given fields of each address's assessment and keeps the others; a new address
@@ -101,11 +113,8 @@ def assess(conn: sqlite3.Connection, address_ids: Sequence[int], a: Assessment, 
             conn.execute(
                 f"INSERT OR REPLACE INTO assessments (address, {COLUMNS}, analyst, day)"
                 f" VALUES (?, {', '.join('?' * len(FIELDS))}, ?, ?)", (aid, *(new[f] for f in FIELDS), analyst, day))
-            looked = attention.unseen_danger_reports(conn, aid)
-            seq = audit.append(conn, action="assess", analyst=analyst, day=day, address=aid, data={
-                **new, "status": new_status, "changed": {k: list(v) for k, v in changes.items()}, "looked_at": looked})
-            attention.record_looked_at(conn, looked, seq)
-            attention.decided(conn, aid)
+            _decided(conn, aid, "assess", analyst, day,
+                     {**new, "status": new_status, "changed": {k: list(v) for k, v in changes.items()}})
             out.append((aid, changes))
     return out
 
@@ -176,11 +185,7 @@ def seen(conn: sqlite3.Connection, address_ids: Sequence[int], *, analyst: str,
     with transaction(conn):
         for aid in _existing(conn, address_ids):
             status, fresh = conn.execute("SELECT status, fresh FROM addresses WHERE id = ?", (aid,)).fetchone()
-            looked = attention.unseen_danger_reports(conn, aid)
-            seq = audit.append(conn, action="seen", analyst=analyst, day=day, address=aid,
-                               data={"status": status, "re_reported": fresh, "looked_at": looked})
-            attention.record_looked_at(conn, looked, seq)
-            attention.decided(conn, aid)
+            looked = _decided(conn, aid, "seen", analyst, day, {"status": status, "re_reported": fresh})
             out.append((aid, looked, fresh))
     return out
 

@@ -32,7 +32,7 @@ from __future__ import annotations
 import datetime
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -173,21 +173,25 @@ def apply(conn: sqlite3.Connection, *, analyst: str, day: str | None = None) -> 
         due = find_due(conn, day)
         common = {"policy": due.policy.as_dict()}
         if due.content:
-            for rid in due.content:
-                _redact(conn, rid, "content", day)
-            written.append(audit.append(conn, action="retention", analyst=analyst, day=day, data={
-                **common, "step": "content", "last_day": due.last_day["reports"], "count": len(due.content),
-                "held": len(due.held), "reports": {rid: [_row_digest(conn, rid), _mentions_digest(conn, rid)]
-                                                   for rid in due.content}}))
+            written.append(_redact_step(conn, "content", due.content, day, analyst, {
+                **common, "last_day": due.last_day["reports"], "held": len(due.held)},
+                lambda rid: [_row_digest(conn, rid), _mentions_digest(conn, rid)]))
         if due.contact:
-            for rid in due.contact:
-                _redact(conn, rid, "contact", day)
-            written.append(audit.append(conn, action="retention", analyst=analyst, day=day, data={
-                **common, "step": "contact", "last_day": due.last_day["contact"], "count": len(due.contact),
-                "reports": {rid: _row_digest(conn, rid) for rid in due.contact}}))
+            written.append(_redact_step(conn, "contact", due.contact, day, analyst, {
+                **common, "last_day": due.last_day["contact"]}, lambda rid: _row_digest(conn, rid)))
         if due.addresses:
             written.append(_remove_addresses(conn, due, analyst, day))
     return due, written
+
+
+def _redact_step(conn: sqlite3.Connection, step: str, ids: list[str], day: str, analyst: str,
+                 data: dict[str, Any], digest: Callable[[str], Any]) -> int:
+    """Redacts `step` ("content" or "contact") of these reports, then writes the entry recording it,
+    with each report's digest as it is after."""
+    for rid in ids:
+        _redact(conn, rid, step, day)
+    return audit.append(conn, action="retention", analyst=analyst, day=day, data={
+        **data, "step": step, "count": len(ids), "reports": {rid: digest(rid) for rid in ids}})
 
 
 def record_keys(conn: sqlite3.Connection, firsts: Sequence[datetime.date], before: datetime.date, applied: Policy,

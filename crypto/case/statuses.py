@@ -40,22 +40,33 @@ class Written:
     data: bytes
 
 
-def set_report_status(conn: sqlite3.Connection, receipt: str, state: str, message: str | None, *,
-                      analyst: str, day: str | None = None) -> list[str]:
-    """Sets the public status of the report(s) with this receipt code; returns their ids."""
+def _checked(state: str, message: str | None, analyst: str) -> str:
+    """The analyst's name, checked, then the state and the message: known ones."""
     analyst = analyst_name(analyst)
     if state not in STATES:
         raise InputError(f"unknown state {state!r}; one of {', '.join(STATES)}")
     if message is not None and message not in MESSAGES:
         raise InputError(f"unknown message {message!r}; one of {', '.join(MESSAGES)}")
+    return analyst
+
+
+def _set(conn: sqlite3.Connection, rid: str, state: str, message: str | None, analyst: str, day: str) -> None:
+    """The report's status and the audit entry that records it, in the caller's transaction."""
+    conn.execute("INSERT OR REPLACE INTO report_statuses (report, state, message, analyst, day)"
+                 " VALUES (?, ?, ?, ?, ?)", (rid, state, message, analyst, day))
+    audit.append(conn, action="report-status", analyst=analyst, day=day,
+                 data={"report": rid, "state": state, "message": message})
+
+
+def set_report_status(conn: sqlite3.Connection, receipt: str, state: str, message: str | None, *,
+                      analyst: str, day: str | None = None) -> list[str]:
+    """Sets the public status of the report(s) with this receipt code; returns their ids."""
+    analyst = _checked(state, message, analyst)
     day = day or today()
     ids = [report.id for report, _ in report_by_receipt(conn, receipt)]
     with transaction(conn):
         for rid in ids:
-            conn.execute("INSERT OR REPLACE INTO report_statuses (report, state, message, analyst, day)"
-                         " VALUES (?, ?, ?, ?, ?)", (rid, state, message, analyst, day))
-            audit.append(conn, action="report-status", analyst=analyst, day=day,
-                         data={"report": rid, "state": state, "message": message})
+            _set(conn, rid, state, message, analyst, day)
     return ids
 
 
@@ -66,11 +77,7 @@ def set_statuses(conn: sqlite3.Connection, report_ids: list[str], state: str, me
                  analyst: str, day: str | None = None) -> tuple[int, int]:
     """Sets the public status of many reports in one transaction, each with its entry; a report
     already showing exactly this is left alone. Returns (changed, already so)."""
-    analyst = analyst_name(analyst)
-    if state not in STATES:
-        raise InputError(f"unknown state {state!r}; one of {', '.join(STATES)}")
-    if message is not None and message not in MESSAGES:
-        raise InputError(f"unknown message {message!r}; one of {', '.join(MESSAGES)}")
+    analyst = _checked(state, message, analyst)
     ids = list(dict.fromkeys(report_ids))
     if not ids:
         raise InputError("no report given")
@@ -85,10 +92,7 @@ def set_statuses(conn: sqlite3.Connection, report_ids: list[str], state: str, me
             now = conn.execute("SELECT state, message FROM report_statuses WHERE report = ?", (rid,)).fetchone()
             if now == (state, message):
                 continue
-            conn.execute("INSERT OR REPLACE INTO report_statuses (report, state, message, analyst, day)"
-                         " VALUES (?, ?, ?, ?, ?)", (rid, state, message, analyst, day))
-            audit.append(conn, action="report-status", analyst=analyst, day=day,
-                         data={"report": rid, "state": state, "message": message})
+            _set(conn, rid, state, message, analyst, day)
             changed += 1
     return changed, len(ids) - changed
 

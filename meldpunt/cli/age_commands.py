@@ -20,30 +20,33 @@ from crypto.errors import FileError
 from crypto.periods import keyring as keyring_module
 from crypto.periods import schedule as schedule_module
 from meldpunt.cli import passphrase
+from meldpunt.cli.options import file_option, identities_option, passphrase_file_option
 
 DEFAULT_IDENTITY_FILE = "meldpunt-identity.age"
 DEFAULT_PLAIN_IDENTITY_FILE = "meldpunt-identity.txt"
 DEFAULT_SCHEDULE_FILE = "meldpunt-schedule.txt"
+
+_output_option = file_option("-o", "--output", help="Output file (default: stdout).")
+_input_argument = click.argument("input", required=False, type=click.Path(dir_okay=False, allow_dash=True))
 
 
 @click.command()
 @click.option("--pq", "kind", flag_value="pq", default=True,
               help="Post-quantum mlkem768x25519 key (age1pq1…), the default.")
 @click.option("--x25519", "kind", flag_value="x25519", help="Classic X25519 key (age1…).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False),
-              help=f"Identity file to create (default: {DEFAULT_IDENTITY_FILE}); never overwritten.")
+@file_option("-o", "--output",
+             help=f"Identity file to create (default: {DEFAULT_IDENTITY_FILE}); never overwritten.")
 @click.option("--no-passphrase", is_flag=True, help="Write the identity unprotected.")
-@click.option("--passphrase-file", type=click.Path(dir_okay=False),
-              help="Protect the identity with the first line of this file instead of asking.")
+@passphrase_file_option("Protect the identity with the first line of this file instead of asking.")
 @click.option("--periods", type=click.IntRange(1, 1200), default=None,
               help="Make one key per period, this many periods ahead (forward secrecy at rest).")
 @click.option("--period", "length", type=click.Choice(["week", "month", "quarter"]), default="month",
               show_default=True, help="With --periods: how long each period lasts.")
 @click.option("--start", type=click.DateTime(["%Y-%m-%d"]), default=None,
               help="With --periods: the first period's first day (default: today, UTC).")
-@click.option("--schedule", "schedule_out", type=click.Path(dir_okay=False), default=None,
-              help="With --periods: where to write the public schedule for the server "
-                   "(default: meldpunt-schedule.txt); never overwritten.")
+@file_option("--schedule", "schedule_out", default=None,
+             help="With --periods: where to write the public schedule for the server "
+                  "(default: meldpunt-schedule.txt); never overwritten.")
 def keygen(kind: str, output: str | None, no_passphrase: bool, passphrase_file: str | None,
            periods: int | None, length: str, start, schedule_out: str | None) -> None:
     """Make a staff key (or, with --periods, one key per period and the server's schedule); print
@@ -84,16 +87,14 @@ def keygen(kind: str, output: str | None, no_passphrase: bool, passphrase_file: 
 @click.command()
 @click.option("-r", "--recipient", "recipients", multiple=True, metavar="RECIPIENT",
               help="age1pq1… or age1… recipient; repeatable.")
-@click.option("-R", "--recipients-file", "recipient_files", multiple=True,
-              type=click.Path(dir_okay=False), metavar="FILE",
-              help="File of recipients, one a line; repeatable.")
+@file_option("-R", "--recipients-file", "recipient_files", multiple=True, metavar="FILE",
+             help="File of recipients, one a line; repeatable.")
 @click.option("-p", "--passphrase", "use_passphrase", is_flag=True,
               help="Encrypt to a passphrase instead of recipients.")
-@click.option("--passphrase-file", type=click.Path(dir_okay=False),
-              help="With -p: take the passphrase from the first line of this file.")
+@passphrase_file_option("With -p: take the passphrase from the first line of this file.")
 @click.option("-a", "--armor", is_flag=True, help="Write ASCII armor (PEM) instead of binary.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Output file (default: stdout).")
-@click.argument("input", required=False, type=click.Path(dir_okay=False, allow_dash=True))
+@_output_option
+@_input_argument
 def encrypt(recipients, recipient_files, use_passphrase, passphrase_file, armor, output, input) -> None:
     """Encrypt INPUT (default: stdin) to recipients or a passphrase."""
     targets: list = [keys.parse_recipient(r) for r in recipients]
@@ -122,13 +123,10 @@ def encrypt(recipients, recipient_files, use_passphrase, passphrase_file, armor,
 
 
 @click.command()
-@click.option("-i", "--identity", "identity_files", multiple=True,
-              type=click.Path(dir_okay=False), metavar="FILE",
-              help="Identity file, plain or passphrase-protected; repeatable.")
-@click.option("--passphrase-file", type=click.Path(dir_okay=False),
-              help="Passphrase (first line) for protected identity files or passphrase-encrypted input.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Output file (default: stdout).")
-@click.argument("input", required=False, type=click.Path(dir_okay=False, allow_dash=True))
+@identities_option("Identity file, plain or passphrase-protected; repeatable.", metavar="FILE")
+@passphrase_file_option("Passphrase (first line) for protected identity files or passphrase-encrypted input.")
+@_output_option
+@_input_argument
 def decrypt(identity_files, passphrase_file, output, input) -> None:
     """Decrypt INPUT (default: stdin); nothing is written unless all of it verifies."""
     data = files.read_input(input)

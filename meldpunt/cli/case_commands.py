@@ -24,11 +24,10 @@ from crypto.staff.display import visible
 from meldpunt.cli import case_decision_commands, case_handoff_commands, passphrase
 from meldpunt.cli.case_options import (
     CaseCheckFailed,
-    analyst_option,
     bundle_failures,
-    case_option,
     opened,
 )
+from meldpunt.cli.options import analyst_option, case_option, staff_identities_option, staff_passphrase_option
 from meldpunt.cli.retention_commands import removed_lines, retention_command
 from meldpunt.cli.stats_commands import stats_command
 
@@ -41,10 +40,8 @@ def case() -> None:
 
 @case.command("import", short_help="Import bundles into the case file.")
 @case_option
-@click.option("-i", "--identity", "identity_files", multiple=True, required=True,
-              type=click.Path(dir_okay=False), help="Identity file (plain or passphrase-protected); repeatable.")
-@click.option("--passphrase-file", type=click.Path(dir_okay=False),
-              help="Read the identity files' passphrase from this file instead of asking.")
+@staff_identities_option
+@staff_passphrase_option
 @analyst_option
 @click.argument("bundles", metavar="BUNDLE...", nargs=-1, required=True, type=click.Path(dir_okay=False))
 def import_command(case_dir: str, identity_files: tuple[str, ...], passphrase_file: str | None, analyst: str,

@@ -11,21 +11,21 @@ from crypto.case.decisions import AGE_GROUPS, VERDICTS, Assessment, assess, seen
 from crypto.case.schema import STATUSES
 from crypto.case.tracks import TRACKS
 from meldpunt.cli.case_options import (
-    analyst_option,
-    case_option,
     ids_argument,
     ids_from_option,
     opened,
     parse_address_ids,
 )
+from meldpunt.cli.options import analyst_option, case_option
+
+_VERDICT_HELP = ("baseline: illegal under the international baseline; national: illegal nationally; "
+                 "not-illegal; gone: not found or already gone. Required for a first assessment.")
 
 
 @click.command("assess", short_help="Record an assessment of addresses.")
 @case_option
 @analyst_option
-@click.option("--verdict", type=click.Choice(tuple(VERDICTS)),
-              help="baseline: illegal under the international baseline; national: illegal nationally; "
-                   "not-illegal; gone: not found or already gone. Required for a first assessment.")
+@click.option("--verdict", type=click.Choice(tuple(VERDICTS)), help=_VERDICT_HELP)
 @click.option("--age-group", type=click.Choice(AGE_GROUPS), help="Apparent age group (unknown at first).")
 @click.option("--country", help="Hosting country, ISO 3166 code (NL, BE, …); \"\" empties it.")
 @click.option("--provider", help="Hosting provider, as you found it; \"\" empties it.")

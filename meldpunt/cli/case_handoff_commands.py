@@ -20,13 +20,12 @@ from crypto.status import keys as status_keys
 from crypto.status.states import MESSAGES, STATES
 from meldpunt.cli import passphrase
 from meldpunt.cli.case_options import (
-    analyst_option,
-    case_option,
     force_option,
     opened,
     refuse_existing,
     write_out,
 )
+from meldpunt.cli.options import analyst_option, case_option, file_option, folder_option, passphrase_file_option
 
 
 @click.command("export", short_help="Hand-off for the police or a partner hotline.")
@@ -38,8 +37,7 @@ from meldpunt.cli.case_options import (
 @click.option("--country", help="Only addresses hosted in this country (ISO 3166-1 alpha-2: NL, GB, …).")
 @click.option("--since", help="Only addresses reported or decided on from this day (YYYY-MM-DD).")
 @click.option("--format", "fmt", type=click.Choice(("csv", "json")), default="csv", show_default=True)
-@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
-              help="File to write (mode 0600), or - for standard output.")
+@file_option("--out", "out_path", required=True, help="File to write (mode 0600), or - for standard output.")
 @force_option
 def export_command(case_dir: str, analyst: str, status: str | None, track: str | None, country: str | None,
                    since: str | None, fmt: str, out_path: str, force: bool) -> None:
@@ -55,18 +53,18 @@ def export_command(case_dir: str, analyst: str, status: str | None, track: str |
     if out_path != "-":
         click.echo(f"{out_path}: {len(written.address_ids)} address(es); audit entry {seq}.")
 
+LETTERS_STATUS_HELP = "Addresses with this status, on any track (and an illegal verdict)."
+LETTERS_CONFIG_HELP = "TOML file with a [letters] table: sender, reply_to, reference_prefix (or MELDPUNT_LETTERS)."
+
 
 @click.command("letters", short_help="Notice-and-takedown letters per hosting provider.")
 @case_option
-@click.option("--status", type=click.Choice(STATUSES), default="assessed", show_default=True,
-              help="Addresses with this status, on any track (and an illegal verdict).")
+@click.option("--status", type=click.Choice(STATUSES), default="assessed", show_default=True, help=LETTERS_STATUS_HELP)
 @click.option("--lang", "language", type=click.Choice(("nl", "fr", "de", "en")), default="en", show_default=True)
-@click.option("--config", "config_path", envvar="MELDPUNT_LETTERS", type=click.Path(dir_okay=False),
-              help="TOML file with a [letters] table: sender, reply_to, reference_prefix (or MELDPUNT_LETTERS).")
+@file_option("--config", "config_path", envvar="MELDPUNT_LETTERS", help=LETTERS_CONFIG_HELP)
 @click.option("--sender", help="The hotline's name, as it signs the letters (instead of the configuration's).")
 @click.option("--reply-to", help="The address providers answer to (instead of the configuration's).")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
-              help="Folder for the letters (created, mode 0700).")
+@folder_option("--out", "out_dir", required=True, help="Folder for the letters (created, mode 0700).")
 @click.option("--force", is_flag=True, help="Remove letters of another run from --out first.")
 @click.option("--mark-sent", is_flag=True,
               help="Once written, set exactly these letters' addresses notice-sent, each with its letter's reference.")
@@ -112,11 +110,9 @@ def letters_command(case_dir: str, status: str, language: str, config_path: str 
 
 
 @click.command("signing-key", short_help="Make the key that signs status files.")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
-              help="Key file to create (mode 0600); never overwritten.")
+@file_option("-o", "--output", required=True, help="Key file to create (mode 0600); never overwritten.")
 @click.option("--no-passphrase", is_flag=True, help="Write the key unprotected.")
-@click.option("--passphrase-file", type=click.Path(dir_okay=False),
-              help="Protect the key with the first line of this file instead of asking.")
+@passphrase_file_option("Protect the key with the first line of this file instead of asking.")
 def signing_key_command(output: str, no_passphrase: bool, passphrase_file: str | None) -> None:
     """Make an Ed25519 key for status files; print its public key for the server's [status] public_key."""
     if no_passphrase and passphrase_file:
@@ -175,12 +171,9 @@ def report_status_command(case_dir: str, analyst: str, message: str | None, addr
 @click.command("statuses", short_help="Write the signed status file for the server.")
 @case_option
 @analyst_option
-@click.option("--sign-key", "key_path", required=True, type=click.Path(dir_okay=False),
-              help="The status signing key (`case signing-key`).")
-@click.option("--passphrase-file", type=click.Path(dir_okay=False),
-              help="Read the key's passphrase from this file instead of asking.")
-@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
-              help="Status file to write (mode 0600), e.g. on the removable medium.")
+@file_option("--sign-key", "key_path", required=True, help="The status signing key (`case signing-key`).")
+@passphrase_file_option("Read the key's passphrase from this file instead of asking.")
+@file_option("--out", "out_path", required=True, help="Status file to write (mode 0600), e.g. on the removable medium.")
 @force_option
 def statuses_command(case_dir: str, analyst: str, key_path: str, passphrase_file: str | None, out_path: str,
                      force: bool) -> None:

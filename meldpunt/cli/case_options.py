@@ -1,4 +1,4 @@
-"""What the `meldpunt case` commands share: the options every command takes, ids as analysts type
+"""What the `meldpunt case` commands share: options beyond options.py's, ids as analysts type
 them, output files that are not overwritten by accident, and the case file opened for one command."""
 
 from __future__ import annotations
@@ -20,10 +20,6 @@ class CaseCheckFailed(Error):
     """`case verify` found a broken entry, or `case import` could not open some reports."""
 
 
-case_option = click.option("--case", "case_dir", required=True, envvar="MELDPUNT_CASE",
-                           type=click.Path(file_okay=False), help="The case file's folder (or MELDPUNT_CASE).")
-analyst_option = click.option("--analyst", required=True, envvar="MELDPUNT_ANALYST",
-                        help="Your name, as it goes into the audit log (or MELDPUNT_ANALYST).")
 ids_argument = click.argument("address_ids", metavar="ID...", nargs=-1)
 ids_from_option = click.option("--ids-from", type=click.File("r", encoding="utf-8"),
                          help="Read address ids from this file (- for standard input): ids, ranges, or a "

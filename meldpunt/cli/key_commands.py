@@ -11,6 +11,10 @@ from crypto.age import keys
 from crypto.periods import keyring as keyring_module
 from crypto.periods.errors import KeyringError
 from meldpunt.cli import passphrase
+from meldpunt.cli.options import file_option, passphrase_file_option
+
+_identity_option = file_option("-i", "--identity", required=True, help="The period identity file.")
+_passphrase_option = passphrase_file_option("Its passphrase (first line).")
 
 
 @click.group("keys", short_help="Key periods: show them, retire the old ones (offline).")
@@ -29,8 +33,8 @@ def read_keyring(identity: str, passphrase_file: str | None) -> tuple[keyring_mo
 
 
 @keys_group.command("show", short_help="List the periods held and retired (no secret is shown).")
-@click.option("-i", "--identity", required=True, type=click.Path(dir_okay=False), help="The period identity file.")
-@click.option("--passphrase-file", type=click.Path(dir_okay=False), help="Its passphrase (first line).")
+@_identity_option
+@_passphrase_option
 def show(identity: str, passphrase_file: str | None) -> None:
     """One line per period: its first day, and whether its key is held or when it was retired."""
     ring, _ = read_keyring(identity, passphrase_file)
@@ -40,8 +44,8 @@ def show(identity: str, passphrase_file: str | None) -> None:
 
 
 @keys_group.command("retire", short_help="Destroy the keys of periods that ended before a day.")
-@click.option("-i", "--identity", required=True, type=click.Path(dir_okay=False), help="The period identity file.")
-@click.option("--passphrase-file", type=click.Path(dir_okay=False), help="Its passphrase (first line).")
+@_identity_option
+@_passphrase_option
 @click.option("--before", "before", required=True, type=click.DateTime(["%Y-%m-%d"]),
               help="Retire every period that ended on or before this day.")
 @click.option("--apply", "apply", is_flag=True, help="Rewrite the identity file (without it: only say what is due).")

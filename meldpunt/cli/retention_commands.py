@@ -16,23 +16,22 @@ from crypto.case.decisions import today
 from crypto.case.schema import database_errors, open_case
 from crypto.periods import keyring as keyring_module
 from meldpunt.cli.key_commands import read_keyring, write_keyring
+from meldpunt.cli.options import ANALYST_HELP, case_option, file_option, passphrase_file_option
 
 _SHOWN = 20  # ids listed in one line; the audit entry and --history hold them all
 
 
 @click.command("retention", short_help="Retention: what is due, removing it, destroying old period keys.")
-@click.option("--case", "case_dir", required=True, envvar="MELDPUNT_CASE", type=click.Path(file_okay=False),
-              help="The case file's folder (or MELDPUNT_CASE).")
-@click.option("--analyst", envvar="MELDPUNT_ANALYST",
-              help="Your name, as it goes into the audit log (or MELDPUNT_ANALYST); needed with --set and --apply.")
+@case_option
+@click.option("--analyst", envvar="MELDPUNT_ANALYST", help=ANALYST_HELP + "; needed with --set and --apply.")
 @click.option("--set", "settings", multiple=True, metavar="KIND=DAYS",
               help="Change the policy (audited): reports=DAYS (a report's content), contact=DAYS (its contact "
                    "answer), addresses=DAYS (after its last report, unless assessed illegal); repeatable.")
 @click.option("--apply", "apply", is_flag=True, help="Remove what is due (without it: only say what is due).")
-@click.option("-i", "--identity", type=click.Path(dir_okay=False),
-              help="A period identity file (meldpunt keygen --periods): with --apply, destroy the keys of the "
-                   "periods whose reports are all past the reports' limit, rewriting it in place.")
-@click.option("--passphrase-file", type=click.Path(dir_okay=False), help="The identity file's passphrase.")
+@file_option("-i", "--identity",
+             help="A period identity file (meldpunt keygen --periods): with --apply, destroy the keys of the "
+                  "periods whose reports are all past the reports' limit, rewriting it in place.")
+@passphrase_file_option("The identity file's passphrase.")
 @click.option("--history", is_flag=True, help="Only list what retention removed so far, when and under which policy.")
 def retention_command(case_dir: str, analyst: str | None, settings: tuple[str, ...], apply: bool,
                       identity: str | None, passphrase_file: str | None, history: bool) -> None:

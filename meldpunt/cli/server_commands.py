@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import click
 
-_config_option = click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False),
-                              help="The server's configuration file.")
+from meldpunt.cli.options import config_option, file_option, folder_option
+
+_config_option = config_option()
 
 # -- the staff workflow's server side (export, purge) ------------------------------------------
 
 
 @click.command("export", short_help="Export sealed reports to a bundle (server).")
 @_config_option
-@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
-              help="Bundle file to write (a new name, e.g. on the removable medium).")
+@file_option("--out", "out_path", required=True,
+             help="Bundle file to write (a new name, e.g. on the removable medium).")
 def export(config_path: str, out_path: str) -> None:
     """Export every report not yet purged into one bundle (server)."""
     from onion_service.config import load_config
@@ -35,8 +36,8 @@ def export(config_path: str, out_path: str) -> None:
 
 @click.command("purge", short_help="Delete acknowledged reports (server).")
 @_config_option
-@click.option("--ack", "ack_path", required=True, type=click.Path(dir_okay=False),
-              help="The acknowledgement `meldpunt open` wrote on the offline machine.")
+@file_option("--ack", "ack_path", required=True,
+             help="The acknowledgement `meldpunt open` wrote on the offline machine.")
 def purge(config_path: str, ack_path: str) -> None:
     """Delete the reports an acknowledgement lists, matched by id and hash (server)."""
     from onion_service.config import load_config
@@ -111,10 +112,8 @@ def serve(config_path: str, local_only: bool, port: int | None) -> None:
 
 
 @click.command("extension", short_help="Build the hotline's browser extension (server).")
-@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False),
-              help="The server's configuration file: the hotline's name, web.public_hosts.")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
-              help="Directory for the unpacked extension and its zip.")
+@config_option("The server's configuration file: the hotline's name, web.public_hosts.")
+@folder_option("--out", "out_dir", required=True, help="Directory for the unpacked extension and its zip.")
 @click.option("--onion-address", default=None,
               help="The form's onion address (default: the one of the key in data_dir).")
 def extension(config_path: str, out_dir: str, onion_address: str | None) -> None:
@@ -132,9 +131,9 @@ def extension(config_path: str, out_dir: str, onion_address: str | None) -> None
 
 
 @click.command("demo", short_help="Run everything on a private Tor network (development).")
-@click.option("--data-dir", type=click.Path(file_okay=False), default=None,
-              help="Where the demo keeps its key, reports and onion address "
-                   "(default: ~/.local/share/meldpunt-demo).")
+@folder_option("--data-dir", default=None,
+               help="Where the demo keeps its key, reports and onion address "
+                    "(default: ~/.local/share/meldpunt-demo).")
 @click.option("--backends", type=click.IntRange(1, 8), default=None,
               help="Run this many meldpunt backends behind one Onionbalance frontend address "
                    "(needs Debian's onionbalance and --database-url).")

@@ -7,6 +7,7 @@ crypto/staff/lookup.py, and their failures are crypto.errors.Error, turned into 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sys
 from collections import defaultdict
@@ -19,6 +20,7 @@ from crypto.staff.display import visible
 from crypto.staff.lookup import find_by_receipt, format_record
 from crypto.staff.opening import open_bundle
 from meldpunt.cli import passphrase
+from meldpunt.cli.options import folder_option, staff_identities_option, staff_passphrase_option
 
 # Failed ids listed per reason; the rest are counted.
 _SHOWN_PER_REASON = 20
@@ -30,12 +32,9 @@ class SomeReportsFailed(Error):
 
 @click.command("open", short_help="Open an exported bundle (offline, staff).")
 @click.argument("bundle", type=click.Path(dir_okay=False))
-@click.option("-i", "--identity", "identity_files", multiple=True, required=True,
-              type=click.Path(dir_okay=False), help="Identity file (plain or passphrase-protected); repeatable.")
-@click.option("--passphrase-file", type=click.Path(dir_okay=False),
-              help="Read the identity files' passphrase from this file instead of asking.")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
-              help="Directory for the opened reports (created, mode 0700).")
+@staff_identities_option
+@staff_passphrase_option
+@folder_option("--out", "out_dir", required=True, help="Directory for the opened reports (created, mode 0700).")
 def open_command(bundle: str, identity_files: tuple[str, ...], passphrase_file: str | None, out_dir: str) -> None:
     """Open an exported bundle offline: reports, overview, CSV and the acknowledgement."""
     identities = []
@@ -65,11 +64,12 @@ def open_command(bundle: str, identity_files: tuple[str, ...], passphrase_file: 
     total = len(result.opened) + len(result.failures)
     click.echo(f"Opened {len(result.opened)} of {total} reports into {out_dir} "
                f"({result.total_in_dir} reports there in all).")
-    click.echo(f"  Read them in:        {os.path.join(out_dir, 'index.html')}")
-    click.echo(f"  For the case system: {os.path.join(out_dir, 'reports.csv')}, {os.path.join(out_dir, 'urls.txt')}")
+    at = functools.partial(os.path.join, out_dir)
+    click.echo(f"  Read them in:        {at('index.html')}")
+    click.echo(f"  For the case system: {at('reports.csv')}, {at('urls.txt')}")
     if result.ack_written:
-        click.echo(f"  Acknowledgement:     {os.path.join(out_dir, 'ack')}: carry it to the server and run "
-                   "`meldpunt purge --config FILE --ack ACK`.")
+        purge = "meldpunt purge --config FILE --ack ACK"
+        click.echo(f"  Acknowledgement:     {at('ack')}: carry it to the server and run `{purge}`.")
     if result.failures:
         by_reason: dict[str, list[str]] = defaultdict(list)
         for rid, reason in result.failures:

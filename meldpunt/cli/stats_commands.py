@@ -13,22 +13,21 @@ from crypto.case.stats import compute
 from crypto.case.stats_charts import import_early, library
 from crypto.case.stats_output import DEFAULT_THRESHOLD, NO_CHARTS, write_report
 from crypto.case.stats_periods import BY, Period, parse_day, read_campaigns
+from meldpunt.cli.options import case_option, file_option, folder_option
 
 
 @click.command("stats", short_help="The hotline's numbers over a period, as CSV and an HTML page.")
-@click.option("--case", "case_dir", required=True, envvar="MELDPUNT_CASE", type=click.Path(file_okay=False),
-              help="The case file's folder (or MELDPUNT_CASE).")
+@case_option
 @click.option("--from", "start", required=True, help="First day of the period (YYYY-MM-DD).")
 @click.option("--to", "end", required=True, help="Last day of the period, included (YYYY-MM-DD).")
 @click.option("--by", type=click.Choice(BY), default="month", show_default=True,
               help="The step of the reports-received table and chart.")
-@click.option("--campaigns", "campaigns_path", type=click.Path(dir_okay=False),
-              help="A file of campaign dates, one `YYYY-MM-DD tag` a line, marked on the chart and compared.")
+@file_option("--campaigns", "campaigns_path",
+             help="A file of campaign dates, one `YYYY-MM-DD tag` a line, marked on the chart and compared.")
 @click.option("--threshold", type=click.IntRange(1, 1000), default=DEFAULT_THRESHOLD, show_default=True,
               help="Counts below this are shown as \"< N\".")
 @click.option("--internal", is_flag=True, help="Show every figure exactly (not for publication).")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
-              help="Folder to create (mode 0700) for the CSV files and stats.html.")
+@folder_option("--out", "out_dir", required=True, help="Folder to create (mode 0700) for the CSV files and stats.html.")
 @click.option("--force", is_flag=True, help="Write into --out even if it exists.")
 def stats_command(case_dir: str, start: str, end: str, by: str, campaigns_path: str | None, threshold: int,
                   internal: bool, out_dir: str, force: bool) -> None:

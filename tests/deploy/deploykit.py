@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -149,3 +150,15 @@ class Box:
                     digest = hashlib.sha256(path.read_bytes()).hexdigest()
                 out[str(path.relative_to(self.root))] = (st.st_mode, st.st_size, digest, st.st_mtime_ns)
         return out
+
+
+def stop_group(proc: subprocess.Popen, *, timeout: float) -> None:
+    """Ends a process started in its own group (start_new_session) and all it started: TERM, and
+    KILL after `timeout` seconds."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()

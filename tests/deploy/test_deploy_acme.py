@@ -42,6 +42,13 @@ def get(port: int, host: str, path: str) -> tuple[int, dict[str, str], bytes]:
         conn.close()
 
 
+def _site(box: Box, tmp_path: Path, https_port: int, http_port: int) -> str:
+    """The installed site, as nginx runs it on loopback in the test."""
+    return on_loopback((box.root / "etc/nginx/conf.d/meldpunt.conf").read_text(), https_port=https_port,
+                       http_port=http_port, socket_path=tmp_path / "https.sock", log_dir=tmp_path / "log",
+                       root=box.root)
+
+
 def test_port_80_serves_acme_challenges_from_the_webroot_and_redirects_the_rest(tmp_path: Path):
     (tmp_path / "box").mkdir()
     box = Box(tmp_path / "box")
@@ -58,9 +65,7 @@ def test_port_80_serves_acme_challenges_from_the_webroot_and_redirects_the_rest(
 
     (tmp_path / "log").mkdir()
     https_port, http_port = free_port(), free_port()
-    site = on_loopback((box.root / "etc/nginx/conf.d/meldpunt.conf").read_text(), https_port=https_port,
-                       http_port=http_port, socket_path=tmp_path / "https.sock", log_dir=tmp_path / "log",
-                       root=box.root)
+    site = _site(box, tmp_path, https_port, http_port)
     nginx = Nginx(tmp_path / "nginx", site, https_port=https_port).start()
     try:
         status, headers, body = get(http_port, NAME, "/.well-known/acme-challenge/tok3n_-A")
@@ -126,9 +131,7 @@ def test_certbot_issues_and_renews_through_the_webroot_and_nginx_loads_it_unaide
     https_port, http_port = free_port(), free_port()
 
     def site() -> str:
-        return on_loopback((box.root / "etc/nginx/conf.d/meldpunt.conf").read_text(), https_port=https_port,
-                           http_port=http_port, socket_path=tmp_path / "https.sock", log_dir=tmp_path / "log",
-                           root=box.root)
+        return _site(box, tmp_path, https_port, http_port)
 
     nginx = Nginx(tmp_path / "nginx", site(), https_port=https_port).start()
     procs: list[subprocess.Popen] = []

@@ -22,194 +22,31 @@ import base64
 import hashlib
 import re
 import secrets
-import socket
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from onion_service.config import load_config
 from onion_service.store import open_store
-from tests.deploy.deploykit import ROOT, Box
-from tests.deploy.nginxkit import Nginx, https_request, make_certificate, on_loopback
+from tests.deploy.nginxkit import https_request
+from tests.deploy.routekit import CLIENT, NAMES, ONION, route_fixture  # noqa: F401 (the `route` fixture)
 from tests.formkit import form_body, report_body
-from tests.harness import Server, free_port, proxy_line, write_config
+from tests.harness import proxy_line
 from tests.kit import CHROMIUM_FLAGS
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not Path("/usr/sbin/nginx").exists(), reason="needs Debian's nginx (make test-deps)")]
 
-NAMES = ["report.example.org", "www.report.example.org"]
-ONION = "abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrstuvwx.onion"
-CLIENT = "127.86.53.19"  # the reporter's address, as nginx sees it
 XFF = f"203.0.113.{secrets.randbelow(200) + 20}"
 UA = f"Mozilla/5.0 (X11; Linux x86_64) canary-agent-{secrets.token_hex(6)}"
 # A client that sends too much too fast, and a reporter at the same time (addresses of their own).
 FLOODER, POSTER, REPORTER = "127.86.53.66", "127.86.53.67", "127.86.53.77"
 CANARIES = [CLIENT, XFF, UA, UA.rsplit(" ", 1)[1], FLOODER, POSTER, REPORTER]
-CERT, KEY = "/etc/ssl/meldpunt/fullchain.pem", "/etc/ssl/meldpunt/privkey.pem"
 CHROMIUM = "/usr/lib/chromium/chromium"
 
 
-def install_with_proxy(box: Box, *extra: str, expect: int = 3):
-    # 3: installed, not started (the configuration is the example's until a test writes its own).
-    return box.run("install.sh", "--no-start", *[a for n in NAMES for a in ("--https-proxy", n)],
-                   "--https-cert", CERT, "--https-key", KEY, *extra, expect=expect)
-
-
-def boxed(tmp: Path) -> Box:
-    box = Box(tmp)
-    (box.root / "etc/nginx/conf.d").mkdir(parents=True)  # as Debian's nginx package leaves it
-    make_certificate(box.root / CERT.lstrip("/"), box.root / KEY.lstrip("/"), NAMES)
-    return box
-
-
-def test_install_renders_a_site_nginx_accepts_and_uninstall_removes_it(tmp_path):
-    box = boxed(tmp_path)
-    (box.root / "etc/nginx/sites-available").mkdir()
-    (box.root / "etc/nginx/sites-available/default").write_text("# Debian's default site\n")
-    (box.root / "etc/nginx/sites-enabled").mkdir()
-    (box.root / "etc/nginx/sites-enabled/default").symlink_to("/etc/nginx/sites-available/default")
-    before = box.snapshot()
-
-    first = install_with_proxy(box)
-    assert "nginx -t -q" in box.calls(), "install.sh must have nginx check the site"
-    assert "systemctl reload-or-restart nginx.service" in box.calls()
-    # The configuration's public_hosts is still empty: install.sh says so, and changes nothing in it.
-    assert "does not list report.example.org, www.report.example.org" in first.stderr
-    site = (box.root / "etc/nginx/conf.d/meldpunt.conf").read_text()
-    assert "server_name report.example.org www.report.example.org;" in site and not re.search(r"@[A-Z_]+@", site)
-    assert f"ssl_certificate {CERT};" in site and f"ssl_certificate_key {KEY};" in site
-    assert not (box.root / "etc/nginx/sites-enabled/default").exists()
-    # nginx gets a socket directory of its own; tor's stays closed to it (no ACL on /run/meldpunt).
-    assert (box.root / "etc/tmpfiles.d/meldpunt-https.conf").read_text().splitlines()[-1] == \
-        "d /run/meldpunt-https 0750 meldpunt www-data -"
-    assert "upstream meldpunt_web {" in site and "server unix:/run/meldpunt-https/https.sock;" in site
-    assert "unix:/run/meldpunt/" not in site  # tor's socket (a comment may name it)
-    assert "web.https_bind in the configuration is not" in first.stderr
-    page = box.root / "usr/local/share/meldpunt/nginx/meldpunt-busy.html"
-    assert page.read_bytes() == (ROOT / "deploy/nginx/busy.html").read_bytes()
-
-    snapshot = box.snapshot()
-    install_with_proxy(box)
-    assert box.snapshot() == snapshot, "a second run must change nothing"
-    assert not any(c.startswith("systemctl reload") for c in box.calls())
-
-    box.run("uninstall.sh")
-    after = box.snapshot()
-    assert not [p for p in after if "nginx" in p and p not in before]
-    assert (box.root / "etc/nginx/sites-enabled/default").is_symlink()
-    assert "systemctl reload nginx.service" in box.calls()
-
-
-def test_install_refuses_what_nginx_would_not_take(tmp_path):
-    box = boxed(tmp_path)
-    for args, words in [
-        (["--https-proxy", "report.example.org"], "goes with --https-cert"),
-        (["--https-proxy", "Report.example.org", "--https-cert", CERT, "--https-key", KEY], "lower case"),
-        (["--https-proxy", "x.onion", "--https-cert", CERT, "--https-key", KEY], "DNS name"),
-        (["--https-proxy", "report.example.org", "--https-cert", "/etc/x;y", "--https-key", KEY], "no spaces"),
-    ]:
-        result = box.run("install.sh", "--no-start", *args, check=False)
-        assert result.returncode == 2 and words in result.stderr, (args, result.stderr)
-    # A certificate nginx cannot load: nginx -t fails, and nginx is not reloaded.
-    (box.root / KEY.lstrip("/")).write_text("not a key\n")
-    result = box.run("install.sh", "--no-start", "--https-proxy", NAMES[0], "--https-cert", CERT,
-                     "--https-key", KEY, check=False)
-    assert result.returncode != 0 and "nginx does not accept" in result.stderr
-    assert not any(c.startswith("systemctl reload") for c in box.calls())
-
-
 # --- the live route ---------------------------------------------------------------------------------
-
-
-class Relay:
-    """Chromium cannot choose its source address: it connects here, and every connection goes on
-    to nginx from CLIENT."""
-
-    def __init__(self, target_port: int) -> None:
-        self.target = target_port
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.closed = False
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while not self.closed:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return  # closed
-            upstream = socket.create_connection(("127.0.0.1", self.target), timeout=30, source_address=(CLIENT, 0))
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pipe(src: socket.socket, dst: socket.socket) -> None:
-        try:
-            while data := src.recv(65536):
-                dst.sendall(data)
-        except OSError:
-            pass  # the other side closed
-        finally:
-            for s in (src, dst):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass  # already shut
-
-    def close(self) -> None:
-        self.closed = True
-        self.listener.close()
-
-
-class Route:
-    def __init__(self, box, server, config, nginx, relay, http_port) -> None:
-        self.box, self.server, self.config, self.nginx, self.relay = box, server, config, nginx, relay
-        self.http_port = http_port
-
-    def get(self, host: str | None, path: str = "/nl/", *, sni: str = NAMES[0], source: str = CLIENT, **kw):
-        return https_request(self.nginx.https_port, sni=sni, host=host, path=path, source=source, **kw)
-
-
-@pytest.fixture(scope="module")
-def route(tmp_path_factory, staff):
-    base = tmp_path_factory.mktemp("https")
-    (base / "box").mkdir()
-    box = boxed(base / "box")
-    install_with_proxy(box)
-    rendered = (box.root / "etc/nginx/conf.d/meldpunt.conf").read_text()
-
-    # /run/meldpunt/web.sock and /run/meldpunt-https/https.sock, as the units and tmpfiles make them.
-    sock, https_sock = base / "run" / "web.sock", base / "run-https" / "https.sock"
-    sock.parent.mkdir()
-    https_sock.parent.mkdir()
-    (base / "tmp").mkdir()
-    (base / "data").mkdir(mode=0o700)
-    # What the unit copies from tor's hostname file before each start.
-    (base / "data" / "onion-address").write_text(ONION + "\n")
-    config_path = write_config(base / "meldpunt.toml", base / "data", staff.recipient, form_min_seconds=1,
-                               public_hosts=NAMES, bind=f"unix:{sock}", https_bind=f"unix:{https_sock}",
-                               tor={"control": "torrc"})
-    config = load_config(config_path)
-    assert config.tor.circuit_ids, "the default, as deployed"
-    server = Server(config_path, base / "logs", tmpdir=base / "tmp", unix_socket=sock, https_socket=https_sock,
-                    circuit_ids=True, deployed=True).start()
-    https_port, http_port = free_port(), free_port()
-    site = on_loopback(rendered, https_port=https_port, http_port=http_port, socket_path=https_sock,
-                       log_dir=base / "nginx" / "log", root=box.root)
-    nginx = Nginx(base / "nginx", site, https_port=https_port)
-    checked = nginx.test()
-    assert checked.returncode == 0, checked.stderr
-    nginx.start()
-    relay = Relay(https_port)
-    try:
-        yield Route(box, server, config, nginx, relay, http_port)
-    finally:
-        relay.close()
-        nginx.stop()
-        server.stop()
 
 
 @pytest.fixture(scope="module")

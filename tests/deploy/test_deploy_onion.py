@@ -9,9 +9,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import stat
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -20,14 +18,14 @@ import pytest
 import requests
 
 from crypto.age import keys
-from tests.deploy.deploykit import DEPLOY
-from tests.deploy.test_deploy_sandbox import NOBODY, RECEIPT, TOKEN, _can_sandbox, sandboxed
+from tests.deploy.deploykit import DEPLOY, stop_group
+from tests.deploy.sandboxkit import NOBODY, RECEIPT, TOKEN, can_sandbox, sandboxed
 from tests.formkit import report_fields
 from tests.harness import write_config
 
 pytestmark = [
     pytest.mark.tor,
-    pytest.mark.skipif(not _can_sandbox(), reason="needs root and network/mount namespaces (unshare)"),
+    pytest.mark.skipif(not can_sandbox(), reason="needs root and network/mount namespaces (unshare)"),
 ]
 ONION_LINE = re.compile(r"^onion: http://([a-z2-7]{56}\.onion)/$", re.M)
 
@@ -106,13 +104,7 @@ def test_a_report_over_tor_reaches_the_sandboxed_server_through_unix_sockets_onl
                               data=report_fields(token, urls="http://example.org/deploy-test"))
         assert answer.status_code == 200 and RECEIPT.search(answer.text), answer.text[-2000:]
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        stop_group(proc, timeout=30)
 
     from onion_service.store import open_store
 

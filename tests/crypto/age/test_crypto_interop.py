@@ -28,6 +28,14 @@ SIZES = [0, 1, 65535, 65536, 65537, 3 * 65536 + 7]
 CLI_SIZE = 2048
 
 
+def age_keygen(tmp_path: Path) -> tuple[Path, str]:
+    """An X25519 identity file from age-keygen (tmp_path/key), and its recipient."""
+    key = tmp_path / "key"
+    subprocess.run([AGE_KEYGEN, "-o", str(key)], check=True, capture_output=True, timeout=30)
+    recipient = subprocess.run([AGE_KEYGEN, "-y", str(key)], check=True, capture_output=True, timeout=30)
+    return key, recipient.stdout.decode().strip()
+
+
 def seal(recipient: str, plaintext: bytes, armor: bool, *, cli: bool) -> bytes:
     if cli:
         return meldpunt("encrypt", "-r", recipient, *(["-a"] if armor else []),
@@ -100,10 +108,7 @@ def test_age_opens_our_x25519_files(ours, armor):
 
 @pytest.mark.parametrize("armor", [False, True])
 def test_we_open_age_x25519_files(tmp_path, armor):
-    key = tmp_path / "key"
-    subprocess.run([AGE_KEYGEN, "-o", str(key)], check=True, capture_output=True, timeout=30)
-    recipient = subprocess.run([AGE_KEYGEN, "-y", str(key)], check=True, capture_output=True,
-                               timeout=30).stdout.decode().strip()
+    key, recipient = age_keygen(tmp_path)
     for size, cli in cases():
         plaintext = os.urandom(size)
         sealed = run_age("-r", recipient, *(["-a"] if armor else []), input=plaintext)
@@ -143,10 +148,7 @@ def test_we_open_age_passphrase_files_and_age_protected_identities(tmp_path):
     assert result.stdout == b"from age -p"
 
     # An identity file protected with `age -p -a`, used with meldpunt decrypt -i.
-    key = tmp_path / "key"
-    subprocess.run([AGE_KEYGEN, "-o", str(key)], check=True, capture_output=True, timeout=30)
-    recipient = subprocess.run([AGE_KEYGEN, "-y", str(key)], check=True, capture_output=True,
-                               timeout=30).stdout.decode().strip()
+    key, recipient = age_keygen(tmp_path)
     code, output = run_in_terminal([AGE, "-p", "-a", "-o", str(tmp_path / "key.age"), str(key)],
                                    [PASSPHRASE, PASSPHRASE])
     assert code == 0, output

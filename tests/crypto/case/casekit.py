@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import sqlite3
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from click.testing import CliRunner
 
 from crypto.case.audit import GENESIS, canonical, chain_hash
 from meldpunt.cli import main
+from tests.crypto.staff.staffkit import new_identity, seal, write_bundle
 
 ANALYST = "Test Analyst"
 
@@ -27,6 +29,28 @@ def ok(*args):
     result = run(*args)
     assert result.exit_code == 0, (args, result.output, result.stderr)
     return result
+
+
+def imported_case(tmp_path: Path, dated_reports, kind: str = "pq", case: Path | None = None) -> Path:
+    """A case file (tmp_path/case unless given) holding dated_reports, (report, day) pairs, sealed to
+    a new staff key of this kind, written to one bundle and imported with `case import`."""
+    identity, key = new_identity(tmp_path, kind=kind)
+    recipients = [identity.recipient()]
+    write_bundle(tmp_path / "b.tar", [(secrets.token_bytes(16), seal(r, recipients), day) for r, day in dated_reports])
+    case = case or tmp_path / "case"
+    ok("case", "import", "--case", case, "-i", key, tmp_path / "b.tar")
+    return case
+
+
+def case_assess(case, *args):
+    """`case assess --case CASE ARGS...`, which must succeed."""
+    return ok("case", "assess", "--case", case, *args)
+
+
+def address_ids(case: Path) -> list[int]:
+    """The case file's address ids, in the order of their URLs."""
+    with db(case) as conn:
+        return [aid for (aid,) in conn.execute("SELECT id FROM addresses ORDER BY url")]
 
 
 def case_state(case_dir: Path) -> dict[str, object]:

@@ -8,12 +8,11 @@ import datetime
 import io
 import json
 import re
-import secrets
 
 import pytest
 
-from tests.crypto.case.casekit import db, ok, run
-from tests.crypto.staff.staffkit import make_report, new_identity, seal, write_bundle
+from tests.crypto.case.casekit import case_assess, db, imported_case, ok, run
+from tests.crypto.staff.staffkit import make_report
 
 DAY = datetime.date(2026, 11, 20)
 HOSTILE_URL = "http://evil.test/\u202egpj.exe<script>alert(1)</script>"
@@ -22,16 +21,11 @@ HOSTILE_URL = "http://evil.test/\u202egpj.exe<script>alert(1)</script>"
 @pytest.fixture
 def case(tmp_path):
     """A case file with six addresses: a0..a4 named by 5..1 reports, and HOSTILE_URL once."""
-    identity, key = new_identity(tmp_path)
-    items = []
+    reports = []
     for n in range(5):
         urls = tuple(f"http://a{i}.test/" for i in range(n + 1))
-        report = make_report(n, urls=urls + ((HOSTILE_URL,) if n == 0 else ()), child_in_danger=False)
-        items.append((secrets.token_bytes(16), seal(report, [identity.recipient()]), DAY))
-    write_bundle(tmp_path / "b.tar", items)
-    case = tmp_path / "case"
-    ok("case", "import", "--case", case, "-i", key, tmp_path / "b.tar")
-    return case
+        reports.append((make_report(n, urls=urls + ((HOSTILE_URL,) if n == 0 else ()), child_in_danger=False), DAY))
+    return imported_case(tmp_path, reports)
 
 
 def _ids(case) -> dict[str, int]:
@@ -52,12 +46,11 @@ def test_the_whole_assessment_flow(case, tmp_path):
     assert queue[:4] == a[:4] and set(queue[4:]) == {a[4], ids[HOSTILE_URL]}
 
     analyst = ("--analyst", "Analyst One")
-    ok("case", "assess", "--case", case, *analyst, "--verdict", "baseline", "--age-group", "prepubescent",
-       "--country", "nl", "--provider", "Host A B.V.", "--note", "seen 2026-11-21", a[0], a[1])
-    ok("case", "assess", "--case", case, *analyst, "--verdict", "national", "--country", "DE",
-       "--provider", "host a b.v.", a[2])
-    ok("case", "assess", "--case", case, *analyst, "--verdict", "baseline", "--provider", "Other Host", a[3])
-    ok("case", "assess", "--case", case, *analyst, "--verdict", "not-illegal", "--provider", "Host A B.V.", a[4])
+    case_assess(case, *analyst, "--verdict", "baseline", "--age-group", "prepubescent",
+                "--country", "nl", "--provider", "Host A B.V.", "--note", "seen 2026-11-21", a[0], a[1])
+    case_assess(case, *analyst, "--verdict", "national", "--country", "DE", "--provider", "host a b.v.", a[2])
+    case_assess(case, *analyst, "--verdict", "baseline", "--provider", "Other Host", a[3])
+    case_assess(case, *analyst, "--verdict", "not-illegal", "--provider", "Host A B.V.", a[4])
     assert _queue_ids(case) == [ids[HOSTILE_URL]]  # only the unassessed one is left to triage
     assert _queue_ids(case, "--status", "assessed") == a
 
@@ -114,7 +107,7 @@ def _listed(letter: str) -> set[str]:
 
 def test_a_changed_byte_in_the_audit_log_is_found(case):
     ids = _ids(case)
-    ok("case", "assess", "--case", case, "--analyst", "A", "--verdict", "baseline", ids["http://a0.test/"])
+    case_assess(case, "--analyst", "A", "--verdict", "baseline", ids["http://a0.test/"])
     ok("case", "status", "--case", case, "--analyst", "A", "--set", "notice-sent", ids["http://a0.test/"])
     ok("case", "verify", "--case", case)
     with db(case) as conn:
@@ -127,7 +120,7 @@ def test_a_changed_byte_in_the_audit_log_is_found(case):
 def test_a_change_beside_the_log_is_found(case):
     ids = _ids(case)
     aid = ids["http://a0.test/"]
-    ok("case", "assess", "--case", case, "--analyst", "A", "--verdict", "baseline", aid)
+    case_assess(case, "--analyst", "A", "--verdict", "baseline", aid)
     with db(case) as conn:
         conn.execute("UPDATE addresses SET status = 'removed' WHERE id = ?", (aid,))
     result = run("case", "verify", "--case", case)
@@ -177,18 +170,12 @@ def test_terminal_and_page_show_report_text_inert(case):
 
 
 def test_queue_filters(tmp_path):
-    identity, key = new_identity(tmp_path)
     other_day = datetime.date(2026, 11, 21)
-    items = [
-        (secrets.token_bytes(16), seal(make_report(1, urls=("http://img.test/",), kinds=("images",), found_on="forum",
-                                                   child_in_danger=False), [identity.recipient()]), DAY),
-        (secrets.token_bytes(16), seal(make_report(2, urls=("http://vid.test/",), kinds=("videos", "text"),
-                                                   found_on="chat", child_in_danger=True), [identity.recipient()]),
+    case = imported_case(tmp_path, [
+        (make_report(1, urls=("http://img.test/",), kinds=("images",), found_on="forum", child_in_danger=False), DAY),
+        (make_report(2, urls=("http://vid.test/",), kinds=("videos", "text"), found_on="chat", child_in_danger=True),
          other_day),
-    ]
-    write_bundle(tmp_path / "b.tar", items)
-    case = tmp_path / "case"
-    ok("case", "import", "--case", case, "-i", key, tmp_path / "b.tar")
+    ])
     ids = _ids(case)
     img, vid = ids["http://img.test/"], ids["http://vid.test/"]
     assert _queue_ids(case) == [vid, img]  # the child in danger first

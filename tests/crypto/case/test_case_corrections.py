@@ -7,12 +7,11 @@ import csv
 import datetime
 import io
 import json
-import secrets
 
 import pytest
 
-from tests.crypto.case.casekit import db, ok, run
-from tests.crypto.staff.staffkit import make_report, new_identity, seal, write_bundle
+from tests.crypto.case.casekit import address_ids, case_assess, db, imported_case, ok, run
+from tests.crypto.staff.staffkit import make_report
 
 DAY = datetime.date(2026, 11, 20)
 A = ("--analyst", "Analyst One")
@@ -22,13 +21,9 @@ B = ("--analyst", "Analyst Two")
 @pytest.fixture
 def case(tmp_path):
     """A case file with two addresses; (folder, their ids)."""
-    identity, key = new_identity(tmp_path)
     reports = [make_report(n, urls=(f"http://c{n}.test/",), child_in_danger=False) for n in range(2)]
-    write_bundle(tmp_path / "b.tar", [(secrets.token_bytes(16), seal(r, [identity.recipient()]), DAY) for r in reports])
-    case = tmp_path / "case"
-    ok("case", "import", "--case", case, "-i", key, tmp_path / "b.tar")
-    with db(case) as conn:
-        ids = [aid for (aid,) in conn.execute("SELECT id FROM addresses ORDER BY url")]
+    case = imported_case(tmp_path, [(r, DAY) for r in reports])
+    ids = address_ids(case)
     return case, ids
 
 
@@ -50,9 +45,9 @@ def _entries(case):
 
 def test_reassessing_keeps_what_is_not_given_and_records_old_and_new(case):
     case, (aid, _) = case
-    ok("case", "assess", "--case", case, *A, "--verdict", "national", "--country", "us", "--provider", "Cloudy Inc",
-       "--note", "login page first", aid)
-    out = ok("case", "assess", "--case", case, *B, "--verdict", "baseline", "--age-group", "prepubescent", aid).stdout
+    case_assess(case, *A, "--verdict", "national", "--country", "us", "--provider", "Cloudy Inc",
+                "--note", "login page first", aid)
+    out = case_assess(case, *B, "--verdict", "baseline", "--age-group", "prepubescent", aid).stdout
     assert out == f"Address {aid}: verdict national -> baseline; age group unknown -> prepubescent.\n"
     assert _assessment(case, aid) == ("baseline", "prepubescent", "US", "Cloudy Inc", "login page first", "Analyst Two")
     last = _entries(case)[-1]
@@ -62,7 +57,7 @@ def test_reassessing_keeps_what_is_not_given_and_records_old_and_new(case):
     assert "assessed baseline (age group unknown -> prepubescent; verdict national -> baseline)" in shown
     assert "Hosting:        Cloudy Inc, US" in shown
     # An empty value is given, and empties; nothing given at all confirms.
-    out = ok("case", "assess", "--case", case, *A, "--provider", "", aid).stdout
+    out = case_assess(case, *A, "--provider", "", aid).stdout
     assert out == f"Address {aid}: provider 'Cloudy Inc' -> (none).\n"
     assert ok("case", "assess", "--case", case, *A, aid).stdout == f"Address {aid}: unchanged.\n"
     ok("case", "verify", "--case", case)
@@ -77,10 +72,9 @@ def test_a_first_assessment_needs_a_verdict(case):
 
 def test_undo_restores_the_state_before_as_a_new_entry(case):
     case, (aid, other) = case
-    ok("case", "assess", "--case", case, *A, "--verdict", "baseline", "--provider", "Cloudy Inc", "--country", "US",
-       aid)
+    case_assess(case, *A, "--verdict", "baseline", "--provider", "Cloudy Inc", "--country", "US", aid)
     before = _assessment(case, aid)
-    ok("case", "assess", "--case", case, *B, "--verdict", "not-illegal", "--provider", "", aid)  # a mistake
+    case_assess(case, *B, "--verdict", "not-illegal", "--provider", "", aid)  # a mistake
     mistake = _entries(case)[-1]["seq"]
     out = ok("case", "undo", "--case", case, *B, mistake).stdout
     assert f"Address {aid}: undid entry {mistake}: " in out and "verdict not-illegal -> baseline" in out
@@ -119,7 +113,7 @@ def test_undo_restores_the_state_before_as_a_new_entry(case):
 
 def test_undoing_a_first_assessment_puts_the_address_back_in_triage(case):
     case, (aid, other) = case
-    ok("case", "assess", "--case", case, *A, "--verdict", "gone", aid)
+    case_assess(case, *A, "--verdict", "gone", aid)
     assert _queue(case) == [other]
     ok("case", "undo", "--case", case, *A, _entries(case)[-1]["seq"])
     assert _assessment(case, aid) is None
@@ -136,8 +130,8 @@ def test_undoing_a_first_assessment_puts_the_address_back_in_triage(case):
 
 def test_verify_finds_an_undo_whose_state_was_changed_beside_it(case):
     case, (aid, _) = case
-    ok("case", "assess", "--case", case, *A, "--verdict", "baseline", aid)
-    ok("case", "assess", "--case", case, *A, "--verdict", "national", aid)
+    case_assess(case, *A, "--verdict", "baseline", aid)
+    case_assess(case, *A, "--verdict", "national", aid)
     ok("case", "undo", "--case", case, *A, _entries(case)[-1]["seq"])
     with db(case) as conn:
         conn.execute("UPDATE assessments SET verdict = 'national' WHERE address = ?", (aid,))

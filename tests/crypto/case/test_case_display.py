@@ -14,8 +14,8 @@ import pytest
 
 from crypto.case.display import shown
 from crypto.case.normalise import address_key
-from tests.crypto.case.casekit import db, ok
-from tests.crypto.staff.staffkit import make_report, new_identity, seal, write_bundle
+from tests.crypto.case.casekit import case_assess, db, imported_case, ok
+from tests.crypto.staff.staffkit import make_report, seal, write_bundle
 
 DAY = datetime.date(2026, 11, 20)
 A = ("--analyst", "Analyst One")
@@ -44,13 +44,10 @@ def test_the_rule():
 
 @pytest.fixture
 def case(tmp_path):
-    identity, key = new_identity(tmp_path, kind="x25519")
     reports = [make_report(1, urls=(UNICODE,), child_in_danger=False),
                make_report(2, urls=(PUNY, RLO), child_in_danger=False),
                make_report(3, urls=(LOOKALIKE, "http://img-host.example/x"), child_in_danger=False)]
-    write_bundle(tmp_path / "b.tar", [(secrets.token_bytes(16), seal(r, [identity.recipient()]), DAY) for r in reports])
-    case = tmp_path / "case"
-    ok("case", "import", "--case", case, "-i", key, tmp_path / "b.tar")
+    case = imported_case(tmp_path, [(r, DAY) for r in reports], kind="x25519")
     return case
 
 
@@ -73,7 +70,7 @@ def test_one_rule_in_every_output(case, tmp_path):
     assert rows[str(ids["http://img-host.example/x"])]["url_warning"] == ""
 
     aids = [str(ids[u]) for u in (UNICODE, RLO, LOOKALIKE)]
-    ok("case", "assess", "--case", case, *A, "--verdict", "baseline", "--provider", "Host", *aids)
+    case_assess(case, *A, "--verdict", "baseline", "--provider", "Host", *aids)
     outputs = {
         "queue": ok("case", "queue", "--case", case, "--status", "all").stdout,
         "show": ok("case", "show", "--case", case, aids[1]).stdout,

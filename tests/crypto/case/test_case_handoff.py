@@ -9,7 +9,6 @@ import datetime
 import hashlib
 import io
 import json
-import secrets
 from pathlib import Path
 
 import pytest
@@ -18,9 +17,9 @@ from crypto.case.classification import EXTRA, categories
 from crypto.case.decisions import Assessment, assess
 from crypto.case.normalise import address_key
 from crypto.case.schema import open_case
-from tests.crypto.case.casekit import db, ok, run
+from tests.crypto.case.casekit import case_assess, db, imported_case, ok, run
 from tests.crypto.case.schemakit import errors
-from tests.crypto.staff.staffkit import make_report, new_identity, seal, write_bundle
+from tests.crypto.staff.staffkit import make_report
 
 SCHEMA = json.loads((Path(__file__).resolve().parents[3] / "docs" / "handoff.schema.json").read_text())
 D1, D2 = datetime.date(2026, 11, 1), datetime.date(2026, 11, 20)
@@ -30,7 +29,6 @@ NL_NEW, NL_OLD, DE = "http://nl-new.test/g", "http://nl-old.test/", "http://de.t
 
 @pytest.fixture
 def case(tmp_path):
-    identity, key = new_identity(tmp_path, kind="x25519")
     specs = [
         (make_report(1, urls=(NL_NEW,), description="two girls\nabout 6",
                      access="password: hunter2", seen_on="2026-11-18", found_on="forum", kinds=("images", "videos"),
@@ -40,10 +38,7 @@ def case(tmp_path):
         (make_report(3, urls=(NL_OLD,), description="old one", contact=""), D1),
         (make_report(4, urls=(DE,), description="german host", contact=""), D2),
     ]
-    items = [(secrets.token_bytes(16), seal(r, [identity.recipient()]), day) for r, day in specs]
-    write_bundle(tmp_path / "b.tar", items)
-    case = tmp_path / "case"
-    ok("case", "import", "--case", case, "-i", key, tmp_path / "b.tar")
+    case = imported_case(tmp_path, specs, kind="x25519")
     with db(case) as conn:
         by_key = dict(conn.execute("SELECT key, id FROM addresses"))
     ids = {url: by_key[address_key(url)] for url in (NL_NEW, NL_OLD, DE)}
@@ -162,9 +157,9 @@ def test_the_published_schema_knows_the_values_the_code_writes():
 
 def test_assess_takes_the_classification_fields_and_undo_restores_them(case):
     case, ids = case
-    out = ok("case", "assess", "--case", case, *A, "--activity", "non-penetrative", "--age-group", "pubescent",
-             "--gender", "male", "--virtual", "ai-generated", "--site-type", "image-host", "--commercial", "yes",
-             "--content-type", "image", ids[DE]).stdout
+    out = case_assess(case, *A, "--activity", "non-penetrative", "--age-group", "pubescent", "--gender", "male",
+                      "--virtual", "ai-generated", "--site-type", "image-host", "--commercial", "yes",
+                      "--content-type", "image", ids[DE]).stdout
     assert "activity (none) -> non-penetrative" in out and "virtual (none) -> ai-generated" in out
     shown = ok("case", "show", "--case", case, "--brief", ids[DE]).stdout
     assert "INHOPE baseline, IWF B, NCMEC B1" in shown and "virtual ai-generated" in shown

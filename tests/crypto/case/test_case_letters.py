@@ -5,14 +5,13 @@ recording the status and reference for exactly the addresses in the letters writ
 from __future__ import annotations
 
 import datetime
-import secrets
 
 import pytest
 
 from crypto.case.letters import FILE_NAME
 from crypto.case.normalise import address_key
-from tests.crypto.case.casekit import db, ok, run
-from tests.crypto.staff.staffkit import make_report, new_identity, seal, write_bundle
+from tests.crypto.case.casekit import case_assess, db, imported_case, ok, run
+from tests.crypto.staff.staffkit import make_report
 
 DAY = datetime.date(2026, 11, 20)
 A = ("--analyst", "Analyst One")
@@ -24,19 +23,15 @@ URLS = {
 
 @pytest.fixture
 def case(tmp_path):
-    identity, key = new_identity(tmp_path, kind="x25519")
     reports = [make_report(n, urls=(url,), child_in_danger=False) for n, url in enumerate(URLS.values())]
-    write_bundle(tmp_path / "b.tar", [(secrets.token_bytes(16), seal(r, [identity.recipient()]), DAY) for r in reports])
-    case = tmp_path / "case"
-    ok("case", "import", "--case", case, "-i", key, tmp_path / "b.tar")
+    case = imported_case(tmp_path, [(r, DAY) for r in reports], kind="x25519")
     with db(case) as conn:
         by_key = dict(conn.execute("SELECT key, id FROM addresses"))
     ids = {name: str(by_key[address_key(url)]) for name, url in URLS.items()}
-    ok("case", "assess", "--case", case, *A, "--verdict", "baseline", "--provider", "Host A",
-       ids["a"], ids["d"], ids["e"])
-    ok("case", "assess", "--case", case, *A, "--verdict", "national", "--provider", " host  a ", ids["b"])
-    ok("case", "assess", "--case", case, *A, "--verdict", "baseline", ids["c"])
-    ok("case", "assess", "--case", case, *A, "--verdict", "not-illegal", "--provider", "Host A", ids["f"])
+    case_assess(case, *A, "--verdict", "baseline", "--provider", "Host A", ids["a"], ids["d"], ids["e"])
+    case_assess(case, *A, "--verdict", "national", "--provider", " host  a ", ids["b"])
+    case_assess(case, *A, "--verdict", "baseline", ids["c"])
+    case_assess(case, *A, "--verdict", "not-illegal", "--provider", "Host A", ids["f"])
     config = tmp_path / "letters.toml"
     config.write_text('[letters]\nsender = "Testmeldpunt"\nreply_to = "ntd@meldpunt.test"\nreference_prefix = "MPT"\n')
     return case, ids, config
@@ -75,14 +70,14 @@ def test_stale_letters_are_refused_then_removed_with_force(case, tmp_path):
     out = tmp_path / "letters"
     assert _letters(case, config, out).exit_code == 0
     (old,) = [p.name for p in out.iterdir() if p.name != "index.txt"]
-    ok("case", "assess", "--case", case, *A, "--verdict", "not-illegal", ids["b"])  # the letter changes
+    case_assess(case, *A, "--verdict", "not-illegal", ids["b"])  # the letter changes
     result = _letters(case, config, out)
     assert result.exit_code != 0 and old in result.output and "--force" in result.output
     assert _letters(case, config, out, "--force").exit_code == 0
     (new,) = [p.name for p in out.iterdir() if p.name != "index.txt"]
     assert new != old and FILE_NAME.fullmatch(new)
     (out / "notes.txt").write_text("mine")
-    ok("case", "assess", "--case", case, *A, "--verdict", "baseline", ids["b"])
+    case_assess(case, *A, "--verdict", "baseline", ids["b"])
     result = _letters(case, config, out, "--force")
     assert result.exit_code != 0 and "notes.txt, which is not a letter" in result.output
     assert (out / "notes.txt").exists()

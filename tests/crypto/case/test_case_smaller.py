@@ -13,7 +13,7 @@ import secrets
 import pytest
 
 from crypto.case.handoff import HANDOFF_COLUMNS, QUEUE_COLUMNS, URL_COLUMNS
-from tests.crypto.case.casekit import case_state, db, ok, run
+from tests.crypto.case.casekit import case_assess, case_state, db, ok, run
 from tests.crypto.staff.staffkit import make_report, new_identity, seal, write_bundle
 
 DAY = datetime.date(2026, 11, 20)
@@ -60,7 +60,7 @@ def test_a_refused_bundle_among_several_is_named(tmp_path, case):
 def test_out_files_are_kept_unless_forced(tmp_path, case):
     with db(case) as conn:
         aid = conn.execute("SELECT min(id) FROM addresses").fetchone()[0]
-    ok("case", "assess", "--case", case, *A, "--verdict", "baseline", aid)
+    case_assess(case, *A, "--verdict", "baseline", aid)
     out = tmp_path / "handoff.csv"
     out.write_text("the last hand-off\n")
     result = run("case", "export", "--case", case, "--status", "assessed", "--out", out)
@@ -96,7 +96,7 @@ def _statuses(case):
 
 
 def test_ids_as_ranges_lists_files_and_standard_input(tmp_path, case):
-    ok("case", "assess", "--case", case, *A, "--verdict", "baseline", "1-3", "4,5", "6")
+    case_assess(case, *A, "--verdict", "baseline", "1-3", "4,5", "6")
     assert {aid for aid, st in _statuses(case).items() if st == "assessed"} == {1, 2, 3, 4, 5, 6}
     ids_file = tmp_path / "ids.txt"
     ids_file.write_text("# from the letters of today\n1 2\n3-4\n")
@@ -113,7 +113,7 @@ def test_the_queue_as_csv_feeds_a_command_and_as_json_is_whole(tmp_path, case):
     queue_csv.write_text(ok("case", "queue", "--case", case, "--format", "csv", "--limit", "3").stdout)
     rows = list(csv.DictReader(io.StringIO(queue_csv.read_text())))
     assert len(rows) == 3
-    ok("case", "assess", "--case", case, *A, "--verdict", "not-illegal", "--ids-from", queue_csv)
+    case_assess(case, *A, "--verdict", "not-illegal", "--ids-from", queue_csv)
     assessed = {aid for aid, st in _statuses(case).items() if st == "assessed"}
     assert assessed == {int(r["case_id"]) for r in rows}
     doc = json.loads(ok("case", "queue", "--case", case, "--format", "json").stdout)

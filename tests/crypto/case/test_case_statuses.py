@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime
 import os
-import secrets
 
 import pytest
 
@@ -13,21 +12,23 @@ from crypto.case.decisions import today
 from crypto.status import file as status_file
 from crypto.status.keys import VerifyKey
 from crypto.status.lookup import lookup_key
-from tests.crypto.case.casekit import case_state, db, ok, run
-from tests.crypto.staff.staffkit import make_report, new_identity, seal, write_bundle
+from tests.crypto.case.casekit import case_state, db, imported_case, ok, run
+from tests.crypto.staff.staffkit import make_report
 
 DAY = datetime.date(2026, 11, 20)
 ANALYST = ("--analyst", "Analyst One")
 
 
+def _report_status(runner, case_dir, *args, **kwargs):
+    """`case report-status` on this case file as ANALYST; `runner` is ok (must succeed) or run."""
+    return runner("case", "report-status", "--case", case_dir, *ANALYST, *args, **kwargs)
+
+
 @pytest.fixture
 def case(tmp_path):
     """A case file with three reports; (folder, their receipt codes)."""
-    identity, key = new_identity(tmp_path)
     reports = [make_report(n, urls=(f"http://s{n}.test/",)) for n in range(3)]
-    write_bundle(tmp_path / "b.tar", [(secrets.token_bytes(16), seal(r, [identity.recipient()]), DAY) for r in reports])
-    case = tmp_path / "case"
-    ok("case", "import", "--case", case, "-i", key, tmp_path / "b.tar")
+    case = imported_case(tmp_path, [(r, DAY) for r in reports])
     return case, [r.receipt for r in reports]
 
 
@@ -47,10 +48,9 @@ def test_statuses_flow_from_report_status_to_a_signed_file(case, signing_key, tm
     case_dir, codes = case
     key_path, public = signing_key
     # Any spelling of the code finds the report.
-    out = ok("case", "report-status", "--case", case_dir, *ANALYST, "--message", "abroad",
-             codes[0].lower().replace("-", ""), "forwarded").stdout
+    out = _report_status(ok, case_dir, "--message", "abroad", codes[0].lower().replace("-", ""), "forwarded").stdout
     assert "now shows forwarded (abroad)" in out
-    ok("case", "report-status", "--case", case_dir, *ANALYST, codes[1], "in-review")
+    _report_status(ok, case_dir, codes[1], "in-review")
 
     first = status_file.decode(_statuses(case_dir, key_path, tmp_path / "s1").read_bytes(), public)
     assert first.version == 1
@@ -63,7 +63,7 @@ def test_statuses_flow_from_report_status_to_a_signed_file(case, signing_key, tm
     for code in codes:
         assert code.encode() not in (tmp_path / "s1").read_bytes()
 
-    ok("case", "report-status", "--case", case_dir, *ANALYST, codes[0], "removed")
+    _report_status(ok, case_dir, codes[0], "removed")
     second = status_file.decode(_statuses(case_dir, key_path, tmp_path / "s2").read_bytes(), public)
     assert second.version == 2 and second.salt != first.salt
     entry = {e.key: e for e in second.entries}[lookup_key(second.salt, codes[0])]
@@ -78,7 +78,7 @@ def test_statuses_flow_from_report_status_to_a_signed_file(case, signing_key, tm
 
 def test_verify_sees_a_status_changed_beside_the_audit_log(case, tmp_path):
     case_dir, codes = case
-    ok("case", "report-status", "--case", case_dir, *ANALYST, codes[0], "in-review")
+    _report_status(ok, case_dir, codes[0], "in-review")
     with db(case_dir) as conn:
         conn.execute("UPDATE report_statuses SET state = 'removed'")
         conn.commit()
@@ -96,7 +96,7 @@ def test_refusals_change_nothing(case, signing_key, tmp_path):
         (("2345-6789-ABCD-EFGH", "closed"), "no report in the case file has the receipt code"),
         (("not-a-code", "closed"), "not a receipt code"),
     ]:
-        result = run("case", "report-status", "--case", case_dir, *ANALYST, *args)
+        result = _report_status(run, case_dir, *args)
         assert result.exit_code != 0 and message in result.output + result.stderr, result.output
     wrong = tmp_path / "not-a-key"
     wrong.write_text("hello\n")
@@ -118,9 +118,7 @@ def test_signing_key_is_protected_unless_asked_not_to(tmp_path):
     assert b"SECRET-KEY" not in data and oct(os.stat(tmp_path / "k").st_mode & 0o777) == "0o600"
     assert invoke("case", "signing-key", "-o", tmp_path / "k", "--no-passphrase").exit_code == 1  # never overwritten
     # The protected key signs once its passphrase is given.
-    identity, key = new_identity(tmp_path)
-    write_bundle(tmp_path / "b.tar", [(secrets.token_bytes(16), seal(make_report(0), [identity.recipient()]), DAY)])
-    ok("case", "import", "--case", tmp_path / "case", "-i", key, tmp_path / "b.tar")
+    imported_case(tmp_path, [(make_report(0), DAY)])
     result = invoke("case", "statuses", "--case", tmp_path / "case", *ANALYST, "--sign-key", tmp_path / "k",
                     "--passphrase-file", passphrase, "--out", tmp_path / "s", env=env)
     assert result.exit_code == 0, result.stderr
@@ -128,21 +126,17 @@ def test_signing_key_is_protected_unless_asked_not_to(tmp_path):
 
 
 def test_report_status_by_address_and_in_bulk(tmp_path):
-    identity, key = new_identity(tmp_path)
     # Five reports on one address (one of them on a second address too), one elsewhere.
     reports = [make_report(n, urls=("http://many.test/",) + (("http://two.test/",) if n == 0 else ()))
                for n in range(5)] + [make_report(9, urls=("http://lone.test/",))]
-    write_bundle(tmp_path / "b.tar", [(secrets.token_bytes(16), seal(r, [identity.recipient()]), DAY) for r in reports])
-    case_dir = tmp_path / "case"
-    ok("case", "import", "--case", case_dir, "-i", key, tmp_path / "b.tar")
+    case_dir = imported_case(tmp_path, [(r, DAY) for r in reports])
     with db(case_dir) as conn:
         ids = dict(conn.execute("SELECT url, id FROM addresses"))
-    out = ok("case", "report-status", "--case", case_dir, *ANALYST, "--address", ids["http://many.test/"],
-             "forwarded").stdout
+    out = _report_status(ok, case_dir, "--address", ids["http://many.test/"], "forwarded").stdout
     assert out == "5 report(s) now show forwarded; 0 already did.\n"
     # Again, with the lone report's code from standard input: only what changes is written.
-    result = run("case", "report-status", "--case", case_dir, *ANALYST, "--address", ids["http://two.test/"],
-                 "--receipts-from", "-", "forwarded", input=reports[5].receipt.lower() + "\n")
+    result = _report_status(run, case_dir, "--address", ids["http://two.test/"], "--receipts-from",
+                            "-", "forwarded", input=reports[5].receipt.lower() + "\n")
     assert result.exit_code == 0 and result.stdout == "1 report(s) now show forwarded; 1 already did.\n"
     with db(case_dir) as conn:
         assert conn.execute("SELECT count(*) FROM report_statuses WHERE state = 'forwarded'").fetchone() == (6,)
@@ -152,8 +146,7 @@ def test_report_status_by_address_and_in_bulk(tmp_path):
     assert f"Reporter sees:  forwarded since {today()}" in shown
     # A code that does not exist refuses the whole command.
     before = case_state(case_dir)
-    result = run("case", "report-status", "--case", case_dir, *ANALYST, "--address", ids["http://lone.test/"],
-                 "2345-6789-ABCD-EFGH", "closed")
+    result = _report_status(run, case_dir, "--address", ids["http://lone.test/"], "2345-6789-ABCD-EFGH", "closed")
     assert result.exit_code == 1 and "no report in the case file" in result.stderr
     assert case_state(case_dir) == before
     ok("case", "verify", "--case", case_dir)

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import datetime
 import json
-import secrets
 from pathlib import Path
 
 import pytest
 
-from tests.crypto.case.casekit import as_version, db, ok, run
+from tests.crypto.case.casekit import address_ids, as_version, case_assess, db, imported_case, ok, run
 from tests.crypto.case.schemakit import errors
-from tests.crypto.staff.staffkit import make_report, new_identity, seal, write_bundle
+from tests.crypto.staff.staffkit import make_report
 
 DAY = datetime.date(2026, 11, 20)
 A = ("--analyst", "Analyst One")
@@ -21,15 +20,10 @@ SCHEMA = json.loads((Path(__file__).resolve().parents[3] / "docs" / "handoff.sch
 
 @pytest.fixture
 def case(tmp_path):
-    identity, key = new_identity(tmp_path, kind="x25519")
     reports = [make_report(n, urls=(f"http://t{n}.test/",), child_in_danger=False) for n in range(2)]
-    write_bundle(tmp_path / "b.tar", [(secrets.token_bytes(16), seal(r, [identity.recipient()]), DAY) for r in reports])
-    case = tmp_path / "case"
-    ok("case", "import", "--case", case, "-i", key, tmp_path / "b.tar")
-    with db(case) as conn:
-        ids = [aid for (aid,) in conn.execute("SELECT id FROM addresses ORDER BY url")]
-    ok("case", "assess", "--case", case, *A, "--verdict", "baseline", "--country", "NL", "--provider", "Host",
-       *map(str, ids))
+    case = imported_case(tmp_path, [(r, DAY) for r in reports], kind="x25519")
+    ids = address_ids(case)
+    case_assess(case, *A, "--verdict", "baseline", "--country", "NL", "--provider", "Host", *map(str, ids))
     return case, ids
 
 

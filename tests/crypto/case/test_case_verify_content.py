@@ -12,7 +12,7 @@ import pytest
 
 from crypto.case.floods import shape
 from crypto.case.schema import VERSION
-from tests.crypto.case.casekit import db, ok, run, strip_digests
+from tests.crypto.case.casekit import case_assess, db, ok, run, strip_digests
 from tests.crypto.staff.staffkit import make_report, new_identity, seal, write_bundle
 
 DAY = datetime.date(2026, 11, 20)
@@ -75,7 +75,7 @@ def test_imports_and_audited_decisions_verify(case):
     assert [len(e["data"]["content"]["reports"]) for e in entries] == [3, 1]
     assert [sorted(e["data"]["content"]["addresses"]) for e in entries] == [
         sorted(str(_address(case, f"http://a{i}.test/")) for i in range(3)), [str(b)]]
-    ok("case", "assess", "--case", case, *ANALYST, "--verdict", "baseline", a0, b)
+    case_assess(case, *ANALYST, "--verdict", "baseline", a0, b)
     ok("case", "status", "--case", case, *ANALYST, "--set", "notice-sent", a0)
     ok("case", "report-status", "--case", case, *ANALYST, receipt, "in-review")
     assert "entries verify" in ok("case", "verify", "--case", case).stdout
@@ -141,7 +141,7 @@ def test_other_address_edits_are_named(case):
 def test_an_older_case_file_verifies_and_its_mentions_counts_and_columns_are_checked(case):
     a1, rid = _address(case, "http://a1.test/"), _report(case, "http://a2.test/")
     strip_digests(case)
-    ok("case", "assess", "--case", case, *ANALYST, "--verdict", "baseline", a1)
+    case_assess(case, *ANALYST, "--verdict", "baseline", a1)
     with db(case) as conn:  # brought forward; an older meldpunt would now refuse it
         assert conn.execute("PRAGMA user_version").fetchone()[0] == VERSION > 2
     assert "entries verify" in ok("case", "verify", "--case", case).stdout

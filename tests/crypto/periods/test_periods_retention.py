@@ -10,12 +10,12 @@ import shutil
 import subprocess
 import sys
 
-from crypto.envelope.receipt import new_receipt
 from crypto.envelope.report import Report
 from crypto.staff.bundle import BundleWriter
 from onion_service.config import parse_config
 from onion_service.web.seal import Sealer
 from tests.clirun import meldpunt
+from tests.crypto.staff.staffkit import plain_report
 
 TODAY = datetime.datetime.now(datetime.UTC).date()
 
@@ -26,9 +26,13 @@ def _first_of_month(day: datetime.date, back: int) -> datetime.date:
 
 
 def _report(day: datetime.date, n: int) -> Report:
-    return Report(urls=(f"http://example.test/{n}",), found_on="website", kinds=("images",), access="",
-                  seen_on="", description=f"report {n}", child_in_danger=False, contact="", language="en",
-                  receipt=new_receipt(), received_on=day.isoformat())
+    return plain_report(f"http://example.test/{n}", f"report {n}", received_on=day.isoformat())
+
+
+def _keys(tmp_path, command: str, *args):
+    """`meldpunt keys COMMAND` on the test's period identity file, which must succeed."""
+    return meldpunt("keys", command, "-i", str(tmp_path / "staff.age"), "--passphrase-file", str(tmp_path / "pass"),
+                    *args, check=True)
 
 
 def _bundle(path, sealed: bytes, day: datetime.date) -> None:
@@ -62,13 +66,10 @@ def test_retired_periods_no_longer_open_anywhere_and_later_ones_do(tmp_path):
                       "--passphrase-file", str(tmp_path / "pass"), "--out", str(tmp_path / "before"), check=True)
     assert b"Opened 1 of 1" in opened.stdout
 
-    dry = meldpunt("keys", "retire", "-i", str(tmp_path / "staff.age"), "--passphrase-file", str(tmp_path / "pass"),
-                   "--before", _first_of_month(TODAY, 0).isoformat(), check=True)
+    dry = _keys(tmp_path, "retire", "--before", _first_of_month(TODAY, 0).isoformat())
     assert b"dry run" in dry.stdout
-    meldpunt("keys", "retire", "-i", str(tmp_path / "staff.age"), "--passphrase-file", str(tmp_path / "pass"),
-             "--before", _first_of_month(TODAY, 0).isoformat(), "--apply", check=True)
-    shown = meldpunt("keys", "show", "-i", str(tmp_path / "staff.age"), "--passphrase-file", str(tmp_path / "pass"),
-                     check=True).stdout.decode()
+    _keys(tmp_path, "retire", "--before", _first_of_month(TODAY, 0).isoformat(), "--apply")
+    shown = _keys(tmp_path, "show").stdout.decode()
     assert shown.count("retired on") == 2 and shown.count("held") == 1
 
     for n, day in enumerate(days):
@@ -81,20 +82,22 @@ def test_retired_periods_no_longer_open_anywhere_and_later_ones_do(tmp_path):
             assert result.returncode == 0 and b"Opened 1 of 1" in result.stdout, result.stderr
 
 
+def _weekly_keys(tmp_path, name: str, start: datetime.date) -> None:
+    """Two weekly period keys from `start`, unprotected: tmp_path/NAME.txt and NAME.schedule."""
+    meldpunt("keygen", "--periods", "2", "--period", "week", "--start", start.isoformat(), "--no-passphrase",
+             "-o", str(tmp_path / f"{name}.txt"), "--schedule", str(tmp_path / f"{name}.schedule"), check=True)
+
+
 def test_the_server_refuses_to_start_without_a_period_for_today_and_warns_before_the_end(tmp_path):
     (tmp_path / "pass").write_text("a long enough passphrase for tests\n")
-    meldpunt("keygen", "--periods", "2", "--period", "week",
-             "--start", (TODAY - datetime.timedelta(days=30)).isoformat(), "--no-passphrase",
-             "-o", str(tmp_path / "old.txt"), "--schedule", str(tmp_path / "old.schedule"), check=True)
+    _weekly_keys(tmp_path, "old", TODAY - datetime.timedelta(days=30))
     (tmp_path / "old.toml").write_text('schedules = ["old.schedule"]\ndata_dir = "data"\n[hotline]\nname = "T"\n')
     refused = subprocess.run([sys.executable, "-m", "onion_service.process", "--config", str(tmp_path / "old.toml"),
                               "--bind", "127.0.0.1:0"], capture_output=True, timeout=60)
     assert refused.returncode == 1
     assert f"has no period for {TODAY.isoformat()}" in refused.stderr.decode()
 
-    meldpunt("keygen", "--periods", "2", "--period", "week",
-             "--start", (TODAY - datetime.timedelta(days=3)).isoformat(), "--no-passphrase",
-             "-o", str(tmp_path / "new.txt"), "--schedule", str(tmp_path / "new.schedule"), check=True)
+    _weekly_keys(tmp_path, "new", TODAY - datetime.timedelta(days=3))
     (tmp_path / "new.toml").write_text('schedules = ["new.schedule"]\ndata_dir = "data"\nschedule_warn_days = 30\n'
                                        '[hotline]\nname = "T"\n')
     server = subprocess.Popen([sys.executable, "-m", "onion_service.process", "--config", str(tmp_path / "new.toml"),

@@ -9,11 +9,14 @@ import os
 import secrets
 from pathlib import Path
 
+from click.testing import CliRunner
+
 from crypto.age import keys
 from crypto.envelope import report as report_schema
 from crypto.envelope.receipt import new_receipt
 from crypto.envelope.sealing import seal
 from crypto.staff.bundle import BundleWriter
+from meldpunt.cli import main
 
 
 def canary(i: int) -> str:
@@ -36,6 +39,14 @@ def make_report(i: int = 0, **overrides) -> report_schema.Report:
     )
     fields.update(overrides)
     return report_schema.Report(**fields)
+
+
+# A report with nothing but its address and description: no access, day seen or contact answer.
+_PLAIN = dict(found_on="website", kinds=("images",), access="", seen_on="", child_in_danger=False, language="en")
+
+
+def plain_report(url: str, description: str, **overrides) -> report_schema.Report:
+    return make_report(urls=(url,), description=description, **{**_PLAIN, "contact": "", **overrides})
 
 
 def new_identity(tmp_path: Path, name: str = "staff", kind: str = "pq"):
@@ -113,3 +124,8 @@ def tree(root: Path) -> dict[str, bytes | str]:
             else:
                 out[rel] = p.read_bytes()
     return out
+
+
+def run(*args: str):
+    """`meldpunt ARGS...` in this process."""
+    return CliRunner().invoke(main, [str(a) for a in args])

@@ -14,10 +14,7 @@ from onion_service.config import load_config
 from onion_service.store import open_store
 from tests.formkit import report_body
 from tests.harness import Server, proxy_line, write_config
-
-PUBLIC = "report.example.org"
-ONION = "abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrstuvwx.onion"
-FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+from tests.onion_service.web.webkit import FORM, ONION, PUBLIC
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ had accepted under the freed number; its answer failed with EBADF and the writer
 import os
 import socket
 
-from onion_service.process.writer import _close_inherited
+from onion_service.process.child import close_inherited
 
 
 def _in_a_forked_child(check) -> bytes:
@@ -21,7 +21,7 @@ def _in_a_forked_child(check) -> bytes:
     if pid == 0:
         try:
             os.close(r)
-            _close_inherited(keep={w})
+            close_inherited(keep={w})
             os.write(w, check())
         finally:
             os._exit(0)

@@ -13,7 +13,6 @@ Bounded in time (one 90 s phase) and in count (31 client threads), loopback only
 from __future__ import annotations
 
 import re
-import secrets
 import socket
 import threading
 import time
@@ -24,9 +23,10 @@ import requests
 from stem.control import EventType
 
 from onion_service.store import open_store
+from tests.formkit import report_fields
 from tests.harness import files_containing
 from tests.kit import RECEIPT, TOKEN
-from tests.onion_service.tor.torkit import Serve, fetch_until, write_config
+from tests.onion_service.tor.torkit import Serve, fetch_until, run_reporters, tor_session, write_config
 
 pytestmark = pytest.mark.tor
 
@@ -36,19 +36,13 @@ REPORTERS = 10
 PHASE_SECONDS = 90
 
 
-def session(socks_port: int, user: str | None = None) -> requests.Session:
-    s = requests.Session()
-    user = user or secrets.token_hex(6)
-    s.proxies = {"http": f"socks5h://{user}:x@127.0.0.1:{socks_port}",
-                 "https": f"socks5h://{user}:x@127.0.0.1:{socks_port}"}
-    return s
+# Every answer given, fakes and real reports alike.
+FULL = dict(urls="http://example.org/flood-test\nhttps://example.net/b", found_on="forum", kinds=("images", "text"))
 
 
 def full_form(token: str, description: str) -> dict[str, object]:
-    return {"token": token, "urls": "http://example.org/flood-test\nhttps://example.net/b",
-            "found_on": "forum", "kinds": ["images", "text"], "access": "invite link in a chat group",
-            "seen_on": "2026-11-30", "description": description, "danger": "no",
-            "contact": "", "homepage": ""}
+    return report_fields(token, description=description, access="invite link in a chat group", seen_on="2026-11-30",
+                         **FULL)
 
 
 class Flood:
@@ -91,7 +85,7 @@ def attacker(base: str, socks_port: int, user: str, stop: threading.Event, accep
              sent: Counter) -> None:
     """Valid reports as fast as the form allows over one SOCKS username (one circuit): forms
     fetched in batches, the minimum form time waited once per batch, then all posted."""
-    s = session(socks_port, user)
+    s = tor_session(socks_port, user)
     while not stop.is_set():
         tokens = []
         try:
@@ -112,7 +106,7 @@ def attacker(base: str, socks_port: int, user: str, stop: threading.Event, accep
 
 def reporter(base: str, socks_port: int, results: list, index: int) -> None:
     started = time.monotonic()
-    s = session(socks_port)
+    s = tor_session(socks_port)
     try:
         s.get(f"{base}/", timeout=30)
         page = s.get(f"{base}/en/", timeout=30)
@@ -135,15 +129,7 @@ def test_real_reporters_get_through_attacks_a_and_b(flood, tor_network, staff):
     for t in attackers:
         t.start()
     time.sleep(5)  # the flood is on before the first reporter arrives
-    results: list = [None] * REPORTERS
-    reporters = []
-    for i in range(REPORTERS):
-        reporters.append(threading.Thread(target=reporter, args=(flood.base, tor_network.socks_port, results, i)))
-        reporters[-1].start()
-        time.sleep(0.5)
-    deadline = time.monotonic() + PHASE_SECONDS
-    for t in reporters:
-        t.join(max(0.0, deadline - time.monotonic()))
+    results = run_reporters(reporter, flood.base, tor_network.socks_port, REPORTERS, PHASE_SECONDS)
     stop.set()
     for t in attackers:
         t.join(30)
@@ -170,12 +156,13 @@ def test_real_reporters_get_through_attacks_a_and_b(flood, tor_network, staff):
 
 
 def test_replayed_token_over_tor_is_refused_with_the_answers_kept(flood, tor_network):
-    s = session(tor_network.socks_port)
+    s = tor_session(tor_network.socks_port)
     token = TOKEN.search(s.get(f"{flood.base}/en/", timeout=30).text).group(1)
     time.sleep(1.1)
     first = s.post(f"{flood.base}/en/", data=full_form(token, "sent once"), timeout=30)
     assert first.status_code == 200 and RECEIPT.search(first.text)
-    replay = session(tor_network.socks_port).post(f"{flood.base}/en/", data=full_form(token, "sent twice"), timeout=30)
+    replay = tor_session(tor_network.socks_port).post(f"{flood.base}/en/", data=full_form(token, "sent twice"),
+                                                      timeout=30)
     assert replay.status_code == 400 and "sent twice" in replay.text and not RECEIPT.search(replay.text)
     assert TOKEN.search(replay.text).group(1) != token
 

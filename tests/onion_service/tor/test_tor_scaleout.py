@@ -23,14 +23,11 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import signal
-import socket
 import statistics
 import sys
 import threading
 import time
 from collections import Counter
-from pathlib import Path
 
 import pytest
 import requests
@@ -38,7 +35,8 @@ import requests
 from onion_service.store import open_store
 from tests.formkit import report_fields
 from tests.kit import RECEIPT, TOKEN
-from tests.onion_service.tor.torkit import Serve, socks, write_config
+from tests.onion_service.tor.scaleoutkit import Backend
+from tests.onion_service.tor.torkit import socks
 
 pytestmark = [pytest.mark.tor, pytest.mark.slow]
 
@@ -56,47 +54,6 @@ KILLS = int(os.environ.get("MELDPUNT_SCALEOUT_KILLS", "1"))
 # Every description this module's reporters sent: the no-trace scan at the end looks for each.
 SENT: list[str] = []
 URL = "http://example.org/scaleout"  # the address every report here names
-
-
-class Backend:
-    def __init__(self, index: int, base: Path, port: int, frontend: str, staff, database_url: str) -> None:
-        self.index = index
-        self.name = f"Scaleout backend {index}"
-        self.data_dir = base / f"backend{index}"
-        self.data_dir.mkdir(mode=0o700, exist_ok=True)
-        # What the unit does in production: the address the web server answers for.
-        (self.data_dir / "onion-address").write_text(frontend + "\n")
-        self.port = port
-        self.config = write_config(base / f"backend{index}.toml", self.data_dir, staff.recipient, "torrc",
-                                   bind=f"127.0.0.1:{port}", database_url=database_url, hotline_name=self.name,
-                                   workers=1, threads=8)
-        self.log = base / f"backend{index}.log"
-        self.serve: Serve | None = None
-
-    def start(self) -> None:
-        self.serve = Serve(self.config, self.log)
-        deadline = time.monotonic() + 60
-        while not _accepts(self.port):
-            assert time.monotonic() < deadline, f"backend {self.index} never listened"
-            time.sleep(0.1)
-
-    def kill(self) -> None:
-        for pid in self.serve.pids():
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        self.serve.process.wait()
-
-    def stop(self) -> None:
-        if self.serve is not None:
-            self.serve.stop()
-
-
-def _accepts(port: int) -> bool:
-    with socket.socket() as s:
-        s.settimeout(1)
-        return s.connect_ex(("127.0.0.1", port)) == 0
 
 
 @pytest.fixture(scope="module")

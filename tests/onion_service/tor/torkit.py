@@ -182,12 +182,35 @@ def fetch_after_republish(network, hostname: str, url: str, *, within: float) ->
             continue
 
 
-def socks(port: int) -> dict[str, str]:
-    # A fresh SOCKS username per call: tor isolates streams by it (IsolateSOCKSAuth), so each call
-    # is a new visitor with its own circuits, as a new Tor Browser tab for another site would be.
-    user = secrets.token_hex(4)
+def socks(port: int, user: str | None = None) -> dict[str, str]:
+    # A fresh SOCKS username per call unless given: tor isolates streams by it (IsolateSOCKSAuth), so
+    # each call is a new visitor with its own circuits, as a new Tor Browser tab for another site would be.
+    user = user or secrets.token_hex(4)
     proxy = f"socks5h://{user}:x@127.0.0.1:{port}"
     return {"http": proxy, "https": proxy}
+
+
+def tor_session(socks_port: int, user: str | None = None) -> requests.Session:
+    """A session over Tor as one visitor: `user` names its circuits, a new one by default."""
+    session = requests.Session()
+    session.proxies = socks(socks_port, user)
+    return session
+
+
+def run_reporters(reporter, base: str, socks_port: int, count: int, seconds: float, *, daemon: bool = False) -> list:
+    """Starts `count` threads of reporter(base, socks_port, results, i) half a second apart, and waits
+    for them at most `seconds` after the last one started; the results list they fill (None where one
+    has not finished)."""
+    results: list = [None] * count
+    threads = []
+    for i in range(count):
+        threads.append(threading.Thread(target=reporter, args=(base, socks_port, results, i), daemon=daemon))
+        threads[-1].start()
+        time.sleep(0.5)
+    deadline = time.monotonic() + seconds
+    for t in threads:
+        t.join(max(0.0, deadline - time.monotonic()))
+    return results
 
 
 def fetch_until(url: str, socks_port: int, *, within: float, timeout: float = 10) -> tuple[requests.Response, float]:
@@ -207,8 +230,7 @@ def fetch_until(url: str, socks_port: int, *, within: float, timeout: float = 10
 
 def submit_report(base: str, socks_port: int, description: str) -> tuple[str, requests.Session]:
     """GET the English form, wait out the minimum form time, POST a report; the receipt code."""
-    session = requests.Session()
-    session.proxies = socks(socks_port)
+    session = tor_session(socks_port)
     page = session.get(f"{base}/en/", timeout=30)
     assert page.status_code == 200
     token = TOKEN.search(page.text).group(1)

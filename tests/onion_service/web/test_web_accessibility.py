@@ -18,15 +18,12 @@ from onion_service.web import routes
 from onion_service.web.app import create_app
 from tests.harness import make_config
 from tests.kit import CHROMIUM_FLAGS, ROOT
-from tests.onion_service.web.webkit import LANGS, good_fields
+from tests.onion_service.web.webkit import FORM, LANGS, ONION, PUBLIC, good_fields
 
 pytestmark = pytest.mark.browser
 AXE = ROOT / "tests" / "onion_service" / "web" / "a11y" / "node_modules" / "axe-core" / "axe.min.js"
 ARTIFACTS = ROOT / "test-artifacts" / "web"
 CHROMIUM = "/usr/lib/chromium/chromium"
-PUBLIC = "report.example.org"
-ONION = "abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrstuvwx.onion"
-FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
 @pytest.fixture(scope="module")

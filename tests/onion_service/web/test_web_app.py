@@ -14,17 +14,12 @@ from onion_service.web.app import create_app
 from onion_service.web.seal import Sealer
 from onion_service.web.security import CSP
 from tests.formkit import token
+from tests.onion_service.web.phrases import phrases
 from tests.onion_service.web.webkit import HTML_LANG, LANGS, RECEIPT, TOKEN, good_fields
 
+NO_ADDRESS, NOT_FOUND, SEND, THANKS = phrases("no_address", "not_found", "send", "thanks")
+
 HOST = {"Host": "127.0.0.1:5000"}
-# One phrase per language from each kind of page, as the catalogs translate it.
-SEND = {"nl": "Melding versturen", "fr": "Envoyer le signalement", "de": "Meldung absenden", "en": "Send report"}
-THANKS = {"nl": "Bedankt voor uw melding", "fr": "Merci pour votre signalement",
-          "de": "Vielen Dank für Ihre Meldung", "en": "Thank you for your report"}
-NOT_FOUND = {"nl": "Pagina niet gevonden", "fr": "Page introuvable", "de": "Seite nicht gefunden",
-             "en": "Page not found"}
-NO_ADDRESS = {"nl": "Geef minstens één adres op.", "fr": "Veuillez indiquer au moins une adresse.",
-              "de": "Bitte geben Sie mindestens eine Adresse an.", "en": "Please give at least one address."}
 
 
 def get(env, path, host=HOST):

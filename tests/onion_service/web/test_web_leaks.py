@@ -12,7 +12,11 @@ import sqlalchemy as sa
 
 from onion_service.web import validate
 from onion_service.web.tracking import strip_tracking
+from tests.onion_service.web.phrases import phrases
 from tests.onion_service.web.webkit import LANGS, good_fields
+
+ADDRESS_NOTE, EXIT_ADVICE, INVITATION_NOTE = phrases("address_note", "exit_advice", "invitation_note")
+(TOR2WEB,) = phrases("tor2web")
 
 HOST = {"Host": "127.0.0.1:5000"}
 ONION = "a" * 56 + ".onion"
@@ -36,15 +40,7 @@ def test_the_row_keeps_the_hash_of_the_secret_sealed_inside_and_nothing_of_the_s
     assert app_env.store.purge([(row.id, row.digest(), secret)]) == 1
 
 
-# -- reporter guidance -------------------------------------------------------------------------
-
-ADDRESS_NOTE = {"nl": "Gedeelde links bevatten vaak codes", "fr": "Les liens partagés contiennent souvent des codes",
-                "de": "Geteilte Links enthalten oft Codes", "en": "Shared links often carry codes"}
-INVITATION_NOTE = {"nl": "Een uitnodigingslink die speciaal voor u", "fr": "Un lien d’invitation créé pour vous",
-                   "de": "Ein Einladungslink, der für Sie persönlich", "en": "An invitation link that was made for you"}
-EXIT_ADVICE = {"nl": "Nieuwe identiteit", "fr": "Nouvelle identité", "de": "Neue Identität", "en": "New Identity"}
-TOR2WEB = {"nl": "Via deze verbinding bent u niet anoniem", "fr": "Sur cette connexion, vous n’êtes pas anonyme",
-           "de": "Über diese Verbindung sind Sie nicht anonym", "en": "You are not anonymous on this connection"}
+# -- reporter guidance (phrases.py has what each language says) ---------------------------------
 
 
 @pytest.mark.parametrize("lang", LANGS)

@@ -23,17 +23,13 @@ from onion_service.web.security import HEADERS
 from tests.clirun import meldpunt
 from tests.formkit import form_body, report_fields, token
 from tests.harness import Server, files_containing, make_config, write_config
+from tests.onion_service.web.phrases import phrases
 from tests.onion_service.web.webkit import HTML_LANG, LANGS, RECEIPT, TOKEN, good_fields
+
+ABROAD, DAY_TEXT, FORWARDED, NOT_YET = phrases("abroad", "day_text", "forwarded", "not_yet")
 
 KEY = SigningKey.generate()
 DAY = datetime.date(2026, 12, 1)
-# What each language says for "forwarded" with the message "abroad" (the catalogs' own words).
-FORWARDED = {"nl": "Doorgegeven", "fr": "Transmis", "de": "Weitergeleitet", "en": "Passed on"}
-ABROAD = {"nl": "meldpunt in dat land", "fr": "hotline de ce pays", "de": "Meldestelle in diesem Land",
-          "en": "hotline in that country"}
-DAY_TEXT = {"nl": "1 december 2026", "fr": "1 décembre 2026", "de": "1. Dezember 2026", "en": "December 1, 2026"}
-NOT_YET = {"nl": "Nog geen status", "fr": "Pas encore de statut", "de": "Noch kein Status",
-           "en": "No status for this code yet"}
 
 
 def status_file_bytes(version: int, statuses: dict[str, tuple[str, str | None]]) -> bytes:

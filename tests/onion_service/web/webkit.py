@@ -9,6 +9,10 @@ from tests.formkit import report_fields, token
 from tests.kit import HTML_LANG, RECEIPT, ROOT, TOKEN  # noqa: F401 (re-exported)
 
 LANGS = ("nl", "fr", "de", "en")
+# A server with both sockets: the public host name and the onion address it answers to.
+PUBLIC = "report.example.org"
+ONION = "abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrstuvwx.onion"
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
 def good_fields(config: Config, lang: str = "nl", **extra) -> dict[str, object]:
