@@ -24,65 +24,31 @@ from __future__ import annotations
 
 import concurrent.futures
 import datetime
-import math
 import sqlite3
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-from crypto.case.decisions import AGE_GROUPS, ILLEGAL, VERDICTS
+from crypto.case.decisions import AGE_GROUPS, ILLEGAL
 from crypto.case.schema import STATUSES
+from crypto.case.stats_addresses import (
+    Cohort,
+    addresses_table,
+    cohort,
+    removal_days_table,
+    removal_table,
+    repeated,
+    verdicts_table,
+)
 from crypto.case.stats_periods import Campaign, Period, bucket_label, bucket_of
+from crypto.case.stats_tables import Cell, Ratio, Stats, Table
 from crypto.envelope.report import CHANNELS, FOUND_ON, KINDS
 
 HANDOFF_STATUSES = ("notice-sent", "forwarded-police", "forwarded-hotline")
-ONLINE_AFTER = (2, 7, 30)  # days after the first report, as hotlines publish removal times
 CAMPAIGN_WINDOW = 28  # days before and from a campaign's date compared: four whole weeks
 # Aggregates run at once: the longest (the period's new addresses) takes about as long as the
 # next three together, so more threads gain nothing.
 WORKERS = 4
-
-
-@dataclass(frozen=True)
-class Share:
-    part: int
-    whole: int
-
-
-@dataclass(frozen=True)
-class Days:
-    """A number of days computed over `basis` addresses (None when there were none)."""
-
-    value: int | None
-    basis: int
-
-
-@dataclass(frozen=True)
-class Ratio:
-    now: int
-    then: int
-
-
-Cell = int | str | Share | Days | Ratio
-
-
-@dataclass(frozen=True)
-class Table:
-    name: str  # the CSV file's stem
-    title: str
-    columns: tuple[str, ...]
-    rows: Sequence[Sequence[Cell]]
-    note: str = ""
-
-
-@dataclass(frozen=True)
-class Stats:
-    period: Period
-    by: str
-    as_of: datetime.date
-    tables: list[Table]
-    campaigns: list[Campaign] = field(default_factory=list)
 
 
 def compute(connect: Callable[[], sqlite3.Connection], period: Period, by: str, *,
@@ -94,18 +60,18 @@ def compute(connect: Callable[[], sqlite3.Connection], period: Period, by: str, 
     buckets = period.buckets(by)  # checks `by` and the number of buckets first
     earlier = (period.previous(), period.year_earlier())
     jobs: dict[str, Callable[[sqlite3.Connection], Any]] = {  # the longest first
-        "cohort": lambda c: _cohort(c, period, as_of),
+        "cohort": lambda c: cohort(c, period, as_of),
         "reports": lambda c: _report_groups(c, period),
         "handoffs": lambda c: _handoffs(c, period),
         "earlier": lambda c: _earlier(c, period, earlier),
         "received": lambda c: _received(c, period, by, buckets),
-        "repeated": lambda c: _repeated(c, period),
+        "repeated": lambda c: repeated(c, period),
         "campaigns": lambda c: _campaigns(c, campaigns) if campaigns else None,
     }
     done = _run(connect, jobs, workers)
-    cohort, reports = done["cohort"], done["reports"]
+    counted, reports = done["cohort"], done["reports"]
     tables = [
-        _comparison(period, earlier, cohort, done["earlier"]),
+        _comparison(period, earlier, counted, done["earlier"]),
         done["received"],
         # The languages are whatever the server offered (a tag each, crypto/envelope/language.py): those
         # the period's reports were written in, by tag.
@@ -115,17 +81,17 @@ def compute(connect: Callable[[], sqlite3.Connection], period: Period, by: str, 
         _by_kind(reports),
         _by_channel(reports),
         _by_campaign(reports),
-        _addresses(cohort, done["repeated"]),
-        _verdicts(cohort),
+        addresses_table(counted, done["repeated"]),
+        verdicts_table(counted),
         Table("illegal_by_age_group", "New addresses assessed illegal, by age group", ("age group", "addresses"),
-              [(g, cohort.ages[g]) for g in AGE_GROUPS]),
+              [(g, counted.ages[g]) for g in AGE_GROUPS]),
         Table("illegal_by_country", "New addresses assessed illegal, by hosting country", ("country", "addresses"),
-              [(c or "not found", n) for c, n in sorted(cohort.countries.items(), key=lambda cn: (-cn[1], cn[0]))]),
+              [(c or "not found", n) for c, n in sorted(counted.countries.items(), key=lambda cn: (-cn[1], cn[0]))]),
         Table("new_by_status", "New addresses by status today", ("status", "addresses"),
-              [(st, cohort.statuses[st]) for st in STATUSES]),
+              [(st, counted.statuses[st]) for st in STATUSES]),
         done["handoffs"],
-        _removal(cohort),
-        _removal_days(cohort),
+        removal_table(counted),
+        removal_days_table(counted),
     ]
     if done["campaigns"] is not None:
         tables.append(done["campaigns"])
@@ -212,57 +178,6 @@ def _by_campaign(groups: dict[str, Counter]) -> Table:
                  "The tag a campaign link carried, when the reporter kept it ticked on the form.")
 
 
-# --- addresses first reported in the period: one grouped scan --------------------------------
-
-@dataclass
-class Cohort:
-    """The addresses first reported in a period, counted."""
-
-    new: int = 0
-    statuses: Counter = field(default_factory=Counter)
-    verdicts: Counter = field(default_factory=Counter)  # "" for not assessed
-    ages: Counter = field(default_factory=Counter)  # of the illegal ones, as the rest below
-    countries: Counter = field(default_factory=Counter)
-    removal: Counter = field(default_factory=Counter)  # days to removal -> addresses
-    online: dict[int, list[int]] = field(default_factory=dict)  # days -> [eligible, still online]
-
-    @property
-    def illegal(self) -> int:
-        return sum(self.verdicts[v] for v in ILLEGAL)
-
-
-def _cohort(conn: sqlite3.Connection, period: Period, as_of: datetime.date) -> Cohort:
-    # Grouped by the raw columns only (an expression per row costs more than the grouping), with
-    # the days to removal for removed addresses, and how long ago each was first reported: only
-    # addresses first reported at least N days before `as_of` can have been online N days.
-    latest = [min(period.end, as_of - datetime.timedelta(days=n)).isoformat() for n in ONLINE_AFTER]
-    age = "CASE " + " ".join(f"WHEN a.first_day <= ? THEN {n}" for n, _ in
-                             sorted(zip(ONLINE_AFTER, latest, strict=True), reverse=True)) + " ELSE 0 END"
-    rows = conn.execute(
-        "SELECT a.status, coalesce(s.verdict, ''), s.age_group, s.country,"
-        " CASE WHEN a.status = 'removed' THEN CAST(julianday(a.status_day) - julianday(a.first_day) AS INTEGER) END,"
-        f" {age}, count(*) FROM addresses a INDEXED BY addresses_first_day"
-        " LEFT JOIN assessments s ON s.address = a.id WHERE a.first_day BETWEEN ? AND ? GROUP BY 1, 2, 3, 4, 5, 6",
-        (*[d for _, d in sorted(zip(ONLINE_AFTER, latest, strict=True), reverse=True)], *period.bounds)).fetchall()
-    c = Cohort(online={n: [0, 0] for n in ONLINE_AFTER})
-    for status, verdict, age_group, country, days, old_enough, n in rows:  # groups, not addresses
-        c.new += n
-        c.statuses[status] += n
-        c.verdicts[verdict] += n
-        if verdict not in ILLEGAL:
-            continue
-        c.ages[age_group] += n
-        c.countries[country] += n
-        if days is not None:
-            c.removal[days] += n
-        for after in ONLINE_AFTER:
-            if old_enough >= after:
-                c.online[after][0] += n
-                if days is None or days > after:
-                    c.online[after][1] += n
-    return c
-
-
 def _totals(conn: sqlite3.Connection, period: Period) -> tuple[int, int, int]:
     """(new addresses, of them assessed illegal, of those removed): the figures compared."""
     marks = ",".join("?" * len(ILLEGAL))
@@ -295,31 +210,6 @@ def _comparison(period: Period, earlier: tuple[Period, ...], cohort: Cohort, cou
                  "A ratio of 3.00 means three times as many as in the period compared.")
 
 
-def _repeated(conn: sqlite3.Connection, period: Period) -> int:
-    """Addresses first reported before the period and named in it. Their first and last days are
-    days of reports naming them, so one whose last day falls in the period was named in it; only
-    one reported both before and after the period needs its reports looked up (few, and each
-    through its own mentions), never every report of the period."""
-    return conn.execute(
-        "SELECT count(*) FROM addresses a INDEXED BY addresses_first_day WHERE a.first_day < ?1 AND a.last_day >= ?1"
-        " AND (a.last_day <= ?2 OR EXISTS (SELECT 1 FROM mentions m JOIN reports r ON r.id = m.report"
-        " WHERE m.address = a.id AND r.day BETWEEN ?1 AND ?2))", period.bounds).fetchone()[0]
-
-
-def _addresses(cohort: Cohort, repeated: int) -> Table:
-    return Table("addresses", "Addresses named by the period's reports", ("addresses", "count"),
-                 [("named", cohort.new + repeated), ("new: first reported in the period", cohort.new),
-                  ("repeated: reported before too", repeated)])
-
-
-def _verdicts(cohort: Cohort) -> Table:
-    assessed = cohort.new - cohort.verdicts[""]
-    rows: list[tuple[Cell, ...]] = [(VERDICTS[v], cohort.verdicts[v]) for v in VERDICTS]
-    rows.append(("not assessed yet", cohort.verdicts[""]))
-    rows.append(("share of the assessed found illegal", Share(cohort.illegal, assessed)))
-    return Table("verdicts", "New addresses by verdict", ("verdict", "addresses"), rows)
-
-
 def _handoffs(conn: sqlite3.Connection, period: Period) -> Table:
     marks = ",".join("?" * len(HANDOFF_STATUSES))
     # The index audit_moves finds the period's status moves without reading any other entry.
@@ -332,50 +222,6 @@ def _handoffs(conn: sqlite3.Connection, period: Period) -> Table:
     return Table("handoffs", "Notices and hand-offs sent in the period", ("sent", "addresses"),
                  [(st, found.get(st, 0)) for st in HANDOFF_STATUSES],
                  "Addresses moved to that status in the period, as the audit log records it.")
-
-
-def _removal(cohort: Cohort) -> Table:
-    histogram = sorted(cohort.removal.items())
-    removed = sum(cohort.removal.values())
-    rows: list[tuple[Cell, ...]] = [
-        ("new addresses assessed illegal", cohort.illegal),
-        ("removed", removed),
-        ("median days to removal", Days(percentile(histogram, 0.5), removed)),
-        ("90th percentile days to removal", Days(percentile(histogram, 0.9), removed)),
-    ]
-    for days in ONLINE_AFTER:
-        eligible, online = cohort.online[days]
-        rows.append((f"still online after {days} days", Share(online, eligible)))
-    return Table("removal", "Time from the first report to removal (new addresses assessed illegal)",
-                 ("figure", "value"), rows,
-                 "Days from the day an address was first reported to the day its status became \"removed\"; "
-                 "percentiles by nearest rank. \"Still online\" counts addresses not removed within that many "
-                 "days, among those first reported at least that long ago.")
-
-
-# Days to removal grouped as hotlines publish them: (label, first day, last day or None).
-REMOVAL_BINS = (("0 to 2 days", 0, 2), ("3 to 7 days", 3, 7), ("8 to 30 days", 8, 30), ("more than 30 days", 31, None))
-
-
-def _removal_days(cohort: Cohort) -> Table:
-    rows = [(label, sum(n for d, n in cohort.removal.items() if d >= lo and (hi is None or d <= hi)))
-            for label, lo, hi in REMOVAL_BINS]
-    return Table("removal_days", "Days from the first report to removal", ("days", "addresses"), rows,
-                 "New addresses assessed illegal and since removed.")
-
-
-def percentile(histogram: list[tuple[int, int]], p: float) -> int | None:
-    """The nearest-rank percentile of a sorted (value, count) histogram; None when it is empty."""
-    total = sum(n for _, n in histogram)
-    if not total:
-        return None
-    rank = max(1, math.ceil(p * total))
-    seen = 0
-    for value, n in histogram:
-        seen += n
-        if seen >= rank:
-            return value
-    raise AssertionError("unreachable: rank <= total")
 
 
 def _campaigns(conn: sqlite3.Connection, campaigns: Sequence[Campaign]) -> Table:

@@ -20,9 +20,9 @@ import os
 
 from crypto.case.errors import InputError
 from crypto.case.schema import private_dir
-from crypto.case.stats import Days, Ratio, Share, Stats, Table
 from crypto.case.stats_charts import INSTALL_HINT, Point, bar_chart, column_chart, library
 from crypto.case.stats_periods import bucket_label, bucket_of
+from crypto.case.stats_tables import Days, Ratio, Share, Stats, Table
 from crypto.staff import folder
 from crypto.staff.listings import guard_cell
 from crypto.staff.page_head import page_start
