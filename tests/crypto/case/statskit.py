@@ -8,7 +8,9 @@ compute each figure with plain Python, never reading the case file.
 
 from __future__ import annotations
 
+import csv
 import datetime
+import html.parser
 import math
 import random
 import secrets
@@ -29,6 +31,9 @@ FIRST, LAST = datetime.date(2019, 1, 1), datetime.date(2020, 12, 31)
 COUNTRIES = ("NL", "NL", "NL", "US", "US", "DE", "RU", "")
 AGES = ("infant", "prepubescent", "prepubescent", "pubescent", "unknown")
 VERDICTS = ("baseline", "baseline", "national", "not-illegal", "gone", None)
+
+# The year the tests take stats over (the case file spans 2019 and 2020).
+START, END = datetime.date(2020, 1, 1), datetime.date(2020, 12, 31)
 
 
 @dataclass
@@ -191,3 +196,54 @@ def nearest_rank(values: list[int], p: float) -> int | None:
 
 def count_by(items, key) -> Counter:
     return Counter(key(i) for i in items)
+
+
+# --- reading what `case stats` wrote -------------------------------------------------------------
+
+def read_csv(out, name) -> list[list[str]]:
+    with open(out / f"{name}.csv", newline="") as fh:
+        return list(csv.reader(fh))
+
+
+def table(out, name) -> dict[str, list[str]]:
+    return {row[0]: row[1:] for row in read_csv(out, name)[1:]}
+
+
+def counts(out, name) -> dict[str, int]:
+    return {k: int(v[0]) for k, v in table(out, name).items()}
+
+
+class Tables(html.parser.HTMLParser):
+    """The rows of every <table> in the page, as text cells; and every tag seen."""
+
+    def __init__(self):
+        super().__init__()
+        self.tables: list[list[list[str]]] = []
+        self.tags: set[str] = set()
+        self.attrs: list[tuple[str, str | None]] = []
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.add(tag)
+        self.attrs += attrs
+        if tag == "table":
+            self.tables.append([])
+        elif tag == "tr":
+            self.tables[-1].append([])
+        elif tag in ("td", "th") and self.tables:
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None:
+            self.tables[-1][-1].append("".join(self._cell).strip())
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def page(out) -> Tables:
+    parser = Tables()
+    parser.feed((out / "stats.html").read_text())
+    return parser

@@ -4,10 +4,7 @@ and decided, small counts are hidden as configured, and the page loads and runs 
 
 from __future__ import annotations
 
-import csv
 import datetime
-import html.parser
-import os
 import re
 
 import pytest
@@ -16,9 +13,9 @@ from crypto.case.decisions import AGE_GROUPS, VERDICTS
 from crypto.case.schema import STATUSES
 from crypto.envelope.report import FOUND_ON, KINDS
 from tests.crypto.case import statskit as sk
-from tests.crypto.case.casekit import ok, run
+from tests.crypto.case.casekit import ok
+from tests.crypto.case.statskit import END, START, counts, page, read_csv, table
 
-START, END = datetime.date(2020, 1, 1), datetime.date(2020, 12, 31)
 ILLEGAL = ("baseline", "national")
 
 
@@ -36,19 +33,6 @@ def internal(built, tmp_path_factory):
     ok("case", "stats", "--case", case, "--from", START, "--to", END, "--by", "month", "--campaigns", campaigns,
        "--internal", "--out", out)
     return out
-
-
-def read_csv(out, name) -> list[list[str]]:
-    with open(out / f"{name}.csv", newline="") as fh:
-        return list(csv.reader(fh))
-
-
-def table(out, name) -> dict[str, list[str]]:
-    return {row[0]: row[1:] for row in read_csv(out, name)[1:]}
-
-
-def counts(out, name) -> dict[str, int]:
-    return {k: int(v[0]) for k, v in table(out, name).items()}
 
 
 def pct(part, whole) -> str:
@@ -161,42 +145,6 @@ def test_each_campaign_compared_before_and_after_its_date(built, internal):
                                               str(sum(rep.campaign == tag for rep in truth.reports))]
 
 
-class _Tables(html.parser.HTMLParser):
-    """The rows of every <table> in the page, as text cells; and every tag seen."""
-
-    def __init__(self):
-        super().__init__()
-        self.tables: list[list[list[str]]] = []
-        self.tags: set[str] = set()
-        self.attrs: list[tuple[str, str | None]] = []
-        self._cell: list[str] | None = None
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.add(tag)
-        self.attrs += attrs
-        if tag == "table":
-            self.tables.append([])
-        elif tag == "tr":
-            self.tables[-1].append([])
-        elif tag in ("td", "th") and self.tables:
-            self._cell = []
-
-    def handle_endtag(self, tag):
-        if tag in ("td", "th") and self._cell is not None:
-            self.tables[-1][-1].append("".join(self._cell).strip())
-            self._cell = None
-
-    def handle_data(self, data):
-        if self._cell is not None:
-            self._cell.append(data)
-
-
-def page(out) -> _Tables:
-    parser = _Tables()
-    parser.feed((out / "stats.html").read_text())
-    return parser
-
-
 def test_the_page_shows_every_table_exactly_as_its_csv(internal):
     parsed = page(internal)
     names = sorted(p.stem for p in internal.glob("*.csv"))
@@ -248,76 +196,6 @@ def test_small_counts_are_hidden_outside_the_hotline(built, internal, tmp_path):
     ok("case", "stats", "--case", case, "--from", START, "--to", END, "--threshold", 10, "--out", ten)
     cells = {c for path in ten.glob("*.csv") for row in read_csv(ten, path.stem) for c in row}
     assert "< 10" in cells and "< 5" not in cells
-
-
-def test_an_existing_folder_is_refused_unless_forced(built, tmp_path):
-    case, _ = built
-    out = tmp_path / "out"
-    out.mkdir(mode=0o700)
-    (out / "keep.txt").write_text("x")
-    result = run("case", "stats", "--case", case, "--from", START, "--to", END, "--out", out)
-    assert result.exit_code == 1 and "already exists" in result.stderr and not (out / "stats.html").exists()
-    ok("case", "stats", "--case", case, "--from", START, "--to", END, "--out", out, "--force")
-    assert (out / "stats.html").exists() and (out / "keep.txt").exists()
-    assert oct(os.stat(out / "received.csv").st_mode & 0o777) == "0o600"
-
-
-@pytest.mark.parametrize("args,message", [
-    (("--from", "2020-13-01", "--to", "2020-12-31"), "is not a day"),
-    (("--from", "2020-12-31", "--to", "2020-01-01"), "before it starts"),
-    (("--from", "1900-01-01", "--to", "2020-12-31", "--by", "day"), "coarser --by"),
-])
-def test_bad_periods_are_one_line_errors(built, tmp_path, args, message):
-    case, _ = built
-    result = run("case", "stats", "--case", case, *args, "--out", tmp_path / "o")
-    assert result.exit_code == 1 and message in result.stderr and not (tmp_path / "o").exists()
-
-
-@pytest.mark.parametrize("content,message", [
-    ("2020-03-16 Lockdown\n", "line 1"),
-    ("2020-03-16\n", "line 1"),
-    ("# ok\n2020-3-16 a\n", "line 2"),
-    ("x" * 70000, "larger than"),
-])
-def test_a_bad_campaigns_file_is_refused(built, tmp_path, content, message):
-    case, _ = built
-    (tmp_path / "c.txt").write_text(content)
-    result = run("case", "stats", "--case", case, "--from", START, "--to", END, "--campaigns", tmp_path / "c.txt",
-                 "--out", tmp_path / "o")
-    assert result.exit_code == 1 and message in result.stderr
-
-
-def test_an_older_case_file_is_brought_forward_with_its_reports_origin(tmp_path):
-    import sqlite3
-
-    from crypto.case import schema
-
-    case = tmp_path / "old"
-    case.mkdir(mode=0o700)
-    path = case / "case.sqlite3"
-    path.touch(mode=0o600)
-    conn = sqlite3.connect(path)
-    # A case file as the version before the statistics' columns left it.
-    before = next(i for i, m in enumerate(schema._MIGRATIONS) if any("COLUMN channel" in s for s in m))
-    for statements in schema._MIGRATIONS[:before]:
-        for statement in statements:
-            conn.execute(statement)
-    conn.execute(f"PRAGMA user_version = {before}")
-    rows = [("r1", '{"channel":"https","via":"extension","campaign":"c1","version":3}'), ("r2", '{"version":2}')]
-    conn.executemany("INSERT INTO reports (id, sha256, day, receipt, child_in_danger, found_on, kinds, language,"
-                     " fields, audit_seq) VALUES (?, '', '2020-05-01', 'R', 0, 'forum', 'images', 'nl', ?, 1)", rows)
-    conn.commit()
-    conn.close()
-    conn = schema.open_case(str(case))
-    try:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.VERSION
-        assert conn.execute("SELECT id, channel, via, campaign FROM reports ORDER BY id").fetchall() == [
-            ("r1", "https", "extension", "c1"), ("r2", "", "", "")]
-    finally:
-        conn.close()
-    out = tmp_path / "out"
-    ok("case", "stats", "--case", case, "--from", "2020-05-01", "--to", "2020-05-31", "--internal", "--out", out)
-    assert counts(out, "reports_by_channel")["not recorded"] == 1 and counts(out, "reports_by_campaign")["c1"] == 1
 
 
 @pytest.mark.parametrize("start,end", [("2019-06-01", "2019-08-31"), ("2020-03-16", "2020-03-31"),

@@ -15,7 +15,7 @@ import pytest
 from crypto.case.stats_charts import BAR, Point, bar_chart
 from crypto.case.stats_output import NO_CHARTS
 from tests.crypto.case import statskit as sk
-from tests.crypto.case.test_case_stats import page, read_csv
+from tests.crypto.case.statskit import page, read_csv
 from tests.kit import ROOT
 
 CHARTED = ("received", "reports_by_place", "reports_by_kind", "reports_by_channel", "illegal_by_country",
