@@ -24,7 +24,7 @@ the first try; the time is from opening the form to the receipt. The phases:
   circuit/report    onion: `--flood-threads` threads, each fake report on a new circuit (a new
                     SOCKS username) as fast as the form allows, for `--flood-seconds`
   address/report    HTTPS: the same with a new client address per fake report (nginx's limits
-                    are per address), for `--phase-seconds`
+                    are per address), for `--flood-seconds`
 
 Printed per phase and channel: the reporters' success, p50 and p99; the attackers' requests,
 accepted fake reports, CPU seconds of the attacking threads and of the client tor, circuits or
@@ -239,18 +239,25 @@ def fresh_per_report(attack: Attack, channel: str, i: int) -> None:
 def phase(system: k.System, name: str, fn, channels, threads: int, seconds: float, every: float) -> dict:
     circuits = RendCircuits(ATTACKER.controller)
     tor_cpu = cpu_seconds(ATTACKER.process.pid)
+    hs_pid = system.network.nodes["hs"].process.pid
+    hs_cpu = cpu_seconds(hs_pid)
     attack = Attack(system, fn, channels, threads) if fn else None
     if attack:
         attack.start()
         time.sleep(5)  # under way before the reporters come
     reporters = Reporters(system, every)
     reporters.start()
-    time.sleep(seconds)
+    efforts = []  # the suggested effort in the descriptor, once a minute: when does PoW engage?
+    for _ in range(int(seconds // 60)):
+        time.sleep(60)
+        efforts.append(pow_effort(system.network, system.onion))
+    time.sleep(seconds % 60)
     reporters.finish()
     if attack:
         attack.finish()
     ATTACKER.controller.remove_event_listener(circuits._on)
-    row = {"phase": name, "pow": pow_effort(system.network, system.onion),
+    row = {"phase": name, "pow": pow_effort(system.network, system.onion), "efforts": efforts,
+           "hs_cpu": cpu_seconds(hs_pid) - hs_cpu,
            "tor_cpu": cpu_seconds(ATTACKER.process.pid) - tor_cpu, "rend_circuits": len(circuits.ids), "attack": attack}
     for channel in CHANNELS:
         mine = [r for r in reporters.results if r[0] == channel]
@@ -278,6 +285,8 @@ def main() -> None:
                         help="seconds between phases, for the minute's budget and the PoW queue to settle")
     parser.add_argument("--tor", action="append", default=[], metavar="OPTION=VALUE",
                         help="replace one of the drop-in's HiddenService* settings, e.g. HiddenServicePoWQueueRate=25")
+    parser.add_argument("--limit", action="append", default=[], metavar="KEY=NUMBER",
+                        help="replace one of meldpunt.toml's [limits], e.g. reports_per_minute=100000")
     parser.add_argument("--only", default="", help="comma-separated phase names to run (after none)")
     args = parser.parse_args()
     from crypto.status.keys import SigningKey
@@ -289,20 +298,21 @@ def main() -> None:
               ("lookup", lookup, CHANNELS, 8, args.phase_seconds),
               ("slow", slow, CHANNELS, args.slow_clients, args.phase_seconds),
               ("circuit/report", fresh_per_report, ("onion",), args.flood_threads, args.flood_seconds),
-              ("address/report", fresh_per_report, ("https",), args.flood_threads, args.phase_seconds)]
+              ("address/report", fresh_per_report, ("https",), args.flood_threads, args.flood_seconds)]
     if args.only:
         phases = [p for p in phases if p[0] in args.only.split(",")]
     rows = []
     with tempfile.TemporaryDirectory(prefix="meldpunt-bench-system-") as tmp:
         system = k.System(Path(tmp), staff.recipient, SigningKey.generate().public().encode(),
-                          tor_overrides=dict(o.split("=", 1) for o in args.tor))
+                          tor_overrides=dict(o.split("=", 1) for o in args.tor),
+                          limits_overrides={key: int(v) for key, v in (o.split("=", 1) for o in args.limit)})
         try:
             system.start()
             global ATTACKER
             ATTACKER = AttackerTor(system.network, Path(tmp) / "attacker-tor")
             print(f"up: {system.onion}, sandbox {system.sandbox}; tor: " + ", ".join(
-                f"{key} {v}" for key, v in system.tor_options.items() if "PoW" in key or "DoS" in key),
-                file=sys.stderr)
+                f"{key} {v}" for key, v in system.tor_options.items() if "PoW" in key or "DoS" in key)
+                + f"; limits {system.defaults.get('limits', {})}", file=sys.stderr)
             rows.append(phase(system, "none", None, (), 0, args.phase_seconds, args.every))
             report(rows[-1])
             for name, fn, channels, threads, seconds in phases:
@@ -332,7 +342,9 @@ def report(row: dict) -> None:
     a = row["attack"]
     parts = [f"{ch} {row[ch]['success']:.2f} of {row[ch]['n']} (p50 {row[ch]['p50']:.1f} s, p99 {row[ch]['p99']:.1f} s"
              f"{', failures ' + str(dict(row[ch]['failures'])) if row[ch]['failures'] else ''})" for ch in CHANNELS]
-    line = f"[{row['phase']}] reporters: " + "; ".join(parts) + f"; PoW effort {row['pow']}"
+    line = (f"[{row['phase']}] reporters: " + "; ".join(parts) + f"; PoW effort {row['pow']} (by minute "
+            f"{' '.join(row['efforts'])}); service tor CPU {row['hs_cpu']:.1f} s, attacker's {row['tor_cpu']:.1f} s, "
+            f"attacker's rendezvous circuits {row['rend_circuits']}")
     line += "; by minute " + ", ".join(f"{ch} " + " ".join(f"{ok}/{n}" for _, ok, n in row[ch]["by_minute"])
                                        for ch in CHANNELS)
     if a:
