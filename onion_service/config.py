@@ -199,12 +199,6 @@ def parse_config(raw: dict[str, Any], *, base_dir: Path) -> Config:
         min_free_mb=lim.integer("min_free_mb", 512, low=0, high=10_000_000),
     )
     lim.done()
-    from onion_service.shared.token import spent_slots  # the spent tables are sized from these
-
-    try:
-        spent_slots(limits.reports_per_minute, limits.form_max_hours * 3600)
-    except ValueError as exc:
-        raise ConfigError(f"limits.reports_per_minute x form_max_hours is too large: {exc}") from None
 
     w = t.table("web")
     web = Web(
@@ -219,6 +213,13 @@ def parse_config(raw: dict[str, Any], *, base_dir: Path) -> Config:
         raise ConfigError("web.https_bind must be another socket than web.bind: tor's socket demands "
                           "tor's PROXY line, the reverse proxy's must not")
     w.done()
+    from onion_service.shared.route_budgets import budgets_spending  # the spent tables are sized from these
+    from onion_service.shared.token import spent_slots
+
+    try:
+        spent_slots(budgets_spending(web.https_bind) * limits.reports_per_minute, limits.form_max_hours * 3600)
+    except ValueError as exc:
+        raise ConfigError(f"limits.reports_per_minute x form_max_hours is too large: {exc}") from None
 
     tt = t.table("tor")
     tor = Tor(
