@@ -189,7 +189,7 @@ def parse_config(raw: dict[str, Any], *, base_dir: Path) -> Config:
 
     lim = t.table("limits")
     limits = Limits(
-        reports_per_minute=lim.integer("reports_per_minute", 600, low=1, high=1_000_000),
+        reports_per_minute=lim.integer("reports_per_minute", 4500, low=1, high=1_000_000),
         # 0 is allowed for benchmarks and tests that post at machine speed.
         form_min_seconds=lim.integer("form_min_seconds", 3, low=0, high=600),
         form_max_hours=lim.integer("form_max_hours", 6, low=1, high=72),
@@ -225,8 +225,8 @@ def parse_config(raw: dict[str, Any], *, base_dir: Path) -> Config:
     tor = Tor(
         control=parse_tor_control(tt.get("control", str, default="unix:/run/tor/control")),
         control_password_file=tt.get("control_password_file", str, default=""),
-        pow_queue_rate=tt.integer("pow_queue_rate", 5, low=1, high=1_000_000),
-        pow_queue_burst=tt.integer("pow_queue_burst", 20, low=1, high=10_000_000),
+        pow_queue_rate=tt.integer("pow_queue_rate", 25, low=1, high=1_000_000),
+        pow_queue_burst=tt.integer("pow_queue_burst", 250, low=1, high=10_000_000),
         max_streams=tt.integer("max_streams", 32, low=0, high=65535),
         intro_dos_rate=tt.integer("intro_dos_rate", 25, low=1, high=0x7FFFFFFF),
         intro_dos_burst=tt.integer("intro_dos_burst", 200, low=1, high=0x7FFFFFFF),
