@@ -56,7 +56,7 @@ class Hotline:
 
 @dataclass(frozen=True)
 class Limits:
-    reports_per_minute: int
+    reports_per_minute: int  # per route (shared/route_budgets.py)
     form_min_seconds: int
     form_max_hours: int
     # Per Tor circuit (onion_service/shared/circuits.py); SECURITY.md says why these defaults.
@@ -65,6 +65,9 @@ class Limits:
     circuit_window_minutes: int
     # Free space the data directory's file system keeps; past it, reports are refused.
     min_free_mb: int
+    # The status page's look-ups a minute, per route; its own budget and spent table, smaller than
+    # the reports': a look-up flood never touches reports, and the table's memory follows it.
+    lookups_per_minute: int = 600
 
 
 @dataclass(frozen=True)
@@ -197,6 +200,7 @@ def parse_config(raw: dict[str, Any], *, base_dir: Path) -> Config:
         pages_per_circuit=lim.integer("pages_per_circuit", 60, low=5, high=100_000),
         circuit_window_minutes=lim.integer("circuit_window_minutes", 10, low=1, high=24 * 60),
         min_free_mb=lim.integer("min_free_mb", 512, low=0, high=10_000_000),
+        lookups_per_minute=lim.integer("lookups_per_minute", 600, low=1, high=1_000_000),
     )
     lim.done()
 
@@ -216,10 +220,11 @@ def parse_config(raw: dict[str, Any], *, base_dir: Path) -> Config:
     from onion_service.shared.route_budgets import budgets_spending  # the spent tables are sized from these
     from onion_service.shared.token import spent_slots
 
-    try:
-        spent_slots(budgets_spending(web.https_bind) * limits.reports_per_minute, limits.form_max_hours * 3600)
-    except ValueError as exc:
-        raise ConfigError(f"limits.reports_per_minute x form_max_hours is too large: {exc}") from None
+    for key in ("reports_per_minute", "lookups_per_minute"):
+        try:
+            spent_slots(budgets_spending(web.https_bind) * getattr(limits, key), limits.form_max_hours * 3600)
+        except ValueError as exc:
+            raise ConfigError(f"limits.{key} x form_max_hours is too large: {exc}") from None
 
     tt = t.table("tor")
     tor = Tor(

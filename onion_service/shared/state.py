@@ -37,23 +37,24 @@ def make_shared(config: Config, *, budget: Budget | None = None,
     (tests give small ones), each then one for both routes."""
     lim = config.limits
     files.private_dir(config.data_dir)
+
     def report_budget() -> Budget:
         return Budget(lim.reports_per_minute, data_dir=config.data_dir, reserve_bytes=lim.min_free_mb * 1024 * 1024)
 
     budgets = (RouteBudgets.one_for_both(budget) if budget is not None
                else RouteBudgets(onion=report_budget(), https=report_budget()))
     lookup_budgets = (RouteBudgets.one_for_both(lookup_budget) if lookup_budget is not None
-                      else RouteBudgets(onion=Budget(lim.reports_per_minute), https=Budget(lim.reports_per_minute)))
+                      else RouteBudgets(onion=Budget(lim.lookups_per_minute), https=Budget(lim.lookups_per_minute)))
     lifetime = lim.form_max_hours * 3600
     # Each table is sized from the budgets a token is spent under (a spend follows a budget unit
     # taken, on either route), so that it cannot fill within a token's lifetime (SECURITY.md has
     # the arithmetic). Sized from the configuration, not from a budget a test replaces: that one
     # is smaller.
-    per_minute = budgets_spending(config.web.https_bind) * lim.reports_per_minute
+    routes = budgets_spending(config.web.https_bind)
     return Shared(
         token_secret=_secret(config),
-        spent=SpentTokens(lifetime, slots=spent_slots(per_minute, lifetime)),
-        lookup_spent=SpentTokens(lifetime, slots=spent_slots(per_minute, lifetime)),
+        spent=SpentTokens(lifetime, slots=spent_slots(routes * lim.reports_per_minute, lifetime)),
+        lookup_spent=SpentTokens(lifetime, slots=spent_slots(routes * lim.lookups_per_minute, lifetime)),
         budgets=budgets,
         lookup_budgets=lookup_budgets,
         circuits=CircuitLimits(reports=lim.reports_per_circuit, pages=lim.pages_per_circuit,

@@ -44,6 +44,7 @@ def test_defaults_and_relative_data_dir(tmp_path, recipients):
     assert config.data_dir == tmp_path / "state"
     assert config.database_url == f"sqlite:///{tmp_path}/state/reports.sqlite3"
     assert config.limits.reports_per_minute == 4500 and config.limits.form_min_seconds == 3
+    assert config.limits.lookups_per_minute == 600
     assert (config.limits.reports_per_circuit, config.limits.circuit_window_minutes) == (3, 10)
     assert config.tor.circuit_ids is True
     assert (config.tor.pow_queue_rate, config.tor.pow_queue_burst) == (25, 250)
@@ -72,6 +73,7 @@ def test_defaults_and_relative_data_dir(tmp_path, recipients):
         ({"database_url": "mysql://x"}, "database_url"),
         ({"surprise": 1}, "unknown configuration key surprise"),
         ({"limits": {"reports_per_minute": 0}}, "limits.reports_per_minute"),
+        ({"limits": {"lookups_per_minute": 0}}, "limits.lookups_per_minute"),
         ({"limits": {"form_max_hours": True}}, "limits.form_max_hours"),
         ({"limits": {"typo": 1}}, "limits.typo"),
         ({"web": {"bind": "0.0.0.0:80"}}, "never listens on a public address"),

@@ -25,13 +25,14 @@ from tests.onion_service.web.webkit import good_fields
 HOST = {"Host": "127.0.0.1:5000"}
 FORM = "application/x-www-form-urlencoded"
 AGAIN_LOOKUP = "Please check the code below and look it up again."
-# The smallest ceilings: 2 reports (and 2 look-ups) a minute, tokens living an hour.
+# The smallest ceilings: 2 reports and 2 look-ups a minute, tokens living an hour.
 SMALL = {"reports_per_minute": 2, "form_max_hours": 1, "form_min_seconds": 0}
 
 
 def _setup(tmp_path, staff, database_url):
     config = make_config(tmp_path / "data", staff.recipient, database_url=database_url,
-                         status_public_key=SigningKey.generate().public().encode(), **SMALL)
+                         status_public_key=SigningKey.generate().public().encode(),
+                         limits={"lookups_per_minute": SMALL["reports_per_minute"]}, **SMALL)
     store = open_store(config.database_url)
     # The configured budgets, on a clock that stays in one minute (so the counts below are exact).
     minute = SMALL["reports_per_minute"]
