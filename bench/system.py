@@ -8,9 +8,10 @@ Run by hand from the repository root (as root, so that meldpunt runs in the unit
 The arrangement is tests/system's (tests/system/systemkit.py): deploy/install.sh --https-proxy
 into a throwaway root, the service tor with the drop-in it wrote on the private Tor network
 (devnet), nginx with the site it rendered on a loopback port, `meldpunt serve --config` on the
-configuration it wrote, with every default a hotline gets (budget 600 reports a minute, 3 reports
-per circuit, PoW queue 5/20, intro DoS 25/200, form_min_seconds 3, 2 workers x 16 threads), the
-status page on, SQLite.
+configuration it wrote, with every default a hotline gets (a budget of 4,500 reports a minute per
+route, 3 reports per circuit, PoW queue 25/250, intro DoS 25/200, form_min_seconds 3, 2 workers x
+16 threads), the status page on, SQLite. `--tor` and `--limit` replace one setting for an
+experiment.
 
 In every phase, real reporters come at a steady pace on both channels, each on a circuit (onion)
 or an address (HTTPS) of its own: the form, 4 s of typing, the report. Success is a receipt on
@@ -26,9 +27,10 @@ the first try; the time is from opening the form to the receipt. The phases:
   address/report    HTTPS: the same with a new client address per fake report (nginx's limits
                     are per address), for `--flood-seconds`
 
-Printed per phase and channel: the reporters' success, p50 and p99; the attackers' requests,
-accepted fake reports, CPU seconds of the attacking threads and of the client tor, circuits or
-addresses used per accepted fake report, and the PoW effort in the service's descriptor at the end.
+Printed per phase and channel: the reporters' success, p50 and p99 (and success by the minute
+they started in); the attackers' requests, accepted fake reports, CPU seconds of the attacking
+threads, of the attackers' tor and of the service's tor, circuits or addresses used per accepted
+fake report, and the PoW effort in the service's descriptor each minute and at the end.
 Everything stays on loopback, bounded in count and time, and stops at the end.
 """
 
