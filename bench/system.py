@@ -328,7 +328,7 @@ def main() -> None:
             system.stop()
     print(f"\nstored reports, all opened with the staff key: {stored}")
     print(f"\n{'phase':15} {'channel':7} {'n':>4} {'success':>7} {'p50 s':>6} {'p99 s':>6} | {'atk sent':>8} "
-          f"{'accepted':>8} {'atk CPU s':>9} {'tor CPU s':>9} {'used/acc':>8} {'PoW':>5}")
+          f"{'accepted':>8} {'atk CPU s':>9} {'tor CPU s':>9} {'svc tor s':>9} {'used/acc':>8} {'PoW':>5}")
     for r in rows:
         a = r["attack"]
         for channel in CHANNELS:
@@ -337,7 +337,7 @@ def main() -> None:
             acc = a.accepted[channel] if a else 0
             used = f"{a.used[channel] / acc:.2f}" if a and acc else "-"
             print(f"{r['phase']:15} {channel:7} {c['n']:4d} {c['success']:7.2f} {c['p50']:6.1f} {c['p99']:6.1f} | "
-                  f"{sent:8d} {acc:8d} {a.cpu if a else 0:9.1f} {r['tor_cpu']:9.1f} {used:>8} {r['pow']:>5}")
+                  f"{sent:8d} {acc:8d} {a.cpu if a else 0:9.1f} {r['tor_cpu']:9.1f} {r['hs_cpu']:9.1f} {used:>8} {r['pow']:>5}")
 
 
 def report(row: dict) -> None:
