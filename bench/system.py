@@ -336,8 +336,9 @@ def main() -> None:
             sent = a.sent[channel] if a else 0
             acc = a.accepted[channel] if a else 0
             used = f"{a.used[channel] / acc:.2f}" if a and acc else "-"
-            print(f"{r['phase']:15} {channel:7} {c['n']:4d} {c['success']:7.2f} {c['p50']:6.1f} {c['p99']:6.1f} | "
-                  f"{sent:8d} {acc:8d} {a.cpu if a else 0:9.1f} {r['tor_cpu']:9.1f} {r['hs_cpu']:9.1f} {used:>8} {r['pow']:>5}")
+            print(f"{r['phase']:15} {channel:7} {c['n']:4d} {c['success']:7.2f} {c['p50']:6.1f} "
+                  f"{c['p99']:6.1f} | {sent:8d} {acc:8d} {a.cpu if a else 0:9.1f} {r['tor_cpu']:9.1f} "
+                  f"{r['hs_cpu']:9.1f} {used:>8} {r['pow']:>5}")
 
 
 def report(row: dict) -> None:

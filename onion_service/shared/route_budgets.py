@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from onion_service.shared.budget import Budget
 from onion_service.web import routes
 
-
 # The routes counted apart: a spent-token table is sized for this many budgets at once when the
 # HTTPS route is configured ([web] https_bind), for one without it.
 ROUTES = 2

@@ -1,7 +1,8 @@
 """What every gunicorn worker must share, made once by the master before it forks: the form
 token's secret, the spent form tokens (one table per page), the report and look-up budgets (one
-of each per route: shared/route_budgets.py) and the per-circuit counts. Nothing of it but the token secret (data_dir/form-token.key) is ever written
-anywhere; on SQLite that secret is new at every start (shared/token.py says why).
+of each per route: shared/route_budgets.py) and the per-circuit counts. Nothing of it but the
+token secret (data_dir/form-token.key) is ever written anywhere; on SQLite that secret is new at
+every start (shared/token.py says why).
 
 `make_shared` is the one place these are made; `process/server.py` hands the result to every worker
 and `web/app.py:create_app` receives it (tests that build an app alone get one made here too).

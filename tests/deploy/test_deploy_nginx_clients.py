@@ -11,8 +11,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from harness import free_port
-from nginxkit import Nginx
+
+from tests.deploy.nginxkit import Nginx
+from tests.harness import free_port
 
 SITE = Path(__file__).resolve().parents[2] / "deploy" / "nginx" / "meldpunt.conf"
 pytestmark = pytest.mark.skipif(not Path("/usr/sbin/nginx").exists(), reason="needs Debian's nginx (make test-deps)")

@@ -84,7 +84,8 @@ def test_effective_configuration_keeps_meldpunts_promises(tmp_path, staff):
     # reach (at 5, the flood kept real reporters' introductions waiting behind its own).
     from onion_service.config import Tor, parse_config
 
-    defaults = parse_config({"recipients": [staff.recipient], "data_dir": "/x", "hotline": {"name": "H"}}, base_dir=tmp_path)
+    minimal = {"recipients": [staff.recipient], "data_dir": "/x", "hotline": {"name": "H"}}
+    defaults = parse_config(minimal, base_dir=tmp_path)
     assert isinstance(defaults.tor, Tor)
     assert options["HiddenServicePoWQueueRate"] == ["25"] == [str(defaults.tor.pow_queue_rate)]
     assert options["HiddenServicePoWQueueBurst"] == ["250"] == [str(defaults.tor.pow_queue_burst)]

@@ -5,9 +5,6 @@ The route is the socket a request came in on; here the test client sets it, as t
 from __future__ import annotations
 
 import pytest
-from harness import make_config
-from kit import RECEIPT
-from webkit import good_fields, token
 
 from crypto.envelope.receipt import new_receipt
 from crypto.status.keys import SigningKey
@@ -17,6 +14,9 @@ from onion_service.shared.state import make_shared
 from onion_service.shared.token import spent_slots
 from onion_service.web import routes
 from onion_service.web.app import create_app
+from tests.harness import make_config
+from tests.kit import RECEIPT
+from tests.onion_service.web.webkit import good_fields, token
 
 PUBLIC = "report.example.org"
 ONION = "abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrstuvwx.onion"
