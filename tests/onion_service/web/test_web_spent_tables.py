@@ -56,8 +56,8 @@ def _fill(spent) -> None:
 
 
 def test_the_tables_are_sized_so_the_ceiling_cannot_fill_them():
-    # 600 a minute (the default) for 6 hours: entries live 6 h + 60 s, which meets at most 362 of
-    # the budget's minutes; four times that many slots.
+    # 600 a minute (the look-ups' default) for 6 hours: entries live 6 h + 60 s, which meets at
+    # most 362 of the budget's minutes; four times that many slots.
     assert spent_slots(600, 6 * 3600) == SPENT_HEADROOM * 600 * 362 == 868_800
     assert spent_slots(2, 3600) == 4 * 2 * 62
     assert spent_slots(1, 0) == PROBES  # never below one probe's run
