@@ -88,7 +88,9 @@ class Reporters:
             receipt, _ = k.file_report(client, "real reporter", TYPING)
             why = "" if receipt else "refused"
         except (OSError, ValueError) as exc:
-            receipt, why = None, type(exc).__name__
+            # The kind, and the start of the message: a SOCKS reply from tor says where a
+            # connection failed (the descriptor, the introduction, the rendezvous).
+            receipt, why = None, f"{type(exc).__name__}: {' '.join(str(exc).split())[-90:]}"
         with self.lock:
             self.results.append((channel, receipt is not None, time.monotonic() - started, why, started - self.t0))
 
