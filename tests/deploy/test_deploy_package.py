@@ -145,7 +145,8 @@ def test_install_upgrade_remove_purge_in_a_root(built: Built, tmp_path: Path, st
     assert host_state() == before, "the maintainer scripts changed this machine"
 
     # --- the sysadmin's edits, and reports on disk -------------------------------------------------
-    edited_tor = box.path(TOR_DROPIN).read_text().replace("HiddenServicePoWQueueRate 5", "HiddenServicePoWQueueRate 9")
+    edited_tor = box.path(TOR_DROPIN).read_text().replace("HiddenServicePoWQueueRate 25", "HiddenServicePoWQueueRate 9")
+    assert "HiddenServicePoWQueueRate 9" in edited_tor  # the edit took (the shipped figure is 25)
     box.path(TOR_DROPIN).write_text(edited_tor)
     edited_site = box.path(NGINX_SITE).read_text().replace("@SERVER_NAMES@", "report.example.org")
     box.path(NGINX_SITE).write_text(edited_site)
