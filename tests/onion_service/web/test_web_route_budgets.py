@@ -70,7 +70,7 @@ def test_lookups_have_a_budget_per_route_too(app_env, clients):
     config, _shared, client = clients
 
     def look_up(route: str) -> int:
-        fields = {"code": new_receipt(), "token": token(config, "status-en"), "homepage": ""}
+        fields = {"code": new_receipt(), "token": token(config.data_dir, "status-en"), "homepage": ""}
         return client[route].post("/en/status", data=fields, headers={"Host": HOSTS[route]}).status_code
 
     assert [look_up(routes.HTTPS) for _ in range(PER_MINUTE + 1)] == [200] * PER_MINUTE + [503]
