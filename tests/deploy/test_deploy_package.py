@@ -157,11 +157,11 @@ def test_install_upgrade_remove_purge_in_a_root(built: Built, tmp_path: Path, st
 
     # --- upgrade to a newer build, which changes the tor drop-in too ------------------------------
     newer, version = newer_build(built, tmp_path, conffile=TOR_DROPIN,
-                                 change=("HiddenServicePoWQueueBurst 20", "HiddenServicePoWQueueBurst 30"))
+                                 change=("HiddenServicePoWQueueBurst 250", "HiddenServicePoWQueueBurst 300"))
     box.dpkg("--force-confold", "-i", str(newer))
     assert box.status() == f"install ok installed {version}"
     assert box.path(TOR_DROPIN).read_text() == edited_tor, "a conffile changed here is kept"
-    assert "HiddenServicePoWQueueBurst 30" in box.path(TOR_DROPIN + ".dpkg-dist").read_text()
+    assert "HiddenServicePoWQueueBurst 300" in box.path(TOR_DROPIN + ".dpkg-dist").read_text()
     assert box.path(NGINX_SITE).read_text() == edited_site
     assert not box.path(NGINX_SITE + ".dpkg-dist").exists(), "an unchanged conffile raises no question"
     assert box.path("/etc/meldpunt/meldpunt.toml").read_text() == edited_conf
