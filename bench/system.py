@@ -8,9 +8,10 @@ Run by hand from the repository root (as root, so that meldpunt runs in the unit
 The arrangement is tests/system's (tests/system/systemkit.py): deploy/install.sh --https-proxy
 into a throwaway root, the service tor with the drop-in it wrote on the private Tor network
 (devnet), nginx with the site it rendered on a loopback port, `meldpunt serve --config` on the
-configuration it wrote, with every default a hotline gets (budget 600 reports a minute, 3 reports
-per circuit, PoW queue 5/20, intro DoS 25/200, form_min_seconds 3, 2 workers x 16 threads), the
-status page on, SQLite.
+configuration it wrote, with every default a hotline gets (a budget of 4,500 reports a minute per
+route, 3 reports per circuit, PoW queue 25/250, intro DoS 25/200, form_min_seconds 3, 2 workers x
+16 threads), the status page on, SQLite. `--tor` and `--limit` replace one setting for an
+experiment.
 
 In every phase, real reporters come at a steady pace on both channels, each on a circuit (onion)
 or an address (HTTPS) of its own: the form, 4 s of typing, the report. Success is a receipt on
@@ -24,11 +25,12 @@ the first try; the time is from opening the form to the receipt. The phases:
   circuit/report    onion: `--flood-threads` threads, each fake report on a new circuit (a new
                     SOCKS username) as fast as the form allows, for `--flood-seconds`
   address/report    HTTPS: the same with a new client address per fake report (nginx's limits
-                    are per address), for `--phase-seconds`
+                    are per address), for `--flood-seconds`
 
-Printed per phase and channel: the reporters' success, p50 and p99; the attackers' requests,
-accepted fake reports, CPU seconds of the attacking threads and of the client tor, circuits or
-addresses used per accepted fake report, and the PoW effort in the service's descriptor at the end.
+Printed per phase and channel: the reporters' success, p50 and p99 (and success by the minute
+they started in); the attackers' requests, accepted fake reports, CPU seconds of the attacking
+threads, of the attackers' tor and of the service's tor, circuits or addresses used per accepted
+fake report, and the PoW effort in the service's descriptor each minute and at the end.
 Everything stays on loopback, bounded in count and time, and stops at the end.
 """
 
@@ -86,7 +88,9 @@ class Reporters:
             receipt, _ = k.file_report(client, "real reporter", TYPING)
             why = "" if receipt else "refused"
         except (OSError, ValueError) as exc:
-            receipt, why = None, type(exc).__name__
+            # The kind, and the start of the message: a SOCKS reply from tor says where a
+            # connection failed (the descriptor, the introduction, the rendezvous).
+            receipt, why = None, f"{type(exc).__name__}: {' '.join(str(exc).split())[-90:]}"
         with self.lock:
             self.results.append((channel, receipt is not None, time.monotonic() - started, why, started - self.t0))
 
@@ -239,18 +243,25 @@ def fresh_per_report(attack: Attack, channel: str, i: int) -> None:
 def phase(system: k.System, name: str, fn, channels, threads: int, seconds: float, every: float) -> dict:
     circuits = RendCircuits(ATTACKER.controller)
     tor_cpu = cpu_seconds(ATTACKER.process.pid)
+    hs_pid = system.network.nodes["hs"].process.pid
+    hs_cpu = cpu_seconds(hs_pid)
     attack = Attack(system, fn, channels, threads) if fn else None
     if attack:
         attack.start()
         time.sleep(5)  # under way before the reporters come
     reporters = Reporters(system, every)
     reporters.start()
-    time.sleep(seconds)
+    efforts = []  # the suggested effort in the descriptor, once a minute: when does PoW engage?
+    for _ in range(int(seconds // 60)):
+        time.sleep(60)
+        efforts.append(pow_effort(system.network, system.onion))
+    time.sleep(seconds % 60)
     reporters.finish()
     if attack:
         attack.finish()
     ATTACKER.controller.remove_event_listener(circuits._on)
-    row = {"phase": name, "pow": pow_effort(system.network, system.onion),
+    row = {"phase": name, "pow": pow_effort(system.network, system.onion), "efforts": efforts,
+           "hs_cpu": cpu_seconds(hs_pid) - hs_cpu,
            "tor_cpu": cpu_seconds(ATTACKER.process.pid) - tor_cpu, "rend_circuits": len(circuits.ids), "attack": attack}
     for channel in CHANNELS:
         mine = [r for r in reporters.results if r[0] == channel]
@@ -278,6 +289,8 @@ def main() -> None:
                         help="seconds between phases, for the minute's budget and the PoW queue to settle")
     parser.add_argument("--tor", action="append", default=[], metavar="OPTION=VALUE",
                         help="replace one of the drop-in's HiddenService* settings, e.g. HiddenServicePoWQueueRate=25")
+    parser.add_argument("--limit", action="append", default=[], metavar="KEY=NUMBER",
+                        help="replace one of meldpunt.toml's [limits], e.g. reports_per_minute=100000")
     parser.add_argument("--only", default="", help="comma-separated phase names to run (after none)")
     args = parser.parse_args()
     from crypto.status.keys import SigningKey
@@ -289,20 +302,21 @@ def main() -> None:
               ("lookup", lookup, CHANNELS, 8, args.phase_seconds),
               ("slow", slow, CHANNELS, args.slow_clients, args.phase_seconds),
               ("circuit/report", fresh_per_report, ("onion",), args.flood_threads, args.flood_seconds),
-              ("address/report", fresh_per_report, ("https",), args.flood_threads, args.phase_seconds)]
+              ("address/report", fresh_per_report, ("https",), args.flood_threads, args.flood_seconds)]
     if args.only:
         phases = [p for p in phases if p[0] in args.only.split(",")]
     rows = []
     with tempfile.TemporaryDirectory(prefix="meldpunt-bench-system-") as tmp:
         system = k.System(Path(tmp), staff.recipient, SigningKey.generate().public().encode(),
-                          tor_overrides=dict(o.split("=", 1) for o in args.tor))
+                          tor_overrides=dict(o.split("=", 1) for o in args.tor),
+                          limits_overrides={key: int(v) for key, v in (o.split("=", 1) for o in args.limit)})
         try:
             system.start()
             global ATTACKER
             ATTACKER = AttackerTor(system.network, Path(tmp) / "attacker-tor")
             print(f"up: {system.onion}, sandbox {system.sandbox}; tor: " + ", ".join(
-                f"{key} {v}" for key, v in system.tor_options.items() if "PoW" in key or "DoS" in key),
-                file=sys.stderr)
+                f"{key} {v}" for key, v in system.tor_options.items() if "PoW" in key or "DoS" in key)
+                + f"; limits {system.defaults.get('limits', {})}", file=sys.stderr)
             rows.append(phase(system, "none", None, (), 0, args.phase_seconds, args.every))
             report(rows[-1])
             for name, fn, channels, threads, seconds in phases:
@@ -316,7 +330,7 @@ def main() -> None:
             system.stop()
     print(f"\nstored reports, all opened with the staff key: {stored}")
     print(f"\n{'phase':15} {'channel':7} {'n':>4} {'success':>7} {'p50 s':>6} {'p99 s':>6} | {'atk sent':>8} "
-          f"{'accepted':>8} {'atk CPU s':>9} {'tor CPU s':>9} {'used/acc':>8} {'PoW':>5}")
+          f"{'accepted':>8} {'atk CPU s':>9} {'tor CPU s':>9} {'svc tor s':>9} {'used/acc':>8} {'PoW':>5}")
     for r in rows:
         a = r["attack"]
         for channel in CHANNELS:
@@ -324,15 +338,18 @@ def main() -> None:
             sent = a.sent[channel] if a else 0
             acc = a.accepted[channel] if a else 0
             used = f"{a.used[channel] / acc:.2f}" if a and acc else "-"
-            print(f"{r['phase']:15} {channel:7} {c['n']:4d} {c['success']:7.2f} {c['p50']:6.1f} {c['p99']:6.1f} | "
-                  f"{sent:8d} {acc:8d} {a.cpu if a else 0:9.1f} {r['tor_cpu']:9.1f} {used:>8} {r['pow']:>5}")
+            print(f"{r['phase']:15} {channel:7} {c['n']:4d} {c['success']:7.2f} {c['p50']:6.1f} "
+                  f"{c['p99']:6.1f} | {sent:8d} {acc:8d} {a.cpu if a else 0:9.1f} {r['tor_cpu']:9.1f} "
+                  f"{r['hs_cpu']:9.1f} {used:>8} {r['pow']:>5}")
 
 
 def report(row: dict) -> None:
     a = row["attack"]
     parts = [f"{ch} {row[ch]['success']:.2f} of {row[ch]['n']} (p50 {row[ch]['p50']:.1f} s, p99 {row[ch]['p99']:.1f} s"
              f"{', failures ' + str(dict(row[ch]['failures'])) if row[ch]['failures'] else ''})" for ch in CHANNELS]
-    line = f"[{row['phase']}] reporters: " + "; ".join(parts) + f"; PoW effort {row['pow']}"
+    line = (f"[{row['phase']}] reporters: " + "; ".join(parts) + f"; PoW effort {row['pow']} (by minute "
+            f"{' '.join(row['efforts'])}); service tor CPU {row['hs_cpu']:.1f} s, attacker's {row['tor_cpu']:.1f} s, "
+            f"attacker's rendezvous circuits {row['rend_circuits']}")
     line += "; by minute " + ", ".join(f"{ch} " + " ".join(f"{ok}/{n}" for _, ok, n in row[ch]["by_minute"])
                                        for ch in CHANNELS)
     if a:

@@ -58,7 +58,7 @@ def problems(config) -> tuple[list[str], list[str]]:
                       "key nor access to tor's control interface")
     if not config.tor.circuit_ids:
         warnings.append("tor.circuit_ids is off: the per-circuit limits cannot tell one Tor circuit "
-                        "from another, so one circuit can send reports up to the global budget")
+                        "from another, so one circuit can send reports up to the onion route's budget")
     if str(config.data_dir) != DATA_DIR:
         errors.append(f"data_dir must be {DATA_DIR}: it is the only directory the service may write "
                       "(StateDirectory=meldpunt)")

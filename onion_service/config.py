@@ -56,7 +56,7 @@ class Hotline:
 
 @dataclass(frozen=True)
 class Limits:
-    reports_per_minute: int
+    reports_per_minute: int  # per route (shared/route_budgets.py)
     form_min_seconds: int
     form_max_hours: int
     # Per Tor circuit (onion_service/shared/circuits.py); SECURITY.md says why these defaults.
@@ -65,6 +65,9 @@ class Limits:
     circuit_window_minutes: int
     # Free space the data directory's file system keeps; past it, reports are refused.
     min_free_mb: int
+    # The status page's look-ups a minute, per route; its own budget and spent table, smaller than
+    # the reports': a look-up flood never touches reports, and the table's memory follows it.
+    lookups_per_minute: int = 600
 
 
 @dataclass(frozen=True)
@@ -189,7 +192,7 @@ def parse_config(raw: dict[str, Any], *, base_dir: Path) -> Config:
 
     lim = t.table("limits")
     limits = Limits(
-        reports_per_minute=lim.integer("reports_per_minute", 600, low=1, high=1_000_000),
+        reports_per_minute=lim.integer("reports_per_minute", 4500, low=1, high=1_000_000),
         # 0 is allowed for benchmarks and tests that post at machine speed.
         form_min_seconds=lim.integer("form_min_seconds", 3, low=0, high=600),
         form_max_hours=lim.integer("form_max_hours", 6, low=1, high=72),
@@ -197,14 +200,9 @@ def parse_config(raw: dict[str, Any], *, base_dir: Path) -> Config:
         pages_per_circuit=lim.integer("pages_per_circuit", 60, low=5, high=100_000),
         circuit_window_minutes=lim.integer("circuit_window_minutes", 10, low=1, high=24 * 60),
         min_free_mb=lim.integer("min_free_mb", 512, low=0, high=10_000_000),
+        lookups_per_minute=lim.integer("lookups_per_minute", 600, low=1, high=1_000_000),
     )
     lim.done()
-    from onion_service.shared.token import spent_slots  # the spent tables are sized from these
-
-    try:
-        spent_slots(limits.reports_per_minute, limits.form_max_hours * 3600)
-    except ValueError as exc:
-        raise ConfigError(f"limits.reports_per_minute x form_max_hours is too large: {exc}") from None
 
     w = t.table("web")
     web = Web(
@@ -219,13 +217,21 @@ def parse_config(raw: dict[str, Any], *, base_dir: Path) -> Config:
         raise ConfigError("web.https_bind must be another socket than web.bind: tor's socket demands "
                           "tor's PROXY line, the reverse proxy's must not")
     w.done()
+    from onion_service.shared.route_budgets import budgets_spending  # the spent tables are sized from these
+    from onion_service.shared.token import spent_slots
+
+    for key in ("reports_per_minute", "lookups_per_minute"):
+        try:
+            spent_slots(budgets_spending(web.https_bind) * getattr(limits, key), limits.form_max_hours * 3600)
+        except ValueError as exc:
+            raise ConfigError(f"limits.{key} x form_max_hours is too large: {exc}") from None
 
     tt = t.table("tor")
     tor = Tor(
         control=parse_tor_control(tt.get("control", str, default="unix:/run/tor/control")),
         control_password_file=tt.get("control_password_file", str, default=""),
-        pow_queue_rate=tt.integer("pow_queue_rate", 5, low=1, high=1_000_000),
-        pow_queue_burst=tt.integer("pow_queue_burst", 20, low=1, high=10_000_000),
+        pow_queue_rate=tt.integer("pow_queue_rate", 25, low=1, high=1_000_000),
+        pow_queue_burst=tt.integer("pow_queue_burst", 250, low=1, high=10_000_000),
         max_streams=tt.integer("max_streams", 32, low=0, high=65535),
         intro_dos_rate=tt.integer("intro_dos_rate", 25, low=1, high=0x7FFFFFFF),
         intro_dos_burst=tt.integer("intro_dos_burst", 200, low=1, high=0x7FFFFFFF),

@@ -1,9 +1,11 @@
-"""The global budget of accepted reports: what the disk can hold, and a ceiling per minute.
+"""A budget of accepted reports: what the disk can hold, and a ceiling per minute. Each route
+(onion, HTTPS) has one of its own (shared/route_budgets.py), never one per client.
 
 It protects the disk and the writer, not the reporters: the per-circuit limits
-(onion_service/shared/circuits.py) are what bound a flood, so this budget is sized to be reached only
-when the data directory itself is at risk or far more circuits than any flood test uses are
-sending at once.
+(onion_service/shared/circuits.py), tor's introduction queue and nginx's per-client limits are
+what bound a flood, so this budget is sized to be reached only when the data directory itself is
+at risk or more gets through those than they let through by design (the default is above what
+tor's queue lets through, SECURITY.md says why).
 
 Two checks, in shared memory created by the gunicorn master before it forks
 (onion_service.process.server.run), so every worker sees the same counts:

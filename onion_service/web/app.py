@@ -139,11 +139,11 @@ def create_app(
         return Response(stylesheet, mimetype="text/css")
 
     app.register_blueprint(
-        make_blueprint(languages=offered, tokens=tokens, spent=shared.spent, budget=shared.budget,
+        make_blueprint(languages=offered, tokens=tokens, spent=shared.spent, budgets=shared.budgets,
                        circuits=shared.circuits, sealer=Sealer(config.recipients, config.schedules), store=store)
     )
     app.register_blueprint(make_status_blueprint(languages=offered, tokens=tokens, spent=shared.lookup_spent,
-                                                 budget=shared.lookup_budget, circuits=shared.circuits, store=store,
+                                                 budgets=shared.lookup_budgets, circuits=shared.circuits, store=store,
                                                  enabled=config.status.public_key is not None))
 
     def error_page(code: int) -> Response:

@@ -9,16 +9,17 @@ request's memory.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, abort, g, render_template, request
 from flask_babel import lazy_gettext
 
 from crypto.envelope.errors import ReceiptError
 from crypto.envelope.receipt import normalise_receipt
-from onion_service.shared.budget import RETRY_AFTER, Budget
+from onion_service.shared.budget import RETRY_AFTER
 from onion_service.shared.circuits import CircuitLimits
+from onion_service.shared.route_budgets import RouteBudgets
 from onion_service.shared.token import FormTokens, SpentTokens, TokenExpired, TokenInvalid, TokenTooFast
 from onion_service.store import Store, StoreUnavailable
-from onion_service.web import form
+from onion_service.web import form, routes
 from onion_service.web.status_texts import MESSAGE_TEXTS, STATE_TEXTS
 from onion_service.web.views import circuit, lang_rule, new_circuit_notice
 
@@ -26,10 +27,10 @@ CODE = "code"
 FIELDS = (CODE, form.TOKEN, form.HONEYPOT)
 
 
-def make_status_blueprint(*, languages: tuple[str, ...], tokens: FormTokens, spent: SpentTokens, budget: Budget,
+def make_status_blueprint(*, languages: tuple[str, ...], tokens: FormTokens, spent: SpentTokens, budgets: RouteBudgets,
                           circuits: CircuitLimits, store: Store, enabled: bool) -> Blueprint:
     """enabled: the configuration names a status key; without one the page says statuses are not offered.
-    budget and spent: the lookups' own (so that lookups never use up the reports' budget nor fill
+    budgets and spent: the lookups' own, a budget per route (so that lookups never use up the reports' budget nor fill
     their spent table); circuits: the report form's, so a circuit's pages count the same on both."""
     bp = Blueprint("status", __name__)
     LANG = lang_rule(languages)
@@ -81,6 +82,7 @@ def make_status_blueprint(*, languages: tuple[str, ...], tokens: FormTokens, spe
             error = lazy_gettext("This is not a receipt code. A receipt code has 16 letters and digits, "
                                  "for example K7QM-4XPA-9TNR-2HWC.")
             return page(lang, code=typed, error=error, status=400)
+        budget = budgets.of(routes.HTTPS if g.get("public_route") else routes.ONION)
         if not budget.take():
             response = page(lang, code=typed, status=503, notice=lazy_gettext(
                 "Many people are using this page right now. Please wait a minute and look up your code again."))

@@ -19,8 +19,9 @@ from crypto.envelope.purge_secret import purge_hash
 from crypto.envelope.receipt import new_receipt
 from crypto.envelope.report import FOUND_ON, KINDS, Report, is_campaign
 from onion_service import languages as languages_info
-from onion_service.shared.budget import RETRY_AFTER, Budget
+from onion_service.shared.budget import RETRY_AFTER
 from onion_service.shared.circuits import ENVIRON_KEY, CircuitLimits
+from onion_service.shared.route_budgets import RouteBudgets
 from onion_service.shared.token import FormTokens, SpentTokens, TokenExpired, TokenInvalid, TokenTooFast
 from onion_service.store import Store, StoreUnavailable
 from onion_service.web import form, i18n, prefill, validate
@@ -92,7 +93,7 @@ def make_blueprint(
     languages: tuple[str, ...],
     tokens: FormTokens,
     spent: SpentTokens,
-    budget: Budget,
+    budgets: RouteBudgets,
     circuits: CircuitLimits,
     sealer: Sealer,
     store: Store,
@@ -244,6 +245,7 @@ def make_blueprint(
 
         if not circuits.take_report(circuit()):
             return show_form(lang, **keep, notice=new_circuit_notice(), status=429)
+        budget = budgets.of(channel)  # each route its own (shared/route_budgets.py says why)
         unsaved = lazy_gettext(
             "Your report could not be saved just now. Please try again in a few minutes. "
             "Your answers are still below."

@@ -119,7 +119,7 @@ def test_a_single_servers_tuned_drop_in_stops_the_switch_to_a_backend(tmp_path: 
     box = Box(tmp_path)
     box.run("install.sh", expect=3)
     single = box.root / "etc/tor/torrc.d/meldpunt.conf"
-    single.write_text(single.read_text().replace("HiddenServicePoWQueueRate 5", "HiddenServicePoWQueueRate 9"))
+    single.write_text(single.read_text().replace("HiddenServicePoWQueueRate 25", "HiddenServicePoWQueueRate 9"))
     result = box.run("install.sh", *BACKEND_ARGS, check=False)
     assert result.returncode == 1 and "a backend must not have it (a second address)" in result.stderr
     assert "HiddenServicePoWQueueRate 9" in single.read_text(), "the sysadmin's file is left for them to carry over"

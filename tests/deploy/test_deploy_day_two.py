@@ -109,7 +109,7 @@ def test_a_tuned_tor_drop_in_is_kept_and_an_untouched_one_updated(box: Box):
     shipped = (DEPLOY / "tor/meldpunt.conf").read_text()
 
     # The sysadmin's tuning: kept, not restarted over, with a line saying how to merge.
-    dropin.write_text(shipped.replace("HiddenServicePoWQueueRate 5", "HiddenServicePoWQueueRate 9"))
+    dropin.write_text(shipped.replace("HiddenServicePoWQueueRate 25", "HiddenServicePoWQueueRate 9"))
     tuned = dropin.read_bytes()
     result = box.run("install.sh")
     assert dropin.read_bytes() == tuned
@@ -118,7 +118,7 @@ def test_a_tuned_tor_drop_in_is_kept_and_an_untouched_one_updated(box: Box):
     assert not any(c.startswith("systemctl restart tor") for c in box.calls())
 
     # A drop-in as an older install.sh wrote it (its hash recorded) is brought up to date.
-    dropin.write_text(shipped.replace("HiddenServicePoWQueueRate 5", "HiddenServicePoWQueueRate 9"))
+    dropin.write_text(shipped.replace("HiddenServicePoWQueueRate 25", "HiddenServicePoWQueueRate 9"))
     stamp = box.root / "etc/meldpunt/.installed-torrc.d-meldpunt.conf.sha256"
     import hashlib
 
@@ -141,7 +141,7 @@ def test_the_check_says_where_each_tor_setting_comes_from(box: Box, tmp_path: Pa
     conf.write_text(re.sub(r"(?m)^pow_queue_rate = .*$", "pow_queue_rate = 7", conf.read_text()))
     dropin_dir = box.root / "etc/tor/torrc.d"
     notes, warnings = check.tor_sources(load_config(conf), str(dropin_dir))
-    assert f"tor: HiddenServicePoWQueueRate 5, from {dropin_dir}/meldpunt.conf" in notes
+    assert f"tor: HiddenServicePoWQueueRate 25, from {dropin_dir}/meldpunt.conf" in notes
     assert any(w.startswith("tor.pow_queue_rate = 7 in the configuration is not in force") for w in warnings)
     assert len(notes) == len(check.TOR_OPTIONS) and len(warnings) == 1
     # No drop-in for this socket: said so.

@@ -145,7 +145,8 @@ def test_install_upgrade_remove_purge_in_a_root(built: Built, tmp_path: Path, st
     assert host_state() == before, "the maintainer scripts changed this machine"
 
     # --- the sysadmin's edits, and reports on disk -------------------------------------------------
-    edited_tor = box.path(TOR_DROPIN).read_text().replace("HiddenServicePoWQueueRate 5", "HiddenServicePoWQueueRate 9")
+    edited_tor = box.path(TOR_DROPIN).read_text().replace("HiddenServicePoWQueueRate 25", "HiddenServicePoWQueueRate 9")
+    assert "HiddenServicePoWQueueRate 9" in edited_tor  # the edit took (the shipped figure is 25)
     box.path(TOR_DROPIN).write_text(edited_tor)
     edited_site = box.path(NGINX_SITE).read_text().replace("@SERVER_NAMES@", "report.example.org")
     box.path(NGINX_SITE).write_text(edited_site)
@@ -156,11 +157,11 @@ def test_install_upgrade_remove_purge_in_a_root(built: Built, tmp_path: Path, st
 
     # --- upgrade to a newer build, which changes the tor drop-in too ------------------------------
     newer, version = newer_build(built, tmp_path, conffile=TOR_DROPIN,
-                                 change=("HiddenServicePoWQueueBurst 20", "HiddenServicePoWQueueBurst 30"))
+                                 change=("HiddenServicePoWQueueBurst 250", "HiddenServicePoWQueueBurst 300"))
     box.dpkg("--force-confold", "-i", str(newer))
     assert box.status() == f"install ok installed {version}"
     assert box.path(TOR_DROPIN).read_text() == edited_tor, "a conffile changed here is kept"
-    assert "HiddenServicePoWQueueBurst 30" in box.path(TOR_DROPIN + ".dpkg-dist").read_text()
+    assert "HiddenServicePoWQueueBurst 300" in box.path(TOR_DROPIN + ".dpkg-dist").read_text()
     assert box.path(NGINX_SITE).read_text() == edited_site
     assert not box.path(NGINX_SITE + ".dpkg-dist").exists(), "an unchanged conffile raises no question"
     assert box.path("/etc/meldpunt/meldpunt.toml").read_text() == edited_conf

@@ -71,9 +71,10 @@ class System:
 
     def __init__(self, base: Path, recipient: str, status_key: str, *, database_url: str = "",
                  sandbox: bool | None = None, workers: int | None = None, readable: tuple[Path, ...] = (),
-                 tor_overrides: dict[str, str] | None = None) -> None:
+                 tor_overrides: dict[str, str] | None = None, limits_overrides: dict[str, int] | None = None) -> None:
         self.base = base
         self.tor_overrides = tor_overrides or {}  # drop-in settings replaced (bench/system.py --tor)
+        self.limits_overrides = limits_overrides or {}  # [limits] replaced (bench/system.py --limit)
         self.readable = readable  # more directories the sandbox lets meldpunt read (PostgreSQL's socket)
         self.recipient, self.status_key, self.database_url = recipient, status_key, database_url
         self.sandbox = can_sandbox() if sandbox is None else sandbox
@@ -130,6 +131,7 @@ class System:
         if self.workers:
             raw["web"]["workers"] = self.workers
         raw["status"]["public_key"] = self.status_key
+        raw.setdefault("limits", {}).update(self.limits_overrides)
         assert raw["tor"]["control"] == "torrc" and raw["tor"]["circuit_ids"] is True
         (self.base / "etc").mkdir(mode=0o755)
         path = self.base / "etc" / "meldpunt.toml"

@@ -1,5 +1,6 @@
-"""The global budget of accepted reports (the disk's reserve and a ceiling per minute): shared by
-gunicorn's workers, never per client, and the same Retry-After whatever the clock says."""
+"""A route's budget of accepted reports (the disk's reserve and a ceiling per minute): shared by
+gunicorn's workers, never per client, and the same Retry-After whatever the clock says. One budget
+per route: test_web_route_budgets.py."""
 
 from __future__ import annotations
 

@@ -43,9 +43,18 @@ def test_defaults_and_relative_data_dir(tmp_path, recipients):
     config = load_config(path)
     assert config.data_dir == tmp_path / "state"
     assert config.database_url == f"sqlite:///{tmp_path}/state/reports.sqlite3"
-    assert config.limits.reports_per_minute == 600 and config.limits.form_min_seconds == 3
+    assert config.limits.reports_per_minute == 4500 and config.limits.form_min_seconds == 3
+    assert config.limits.lookups_per_minute == 600
     assert (config.limits.reports_per_circuit, config.limits.circuit_window_minutes) == (3, 10)
-    assert config.tor.circuit_ids is True and config.tor.pow_queue_rate == 5
+    assert config.tor.circuit_ids is True
+    assert (config.tor.pow_queue_rate, config.tor.pow_queue_burst) == (25, 250)
+    assert (config.tor.intro_dos_rate, config.tor.intro_dos_burst) == (25, 200)
+    # Measured with bench/system.py (bench/README.md): the budget of each route is above what the
+    # introduction queue lets through at most (every circuit with its 3 reports), so that under a
+    # flood of new circuits the queue, where proof-of-work ranks clients, binds before the
+    # budget refuses reporters.
+    lim, tor = config.limits, config.tor
+    assert lim.reports_per_minute >= tor.pow_queue_rate * lim.reports_per_circuit * 60
     assert config.web.bind == "127.0.0.1:8080"
     assert config.web.https_bind is None  # no HTTPS route unless one is configured
     with pytest.raises(AttributeError):
@@ -64,6 +73,7 @@ def test_defaults_and_relative_data_dir(tmp_path, recipients):
         ({"database_url": "mysql://x"}, "database_url"),
         ({"surprise": 1}, "unknown configuration key surprise"),
         ({"limits": {"reports_per_minute": 0}}, "limits.reports_per_minute"),
+        ({"limits": {"lookups_per_minute": 0}}, "limits.lookups_per_minute"),
         ({"limits": {"form_max_hours": True}}, "limits.form_max_hours"),
         ({"limits": {"typo": 1}}, "limits.typo"),
         ({"web": {"bind": "0.0.0.0:80"}}, "never listens on a public address"),

@@ -25,13 +25,14 @@ from tests.onion_service.web.webkit import good_fields
 HOST = {"Host": "127.0.0.1:5000"}
 FORM = "application/x-www-form-urlencoded"
 AGAIN_LOOKUP = "Please check the code below and look it up again."
-# The smallest ceilings: 2 reports (and 2 look-ups) a minute, tokens living an hour.
+# The smallest ceilings: 2 reports and 2 look-ups a minute, tokens living an hour.
 SMALL = {"reports_per_minute": 2, "form_max_hours": 1, "form_min_seconds": 0}
 
 
 def _setup(tmp_path, staff, database_url):
     config = make_config(tmp_path / "data", staff.recipient, database_url=database_url,
-                         status_public_key=SigningKey.generate().public().encode(), **SMALL)
+                         status_public_key=SigningKey.generate().public().encode(),
+                         limits={"lookups_per_minute": SMALL["reports_per_minute"]}, **SMALL)
     store = open_store(config.database_url)
     # The configured budgets, on a clock that stays in one minute (so the counts below are exact).
     minute = SMALL["reports_per_minute"]
@@ -55,8 +56,8 @@ def _fill(spent) -> None:
 
 
 def test_the_tables_are_sized_so_the_ceiling_cannot_fill_them():
-    # 600 a minute (the default) for 6 hours: entries live 6 h + 60 s, which meets at most 362 of
-    # the budget's minutes; four times that many slots.
+    # 600 a minute (the look-ups' default) for 6 hours: entries live 6 h + 60 s, which meets at
+    # most 362 of the budget's minutes; four times that many slots.
     assert spent_slots(600, 6 * 3600) == SPENT_HEADROOM * 600 * 362 == 868_800
     assert spent_slots(2, 3600) == 4 * 2 * 62
     assert spent_slots(1, 0) == PROBES  # never below one probe's run
