@@ -37,8 +37,6 @@ Everything stays on loopback, bounded in count and time, and stops at the end.
 from __future__ import annotations
 
 import argparse
-import itertools
-import secrets
 import statistics
 import sys
 import tempfile
@@ -48,11 +46,10 @@ from collections import Counter
 from pathlib import Path
 
 from bench.flood_onion import RendCircuits, cpu_seconds, pow_effort
+from bench.system_attacks import Attack, AttackerTor, fresh_per_report, junk, lookup, replay, slow
 from tests.system import systemkit as k
 
 CHANNELS = ("onion", "https")
-ATTACKER: AttackerTor  # set in main()
-ADDRESSES = itertools.count()  # the address-per-report attacker's (next() on a count is atomic)
 TYPING = 4.0  # seconds a reporter spends on the form (more than form_min_seconds, 3)
 
 
@@ -101,151 +98,13 @@ class Reporters:
             t.join(150)
 
 
-class Attack:
-    """`threads` attacking threads running `fn(attack, channel, stop)` on each of `channels`."""
-
-    def __init__(self, system: k.System, fn, channels: tuple[str, ...], threads: int) -> None:
-        self.system, self.fn = system, fn
-        self.stop = threading.Event()
-        self.sent, self.accepted, self.why = Counter(), Counter(), Counter()
-        self.used: Counter = Counter()  # circuits or addresses
-        self.cpu = 0.0
-        self.lock = threading.Lock()
-        self.threads = [threading.Thread(target=self._run, args=(c, i), daemon=True)
-                        for c in channels for i in range(threads)]
-
-    def _run(self, channel: str, i: int) -> None:
-        try:
-            self.fn(self, channel, i)
-        finally:
-            with self.lock:
-                self.cpu += time.thread_time()
-
-    def count(self, channel: str, status: int, page: str = "", used: int = 0) -> None:
-        with self.lock:
-            self.sent[channel] += 1
-            self.why[(channel, status)] += 1
-            self.used[channel] += used
-            if k.receipt_of(status, page):
-                self.accepted[channel] += 1
-
-    def address(self, channel_group: int, i: int) -> str:
-        return k.source_address(channel_group, i)
-
-    def start(self) -> None:
-        for t in self.threads:
-            t.start()
-
-    def finish(self) -> None:
-        self.stop.set()
-        for t in self.threads:
-            t.join(90)
-
-
-class AttackerTor:
-    """The attacking machine's own tor, a second client on the private network: its CPU and its
-    circuits are the attacker's, and the reporters' tor is not the one it saturates."""
-
-    def __init__(self, network, data_dir: Path) -> None:
-        import stem.control
-        import stem.process
-
-        from devnet.node import free_ports
-
-        data_dir.mkdir(mode=0o700)
-        self.socks_port, control = free_ports(2)
-        config = {**network.client_options(), "SocksPort": f"127.0.0.1:{self.socks_port} OnionTrafficOnly",
-                  "ControlPort": f"127.0.0.1:{control}", "DataDirectory": str(data_dir),
-                  "CookieAuthentication": "1", "Log": "notice stdout", "SafeLogging": "1"}
-        self.process = stem.process.launch_tor_with_config(config, take_ownership=True, timeout=90)
-        self.controller = stem.control.Controller.from_port("127.0.0.1", control)
-        self.controller.authenticate()
-
-    def stop(self) -> None:
-        self.controller.close()
-        self.process.terminate()
-        self.process.wait(10)
-
-
-def _client(attack: Attack, channel: str, i: int, group: int):
-    if channel == "onion":
-        return k.OnionClient(attack.system, socks_port=ATTACKER.socks_port)
-    return k.HttpsClient(attack.system, k.source_address(group, i))
-
-
-def replay(attack: Attack, channel: str, i: int) -> None:
-    c = _client(attack, channel, i, 10)
-    try:
-        receipt, token = k.file_report(c, "fake", 3.3)
-    except (OSError, ValueError):
-        return
-    page = f'<p class="code"><strong>{receipt}</strong></p>' if receipt else ""
-    attack.count(channel, 200 if receipt else 400, page, 1)
-    while not attack.stop.wait(0.2):
-        try:
-            attack.count(channel, *c.post("/en/", k.report(token, "replayed")))
-        except OSError:
-            attack.stop.wait(0.5)
-
-
-def junk(attack: Attack, channel: str, i: int) -> None:
-    c = _client(attack, channel, i, 11)
-    while not attack.stop.is_set():
-        try:
-            attack.count(channel, *c.post("/en/", {"token": secrets.token_urlsafe(40), "urls": secrets.token_hex(40)}))
-        except OSError:
-            attack.stop.wait(0.5)
-
-
-def lookup(attack: Attack, channel: str, i: int) -> None:
-    c = _client(attack, channel, i, 12)
-    while not attack.stop.is_set():
-        try:
-            status, page = c.get("/en/status")
-            token = k.token_of(page) if status == 200 else secrets.token_urlsafe(40)
-            for _ in range(10):
-                code = "-".join(secrets.token_hex(2).upper() for _ in range(4))
-                attack.count(channel, c.post("/en/status", {"code": code, "token": token, "homepage": ""})[0])
-        except (OSError, ValueError):
-            attack.stop.wait(0.5)
-
-
-def slow(attack: Attack, channel: str, i: int) -> None:
-    while not attack.stop.is_set():
-        closed = k.slow_client(_client(attack, channel, i, 13), 30)
-        attack.count(channel, 0 if closed else 1)
-
-
-def fresh_per_report(attack: Attack, channel: str, i: int) -> None:
-    """Each fake report on a new circuit (onion) or from a new address (HTTPS), as fast as the
-    form allows (form_min_seconds)."""
-    n = 0
-    while not attack.stop.is_set():
-        n += 1
-        if channel == "onion":
-            c = k.OnionClient(attack.system, f"f{i}-{n}-{secrets.token_hex(4)}", socks_port=ATTACKER.socks_port)
-        else:
-            a = next(ADDRESSES)
-            c = k.HttpsClient(attack.system, f"127.{90 + a // 62_500}.{(a // 250) % 250}.{a % 250 + 2}")
-        try:
-            status, page = c.get("/en/", timeout=30)
-            if status != 200:
-                attack.count(channel, status, "", 1)
-                continue
-            token = k.token_of(page)
-            time.sleep(3.05)
-            attack.count(channel, *c.post("/en/", k.report(token, "fake"), timeout=30), used=1)
-        except (OSError, ValueError) as exc:
-            attack.count(channel, -1, "", 1)
-            attack.why[(channel, type(exc).__name__)] += 1
-
-
-def phase(system: k.System, name: str, fn, channels, threads: int, seconds: float, every: float) -> dict:
-    circuits = RendCircuits(ATTACKER.controller)
-    tor_cpu = cpu_seconds(ATTACKER.process.pid)
+def phase(system: k.System, attacker: AttackerTor, name: str, fn, channels, threads: int, seconds: float,
+          every: float) -> dict:
+    circuits = RendCircuits(attacker.controller)
+    tor_cpu = cpu_seconds(attacker.process.pid)
     hs_pid = system.network.nodes["hs"].process.pid
     hs_cpu = cpu_seconds(hs_pid)
-    attack = Attack(system, fn, channels, threads) if fn else None
+    attack = Attack(system, attacker, fn, channels, threads) if fn else None
     if attack:
         attack.start()
         time.sleep(5)  # under way before the reporters come
@@ -259,10 +118,10 @@ def phase(system: k.System, name: str, fn, channels, threads: int, seconds: floa
     reporters.finish()
     if attack:
         attack.finish()
-    ATTACKER.controller.remove_event_listener(circuits._on)
+    attacker.controller.remove_event_listener(circuits._on)
     row = {"phase": name, "pow": pow_effort(system.network, system.onion), "efforts": efforts,
            "hs_cpu": cpu_seconds(hs_pid) - hs_cpu,
-           "tor_cpu": cpu_seconds(ATTACKER.process.pid) - tor_cpu, "rend_circuits": len(circuits.ids), "attack": attack}
+           "tor_cpu": cpu_seconds(attacker.process.pid) - tor_cpu, "rend_circuits": len(circuits.ids), "attack": attack}
     for channel in CHANNELS:
         mine = [r for r in reporters.results if r[0] == channel]
         times = sorted(r[2] for r in mine if r[1])
@@ -306,27 +165,27 @@ def main() -> None:
     if args.only:
         phases = [p for p in phases if p[0] in args.only.split(",")]
     rows = []
+    attacker: AttackerTor | None = None
     with tempfile.TemporaryDirectory(prefix="meldpunt-bench-system-") as tmp:
         system = k.System(Path(tmp), staff.recipient, SigningKey.generate().public().encode(),
                           tor_overrides=dict(o.split("=", 1) for o in args.tor),
                           limits_overrides={key: int(v) for key, v in (o.split("=", 1) for o in args.limit)})
         try:
             system.start()
-            global ATTACKER
-            ATTACKER = AttackerTor(system.network, Path(tmp) / "attacker-tor")
+            attacker = AttackerTor(system.network, Path(tmp) / "attacker-tor")
             print(f"up: {system.onion}, sandbox {system.sandbox}; tor: " + ", ".join(
                 f"{key} {v}" for key, v in system.tor_options.items() if "PoW" in key or "DoS" in key)
                 + f"; limits {system.defaults.get('limits', {})}", file=sys.stderr)
-            rows.append(phase(system, "none", None, (), 0, args.phase_seconds, args.every))
+            rows.append(phase(system, attacker, "none", None, (), 0, args.phase_seconds, args.every))
             report(rows[-1])
             for name, fn, channels, threads, seconds in phases:
-                rows.append(phase(system, name, fn, channels, threads, seconds, args.every))
+                rows.append(phase(system, attacker, name, fn, channels, threads, seconds, args.every))
                 report(rows[-1])
                 time.sleep(args.settle)
             stored = len(system.opened(staff))
         finally:
-            if "ATTACKER" in globals():
-                ATTACKER.stop()
+            if attacker is not None:
+                attacker.stop()
             system.stop()
     print(f"\nstored reports, all opened with the staff key: {stored}")
     print(f"\n{'phase':15} {'channel':7} {'n':>4} {'success':>7} {'p50 s':>6} {'p99 s':>6} | {'atk sent':>8} "
