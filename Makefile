@@ -112,9 +112,10 @@ icons:
 
 test-deps: debs-test install npm-deps
 
-# Lint (ruff) and types (mypy), both set up in pyproject.toml and pinned in requirements/dev.lock:
+# Format and lint (ruff) and types (mypy), all set up in pyproject.toml and pinned in requirements/dev.lock:
 # `make test` and `make check` run them first, so a tree that fails either runs no test.
 lint: $(VENV)/.installed
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 

@@ -60,13 +60,26 @@ def fill_addresses(case_dir: Path, count: int) -> str:
         danger = 1 if rng.random() < 0.002 else 0
         # A decided address re-reported now and then; half the danger ones not looked at yet.
         fresh = 1 + rng.randrange(5) if status != "new" and rng.random() < 0.01 else 0
-        rows.append((address_key(url), url, reports, day.isoformat(),
-                     (day + datetime.timedelta(days=rng.randrange(30))).isoformat(),
-                     danger, status, None if status == "new" else day.isoformat(), fresh,
-                     danger if rng.random() < 0.5 else 0))
+        rows.append(
+            (
+                address_key(url),
+                url,
+                reports,
+                day.isoformat(),
+                (day + datetime.timedelta(days=rng.randrange(30))).isoformat(),
+                danger,
+                status,
+                None if status == "new" else day.isoformat(),
+                fresh,
+                danger if rng.random() < 0.5 else 0,
+            )
+        )
     conn.execute("BEGIN")
-    conn.executemany("INSERT INTO addresses (key, url, reports, first_day, last_day, danger, status, status_day,"
-                     " fresh, unseen_danger) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    conn.executemany(
+        "INSERT INTO addresses (key, url, reports, first_day, last_day, danger, status, status_day,"
+        " fresh, unseen_danger) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
     conn.execute("COMMIT")
     conn.execute("ANALYZE")
     conn.close()
@@ -104,18 +117,35 @@ def main() -> None:
             bundle = work / "bundle.tar"
             sealing = bench_open.build_bundle(bundle, args.reports, identity.recipient())
             os.sync()
-            print(f"built a bundle of {args.reports} post-quantum-sealed reports in {sealing:.1f} s "
-                  f"(load average {os.getloadavg()[0]:.1f})")
-            imported = timed([*MELDPUNT, "case", "import", "--case", str(work / "case"), "--analyst", "bench",
-                              "-i", str(key), str(bundle)])
+            print(
+                f"built a bundle of {args.reports} post-quantum-sealed reports in {sealing:.1f} s "
+                f"(load average {os.getloadavg()[0]:.1f})"
+            )
+            imported = timed(
+                [
+                    *MELDPUNT,
+                    "case",
+                    "import",
+                    "--case",
+                    str(work / "case"),
+                    "--analyst",
+                    "bench",
+                    "-i",
+                    str(key),
+                    str(bundle),
+                ]
+            )
             conn = open_case(str(work / "case"))
-            n_reports, n_addresses = (conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                                      for t in ("reports", "addresses"))
+            n_reports, n_addresses = (
+                conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("reports", "addresses")
+            )
             conn.close()
             if n_reports != args.reports:
                 raise SystemExit(f"the case file holds {n_reports} reports, expected {args.reports}")
-            print(f"meldpunt case import: {imported:.1f} s for {args.reports} reports ({n_addresses} addresses), "
-                  f"{os.cpu_count()} cores; scaled to 100,000: {imported * 100_000 / args.reports:.0f} s (target 90 s)")
+            print(
+                f"meldpunt case import: {imported:.1f} s for {args.reports} reports ({n_addresses} addresses), "
+                f"{os.cpu_count()} cores; scaled to 100,000: {imported * 100_000 / args.reports:.0f} s (target 90 s)"
+            )
             if args.with_open:
                 opened = timed([*MELDPUNT, "open", str(bundle), "-i", str(key), "--out", str(work / "out")])
                 print(f"meldpunt open, same bundle: {opened:.1f} s; case import / open = {imported / opened:.2f}")

@@ -52,20 +52,29 @@ def main() -> None:
             for i, tree in enumerate(args.trees):
                 root = Path(tmp) / f"server-{i}"
                 root.mkdir()
-                submit.write_config(root / "bench.toml", root / "data", recipient, workers=2, threads=16,
-                                    **submit.BENCH_LIMITS)
+                submit.write_config(
+                    root / "bench.toml", root / "data", recipient, workers=2, threads=16, **submit.BENCH_LIMITS
+                )
                 # The web server runs from that tree (its own onion_service), with its own launcher.
-                servers.append(submit.Server(root / "bench.toml", root / "logs", root=tree.resolve(),
-                                             command=launcher(tree.resolve())).start())
+                servers.append(
+                    submit.Server(
+                        root / "bench.toml", root / "logs", root=tree.resolve(), command=launcher(tree.resolve())
+                    ).start()
+                )
             # A form fetched for every report: tokens are spent once in newer builds, and an older
             # build's tokens cannot be minted here. Both builds pay for the same GET.
             phases = []
             for s in servers:
+
                 def body(port: int = s.port) -> bytes:
                     return report_body(submit.get_token(port), **submit.REPORT)
 
-                phases.append({"reports": (s, "POST", "/en/", body, args.seconds),
-                               "trivial": (s, "GET", "/static/style.css", None, args.seconds / 2)})
+                phases.append(
+                    {
+                        "reports": (s, "POST", "/en/", body, args.seconds),
+                        "trivial": (s, "GET", "/static/style.css", None, args.seconds / 2),
+                    }
+                )
             for tree_phases in phases:  # warm-up
                 for server, method, path, body, _ in tree_phases.values():
                     submit.load(server.port, args.connections, method, path, body, seconds=1)
@@ -75,8 +84,7 @@ def main() -> None:
                     for name, (server, method, path, body, seconds) in phases[i].items():
                         pids = server.workers()
                         before = sum(floor.cpu_seconds(pids).values())
-                        ok, _, elapsed = submit.load(server.port, args.connections, method, path, body,
-                                                     seconds=seconds)
+                        ok, _, elapsed = submit.load(server.port, args.connections, method, path, body, seconds=seconds)
                         totals[i][name][0] += ok
                         totals[i][name][1] += elapsed
                         totals[i][name][2] += sum(floor.cpu_seconds(pids).values()) - before
@@ -89,11 +97,15 @@ def main() -> None:
     # machine's load than the rates do: the better figure on a busy machine.
     cpu = [{name: cpu_s / ok * 1e6 for name, (ok, _, cpu_s) in t.items()} for t in totals]
     for label, tree, rate, us in zip("AB", args.trees, rates, cpu, strict=True):
-        print(f"{label} {str(tree):30s} stored reports {rate['reports']:6.0f}/s ({us['reports']:5.0f} us CPU each)  "
-              f"trivial route {rate['trivial']:6.0f}/s ({us['trivial']:4.0f} us CPU each)")
+        print(
+            f"{label} {str(tree):30s} stored reports {rate['reports']:6.0f}/s ({us['reports']:5.0f} us CPU each)  "
+            f"trivial route {rate['trivial']:6.0f}/s ({us['trivial']:4.0f} us CPU each)"
+        )
     for name in ("reports", "trivial"):
-        print(f"B/A {name}: rate {rates[1][name] / rates[0][name]:.2f}, server CPU per request "
-              f"{cpu[1][name] / cpu[0][name]:.2f}")
+        print(
+            f"B/A {name}: rate {rates[1][name] / rates[0][name]:.2f}, server CPU per request "
+            f"{cpu[1][name] / cpu[0][name]:.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -114,30 +114,48 @@ def real_load(port: int, data_dir: Path, reporters: int, seconds: float, pause: 
     for t in pool:
         t.join()
     elapsed = time.monotonic() - started
-    return {"accepted_per_s": accepted[0] / elapsed, "accepted": accepted[0], "refused_503": refused[503],
-            "other": other[0], "form_p50_ms": percentile(form_times, 50) * 1000,
-            "form_p99_ms": percentile(form_times, 99) * 1000, "forms": len(form_times)}
+    return {
+        "accepted_per_s": accepted[0] / elapsed,
+        "accepted": accepted[0],
+        "refused_503": refused[503],
+        "other": other[0],
+        "form_p50_ms": percentile(form_times, 50) * 1000,
+        "form_p99_ms": percentile(form_times, 99) * 1000,
+        "forms": len(form_times),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=15.0, help="duration of each run (at most 120)")
     parser.add_argument("--flood", choices=("junk", "valid"), default="junk")
-    parser.add_argument("--budget", type=int, default=None,
-                        help="reports_per_minute (default: 100000 for junk, 60 for valid)")
+    parser.add_argument(
+        "--budget", type=int, default=None, help="reports_per_minute (default: 100000 for junk, 60 for valid)"
+    )
     parser.add_argument("--flood-procs", type=int, default=2)
     parser.add_argument("--flood-threads", type=int, default=16)
     parser.add_argument("--reporters", type=int, default=4)
-    parser.add_argument("--pause", type=float, default=0.0,
-                        help="seconds each real reporter waits between reports (e.g. to stay under the budget)")
+    parser.add_argument(
+        "--pause",
+        type=float,
+        default=0.0,
+        help="seconds each real reporter waits between reports (e.g. to stay under the budget)",
+    )
     args = parser.parse_args()
     seconds = min(args.seconds, 120.0)
     budget = args.budget or (100_000 if args.flood == "junk" else 60)
     staff = new_staff()
     with tempfile.TemporaryDirectory(prefix="meldpunt-flood-") as tmp:
         base = Path(tmp)
-        config = write_config(base / "meldpunt.toml", base / "data", staff.recipient,
-                              reports_per_minute=budget, form_max_hours=1, workers=2, threads=16)
+        config = write_config(
+            base / "meldpunt.toml",
+            base / "data",
+            staff.recipient,
+            reports_per_minute=budget,
+            form_max_hours=1,
+            workers=2,
+            threads=16,
+        )
         server = Server(config, base / "logs")
         try:
             server.start()
@@ -149,8 +167,10 @@ def main() -> None:
             ctx = multiprocessing.get_context("fork")
             out = ctx.Queue()
             bodies = flood_bodies(args.flood, base / "data")
-            procs = [ctx.Process(target=flood_process, args=(server.port, bodies, seconds, args.flood_threads, out))
-                     for _ in range(args.flood_procs)]
+            procs = [
+                ctx.Process(target=flood_process, args=(server.port, bodies, seconds, args.flood_threads, out))
+                for _ in range(args.flood_procs)
+            ]
             for p in procs:
                 p.start()
             flooded = real_load(server.port, base / "data", args.reporters, seconds, args.pause)
@@ -162,15 +182,23 @@ def main() -> None:
         finally:
             server.stop()
     flood_total = sum(statuses.values())
-    print(f"meldpunt flood bench: {args.flood} flood, budget {budget}/min, {args.reporters} real reporters "
-          f"(pause {args.pause:g} s), "
-          f"{seconds:.0f} s per run, flood {args.flood_procs}x{args.flood_threads} connections")
+    print(
+        f"meldpunt flood bench: {args.flood} flood, budget {budget}/min, {args.reporters} real reporters "
+        f"(pause {args.pause:g} s), "
+        f"{seconds:.0f} s per run, flood {args.flood_procs}x{args.flood_threads} connections"
+    )
     budget_in_run = budget * seconds / 60
-    print(f"flood: {flood_total / seconds:.0f} requests/s, {flood_total / budget_in_run:.1f}x the budget for "
-          f"the run's {seconds:.0f} s, statuses {dict(statuses)}")
+    print(
+        f"flood: {flood_total / seconds:.0f} requests/s, {flood_total / budget_in_run:.1f}x the budget for "
+        f"the run's {seconds:.0f} s, statuses {dict(statuses)}"
+    )
     print(f"{'':28}{'no flood':>12}{'flood':>12}{'ratio':>8}")
-    for key, label in (("accepted_per_s", "real reports accepted/s"), ("refused_503", "real reports refused 503"),
-                       ("form_p50_ms", "form page p50 (ms)"), ("form_p99_ms", "form page p99 (ms)")):
+    for key, label in (
+        ("accepted_per_s", "real reports accepted/s"),
+        ("refused_503", "real reports refused 503"),
+        ("form_p50_ms", "form page p50 (ms)"),
+        ("form_p99_ms", "form page p99 (ms)"),
+    ):
         a, b = quiet[key], flooded[key]
         ratio = f"{b / a:.2f}" if a else "-"
         print(f"{label:28}{a:>12.1f}{b:>12.1f}{ratio:>8}")

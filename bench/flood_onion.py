@@ -77,8 +77,9 @@ class Attack:
         s = tor_session(self.socks_port, user)
         while not self.stop.is_set():
             try:
-                tokens = [m.group(1) for _ in range(4)
-                          if (m := TOKEN.search(s.get(f"{self.base}/en/", timeout=20).text))]
+                tokens = [
+                    m.group(1) for _ in range(4) if (m := TOKEN.search(s.get(f"{self.base}/en/", timeout=20).text))
+                ]
                 self.stop.wait(1.05)
                 for t in tokens:
                     reply = s.post(f"{self.base}/en/", data=form(t, "fake"), timeout=20)
@@ -146,13 +147,16 @@ def phase(name: str, network, base: str, hostname: str, users: list[str], report
     times = sorted(r[1] for r in done if r[0])
     accepted = sum(attack.accepted.values())
     return {
-        "phase": name, "success": len(times) / reporters,
+        "phase": name,
+        "success": len(times) / reporters,
         "p50": statistics.median(times) if times else float("nan"),
         "p99": times[min(len(times) - 1, int(0.99 * len(times)))] if times else float("nan"),
         "reporter_cpu": statistics.mean(r[2] for r in done) if done else float("nan"),
-        "sent": sum(attack.sent.values()), "accepted": accepted,
+        "sent": sum(attack.sent.values()),
+        "accepted": accepted,
         "max_per_circuit": max(attack.accepted.values(), default=0),
-        "circuits": len(circuits.ids), "attacker_cpu": attack.cpu,
+        "circuits": len(circuits.ids),
+        "attacker_cpu": attack.cpu,
         "client_tor_cpu": cpu_seconds(client_pid) - cpu_before,
         "pow_effort": pow_effort(network, hostname),
     }
@@ -170,9 +174,15 @@ def main() -> None:
         network = PrivateNetwork(tmp / "net")
         network.start()
         try:
-            config = write_config(tmp / "m.toml", tmp / "data", staff.recipient,
-                                  f"127.0.0.1:{network.hs_control_port}", workers=2, threads=8,
-                                  limits={"reports_per_circuit": LIMIT})
+            config = write_config(
+                tmp / "m.toml",
+                tmp / "data",
+                staff.recipient,
+                f"127.0.0.1:{network.hs_control_port}",
+                workers=2,
+                threads=8,
+                limits={"reports_per_circuit": LIMIT},
+            )
             serve = Serve(config, tmp / "serve.log")
             try:
                 base = f"http://{serve.hostname}"
@@ -180,26 +190,39 @@ def main() -> None:
                 rows = [
                     phase("none", network, base, serve.hostname, [], args.reporters, args.phase_seconds),
                     phase("attack A", network, base, serve.hostname, ["a"], args.reporters, args.phase_seconds),
-                    phase("attack B", network, base, serve.hostname, [f"b{i}" for i in range(args.b_circuits)],
-                          args.reporters, args.phase_seconds),
+                    phase(
+                        "attack B",
+                        network,
+                        base,
+                        serve.hostname,
+                        [f"b{i}" for i in range(args.b_circuits)],
+                        args.reporters,
+                        args.phase_seconds,
+                    ),
                 ]
             finally:
                 serve.stop()
         finally:
             network.stop()
-    print(f"{'phase':9} {'success':>7} {'p50 s':>6} {'p99 s':>6} | {'sent':>5} {'accepted':>8} {'max/circ':>8} "
-          f"{'rend circ':>9} {'atk CPU s':>9} {'tor CPU s':>9} {'PoW effort':>10}")
+    print(
+        f"{'phase':9} {'success':>7} {'p50 s':>6} {'p99 s':>6} | {'sent':>5} {'accepted':>8} {'max/circ':>8} "
+        f"{'rend circ':>9} {'atk CPU s':>9} {'tor CPU s':>9} {'PoW effort':>10}"
+    )
     for r in rows:
-        print(f"{r['phase']:9} {r['success']:7.2f} {r['p50']:6.1f} {r['p99']:6.1f} | {r['sent']:5d} "
-              f"{r['accepted']:8d} {r['max_per_circuit']:8d} {r['circuits']:9d} {r['attacker_cpu']:9.1f} "
-              f"{r['client_tor_cpu']:9.1f} {r['pow_effort']:>10}")
+        print(
+            f"{r['phase']:9} {r['success']:7.2f} {r['p50']:6.1f} {r['p99']:6.1f} | {r['sent']:5d} "
+            f"{r['accepted']:8d} {r['max_per_circuit']:8d} {r['circuits']:9d} {r['attacker_cpu']:9.1f} "
+            f"{r['client_tor_cpu']:9.1f} {r['pow_effort']:>10}"
+        )
     for r in rows[1:]:
         if r["accepted"]:
             per = r["attacker_cpu"] / r["accepted"]
             attacker_circuits = max(0, r["circuits"] - args.reporters)  # the reporters built one each
-            print(f"{r['phase']}: per accepted fake report {attacker_circuits / r['accepted']:.2f} circuits and "
-                  f"{per:.2f} CPU s of the attacker; a real reporter: 1 circuit and "
-                  f"{rows[0]['reporter_cpu']:.2f} CPU s")
+            print(
+                f"{r['phase']}: per accepted fake report {attacker_circuits / r['accepted']:.2f} circuits and "
+                f"{per:.2f} CPU s of the attacker; a real reporter: 1 circuit and "
+                f"{rows[0]['reporter_cpu']:.2f} CPU s"
+            )
 
 
 if __name__ == "__main__":

@@ -76,12 +76,15 @@ def main() -> None:
         recipient = submit.new_staff().recipient
         servers: dict[str, submit.Server] = {}
         try:
-            for name, command in (("durable", ("-m", "onion_service.process")),
-                                  ("free store", ("-m", "bench.floor", "--serve-free-store"))):
+            for name, command in (
+                ("durable", ("-m", "onion_service.process")),
+                ("free store", ("-m", "bench.floor", "--serve-free-store")),
+            ):
                 root = Path(tmp) / name.replace(" ", "-")
                 root.mkdir()
-                submit.write_config(root / "bench.toml", root / "data", recipient, workers=2, threads=16,
-                                    **submit.BENCH_LIMITS)
+                submit.write_config(
+                    root / "bench.toml", root / "data", recipient, workers=2, threads=16, **submit.BENCH_LIMITS
+                )
                 servers[name] = submit.Server(root / "bench.toml", root / "logs", command=command).start()
             bodies = {name: submit.fresh_bodies(Path(tmp) / name.replace(" ", "-") / "data") for name in servers}
             phases = {
@@ -98,8 +101,9 @@ def main() -> None:
                     server, method, path, body = phases[name]
                     pids = server.workers()
                     before, own = cpu_seconds(pids), own_cpu()
-                    ok, _, elapsed = submit.load(server.port, args.connections, method, path, body,
-                                                 seconds=args.seconds)
+                    ok, _, elapsed = submit.load(
+                        server.port, args.connections, method, path, body, seconds=args.seconds
+                    )
                     after = cpu_seconds(pids)
                     t = totals[name]
                     t["ok"] += ok
@@ -110,15 +114,19 @@ def main() -> None:
         finally:
             for server in servers.values():
                 server.stop()
-    print(f"{args.connections} connections, gunicorn 2 workers x 16 threads, {os.cpu_count()} cores, "
-          f"{args.rounds} rounds of {args.seconds:g} s per phase")
+    print(
+        f"{args.connections} connections, gunicorn 2 workers x 16 threads, {os.cpu_count()} cores, "
+        f"{args.rounds} rounds of {args.seconds:g} s per phase"
+    )
     rate = {name: t["ok"] / t["seconds"] for name, t in totals.items()}
     for name, t in totals.items():
         parts = {p: t.get(p, 0.0) / t["ok"] * 1e6 for p in ("workers", "writer", "loadgen")}
         allowed = (os.cpu_count() or 1) / (sum(parts.values()) / 1e6)
-        print(f"{name:14s} {rate[name]:6.0f}/s  CPU per request: workers {parts['workers']:5.0f} us, "
-              f"writer {parts['writer']:4.0f} us, load generator {parts['loadgen']:4.0f} us "
-              f"(the cores allow {allowed:.0f}/s)")
+        print(
+            f"{name:14s} {rate[name]:6.0f}/s  CPU per request: workers {parts['workers']:5.0f} us, "
+            f"writer {parts['writer']:4.0f} us, load generator {parts['loadgen']:4.0f} us "
+            f"(the cores allow {allowed:.0f}/s)"
+        )
     for name in ("durable", "free store"):
         print(f"ratio to the trivial route, {name}: {rate[name] / rate['trivial route']:.2f}  (issue: at least 0.40)")
 

@@ -47,7 +47,12 @@ class Demo:
         self.started = time.monotonic()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "meldpunt.cli", "demo", "--data-dir", str(data_dir)],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, cwd=ROOT, env=env)
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
+            cwd=ROOT,
+            env=env,
+        )
         self.hostname = self.socks_port = None
         ready = threading.Event()
 
@@ -148,8 +153,9 @@ def main() -> None:
                 data_dir = work / f"demo-{kind}-{run}"
                 demo = Demo(data_dir, cache)
                 startups[kind].append(demo.first_fetch_seconds())
-                print(f"start-up {kind}: first fetch over the onion {startups[kind][-1]:.1f} s after launch",
-                      flush=True)
+                print(
+                    f"start-up {kind}: first fetch over the onion {startups[kind][-1]:.1f} s after launch", flush=True
+                )
                 if not (kind == "warm" and run == args.runs - 1):
                     demo.stop()
 
@@ -168,14 +174,20 @@ def main() -> None:
         local_median = statistics.median(on_loopback)
         print()
         for kind, values in startups.items():
-            print(f"start-up {kind}: median {statistics.median(values):.1f} s of {len(values)} "
-                  f"(target <= 20 s): {'OK' if statistics.median(values) <= 20 else 'MISSED'}")
-        print(f"form fetch over the onion: median {onion_median * 1000:.1f} ms "
-              f"(p90 {sorted(over_onion)[int(0.9 * len(over_onion))] * 1000:.1f} ms, n={len(over_onion)})")
+            print(
+                f"start-up {kind}: median {statistics.median(values):.1f} s of {len(values)} "
+                f"(target <= 20 s): {'OK' if statistics.median(values) <= 20 else 'MISSED'}"
+            )
+        print(
+            f"form fetch over the onion: median {onion_median * 1000:.1f} ms "
+            f"(p90 {sorted(over_onion)[int(0.9 * len(over_onion))] * 1000:.1f} ms, n={len(over_onion)})"
+        )
         print(f"form fetch on loopback (the server's part): median {local_median * 1000:.2f} ms")
         share = local_median / onion_median
-        print(f"app's share of a fetch over the onion: {share * 100:.1f} % (target <= 5 %): "
-              f"{'OK' if share <= 0.05 else 'MISSED'}")
+        print(
+            f"app's share of a fetch over the onion: {share * 100:.1f} % (target <= 5 %): "
+            f"{'OK' if share <= 0.05 else 'MISSED'}"
+        )
     finally:
         if demo is not None:
             demo.stop()

@@ -43,8 +43,10 @@ DAY = datetime.date(2026, 11, 20)
 
 def sample_report(i: int) -> report_schema.Report:
     return report_schema.Report(
-        urls=(f"http://{'abcdefghijklmnopqrstuvwxyz234567' * 2}"[:63] + f".onion/gallery/{i}",
-              f"https://files.example.test/{i:06d}/{secrets.token_hex(8)}"),
+        urls=(
+            f"http://{'abcdefghijklmnopqrstuvwxyz234567' * 2}"[:63] + f".onion/gallery/{i}",
+            f"https://files.example.test/{i:06d}/{secrets.token_hex(8)}",
+        ),
         found_on="onion",
         kinds=("images", "videos"),
         access="",
@@ -84,8 +86,13 @@ def time_meldpunt_open(bundle: Path, key: Path, out: Path) -> tuple[float, float
     """(wall seconds, CPU seconds of meldpunt and its workers)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    subprocess.run([*MELDPUNT, "open", str(bundle), "-i", str(key), "--out", str(out)],
-                   check=True, stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL, cwd=ROOT)
+    subprocess.run(
+        [*MELDPUNT, "open", str(bundle), "-i", str(key), "--out", str(out)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+        cwd=ROOT,
+    )
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -101,8 +108,12 @@ def time_gpg(work: Path, sample: int) -> float | None:
     home.mkdir(mode=0o700)
     env = {**os.environ, "GNUPGHOME": str(home)}
     base = [gpg, "--batch", "--quiet", "--no-tty", "--pinentry-mode", "loopback", "--passphrase", ""]
-    subprocess.run(base + ["--quick-generate-key", "bench-staff@meldpunt.invalid", "rsa4096", "encrypt", "never"],
-                   check=True, env=env, capture_output=True)
+    subprocess.run(
+        base + ["--quick-generate-key", "bench-staff@meldpunt.invalid", "rsa4096", "encrypt", "never"],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
     files = work / "gpg"
     files.mkdir()
     for i in range(sample):
@@ -110,8 +121,12 @@ def time_gpg(work: Path, sample: int) -> float | None:
         # alone, so the envelope's chain is cut open here on purpose.
         (files / f"{i}").write_bytes(frame.frame(report_schema.encode(sample_report(i))))
     names = [str(files / f"{i}") for i in range(sample)]
-    subprocess.run(base + ["--trust-model", "always", "--recipient", "bench-staff@meldpunt.invalid",
-                           "--encrypt-files", *names], check=True, env=env, capture_output=True)
+    subprocess.run(
+        base + ["--trust-model", "always", "--recipient", "bench-staff@meldpunt.invalid", "--encrypt-files", *names],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
     for name in names:
         os.unlink(name)
     started = time.perf_counter()
@@ -139,20 +154,26 @@ def main() -> None:
         # On the staff machine the bundle is already on the medium: flush it now, or the sync
         # `meldpunt open` does before writing its acknowledgement would pay for it.
         os.sync()
-        print(f"built a bundle of {args.reports} post-quantum-sealed reports "
-              f"({bundle.stat().st_size / 1e6:.0f} MB) in {sealing:.1f} s")
+        print(
+            f"built a bundle of {args.reports} post-quantum-sealed reports "
+            f"({bundle.stat().st_size / 1e6:.0f} MB) in {sealing:.1f} s"
+        )
 
         load = os.getloadavg()[0]
         if load > 0.5:
-            print(f"note: load average {load:.1f} before timing; other work on this machine slows the "
-                  "numbers below (file creation most of all)")
+            print(
+                f"note: load average {load:.1f} before timing; other work on this machine slows the "
+                "numbers below (file creation most of all)"
+            )
         opened, cpu = time_meldpunt_open(bundle, key, work / "out")
         written = len(os.listdir(work / "out" / "reports"))
         if written != args.reports:
             raise SystemExit(f"meldpunt open wrote {written} reports, expected {args.reports}")
         per = opened / args.reports
-        print(f"meldpunt open: {opened:.1f} s for {args.reports} reports ({per * 1e3:.3f} ms a report, "
-              f"{os.cpu_count()} cores), all outputs written; CPU time {cpu:.1f} s (user+sys, all processes)")
+        print(
+            f"meldpunt open: {opened:.1f} s for {args.reports} reports ({per * 1e3:.3f} ms a report, "
+            f"{os.cpu_count()} cores), all outputs written; CPU time {cpu:.1f} s (user+sys, all processes)"
+        )
         if args.reports >= 100_000:
             print(f"  target: at most 60 s for 100,000 reports -> {'met' if opened <= 60 else 'NOT met'}")
 
@@ -161,10 +182,14 @@ def main() -> None:
             print("gpg: not installed; no comparison")
             return
         gpg_total = gpg_per * args.reports
-        print(f"gpg --decrypt-files, RSA-4096: {gpg_per * 1e3:.1f} ms a report measured on {args.gpg_sample} "
-              f"reports; extrapolated to {args.reports}: {gpg_total:.0f} s ({gpg_total / 60:.1f} min)")
-        print(f"ratio: meldpunt open is {gpg_total / opened:.1f}x faster than gpg "
-              f"(gpg time extrapolated from the sample, meldpunt measured in full)")
+        print(
+            f"gpg --decrypt-files, RSA-4096: {gpg_per * 1e3:.1f} ms a report measured on {args.gpg_sample} "
+            f"reports; extrapolated to {args.reports}: {gpg_total:.0f} s ({gpg_total / 60:.1f} min)"
+        )
+        print(
+            f"ratio: meldpunt open is {gpg_total / opened:.1f}x faster than gpg "
+            f"(gpg time extrapolated from the sample, meldpunt measured in full)"
+        )
 
 
 if __name__ == "__main__":

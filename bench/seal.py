@@ -34,9 +34,19 @@ from crypto.envelope.sealing import open_sealed, seal
 
 # A report with every answer empty or the least (bench/store.py's too); SAMPLE fills its description
 # to make an encoding of 2 KiB, the size of a typical one.
-EMPTY_REPORT = dict(urls=("http://example.org/",), found_on="website", kinds=("images",), access="", seen_on="",
-               description="", child_in_danger=False, contact="", language="en",
-               receipt="K7QM-4XPA-9TNR-2HWC", received_on="2026-01-02")
+EMPTY_REPORT = dict(
+    urls=("http://example.org/",),
+    found_on="website",
+    kinds=("images",),
+    access="",
+    seen_on="",
+    description="",
+    child_in_danger=False,
+    contact="",
+    language="en",
+    receipt="K7QM-4XPA-9TNR-2HWC",
+    received_on="2026-01-02",
+)
 _EMPTY_SIZE = len(report.encode(report.Report(**EMPTY_REPORT)))
 SAMPLE = report.Report(**{**EMPTY_REPORT, "description": "x" * (2048 - _EMPTY_SIZE)})
 REPORT = report.encode(SAMPLE)
@@ -72,10 +82,14 @@ def bench_seal(identity) -> float:
     ratio = t_ours / t_bare
     print("1. seal a 2 KiB report to one mlkem768x25519 recipient")
     print(f"   bare HPKE seal of a 16-byte key   {t_bare * 1e6:8.1f} us")
-    print(f"   crypto.age.encrypt(2 KiB report)  {t_ours * 1e6:8.1f} us   ratio {ratio:.2f}x "
-          f"(target <= 1.5x): {verdict(ratio <= 1.5)}")
-    print(f"   as the server seals it (encoded, framed to {frame.FRAME_SIZE} bytes) {t_framed * 1e6:8.1f} us   "
-          f"ratio {t_framed / t_bare:.2f}x")
+    print(
+        f"   crypto.age.encrypt(2 KiB report)  {t_ours * 1e6:8.1f} us   ratio {ratio:.2f}x "
+        f"(target <= 1.5x): {verdict(ratio <= 1.5)}"
+    )
+    print(
+        f"   as the server seals it (encoded, framed to {frame.FRAME_SIZE} bytes) {t_framed * 1e6:8.1f} us   "
+        f"ratio {t_framed / t_bare:.2f}x"
+    )
     return t_framed
 
 
@@ -87,8 +101,9 @@ def bench_stream() -> None:
     nonce = bytes(12)
 
     def bare() -> None:
-        b"".join(aead.encrypt(nonce, view[i : i + stream.CHUNK_SIZE], None)
-                 for i in range(0, len(view), stream.CHUNK_SIZE))
+        b"".join(
+            aead.encrypt(nonce, view[i : i + stream.CHUNK_SIZE], None) for i in range(0, len(view), stream.CHUNK_SIZE)
+        )
 
     file_key = os.urandom(16)
     ours = lambda: stream.encrypt(file_key, payload)  # noqa: E731
@@ -100,8 +115,10 @@ def bench_stream() -> None:
     mib = len(payload) / 2**20
     print("2. seal a 5 MiB payload")
     print(f"   bare ChaCha20-Poly1305, 64 KiB chunks  {mib / t_bare:8.0f} MiB/s")
-    print(f"   crypto.stream.encrypt (age STREAM)     {mib / t_ours:8.0f} MiB/s   {speed * 100:.0f} % of bare "
-          f"(target >= 60 %): {verdict(speed >= 0.6)}")
+    print(
+        f"   crypto.stream.encrypt (age STREAM)     {mib / t_ours:8.0f} MiB/s   {speed * 100:.0f} % of bare "
+        f"(target >= 60 %): {verdict(speed >= 0.6)}"
+    )
 
 
 _WORKER_IDENTITY = None
@@ -151,14 +168,31 @@ def bench_gpg(t_seal: float, runs: int = 30) -> None:
         env = {**os.environ, "GNUPGHOME": home}
         base = [gpg, "--batch", "--quiet", "--no-tty", "--pinentry-mode", "loopback", "--passphrase", ""]
         print("4. generating an RSA-4096 key for gpg (may take a while)…", flush=True)
-        subprocess.run([*base, "--quick-generate-key", "bench@meldpunt.invalid", "rsa4096", "encrypt", "never"],
-                       env=env, check=True, capture_output=True, timeout=600)
+        subprocess.run(
+            [*base, "--quick-generate-key", "bench@meldpunt.invalid", "rsa4096", "encrypt", "never"],
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=600,
+        )
         plaintext = Path(home) / "report"
         # gpg is given the very plaintext age seals, the framed report: this compares the sealers
         # alone, so the envelope's chain is cut open here on purpose.
         plaintext.write_bytes(frame.frame(REPORT))
-        cmd = [gpg, "--batch", "--quiet", "--no-tty", "--trust-model", "always", "--encrypt",
-               "--recipient", "bench@meldpunt.invalid", "--output", "-", str(plaintext)]
+        cmd = [
+            gpg,
+            "--batch",
+            "--quiet",
+            "--no-tty",
+            "--trust-model",
+            "always",
+            "--encrypt",
+            "--recipient",
+            "bench@meldpunt.invalid",
+            "--output",
+            "-",
+            str(plaintext),
+        ]
         subprocess.run(cmd, env=env, check=True, capture_output=True, timeout=60)  # warm the cache
         start = time.perf_counter()
         for _ in range(runs):
@@ -166,8 +200,10 @@ def bench_gpg(t_seal: float, runs: int = 30) -> None:
         t_gpg = (time.perf_counter() - start) / runs
         print(f"   gpg --encrypt (RSA-4096) of the same framed report  {t_gpg * 1e3:8.2f} ms")
         print(f"   crypto.age.encrypt (mlkem768x25519)                 {t_seal * 1e3:8.2f} ms")
-        print(f"   gpg costs {t_gpg / t_seal:.0f}x a post-quantum age seal "
-              "(gpg time includes its process start, as SecureDrop runs it)")
+        print(
+            f"   gpg costs {t_gpg / t_seal:.0f}x a post-quantum age seal "
+            "(gpg time includes its process start, as SecureDrop runs it)"
+        )
     finally:
         shutil.rmtree(home, ignore_errors=True)
 

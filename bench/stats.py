@@ -74,13 +74,30 @@ def fill(case_dir: Path, n_addresses: int, n_reports: int) -> None:
             last_day[again - 1] = max(last_day[again - 1], day)
             named.append(again)
         kinds = ";".join(k for k in KINDS if rng.random() < 0.3) or "images"
-        reports.append((rid, "0" * 64, days[day], "R", 0, rng.choice(FOUND_ON), kinds, rng.choice(LANGUAGES),
-                        "{}", 1, rng.choice(("onion", "https", "")), "extension" if rng.random() < 0.1 else "",
-                        "lockdown" if days[day] >= CAMPAIGN_DAY.isoformat() and rng.random() < 0.05 else ""))
+        reports.append(
+            (
+                rid,
+                "0" * 64,
+                days[day],
+                "R",
+                0,
+                rng.choice(FOUND_ON),
+                kinds,
+                rng.choice(LANGUAGES),
+                "{}",
+                1,
+                rng.choice(("onion", "https", "")),
+                "extension" if rng.random() < 0.1 else "",
+                "lockdown" if days[day] >= CAMPAIGN_DAY.isoformat() and rng.random() < 0.05 else "",
+            )
+        )
         mentions += [(aid, rid, "") for aid in dict.fromkeys(named)]
-    conn.executemany("INSERT INTO reports (id, sha256, day, receipt, child_in_danger, found_on, kinds, language,"
-                     " fields, audit_seq, channel, via, campaign)"
-                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", reports)
+    conn.executemany(
+        "INSERT INTO reports (id, sha256, day, receipt, child_in_danger, found_on, kinds, language,"
+        " fields, audit_seq, channel, via, campaign)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        reports,
+    )
     conn.executemany("INSERT INTO mentions (address, report, original) VALUES (?, ?, ?)", mentions)
     del reports, mentions
     addresses, assessments, audit = [], [], []
@@ -88,22 +105,59 @@ def fill(case_dir: Path, n_addresses: int, n_reports: int) -> None:
     for i, (d, last) in enumerate(zip(first_day, last_day, strict=True), start=1):
         status = STATUSES[0] if rng.random() < 0.3 else rng.choice(STATUSES[1:])
         moved = None if status == "new" else days[min(DAYS - 1, d + int(rng.expovariate(0.1)))]
-        addresses.append((i, f"k{i}", f"https://host{i % 40_000}.example.test/{i:07d}", 1, days[d], days[last], 0,
-                          status, moved))
+        addresses.append(
+            (i, f"k{i}", f"https://host{i % 40_000}.example.test/{i:07d}", 1, days[d], days[last], 0, status, moved)
+        )
         if status != "new":
             verdict = rng.choice(tuple(VERDICTS))
             assessments.append((i, verdict, rng.choice(AGE_GROUPS), rng.choice(COUNTRIES), "host", "", "A", days[d]))
             seq += 1
-            audit.append((seq, i, json.dumps({"seq": seq, "day": days[d], "analyst": "A", "action": "assess",
-                                              "address": i, "data": {"verdict": verdict, "status": "assessed"}}), "0"))
+            audit.append(
+                (
+                    seq,
+                    i,
+                    json.dumps(
+                        {
+                            "seq": seq,
+                            "day": days[d],
+                            "analyst": "A",
+                            "action": "assess",
+                            "address": i,
+                            "data": {"verdict": verdict, "status": "assessed"},
+                        }
+                    ),
+                    "0",
+                )
+            )
             if status != "assessed":
                 seq += 1
-                audit.append((seq, i, json.dumps({"seq": seq, "day": moved, "analyst": "A", "action": "status",
-                                                  "address": i, "data": {"status": status}}), "0"))
-    conn.executemany("INSERT INTO addresses (id, key, url, reports, first_day, last_day, danger, status, status_day)"
-                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", addresses)
-    conn.executemany("INSERT INTO assessments (address, verdict, age_group, country, provider, note, analyst, day)"
-                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", assessments)
+                audit.append(
+                    (
+                        seq,
+                        i,
+                        json.dumps(
+                            {
+                                "seq": seq,
+                                "day": moved,
+                                "analyst": "A",
+                                "action": "status",
+                                "address": i,
+                                "data": {"status": status},
+                            }
+                        ),
+                        "0",
+                    )
+                )
+    conn.executemany(
+        "INSERT INTO addresses (id, key, url, reports, first_day, last_day, danger, status, status_day)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        addresses,
+    )
+    conn.executemany(
+        "INSERT INTO assessments (address, verdict, age_group, country, provider, note, analyst, day)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        assessments,
+    )
     conn.executemany("INSERT INTO audit (seq, address, entry, hash) VALUES (?, ?, ?, ?)", audit)
     conn.execute("COMMIT")
     conn.execute("ANALYZE")
@@ -139,16 +193,31 @@ def stats_of(case_dir: Path, by: str, workers: int):
 
 def written(case_dir: Path, out: Path, by: str, charts: bool):
     """The statistics computed and written as CSV files and stats.html, with matplotlib's charts or none."""
+
     def run(conn) -> None:
         write_report(str(out), stats_of(case_dir, by, WORKERS)(conn), force=True, charts=charts)
+
     return run
 
 
 def command(case_dir: Path, out: Path, charts: bool):
     """`meldpunt case stats` in a process of its own, as staff run it, imports and all."""
     start = ["-m", "meldpunt.cli"] if charts else ["-c", NO_MATPLOTLIB]
-    args = [sys.executable, *start, "case", "stats", "--case", str(case_dir), "--from", YEAR.bounds[0],
-            "--to", YEAR.bounds[1], "--out", str(out), "--force"]
+    args = [
+        sys.executable,
+        *start,
+        "case",
+        "stats",
+        "--case",
+        str(case_dir),
+        "--from",
+        YEAR.bounds[0],
+        "--to",
+        YEAR.bounds[1],
+        "--out",
+        str(out),
+        "--force",
+    ]
     return lambda _conn: subprocess.run(args, check=True, capture_output=True)
 
 
@@ -166,9 +235,11 @@ def main() -> None:
         if not args.case:
             started = time.perf_counter()
             fill(case, args.addresses, args.reports)
-            print(f"filled a case file with {args.addresses} addresses and {args.reports} reports in "
-                  f"{time.perf_counter() - started:.0f} s ({os.path.getsize(case / 'case.sqlite3') >> 20} MiB, "
-                  f"load average {os.getloadavg()[0]:.1f})")
+            print(
+                f"filled a case file with {args.addresses} addresses and {args.reports} reports in "
+                f"{time.perf_counter() - started:.0f} s ({os.path.getsize(case / 'case.sqlite3') >> 20} MiB, "
+                f"load average {os.getloadavg()[0]:.1f})"
+            )
         for label, what in [
             (f"case stats, a year by month ({WORKERS} threads)", stats_of(case, "month", WORKERS)),
             (f"case stats, a year by day ({WORKERS} threads)", stats_of(case, "day", WORKERS)),
@@ -183,9 +254,11 @@ def main() -> None:
             if args.only not in label:
                 continue
             cold, warm, cpu = measure(case, what, args.runs)
-            print(f"{label}: {cold * 1e3:.0f} ms first, {warm * 1e3:.0f} ms warm, "
-                  f"{cpu * 1e3:.0f} ms CPU warm (median of {args.runs}; load average {os.getloadavg()[0]:.1f}; "
-                  "stats target 5 s)")
+            print(
+                f"{label}: {cold * 1e3:.0f} ms first, {warm * 1e3:.0f} ms warm, "
+                f"{cpu * 1e3:.0f} ms CPU warm (median of {args.runs}; load average {os.getloadavg()[0]:.1f}; "
+                "stats target 5 s)"
+            )
 
 
 if __name__ == "__main__":

@@ -42,7 +42,6 @@ from onion_service.store import open_store, reports
 DAY = datetime.date(2026, 11, 22)
 
 
-
 def sealed_size() -> int:
     """The length of a real sealed report to one post-quantum recipient (every report has it)."""
     report = Report(**{**EMPTY_REPORT, "receipt": new_receipt(), "received_on": DAY.isoformat()})
@@ -50,6 +49,7 @@ def sealed_size() -> int:
 
 
 SEALED_BYTES = sealed_size()
+
 
 def per_row_add(store, sealed: bytes) -> None:
     with store.engine.connect() as conn:
@@ -144,8 +144,11 @@ def bench_writer_cpu(url: str, seconds: float, per_commit: int = 2) -> None:
         rows += per_commit
     elapsed, used = time.perf_counter() - start, time.process_time() - cpu
     store.close()
-    print(f"{'sqlite':10} writer   {rows / elapsed:9.0f} adds/s  ({per_commit} rows per commit, one thread): "
-          f"{used / rows * 1e6:.0f} us of CPU per row\n", flush=True)
+    print(
+        f"{'sqlite':10} writer   {rows / elapsed:9.0f} adds/s  ({per_commit} rows per commit, one thread): "
+        f"{used / rows * 1e6:.0f} us of CPU per row\n",
+        flush=True,
+    )
 
 
 def peak_rss_mb() -> float:
@@ -162,8 +165,10 @@ def bench_pending(rows: int) -> None:
             with store.engine.begin() as conn:
                 conn.execute(
                     reports.insert(),
-                    [{"id": os.urandom(16), "sealed": sealed, "day": DAY, "exported": False}
-                     for _ in range(min(batch, rows - first))],
+                    [
+                        {"id": os.urandom(16), "sealed": sealed, "day": DAY, "exported": False}
+                        for _ in range(min(batch, rows - first))
+                    ],
                 )
         filled = time.perf_counter() - start
         before = peak_rss_mb()

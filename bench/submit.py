@@ -56,10 +56,12 @@ class OnionShare:
         home = tmp / "onionshare-home"
         home.mkdir()
         self.proc = subprocess.Popen(
-            [executable, "--receive", "--local-only", "--public", "--disable-files",
-             "--data-dir", str(self.data_dir)],
-            env={**os.environ, "HOME": str(home)}, stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+            [executable, "--receive", "--local-only", "--public", "--disable-files", "--data-dir", str(self.data_dir)],
+            env={**os.environ, "HOME": str(home)},
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         self.port = 0
         deadline = time.monotonic() + 60
@@ -95,8 +97,10 @@ ONIONSHARE_BOUNDARY = "meldpunt-bench-boundary"
 def onionshare_body() -> bytes:
     # The same text as REPORT's, as OnionShare's receive form posts a message.
     text = REPORT["urls"] + "\n\n" + REPORT["description"]
-    return (f"--{ONIONSHARE_BOUNDARY}\r\nContent-Disposition: form-data; name=\"text\"\r\n\r\n"
-            f"{text}\r\n--{ONIONSHARE_BOUNDARY}--\r\n").encode()
+    return (
+        f'--{ONIONSHARE_BOUNDARY}\r\nContent-Disposition: form-data; name="text"\r\n\r\n'
+        f"{text}\r\n--{ONIONSHARE_BOUNDARY}--\r\n"
+    ).encode()
 
 
 def get_token(port: int) -> str:
@@ -117,15 +121,25 @@ def fresh_bodies(data_dir: Path):
 
 # The same 2 KiB text report every time: a few addresses and a description (report_body's keywords).
 REPORT = {
-    "urls": "http://example.org/forum/thread-1234\nhttp://files.example.net/a/b/c", "found_on": "forum",
+    "urls": "http://example.org/forum/thread-1234\nhttp://files.example.net/a/b/c",
+    "found_on": "forum",
     "kinds": ("images", "videos"),
     "description": ("Forum thread with links to a file host; the first post links to the rest. " * 40)[:1800],
 }
 
 
-def load(port: int, connections: int, method: str, path: str, body,
-         seconds: float | None = None, total: int | None = None, *, accepted: int = 200,
-         content_type: str = "application/x-www-form-urlencoded") -> tuple[int, int, float]:
+def load(
+    port: int,
+    connections: int,
+    method: str,
+    path: str,
+    body,
+    seconds: float | None = None,
+    total: int | None = None,
+    *,
+    accepted: int = 200,
+    content_type: str = "application/x-www-form-urlencoded",
+) -> tuple[int, int, float]:
     """(successful responses, failed responses, elapsed seconds). `body`: bytes, None, or a
     callable returning the body of each request."""
     ok = [0] * connections
@@ -180,11 +194,13 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=16)
-    parser.add_argument("--memory-reports", type=int, default=0,
-                        help="reports to post for the memory check (the issue asks for 100000)")
+    parser.add_argument(
+        "--memory-reports", type=int, default=0, help="reports to post for the memory check (the issue asks for 100000)"
+    )
     parser.add_argument("--kind", choices=("pq", "x25519"), default="pq", help="the staff key type")
-    parser.add_argument("--onionshare", metavar="PATH",
-                        help="an onionshare-cli 2.7 executable, measured side by side (installed apart)")
+    parser.add_argument(
+        "--onionshare", metavar="PATH", help="an onionshare-cli 2.7 executable, measured side by side (installed apart)"
+    )
     args = parser.parse_args()
 
     from onion_service.store import open_store
@@ -193,25 +209,36 @@ def main() -> None:
         tmp_path = Path(tmp)
         data_dir = tmp_path / "data"
         recipient = new_staff(args.kind).recipient
-        write_config(tmp_path / "bench.toml", data_dir, recipient, workers=args.workers, threads=args.threads,
-                     **BENCH_LIMITS)
+        write_config(
+            tmp_path / "bench.toml", data_dir, recipient, workers=args.workers, threads=args.threads, **BENCH_LIMITS
+        )
         server = Server(tmp_path / "bench.toml", tmp_path / "logs").start()
         onionshare = OnionShare(args.onionshare, tmp_path) if args.onionshare else None
         try:
             body = fresh_bodies(data_dir)
             os_body = onionshare_body()
-            print(f"report body: {len(body())} bytes url-encoded; {args.connections} connections; "
-                  f"gunicorn {args.workers} workers x {args.threads} threads; staff key {args.kind}")
+            print(
+                f"report body: {len(body())} bytes url-encoded; {args.connections} connections; "
+                f"gunicorn {args.workers} workers x {args.threads} threads; staff key {args.kind}"
+            )
             print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
             phases = {
                 "reports": lambda secs: load(server.port, args.connections, "POST", "/en/", body, seconds=secs),
-                "trivial": lambda secs: load(server.port, args.connections, "GET", "/static/style.css", None,
-                                             seconds=secs),
+                "trivial": lambda secs: load(
+                    server.port, args.connections, "GET", "/static/style.css", None, seconds=secs
+                ),
             }
             if onionshare is not None:
                 phases["onionshare"] = lambda secs: load(
-                    onionshare.port, args.connections, "POST", "/upload", os_body, seconds=secs,
-                    accepted=302, content_type=f"multipart/form-data; boundary={ONIONSHARE_BOUNDARY}")
+                    onionshare.port,
+                    args.connections,
+                    "POST",
+                    "/upload",
+                    os_body,
+                    seconds=secs,
+                    accepted=302,
+                    content_type=f"multipart/form-data; boundary={ONIONSHARE_BOUNDARY}",
+                )
             for run in phases.values():
                 run(2)  # warm-up
             totals = {name: [0, 0, 0.0] for name in phases}
@@ -223,34 +250,47 @@ def main() -> None:
                     totals[name][2] += elapsed
             rate = {name: ok / elapsed for name, (ok, _, elapsed) in totals.items()}
             print(f"load average after: {os.getloadavg()[0]:.1f}")
-            for name, label in (("reports", "meldpunt: accepted, stored reports"),
-                                ("trivial", "meldpunt: trivial route (framework)"),
-                                ("onionshare", "onionshare-cli 2.7 receive, --local-only")):
+            for name, label in (
+                ("reports", "meldpunt: accepted, stored reports"),
+                ("trivial", "meldpunt: trivial route (framework)"),
+                ("onionshare", "onionshare-cli 2.7 receive, --local-only"),
+            ):
                 if name in totals:
                     ok, bad, elapsed = totals[name]
                     print(f"{label:42s} {rate[name]:8.0f}/s  ({ok} in {elapsed:.1f}s, {bad} refused/failed)")
             print(f"ratio to the framework ceiling: {rate['reports'] / rate['trivial']:.2f}  (issue: at least 0.40)")
             if onionshare is not None:
-                print(f"ratio to onionshare-cli 2.7 receive mode: {rate['reports'] / rate['onionshare']:.2f}  "
-                      "(issue: at least 2.0; measured in this run)")
+                print(
+                    f"ratio to onionshare-cli 2.7 receive mode: {rate['reports'] / rate['onionshare']:.2f}  "
+                    "(issue: at least 2.0; measured in this run)"
+                )
             else:
-                print(f"ratio to onionshare-cli 2.7 receive mode: {rate['reports'] / ONIONSHARE_QUOTED:.2f}  "
-                      f"(issue: at least 2.0; against the issue's quoted {ONIONSHARE_QUOTED:.0f}/s, not measured: "
-                      "pass --onionshare PATH)")
-            print(f"ratio to the naive Flask + SQLite version: {rate['reports'] / NAIVE_QUOTED:.2f}  "
-                  f"(quoted {NAIVE_QUOTED:.0f}/s, not measured here)")
+                print(
+                    f"ratio to onionshare-cli 2.7 receive mode: {rate['reports'] / ONIONSHARE_QUOTED:.2f}  "
+                    f"(issue: at least 2.0; against the issue's quoted {ONIONSHARE_QUOTED:.0f}/s, not measured: "
+                    "pass --onionshare PATH)"
+                )
+            print(
+                f"ratio to the naive Flask + SQLite version: {rate['reports'] / NAIVE_QUOTED:.2f}  "
+                f"(quoted {NAIVE_QUOTED:.0f}/s, not measured here)"
+            )
             if args.memory_reports:
                 load(server.port, args.connections, "POST", "/en/", body, total=2000)  # settle caches
                 before = server.rss_kib()
-                ok_m, bad_m, elapsed_m = load(server.port, args.connections, "POST", "/en/", body,
-                                              total=args.memory_reports)
+                ok_m, bad_m, elapsed_m = load(
+                    server.port, args.connections, "POST", "/en/", body, total=args.memory_reports
+                )
                 after = server.rss_kib()
                 growth = max(a / b - 1 for a, b in zip(sorted(after), sorted(before), strict=True))
-                print(f"worker RSS over {ok_m} reports ({bad_m} failed, {ok_m / elapsed_m:.0f}/s): "
-                      f"{before} KiB -> {after} KiB; largest growth {growth * 100:+.1f}% (issue: within 10%)")
+                print(
+                    f"worker RSS over {ok_m} reports ({bad_m} failed, {ok_m / elapsed_m:.0f}/s): "
+                    f"{before} KiB -> {after} KiB; largest growth {growth * 100:+.1f}% (issue: within 10%)"
+                )
             store = open_store(f"sqlite:///{data_dir}/reports.sqlite3")
-            print(f"rows in the database: {store.count()}"
-                  + (f"; messages onionshare stored: {onionshare.stored()}" if onionshare else ""))
+            print(
+                f"rows in the database: {store.count()}"
+                + (f"; messages onionshare stored: {onionshare.stored()}" if onionshare else "")
+            )
             store.close()
         finally:
             server.stop()

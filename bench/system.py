@@ -98,8 +98,9 @@ class Reporters:
             t.join(150)
 
 
-def phase(system: k.System, attacker: AttackerTor, name: str, fn, channels, threads: int, seconds: float,
-          every: float) -> dict:
+def phase(
+    system: k.System, attacker: AttackerTor, name: str, fn, channels, threads: int, seconds: float, every: float
+) -> dict:
     circuits = RendCircuits(attacker.controller)
     tor_cpu = cpu_seconds(attacker.process.pid)
     hs_pid = system.network.nodes["hs"].process.pid
@@ -119,20 +120,29 @@ def phase(system: k.System, attacker: AttackerTor, name: str, fn, channels, thre
     if attack:
         attack.finish()
     attacker.controller.remove_event_listener(circuits._on)
-    row = {"phase": name, "pow": pow_effort(system.network, system.onion), "efforts": efforts,
-           "hs_cpu": cpu_seconds(hs_pid) - hs_cpu,
-           "tor_cpu": cpu_seconds(attacker.process.pid) - tor_cpu, "rend_circuits": len(circuits.ids), "attack": attack}
+    row = {
+        "phase": name,
+        "pow": pow_effort(system.network, system.onion),
+        "efforts": efforts,
+        "hs_cpu": cpu_seconds(hs_pid) - hs_cpu,
+        "tor_cpu": cpu_seconds(attacker.process.pid) - tor_cpu,
+        "rend_circuits": len(circuits.ids),
+        "attack": attack,
+    }
     for channel in CHANNELS:
         mine = [r for r in reporters.results if r[0] == channel]
         times = sorted(r[2] for r in mine if r[1])
         row[channel] = {
-            "n": len(mine), "success": len(times) / len(mine) if mine else float("nan"),
+            "n": len(mine),
+            "success": len(times) / len(mine) if mine else float("nan"),
             "p50": statistics.median(times) if times else float("nan"),
             "p99": times[min(len(times) - 1, int(0.99 * len(times)))] if times else float("nan"),
             "failures": Counter(r[3] for r in mine if not r[1]),
             # success by the minute the reporter started in: does it come back once PoW engages?
-            "by_minute": [(m, sum(r[1] for r in mine if int(r[4] // 60) == m), sum(int(r[4] // 60) == m for r in mine))
-                          for m in range(int(seconds // 60) + 1)],
+            "by_minute": [
+                (m, sum(r[1] for r in mine if int(r[4] // 60) == m), sum(int(r[4] // 60) == m for r in mine))
+                for m in range(int(seconds // 60) + 1)
+            ],
         }
     return row
 
@@ -144,38 +154,61 @@ def main() -> None:
     parser.add_argument("--flood-threads", type=int, default=64)
     parser.add_argument("--slow-clients", type=int, default=40)
     parser.add_argument("--every", type=float, default=3.0, help="seconds between reporters, per channel")
-    parser.add_argument("--settle", type=float, default=65,
-                        help="seconds between phases, for the minute's budget and the PoW queue to settle")
-    parser.add_argument("--tor", action="append", default=[], metavar="OPTION=VALUE",
-                        help="replace one of the drop-in's HiddenService* settings, e.g. HiddenServicePoWQueueRate=25")
-    parser.add_argument("--limit", action="append", default=[], metavar="KEY=NUMBER",
-                        help="replace one of meldpunt.toml's [limits], e.g. reports_per_minute=100000")
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=65,
+        help="seconds between phases, for the minute's budget and the PoW queue to settle",
+    )
+    parser.add_argument(
+        "--tor",
+        action="append",
+        default=[],
+        metavar="OPTION=VALUE",
+        help="replace one of the drop-in's HiddenService* settings, e.g. HiddenServicePoWQueueRate=25",
+    )
+    parser.add_argument(
+        "--limit",
+        action="append",
+        default=[],
+        metavar="KEY=NUMBER",
+        help="replace one of meldpunt.toml's [limits], e.g. reports_per_minute=100000",
+    )
     parser.add_argument("--only", default="", help="comma-separated phase names to run (after none)")
     args = parser.parse_args()
     from crypto.status.keys import SigningKey
     from tests.kit import new_staff
 
     staff = new_staff()
-    phases = [("replay", replay, CHANNELS, 4, args.phase_seconds),
-              ("junk", junk, CHANNELS, 8, args.phase_seconds),
-              ("lookup", lookup, CHANNELS, 8, args.phase_seconds),
-              ("slow", slow, CHANNELS, args.slow_clients, args.phase_seconds),
-              ("circuit/report", fresh_per_report, ("onion",), args.flood_threads, args.flood_seconds),
-              ("address/report", fresh_per_report, ("https",), args.flood_threads, args.flood_seconds)]
+    phases = [
+        ("replay", replay, CHANNELS, 4, args.phase_seconds),
+        ("junk", junk, CHANNELS, 8, args.phase_seconds),
+        ("lookup", lookup, CHANNELS, 8, args.phase_seconds),
+        ("slow", slow, CHANNELS, args.slow_clients, args.phase_seconds),
+        ("circuit/report", fresh_per_report, ("onion",), args.flood_threads, args.flood_seconds),
+        ("address/report", fresh_per_report, ("https",), args.flood_threads, args.flood_seconds),
+    ]
     if args.only:
         phases = [p for p in phases if p[0] in args.only.split(",")]
     rows = []
     attacker: AttackerTor | None = None
     with tempfile.TemporaryDirectory(prefix="meldpunt-bench-system-") as tmp:
-        system = k.System(Path(tmp), staff.recipient, SigningKey.generate().public().encode(),
-                          tor_overrides=dict(o.split("=", 1) for o in args.tor),
-                          limits_overrides={key: int(v) for key, v in (o.split("=", 1) for o in args.limit)})
+        system = k.System(
+            Path(tmp),
+            staff.recipient,
+            SigningKey.generate().public().encode(),
+            tor_overrides=dict(o.split("=", 1) for o in args.tor),
+            limits_overrides={key: int(v) for key, v in (o.split("=", 1) for o in args.limit)},
+        )
         try:
             system.start()
             attacker = AttackerTor(system.network, Path(tmp) / "attacker-tor")
-            print(f"up: {system.onion}, sandbox {system.sandbox}; tor: " + ", ".join(
-                f"{key} {v}" for key, v in system.tor_options.items() if "PoW" in key or "DoS" in key)
-                + f"; limits {system.defaults.get('limits', {})}", file=sys.stderr)
+            print(
+                f"up: {system.onion}, sandbox {system.sandbox}; tor: "
+                + ", ".join(f"{key} {v}" for key, v in system.tor_options.items() if "PoW" in key or "DoS" in key)
+                + f"; limits {system.defaults.get('limits', {})}",
+                file=sys.stderr,
+            )
             rows.append(phase(system, attacker, "none", None, (), 0, args.phase_seconds, args.every))
             report(rows[-1])
             for name, fn, channels, threads, seconds in phases:
@@ -188,8 +221,10 @@ def main() -> None:
                 attacker.stop()
             system.stop()
     print(f"\nstored reports, all opened with the staff key: {stored}")
-    print(f"\n{'phase':15} {'channel':7} {'n':>4} {'success':>7} {'p50 s':>6} {'p99 s':>6} | {'atk sent':>8} "
-          f"{'accepted':>8} {'atk CPU s':>9} {'tor CPU s':>9} {'svc tor s':>9} {'used/acc':>8} {'PoW':>5}")
+    print(
+        f"\n{'phase':15} {'channel':7} {'n':>4} {'success':>7} {'p50 s':>6} {'p99 s':>6} | {'atk sent':>8} "
+        f"{'accepted':>8} {'atk CPU s':>9} {'tor CPU s':>9} {'svc tor s':>9} {'used/acc':>8} {'PoW':>5}"
+    )
     for r in rows:
         a = r["attack"]
         for channel in CHANNELS:
@@ -197,20 +232,28 @@ def main() -> None:
             sent = a.sent[channel] if a else 0
             acc = a.accepted[channel] if a else 0
             used = f"{a.used[channel] / acc:.2f}" if a and acc else "-"
-            print(f"{r['phase']:15} {channel:7} {c['n']:4d} {c['success']:7.2f} {c['p50']:6.1f} "
-                  f"{c['p99']:6.1f} | {sent:8d} {acc:8d} {a.cpu if a else 0:9.1f} {r['tor_cpu']:9.1f} "
-                  f"{r['hs_cpu']:9.1f} {used:>8} {r['pow']:>5}")
+            print(
+                f"{r['phase']:15} {channel:7} {c['n']:4d} {c['success']:7.2f} {c['p50']:6.1f} "
+                f"{c['p99']:6.1f} | {sent:8d} {acc:8d} {a.cpu if a else 0:9.1f} {r['tor_cpu']:9.1f} "
+                f"{r['hs_cpu']:9.1f} {used:>8} {r['pow']:>5}"
+            )
 
 
 def report(row: dict) -> None:
     a = row["attack"]
-    parts = [f"{ch} {row[ch]['success']:.2f} of {row[ch]['n']} (p50 {row[ch]['p50']:.1f} s, p99 {row[ch]['p99']:.1f} s"
-             f"{', failures ' + str(dict(row[ch]['failures'])) if row[ch]['failures'] else ''})" for ch in CHANNELS]
-    line = (f"[{row['phase']}] reporters: " + "; ".join(parts) + f"; PoW effort {row['pow']} (by minute "
-            f"{' '.join(row['efforts'])}); service tor CPU {row['hs_cpu']:.1f} s, attacker's {row['tor_cpu']:.1f} s, "
-            f"attacker's rendezvous circuits {row['rend_circuits']}")
-    line += "; by minute " + ", ".join(f"{ch} " + " ".join(f"{ok}/{n}" for _, ok, n in row[ch]["by_minute"])
-                                       for ch in CHANNELS)
+    parts = [
+        f"{ch} {row[ch]['success']:.2f} of {row[ch]['n']} (p50 {row[ch]['p50']:.1f} s, p99 {row[ch]['p99']:.1f} s"
+        f"{', failures ' + str(dict(row[ch]['failures'])) if row[ch]['failures'] else ''})"
+        for ch in CHANNELS
+    ]
+    line = (
+        f"[{row['phase']}] reporters: " + "; ".join(parts) + f"; PoW effort {row['pow']} (by minute "
+        f"{' '.join(row['efforts'])}); service tor CPU {row['hs_cpu']:.1f} s, attacker's {row['tor_cpu']:.1f} s, "
+        f"attacker's rendezvous circuits {row['rend_circuits']}"
+    )
+    line += "; by minute " + ", ".join(
+        f"{ch} " + " ".join(f"{ok}/{n}" for _, ok, n in row[ch]["by_minute"]) for ch in CHANNELS
+    )
     if a:
         line += f"; attack sent {dict(a.sent)} accepted {dict(a.accepted)} answers {dict(a.why)}"
     print(line, file=sys.stderr, flush=True)

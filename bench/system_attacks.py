@@ -26,8 +26,9 @@ class Attack:
         self.used: Counter = Counter()  # circuits or addresses
         self.cpu = 0.0
         self.lock = threading.Lock()
-        self.threads = [threading.Thread(target=self._run, args=(c, i), daemon=True)
-                        for c in channels for i in range(threads)]
+        self.threads = [
+            threading.Thread(target=self._run, args=(c, i), daemon=True) for c in channels for i in range(threads)
+        ]
 
     def _run(self, channel: str, i: int) -> None:
         try:
@@ -69,9 +70,15 @@ class AttackerTor:
 
         data_dir.mkdir(mode=0o700)
         self.socks_port, control = free_ports(2)
-        config = {**network.client_options(), "SocksPort": f"127.0.0.1:{self.socks_port} OnionTrafficOnly",
-                  "ControlPort": f"127.0.0.1:{control}", "DataDirectory": str(data_dir),
-                  "CookieAuthentication": "1", "Log": "notice stdout", "SafeLogging": "1"}
+        config = {
+            **network.client_options(),
+            "SocksPort": f"127.0.0.1:{self.socks_port} OnionTrafficOnly",
+            "ControlPort": f"127.0.0.1:{control}",
+            "DataDirectory": str(data_dir),
+            "CookieAuthentication": "1",
+            "Log": "notice stdout",
+            "SafeLogging": "1",
+        }
         self.process = stem.process.launch_tor_with_config(config, take_ownership=True, timeout=90)
         self.controller = stem.control.Controller.from_port("127.0.0.1", control)
         self.controller.authenticate()

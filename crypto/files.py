@@ -50,8 +50,9 @@ def read_bounded(path: str | os.PathLike[str], limit: int, error: type[Error], w
     return data
 
 
-def private_dir(path: str | os.PathLike[str], *, create: bool = True, error: type[Error] = FileError,
-                force_mode: bool = False) -> None:
+def private_dir(
+    path: str | os.PathLike[str], *, create: bool = True, error: type[Error] = FileError, force_mode: bool = False
+) -> None:
     """Makes `path` (mode 0700) if `create` and it is missing; refuses a file or a symbolic link
     in its place. `force_mode` sets 0700 on a directory that was already there (tor refuses a
     service directory others can read)."""
@@ -73,16 +74,16 @@ def private_dir(path: str | os.PathLike[str], *, create: bool = True, error: typ
         os.chmod(name, 0o700)
 
 
-def create_new(path: str | os.PathLike[str], data: bytes, *, mode: int = 0o600,
-               error: type[Error] = FileError) -> None:
+def create_new(path: str | os.PathLike[str], data: bytes, *, mode: int = 0o600, error: type[Error] = FileError) -> None:
     """Creates `path` with `mode` and all of `data`, synced with its directory; refuses (`error`)
     to replace anything already there, since a key may be in it."""
     if not create_new_or_keep(path, data, mode=mode, error=error):
         raise error(f"{os.fspath(path)} already exists; not overwriting it")
 
 
-def create_new_or_keep(path: str | os.PathLike[str], data: bytes, *, mode: int = 0o600,
-                       error: type[Error] = FileError) -> bool:
+def create_new_or_keep(
+    path: str | os.PathLike[str], data: bytes, *, mode: int = 0o600, error: type[Error] = FileError
+) -> bool:
     """As `create_new`, but returns False (writing nothing) when a file is already there: for
     files that several processes may create at once, where the first one wins."""
     name = os.fspath(path)
@@ -104,16 +105,24 @@ def create_new_or_keep(path: str | os.PathLike[str], data: bytes, *, mode: int =
     return True
 
 
-def atomic_write(path: str | os.PathLike[str], data: bytes, *, mode: int = 0o600,
-                 error: type[Error] = FileError) -> None:
+def atomic_write(
+    path: str | os.PathLike[str], data: bytes, *, mode: int = 0o600, error: type[Error] = FileError
+) -> None:
     """Replaces `path` with all of `data` atomically (a new file, synced, renamed into place)."""
     with atomic_file(path, mode=mode, error=error) as f:
         f.write(data)
 
 
 @contextlib.contextmanager
-def atomic_file(path: str | os.PathLike[str], *, mode: int = 0o600, error: type[Error] = FileError,
-                what: str | None = None, note: str = "", buffering: int = -1) -> Iterator[BinaryIO]:
+def atomic_file(
+    path: str | os.PathLike[str],
+    *,
+    mode: int = 0o600,
+    error: type[Error] = FileError,
+    what: str | None = None,
+    note: str = "",
+    buffering: int = -1,
+) -> Iterator[BinaryIO]:
     """A file object whose content replaces `path` only if the block ends without an exception:
     then it is synced, renamed into place (replacing a link there, never its target) and the
     directory synced. On any failure the temporary file is removed and `path` is untouched.

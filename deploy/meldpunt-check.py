@@ -49,25 +49,34 @@ def problems(config) -> tuple[list[str], list[str]]:
     warnings: list[str] = []
     bind = config.web.bind
     if not bind.startswith(f"unix:{SOCKET_DIR}/"):
-        errors.append(f"web.bind must be a unix socket in {SOCKET_DIR}/ (e.g. unix:{SOCKET_DIR}/web.sock): "
-                      "the service has no network, so tor can reach it only through that socket")
+        errors.append(
+            f"web.bind must be a unix socket in {SOCKET_DIR}/ (e.g. unix:{SOCKET_DIR}/web.sock): "
+            "the service has no network, so tor can reach it only through that socket"
+        )
     errors += _https_problems(config, warnings)
     if config.tor.control != "torrc":
-        errors.append('tor.control must be "torrc": the system tor publishes the service from its own '
-                      "configuration (/etc/tor/torrc.d/meldpunt.conf); the service holds neither the onion "
-                      "key nor access to tor's control interface")
+        errors.append(
+            'tor.control must be "torrc": the system tor publishes the service from its own '
+            "configuration (/etc/tor/torrc.d/meldpunt.conf); the service holds neither the onion "
+            "key nor access to tor's control interface"
+        )
     if not config.tor.circuit_ids:
-        warnings.append("tor.circuit_ids is off: the per-circuit limits cannot tell one Tor circuit "
-                        "from another, so one circuit can send reports up to the onion route's budget")
+        warnings.append(
+            "tor.circuit_ids is off: the per-circuit limits cannot tell one Tor circuit "
+            "from another, so one circuit can send reports up to the onion route's budget"
+        )
     if str(config.data_dir) != DATA_DIR:
-        errors.append(f"data_dir must be {DATA_DIR}: it is the only directory the service may write "
-                      "(StateDirectory=meldpunt)")
+        errors.append(
+            f"data_dir must be {DATA_DIR}: it is the only directory the service may write (StateDirectory=meldpunt)"
+        )
     url = config.database_url
     if url.startswith("postgresql") and not _unix_socket_database(url):
-        errors.append("database_url: reach PostgreSQL through a unix socket "
-                      "(postgresql+psycopg:///meldpunt?host=/run/postgresql): the service has no network; "
-                      "a database on another server is reached through meldpunt-db-proxy.socket "
-                      "(deploy/onionbalance/README.md)")
+        errors.append(
+            "database_url: reach PostgreSQL through a unix socket "
+            "(postgresql+psycopg:///meldpunt?host=/run/postgresql): the service has no network; "
+            "a database on another server is reached through meldpunt-db-proxy.socket "
+            "(deploy/onionbalance/README.md)"
+        )
     errors += _credential_problems(url)
     if config.schedules:
         try:
@@ -80,8 +89,10 @@ def problems(config) -> tuple[list[str], list[str]]:
     if config.tor.control == "torrc":
         warnings += tor_sources(config)[1]
     if not os.path.exists(os.path.join(DATA_DIR, "onion-address")):
-        warnings.append(f"{DATA_DIR}/onion-address is missing: meldpunt.service copies it from tor's "
-                        "hostname file as it starts (is tor running with the meldpunt drop-in?)")
+        warnings.append(
+            f"{DATA_DIR}/onion-address is missing: meldpunt.service copies it from tor's "
+            "hostname file as it starts (is tor running with the meldpunt drop-in?)"
+        )
     return errors, warnings
 
 
@@ -92,10 +103,14 @@ def placeholders(config) -> list[str]:
     texts = {"hotline.name": hotline.name, "hotline.contact": hotline.contact}
     for i, e in enumerate(hotline.emergency):
         texts[f"hotline.emergency[{i}].label"] = e.label
-    found = [key for key, text in texts.items()
-             if any(PLACEHOLDER in s.lower() for s in [text.fallback, *dict(text.by_language).values()])]
-    found += [f"hotline.emergency[{i}].number" for i, e in enumerate(hotline.emergency)
-              if PLACEHOLDER in e.number.lower()]
+    found = [
+        key
+        for key, text in texts.items()
+        if any(PLACEHOLDER in s.lower() for s in [text.fallback, *dict(text.by_language).values()])
+    ]
+    found += [
+        f"hotline.emergency[{i}].number" for i, e in enumerate(hotline.emergency) if PLACEHOLDER in e.number.lower()
+    ]
     return [f"{key} still holds the example's placeholder: put your hotline's own text there" for key in found]
 
 
@@ -125,12 +140,15 @@ def tor_sources(config, torrc_dir: str = TORRC_DIR) -> tuple[list[str], list[str
     """(notes, warnings): with control = "torrc", where each of tor's settings for this service
     really comes from, and which [tor] values of meldpunt.toml are not in force."""
     socket = config.web.bind.removeprefix("unix:")
-    mine = [s for s in _torrc_services(torrc_dir)
-            if any(socket in v for k, (v, _) in s.items() if k == "hiddenserviceport")]
+    mine = [
+        s for s in _torrc_services(torrc_dir) if any(socket in v for k, (v, _) in s.items() if k == "hiddenserviceport")
+    ]
     if not mine:
-        return [], [f"tor: no HiddenServiceDir in {torrc_dir}/*.conf sends port 80 to {config.web.bind}: "
-                    "with tor.control = \"torrc\", tor publishes the service from there (the meldpunt package "
-                    "or deploy/install.sh installs it)"]
+        return [], [
+            f"tor: no HiddenServiceDir in {torrc_dir}/*.conf sends port 80 to {config.web.bind}: "
+            'with tor.control = "torrc", tor publishes the service from there (the meldpunt package '
+            "or deploy/install.sh installs it)"
+        ]
     service = mine[-1]
     notes: list[str] = []
     warnings: list[str] = []
@@ -142,12 +160,16 @@ def tor_sources(config, torrc_dir: str = TORRC_DIR) -> tuple[list[str], list[str
             continue
         notes.append(f"tor: {option} {value}, from {path}")
         if value != str(ours):
-            warnings.append(f"tor.{key} = {ours} in the configuration is not in force: with tor.control = "
-                            f"\"torrc\" tor uses {option} {value} from {path} (change it there)")
+            warnings.append(
+                f"tor.{key} = {ours} in the configuration is not in force: with tor.control = "
+                f'"torrc" tor uses {option} {value} from {path} (change it there)'
+            )
     exported = service.get("hiddenserviceexportcircuitid", ("", ""))[0]
     if config.tor.circuit_ids and exported != "haproxy":
-        warnings.append(f"tor.circuit_ids is on but {torrc_dir}/ has no HiddenServiceExportCircuitID haproxy "
-                        "for this service: meldpunt refuses every connection without tor's PROXY line")
+        warnings.append(
+            f"tor.circuit_ids is on but {torrc_dir}/ has no HiddenServiceExportCircuitID haproxy "
+            "for this service: meldpunt refuses every connection without tor's PROXY line"
+        )
     return notes, warnings
 
 
@@ -156,20 +178,26 @@ def _https_problems(config, warnings: list[str]) -> list[str]:
     none) and answers for the onion address only, so public names served without it are dead."""
     web = config.web
     if web.public_hosts and web.https_bind is None:
-        return [f"web.public_hosts is set but web.https_bind is not: set it to unix:{HTTPS_SOCKET_DIR}/https.sock "
-                "(deploy/nginx/meldpunt.conf reaches meldpunt there; on tor's socket the public names get 421)"]
+        return [
+            f"web.public_hosts is set but web.https_bind is not: set it to unix:{HTTPS_SOCKET_DIR}/https.sock "
+            "(deploy/nginx/meldpunt.conf reaches meldpunt there; on tor's socket the public names get 421)"
+        ]
     if web.https_bind is None:
         return []
     if not web.https_bind.startswith(f"unix:{HTTPS_SOCKET_DIR}/"):
-        return [f"web.https_bind must be a unix socket in {HTTPS_SOCKET_DIR}/ "
-                f"(e.g. unix:{HTTPS_SOCKET_DIR}/https.sock): the service has no network, and nginx may enter "
-                "that directory only"]
+        return [
+            f"web.https_bind must be a unix socket in {HTTPS_SOCKET_DIR}/ "
+            f"(e.g. unix:{HTTPS_SOCKET_DIR}/https.sock): the service has no network, and nginx may enter "
+            "that directory only"
+        ]
     if not web.public_hosts:
         warnings.append("web.https_bind is set but web.public_hosts is empty: every request on it gets 421")
     if not os.path.isdir(HTTPS_SOCKET_DIR):
         # gunicorn could not make its socket there, and the service would stop at once.
-        return [f"{HTTPS_SOCKET_DIR} is missing: deploy/install.sh --https-proxy makes it "
-                "(/etc/tmpfiles.d/meldpunt-https.conf)"]
+        return [
+            f"{HTTPS_SOCKET_DIR} is missing: deploy/install.sh --https-proxy makes it "
+            "(/etc/tmpfiles.d/meldpunt-https.conf)"
+        ]
     return []
 
 
@@ -178,13 +206,17 @@ def _credential_problems(url: str) -> list[str]:
     service's group): a database password belongs in the service's own 0700 data directory."""
     parts = urlsplit(url)
     if parts.password:
-        return [f"database_url holds a password: put it in {DATA_DIR}/pgpass (mode 0600, owner meldpunt) and "
-                f"name it with passfile={DATA_DIR}/pgpass (deploy/onionbalance/README.md)"]
+        return [
+            f"database_url holds a password: put it in {DATA_DIR}/pgpass (mode 0600, owner meldpunt) and "
+            f"name it with passfile={DATA_DIR}/pgpass (deploy/onionbalance/README.md)"
+        ]
     passfiles = parse_qs(parts.query).get("passfile", [])
     outside = [p for p in passfiles if not p.startswith(DATA_DIR + "/")]
     if outside:
-        return [f"database_url: passfile must be in {DATA_DIR}/ (mode 0600, owner meldpunt), not beside "
-                "the configuration, which holds only public data"]
+        return [
+            f"database_url: passfile must be in {DATA_DIR}/ (mode 0600, owner meldpunt), not beside "
+            "the configuration, which holds only public data"
+        ]
     return []
 
 

@@ -53,36 +53,56 @@ class Onionbalanced:
                 hs.mkdir(mode=0o700, exist_ok=True)
                 _write(hs / "hs_ed25519_secret_key", keys.HEADER + key.expanded)
                 (hs / "ob_config").write_text(f"MasterOnionAddress {self.hostname}\n")
-                self._write_torrc(node, [
-                    f"HiddenServiceDir {hs}",
-                    f"HiddenServicePort 80 127.0.0.1:{self.backend_ports[i]}",
-                    "HiddenServiceOnionBalanceInstance 1",
-                    "HiddenServiceExportCircuitID haproxy",
-                    "HiddenServiceMaxStreams 32",
-                    "HiddenServiceMaxStreamsCloseCircuit 1",
-                    "HiddenServiceEnableIntroDoSDefense 1",
-                    "HiddenServicePoWDefensesEnabled 1",
-                    "HiddenServicePoWQueueRate 200",
-                    "HiddenServicePoWQueueBurst 2000",
-                ])
+                self._write_torrc(
+                    node,
+                    [
+                        f"HiddenServiceDir {hs}",
+                        f"HiddenServicePort 80 127.0.0.1:{self.backend_ports[i]}",
+                        "HiddenServiceOnionBalanceInstance 1",
+                        "HiddenServiceExportCircuitID haproxy",
+                        "HiddenServiceMaxStreams 32",
+                        "HiddenServiceMaxStreamsCloseCircuit 1",
+                        "HiddenServiceEnableIntroDoSDefense 1",
+                        "HiddenServicePoWDefensesEnabled 1",
+                        "HiddenServicePoWQueueRate 200",
+                        "HiddenServicePoWQueueBurst 2000",
+                    ],
+                )
             front = self._node("frontend", next(ports))
             self._write_torrc(front, [])
             key_path = front.data_dir / "frontend.key"
             _write(key_path, keys.HEADER + self.frontend_key.expanded)
             (front.data_dir / "config.yaml").write_text(
                 f"services:\n- key: {key_path}\n  instances:\n"
-                + "".join(f"  - address: {k.hostname.removesuffix('.onion')}\n    name: backend{i}\n"
-                          for i, k in enumerate(self.backend_keys)))
+                + "".join(
+                    f"  - address: {k.hostname.removesuffix('.onion')}\n    name: backend{i}\n"
+                    for i, k in enumerate(self.backend_keys)
+                )
+            )
             for name in self._names:
                 self._start_tor(name)
             # onionbalance started before its tor has the microdescriptors stops at its first upload.
             for name in self._names:
                 self.network._wait_bootstrapped(self.network.nodes[name], _deadline(60))
             self.onionbalance = subprocess.Popen(
-                [SYSTEM_PYTHON, "-P", str(RUNNER), "-i", "127.0.0.1", "-p", str(front.control_port),
-                 "-c", str(front.data_dir / "config.yaml"), "-v", "info"],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                stderr=open(front.data_dir / "onionbalance.log", "ab"), start_new_session=True)
+                [
+                    SYSTEM_PYTHON,
+                    "-P",
+                    str(RUNNER),
+                    "-i",
+                    "127.0.0.1",
+                    "-p",
+                    str(front.control_port),
+                    "-c",
+                    str(front.data_dir / "config.yaml"),
+                    "-v",
+                    "info",
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=open(front.data_dir / "onionbalance.log", "ab"),
+                start_new_session=True,
+            )
         except BaseException:
             self.stop()
             raise

@@ -93,8 +93,16 @@ def ensure_demo_key(path: Path) -> str:
     return identity.recipient().encode()
 
 
-def write_demo_config(path: Path, data_dir: Path, recipient: str, control_port: int | None, *,
-                      web_port: int | None = None, database_url: str = "", name: str = "meldpunt demo") -> None:
+def write_demo_config(
+    path: Path,
+    data_dir: Path,
+    recipient: str,
+    control_port: int | None,
+    *,
+    web_port: int | None = None,
+    database_url: str = "",
+    name: str = "meldpunt demo",
+) -> None:
     """control_port None: `[tor] control = "torrc"`, the web server alone (a backend, demo_scaleout)."""
     web_port = web_port or free_ports(1)[0]
     control = f"127.0.0.1:{control_port}" if control_port is not None else "torrc"
@@ -126,22 +134,24 @@ def instructions_text(hostname: str, socks_port: int, config_path: Path, key_pat
     opened = data_dir / "opened"
     profile = data_dir / "chromium-profile"
     q = shlex.quote
-    return "\n".join([
-        f"socks: 127.0.0.1:{socks_port}",
-        "",
-        "Open the form through the private Tor network (the name resolves only inside Tor):",
-        f"  chromium --proxy-server=socks5://127.0.0.1:{socks_port} "
-        f"--host-resolver-rules='MAP * ~NOTFOUND , EXCLUDE 127.0.0.1' --user-data-dir={q(str(profile))} "
-        f"http://{hostname}/",
-        f"  curl --socks5-hostname 127.0.0.1:{socks_port} http://{hostname}/",
-        "",
-        f"Staff key for this demo (UNPROTECTED DEMO KEY, never use it for real reports): {key_path}",
-        "Decrypt what was submitted (in another terminal, while this runs or after):",
-        f"  rm -f {q(str(bundle))} && {meldpunt} export --config {q(str(config_path))} --out {q(str(bundle))}",
-        f"  {meldpunt} open {q(str(bundle))} -i {q(str(key_path))} --out {q(str(opened))}",
-        f"  then read {q(str(opened / 'index.html'))} (or: {meldpunt} find RECEIPT-CODE {q(str(opened))})",
-        "",
-    ])
+    return "\n".join(
+        [
+            f"socks: 127.0.0.1:{socks_port}",
+            "",
+            "Open the form through the private Tor network (the name resolves only inside Tor):",
+            f"  chromium --proxy-server=socks5://127.0.0.1:{socks_port} "
+            f"--host-resolver-rules='MAP * ~NOTFOUND , EXCLUDE 127.0.0.1' --user-data-dir={q(str(profile))} "
+            f"http://{hostname}/",
+            f"  curl --socks5-hostname 127.0.0.1:{socks_port} http://{hostname}/",
+            "",
+            f"Staff key for this demo (UNPROTECTED DEMO KEY, never use it for real reports): {key_path}",
+            "Decrypt what was submitted (in another terminal, while this runs or after):",
+            f"  rm -f {q(str(bundle))} && {meldpunt} export --config {q(str(config_path))} --out {q(str(bundle))}",
+            f"  {meldpunt} open {q(str(bundle))} -i {q(str(key_path))} --out {q(str(opened))}",
+            f"  then read {q(str(opened / 'index.html'))} (or: {meldpunt} find RECEIPT-CODE {q(str(opened))})",
+            "",
+        ]
+    )
 
 
 def _meldpunt_command() -> str:

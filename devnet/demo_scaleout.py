@@ -28,8 +28,9 @@ from devnet.demo import (
 from devnet.private_network import PrivateNetwork
 
 
-def run_scaleout_demo(data_dir: str | os.PathLike | None, backends: int, database_url: str, *,
-                      stop: threading.Event | None = None) -> None:
+def run_scaleout_demo(
+    data_dir: str | os.PathLike | None, backends: int, database_url: str, *, stop: threading.Event | None = None
+) -> None:
     check_installed()
     started = time.monotonic()
     data_dir = Path(data_dir) if data_dir else default_data_dir()
@@ -52,20 +53,33 @@ def run_scaleout_demo(data_dir: str | os.PathLike | None, backends: int, databas
             backend_dir.mkdir(mode=0o700, exist_ok=True)
             (backend_dir / "onion-address").write_text(ob.hostname + "\n")
             config = data_dir / f"backend{i}.toml"
-            write_demo_config(config, backend_dir, recipient, None, web_port=ob.backend_ports[i],
-                              database_url=database_url, name=f"meldpunt demo (backend {i})")
+            write_demo_config(
+                config,
+                backend_dir,
+                recipient,
+                None,
+                web_port=ob.backend_ports[i],
+                database_url=database_url,
+                name=f"meldpunt demo (backend {i})",
+            )
             configs.append(config)
             if i > 0:  # one form-token key for all (deploy/onionbalance/README.md)
                 token_key = data_dir / "backend0" / "form-token.key"
                 _wait_for(token_key, processes[0])
                 shutil.copy2(token_key, backend_dir / "form-token.key")
-            processes.append(subprocess.Popen(
-                [sys.executable, "-m", "meldpunt.cli", "serve", "--config", str(config)],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL))
+            processes.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "meldpunt.cli", "serve", "--config", str(config)],
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                )
+            )
         print(f"frontend: http://{ob.hostname}/", flush=True)
         print(instructions_text(ob.hostname, network.socks_port, configs[0], key_path, data_dir), flush=True)
-        say(f"started after {time.monotonic() - started:.1f} s; the frontend answers once Onionbalance has "
-             "published it (about 10 s more); Ctrl-C stops everything")
+        say(
+            f"started after {time.monotonic() - started:.1f} s; the frontend answers once Onionbalance has "
+            "published it (about 10 s more); Ctrl-C stops everything"
+        )
         stop = stop or threading.Event()
         while not stop.is_set() and all(p.poll() is None for p in processes):
             stop.wait(0.5)

@@ -77,5 +77,10 @@ EMERGENCY_LABEL = {
 def toml_table(texts: dict[str, str]) -> str:
     """An inline TOML table of the texts in installed languages (JSON strings are TOML strings)."""
     installed = languages.installed()
-    return "{ " + ", ".join(f"{tag} = {json.dumps(text, ensure_ascii=False)}"
-                            for tag, text in sorted(texts.items()) if tag in installed) + " }"
+    return (
+        "{ "
+        + ", ".join(
+            f"{tag} = {json.dumps(text, ensure_ascii=False)}" for tag, text in sorted(texts.items()) if tag in installed
+        )
+        + " }"
+    )

@@ -31,24 +31,54 @@ def make_node_keys(node: Node, key_cache: Path, tor_cmd: str, gencert_cmd: str) 
         os.chmod(keys, 0o700)
     keys.mkdir(mode=0o700, exist_ok=True)
     if node.role == "authority":
-        args = [gencert_cmd, "--passphrase-fd", "0", "-m", "12",
-                "-a", f"127.0.0.1:{node.dir_port}",
-                "-i", str(keys / "authority_identity_key"),
-                "-s", str(keys / "authority_signing_key"),
-                "-c", str(keys / "authority_certificate")]
+        args = [
+            gencert_cmd,
+            "--passphrase-fd",
+            "0",
+            "-m",
+            "12",
+            "-a",
+            f"127.0.0.1:{node.dir_port}",
+            "-i",
+            str(keys / "authority_identity_key"),
+            "-s",
+            str(keys / "authority_signing_key"),
+            "-c",
+            str(keys / "authority_certificate"),
+        ]
         if not (keys / "authority_identity_key").exists():
             args.insert(1, "--create-identity-key")
         run_tool(args, input=GENCERT_PASSPHRASE, cwd=node.data_dir)
         for line in (keys / "authority_certificate").read_text().splitlines():
             if line.startswith("fingerprint "):
                 node.v3ident = line.split()[1]
-    run_tool([tor_cmd, "--ignore-missing-torrc", "-f", "none", "--defaults-torrc", "/dev/null",
-               "--orport", "1", "--datadirectory", str(node.data_dir), "--nickname", node.name,
-               "--GeoIPFile", "/dev/null", "--GeoIPv6File", "/dev/null",
-               "--Log", "err stderr", "--list-fingerprint"])
+    run_tool(
+        [
+            tor_cmd,
+            "--ignore-missing-torrc",
+            "-f",
+            "none",
+            "--defaults-torrc",
+            "/dev/null",
+            "--orport",
+            "1",
+            "--datadirectory",
+            str(node.data_dir),
+            "--nickname",
+            node.name,
+            "--GeoIPFile",
+            "/dev/null",
+            "--GeoIPv6File",
+            "/dev/null",
+            "--Log",
+            "err stderr",
+            "--list-fingerprint",
+        ]
+    )
     node.fingerprint = (node.data_dir / "fingerprint").read_text().split()[1]
     if not had_cache:
         _save_to_cache(node, key_cache)
+
 
 def _save_to_cache(node: Node, key_cache: Path) -> None:
     # Written aside and renamed into place, so a concurrent run sees all of it or none.
@@ -56,8 +86,11 @@ def _save_to_cache(node: Node, key_cache: Path) -> None:
         key_cache.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{node.name}-", dir=key_cache))
         keys = tmp / "keys"
-        shutil.copytree(node.data_dir / "keys", keys,
-                        ignore=shutil.ignore_patterns("authority_signing_key", "authority_certificate"))
+        shutil.copytree(
+            node.data_dir / "keys",
+            keys,
+            ignore=shutil.ignore_patterns("authority_signing_key", "authority_certificate"),
+        )
         try:
             os.rename(keys, key_cache / node.name)
         except OSError:
@@ -66,8 +99,10 @@ def _save_to_cache(node: Node, key_cache: Path) -> None:
     except PermissionError:
         return  # a read-only home only costs the next start a few seconds
 
+
 def run_tool(args: list[str], **kwargs) -> None:
     done = subprocess.run(args, capture_output=True, timeout=60, **kwargs)
     if done.returncode != 0:
         raise PrivateNetworkError(
-            f"{Path(args[0]).name} failed ({done.returncode}): {done.stderr.decode(errors='replace')[-500:]}")
+            f"{Path(args[0]).name} failed ({done.returncode}): {done.stderr.decode(errors='replace')[-500:]}"
+        )

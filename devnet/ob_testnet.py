@@ -26,6 +26,7 @@ def _time_period_minutes(self):
 
 def _start_of_current_srv_run(self):
     import stem.util
+
     begin = stem.util.datetime_to_unix(self.consensus.valid_after)
     return int(begin - (begin // VOTING_INTERVAL % 24) * VOTING_INTERVAL)
 
@@ -44,6 +45,7 @@ params.PUBLISH_DESCRIPTOR_CHECK_FREQUENCY_TESTNET = 5
 
 if __name__ == "__main__":
     from onionbalance.common import argparser
+
     args = argparser.get_common_argparser().parse_args()
     args.is_testnet = True
     sys.exit(manager.main(args))

@@ -47,8 +47,14 @@ class PrivateNetwork:
     port (cookie authentication, cookie in its data directory).
     """
 
-    def __init__(self, base_dir: str | os.PathLike, *, key_cache: str | os.PathLike | None = None,
-                 tor_cmd: str = "tor", gencert_cmd: str = "tor-gencert") -> None:
+    def __init__(
+        self,
+        base_dir: str | os.PathLike,
+        *,
+        key_cache: str | os.PathLike | None = None,
+        tor_cmd: str = "tor",
+        gencert_cmd: str = "tor-gencert",
+    ) -> None:
         self.base_dir = Path(base_dir)
         self.key_cache = Path(key_cache) if key_cache is not None else default_key_cache()
         self.tor_cmd = tor_cmd
@@ -69,8 +75,9 @@ class PrivateNetwork:
         return self.nodes["hs"].control_port
 
     def pids(self) -> dict[str, int]:
-        return {n.name: n.process.pid for n in self.nodes.values()
-                if n.process is not None and n.process.poll() is None}
+        return {
+            n.name: n.process.pid for n in self.nodes.values() if n.process is not None and n.process.poll() is None
+        }
 
     def client_options(self) -> dict[str, str | list[str]]:
         """torrc options for one more tor (not a relay) that joins this network (tests)."""
@@ -82,7 +89,9 @@ class PrivateNetwork:
             "ShutdownWaitLength": "0",
             "DirAuthority": [
                 f"{n.name} orport={n.or_port} no-v2 v3ident={n.v3ident} 127.0.0.1:{n.dir_port} {n.fingerprint}"
-                for n in self.nodes.values() if n.role == "authority"],
+                for n in self.nodes.values()
+                if n.role == "authority"
+            ],
         }
 
     def start(self, timeout: float = START_TIMEOUT) -> None:
@@ -98,7 +107,8 @@ class PrivateNetwork:
         for tool in (self.tor_cmd, self.gencert_cmd):
             if shutil.which(tool) is None:
                 raise PrivateNetworkError(
-                    f"'{tool}' is not installed; on Debian: apt-get install tor (it ships tor-gencert)")
+                    f"'{tool}' is not installed; on Debian: apt-get install tor (it ships tor-gencert)"
+                )
         t0 = self._t0 = time.monotonic()
         self._deadline = t0 + timeout
         try:
@@ -109,8 +119,9 @@ class PrivateNetwork:
             self._started_at = time.time()
             offset = torrc.voting_start_offset(self._started_at)
             for node in self.nodes.values():
-                text = torrc.torrc_text(node, self.nodes.values(), offset=offset,
-                                        bandwidth_file=self.base_dir / "bandwidth")
+                text = torrc.torrc_text(
+                    node, self.nodes.values(), offset=offset, bandwidth_file=self.base_dir / "bandwidth"
+                )
                 (node.data_dir / "torrc").write_text(text)
             for node in self.nodes.values():
                 # The onion service's tor and the client stay off the network until a consensus
@@ -172,9 +183,11 @@ class PrivateNetwork:
 
     def _plan(self) -> None:
         self.base_dir.mkdir(parents=True, exist_ok=True)
-        names = ([(f"auth{i}", "authority") for i in range(AUTHORITIES)]
-                 + [(f"relay{i}", "relay") for i in range(RELAYS)]
-                 + [("hs", "hs"), ("client", "client")])
+        names = (
+            [(f"auth{i}", "authority") for i in range(AUTHORITIES)]
+            + [(f"relay{i}", "relay") for i in range(RELAYS)]
+            + [("hs", "hs"), ("client", "client")]
+        )
         ports = iter(free_ports(len(names) * 2 + AUTHORITIES + 1))
         for name, role in names:
             data_dir = self.base_dir / name
@@ -201,8 +214,14 @@ class PrivateNetwork:
         if disable_network:
             args += ["--DisableNetwork", "1"]
         with open(node.data_dir / "stderr.log", "ab") as err:
-            node.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                            stderr=err, cwd=node.data_dir, start_new_session=True)
+            node.process = subprocess.Popen(
+                args,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+                cwd=node.data_dir,
+                start_new_session=True,
+            )
 
     def _attach(self, node: Node, deadline: float) -> None:
         """Open the node's controller. Authenticating takes ownership (TAKEOWNERSHIP), so closing this
@@ -306,8 +325,17 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         net.start()
-        print(json.dumps({"pids": net.pids(), "socks_port": net.socks_port,
-                          "hs_control_port": net.hs_control_port, "timings": net.timings}), flush=True)
+        print(
+            json.dumps(
+                {
+                    "pids": net.pids(),
+                    "socks_port": net.socks_port,
+                    "hs_control_port": net.hs_control_port,
+                    "timings": net.timings,
+                }
+            ),
+            flush=True,
+        )
         while True:
             time.sleep(3600)
     finally:

@@ -28,6 +28,7 @@ def bandwidth_text(nodes: Iterable[Node]) -> str:
     lines += [f"node_id=${n.fingerprint} bw=1000" for n in nodes if n.is_relay]
     return "\n".join(lines) + "\n"
 
+
 def voting_start_offset(started_at: float) -> int:
     # The consensus is valid from the interval's boundary; voting starts VOTE+DIST before it.
     first_boundary = started_at + FIRST_VOTE_AFTER + VOTE_DELAY + DIST_DELAY
@@ -56,8 +57,10 @@ def torrc_text(node: Node, nodes: Iterable[Node], *, offset: int, bandwidth_file
     ]
     for auth in nodes:
         if auth.role == "authority":
-            lines.append(f"DirAuthority {auth.name} orport={auth.or_port} no-v2 v3ident={auth.v3ident} "
-                         f"127.0.0.1:{auth.dir_port} {auth.fingerprint}")
+            lines.append(
+                f"DirAuthority {auth.name} orport={auth.or_port} no-v2 v3ident={auth.v3ident} "
+                f"127.0.0.1:{auth.dir_port} {auth.fingerprint}"
+            )
     if node.is_relay:
         lines += [
             "SocksPort 0",

@@ -214,8 +214,10 @@ def parse_config(raw: dict[str, Any], *, base_dir: Path) -> Config:
         https_bind=parse_https_bind(w.get("https_bind", str, default="")),
     )
     if web.https_bind is not None and same_socket(web.https_bind, web.bind):
-        raise ConfigError("web.https_bind must be another socket than web.bind: tor's socket demands "
-                          "tor's PROXY line, the reverse proxy's must not")
+        raise ConfigError(
+            "web.https_bind must be another socket than web.bind: tor's socket demands "
+            "tor's PROXY line, the reverse proxy's must not"
+        )
     w.done()
     from onion_service.shared.route_budgets import budgets_spending  # the spent tables are sized from these
     from onion_service.shared.token import spent_slots
@@ -295,9 +297,7 @@ class _Table:
         if isinstance(value, str):
             return Text(by_language=(), fallback=value)
         installed = installed_languages.installed()
-        if isinstance(value, dict) and value and all(
-            k in installed and isinstance(v, str) for k, v in value.items()
-        ):
+        if isinstance(value, dict) and value and all(k in installed and isinstance(v, str) for k, v in value.items()):
             first = value.get("en") or next(iter(value.values()))
             return Text(by_language=tuple(sorted(value.items())), fallback=first)
         raise ConfigError(

@@ -51,6 +51,7 @@ def parse_https_bind(value: str) -> str | None:
 
 def same_socket(a: str, b: str) -> bool:
     """Whether two checked binds name one listening socket (localhost is 127.0.0.1 for gunicorn)."""
+
     def norm(bind: str) -> str:
         host, _, port = bind.rpartition(":")
         return bind if bind.startswith("unix:") else f"{'127.0.0.1' if host == 'localhost' else host}:{port}"
@@ -99,8 +100,10 @@ def parse_public_hosts(values: list[Any]) -> tuple[str, ...]:
     for i, value in enumerate(values):
         # The onion address comes from the service's key; here only names DNS resolves.
         if not isinstance(value, str) or not _HOST_NAME.fullmatch(value) or value.endswith(".onion"):
-            raise ConfigError(f"web.public_hosts[{i}] must be a DNS host name in lower case "
-                              "(report.example.org): no scheme, port, path or onion address")
+            raise ConfigError(
+                f"web.public_hosts[{i}] must be a DNS host name in lower case "
+                "(report.example.org): no scheme, port, path or onion address"
+            )
         if value in values[:i]:
             raise ConfigError(f"web.public_hosts[{i}] is listed twice")
     return tuple(values)

@@ -42,8 +42,9 @@ def export_bundle(store: Store, out_path: str) -> ExportResult:
         raise ExportError(f"{directory} is not a directory (nothing was exported)")
     previously = store.count(exported=True)
     ids: list[bytes] = []
-    with files.atomic_file(target, error=ExportError, what=f"the bundle {out_path}",
-                           note=" (nothing was exported)", buffering=_BUFFER) as f:
+    with files.atomic_file(
+        target, error=ExportError, what=f"the bundle {out_path}", note=" (nothing was exported)", buffering=_BUFFER
+    ) as f:
         writer = BundleWriter(f)
         for stored in store.pending():
             writer.add(stored.id, stored.sealed, stored.day)
@@ -53,4 +54,3 @@ def export_bundle(store: Store, out_path: str) -> ExportResult:
     # gone out; it never excludes a report from the next export.
     store.mark_exported(ids)
     return ExportResult(len(ids), min(previously, len(ids)))
-

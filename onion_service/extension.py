@@ -42,16 +42,19 @@ def build(config: Config, out_dir: Path, *, onion_address: str | None = None) ->
     onion = check_onion(onion_address) if onion_address else service_onion(config.data_dir)
     https = f"https://{config.web.public_hosts[0]}" if config.web.public_hosts else ""
     if not onion and not https:
-        raise ExtensionError("no address to report to: give --onion-address, or list web.public_hosts "
-                             "in the configuration (the data directory holds no onion key)")
+        raise ExtensionError(
+            "no address to report to: give --onion-address, or list web.public_hosts "
+            "in the configuration (the data directory holds no onion key)"
+        )
     folder, archive = out_dir / "extension", out_dir / "meldpunt-extension.zip"
     for path in (folder, archive):
         if path.exists():
             raise ExtensionError(f"{path} exists already; remove it or choose another --out")
     files = _source_files()
     offered = config.web.languages or (config.default_language,)
-    files["hotline.js"] = _hotline_module(onion and f"http://{onion}", https, config.default_language,
-                                          [[tag, languages.endonym(tag)] for tag in offered])
+    files["hotline.js"] = _hotline_module(
+        onion and f"http://{onion}", https, config.default_language, [[tag, languages.endonym(tag)] for tag in offered]
+    )
     # Every language the extension has messages for (its _locales, like the server's catalogues).
     for name in [n for n in files if n.startswith("_locales/")]:
         lang = name.split("/")[1]
@@ -95,13 +98,16 @@ def service_onion(data_dir: Path) -> str:
     except FileNotFoundError:
         return ""
     except PermissionError:
-        raise ExtensionError(f"cannot read {data_dir / keys.KEY_FILE}: run as the service's user, "
-                             "or give --onion-address") from None
+        raise ExtensionError(
+            f"cannot read {data_dir / keys.KEY_FILE}: run as the service's user, or give --onion-address"
+        ) from None
 
 
 def source_dir() -> Path:
-    for candidate in (Path(__file__).resolve().parents[1] / "extension",
-                      Path(sys.prefix) / "share" / "meldpunt" / "extension"):
+    for candidate in (
+        Path(__file__).resolve().parents[1] / "extension",
+        Path(sys.prefix) / "share" / "meldpunt" / "extension",
+    ):
         if (candidate / "manifest.json").is_file():
             return candidate
     raise ExtensionError("the extension's source (extension/manifest.json) is not installed")
@@ -109,20 +115,29 @@ def source_dir() -> Path:
 
 def _source_files() -> dict[str, bytes]:
     root = source_dir()
-    return {path.relative_to(root).as_posix(): path.read_bytes()
-            for pattern in SHIPPED for path in sorted(root.glob(pattern)) if path.is_file()}
+    return {
+        path.relative_to(root).as_posix(): path.read_bytes()
+        for pattern in SHIPPED
+        for path in sorted(root.glob(pattern))
+        if path.is_file()
+    }
 
 
 def _hotline_module(onion: str, https: str, language: str, offered: list[list[str]]) -> bytes:
-    values = json.dumps({"onion": onion, "https": https, "defaultLanguage": language, "languages": offered},
-                        indent=2, ensure_ascii=False)
-    return (f"// Written by `meldpunt extension` from the hotline's configuration.\n"
-            f"export const HOTLINE = Object.freeze({values});\n").encode()
+    values = json.dumps(
+        {"onion": onion, "https": https, "defaultLanguage": language, "languages": offered},
+        indent=2,
+        ensure_ascii=False,
+    )
+    return (
+        f"// Written by `meldpunt extension` from the hotline's configuration.\n"
+        f"export const HOTLINE = Object.freeze({values});\n"
+    ).encode()
 
 
 def _messages(source: bytes, name: str) -> bytes:
     if len(name) > MAX_NAME_CHARS:
-        name = name[:MAX_NAME_CHARS - 1].rstrip() + "…"
+        name = name[: MAX_NAME_CHARS - 1].rstrip() + "…"
     messages = json.loads(source)
     for entry in messages.values():
         if "hotline" in entry.get("placeholders", {}):

@@ -67,11 +67,14 @@ def check_today(schedules: Sequence[Schedule], today: datetime.date, warn_days: 
     try:
         schedule_file.recipients_for(schedules, today)
     except ScheduleError as exc:
-        raise ScheduleConfigError(f"{exc}: make keys for the coming periods (meldpunt keygen --periods) "
-                                  "and give the server the new schedule") from None
+        raise ScheduleConfigError(
+            f"{exc}: make keys for the coming periods (meldpunt keygen --periods) and give the server the new schedule"
+        ) from None
     left = [s.days_left(today) for s in schedules]
     soonest = min((d for d in left if d is not None), default=None)
     if soonest is not None and soonest <= warn_days:
-        return (f"the key schedule runs out in {soonest} days; after that no report can be sealed. "
-                "Make keys for the coming periods on the offline machine (meldpunt keygen --periods).")
+        return (
+            f"the key schedule runs out in {soonest} days; after that no report can be sealed. "
+            "Make keys for the coming periods on the offline machine (meldpunt keygen --periods)."
+        )
     return None

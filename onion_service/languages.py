@@ -54,5 +54,5 @@ def endonym(tag: str) -> str:
 
 @functools.cache
 def direction(tag: str) -> str:
-    """"rtl" or "ltr", for the html element's dir attribute."""
+    """ "rtl" or "ltr", for the html element's dir attribute."""
     return "rtl" if Locale.parse(tag).text_direction == "rtl" else "ltr"

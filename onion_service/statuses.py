@@ -22,8 +22,10 @@ from onion_service.store.statuses import Replaced
 
 def import_status_file(config: Config, store: Store, path: str | Path) -> Replaced:
     if config.status.public_key is None:
-        raise ConfigError("[status] public_key is not set: the server cannot check a status file "
-                          "(`meldpunt case signing-key` prints it)")
+        raise ConfigError(
+            "[status] public_key is not set: the server cannot check a status file "
+            "(`meldpunt case signing-key` prints it)"
+        )
     data = read_bounded(path, status_file.MAX_FILE_BYTES, StatusFileError, "the status file")
     parsed = status_file.decode(data, VerifyKey.parse(config.status.public_key))
     return store.replace_statuses(parsed, hashlib.sha256(data).digest())

@@ -16,12 +16,16 @@ ROOT = Path(__file__).resolve().parents[1]
 FAST_ENV = {**os.environ, "MELDPUNT_INSECURE_SCRYPT_WORK_FACTOR": "10"}
 
 
-def meldpunt(*args: str, input: bytes | None = None, env: dict | None = None, cwd=None,
-             check: bool = False) -> subprocess.CompletedProcess:
+def meldpunt(
+    *args: str, input: bytes | None = None, env: dict | None = None, cwd=None, check: bool = False
+) -> subprocess.CompletedProcess:
     result = subprocess.run(
         [sys.executable, "-m", "meldpunt.cli", *args],
-        input=input if input is not None else b"", capture_output=True, timeout=120,
-        env=env if env is not None else FAST_ENV, cwd=cwd or ROOT,
+        input=input if input is not None else b"",
+        capture_output=True,
+        timeout=120,
+        env=env if env is not None else FAST_ENV,
+        cwd=cwd or ROOT,
     )
     if check and result.returncode != 0:
         raise AssertionError(f"meldpunt {args[0]} failed: {result.stderr.decode()}")
@@ -37,8 +41,9 @@ def read_terminal(master: int, size: int) -> bytes | None:
     return chunk or None
 
 
-def run_in_terminal(argv: list[str], answers: list[str], *, env: dict | None = None,
-                    cwd=None, timeout: float = 60) -> tuple[int, bytes]:
+def run_in_terminal(
+    argv: list[str], answers: list[str], *, env: dict | None = None, cwd=None, timeout: float = 60
+) -> tuple[int, bytes]:
     """Runs argv with a new pseudo-terminal as its controlling terminal and as stdin/stdout/
     stderr, typing one answer after each prompt (a chunk of output ending in ': ')."""
     master, slave = os.openpty()
@@ -47,8 +52,16 @@ def run_in_terminal(argv: list[str], answers: list[str], *, env: dict | None = N
         os.setsid()
         fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
 
-    proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env or FAST_ENV,
-                            cwd=cwd or ROOT, preexec_fn=become_session_leader, pass_fds=(slave,))
+    proc = subprocess.Popen(
+        argv,
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env or FAST_ENV,
+        cwd=cwd or ROOT,
+        preexec_fn=become_session_leader,
+        pass_fds=(slave,),
+    )
     os.close(slave)
     output = b""
     pending = list(answers)

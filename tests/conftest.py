@@ -1,6 +1,5 @@
 """Fixtures shared by several test areas. Each block says which part of the project it serves."""
 
-
 import pytest
 
 # --- PostgreSQL: a real server, started once per session (tests/pg.py) ---------------------------

@@ -23,8 +23,9 @@ def issuer(data_dir: Path, *, age_seconds: float = 30) -> FormTokens:
     from onion_service.shared.token import FormTokens, load_or_create_secret
 
     # Only `issue` is used: the bounds a token is checked against are the server's.
-    return FormTokens(load_or_create_secret(data_dir), min_seconds=0, max_seconds=1,
-                      clock=lambda: time.time() - age_seconds)
+    return FormTokens(
+        load_or_create_secret(data_dir), min_seconds=0, max_seconds=1, clock=lambda: time.time() - age_seconds
+    )
 
 
 def token(data_dir: Path, lang: str, *, age_seconds: float = 30) -> str:
@@ -33,13 +34,27 @@ def token(data_dir: Path, lang: str, *, age_seconds: float = 30) -> str:
     return issuer(data_dir, age_seconds=age_seconds).issue(lang)
 
 
-def report_fields(token: str, *, description: str = "", urls: str = "http://example.org/faults",
-                  kinds: tuple[str, ...] = ("images",), found_on: str = "website",
-                  **extra: object) -> dict[str, object]:
+def report_fields(
+    token: str,
+    *,
+    description: str = "",
+    urls: str = "http://example.org/faults",
+    kinds: tuple[str, ...] = ("images",),
+    found_on: str = "website",
+    **extra: object,
+) -> dict[str, object]:
     """A complete, valid report form's fields; `extra` adds or replaces fields."""
     fields: dict[str, object] = {
-        "urls": urls, "found_on": found_on, "kinds": list(kinds), "access": "", "seen_on": "",
-        "description": description, "danger": "no", "contact": "", "token": token, "homepage": "",
+        "urls": urls,
+        "found_on": found_on,
+        "kinds": list(kinds),
+        "access": "",
+        "seen_on": "",
+        "description": description,
+        "danger": "no",
+        "contact": "",
+        "token": token,
+        "homepage": "",
     }
     fields.update(extra)
     return fields

@@ -33,12 +33,25 @@ def _toml_value(value) -> str:
     raise TypeError(f"no TOML form for {type(value).__name__}")
 
 
-def config_dict(data_dir: Path, recipient: str, *, database_url: str = "", default_language: str = "nl",
-                reports_per_minute: int = 10_000, form_min_seconds: int = 2, form_max_hours: int = 6,
-                workers: int = 2, threads: int = 4, bind: str | None = None, https_bind: str | None = None,
-                public_hosts: list[str] | None = None, hotline_name: str | dict = "Testmeldpunt",
-                tor: dict | None = None, limits: dict | None = None,
-                status_public_key: str | None = None) -> dict:
+def config_dict(
+    data_dir: Path,
+    recipient: str,
+    *,
+    database_url: str = "",
+    default_language: str = "nl",
+    reports_per_minute: int = 10_000,
+    form_min_seconds: int = 2,
+    form_max_hours: int = 6,
+    workers: int = 2,
+    threads: int = 4,
+    bind: str | None = None,
+    https_bind: str | None = None,
+    public_hosts: list[str] | None = None,
+    hotline_name: str | dict = "Testmeldpunt",
+    tor: dict | None = None,
+    limits: dict | None = None,
+    status_public_key: str | None = None,
+) -> dict:
     """A configuration as `meldpunt serve` reads it from its TOML file. The defaults leave the
     budget far above what a test sends; the hotline's texts exist in every language."""
     raw: dict = {
@@ -49,11 +62,15 @@ def config_dict(data_dir: Path, recipient: str, *, database_url: str = "", defau
         "hotline": {
             "name": hotline_name,
             "contact": "Contact: test@example.org",
-            "emergency": [{"label": {"nl": "Politie", "fr": "Police", "de": "Polizei", "en": "Police"},
-                           "number": "101"}],
+            "emergency": [
+                {"label": {"nl": "Politie", "fr": "Police", "de": "Polizei", "en": "Police"}, "number": "101"}
+            ],
         },
-        "limits": {"reports_per_minute": reports_per_minute, "form_min_seconds": form_min_seconds,
-                   "form_max_hours": form_max_hours},
+        "limits": {
+            "reports_per_minute": reports_per_minute,
+            "form_min_seconds": form_min_seconds,
+            "form_max_hours": form_max_hours,
+        },
         "web": {"workers": workers, "threads": threads},
     }
     if bind is not None:

@@ -17,9 +17,17 @@ from crypto.envelope.sealing import open_sealed
 ROOT = Path(__file__).resolve().parents[1]
 # Flags that keep Debian's Chromium off every network but the page it is sent to (it would
 # otherwise try Google's update and sync hosts) and runnable as root without a display.
-CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--disable-dev-shm-usage")
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+)
 HTML_LANG = re.compile(r'<html lang="([a-zA-Z_-]+)" dir="(?:ltr|rtl)">')
 TOKEN = re.compile(r'name="token" value="([^"]+)"')
 RECEIPT = re.compile(r'<p class="code"[^>]*><strong>([A-Z0-9-]+)</strong></p>')
@@ -78,7 +86,10 @@ def wait_for(driver, selector: str, within: float):
 
     try:
         return WebDriverWait(driver, within).until(
-            expected_conditions.presence_of_element_located((By.CSS_SELECTOR, selector)))
+            expected_conditions.presence_of_element_located((By.CSS_SELECTOR, selector))
+        )
     except TimeoutException:
-        raise AssertionError(f"no {selector!r} within {within} s on {driver.current_url}:\n"
-                             f"{driver.find_element(By.TAG_NAME, 'body').text}") from None
+        raise AssertionError(
+            f"no {selector!r} within {within} s on {driver.current_url}:\n"
+            f"{driver.find_element(By.TAG_NAME, 'body').text}"
+        ) from None

@@ -79,7 +79,9 @@ def _unprivileged_user() -> str:
         raise PostgresError("no unprivileged user to run PostgreSQL as, and no useradd to make one")
     subprocess.run(
         [useradd, "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", FALLBACK_USER],
-        check=True, capture_output=True, timeout=60,
+        check=True,
+        capture_output=True,
+        timeout=60,
     )
     return FALLBACK_USER
 
@@ -123,11 +125,16 @@ class PostgresServer:
                 os.chown(path, entry.pw_uid, entry.pw_gid)
         self._run(
             "initdb",
-            "--pgdata", str(self.data),
-            "--username", SUPERUSER,
-            "--auth", "trust",  # loopback and a private socket directory only, for a test cluster
-            "--encoding", "UTF8",
-            "--locale", "C",
+            "--pgdata",
+            str(self.data),
+            "--username",
+            SUPERUSER,
+            "--auth",
+            "trust",  # loopback and a private socket directory only, for a test cluster
+            "--encoding",
+            "UTF8",
+            "--locale",
+            "C",
             "--no-sync",  # initdb's own flush only; the running server keeps fsync on
             "--no-instructions",
         )
@@ -174,9 +181,22 @@ class PostgresServer:
             if self._process.poll() is not None:
                 raise PostgresError(f"the PostgreSQL server exited ({self._process.returncode}):\n{self._log_tail()}")
             probe = subprocess.run(
-                [str(self.bin_dir / "pg_isready"), "--host", "127.0.0.1", "--port", str(self.port),
-                 "--username", SUPERUSER, "--dbname", "postgres", "--timeout", "2"],
-                capture_output=True, env=self._env(), timeout=30,
+                [
+                    str(self.bin_dir / "pg_isready"),
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                    "--username",
+                    SUPERUSER,
+                    "--dbname",
+                    "postgres",
+                    "--timeout",
+                    "2",
+                ],
+                capture_output=True,
+                env=self._env(),
+                timeout=30,
             )
             if probe.returncode == 0:
                 return

@@ -56,8 +56,9 @@ def descendants(pid: int) -> list[int]:
 
 def proxy_line(circuit: int) -> bytes:
     """The PROXY line tor writes before a connection with HiddenServiceExportCircuitID haproxy."""
-    return (f"PROXY TCP6 fc00:dead:beef:4dad::{circuit >> 16:x}:{circuit & 0xFFFF:x} ::1 "
-            f"{circuit & 0xFFFF} 80\r\n").encode("ascii")
+    return (
+        f"PROXY TCP6 fc00:dead:beef:4dad::{circuit >> 16:x}:{circuit & 0xFFFF:x} ::1 {circuit & 0xFFFF} 80\r\n"
+    ).encode("ascii")
 
 
 class Server:
@@ -73,10 +74,21 @@ class Server:
     the data directory, and `unix_socket` and `circuit_ids` must say what they are.
     `stop()` always leaves nothing behind."""
 
-    def __init__(self, config_path: Path, log_dir: Path, *, port: int | None = None, tmpdir: Path | None = None,
-                 root: Path = ROOT, command: tuple[str, ...] = SERVE, unix_socket: Path | None = None,
-                 onion_address: str | None = None, circuit_ids: bool = False,
-                 https_socket: Path | None = None, deployed: bool = False) -> None:
+    def __init__(
+        self,
+        config_path: Path,
+        log_dir: Path,
+        *,
+        port: int | None = None,
+        tmpdir: Path | None = None,
+        root: Path = ROOT,
+        command: tuple[str, ...] = SERVE,
+        unix_socket: Path | None = None,
+        onion_address: str | None = None,
+        circuit_ids: bool = False,
+        https_socket: Path | None = None,
+        deployed: bool = False,
+    ) -> None:
         # circuit_ids: the server requires tor's PROXY line (serve --circuit-ids); `request` then
         # sends one for `circuit` (by default one id for the harness's own requests).
         self.circuit_ids = circuit_ids
@@ -112,7 +124,11 @@ class Server:
             where = () if self.deployed else ("--bind", bind, *onion)
             self.proc = subprocess.Popen(
                 [sys.executable, *self.command, "--config", str(self.config_path), *where],
-                cwd=self.root, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                cwd=self.root,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
                 start_new_session=True,
             )
         deadline = started + timeout
@@ -143,9 +159,18 @@ class Server:
 
     # -- talking to it ---------------------------------------------------------------------------
 
-    def request(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None,
-                host: str | None = "127.0.0.1", *, timeout: float = 20,
-                circuit: int = 0xFFFF_FFFF, https: bool = False) -> tuple[int, dict[str, str], str]:
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        headers: dict | None = None,
+        host: str | None = "127.0.0.1",
+        *,
+        timeout: float = 20,
+        circuit: int = 0xFFFF_FFFF,
+        https: bool = False,
+    ) -> tuple[int, dict[str, str], str]:
         """(status, lower-cased headers, text). `host=None` sends no Host header at all. With
         circuit_ids, the connection starts with tor's PROXY line for `circuit`. With `https`, the
         request goes to the reverse proxy's socket instead, as nginx sends it: no PROXY line."""
@@ -174,10 +199,16 @@ class Server:
         finally:
             conn.close()
 
-    def post_form(self, lang: str, fields: dict[str, object], *,
-                  circuit: int = 0xFFFF_FFFF) -> tuple[int, dict[str, str], str]:
-        return self.request("POST", f"/{lang}/", form_body(fields),
-                            {"Content-Type": "application/x-www-form-urlencoded"}, circuit=circuit)
+    def post_form(
+        self, lang: str, fields: dict[str, object], *, circuit: int = 0xFFFF_FFFF
+    ) -> tuple[int, dict[str, str], str]:
+        return self.request(
+            "POST",
+            f"/{lang}/",
+            form_body(fields),
+            {"Content-Type": "application/x-www-form-urlencoded"},
+            circuit=circuit,
+        )
 
     def raw(self, data: bytes, *, timeout: float = 5, unix: Path | None = None) -> bytes:
         """Sends bytes as they are (to the port, or to the unix socket `unix`) and returns whatever

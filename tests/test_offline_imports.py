@@ -8,8 +8,9 @@ import sys
 
 from tests.kit import ROOT
 
-SERVER_PACKAGES = tuple("flask werkzeug stem sqlalchemy gunicorn jinja2 itsdangerous flask_babel psycopg "
-                        "onion_service".split())
+SERVER_PACKAGES = tuple(
+    "flask werkzeug stem sqlalchemy gunicorn jinja2 itsdangerous flask_babel psycopg onion_service".split()
+)
 
 PROBE = r"""
 import importlib, pkgutil, sys
@@ -30,8 +31,7 @@ print("\n".join(loaded))
 
 
 def test_crypto_and_cli_load_no_server_module():
-    result = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True,
-                            timeout=120, cwd=ROOT)
+    result = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     loaded = set(result.stdout.split())
     assert "crypto" in loaded and "cryptography" in loaded and "click" in loaded  # the probe ran

@@ -55,8 +55,9 @@ def parse_recipient(text: str) -> MLKEMRecipient | X25519Recipient:
     """Parses one recipient: age1pq1… (post-quantum, the default) or age1… (X25519)."""
     if not isinstance(text, str):
         raise RecipientError("a recipient is a string")
-    return _parse_by_prefix(text, _RECIPIENT_PREFIXES, RecipientError,
-                            "unknown recipient type (expected age1pq1… or age1…)")
+    return _parse_by_prefix(
+        text, _RECIPIENT_PREFIXES, RecipientError, "unknown recipient type (expected age1pq1… or age1…)"
+    )
 
 
 def parse_recipients_file(text: str) -> list[MLKEMRecipient | X25519Recipient]:
@@ -67,7 +68,9 @@ def parse_recipients_file(text: str) -> list[MLKEMRecipient | X25519Recipient]:
 def parse_identity(text: str) -> MLKEMIdentity | X25519Identity:
     # Never echo the line in an error: it may be a secret in a slightly wrong format.
     return _parse_by_prefix(
-        text, _IDENTITY_PREFIXES, IdentityError,
+        text,
+        _IDENTITY_PREFIXES,
+        IdentityError,
         "not an age identity (expected AGE-SECRET-KEY-PQ-1… or AGE-SECRET-KEY-1…)",
     )
 
@@ -117,11 +120,7 @@ def generate(kind: str = "pq") -> MLKEMIdentity | X25519Identity:
 def identity_file_text(identity: MLKEMIdentity | X25519Identity) -> str:
     """The identity as age-keygen writes it: who can read it is said by the comments."""
     created = datetime.datetime.now(datetime.UTC).replace(microsecond=0).isoformat()
-    return (
-        f"# created: {created}\n"
-        f"# public key: {identity.recipient().encode()}\n"
-        f"{identity.encode()}\n"
-    )
+    return f"# created: {created}\n# public key: {identity.recipient().encode()}\n{identity.encode()}\n"
 
 
 def protect(text: str, passphrase: str, *, work_factor: int = DEFAULT_WORK_FACTOR) -> bytes:
@@ -150,8 +149,9 @@ def load_identities(data: bytes, passphrase_provider: PassphraseProvider, name: 
         raise IdentityError(f"{name}: {exc}") from None
 
 
-def unprotect(data: bytes, passphrase_provider: PassphraseProvider, name: str, *,
-              error: type[Error] = IdentityError) -> bytes:
+def unprotect(
+    data: bytes, passphrase_provider: PassphraseProvider, name: str, *, error: type[Error] = IdentityError
+) -> bytes:
     """The text of a key file, decrypted with the passphrase if `protect` wrote it; else as it is."""
     if not is_encrypted(data):
         return data

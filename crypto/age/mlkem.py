@@ -50,8 +50,9 @@ class MLKEMRecipient:
 
     @classmethod
     def parse(cls, text: str) -> MLKEMRecipient:
-        return cls(bech32.decode_key(text, RECIPIENT_HRP, secret=False, error=RecipientError,
-                                     what="post-quantum recipient"))
+        return cls(
+            bech32.decode_key(text, RECIPIENT_HRP, secret=False, error=RecipientError, what="post-quantum recipient")
+        )
 
     def encode(self) -> str:
         return bech32.encode(RECIPIENT_HRP, self.public)
@@ -83,9 +84,7 @@ class MLKEMIdentity:
         mlkem_key = mlkem.MLKEM768PrivateKey.from_seed_bytes(expanded[:64])
         self._x25519 = x25519.X25519PrivateKey.from_private_bytes(expanded[64:])
         self._key = hpke.MLKEM768X25519PrivateKey(mlkem_key, self._x25519)
-        self._public = (
-            mlkem_key.public_key().public_bytes_raw() + self._x25519.public_key().public_bytes_raw()
-        )
+        self._public = mlkem_key.public_key().public_bytes_raw() + self._x25519.public_key().public_bytes_raw()
 
     @classmethod
     def generate(cls) -> MLKEMIdentity:
@@ -93,8 +92,9 @@ class MLKEMIdentity:
 
     @classmethod
     def parse(cls, text: str) -> MLKEMIdentity:
-        return cls(bech32.decode_key(text, IDENTITY_HRP, secret=True, error=IdentityError,
-                                     what="post-quantum identity"))
+        return cls(
+            bech32.decode_key(text, IDENTITY_HRP, secret=True, error=IdentityError, what="post-quantum identity")
+        )
 
     def encode(self) -> str:
         return bech32.encode(IDENTITY_HRP, self._seed).upper()

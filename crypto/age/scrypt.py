@@ -96,9 +96,7 @@ class ScryptIdentity:
                 raise HeaderError("scrypt work factor is not a plain decimal number")
             work_factor = int(factor)
             if work_factor > self._max_work_factor:
-                raise HeaderError(
-                    f"scrypt work factor {work_factor} is above the limit of {self._max_work_factor}"
-                )
+                raise HeaderError(f"scrypt work factor {work_factor} is above the limit of {self._max_work_factor}")
             if len(stanza.body) != _BODY_SIZE:
                 raise HeaderError("scrypt stanza body is not 32 bytes")
             key = _wrap_key(self._passphrase, salt, work_factor)

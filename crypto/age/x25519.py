@@ -34,8 +34,7 @@ class X25519Recipient:
 
     @classmethod
     def parse(cls, text: str) -> X25519Recipient:
-        return cls(bech32.decode_key(text, RECIPIENT_HRP, secret=False, error=RecipientError,
-                                     what="X25519 recipient"))
+        return cls(bech32.decode_key(text, RECIPIENT_HRP, secret=False, error=RecipientError, what="X25519 recipient"))
 
     def encode(self) -> str:
         return bech32.encode(RECIPIENT_HRP, self.public)
@@ -75,8 +74,7 @@ class X25519Identity:
 
     @classmethod
     def parse(cls, text: str) -> X25519Identity:
-        return cls(bech32.decode_key(text, IDENTITY_HRP, secret=True, error=IdentityError,
-                                     what="X25519 identity"))
+        return cls(bech32.decode_key(text, IDENTITY_HRP, secret=True, error=IdentityError, what="X25519 identity"))
 
     def encode(self) -> str:
         return bech32.encode(IDENTITY_HRP, self._secret).upper()

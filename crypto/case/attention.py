@@ -21,6 +21,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Arrivals:
     """What one import brought that an analyst must not miss, for its summary."""
+
     addresses: int = 0  # already decided on, named again by this import: re-reported
     reports: int = 0  # this import's reports naming them
     danger: int = 0  # ... of which marked "a child is in immediate danger"
@@ -38,29 +39,41 @@ def after_import(conn: sqlite3.Connection, seq: int) -> Arrivals:
         " unseen_danger = unseen_danger + (SELECT count(*) FROM mentions m JOIN reports r ON r.id = m.report"
         "  WHERE m.address = addresses.id AND +r.audit_seq = :seq AND r.child_in_danger = 1)"
         " WHERE id IN (SELECT m.address FROM mentions m JOIN reports r ON r.id = m.report WHERE r.audit_seq = :seq)",
-        {"seq": seq})
+        {"seq": seq},
+    )
     addresses, reports, danger = conn.execute(
         "SELECT count(DISTINCT a.id), count(DISTINCT r.id), count(DISTINCT CASE WHEN r.child_in_danger = 1"
         " THEN r.id END) FROM addresses a JOIN mentions m ON m.address = a.id JOIN reports r ON r.id = m.report"
-        " WHERE r.audit_seq = ? AND a.status != 'new'", (seq,)).fetchone()
-    (danger_total,) = conn.execute("SELECT count(*) FROM reports WHERE audit_seq = ? AND child_in_danger = 1",
-                                   (seq,)).fetchone()
+        " WHERE r.audit_seq = ? AND a.status != 'new'",
+        (seq,),
+    ).fetchone()
+    (danger_total,) = conn.execute(
+        "SELECT count(*) FROM reports WHERE audit_seq = ? AND child_in_danger = 1", (seq,)
+    ).fetchone()
     return Arrivals(addresses, reports, danger, danger_total)
 
 
 def unseen_danger_reports(conn: sqlite3.Connection, aid: int) -> list[str]:
     """The ids of the danger reports naming this address that no analyst has looked at yet."""
-    return [rid for (rid,) in conn.execute(
-        "SELECT r.id FROM mentions m JOIN reports r ON r.id = m.report LEFT JOIN looked_at l ON l.report = r.id"
-        " WHERE m.address = ? AND r.child_in_danger = 1 AND l.report IS NULL ORDER BY r.id", (aid,))]
+    return [
+        rid
+        for (rid,) in conn.execute(
+            "SELECT r.id FROM mentions m JOIN reports r ON r.id = m.report LEFT JOIN looked_at l ON l.report = r.id"
+            " WHERE m.address = ? AND r.child_in_danger = 1 AND l.report IS NULL ORDER BY r.id",
+            (aid,),
+        )
+    ]
 
 
 def record_looked_at(conn: sqlite3.Connection, report_ids: list[str], seq: int) -> None:
     """Marks these danger reports looked at by entry `seq`, on every address they name."""
     for rid in report_ids:
         conn.execute("INSERT INTO looked_at (report, seq) VALUES (?, ?)", (rid, seq))
-        conn.execute("UPDATE addresses SET unseen_danger = unseen_danger - 1"
-                     " WHERE id IN (SELECT address FROM mentions WHERE report = ?)", (rid,))
+        conn.execute(
+            "UPDATE addresses SET unseen_danger = unseen_danger - 1"
+            " WHERE id IN (SELECT address FROM mentions WHERE report = ?)",
+            (rid,),
+        )
 
 
 def decided(conn: sqlite3.Connection, aid: int) -> None:
@@ -72,12 +85,14 @@ def unseen_total(conn: sqlite3.Connection) -> tuple[int, list[int]]:
     """(danger reports not looked at, the ids of the addresses they name) in the whole case file,
     outside floods (crypto/case/floods.py: a flood's danger reports are counted on its own item)."""
     # Both from the addresses' small index of unseen_danger > 0, never a scan of every report.
-    ids = [aid for (aid,) in conn.execute(
-        "SELECT id FROM addresses WHERE unseen_danger > 0 AND flooded = 0 ORDER BY id")]
+    ids = [
+        aid for (aid,) in conn.execute("SELECT id FROM addresses WHERE unseen_danger > 0 AND flooded = 0 ORDER BY id")
+    ]
     (reports,) = conn.execute(
         "SELECT count(DISTINCT r.id) FROM addresses a JOIN mentions m ON m.address = a.id"
         " JOIN reports r ON r.id = m.report LEFT JOIN looked_at l ON l.report = r.id"
-        " WHERE a.unseen_danger > 0 AND a.flooded = 0 AND r.child_in_danger = 1 AND l.report IS NULL").fetchone()
+        " WHERE a.unseen_danger > 0 AND a.flooded = 0 AND r.child_in_danger = 1 AND l.report IS NULL"
+    ).fetchone()
     return reports, ids
 
 
@@ -98,9 +113,12 @@ def recount_problem(conn: sqlite3.Connection, entries: list[dict]) -> str | None
         " END,"
         " (SELECT count(*) FROM mentions m JOIN reports r ON r.id = m.report LEFT JOIN looked_at l ON l.report = r.id"
         "  WHERE m.address = a.id AND r.child_in_danger = 1 AND l.report IS NULL)"
-        " FROM addresses a ORDER BY a.id")
+        " FROM addresses a ORDER BY a.id"
+    )
     for aid, fresh, unseen, want_fresh, want_unseen in rows:
         if (fresh, unseen) != (want_fresh, want_unseen):
-            return (f"address {aid}: its counts of re-reported ({fresh}) and unseen danger reports ({unseen}) "
-                    f"are not the {want_fresh} and {want_unseen} its reports and audit entries give")
+            return (
+                f"address {aid}: its counts of re-reported ({fresh}) and unseen danger reports ({unseen}) "
+                f"are not the {want_fresh} and {want_unseen} its reports and audit entries give"
+            )
     return None

@@ -37,8 +37,16 @@ def next_seq(conn: sqlite3.Connection) -> int:
     return last + 1
 
 
-def append(conn: sqlite3.Connection, *, action: str, analyst: str, day: str, data: dict[str, Any],
-           address: int | None = None, seq: int | None = None) -> int:
+def append(
+    conn: sqlite3.Connection,
+    *,
+    action: str,
+    analyst: str,
+    day: str,
+    data: dict[str, Any],
+    address: int | None = None,
+    seq: int | None = None,
+) -> int:
     """Appends one entry inside the caller's transaction; returns its sequence number, which
     must be `seq` when given (the caller's transaction keeps any other entry out meanwhile)."""
     last = conn.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
@@ -50,8 +58,10 @@ def append(conn: sqlite3.Connection, *, action: str, analyst: str, day: str, dat
     if address is not None:
         entry["address"] = address
     text = canonical(entry)
-    conn.execute("INSERT INTO audit (seq, address, entry, hash) VALUES (?, ?, ?, ?)",
-                 (seq, address, text, chain_hash(previous, text)))
+    conn.execute(
+        "INSERT INTO audit (seq, address, entry, hash) VALUES (?, ?, ?, ?)",
+        (seq, address, text, chain_hash(previous, text)),
+    )
     return seq
 
 

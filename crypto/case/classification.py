@@ -22,8 +22,22 @@ ACTIVITIES = {
 GENDERS = ("female", "male", "both", "unknown")
 CONTENT_TYPES = ("image", "video", "images-and-videos", "livestream", "text", "drawn", "other")
 VIRTUAL = ("real", "virtual", "ai-generated", "unknown")
-SITE_TYPES = ("website", "image-host", "file-host", "video-host", "forum", "social", "chat", "blog", "cloud-storage",
-              "banner", "redirector", "p2p", "onion", "other")
+SITE_TYPES = (
+    "website",
+    "image-host",
+    "file-host",
+    "video-host",
+    "forum",
+    "social",
+    "chat",
+    "blog",
+    "cloud-storage",
+    "banner",
+    "redirector",
+    "p2p",
+    "onion",
+    "other",
+)
 COMMERCIAL = ("yes", "no", "unknown")
 
 # The assessment's fields beyond verdict, age group, country, provider and note; each maps to
@@ -38,8 +52,7 @@ EXTRA = {
 }
 
 _INHOPE = {"baseline": "baseline", "national": "national", "not-illegal": "not illegal"}
-_IWF = {"penetrative": "A", "sadism-bestiality": "A", "non-penetrative": "B", "exhibition": "C",
-        "other-indecent": "C"}
+_IWF = {"penetrative": "A", "sadism-bestiality": "A", "non-penetrative": "B", "exhibition": "C", "other-indecent": "C"}
 _NCMEC_AGE = {"infant": "A", "prepubescent": "A", "pubescent": "B"}
 _NCMEC_ACT = {"penetrative": "1", "sadism-bestiality": "1", "non-penetrative": "1", "exhibition": "2"}
 

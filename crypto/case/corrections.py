@@ -63,8 +63,10 @@ def undo(conn: sqlite3.Connection, seq: int, *, analyst: str, day: str | None = 
             raise InputError(f"address {aid} was removed under the retention policy (`case retention --history`)")
         if aid is None or target.get("action") not in CHANGES:
             raise InputError(f"audit entry {seq} is a {target.get('action')}, not an assessment or status change")
-        entries = [json.loads(text) for (text,) in conn.execute(
-            "SELECT entry FROM audit WHERE address = ? ORDER BY seq", (aid,))]
+        entries = [
+            json.loads(text)
+            for (text,) in conn.execute("SELECT entry FROM audit WHERE address = ? ORDER BY seq", (aid,))
+        ]
         later = [e["seq"] for e in entries if e["seq"] > seq and e.get("action") in CHANGES]
         if later:
             raise InputError(f"address {aid} was changed again in entry {later[-1]}; undo that one first")
@@ -86,10 +88,21 @@ def undo(conn: sqlite3.Connection, seq: int, *, analyst: str, day: str | None = 
             if had.get(name) != restored.get(name):
                 changes[f"{name} track"] = (_track_text(had.get(name)), _track_text(restored.get(name)))
         tracks.write(conn, aid, restored)
-        audit.append(conn, action="undo", analyst=analyst, day=day, address=aid, data={
-            "undoes": seq, "status": before.status, "status_day": before.status_day,
-            "assessment": before.assessment, "tracks": restored,
-            "changed": {k: list(v) for k, v in changes.items()}})
+        audit.append(
+            conn,
+            action="undo",
+            analyst=analyst,
+            day=day,
+            address=aid,
+            data={
+                "undoes": seq,
+                "status": before.status,
+                "status_day": before.status_day,
+                "assessment": before.assessment,
+                "tracks": restored,
+                "changed": {k: list(v) for k, v in changes.items()},
+            },
+        )
         attention.decided(conn, aid)
     return aid, changes
 
@@ -104,6 +117,8 @@ def _write(conn: sqlite3.Connection, aid: int, state: State) -> None:
         conn.execute("DELETE FROM assessments WHERE address = ?", (aid,))
     else:
         a = state.assessment
-        conn.execute(f"INSERT OR REPLACE INTO assessments (address, {COLUMNS}, analyst, day)"
-                     f" VALUES (?, {', '.join('?' * len(FIELDS))}, ?, ?)",
-                     (aid, *(a.get(f, "") for f in FIELDS), a["analyst"], a["day"]))
+        conn.execute(
+            f"INSERT OR REPLACE INTO assessments (address, {COLUMNS}, analyst, day)"
+            f" VALUES (?, {', '.join('?' * len(FIELDS))}, ?, ?)",
+            (aid, *(a.get(f, "") for f in FIELDS), a["analyst"], a["day"]),
+        )

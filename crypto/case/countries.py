@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from crypto.case.errors import InputError
 
-_ASSIGNED = frozenset("""
+_ASSIGNED = frozenset(
+    """
 AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW
 BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI
 FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN
@@ -19,7 +20,8 @@ MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO
 PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV
 SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE
 YT ZA ZM ZW
-""".split())
+""".split()
+)
 assert len(_ASSIGNED) == 249  # ISO 3166-1 as of 2024
 
 _HINTS = {
@@ -27,8 +29,8 @@ _HINTS = {
     "EU": "the European Union is not a country: name the member state hosting it",
     "EL": "Greece's code is GR",
     "XK": "Kosovo's code is user-assigned, not ISO 3166-1: give the hosting country another way (the note)",
-    "XX": "for an unknown country, leave it empty (\"\")",
-    "ZZ": "for an unknown country, leave it empty (\"\")",
+    "XX": 'for an unknown country, leave it empty ("")',
+    "ZZ": 'for an unknown country, leave it empty ("")',
 }
 
 

@@ -47,6 +47,7 @@ COLUMNS = ", ".join(FIELDS)
 @dataclass(frozen=True)
 class Assessment:
     """What an analyst gives; None leaves that field as it is (an empty string empties it)."""
+
     verdict: str | None = None
     age_group: str | None = None
     country: str | None = None
@@ -72,8 +73,9 @@ def analyst_name(name: str) -> str:
     return _text(name, "the analyst's name", MAX_NAME, required=True)
 
 
-def _decided(conn: sqlite3.Connection, aid: int, action: str, analyst: str, day: str,
-             data: dict[str, Any]) -> list[str]:
+def _decided(
+    conn: sqlite3.Connection, aid: int, action: str, analyst: str, day: str, data: dict[str, Any]
+) -> list[str]:
     """The audit entry of a decision on an address; it also records the danger reports the analyst
     has now looked at (returned), and the address is no longer re-reported."""
     looked = attention.unseen_danger_reports(conn, aid)
@@ -83,8 +85,9 @@ def _decided(conn: sqlite3.Connection, aid: int, action: str, analyst: str, day:
     return looked
 
 
-def assess(conn: sqlite3.Connection, address_ids: Sequence[int], a: Assessment, *, analyst: str,
-           day: str | None = None) -> list[tuple[int, Changes]]:
+def assess(
+    conn: sqlite3.Connection, address_ids: Sequence[int], a: Assessment, *, analyst: str, day: str | None = None
+) -> list[tuple[int, Changes]]:
     """Changes the given fields of each address's assessment and keeps the others; a new address
     becomes "assessed". Every change goes into the audit entry with its old and new value; the
     entry also lists the danger reports this analyst has now looked at (crypto/case/attention.py).
@@ -95,33 +98,54 @@ def assess(conn: sqlite3.Connection, address_ids: Sequence[int], a: Assessment, 
     out = []
     with transaction(conn):
         for aid in _existing(conn, address_ids):
-            status, status_day = conn.execute("SELECT status, status_day FROM addresses WHERE id = ?",
-                                              (aid,)).fetchone()
+            status, status_day = conn.execute(
+                "SELECT status, status_day FROM addresses WHERE id = ?", (aid,)
+            ).fetchone()
             row = conn.execute(f"SELECT {', '.join(FIELDS)} FROM assessments WHERE address = ?", (aid,)).fetchone()
             if row is None and given.verdict is None:
                 raise InputError(f"address {aid} has no assessment yet: give its --verdict")
             old = dict(zip(FIELDS, row, strict=True)) if row else {f: None for f in FIELDS}
             new = {f: getattr(given, f) if getattr(given, f) is not None else old[f] for f in FIELDS}
-            new = {**{f: new[f] or "" for f in FIELDS}, "verdict": new["verdict"],
-                   "age_group": new["age_group"] or "unknown"}
-            changes: Changes = {f: (old[f], new[f]) for f in FIELDS
-                                if old[f] != new[f] and not (old[f] is None and new[f] == "")}
+            new = {
+                **{f: new[f] or "" for f in FIELDS},
+                "verdict": new["verdict"],
+                "age_group": new["age_group"] or "unknown",
+            }
+            changes: Changes = {
+                f: (old[f], new[f]) for f in FIELDS if old[f] != new[f] and not (old[f] is None and new[f] == "")
+            }
             new_status = "assessed" if status == "new" else status
             if new_status != status:
                 changes["status"] = (status, new_status)
                 conn.execute("UPDATE addresses SET status = ?, status_day = ? WHERE id = ?", (new_status, day, aid))
             conn.execute(
                 f"INSERT OR REPLACE INTO assessments (address, {COLUMNS}, analyst, day)"
-                f" VALUES (?, {', '.join('?' * len(FIELDS))}, ?, ?)", (aid, *(new[f] for f in FIELDS), analyst, day))
-            _decided(conn, aid, "assess", analyst, day,
-                     {**new, "status": new_status, "changed": {k: list(v) for k, v in changes.items()}})
+                f" VALUES (?, {', '.join('?' * len(FIELDS))}, ?, ?)",
+                (aid, *(new[f] for f in FIELDS), analyst, day),
+            )
+            _decided(
+                conn,
+                aid,
+                "assess",
+                analyst,
+                day,
+                {**new, "status": new_status, "changed": {k: list(v) for k, v in changes.items()}},
+            )
             out.append((aid, changes))
     return out
 
 
-def set_status(conn: sqlite3.Connection, address_ids: Sequence[int], status: str | None, *, analyst: str,
-               day: str | None = None, track: str | None = None, reference: str | None = None,
-               note: str | None = None) -> list[tuple[int, Changes]]:
+def set_status(
+    conn: sqlite3.Connection,
+    address_ids: Sequence[int],
+    status: str | None,
+    *,
+    analyst: str,
+    day: str | None = None,
+    track: str | None = None,
+    reference: str | None = None,
+    note: str | None = None,
+) -> list[tuple[int, Changes]]:
     """Moves each address to `status` on its track (crypto/case/tracks.py), with a reference and
     a note; only assessed addresses leave "new". The address's status becomes this one; its other
     tracks stay as they are. Without a status, only the track's reference or note change. The entry
@@ -138,8 +162,10 @@ def set_status(conn: sqlite3.Connection, address_ids: Sequence[int], status: str
     out = []
     with transaction(conn):
         for aid in _existing(conn, address_ids):
-            if status != "assessed" and conn.execute(
-                    "SELECT 1 FROM assessments WHERE address = ?", (aid,)).fetchone() is None:
+            if (
+                status != "assessed"
+                and conn.execute("SELECT 1 FROM assessments WHERE address = ?", (aid,)).fetchone() is None
+            ):
                 raise InputError(f"address {aid} has no assessment yet: assess it first")
             old, old_day = conn.execute("SELECT status, status_day FROM addresses WHERE id = ?", (aid,)).fetchone()
             changes: Changes = {}
@@ -156,9 +182,13 @@ def set_status(conn: sqlite3.Connection, address_ids: Sequence[int], status: str
                     raise InputError(f"address {aid} is not on the {name} track yet: give its --set STATUS")
                 was: dict[str, str | None] = dict(had) if had else {"state": None, "reference": "", "note": ""}
                 recorded = status or had["state"] if had else status
-                now[name] = {"state": str(recorded), "day": day,
-                             "reference": str(was["reference"]) if reference is None else reference,
-                             "note": str(was["note"]) if note is None else note, "analyst": analyst}
+                now[name] = {
+                    "state": str(recorded),
+                    "day": day,
+                    "reference": str(was["reference"]) if reference is None else reference,
+                    "note": str(was["note"]) if note is None else note,
+                    "analyst": analyst,
+                }
                 tracks.write(conn, aid, now)
                 for k in ("state", "reference", "note"):
                     if was[k] != now[name][k] and not (was[k] is None and now[name][k] == ""):
@@ -166,16 +196,22 @@ def set_status(conn: sqlite3.Connection, address_ids: Sequence[int], status: str
                 data = {"track": name, "reference": now[name]["reference"], "note": now[name]["note"]}
                 if status is None:  # the address's status stays; its track's state is recorded
                     data["status_unchanged"] = True
-            audit.append(conn, action="status", analyst=analyst, day=day, address=aid,
-                         data={"status": recorded, **data,
-                               "changed": {k: list(v) for k, v in changes.items()}})
+            audit.append(
+                conn,
+                action="status",
+                analyst=analyst,
+                day=day,
+                address=aid,
+                data={"status": recorded, **data, "changed": {k: list(v) for k, v in changes.items()}},
+            )
             attention.decided(conn, aid)
             out.append((aid, changes))
     return out
 
 
-def seen(conn: sqlite3.Connection, address_ids: Sequence[int], *, analyst: str,
-         day: str | None = None) -> list[tuple[int, list[str], int]]:
+def seen(
+    conn: sqlite3.Connection, address_ids: Sequence[int], *, analyst: str, day: str | None = None
+) -> list[tuple[int, list[str], int]]:
     """Records that the analyst has looked at each address's reports and lets its status stand:
     its danger reports are looked at, and it leaves the re-reported state. Returns, per address,
     the danger reports now looked at and how many re-reported reports it had."""
@@ -202,10 +238,14 @@ def _check(a: Assessment) -> Assessment:
     country = None if a.country is None else a.country.strip().upper()
     if country:
         country = countries.check(country)
-    return Assessment(a.verdict, a.age_group, country,
-                      None if a.provider is None else _text(a.provider, "the provider", MAX_NAME),
-                      None if a.note is None else _text(a.note, "the note", MAX_NOTE, multiline=True),
-                      *(getattr(a, name) for name in EXTRA))
+    return Assessment(
+        a.verdict,
+        a.age_group,
+        country,
+        None if a.provider is None else _text(a.provider, "the provider", MAX_NAME),
+        None if a.note is None else _text(a.note, "the note", MAX_NOTE, multiline=True),
+        *(getattr(a, name) for name in EXTRA),
+    )
 
 
 def _text(value: str, what: str, limit: int, *, required: bool = False, multiline: bool = False) -> str:

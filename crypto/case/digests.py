@@ -51,12 +51,16 @@ def address_digest(aid: int, key: str) -> str:
 
 def of_import(conn: sqlite3.Connection, seq: int) -> dict[str, Any]:
     """The digests of what the import with audit sequence number `seq` holds in the tables now."""
-    reports = {row[0]: report_digest(row) for row in conn.execute(
-        f"SELECT {REPORT_COLUMNS} FROM reports WHERE audit_seq = ? ORDER BY id", (seq,))}
+    reports = {
+        row[0]: report_digest(row)
+        for row in conn.execute(f"SELECT {REPORT_COLUMNS} FROM reports WHERE audit_seq = ? ORDER BY id", (seq,))
+    }
     named: dict[str, list[tuple[int, str]]] = {rid: [] for rid in reports}
     for rid, aid, original in conn.execute(
-            "SELECT m.report, m.address, m.original FROM mentions m JOIN reports r ON r.id = m.report"
-            " WHERE r.audit_seq = ?", (seq,)):
+        "SELECT m.report, m.address, m.original FROM mentions m JOIN reports r ON r.id = m.report"
+        " WHERE r.audit_seq = ?",
+        (seq,),
+    ):
         named[rid].append((aid, original))
     return {
         "version": VERSION,
@@ -72,8 +76,10 @@ def check(conn: sqlite3.Connection, seq: int, recorded: Any) -> list[str]:
         return [f"import entry {seq} records its content in a form this meldpunt does not know"]
     now = of_import(conn, seq)
     problems = []
-    for kind, what in (("reports", "its stored row (answers, receipt code, child-in-danger answer) is"),
-                       ("mentions", "the addresses it names (its mentions) are")):
+    for kind, what in (
+        ("reports", "its stored row (answers, receipt code, child-in-danger answer) is"),
+        ("mentions", "the addresses it names (its mentions) are"),
+    ):
         want, have = recorded.get(kind) or {}, now[kind]
         for rid in sorted(set(want) | set(have)):
             if want.get(rid) != have.get(rid):
@@ -81,8 +87,10 @@ def check(conn: sqlite3.Connection, seq: int, recorded: Any) -> list[str]:
     want, have = recorded.get("addresses") or {}, now["addresses"]
     for aid in sorted(set(want) | set(have), key=lambda a: int(a) if a.isdigit() else -1):
         if aid not in have:
-            problems.append(f"address {aid}: import entry {seq} added it, yet none of that import's"
-                            " reports is the first to name it now (deleted, or its mentions changed)")
+            problems.append(
+                f"address {aid}: import entry {seq} added it, yet none of that import's"
+                " reports is the first to name it now (deleted, or its mentions changed)"
+            )
         elif aid not in want:
             problems.append(f"address {aid}: import entry {seq} did not add it")
         elif want[aid] != have[aid]:

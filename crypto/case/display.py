@@ -113,7 +113,7 @@ def shown(url: str) -> Shown:
     end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
     netloc, tail = rest[:end], rest[end:]
     at = netloc.rfind("@")
-    userinfo, hostport = netloc[: at + 1], netloc[at + 1:]
+    userinfo, hostport = netloc[: at + 1], netloc[at + 1 :]
     if hostport.startswith("["):  # an IPv6 literal has no name to show otherwise
         host, port = hostport, ""
     else:
@@ -125,8 +125,9 @@ def shown(url: str) -> Shown:
     ascii_host = idna_host(host) if not host.startswith("[") else host
     unicode_host = ".".join(unicode_label(label) for label in ascii_host.split("."))
     rebuilt = f"{scheme}{sep}{userinfo}{ascii_host}{port}{tail}"
-    return Shown(percent_encode_hidden(rebuilt), unicode_host if unicode_host != ascii_host else "",
-                 mixed_scripts(ascii_host))
+    return Shown(
+        percent_encode_hidden(rebuilt), unicode_host if unicode_host != ascii_host else "", mixed_scripts(ascii_host)
+    )
 
 
 def line(url: str) -> str:

@@ -50,9 +50,13 @@ def shape(fields: dict[str, Any]) -> str:
     """The shape of one report's answers (the stored JSON object)."""
     urls = fields.get("urls") or []
     parts = [
-        _fold(str(fields.get("description", ""))), _fold(str(fields.get("access", ""))),
-        str(fields.get("found_on", "")), sorted(str(k) for k in fields.get("kinds") or []),
-        str(fields.get("language", "")), bool(fields.get("child_in_danger")), bool(fields.get("contact")),
+        _fold(str(fields.get("description", ""))),
+        _fold(str(fields.get("access", ""))),
+        str(fields.get("found_on", "")),
+        sorted(str(k) for k in fields.get("kinds") or []),
+        str(fields.get("language", "")),
+        bool(fields.get("child_in_danger")),
+        bool(fields.get("contact")),
         sorted({_fold(address_key(str(u))) for u in urls}),
     ]
     text = json.dumps(parts, ensure_ascii=True, separators=(",", ":"))
@@ -71,12 +75,16 @@ def shape_of_json(text: str) -> str | None:
 def groups(where: str) -> str:
     """SELECT day, shape, reports of the groups that are floods among the reports `where` picks
     (a clause on `r`); its last two parameters are FLOOD_MIN, FLOOD_MIN."""
-    return (f"SELECT r.day, r.shape, count(DISTINCT r.id) FROM reports r JOIN mentions m ON m.report = r.id {where}"
-            " GROUP BY r.day, r.shape HAVING count(DISTINCT r.id) >= ? AND count(DISTINCT m.address) >= ?")
+    return (
+        f"SELECT r.day, r.shape, count(DISTINCT r.id) FROM reports r JOIN mentions m ON m.report = r.id {where}"
+        " GROUP BY r.day, r.shape HAVING count(DISTINCT r.id) >= ? AND count(DISTINCT m.address) >= ?"
+    )
 
 
-_FLOODED = ("NOT EXISTS (SELECT 1 FROM mentions m JOIN reports r ON r.id = m.report LEFT JOIN floods f"
-            " ON f.day = r.day AND f.shape = r.shape WHERE m.address = addresses.id AND f.id IS NULL)")
+_FLOODED = (
+    "NOT EXISTS (SELECT 1 FROM mentions m JOIN reports r ON r.id = m.report LEFT JOIN floods f"
+    " ON f.day = r.day AND f.shape = r.shape WHERE m.address = addresses.id AND f.id IS NULL)"
+)
 
 
 def after_import(conn: sqlite3.Connection, seq: int) -> None:
@@ -84,11 +92,15 @@ def after_import(conn: sqlite3.Connection, seq: int) -> None:
     touched = groups("WHERE (r.day, r.shape) IN (SELECT day, shape FROM reports WHERE audit_seq = ?)")
     conn.execute(
         f"INSERT INTO floods (day, shape, reports) {touched}"
-        " ON CONFLICT (day, shape) DO UPDATE SET reports = excluded.reports", (seq, FLOOD_MIN, FLOOD_MIN))
+        " ON CONFLICT (day, shape) DO UPDATE SET reports = excluded.reports",
+        (seq, FLOOD_MIN, FLOOD_MIN),
+    )
     conn.execute(
         f"UPDATE addresses SET flooded = {_FLOODED} WHERE id IN (SELECT m.address FROM mentions m"
         " JOIN reports r ON r.id = m.report WHERE (r.day, r.shape) IN (SELECT day, shape FROM reports"
-        " WHERE audit_seq = ?))", (seq,))
+        " WHERE audit_seq = ?))",
+        (seq,),
+    )
 
 
 @dataclass(frozen=True)
@@ -106,14 +118,17 @@ class Flood:
 
 def pending(conn: sqlite3.Connection) -> list[Flood]:
     """The floods not dismissed, or grown since: the triage queue's items before any address."""
-    rows = conn.execute("SELECT id, day, shape, reports, dismissed_reports FROM floods"
-                        " WHERE reports > dismissed_reports ORDER BY day, id").fetchall()
+    rows = conn.execute(
+        "SELECT id, day, shape, reports, dismissed_reports FROM floods"
+        " WHERE reports > dismissed_reports ORDER BY day, id"
+    ).fetchall()
     return [_flood(conn, *row) for row in rows]
 
 
 def get(conn: sqlite3.Connection, flood_id: int) -> Flood:
-    row = conn.execute("SELECT id, day, shape, reports, dismissed_reports FROM floods WHERE id = ?",
-                       (flood_id,)).fetchone()
+    row = conn.execute(
+        "SELECT id, day, shape, reports, dismissed_reports FROM floods WHERE id = ?", (flood_id,)
+    ).fetchone()
     if row is None:
         raise InputError(f"there is no flood {flood_id} in the case file")
     return _flood(conn, *row)
@@ -122,20 +137,27 @@ def get(conn: sqlite3.Connection, flood_id: int) -> Flood:
 def _flood(conn: sqlite3.Connection, fid: int, day: str, shp: str, reports: int, dismissed: int) -> Flood:
     (addresses,) = conn.execute(
         "SELECT count(DISTINCT a.id) FROM reports r JOIN mentions m ON m.report = r.id JOIN addresses a"
-        " ON a.id = m.address WHERE r.day = ? AND r.shape = ? AND a.flooded = 1", (day, shp)).fetchone()
+        " ON a.id = m.address WHERE r.day = ? AND r.shape = ? AND a.flooded = 1",
+        (day, shp),
+    ).fetchone()
     (unseen,) = conn.execute(
         "SELECT count(*) FROM reports r LEFT JOIN looked_at l ON l.report = r.id"
-        " WHERE r.day = ? AND r.shape = ? AND r.child_in_danger = 1 AND l.report IS NULL", (day, shp)).fetchone()
+        " WHERE r.day = ? AND r.shape = ? AND r.child_in_danger = 1 AND l.report IS NULL",
+        (day, shp),
+    ).fetchone()
     found_on, fields, url = conn.execute(
         "SELECT r.found_on, r.fields, (SELECT a.url FROM mentions m JOIN addresses a ON a.id = m.address"
         " WHERE m.report = r.id ORDER BY a.id LIMIT 1) FROM reports r WHERE r.day = ? AND r.shape = ?"
-        " ORDER BY r.id LIMIT 1", (day, shp)).fetchone()
+        " ORDER BY r.id LIMIT 1",
+        (day, shp),
+    ).fetchone()
     description = str(json.loads(fields).get("description", ""))
     return Flood(fid, day, reports, addresses, unseen, dismissed, found_on, description, url or "")
 
 
-def dismiss(conn: sqlite3.Connection, flood_ids: Sequence[int], *, analyst: str,
-            day: str | None = None) -> list[tuple[Flood, list[str]]]:
+def dismiss(
+    conn: sqlite3.Connection, flood_ids: Sequence[int], *, analyst: str, day: str | None = None
+) -> list[tuple[Flood, list[str]]]:
     """Dismisses each flood as fake in one audit entry: its reports now, its danger reports looked
     at, its flooded addresses out of triage. Returns each flood with the danger reports looked at."""
     analyst = analyst_name(analyst)
@@ -148,21 +170,47 @@ def dismiss(conn: sqlite3.Connection, flood_ids: Sequence[int], *, analyst: str,
         for fid in ids:
             flood = get(conn, fid)
             fday, shp = conn.execute("SELECT day, shape FROM floods WHERE id = ?", (fid,)).fetchone()
-            reports = [rid for (rid,) in conn.execute(
-                "SELECT id FROM reports WHERE day = ? AND shape = ? ORDER BY id", (fday, shp))]
-            looked = [rid for (rid,) in conn.execute(
-                "SELECT r.id FROM reports r LEFT JOIN looked_at l ON l.report = r.id WHERE r.day = ? AND r.shape = ?"
-                " AND r.child_in_danger = 1 AND l.report IS NULL ORDER BY r.id", (fday, shp))]
-            addresses = [aid for (aid,) in conn.execute(
-                "SELECT DISTINCT a.id FROM reports r JOIN mentions m ON m.report = r.id JOIN addresses a"
-                " ON a.id = m.address WHERE r.day = ? AND r.shape = ? AND a.flooded = 1 ORDER BY a.id", (fday, shp))]
-            seq = audit.append(conn, action="dismiss-flood", analyst=analyst, day=day, data={
-                "flood": fid, "day": fday, "shape": shp, "reports": len(reports),
-                "reports_sha256": hashlib.sha256("\n".join(reports).encode("ascii")).hexdigest(),
-                "addresses": addresses, "looked_at": looked})
+            reports = [
+                rid
+                for (rid,) in conn.execute(
+                    "SELECT id FROM reports WHERE day = ? AND shape = ? ORDER BY id", (fday, shp)
+                )
+            ]
+            looked = [
+                rid
+                for (rid,) in conn.execute(
+                    "SELECT r.id FROM reports r LEFT JOIN looked_at l ON l.report = r.id"
+                    " WHERE r.day = ? AND r.shape = ? AND r.child_in_danger = 1 AND l.report IS NULL ORDER BY r.id",
+                    (fday, shp),
+                )
+            ]
+            addresses = [
+                aid
+                for (aid,) in conn.execute(
+                    "SELECT DISTINCT a.id FROM reports r JOIN mentions m ON m.report = r.id JOIN addresses a"
+                    " ON a.id = m.address WHERE r.day = ? AND r.shape = ? AND a.flooded = 1 ORDER BY a.id",
+                    (fday, shp),
+                )
+            ]
+            seq = audit.append(
+                conn,
+                action="dismiss-flood",
+                analyst=analyst,
+                day=day,
+                data={
+                    "flood": fid,
+                    "day": fday,
+                    "shape": shp,
+                    "reports": len(reports),
+                    "reports_sha256": hashlib.sha256("\n".join(reports).encode("ascii")).hexdigest(),
+                    "addresses": addresses,
+                    "looked_at": looked,
+                },
+            )
             attention.record_looked_at(conn, looked, seq)
-            conn.execute("UPDATE floods SET dismissed_seq = ?, dismissed_reports = ? WHERE id = ?",
-                         (seq, len(reports), fid))
+            conn.execute(
+                "UPDATE floods SET dismissed_seq = ?, dismissed_reports = ? WHERE id = ?", (seq, len(reports), fid)
+            )
             out.append((flood, looked))
     return out
 
@@ -170,17 +218,27 @@ def dismiss(conn: sqlite3.Connection, flood_ids: Sequence[int], *, analyst: str,
 def sample(conn: sqlite3.Connection, flood_id: int, limit: int) -> list[Answers]:
     """The stored answers of a few of the flood's reports, the first in id order."""
     get(conn, flood_id)
-    return [Answers.stored(rid, day, fields) for rid, day, fields in conn.execute(
-        "SELECT r.id, r.day, r.fields FROM floods f JOIN reports r ON r.day = f.day AND r.shape = f.shape"
-        " WHERE f.id = ? ORDER BY r.id LIMIT ?", (flood_id, limit))]
+    return [
+        Answers.stored(rid, day, fields)
+        for rid, day, fields in conn.execute(
+            "SELECT r.id, r.day, r.fields FROM floods f JOIN reports r ON r.day = f.day AND r.shape = f.shape"
+            " WHERE f.id = ? ORDER BY r.id LIMIT ?",
+            (flood_id, limit),
+        )
+    ]
 
 
 def of_address(conn: sqlite3.Connection, aid: int) -> list[tuple[int, str, bool]]:
     """The floods whose reports name this address: (id, day, dismissed as far as they go)."""
-    return [(fid, day, bool(done)) for fid, day, done in conn.execute(
-        "SELECT DISTINCT f.id, f.day, f.dismissed_reports >= f.reports FROM mentions m JOIN reports r"
-        " ON r.id = m.report JOIN floods f ON f.day = r.day AND f.shape = r.shape WHERE m.address = ?"
-        " ORDER BY f.id", (aid,))]
+    return [
+        (fid, day, bool(done))
+        for fid, day, done in conn.execute(
+            "SELECT DISTINCT f.id, f.day, f.dismissed_reports >= f.reports FROM mentions m JOIN reports r"
+            " ON r.id = m.report JOIN floods f ON f.day = r.day AND f.shape = r.shape WHERE m.address = ?"
+            " ORDER BY f.id",
+            (aid,),
+        )
+    ]
 
 
 def _redacted(text: str) -> bool:
@@ -207,7 +265,8 @@ def recount_problem(conn: sqlite3.Connection, entries: list[dict]) -> str | None
             data = e.get("data") or {}
             dismissed[(data.get("day"), data.get("shape"))] = (e["seq"], data.get("reports"))
     for fid, d, s, n, seq, done in conn.execute(
-            "SELECT id, day, shape, reports, dismissed_seq, dismissed_reports FROM floods ORDER BY id"):
+        "SELECT id, day, shape, reports, dismissed_seq, dismissed_reports FROM floods ORDER BY id"
+    ):
         if found.pop((d, s), None) != n:
             return f"flood {fid}: its count of reports ({n}) is not the number of reports of its shape that day"
         if dismissed.pop((d, s), (None, 0)) != (seq, done):
@@ -216,8 +275,7 @@ def recount_problem(conn: sqlite3.Connection, entries: list[dict]) -> str | None
         return f"{len(found)} group(s) of at least {FLOOD_MIN} reports alike are not recorded as floods"
     if dismissed:
         return "the audit log dismisses a flood the case file does not hold"
-    for aid, flooded, want in conn.execute(
-            f"SELECT id, flooded, {_FLOODED} FROM addresses ORDER BY id"):
+    for aid, flooded, want in conn.execute(f"SELECT id, flooded, {_FLOODED} FROM addresses ORDER BY id"):
         if flooded != want:
             return f"address {aid}: its flooded flag ({flooded}) is not the one its reports give ({want})"
     return None

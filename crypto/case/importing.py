@@ -69,18 +69,31 @@ def import_bundles(
     conn = open_case(case_dir, create=True)
     try:
         with database_errors(case_dir):
-            return [_import_one(conn, case_dir, path, entries, identities, analyst, workers, on_start, on_progress)
-                    for path, entries in indexes]
+            return [
+                _import_one(conn, case_dir, path, entries, identities, analyst, workers, on_start, on_progress)
+                for path, entries in indexes
+            ]
     finally:
         conn.close()
 
 
-def _import_one(conn: sqlite3.Connection, case_dir: str, path: str, entries: list[Entry],
-                identities: Sequence[age.Identity], analyst: str, workers: int | None,
-                on_start: Callable[[str, int], None], on_progress: Callable[[int], None]) -> Imported:
+def _import_one(
+    conn: sqlite3.Connection,
+    case_dir: str,
+    path: str,
+    entries: list[Entry],
+    identities: Sequence[age.Identity],
+    analyst: str,
+    workers: int | None,
+    on_start: Callable[[str, int], None],
+    on_progress: Callable[[int], None],
+) -> Imported:
     known = _known(conn, [e.id for e in entries])
-    failures = [(e.id, "a different report with this id is already in the case file (altered?)")
-                for e in entries if e.id in known and known[e.id] != e.sha256]
+    failures = [
+        (e.id, "a different report with this id is already in the case file (altered?)")
+        for e in entries
+        if e.id in known and known[e.id] != e.sha256
+    ]
     already = [e for e in entries if known.get(e.id) == e.sha256]
     fresh = [e for e in entries if e.id not in known]
     on_start(os.path.basename(path), len(fresh))
@@ -107,13 +120,24 @@ def _import_one(conn: sqlite3.Connection, case_dir: str, path: str, entries: lis
                 _add_report(conn, record, seq)
             floods.after_import(conn, seq)
             arrivals = attention.after_import(conn, seq)
-            audit.append(conn, action="import", analyst=analyst, day=today(), seq=seq, data={
-                "bundle": name, "ack_sha256": ack_sha256, "added": len(records),
-                "reports_sha256": reports_digest(r.id for r in records),
-                "content": digests.of_import(conn, seq),
-            })
-        conn.execute("INSERT OR IGNORE INTO bundles (ack_sha256, name, imported_on, reports) VALUES (?, ?, ?, ?)",
-                     (ack_sha256, name, today(), len(entries)))
+            audit.append(
+                conn,
+                action="import",
+                analyst=analyst,
+                day=today(),
+                seq=seq,
+                data={
+                    "bundle": name,
+                    "ack_sha256": ack_sha256,
+                    "added": len(records),
+                    "reports_sha256": reports_digest(r.id for r in records),
+                    "content": digests.of_import(conn, seq),
+                },
+            )
+        conn.execute(
+            "INSERT OR IGNORE INTO bundles (ack_sha256, name, imported_on, reports) VALUES (?, ?, ?, ?)",
+            (ack_sha256, name, today(), len(entries)),
+        )
     ack_path = None
     if already or records:
         os.sync()  # the committed reports are on disk before the server may delete its copies
@@ -165,11 +189,23 @@ def _add_report(conn: sqlite3.Connection, record: Record, seq: int) -> None:
     conn.execute(
         "INSERT INTO reports (id, sha256, day, receipt, child_in_danger, found_on, kinds, language, fields, audit_seq,"
         " channel, via, campaign, shape) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (record.id, record.sha256, day, report.receipt, danger, report.found_on,
-         ";".join(report.kinds), report.language,
-         json.dumps(fields, ensure_ascii=True, sort_keys=True, separators=(",", ":")), seq,
-         # A report older than version 3 has none of the three ("" in the report).
-         report.channel, report.via, report.campaign, floods.shape(fields)),
+        (
+            record.id,
+            record.sha256,
+            day,
+            report.receipt,
+            danger,
+            report.found_on,
+            ";".join(report.kinds),
+            report.language,
+            json.dumps(fields, ensure_ascii=True, sort_keys=True, separators=(",", ":")),
+            seq,
+            # A report older than version 3 has none of the three ("" in the report).
+            report.channel,
+            report.via,
+            report.campaign,
+            floods.shape(fields),
+        ),
     )
     named: dict[str, str] = {}
     for url in report.urls:

@@ -71,8 +71,11 @@ class Batch:
 
     def index(self) -> str:
         """index.txt: what was written and what was not, for the file and the analyst."""
-        lines = [f"{letter.file_name}  {letter.reference}  {visible(letter.provider)}  addresses "
-                 f"{' '.join(map(str, letter.address_ids))}" for letter in self.letters]
+        lines = [
+            f"{letter.file_name}  {letter.reference}  {visible(letter.provider)}  addresses "
+            f"{' '.join(map(str, letter.address_ids))}"
+            for letter in self.letters
+        ]
         lines += [f"refused  address {r.address_id}  {address_line(r.url)}  {r.reason}" for r in self.refused]
         return "\n".join(lines) + "\n"
 
@@ -116,8 +119,9 @@ def refusal(a: Address) -> str | None:
     return None
 
 
-def letters(conn: sqlite3.Connection, *, status: str, language: str, settings: Settings,
-            day: str | None = None) -> Batch:
+def letters(
+    conn: sqlite3.Connection, *, status: str, language: str, settings: Settings, day: str | None = None
+) -> Batch:
     if language not in LETTERS:
         raise InputError(f"no letter in {language!r}; one of {', '.join(sorted(LETTERS))}")
     day = day or today()
@@ -143,8 +147,13 @@ def letters(conn: sqlite3.Connection, *, status: str, language: str, settings: S
         digest = hashlib.sha256(f"{key}\n{' '.join(map(str, ids))}".encode()).hexdigest()[:8].upper()
         reference = f"{settings.prefix}-{day.replace('-', '')}-{digest}"
         text = LETTERS[language].substitute(
-            sender=settings.sender, provider=names[key], day=day, count=len(addresses), reference=reference,
-            reply_to=settings.reply_to, addresses="\n".join(f"  {address_line(a.url)}" for a in addresses),
+            sender=settings.sender,
+            provider=names[key],
+            day=day,
+            count=len(addresses),
+            reference=reference,
+            reply_to=settings.reply_to,
+            addresses="\n".join(f"  {address_line(a.url)}" for a in addresses),
         )
         slug = _SLUG.sub("-", key.lower()).strip("-")[:40] or "provider"
         out.append(Letter(f"{reference}-{slug}-{language}.txt", reference, names[key], ids, text))

@@ -23,10 +23,26 @@ from crypto.case.display import idna_host, unicode_label
 
 # Query parameters that name a campaign or a click, never the content.
 _TRACKING_PREFIXES = ("utm_",)
-_TRACKING = frozenset({
-    "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "igshid", "mc_cid",
-    "mc_eid", "_ga", "_gl", "twclid", "ttclid", "li_fat_id", "srsltid",
-})
+_TRACKING = frozenset(
+    {
+        "fbclid",
+        "gclid",
+        "dclid",
+        "gbraid",
+        "wbraid",
+        "msclkid",
+        "yclid",
+        "igshid",
+        "mc_cid",
+        "mc_eid",
+        "_ga",
+        "_gl",
+        "twclid",
+        "ttclid",
+        "li_fat_id",
+        "srsltid",
+    }
+)
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _HEX40 = re.compile(r"[0-9a-fA-F]{40}")
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}")

@@ -68,29 +68,40 @@ def render(conn: sqlite3.Connection, filters: Filters, limit: int = MAX_ON_PAGE)
     for a in addresses:
         flag = " !!" if a.unseen_danger else " !" if a.danger else ""
         state = a.state + (f" +{a.fresh}" if a.fresh else "")
-        out.append(f"<tr><td>{a.id}{flag}</td><td>{a.reports}</td><td>{_e(a.first_day)}</td><td>{_e(a.last_day)}</td>"
-                   f'<td>{_e(state)}</td><td class="v">{_e(address_line(a.url))}</td></tr>')
+        out.append(
+            f"<tr><td>{a.id}{flag}</td><td>{a.reports}</td><td>{_e(a.first_day)}</td><td>{_e(a.last_day)}</td>"
+            f'<td>{_e(state)}</td><td class="v">{_e(address_line(a.url))}</td></tr>'
+        )
     out.append("</tbody></table>")
     for f in pending(conn):  # a flood is one item, here as in `case queue`
         danger = f", {f.unseen_danger} saying a child is in immediate danger" if f.unseen_danger else ""
-        out.append(f'<p class="flag">Flood {f.id}: {f.reports} reports alike on {_e(f.day)}{danger}, naming '
-                   f"{f.addresses} address(es) only they name, e.g. {_e(address_line(f.url))}; not listed one by one. "
-                   f"<code>meldpunt case flood {f.id}</code>, then <code>case dismiss-flood {f.id}</code>.</p>")
+        out.append(
+            f'<p class="flag">Flood {f.id}: {f.reports} reports alike on {_e(f.day)}{danger}, naming '
+            f"{f.addresses} address(es) only they name, e.g. {_e(address_line(f.url))}; not listed one by one. "
+            f"<code>meldpunt case flood {f.id}</code>, then <code>case dismiss-flood {f.id}</code>.</p>"
+        )
     unseen, unseen_ids = unseen_total(conn)
     left_out = [aid for aid in unseen_ids if aid not in {a.id for a in addresses}]
     if left_out:  # a filtered page says what it leaves out, so no danger report is hidden by a filter
-        out.append(f'<p class="flag">{unseen} report(s) saying a child is in immediate danger are not looked at yet; '
-                   f'not on this page: address(es) {" ".join(map(str, left_out))}.</p>')
+        out.append(
+            f'<p class="flag">{unseen} report(s) saying a child is in immediate danger are not looked at yet; '
+            f"not on this page: address(es) {' '.join(map(str, left_out))}.</p>"
+        )
     out.append("</header><main>")
     for a in addresses:
         d = details(conn, a.id)
         cls = "report danger" if a.danger else "report"
-        pairs = [("Address", _e(address_line(a.url))),
-                 ("Reports", f"{a.reports} ({_e(a.first_day)} to {_e(a.last_day)})"),
-                 ("Status", _e(a.status + (f" since {a.status_day}" if a.status_day else "")))]
+        pairs = [
+            ("Address", _e(address_line(a.url))),
+            ("Reports", f"{a.reports} ({_e(a.first_day)} to {_e(a.last_day)})"),
+            ("Status", _e(a.status + (f" since {a.status_day}" if a.status_day else ""))),
+        ]
         for name, t in d.tracks.items():
-            text = (f"{t['state']} since {t['day']}" + (f", reference {t['reference']}" if t["reference"] else "")
-                    + (f" ({t['note']})" if t["note"] else ""))
+            text = (
+                f"{t['state']} since {t['day']}"
+                + (f", reference {t['reference']}" if t["reference"] else "")
+                + (f" ({t['note']})" if t["note"] else "")
+            )
             pairs.append((f"{name.capitalize()} track", _e(text)))
         if a.fresh:
             pairs.append(("Re-reported", f"{a.fresh} report(s) since the last decision"))
@@ -98,10 +109,13 @@ def render(conn: sqlite3.Connection, filters: Filters, limit: int = MAX_ON_PAGE)
             pairs.append(("Not looked at", f"{a.unseen_danger} report(s) saying a child is in immediate danger"))
         if a.assessment:
             s = a.assessment
-            pairs += [("Verdict", _e(VERDICTS.get(s["verdict"], s["verdict"]))), ("Age group", _e(s["age_group"])),
-                      ("Hosting", _e(", ".join(x for x in (s["provider"], s["country"]) if x) or "(not found yet)")),
-                      ("Assessed", _e(f"by {s['analyst']} on {s['day']}")),
-                      ("Note", _e(s["note"] or "(none)", keep_newlines=True))]
+            pairs += [
+                ("Verdict", _e(VERDICTS.get(s["verdict"], s["verdict"]))),
+                ("Age group", _e(s["age_group"])),
+                ("Hosting", _e(", ".join(x for x in (s["provider"], s["country"]) if x) or "(not found yet)")),
+                ("Assessed", _e(f"by {s['analyst']} on {s['day']}")),
+                ("Note", _e(s["note"] or "(none)", keep_newlines=True)),
+            ]
         out.append(f'<article id="a-{a.id}" class="{cls}"><h2>Address {a.id}</h2>{_dl(pairs)}')
         out += [_report(m.report) for m in d.reports]
         out.append("</article>")

@@ -68,6 +68,7 @@ class Filters:
 @dataclass(frozen=True)
 class Mention:
     """A report on an address's page: its stored answers, and the address as this report spelled it."""
+
     report: Answers
     original: str
 
@@ -80,13 +81,15 @@ class Details:
     tracks: dict[str, dict[str, str]] = field(default_factory=dict)  # crypto/case/tracks.py
 
 
-_COLUMNS = ("a.id, a.url, a.key, a.reports, a.first_day, a.last_day, a.danger, a.status, a.status_day,"
-            " a.fresh, a.unseen_danger")
+_COLUMNS = (
+    "a.id, a.url, a.key, a.reports, a.first_day, a.last_day, a.danger, a.status, a.status_day, a.fresh, a.unseen_danger"
+)
 
 
 def _address(row: tuple, assessment: dict[str, str] | None = None) -> Address:
-    return Address(row[0], row[1], row[2], row[3], row[4], row[5], bool(row[6]), row[7], row[8], row[9], row[10],
-                   assessment)
+    return Address(
+        row[0], row[1], row[2], row[3], row[4], row[5], bool(row[6]), row[7], row[8], row[9], row[10], assessment
+    )
 
 
 def triage(
@@ -105,25 +108,34 @@ def triage(
             if offset >= size:
                 offset -= size
                 continue
-        rows += conn.execute(f"SELECT {_COLUMNS} FROM addresses a WHERE {where} ORDER BY {_ORDER} LIMIT ? OFFSET ?",
-                             (*params, limit - len(rows), offset)).fetchall()
+        rows += conn.execute(
+            f"SELECT {_COLUMNS} FROM addresses a WHERE {where} ORDER BY {_ORDER} LIMIT ? OFFSET ?",
+            (*params, limit - len(rows), offset),
+        ).fetchall()
         offset = 0
     return [_address(r, _assessment(conn, r[0])) for r in rows]
 
 
 def count(conn: sqlite3.Connection, filters: Filters = Filters()) -> int:
     if _report_where(filters)[0]:  # filtered by reports: part by part
-        return sum(conn.execute(f"SELECT count(*) FROM addresses a WHERE {where}", params).fetchone()[0]
-                   for where, params in _segments(filters))
+        return sum(
+            conn.execute(f"SELECT count(*) FROM addresses a WHERE {where}", params).fetchone()[0]
+            for where, params in _segments(filters)
+        )
+
     # Otherwise from the indexes: a status's index alone, and the two small ones (fresh > 0 only
     # while an address has been decided on, so never with "new").
     def n(where: str, *params: Any) -> int:
         return conn.execute(f"SELECT count(*) FROM addresses a WHERE {where}", params).fetchone()[0]
+
     if f := filters.status:
         top = f"a.unseen_danger > 0 AND {_ALONE}"
         if f == "triage":
-            return n(f"a.status = 'new' AND {_ALONE}") + n(f"{top} AND +a.status != 'new'") + n(
-                f"a.fresh > 0 AND NOT ({top}) AND {_ALONE}")
+            return (
+                n(f"a.status = 'new' AND {_ALONE}")
+                + n(f"{top} AND +a.status != 'new'")
+                + n(f"a.fresh > 0 AND NOT ({top}) AND {_ALONE}")
+            )
         if f == "re-reported":
             return n(f"a.fresh > 0 AND {_ALONE}")
         _segments(filters)  # refuses an unknown status
@@ -146,8 +158,11 @@ def _segments(f: Filters) -> list[tuple[str, list[Any]]]:
         parts = [(top + " AND a.fresh > 0", []), (f"{again} AND {_ALONE}", [])]
     elif f.status in STATUSES:
         # "+a.status": the first two parts are read from their own small indexes, not by the status's.
-        parts = [(f"{top} AND +a.status = ?", [f.status]), (f"{again} AND +a.status = ?", [f.status]),
-                 (f"{rest} AND a.status = ?", [f.status])]
+        parts = [
+            (f"{top} AND +a.status = ?", [f.status]),
+            (f"{again} AND +a.status = ?", [f.status]),
+            (f"{rest} AND a.status = ?", [f.status]),
+        ]
     else:
         raise InputError(f"unknown status {f.status!r}; one of {', '.join(STATES + STATUSES)}")
     where, params = _report_where(f)
@@ -177,8 +192,10 @@ def _report_where(f: Filters) -> tuple[str, list[Any]]:
         track, track_params = " AND EXISTS (SELECT 1 FROM tracks t WHERE t.address = a.id AND t.track = ?)", [f.track]
     if not report_clauses:
         return track, track_params
-    return (track + " AND EXISTS (SELECT 1 FROM mentions m JOIN reports r ON r.id = m.report"
-            " WHERE m.address = a.id AND " + " AND ".join(report_clauses) + ")"), track_params + params
+    return (
+        track + " AND EXISTS (SELECT 1 FROM mentions m JOIN reports r ON r.id = m.report"
+        " WHERE m.address = a.id AND " + " AND ".join(report_clauses) + ")"
+    ), track_params + params
 
 
 def parse_day(text: str) -> str:
@@ -218,10 +235,13 @@ def details(conn: sqlite3.Connection, aid: int) -> Details:
         Mention(Answers.stored(rid, day, fields), original)
         for rid, day, original, fields in conn.execute(
             "SELECT r.id, r.day, m.original, r.fields FROM mentions m JOIN reports r ON r.id = m.report"
-            " WHERE m.address = ? ORDER BY r.day, r.id", (aid,))
+            " WHERE m.address = ? ORDER BY r.day, r.id",
+            (aid,),
+        )
     ]
-    history = [json.loads(entry) for (entry,) in
-               conn.execute("SELECT entry FROM audit WHERE address = ? ORDER BY seq", (aid,))]
+    history = [
+        json.loads(entry) for (entry,) in conn.execute("SELECT entry FROM audit WHERE address = ? ORDER BY seq", (aid,))
+    ]
     return Details(address, reports, history, tracks.of_address(conn, aid))
 
 
@@ -242,8 +262,11 @@ def in_state(conn: sqlite3.Connection, status: str) -> Iterator[Address]:
     in triage order, one row at a time."""
     if status not in STATUSES:
         raise InputError(f"unknown status {status!r}; one of {', '.join(STATUSES)}")
-    for row in conn.execute(f"SELECT {_COLUMNS} FROM addresses a WHERE a.status = ? OR a.id IN"
-                            f" (SELECT address FROM tracks WHERE state = ?) ORDER BY {_ORDER}", (status, status)):
+    for row in conn.execute(
+        f"SELECT {_COLUMNS} FROM addresses a WHERE a.status = ? OR a.id IN"
+        f" (SELECT address FROM tracks WHERE state = ?) ORDER BY {_ORDER}",
+        (status, status),
+    ):
         yield _address(row, _assessment(conn, row[0]))
 
 

@@ -22,8 +22,9 @@ from crypto.case.digests import REPORT_COLUMNS
 from crypto.case.normalise import address_key, keys_of
 
 
-def check(conn: sqlite3.Connection, legacy_imports: Collection[int],
-          checked_elsewhere: Collection[str] = ()) -> list[str]:
+def check(
+    conn: sqlite3.Connection, legacy_imports: Collection[int], checked_elsewhere: Collection[str] = ()
+) -> list[str]:
     """One line per report or address that differs; legacy_imports: entries without digests;
     checked_elsewhere: reports whose mentions a retention entry records, since their answers no
     longer list their addresses (crypto/case/retention_log.py)."""
@@ -33,8 +34,9 @@ def check(conn: sqlite3.Connection, legacy_imports: Collection[int],
         answers = _answers(row[8])
         problems += [f"report {row[0]}: {p}" for p in _columns(row, answers)]
         reports[row[0]] = (row[2], row[9], row[4], answers)
-    addresses = {r[0]: r[1:] for r in conn.execute(
-        "SELECT id, key, url, reports, first_day, last_day, danger FROM addresses")}
+    addresses = {
+        r[0]: r[1:] for r in conn.execute("SELECT id, key, url, reports, first_day, last_day, danger FROM addresses")
+    }
     named: dict[int, list[tuple[str, int, str, str, int]]] = {aid: [] for aid in addresses}
     by_report: dict[str, dict[str, str]] = {}  # report -> {address key: original}
     for aid, rid, original in conn.execute("SELECT address, report, original FROM mentions ORDER BY address, report"):
@@ -73,8 +75,11 @@ def _columns(row: tuple, answers: dict[str, Any] | None) -> list[str]:
         ("receipt code", row[3], answers.get("receipt")),
         ("child-in-danger answer", row[4], 1 if answers.get("child_in_danger") else 0),
         ("where-found answer", row[5], answers.get("found_on")),
-        ("kinds", row[6],
-         ";".join(kinds) if isinstance(kinds, list) and all(isinstance(k, str) for k in kinds) else None),
+        (
+            "kinds",
+            row[6],
+            ";".join(kinds) if isinstance(kinds, list) and all(isinstance(k, str) for k in kinds) else None,
+        ),
         ("language", row[7], answers.get("language")),
     )
     return [f"its {name} is not the one in its stored answers" for name, column, answer in copies if column != answer]

@@ -52,13 +52,26 @@ DEFAULTS = {"reports": 365, "contact": 90, "addresses": 730}
 MIN_DAYS, MAX_DAYS = 1, 36500
 
 # The answers a report keeps once its content is removed: what every count and check needs.
-KEPT = ("campaign", "channel", "child_in_danger", "found_on", "kinds", "language", "purge_secret", "receipt",
-        "received_on", "version", "via")
+KEPT = (
+    "campaign",
+    "channel",
+    "child_in_danger",
+    "found_on",
+    "kinds",
+    "language",
+    "purge_secret",
+    "receipt",
+    "received_on",
+    "version",
+    "via",
+)
 MARK = "retention"  # in the answers: {"content": day} or {"contact": day}, the day each was removed
 
 # The id a new address gets in an import: above every address held and every one removed.
-NEXT_ADDRESS_ID = ("(SELECT max(coalesce((SELECT max(id) FROM addresses), 0),"
-                   " coalesce((SELECT max(address) FROM retention_removed), 0)) + 1)")
+NEXT_ADDRESS_ID = (
+    "(SELECT max(coalesce((SELECT max(id) FROM addresses), 0),"
+    " coalesce((SELECT max(address) FROM retention_removed), 0)) + 1)"
+)
 
 _NOT_LOOKED_AT = "r.child_in_danger = 1 AND NOT EXISTS (SELECT 1 FROM looked_at l WHERE l.report = r.id)"
 
@@ -77,6 +90,7 @@ class Policy:
 class Due:
     """What a policy makes due on a day; `last_day[kind]`: reports (or an address's last report)
     of that day or earlier are due."""
+
     policy: Policy
     last_day: dict[str, str]
     content: list[str]  # report ids whose content goes
@@ -104,22 +118,32 @@ def parse_settings(items: Sequence[str]) -> dict[str, int]:
     return out
 
 
-def set_policy(conn: sqlite3.Connection, settings: dict[str, int], *, analyst: str,
-               day: str | None = None) -> tuple[Policy, dict[str, tuple[int, int]]]:
+def set_policy(
+    conn: sqlite3.Connection, settings: dict[str, int], *, analyst: str, day: str | None = None
+) -> tuple[Policy, dict[str, tuple[int, int]]]:
     """The new policy and what changed (kind -> (old, new)); one audit entry when anything did."""
     analyst = analyst_name(analyst)
     with transaction(conn):
         old = policy(conn)
         new = Policy(**{**old.as_dict(), **settings})
         if not new.contact <= new.reports <= new.addresses:
-            raise InputError(f"contact ({new.contact}) <= reports ({new.reports}) <= addresses ({new.addresses}) "
-                             "days: a report's content holds its contact answer and the addresses it names")
+            raise InputError(
+                f"contact ({new.contact}) <= reports ({new.reports}) <= addresses ({new.addresses}) "
+                "days: a report's content holds its contact answer and the addresses it names"
+            )
         changed = {k: (getattr(old, k), getattr(new, k)) for k in KINDS if getattr(old, k) != getattr(new, k)}
         if changed:
-            seq = audit.append(conn, action="retention-policy", analyst=analyst, day=day or today(), data={
-                "policy": new.as_dict(), "changed": {k: list(v) for k, v in changed.items()}})
-            conn.executemany("INSERT OR REPLACE INTO retention_policy (kind, days, seq) VALUES (?, ?, ?)",
-                             [(k, new_days, seq) for k, (_, new_days) in changed.items()])
+            seq = audit.append(
+                conn,
+                action="retention-policy",
+                analyst=analyst,
+                day=day or today(),
+                data={"policy": new.as_dict(), "changed": {k: list(v) for k, v in changed.items()}},
+            )
+            conn.executemany(
+                "INSERT OR REPLACE INTO retention_policy (kind, days, seq) VALUES (?, ?, ?)",
+                [(k, new_days, seq) for k, (_, new_days) in changed.items()],
+            )
     return new, changed
 
 
@@ -142,8 +166,9 @@ def find_due(conn: sqlite3.Connection, on: str) -> Due:
     held: list[str] = []
     # Content due includes contact due (contact <= reports): one pass over the reports of both.
     for rid, day, text, unseen in conn.execute(
-            f"SELECT r.id, r.day, r.fields, {_NOT_LOOKED_AT} FROM reports r WHERE r.day <= ? ORDER BY r.id",
-            (last["contact"],)):
+        f"SELECT r.id, r.day, r.fields, {_NOT_LOOKED_AT} FROM reports r WHERE r.day <= ? ORDER BY r.id",
+        (last["contact"],),
+    ):
         answers = _answers(rid, text)
         if "content" in answers.get(MARK, {}):
             continue  # its content went in an earlier run
@@ -154,12 +179,14 @@ def find_due(conn: sqlite3.Connection, on: str) -> Due:
     addresses: list[int] = []
     held_addresses: list[int] = []
     for aid, unseen in conn.execute(
-            # An address on a takedown or referral track (crypto/case/tracks.py) is held: a track is
-            # a case still followed with a provider or the police, whatever its verdict.
-            "SELECT a.id, a.unseen_danger > 0 OR EXISTS (SELECT 1 FROM tracks t WHERE t.address = a.id)"
-            " FROM addresses a LEFT JOIN assessments s ON s.address = a.id"
-            f" WHERE a.last_day <= ? AND coalesce(s.verdict, '') NOT IN ({', '.join('?' * len(ILLEGAL))})"
-            " ORDER BY a.id", (last["addresses"], *ILLEGAL)):
+        # An address on a takedown or referral track (crypto/case/tracks.py) is held: a track is
+        # a case still followed with a provider or the police, whatever its verdict.
+        "SELECT a.id, a.unseen_danger > 0 OR EXISTS (SELECT 1 FROM tracks t WHERE t.address = a.id)"
+        " FROM addresses a LEFT JOIN assessments s ON s.address = a.id"
+        f" WHERE a.last_day <= ? AND coalesce(s.verdict, '') NOT IN ({', '.join('?' * len(ILLEGAL))})"
+        " ORDER BY a.id",
+        (last["addresses"], *ILLEGAL),
+    ):
         (held_addresses if unseen else addresses).append(aid)
     return Due(p, last, content, contact, addresses, held, held_addresses)
 
@@ -173,35 +200,81 @@ def apply(conn: sqlite3.Connection, *, analyst: str, day: str | None = None) -> 
         due = find_due(conn, day)
         common = {"policy": due.policy.as_dict()}
         if due.content:
-            written.append(_redact_step(conn, "content", due.content, day, analyst, {
-                **common, "last_day": due.last_day["reports"], "held": len(due.held)},
-                lambda rid: [_row_digest(conn, rid), _mentions_digest(conn, rid)]))
+            written.append(
+                _redact_step(
+                    conn,
+                    "content",
+                    due.content,
+                    day,
+                    analyst,
+                    {**common, "last_day": due.last_day["reports"], "held": len(due.held)},
+                    lambda rid: [_row_digest(conn, rid), _mentions_digest(conn, rid)],
+                )
+            )
         if due.contact:
-            written.append(_redact_step(conn, "contact", due.contact, day, analyst, {
-                **common, "last_day": due.last_day["contact"]}, lambda rid: _row_digest(conn, rid)))
+            written.append(
+                _redact_step(
+                    conn,
+                    "contact",
+                    due.contact,
+                    day,
+                    analyst,
+                    {**common, "last_day": due.last_day["contact"]},
+                    lambda rid: _row_digest(conn, rid),
+                )
+            )
         if due.addresses:
             written.append(_remove_addresses(conn, due, analyst, day))
     return due, written
 
 
-def _redact_step(conn: sqlite3.Connection, step: str, ids: list[str], day: str, analyst: str,
-                 data: dict[str, Any], digest: Callable[[str], Any]) -> int:
+def _redact_step(
+    conn: sqlite3.Connection,
+    step: str,
+    ids: list[str],
+    day: str,
+    analyst: str,
+    data: dict[str, Any],
+    digest: Callable[[str], Any],
+) -> int:
     """Redacts `step` ("content" or "contact") of these reports, then writes the entry recording it,
     with each report's digest as it is after."""
     for rid in ids:
         _redact(conn, rid, step, day)
-    return audit.append(conn, action="retention", analyst=analyst, day=day, data={
-        **data, "step": step, "count": len(ids), "reports": {rid: digest(rid) for rid in ids}})
+    return audit.append(
+        conn,
+        action="retention",
+        analyst=analyst,
+        day=day,
+        data={**data, "step": step, "count": len(ids), "reports": {rid: digest(rid) for rid in ids}},
+    )
 
 
-def record_keys(conn: sqlite3.Connection, firsts: Sequence[datetime.date], before: datetime.date, applied: Policy,
-                *, analyst: str, day: str | None = None) -> int:
+def record_keys(
+    conn: sqlite3.Connection,
+    firsts: Sequence[datetime.date],
+    before: datetime.date,
+    applied: Policy,
+    *,
+    analyst: str,
+    day: str | None = None,
+) -> int:
     """The entry for period keys destroyed (their first days), once the identity file is rewritten."""
     analyst = analyst_name(analyst)
     with transaction(conn):
-        return audit.append(conn, action="retention", analyst=analyst, day=day or today(), data={
-            "policy": applied.as_dict(), "step": "keys", "before": before.isoformat(), "count": len(firsts),
-            "periods": [d.isoformat() for d in firsts]})
+        return audit.append(
+            conn,
+            action="retention",
+            analyst=analyst,
+            day=day or today(),
+            data={
+                "policy": applied.as_dict(),
+                "step": "keys",
+                "before": before.isoformat(),
+                "count": len(firsts),
+                "periods": [d.isoformat() for d in firsts],
+            },
+        )
 
 
 def _answers(rid: str, text: Any) -> dict[str, Any]:
@@ -223,8 +296,10 @@ def _redact(conn: sqlite3.Connection, rid: str, what: str, day: str) -> None:
     else:
         answers.pop("contact", None)
     answers[MARK] = removed
-    conn.execute("UPDATE reports SET fields = ? WHERE id = ?",
-                 (json.dumps(answers, ensure_ascii=True, sort_keys=True, separators=(",", ":")), rid))
+    conn.execute(
+        "UPDATE reports SET fields = ? WHERE id = ?",
+        (json.dumps(answers, ensure_ascii=True, sort_keys=True, separators=(",", ":")), rid),
+    )
 
 
 def _remove_addresses(conn: sqlite3.Connection, due: Due, analyst: str, day: str) -> int:
@@ -237,10 +312,22 @@ def _remove_addresses(conn: sqlite3.Connection, due: Due, analyst: str, day: str
         conn.execute("DELETE FROM mentions WHERE address = ?", (aid,))
         conn.execute("DELETE FROM assessments WHERE address = ?", (aid,))
         conn.execute("DELETE FROM addresses WHERE id = ?", (aid,))
-    seq = audit.append(conn, action="retention", analyst=analyst, day=day, data={
-        "policy": due.policy.as_dict(), "step": "addresses", "last_day": due.last_day["addresses"],
-        "count": len(due.addresses), "held": len(due.held_addresses), "addresses": due.addresses,
-        "mentions_removed": mentions, "mentions": {rid: _mentions_digest(conn, rid) for rid in sorted(named)}})
+    seq = audit.append(
+        conn,
+        action="retention",
+        analyst=analyst,
+        day=day,
+        data={
+            "policy": due.policy.as_dict(),
+            "step": "addresses",
+            "last_day": due.last_day["addresses"],
+            "count": len(due.addresses),
+            "held": len(due.held_addresses),
+            "addresses": due.addresses,
+            "mentions_removed": mentions,
+            "mentions": {rid: _mentions_digest(conn, rid) for rid in sorted(named)},
+        },
+    )
     conn.executemany("INSERT INTO retention_removed (address, seq) VALUES (?, ?)", [(a, seq) for a in due.addresses])
     return seq
 
@@ -252,5 +339,8 @@ def _row_digest(conn: sqlite3.Connection, rid: str) -> str:
 
 def _mentions_digest(conn: sqlite3.Connection, rid: str) -> str:
     return digests.mentions_digest(
-        [(aid, original) for aid, original in conn.execute(
-            "SELECT address, original FROM mentions WHERE report = ?", (rid,))])
+        [
+            (aid, original)
+            for aid, original in conn.execute("SELECT address, original FROM mentions WHERE report = ?", (rid,))
+        ]
+    )

@@ -104,19 +104,26 @@ def check(conn: sqlite3.Connection, recorded: Recorded, legacy_imports: Collecti
         if rid not in reports or row[-1] not in legacy_imports:
             continue
         if rid in recorded.rows and report_digest(row[:-1]) != recorded.rows[rid][0]:
-            problems.append(f"report {rid}: its stored row is not what retention entry {recorded.rows[rid][1]}"
-                            " recorded")
+            problems.append(
+                f"report {rid}: its stored row is not what retention entry {recorded.rows[rid][1]} recorded"
+            )
         if rid in recorded.mentions and mentions_digest(named.get(rid, [])) != recorded.mentions[rid][0]:
-            problems.append(f"report {rid}: the addresses it names (its mentions) are not what retention entry "
-                            f"{recorded.mentions[rid][1]} recorded")
+            problems.append(
+                f"report {rid}: the addresses it names (its mentions) are not what retention entry "
+                f"{recorded.mentions[rid][1]} recorded"
+            )
     return problems
 
 
 def entries(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     """The retention entries of the log, without reading every import's digests."""
     # Canonical JSON (crypto/case/audit.py) spells an action exactly so; json.loads then decides.
-    found = [json.loads(text) for (text,) in conn.execute(
-        "SELECT entry FROM audit WHERE address IS NULL AND entry LIKE '%\"action\":\"retention%' ORDER BY seq")]
+    found = [
+        json.loads(text)
+        for (text,) in conn.execute(
+            'SELECT entry FROM audit WHERE address IS NULL AND entry LIKE \'%"action":"retention%\' ORDER BY seq'
+        )
+    ]
     return [e for e in found if e.get("action") in ACTIONS]
 
 
@@ -130,8 +137,9 @@ def lines(log: Iterable[dict[str, Any]]) -> list[str]:
         head = f"entry {e.get('seq')}, {visible(str(e.get('day')))}, {visible(str(e.get('analyst')))}: "
         if e["action"] == "retention-policy":
             pairs = sorted(_mapping(data.get("changed")).items(), key=_order)
-            changed = "; ".join(f"{visible(str(k))} {v[0]} -> {v[1]} days" for k, v in pairs
-                                if isinstance(v, list) and len(v) == 2)
+            changed = "; ".join(
+                f"{visible(str(k))} {v[0]} -> {v[1]} days" for k, v in pairs if isinstance(v, list) and len(v) == 2
+            )
             out.append(head + f"retention policy set: {changed}")
             continue
         out.append(head + _step(data) + f" (policy: {_policy(data.get('policy'))})")
@@ -148,8 +156,10 @@ def _step(data: dict[str, Any]) -> str:
     if step == "addresses":
         ids = [str(a) for a in data.get("addresses") or ()]
         shown = " ".join(ids[:20]) + (f" and {len(ids) - 20} more" if len(ids) > 20 else "")
-        return (f"removed {count} address(es) not assessed illegal, last reported on or before {last}, with their "
-                f"{data.get('mentions_removed')} mention(s): {shown}" + held)
+        return (
+            f"removed {count} address(es) not assessed illegal, last reported on or before {last}, with their "
+            f"{data.get('mentions_removed')} mention(s): {shown}" + held
+        )
     if step == "keys":
         periods = ", ".join(visible(str(p)) for p in data.get("periods") or ())
         return f"destroyed the keys of {count} period(s) ending by {visible(str(data.get('before')))}: {periods}"

@@ -26,6 +26,7 @@ ACKS = "acks"
 # Statuses in the order an address moves through them; "new" is only ever set by an import.
 STATUSES = ("new", "assessed", "notice-sent", "forwarded-police", "forwarded-hotline", "removed", "still-online")
 
+
 def _fill_tracks(conn: sqlite3.Connection) -> None:
     from crypto.case import tracks  # here: the migration that needs it runs once
 
@@ -261,7 +262,8 @@ def database_errors(case_dir: str) -> Iterator[None]:
     try:
         yield
     except sqlite3.OperationalError as exc:
-        raise CaseError(f"the case file in {case_dir} cannot be used now: {exc}"
-                        " (is another command running?)") from None
+        raise CaseError(
+            f"the case file in {case_dir} cannot be used now: {exc} (is another command running?)"
+        ) from None
     except sqlite3.DatabaseError as exc:
         raise CaseError(f"the case file in {case_dir} is damaged: {exc}") from None

@@ -51,8 +51,15 @@ CAMPAIGN_WINDOW = 28  # days before and from a campaign's date compared: four wh
 WORKERS = 4
 
 
-def compute(connect: Callable[[], sqlite3.Connection], period: Period, by: str, *,
-            campaigns: Sequence[Campaign] = (), as_of: datetime.date | None = None, workers: int = WORKERS) -> Stats:
+def compute(
+    connect: Callable[[], sqlite3.Connection],
+    period: Period,
+    by: str,
+    *,
+    campaigns: Sequence[Campaign] = (),
+    as_of: datetime.date | None = None,
+    workers: int = WORKERS,
+) -> Stats:
     """Every table for the period. `connect` opens a connection to the case file: the independent
     aggregates run at once, each in a thread on a connection of its own (SQLite lets go of the
     GIL while it counts, and readers do not block each other), so the machine's cores share them."""
@@ -75,20 +82,33 @@ def compute(connect: Callable[[], sqlite3.Connection], period: Period, by: str, 
         done["received"],
         # The languages are whatever the server offered (a tag each, crypto/envelope/language.py): those
         # the period's reports were written in, by tag.
-        _count_table(reports, "language", "reports_by_language", "Reports by language",
-                     tuple(sorted(reports["language"]))),
+        _count_table(
+            reports, "language", "reports_by_language", "Reports by language", tuple(sorted(reports["language"]))
+        ),
         _count_table(reports, "found_on", "reports_by_place", "Reports by where the material was found", FOUND_ON),
         _by_kind(reports),
         _by_channel(reports),
         _by_campaign(reports),
         addresses_table(counted, done["repeated"]),
         verdicts_table(counted),
-        Table("illegal_by_age_group", "New addresses assessed illegal, by age group", ("age group", "addresses"),
-              [(g, counted.ages[g]) for g in AGE_GROUPS]),
-        Table("illegal_by_country", "New addresses assessed illegal, by hosting country", ("country", "addresses"),
-              [(c or "not found", n) for c, n in sorted(counted.countries.items(), key=lambda cn: (-cn[1], cn[0]))]),
-        Table("new_by_status", "New addresses by status today", ("status", "addresses"),
-              [(st, counted.statuses[st]) for st in STATUSES]),
+        Table(
+            "illegal_by_age_group",
+            "New addresses assessed illegal, by age group",
+            ("age group", "addresses"),
+            [(g, counted.ages[g]) for g in AGE_GROUPS],
+        ),
+        Table(
+            "illegal_by_country",
+            "New addresses assessed illegal, by hosting country",
+            ("country", "addresses"),
+            [(c or "not found", n) for c, n in sorted(counted.countries.items(), key=lambda cn: (-cn[1], cn[0]))],
+        ),
+        Table(
+            "new_by_status",
+            "New addresses by status today",
+            ("status", "addresses"),
+            [(st, counted.statuses[st]) for st in STATUSES],
+        ),
         done["handoffs"],
         removal_table(counted),
         removal_days_table(counted),
@@ -98,8 +118,9 @@ def compute(connect: Callable[[], sqlite3.Connection], period: Period, by: str, 
     return Stats(period, by, as_of, tables, list(campaigns))
 
 
-def _run(connect: Callable[[], sqlite3.Connection], jobs: dict[str, Callable[[sqlite3.Connection], Any]],
-         workers: int) -> dict[str, Any]:
+def _run(
+    connect: Callable[[], sqlite3.Connection], jobs: dict[str, Callable[[sqlite3.Connection], Any]], workers: int
+) -> dict[str, Any]:
     def on_own_connection(job: Callable[[sqlite3.Connection], Any]) -> Any:
         conn = connect()  # a connection belongs to the thread that opened it
         try:
@@ -123,8 +144,13 @@ def _report_groups(conn: sqlite3.Connection, period: Period) -> dict[str, Counte
     (measured faster than one scan grouped by all six, whose groups multiply)."""
     out = {}
     for column in _REPORT_FIELDS:  # the module's own names, never input
-        out[column] = Counter(dict(conn.execute(
-            f"SELECT {column}, count(*) FROM reports WHERE day BETWEEN ? AND ? GROUP BY {column}", period.bounds)))
+        out[column] = Counter(
+            dict(
+                conn.execute(
+                    f"SELECT {column}, count(*) FROM reports WHERE day BETWEEN ? AND ? GROUP BY {column}", period.bounds
+                )
+            )
+        )
     return out
 
 
@@ -136,15 +162,22 @@ def _received(conn: sqlite3.Connection, period: Period, by: str, buckets: list[s
     reports: Counter = Counter()
     new: Counter = Counter()
     # Counted per day in the indexes, then put into buckets here (one group per day of the period).
-    for day, n in conn.execute("SELECT day, count(*) FROM reports WHERE day BETWEEN ? AND ? GROUP BY day",
-                               period.bounds):
+    for day, n in conn.execute(
+        "SELECT day, count(*) FROM reports WHERE day BETWEEN ? AND ? GROUP BY day", period.bounds
+    ):
         reports[bucket_of(datetime.date.fromisoformat(day), by)] += n
-    for day, n in conn.execute("SELECT first_day, count(*) FROM addresses WHERE first_day BETWEEN ? AND ?"
-                               " GROUP BY first_day", period.bounds):
+    for day, n in conn.execute(
+        "SELECT first_day, count(*) FROM addresses WHERE first_day BETWEEN ? AND ? GROUP BY first_day", period.bounds
+    ):
         new[bucket_of(datetime.date.fromisoformat(day), by)] += n
     rows = [(bucket_label(b, by), reports[b], new[b]) for b in buckets]
-    return Table("received", f"Reports received and new addresses, by {by}", (by, "reports", "new addresses"), rows,
-                 "By the day each report arrived: the finest the case file keeps.")
+    return Table(
+        "received",
+        f"Reports received and new addresses, by {by}",
+        (by, "reports", "new addresses"),
+        rows,
+        "By the day each report arrived: the finest the case file keeps.",
+    )
 
 
 def _count_table(groups: dict[str, Counter], field_name: str, name: str, title: str, order: tuple[str, ...]) -> Table:
@@ -157,8 +190,13 @@ def _by_kind(groups: dict[str, Counter]) -> Table:
     for kinds, n in groups["kinds"].items():  # one group per combination of kinds: 63 at most
         for kind in kinds.split(";"):
             found[kind] += n
-    return Table("reports_by_kind", "Reports by kind of material", ("kind", "reports"), [(k, found[k]) for k in KINDS],
-                 "A report may name several kinds, so these add up to more than the reports.")
+    return Table(
+        "reports_by_kind",
+        "Reports by kind of material",
+        ("kind", "reports"),
+        [(k, found[k]) for k in KINDS],
+        "A report may name several kinds, so these add up to more than the reports.",
+    )
 
 
 def _by_channel(groups: dict[str, Counter]) -> Table:
@@ -166,16 +204,26 @@ def _by_channel(groups: dict[str, Counter]) -> Table:
     rows: list[tuple[Cell, ...]] = [(c, found[c]) for c in CHANNELS]
     rows.append(("not recorded", found[""]))
     rows.append(("filled in by the browser extension", groups["via"]["extension"]))
-    return Table("reports_by_channel", "Reports by channel", ("channel", "reports"), rows,
-                 "Onion service or the HTTPS site; reports sealed before the channel was recorded are "
-                 "\"not recorded\". The extension's reports are also counted in their channel.")
+    return Table(
+        "reports_by_channel",
+        "Reports by channel",
+        ("channel", "reports"),
+        rows,
+        "Onion service or the HTTPS site; reports sealed before the channel was recorded are "
+        '"not recorded". The extension\'s reports are also counted in their channel.',
+    )
 
 
 def _by_campaign(groups: dict[str, Counter]) -> Table:
     found = groups["campaign"]
     rows = [(tag or "(none)", found[tag]) for tag in sorted(found, key=lambda t: (t == "", t))]
-    return Table("reports_by_campaign", "Reports by campaign tag", ("campaign", "reports"), rows,
-                 "The tag a campaign link carried, when the reporter kept it ticked on the form.")
+    return Table(
+        "reports_by_campaign",
+        "Reports by campaign tag",
+        ("campaign", "reports"),
+        rows,
+        "The tag a campaign link carried, when the reporter kept it ticked on the form.",
+    )
 
 
 def _totals(conn: sqlite3.Connection, period: Period) -> tuple[int, int, int]:
@@ -185,7 +233,9 @@ def _totals(conn: sqlite3.Connection, period: Period) -> tuple[int, int, int]:
         f"SELECT count(*), coalesce(sum(s.verdict IN ({marks})), 0),"
         f" coalesce(sum(s.verdict IN ({marks}) AND a.status = 'removed'), 0)"
         " FROM addresses a INDEXED BY addresses_first_day LEFT JOIN assessments s ON s.address = a.id"
-        " WHERE a.first_day BETWEEN ? AND ?", (*ILLEGAL, *ILLEGAL, *period.bounds)).fetchone()
+        " WHERE a.first_day BETWEEN ? AND ?",
+        (*ILLEGAL, *ILLEGAL, *period.bounds),
+    ).fetchone()
 
 
 def _earlier(conn: sqlite3.Connection, period: Period, earlier: tuple[Period, ...]) -> dict:
@@ -202,26 +252,44 @@ def _comparison(period: Period, earlier: tuple[Period, ...], cohort: Cohort, cou
     now = (counted["reports"], cohort.new, cohort.illegal, sum(cohort.removal.values()))
     prev, year = (counted[p.bounds] for p in earlier)
     names = ("reports received", "new addresses", "new addresses assessed illegal", "of them removed")
-    rows = [(name, now[i], prev[i], Ratio(now[i], prev[i]), year[i], Ratio(now[i], year[i]))
-            for i, name in enumerate(names)]
-    return Table("comparison", "This period against the one before and the same period a year earlier",
-                 ("figure", f"this period ({period})", f"previous ({earlier[0]})", "ratio to previous",
-                  f"a year earlier ({earlier[1]})", "ratio to a year earlier"), rows,
-                 "A ratio of 3.00 means three times as many as in the period compared.")
+    rows = [
+        (name, now[i], prev[i], Ratio(now[i], prev[i]), year[i], Ratio(now[i], year[i])) for i, name in enumerate(names)
+    ]
+    return Table(
+        "comparison",
+        "This period against the one before and the same period a year earlier",
+        (
+            "figure",
+            f"this period ({period})",
+            f"previous ({earlier[0]})",
+            "ratio to previous",
+            f"a year earlier ({earlier[1]})",
+            "ratio to a year earlier",
+        ),
+        rows,
+        "A ratio of 3.00 means three times as many as in the period compared.",
+    )
 
 
 def _handoffs(conn: sqlite3.Connection, period: Period) -> Table:
     marks = ",".join("?" * len(HANDOFF_STATUSES))
     # The index audit_moves finds the period's status moves without reading any other entry.
     # (covering: the index holds the status and the address too). A status entry always has an address.
-    found = dict(conn.execute(
-        "SELECT json_extract(entry, '$.data.status'), count(DISTINCT address) FROM audit"
-        " WHERE json_extract(entry, '$.action') = 'status' AND json_extract(entry, '$.day') BETWEEN ? AND ?"
-        f" AND json_extract(entry, '$.data.status') IN ({marks}) GROUP BY 1",
-        (*period.bounds, *HANDOFF_STATUSES)).fetchall())
-    return Table("handoffs", "Notices and hand-offs sent in the period", ("sent", "addresses"),
-                 [(st, found.get(st, 0)) for st in HANDOFF_STATUSES],
-                 "Addresses moved to that status in the period, as the audit log records it.")
+    found = dict(
+        conn.execute(
+            "SELECT json_extract(entry, '$.data.status'), count(DISTINCT address) FROM audit"
+            " WHERE json_extract(entry, '$.action') = 'status' AND json_extract(entry, '$.day') BETWEEN ? AND ?"
+            f" AND json_extract(entry, '$.data.status') IN ({marks}) GROUP BY 1",
+            (*period.bounds, *HANDOFF_STATUSES),
+        ).fetchall()
+    )
+    return Table(
+        "handoffs",
+        "Notices and hand-offs sent in the period",
+        ("sent", "addresses"),
+        [(st, found.get(st, 0)) for st in HANDOFF_STATUSES],
+        "Addresses moved to that status in the period, as the audit log records it.",
+    )
 
 
 def _campaigns(conn: sqlite3.Connection, campaigns: Sequence[Campaign]) -> Table:
@@ -233,6 +301,9 @@ def _campaigns(conn: sqlite3.Connection, campaigns: Sequence[Campaign]) -> Table
         n_before, n_after = _reports_between(conn, before), _reports_between(conn, after)
         (tagged,) = conn.execute("SELECT count(*) FROM reports WHERE campaign = ?", (c.tag,)).fetchone()
         rows.append((c.day.isoformat(), c.tag, n_before, n_after, Ratio(n_after, n_before), tagged))
-    return Table("campaigns", f"Reports in the {CAMPAIGN_WINDOW} days before and from each campaign's date",
-                 ("date", "campaign", "reports before", "reports from", "ratio", "reports carrying the tag (ever)"),
-                 rows)
+    return Table(
+        "campaigns",
+        f"Reports in the {CAMPAIGN_WINDOW} days before and from each campaign's date",
+        ("date", "campaign", "reports before", "reports from", "ratio", "reports carrying the tag (ever)"),
+        rows,
+    )

@@ -39,14 +39,20 @@ def cohort(conn: sqlite3.Connection, period: Period, as_of: datetime.date) -> Co
     # the days to removal for removed addresses, and how long ago each was first reported: only
     # addresses first reported at least N days before `as_of` can have been online N days.
     latest = [min(period.end, as_of - datetime.timedelta(days=n)).isoformat() for n in ONLINE_AFTER]
-    age = "CASE " + " ".join(f"WHEN a.first_day <= ? THEN {n}" for n, _ in
-                             sorted(zip(ONLINE_AFTER, latest, strict=True), reverse=True)) + " ELSE 0 END"
+    age = (
+        "CASE "
+        + " ".join(
+            f"WHEN a.first_day <= ? THEN {n}" for n, _ in sorted(zip(ONLINE_AFTER, latest, strict=True), reverse=True)
+        )
+        + " ELSE 0 END"
+    )
     rows = conn.execute(
         "SELECT a.status, coalesce(s.verdict, ''), s.age_group, s.country,"
         " CASE WHEN a.status = 'removed' THEN CAST(julianday(a.status_day) - julianday(a.first_day) AS INTEGER) END,"
         f" {age}, count(*) FROM addresses a INDEXED BY addresses_first_day"
         " LEFT JOIN assessments s ON s.address = a.id WHERE a.first_day BETWEEN ? AND ? GROUP BY 1, 2, 3, 4, 5, 6",
-        (*[d for _, d in sorted(zip(ONLINE_AFTER, latest, strict=True), reverse=True)], *period.bounds)).fetchall()
+        (*[d for _, d in sorted(zip(ONLINE_AFTER, latest, strict=True), reverse=True)], *period.bounds),
+    ).fetchall()
     c = Cohort(online={n: [0, 0] for n in ONLINE_AFTER})
     for status, verdict, age_group, country, days, old_enough, n in rows:  # groups, not addresses
         c.new += n
@@ -74,13 +80,22 @@ def repeated(conn: sqlite3.Connection, period: Period) -> int:
     return conn.execute(
         "SELECT count(*) FROM addresses a INDEXED BY addresses_first_day WHERE a.first_day < ?1 AND a.last_day >= ?1"
         " AND (a.last_day <= ?2 OR EXISTS (SELECT 1 FROM mentions m JOIN reports r ON r.id = m.report"
-        " WHERE m.address = a.id AND r.day BETWEEN ?1 AND ?2))", period.bounds).fetchone()[0]
+        " WHERE m.address = a.id AND r.day BETWEEN ?1 AND ?2))",
+        period.bounds,
+    ).fetchone()[0]
 
 
 def addresses_table(cohort: Cohort, repeated: int) -> Table:
-    return Table("addresses", "Addresses named by the period's reports", ("addresses", "count"),
-                 [("named", cohort.new + repeated), ("new: first reported in the period", cohort.new),
-                  ("repeated: reported before too", repeated)])
+    return Table(
+        "addresses",
+        "Addresses named by the period's reports",
+        ("addresses", "count"),
+        [
+            ("named", cohort.new + repeated),
+            ("new: first reported in the period", cohort.new),
+            ("repeated: reported before too", repeated),
+        ],
+    )
 
 
 def verdicts_table(cohort: Cohort) -> Table:
@@ -103,11 +118,15 @@ def removal_table(cohort: Cohort) -> Table:
     for days in ONLINE_AFTER:
         eligible, online = cohort.online[days]
         rows.append((f"still online after {days} days", Share(online, eligible)))
-    return Table("removal", "Time from the first report to removal (new addresses assessed illegal)",
-                 ("figure", "value"), rows,
-                 "Days from the day an address was first reported to the day its status became \"removed\"; "
-                 "percentiles by nearest rank. \"Still online\" counts addresses not removed within that many "
-                 "days, among those first reported at least that long ago.")
+    return Table(
+        "removal",
+        "Time from the first report to removal (new addresses assessed illegal)",
+        ("figure", "value"),
+        rows,
+        'Days from the day an address was first reported to the day its status became "removed"; '
+        'percentiles by nearest rank. "Still online" counts addresses not removed within that many '
+        "days, among those first reported at least that long ago.",
+    )
 
 
 # Days to removal grouped as hotlines publish them: (label, first day, last day or None).
@@ -115,10 +134,17 @@ REMOVAL_BINS = (("0 to 2 days", 0, 2), ("3 to 7 days", 3, 7), ("8 to 30 days", 8
 
 
 def removal_days_table(cohort: Cohort) -> Table:
-    rows = [(label, sum(n for d, n in cohort.removal.items() if d >= lo and (hi is None or d <= hi)))
-            for label, lo, hi in REMOVAL_BINS]
-    return Table("removal_days", "Days from the first report to removal", ("days", "addresses"), rows,
-                 "New addresses assessed illegal and since removed.")
+    rows = [
+        (label, sum(n for d, n in cohort.removal.items() if d >= lo and (hi is None or d <= hi)))
+        for label, lo, hi in REMOVAL_BINS
+    ]
+    return Table(
+        "removal_days",
+        "Days from the first report to removal",
+        ("days", "addresses"),
+        rows,
+        "New addresses assessed illegal and since removed.",
+    )
 
 
 def percentile(histogram: list[tuple[int, int]], p: float) -> int | None:

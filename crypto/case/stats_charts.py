@@ -41,9 +41,18 @@ INK = "#222222"
 GRID = "#bbbbbb"
 # Settings over matplotlib's defaults: text as paths in the font matplotlib ships (DejaVu Sans), so
 # nothing is looked up on the machine or loaded by the page, and ids from a fixed salt, not a random one.
-RC = {"svg.fonttype": "path", "svg.hashsalt": "meldpunt-case-stats", "font.family": "sans-serif",
-      "font.sans-serif": ["DejaVu Sans"], "font.size": 9, "text.color": INK, "axes.edgecolor": INK,
-      "axes.labelcolor": INK, "xtick.color": INK, "ytick.color": INK}
+RC = {
+    "svg.fonttype": "path",
+    "svg.hashsalt": "meldpunt-case-stats",
+    "font.family": "sans-serif",
+    "font.sans-serif": ["DejaVu Sans"],
+    "font.size": 9,
+    "text.color": INK,
+    "axes.edgecolor": INK,
+    "axes.labelcolor": INK,
+    "xtick.color": INK,
+    "ytick.color": INK,
+}
 # No <metadata>: no creation date (the same case file gives the same page), no addresses of vocabularies.
 NO_METADATA = {"Date": None, "Creator": None, "Format": None, "Type": None}
 MAX_COLUMNS = 120  # more buckets (days of a year) are drawn as one outline: a bar each took 5 s for 3,650
@@ -73,12 +82,14 @@ def import_early() -> threading.Thread:
     """Starts importing what drawing needs (half a second of CPU) in a thread of its own, while the
     case file is counted: the counting runs in SQLite, which lets go of the GIL, so on a machine of
     two cores the import is mostly done when the counts are. Without matplotlib the thread ends at once."""
+
     def run() -> None:
         try:
             for name in ("matplotlib.figure", "matplotlib.backends.backend_svg", "matplotlib.ticker"):
                 importlib.import_module(name)
         except ImportError:
             pass  # library() says so where the page is drawn
+
     thread = threading.Thread(target=run, name="import-matplotlib", daemon=True)
     thread.start()
     return thread
@@ -115,8 +126,10 @@ def column_chart(chart_id: str, title: str, points: list[Point], markers: list[t
         ticks = list(range(0, len(points), every))
         labels = [size(points[i].label) for i in ticks]
         # The y axis's longest figure is at most the top's; the labels under the axis are slanted.
-        left = 0.1 + max(TICK + size(str(max(values + [1])))[0],
-                         max([w * math.cos(SLANT) + h * math.sin(SLANT) for w, h in labels] + [0]))
+        left = 0.1 + max(
+            TICK + size(str(max(values + [1])))[0],
+            max([w * math.cos(SLANT) + h * math.sin(SLANT) for w, h in labels] + [0]),
+        )
         bottom = 0.1 + TICK + max([w * math.sin(SLANT) + h * math.cos(SLANT) for w, h in labels] + [0])
         fig, ax = new_figure(WIDTH, 3.4, left=left, bottom=bottom, top=0.3)
         if len(points) <= MAX_COLUMNS:
@@ -131,8 +144,16 @@ def column_chart(chart_id: str, title: str, points: list[Point], markers: list[t
             # gid: the mark's group keeps an id of its own (prefixed below), for the page's tests.
             ax.axvline(i, color=MARK, linewidth=1.5, linestyle=(0, (5, 3)), gid=f"campaign-{number}")
             right_half = i > len(points) / 2  # the tag on the side with room for it
-            ax.annotate(tag, (i, 1), xycoords=("data", "axes fraction"), xytext=(-3 if right_half else 3, 2),
-                        textcoords="offset points", color=MARK, va="bottom", ha="right" if right_half else "left")
+            ax.annotate(
+                tag,
+                (i, 1),
+                xycoords=("data", "axes fraction"),
+                xytext=(-3 if right_half else 3, 2),
+                textcoords="offset points",
+                color=MARK,
+                va="bottom",
+                ha="right" if right_half else "left",
+            )
         _plain_axes(ax, grid="y")
         return _svg(fig, chart_id, title)
 
@@ -152,8 +173,9 @@ def _drawing() -> Iterator[tuple[Callable[..., tuple[Figure, Axes]], Callable[[s
     from matplotlib.font_manager import FontProperties
     from matplotlib.textpath import text_to_path
 
-    def new_axes(width: float, height: float, *, left: float, bottom: float, top: float = 0.1,
-                 right: float = 0.2) -> tuple[Figure, Axes]:
+    def new_axes(
+        width: float, height: float, *, left: float, bottom: float, top: float = 0.1, right: float = 0.2
+    ) -> tuple[Figure, Axes]:
         fig = Figure(figsize=(width, height), facecolor="white")
         fig.subplots_adjust(left=left / width, right=1 - right / width, bottom=bottom / height, top=1 - top / height)
         return fig, fig.add_subplot()
@@ -190,5 +212,7 @@ def _svg(fig: Figure, chart_id: str, title: str) -> str:
     text = _IDS.sub(lambda m: m.group(1) + chart_id + "-", text)
     head_end = text.index(">")
     name = html.escape(title, quote=True)
-    return (f'{text[:head_end]} role="img" aria-labelledby="{chart_id}-t">'
-            f'<title id="{chart_id}-t">{name}</title>{text[head_end + 1:]}').rstrip("\n")
+    return (
+        f'{text[:head_end]} role="img" aria-labelledby="{chart_id}-t">'
+        f'<title id="{chart_id}-t">{name}</title>{text[head_end + 1 :]}'
+    ).rstrip("\n")

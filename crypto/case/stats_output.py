@@ -32,8 +32,10 @@ SUPPRESSED = "suppressed"
 NOT_APPLICABLE = "n/a"
 HTML_NAME = "stats.html"
 MAX_COUNTRY_BARS = 20  # the chart of hosting countries shows the largest; the table has them all
-NO_CHARTS = (f"The charts need matplotlib, which this installation lacks: {INSTALL_HINT} (offline: the wheels of "
-             "requirements/stats.lock, as README.md says). Every figure is in the tables.")
+NO_CHARTS = (
+    f"The charts need matplotlib, which this installation lacks: {INSTALL_HINT} (offline: the wheels of "
+    "requirements/stats.lock, as README.md says). Every figure is in the tables."
+)
 
 STYLE = """
 body{font-family:sans-serif;margin:2em auto;max-width:60em;color:#222;background:#fff;line-height:1.4}
@@ -99,8 +101,15 @@ def table_csv(table: Table, threshold: int, internal: bool) -> str:
     return buf.getvalue()
 
 
-def write_report(out_dir: str, stats: Stats, *, threshold: int = DEFAULT_THRESHOLD, internal: bool = False,
-                 force: bool = False, charts: bool = True) -> list[str]:
+def write_report(
+    out_dir: str,
+    stats: Stats,
+    *,
+    threshold: int = DEFAULT_THRESHOLD,
+    internal: bool = False,
+    force: bool = False,
+    charts: bool = True,
+) -> list[str]:
     """Writes DIR/<table>.csv for every table and DIR/stats.html (with charts if `charts` and
     matplotlib is installed); returns the files' names."""
     if threshold < 1:
@@ -141,13 +150,20 @@ def _chart(stats: Stats, table: Table, threshold: int, internal: bool) -> str:
         shown = [c for c in stats.campaigns if stats.period.start <= c.day <= stats.period.end]
         markers = [(index[bucket_label(bucket_of(c.day, stats.by), stats.by)], c.tag) for c in shown]
         marked = "; ".join(f"{c.tag} ({c.day})" for c in shown)
-        return column_chart(cid, f"Reports received by {stats.by}" + (f"; campaign dates marked: {marked}"
-                                                                       if marked else ""), points, markers)
+        return column_chart(
+            cid,
+            f"Reports received by {stats.by}" + (f"; campaign dates marked: {marked}" if marked else ""),
+            points,
+            markers,
+        )
     if table.name in ("reports_by_kind", "removal_days", "reports_by_channel", "reports_by_place"):
         return bar_chart(cid, table.title, _points(table, threshold, internal))
     if table.name == "illegal_by_country" and table.rows:
-        return bar_chart(cid, table.title + f" (the {MAX_COUNTRY_BARS} largest)",
-                         _points(table, threshold, internal)[:MAX_COUNTRY_BARS])
+        return bar_chart(
+            cid,
+            table.title + f" (the {MAX_COUNTRY_BARS} largest)",
+            _points(table, threshold, internal)[:MAX_COUNTRY_BARS],
+        )
     return ""
 
 
@@ -162,21 +178,28 @@ def _table_html(table: Table, threshold: int, internal: bool) -> str:
         body.append("<tr>" + "".join(cells) + "</tr>")
     if not body:
         body.append(f'<tr><td colspan="{len(table.columns)}">(none in this period)</td></tr>')
-    return (f"<table><caption>{_e(table.title)}</caption><thead><tr>{head}</tr></thead>"
-            f"<tbody>{''.join(body)}</tbody></table>")
+    return (
+        f"<table><caption>{_e(table.title)}</caption><thead><tr>{head}</tr></thead>"
+        f"<tbody>{''.join(body)}</tbody></table>"
+    )
 
 
-def render_html(stats: Stats, *, threshold: int = DEFAULT_THRESHOLD, internal: bool = False,
-                charts: bool = True) -> str:
+def render_html(
+    stats: Stats, *, threshold: int = DEFAULT_THRESHOLD, internal: bool = False, charts: bool = True
+) -> str:
     """The page; `charts=False` leaves the charts out without a word (the bench's tables alone)."""
     drawn = charts and library() is not None
     if internal:
-        banner = ("<p class=\"banner\"><strong>Internal: every figure is exact, small counts included. "
-                  "Not for publication; write the report again without --internal for that.</strong></p>")
+        banner = (
+            '<p class="banner"><strong>Internal: every figure is exact, small counts included. '
+            "Not for publication; write the report again without --internal for that.</strong></p>"
+        )
     else:
-        banner = (f"<p class=\"banner\">Counts below {threshold} are shown as \u201c&lt; {threshold}\u201d, and "
-                  "shares, ratios and days computed from them as \u201csuppressed\u201d, so that no reporter "
-                  "or small case can be singled out.</p>")
+        banner = (
+            f'<p class="banner">Counts below {threshold} are shown as \u201c&lt; {threshold}\u201d, and '
+            "shares, ratios and days computed from them as \u201csuppressed\u201d, so that no reporter "
+            "or small case can be singled out.</p>"
+        )
     out = [
         *page_start(f"Hotline statistics, {stats.period}", STYLE),
         "<main>",

@@ -24,6 +24,7 @@ MAX_BUCKETS = 3700
 MAX_CAMPAIGNS_BYTES = 64 * 1024
 MAX_CAMPAIGNS = 1000
 
+
 def parse_day(text: str, what: str) -> datetime.date:
     try:
         day = datetime.date.fromisoformat(text)
@@ -123,8 +124,10 @@ def read_campaigns(path: str) -> list[Campaign]:
             continue
         parts = line.split()
         if len(parts) != 2 or not is_campaign(parts[1]):
-            raise InputError(f"{os.path.basename(path)} line {number}: expected `YYYY-MM-DD tag` "
-                             "(a tag is a-z, 0-9 and inner hyphens, at most 32)")
+            raise InputError(
+                f"{os.path.basename(path)} line {number}: expected `YYYY-MM-DD tag` "
+                "(a tag is a-z, 0-9 and inner hyphens, at most 32)"
+            )
         out.append(Campaign(parse_day(parts[0], f"line {number}:"), parts[1]))
         if len(out) > MAX_CAMPAIGNS:
             raise InputError(f"{path} lists more than {MAX_CAMPAIGNS} campaigns")

@@ -52,14 +52,18 @@ def _checked(state: str, message: str | None, analyst: str) -> str:
 
 def _set(conn: sqlite3.Connection, rid: str, state: str, message: str | None, analyst: str, day: str) -> None:
     """The report's status and the audit entry that records it, in the caller's transaction."""
-    conn.execute("INSERT OR REPLACE INTO report_statuses (report, state, message, analyst, day)"
-                 " VALUES (?, ?, ?, ?, ?)", (rid, state, message, analyst, day))
-    audit.append(conn, action="report-status", analyst=analyst, day=day,
-                 data={"report": rid, "state": state, "message": message})
+    conn.execute(
+        "INSERT OR REPLACE INTO report_statuses (report, state, message, analyst, day) VALUES (?, ?, ?, ?, ?)",
+        (rid, state, message, analyst, day),
+    )
+    audit.append(
+        conn, action="report-status", analyst=analyst, day=day, data={"report": rid, "state": state, "message": message}
+    )
 
 
-def set_report_status(conn: sqlite3.Connection, receipt: str, state: str, message: str | None, *,
-                      analyst: str, day: str | None = None) -> list[str]:
+def set_report_status(
+    conn: sqlite3.Connection, receipt: str, state: str, message: str | None, *, analyst: str, day: str | None = None
+) -> list[str]:
     """Sets the public status of the report(s) with this receipt code; returns their ids."""
     analyst = _checked(state, message, analyst)
     day = day or today()
@@ -73,8 +77,15 @@ def set_report_status(conn: sqlite3.Connection, receipt: str, state: str, messag
 MAX_REPORTS = 100_000  # per command: every report on a day's addresses, not a runaway list
 
 
-def set_statuses(conn: sqlite3.Connection, report_ids: list[str], state: str, message: str | None, *,
-                 analyst: str, day: str | None = None) -> tuple[int, int]:
+def set_statuses(
+    conn: sqlite3.Connection,
+    report_ids: list[str],
+    state: str,
+    message: str | None,
+    *,
+    analyst: str,
+    day: str | None = None,
+) -> tuple[int, int]:
     """Sets the public status of many reports in one transaction, each with its entry; a report
     already showing exactly this is left alone. Returns (changed, already so)."""
     analyst = _checked(state, message, analyst)
@@ -112,8 +123,9 @@ def current(conn: sqlite3.Connection, report_id: str) -> tuple[str, str | None, 
     row = conn.execute("SELECT state, message, day FROM report_statuses WHERE report = ?", (report_id,)).fetchone()
     if row is not None:
         return row
-    (entry,) = conn.execute("SELECT a.entry FROM reports r JOIN audit a ON a.seq = r.audit_seq WHERE r.id = ?",
-                            (report_id,)).fetchone()
+    (entry,) = conn.execute(
+        "SELECT a.entry FROM reports r JOIN audit a ON a.seq = r.audit_seq WHERE r.id = ?", (report_id,)
+    ).fetchone()
     return "received", None, json.loads(entry)["day"]
 
 
@@ -121,11 +133,16 @@ def public_statuses(conn: sqlite3.Connection) -> Iterator[tuple[str, str, str | 
     """(receipt, state, message, day) of every report in the case file."""
     # An import's entry carries a digest per report it added (crypto/case/digests.py), so each is
     # read once here, not once per report.
-    imported_on = {seq: json.loads(entry)["day"] for seq, entry in conn.execute(
-        "SELECT seq, entry FROM audit WHERE seq IN (SELECT DISTINCT audit_seq FROM reports)")}
+    imported_on = {
+        seq: json.loads(entry)["day"]
+        for seq, entry in conn.execute(
+            "SELECT seq, entry FROM audit WHERE seq IN (SELECT DISTINCT audit_seq FROM reports)"
+        )
+    }
     rows = conn.execute(
         "SELECT r.receipt, s.state, s.message, s.day, r.audit_seq FROM reports r"
-        " LEFT JOIN report_statuses s ON s.report = r.id")
+        " LEFT JOIN report_statuses s ON s.report = r.id"
+    )
     for receipt, state, message, day, seq in rows:
         if seq not in imported_on:
             continue  # a report no import entry brought (`verify` names it): as the join left it out
@@ -135,8 +152,7 @@ def public_statuses(conn: sqlite3.Connection) -> Iterator[tuple[str, str, str | 
             yield receipt, state, message, day
 
 
-def write_status_file(conn: sqlite3.Connection, key: SigningKey, *, analyst: str,
-                      day: str | None = None) -> Written:
+def write_status_file(conn: sqlite3.Connection, key: SigningKey, *, analyst: str, day: str | None = None) -> Written:
     """Signs a new status file and records its version; the caller writes `data` out."""
     analyst = analyst_name(analyst)
     day = day or today()
@@ -149,13 +165,21 @@ def write_status_file(conn: sqlite3.Connection, key: SigningKey, *, analyst: str
             # then shows the later of their statuses rather than blocking every status file.
             if receipt not in latest or (d, state) > latest[receipt][:2]:
                 latest[receipt] = (d, state, message)
-        entries = [status_file.Entry(lookup_key(salt, receipt), state, message, datetime.date.fromisoformat(d))
-                   for receipt, (d, state, message) in latest.items()]
+        entries = [
+            status_file.Entry(lookup_key(salt, receipt), state, message, datetime.date.fromisoformat(d))
+            for receipt, (d, state, message) in latest.items()
+        ]
         data = status_file.encode(status_file.StatusFile(last + 1, salt, tuple(entries)), key)
         digest = hashlib.sha256(data).hexdigest()
-        conn.execute("INSERT INTO status_files (version, day, entries, sha256) VALUES (?, ?, ?, ?)",
-                     (last + 1, day, len(entries), digest))
-        audit.append(conn, action="status-file", analyst=analyst, day=day,
-                     data={"version": last + 1, "entries": len(entries), "sha256": digest,
-                           "key": key.public().encode()})
+        conn.execute(
+            "INSERT INTO status_files (version, day, entries, sha256) VALUES (?, ?, ?, ?)",
+            (last + 1, day, len(entries), digest),
+        )
+        audit.append(
+            conn,
+            action="status-file",
+            analyst=analyst,
+            day=day,
+            data={"version": last + 1, "entries": len(entries), "sha256": digest, "key": key.public().encode()},
+        )
     return Written(last + 1, len(entries), digest, data)

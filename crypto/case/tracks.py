@@ -28,8 +28,13 @@ TRACKS = {
     "police": ("forwarded-police",),
     "hotline": ("forwarded-hotline", "removed", "still-online"),
 }
-_DEFAULT = {"notice-sent": "takedown", "removed": "takedown", "still-online": "takedown",
-            "forwarded-police": "police", "forwarded-hotline": "hotline"}
+_DEFAULT = {
+    "notice-sent": "takedown",
+    "removed": "takedown",
+    "still-online": "takedown",
+    "forwarded-police": "police",
+    "forwarded-hotline": "hotline",
+}
 MAX_REFERENCE = 200  # a case number or ticket id, as people copy them
 
 # One track's state: {"state", "day", "reference", "note", "analyst"}.
@@ -52,17 +57,22 @@ def track_of(status: str | None, track: str | None) -> str | None:
 
 
 def of_address(conn: sqlite3.Connection, aid: int) -> dict[str, Track]:
-    return {t: {"state": s, "day": d, "reference": r, "note": n, "analyst": a} for t, s, d, r, n, a in conn.execute(
-        "SELECT track, state, day, reference, note, analyst FROM tracks WHERE address = ? ORDER BY track", (aid,))}
+    return {
+        t: {"state": s, "day": d, "reference": r, "note": n, "analyst": a}
+        for t, s, d, r, n, a in conn.execute(
+            "SELECT track, state, day, reference, note, analyst FROM tracks WHERE address = ? ORDER BY track", (aid,)
+        )
+    }
 
 
 def write(conn: sqlite3.Connection, aid: int, tracks: dict[str, Track]) -> None:
     """Replaces the address's tracks by these (inside the caller's transaction)."""
     conn.execute("DELETE FROM tracks WHERE address = ?", (aid,))
     for name, t in tracks.items():
-        conn.execute("INSERT INTO tracks (address, track, state, day, reference, note, analyst)"
-                     " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                     (aid, name, t["state"], t["day"], t["reference"], t["note"], t["analyst"]))
+        conn.execute(
+            "INSERT INTO tracks (address, track, state, day, reference, note, analyst) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (aid, name, t["state"], t["day"], t["reference"], t["note"], t["analyst"]),
+        )
 
 
 def step(tracks: dict[str, Track], entry: dict[str, Any], history: dict[int, dict[str, Track]]) -> dict[str, Track]:
@@ -76,8 +86,16 @@ def step(tracks: dict[str, Track], entry: dict[str, Any], history: dict[int, dic
             return tracks
         old = tracks.get(name) or {}
         state = data.get("status") or old.get("state")
-        return {**tracks, name: {"state": state, "day": entry.get("day"), "reference": data.get("reference", ""),
-                                 "note": data.get("note", ""), "analyst": entry.get("analyst")}}
+        return {
+            **tracks,
+            name: {
+                "state": state,
+                "day": entry.get("day"),
+                "reference": data.get("reference", ""),
+                "note": data.get("note", ""),
+                "analyst": entry.get("analyst"),
+            },
+        }
     if action == "undo":
         if "tracks" in data:
             return {k: dict(v) for k, v in (data["tracks"] or {}).items()}
@@ -102,15 +120,18 @@ def replay(entries: list[dict[str, Any]]) -> dict[int, dict[str, Track]]:
 
 def before(conn: sqlite3.Connection, aid: int, seq: int) -> dict[str, Track]:
     """The address's tracks before its entry `seq` (for undo)."""
-    entries = [json.loads(text) for (text,) in conn.execute(
-        "SELECT entry FROM audit WHERE address = ? AND seq < ? ORDER BY seq", (aid, seq))]
+    entries = [
+        json.loads(text)
+        for (text,) in conn.execute("SELECT entry FROM audit WHERE address = ? AND seq < ? ORDER BY seq", (aid, seq))
+    ]
     return replay(entries).get(aid, {})
 
 
 def fill(conn: sqlite3.Connection) -> None:
     """Case file version 7: the tracks of a case file from before, replayed from its audit log."""
-    entries = [json.loads(text) for (text,) in conn.execute(
-        "SELECT entry FROM audit WHERE address IS NOT NULL ORDER BY seq")]
+    entries = [
+        json.loads(text) for (text,) in conn.execute("SELECT entry FROM audit WHERE address IS NOT NULL ORDER BY seq")
+    ]
     for aid, tracks in replay(entries).items():
         write(conn, aid, tracks)
 

@@ -74,8 +74,12 @@ def _replay(conn: sqlite3.Connection, entries: list[dict[str, Any]]) -> str | No
     total = conn.execute("SELECT count(*) FROM reports").fetchone()[0]
     if total != sum(data.get("added", 0) for data in imports.values()):
         return "the case file holds reports that no import entry lists"
-    problems = [p for seq, data in imports.items() if "content" in data
-                for p in digests.check(conn, seq, kept.amend(data["content"]))]
+    problems = [
+        p
+        for seq, data in imports.items()
+        if "content" in data
+        for p in digests.check(conn, seq, kept.amend(data["content"]))
+    ]
     legacy = {seq for seq, data in imports.items() if "content" not in data}
     problems += replay.check(conn, legacy, checked_elsewhere=kept.mentions)
     problems += retention_log.check(conn, kept, legacy)
@@ -87,15 +91,18 @@ def _replay(conn: sqlite3.Connection, entries: list[dict[str, Any]]) -> str | No
         if (want is None and (st, day) != ("new", None)) or (want is not None and (st, day) != want[:2]):
             where = f"its last audit entry ({want[2]})" if want else "the audit log"
             return f"address {aid}: its status ({st}, {day}) is not the one {where} records"
-    rows = {r[0]: r[1:] for r in conn.execute(
-        f"SELECT address, {COLUMNS}, analyst, day FROM assessments")}
+    rows = {r[0]: r[1:] for r in conn.execute(f"SELECT address, {COLUMNS}, analyst, day FROM assessments")}
     for aid in sorted(set(rows) | set(assessed)):
         recorded = assessed.get(aid)
         if recorded is None or rows.get(aid) != recorded[0]:
             where = f"its last audit entry ({recorded[1]})" if recorded else "the audit log"
             return f"address {aid}: its assessment is not the one {where} records"
-    return (_replay_statuses(conn, entries) or recount_problem(conn, entries)
-            or floods.recount_problem(conn, entries) or tracks.problem(conn, entries))
+    return (
+        _replay_statuses(conn, entries)
+        or recount_problem(conn, entries)
+        or floods.recount_problem(conn, entries)
+        or tracks.problem(conn, entries)
+    )
 
 
 def _replay_statuses(conn: sqlite3.Connection, entries: list[dict[str, Any]]) -> str | None:

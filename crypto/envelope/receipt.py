@@ -44,9 +44,7 @@ def normalise_receipt(text: str) -> str:
         raise ReceiptError("not a receipt code: too long")
     compact = "".join(ch for ch in text.upper() if ch not in " -\t")
     if len(compact) != LENGTH or any(ch not in ALPHABET for ch in compact):
-        raise ReceiptError(
-            f"not a receipt code: expected {LENGTH} characters from {ALPHABET}, in groups of {GROUP}"
-        )
+        raise ReceiptError(f"not a receipt code: expected {LENGTH} characters from {ALPHABET}, in groups of {GROUP}")
     return _group(compact)
 
 

@@ -91,8 +91,20 @@ _VERSION_FIELDS = {
 }
 # Each version's fields in the dataclass's order: the order `as_fields` gives them in.
 _VERSION_ORDER = {v: tuple(n for n in _FIELDS if n in names) for v, names in _VERSION_FIELDS.items()}
-_STRINGS = ("found_on", "access", "seen_on", "description", "contact", "language", "receipt", "received_on",
-            "purge_secret", "channel", "via", "campaign")
+_STRINGS = (
+    "found_on",
+    "access",
+    "seen_on",
+    "description",
+    "contact",
+    "language",
+    "receipt",
+    "received_on",
+    "purge_secret",
+    "channel",
+    "via",
+    "campaign",
+)
 
 
 def is_campaign(tag: str) -> bool:

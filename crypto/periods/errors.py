@@ -15,6 +15,8 @@ class RetiredKeyError(KeyringError):
     """The key of a report's period was destroyed (retired): the report can never be opened."""
 
     def __init__(self, first_day: str, retired_on: str) -> None:
-        super().__init__(f"the key for the period starting {first_day} was retired on {retired_on}: "
-                         "reports of that period can no longer be opened, by design")
+        super().__init__(
+            f"the key for the period starting {first_day} was retired on {retired_on}: "
+            "reports of that period can no longer be opened, by design"
+        )
         self.first_day, self.retired_on = first_day, retired_on

@@ -70,8 +70,10 @@ def parse_ack(data: bytes) -> list[AckEntry]:
     if len(data) > MAX_ACK_BYTES:
         raise AckError(f"not an acknowledgement: larger than the {MAX_ACK_BYTES} bytes one can be")
     if data.startswith(_OLD_HEADER):
-        raise AckError("this acknowledgement was written by an older meldpunt, without purge secrets: "
-                       "update meldpunt on the offline machine and open the bundle again")
+        raise AckError(
+            "this acknowledgement was written by an older meldpunt, without purge secrets: "
+            "update meldpunt on the offline machine and open the bundle again"
+        )
     if not data.startswith(HEADER):
         raise AckError("not a meldpunt acknowledgement (it must start with 'meldpunt-ack 2')")
     if not data.endswith(b"\n"):

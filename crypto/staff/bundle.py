@@ -211,9 +211,7 @@ def _scan(f: BinaryIO, file_size: int) -> tuple[tuple[int, int] | None, dict[str
             if manifest is not None:
                 raise BundleError("the bundle holds two manifests")
             if size > MAX_MANIFEST_BYTES:
-                raise BundleError(
-                    f"the manifest is {size} bytes, more than the {MAX_MANIFEST_BYTES} a bundle may have"
-                )
+                raise BundleError(f"the manifest is {size} bytes, more than the {MAX_MANIFEST_BYTES} a bundle may have")
             manifest = (data_at, size)
         else:
             rid = name[len("reports/") : -len(".age")]
@@ -317,4 +315,3 @@ def read_sealed(fd: int, entry: Entry) -> bytes:
     if len(data) != entry.size:
         raise BundleError(f"report {entry.id}: the bundle changed or shrank while it was read")
     return data
-

@@ -45,7 +45,6 @@ def visible(text: str, *, keep_newlines: bool = False) -> str:
     """
     if keep_newlines:
         return "\n".join(
-            "\t".join(_hidden().sub(_mark, part) for part in line.split("\t"))
-            for line in text.split("\n")
+            "\t".join(_hidden().sub(_mark, part) for part in line.split("\t")) for line in text.split("\n")
         )
     return _hidden().sub(_mark, text)

@@ -30,7 +30,8 @@ def find_by_receipt(out_dir: str, receipt: str) -> list[Record]:
         # A record's receipt is in canonical form: the schema's strict check has seen to it.
         # Files that are not records are passed over; `meldpunt open` warned about them.
         found = [
-            record for _, record in folder.iter_records(reports_dir)
+            record
+            for _, record in folder.iter_records(reports_dir)
             if record is not None and record.report.receipt == wanted
         ]
     except folder.FolderError as exc:
@@ -58,6 +59,7 @@ def format_record(record: Record, out_dir: str) -> str:
 def field_lines(record: Source, *, indent: int = _INDENT) -> list[str]:
     """A record's fields, from the one field table, as terminal lines: labels padded to `indent`,
     every value made visible and inert, the danger warning above the addresses."""
+
     def line(label: str, text: str) -> str:
         return f"{label + ':':<{indent}}{visible(text)}"
 

@@ -52,7 +52,7 @@ def _inverted(day: str) -> str:
 
 
 def _field(label: str, value: str) -> str:
-    return f"<dt>{label}</dt><dd class=\"v\">{value}</dd>"
+    return f'<dt>{label}</dt><dd class="v">{value}</dd>'
 
 
 def doubts(records: list[Record]) -> dict[str, list[str]]:
@@ -117,8 +117,12 @@ def render(records: Iterable[Record]) -> str:
         "Reported URLs are shown as text only: nothing on this page is a link or an image. "
         "Each report's anchor is <code>index.html#r-&lt;id&gt;</code>; "
         "<code>meldpunt find RECEIPT DIR</code> finds one by its receipt code.</p>",
-        (f'<p class="doubt">{len(flagged)} reports are marked "Check": a day that differs from the one '
-         "sealed inside, or a ciphertext or receipt found under two ids.</p>" if flagged else ""),
+        (
+            f'<p class="doubt">{len(flagged)} reports are marked "Check": a day that differs from the one '
+            "sealed inside, or a ciphertext or receipt found under two ids.</p>"
+            if flagged
+            else ""
+        ),
         "<table><thead><tr><th>Day</th><th>Reports</th><th>Child in danger</th></tr></thead><tbody>",
     ]
     for day in sorted(per_day, key=_inverted):

@@ -65,8 +65,13 @@ def encode(status: StatusFile, key: SigningKey) -> bytes:
         raise StatusFileError("the version is a positive number")
     if len(status.salt) != SALT_BYTES:
         raise StatusFileError(f"the salt is {SALT_BYTES} bytes")
-    lines = [MAGIC, f"key {key.public().encode()}", f"version {status.version}",
-             f"salt {status.salt.hex()}", f"count {len(entries)}"]
+    lines = [
+        MAGIC,
+        f"key {key.public().encode()}",
+        f"version {status.version}",
+        f"salt {status.salt.hex()}",
+        f"count {len(entries)}",
+    ]
     previous = b""
     for e in entries:
         if len(e.key) != KEY_BYTES or e.key <= previous:
@@ -92,11 +97,13 @@ def verify(data: bytes, key: VerifyKey) -> bytes:
         raise StatusFileError("the status file's signature line is damaged or cut off")
     signer = _signer(body)
     if signer != key.encode():
-        raise SignatureError(f"the status file is signed with another key ({signer or 'none named'}), "
-                             "not the one in [status] public_key")
+        raise SignatureError(
+            f"the status file is signed with another key ({signer or 'none named'}), not the one in [status] public_key"
+        )
     if not key.verify(bytes.fromhex(match.group(1).decode()), _CONTEXT + body):
-        raise SignatureError("the status file's signature does not match its contents: "
-                             "it was changed or damaged after it was signed")
+        raise SignatureError(
+            "the status file's signature does not match its contents: it was changed or damaged after it was signed"
+        )
     return body
 
 

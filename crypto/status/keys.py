@@ -36,8 +36,7 @@ class VerifyKey:
     def parse(cls, text: str) -> VerifyKey:
         if not isinstance(text, str):
             raise StatusKeyError("a status public key is a string")
-        data = bech32.decode_key(text.strip(), PUBLIC_HRP, secret=False, error=StatusKeyError,
-                                 what="status public key")
+        data = bech32.decode_key(text.strip(), PUBLIC_HRP, secret=False, error=StatusKeyError, what="status public key")
         if len(data) != 32:
             raise StatusKeyError("invalid status public key: not 32 bytes")
         return cls(data)
@@ -63,20 +62,21 @@ class SigningKey:
 
     @classmethod
     def parse(cls, text: str) -> SigningKey:
-        data = bech32.decode_key(text.strip(), SECRET_HRP, secret=True, error=StatusKeyError,
-                                 what="status signing key")
+        data = bech32.decode_key(text.strip(), SECRET_HRP, secret=True, error=StatusKeyError, what="status signing key")
         if len(data) != 32:
             raise StatusKeyError("invalid status signing key: not 32 bytes")
         return cls(Ed25519PrivateKey.from_private_bytes(data))
 
     def encode(self) -> str:
-        raw = self._private.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
-                                          serialization.NoEncryption())
+        raw = self._private.private_bytes(
+            serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+        )
         return bech32.encode(SECRET_HRP, raw).upper()
 
     def public(self) -> VerifyKey:
-        return VerifyKey(self._private.public_key().public_bytes(serialization.Encoding.Raw,
-                                                                 serialization.PublicFormat.Raw))
+        return VerifyKey(
+            self._private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        )
 
     def sign(self, data: bytes) -> bytes:
         return self._private.sign(data)
@@ -84,18 +84,18 @@ class SigningKey:
 
 def key_file_text(key: SigningKey) -> str:
     created = datetime.datetime.now(datetime.UTC).replace(microsecond=0).isoformat()
-    return (
-        f"# meldpunt status signing key, created: {created}\n"
-        f"# public key: {key.public().encode()}\n"
-        f"{key.encode()}\n"
-    )
+    return f"# meldpunt status signing key, created: {created}\n# public key: {key.public().encode()}\n{key.encode()}\n"
 
 
 def load_key_file(path: str | os.PathLike[str], passphrase_provider: PassphraseProvider) -> SigningKey:
     """A plain or passphrase-protected signing key file; the provider is called only if needed."""
     name = os.fspath(path)
-    data = unprotect(read_bounded(path, MAX_KEY_FILE_BYTES, StatusKeyError, "status key file"),
-                     passphrase_provider, name, error=StatusKeyError)
+    data = unprotect(
+        read_bounded(path, MAX_KEY_FILE_BYTES, StatusKeyError, "status key file"),
+        passphrase_provider,
+        name,
+        error=StatusKeyError,
+    )
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:

@@ -29,4 +29,3 @@ MESSAGES = {
 
 # What an id may look like on the wire: short, lowercase, so a changed file cannot smuggle text.
 ID = re.compile(r"[a-z][a-z-]{0,31}")
-

@@ -15,8 +15,9 @@ from meldpunt.cli import age_commands, case_commands, key_commands, server_comma
 
 # The server's third-party packages: a command that needs one of them on a machine without the
 # server extra (the air-gapped one) gets a sentence, not a traceback.
-_SERVER_PACKAGES = frozenset({"flask", "flask_babel", "werkzeug", "jinja2", "itsdangerous", "stem",
-                              "sqlalchemy", "gunicorn", "psycopg", "babel"})
+_SERVER_PACKAGES = frozenset(
+    {"flask", "flask_babel", "werkzeug", "jinja2", "itsdangerous", "stem", "sqlalchemy", "gunicorn", "psycopg", "babel"}
+)
 
 
 class _Group(click.Group):
@@ -30,8 +31,11 @@ class _Group(click.Group):
             if not exc.name or exc.name.split(".")[0] not in _SERVER_PACKAGES:
                 raise
             name = ctx.invoked_subcommand or "this command"
-            click.echo(f"meldpunt: '{name}' runs on the server and needs the server extra "
-                       f"(pip install '.[server]'); {exc.name} is not installed here", err=True)
+            click.echo(
+                f"meldpunt: '{name}' runs on the server and needs the server extra "
+                f"(pip install '.[server]'); {exc.name} is not installed here",
+                err=True,
+            )
             ctx.exit(2)
 
 

@@ -31,24 +31,50 @@ _input_argument = click.argument("input", required=False, type=click.Path(dir_ok
 
 
 @click.command()
-@click.option("--pq", "kind", flag_value="pq", default=True,
-              help="Post-quantum mlkem768x25519 key (age1pq1…), the default.")
+@click.option(
+    "--pq", "kind", flag_value="pq", default=True, help="Post-quantum mlkem768x25519 key (age1pq1…), the default."
+)
 @click.option("--x25519", "kind", flag_value="x25519", help="Classic X25519 key (age1…).")
-@file_option("-o", "--output",
-             help=f"Identity file to create (default: {DEFAULT_IDENTITY_FILE}); never overwritten.")
+@file_option("-o", "--output", help=f"Identity file to create (default: {DEFAULT_IDENTITY_FILE}); never overwritten.")
 @click.option("--no-passphrase", is_flag=True, help="Write the identity unprotected.")
 @passphrase_file_option("Protect the identity with the first line of this file instead of asking.")
-@click.option("--periods", type=click.IntRange(1, 1200), default=None,
-              help="Make one key per period, this many periods ahead (forward secrecy at rest).")
-@click.option("--period", "length", type=click.Choice(["week", "month", "quarter"]), default="month",
-              show_default=True, help="With --periods: how long each period lasts.")
-@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), default=None,
-              help="With --periods: the first period's first day (default: today, UTC).")
-@file_option("--schedule", "schedule_out", default=None,
-             help="With --periods: where to write the public schedule for the server "
-                  "(default: meldpunt-schedule.txt); never overwritten.")
-def keygen(kind: str, output: str | None, no_passphrase: bool, passphrase_file: str | None,
-           periods: int | None, length: str, start, schedule_out: str | None) -> None:
+@click.option(
+    "--periods",
+    type=click.IntRange(1, 1200),
+    default=None,
+    help="Make one key per period, this many periods ahead (forward secrecy at rest).",
+)
+@click.option(
+    "--period",
+    "length",
+    type=click.Choice(["week", "month", "quarter"]),
+    default="month",
+    show_default=True,
+    help="With --periods: how long each period lasts.",
+)
+@click.option(
+    "--start",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="With --periods: the first period's first day (default: today, UTC).",
+)
+@file_option(
+    "--schedule",
+    "schedule_out",
+    default=None,
+    help="With --periods: where to write the public schedule for the server "
+    "(default: meldpunt-schedule.txt); never overwritten.",
+)
+def keygen(
+    kind: str,
+    output: str | None,
+    no_passphrase: bool,
+    passphrase_file: str | None,
+    periods: int | None,
+    length: str,
+    start,
+    schedule_out: str | None,
+) -> None:
     """Make a staff key (or, with --periods, one key per period and the server's schedule); print
     its recipient (the public key) on stdout."""
     if no_passphrase and passphrase_file:
@@ -77,20 +103,36 @@ def keygen(kind: str, output: str | None, no_passphrase: bool, passphrase_file: 
     if periods:
         files.create_new(schedule_path, shown.encode("ascii"), mode=0o644)
         click.echo(shown, nl=False)
-        click.echo(f"meldpunt: {periods} period keys written to {path} (mode 0600), up to {end.isoformat()}; "
-                   f"the schedule to {schedule_path}: give it to the server", err=True)
+        click.echo(
+            f"meldpunt: {periods} period keys written to {path} (mode 0600), up to {end.isoformat()}; "
+            f"the schedule to {schedule_path}: give it to the server",
+            err=True,
+        )
         return
     click.echo(identity.recipient().encode())
     click.echo(f"meldpunt: identity written to {path} (mode 0600); keep a backup", err=True)
 
 
 @click.command()
-@click.option("-r", "--recipient", "recipients", multiple=True, metavar="RECIPIENT",
-              help="age1pq1… or age1… recipient; repeatable.")
-@file_option("-R", "--recipients-file", "recipient_files", multiple=True, metavar="FILE",
-             help="File of recipients, one a line; repeatable.")
-@click.option("-p", "--passphrase", "use_passphrase", is_flag=True,
-              help="Encrypt to a passphrase instead of recipients.")
+@click.option(
+    "-r",
+    "--recipient",
+    "recipients",
+    multiple=True,
+    metavar="RECIPIENT",
+    help="age1pq1… or age1… recipient; repeatable.",
+)
+@file_option(
+    "-R",
+    "--recipients-file",
+    "recipient_files",
+    multiple=True,
+    metavar="FILE",
+    help="File of recipients, one a line; repeatable.",
+)
+@click.option(
+    "-p", "--passphrase", "use_passphrase", is_flag=True, help="Encrypt to a passphrase instead of recipients."
+)
 @passphrase_file_option("With -p: take the passphrase from the first line of this file.")
 @click.option("-a", "--armor", is_flag=True, help="Write ASCII armor (PEM) instead of binary.")
 @_output_option

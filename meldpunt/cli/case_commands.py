@@ -44,8 +44,9 @@ def case() -> None:
 @staff_passphrase_option
 @analyst_option
 @click.argument("bundles", metavar="BUNDLE...", nargs=-1, required=True, type=click.Path(dir_okay=False))
-def import_command(case_dir: str, identity_files: tuple[str, ...], passphrase_file: str | None, analyst: str,
-                   bundles: tuple[str, ...]) -> None:
+def import_command(
+    case_dir: str, identity_files: tuple[str, ...], passphrase_file: str | None, analyst: str, bundles: tuple[str, ...]
+) -> None:
     """Import bundles (read as hostile) into the case file; write each one's acknowledgement."""
     identities = []
     for path in identity_files:
@@ -56,28 +57,47 @@ def import_command(case_dir: str, identity_files: tuple[str, ...], passphrase_fi
         def on_start(name: str, total: int) -> None:
             bar.clear()
             if sys.stderr.isatty() and total:
-                bar.append(stack.enter_context(click.progressbar(
-                    length=total, label=f"Opening {visible(name)}", file=sys.stderr, show_pos=True)))
+                bar.append(
+                    stack.enter_context(
+                        click.progressbar(
+                            length=total, label=f"Opening {visible(name)}", file=sys.stderr, show_pos=True
+                        )
+                    )
+                )
 
-        results = import_bundles(case_dir, bundles, identities, analyst=analyst, on_start=on_start,
-                                 on_progress=lambda n: bar[0].update(n) if bar else None)
+        results = import_bundles(
+            case_dir,
+            bundles,
+            identities,
+            analyst=analyst,
+            on_start=on_start,
+            on_progress=lambda n: bar[0].update(n) if bar else None,
+        )
     with opened(case_dir) as conn:  # a flood is one item from the start (crypto/case/floods.py)
         pending = floods.pending(conn)
     failed = 0
     for r in results:
-        click.echo(f"{visible(r.bundle)}: {r.reports} reports, {r.added} new to the case file, "
-                   f"{r.already} already in it, {len(r.failures)} could not be opened.")
+        click.echo(
+            f"{visible(r.bundle)}: {r.reports} reports, {r.added} new to the case file, "
+            f"{r.already} already in it, {len(r.failures)} could not be opened."
+        )
         again = r.arrivals
         if again.danger_total:
-            click.echo(f"  {again.danger_total} new report(s) say a child is in immediate danger: at the top of "
-                       "`case queue` until an analyst has looked at them.")
+            click.echo(
+                f"  {again.danger_total} new report(s) say a child is in immediate danger: at the top of "
+                "`case queue` until an analyst has looked at them."
+            )
         if again.addresses:
-            click.echo(f"  Re-reported: {again.addresses} address(es) already decided on are named by {again.reports} "
-                       f"new report(s), {again.danger} of them saying a child is in immediate danger; "
-                       "`case queue` shows them.")
+            click.echo(
+                f"  Re-reported: {again.addresses} address(es) already decided on are named by {again.reports} "
+                f"new report(s), {again.danger} of them saying a child is in immediate danger; "
+                "`case queue` shows them."
+            )
         if r.ack_path:
-            click.echo(f"  Acknowledgement: {r.ack_path}: carry it to the server and run "
-                       "`meldpunt purge --config FILE --ack ACK`.")
+            click.echo(
+                f"  Acknowledgement: {r.ack_path}: carry it to the server and run "
+                "`meldpunt purge --config FILE --ack ACK`."
+            )
         for line in bundle_failures(r.bundle, r.failures):
             click.echo(line, err=True)
         failed += len(r.failures)
@@ -85,8 +105,10 @@ def import_command(case_dir: str, identity_files: tuple[str, ...], passphrase_fi
         click.echo(line)
     if failed:
         where = ", ".join(f"{visible(r.bundle)}: {len(r.failures)}" for r in results if r.failures)
-        raise CaseCheckFailed(f"{failed} report(s) could not be opened ({where}); they are not acknowledged and "
-                              "stay on the server for the next export")
+        raise CaseCheckFailed(
+            f"{failed} report(s) could not be opened ({where}); they are not acknowledged and "
+            "stay on the server for the next export"
+        )
 
 
 @case.command("urls", short_help="Every address once, as CSV.")
@@ -99,20 +121,36 @@ def urls_command(case_dir: str) -> None:
 
 @case.command("queue", short_help="The triage queue.")
 @case_option
-@click.option("--status", type=click.Choice((*queue.STATES, *STATUSES, "all")), default="triage", show_default=True,
-              help="triage: new, re-reported, or with a danger report not looked at; re-reported: new reports "
-                   "since the last decision; or one status.")
+@click.option(
+    "--status",
+    type=click.Choice((*queue.STATES, *STATUSES, "all")),
+    default="triage",
+    show_default=True,
+    help="triage: new, re-reported, or with a danger report not looked at; re-reported: new reports "
+    "since the last decision; or one status.",
+)
 @click.option("--day", help="Only addresses a report received that day names (YYYY-MM-DD).")
 @click.option("--since", help="Only addresses a report received on that day or later names (YYYY-MM-DD).")
 @click.option("--kind", type=click.Choice(KINDS), help="Only addresses reported with this kind of content.")
 @click.option("--found-on", type=click.Choice(FOUND_ON), help="Only addresses reported as found there.")
-@click.option("--track", type=click.Choice(tuple(TRACKS)), help="Only addresses on this track (with --status all: "
-              "in any status).")
+@click.option(
+    "--track", type=click.Choice(tuple(TRACKS)), help="Only addresses on this track (with --status all: in any status)."
+)
 @click.option("--page-from", "offset", type=click.IntRange(0), default=0, help="Skip this many addresses.")
 @click.option("--limit", type=click.IntRange(1, queue.MAX_PAGE), default=queue.PAGE, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(("text", "csv", "json")), default="text", show_default=True)
-def queue_command(case_dir: str, status: str, day: str | None, since: str | None, kind: str | None,
-                  found_on: str | None, track: str | None, offset: int, limit: int, fmt: str) -> None:
+def queue_command(
+    case_dir: str,
+    status: str,
+    day: str | None,
+    since: str | None,
+    kind: str | None,
+    found_on: str | None,
+    track: str | None,
+    offset: int,
+    limit: int,
+    fmt: str,
+) -> None:
     """Addresses to triage: danger reports no analyst has looked at first, then re-reported
     addresses, then the rest; within each, a child in immediate danger, most reports, oldest."""
     filters = queue.Filters(None if status == "all" else status, day, since, kind, found_on, track)
@@ -127,11 +165,17 @@ def queue_command(case_dir: str, status: str, day: str | None, since: str | None
         click.echo(handoff.queue_json(rows, total, offset, pending), nl=False)
     else:
         shown = {a.id for a in rows} if offset == 0 else set()
-        click.echo("\n".join(terminal.flood_lines(pending) + terminal.unseen_warning(unseen, unseen_ids, shown)
-                             + terminal.queue_lines(rows, total, offset)))
+        click.echo(
+            "\n".join(
+                terminal.flood_lines(pending)
+                + terminal.unseen_warning(unseen, unseen_ids, shown)
+                + terminal.queue_lines(rows, total, offset)
+            )
+        )
     if fmt != "text":
         for line in (terminal.flood_lines(pending) if fmt == "csv" else []) + terminal.unseen_warning(
-                unseen, unseen_ids, {a.id for a in rows}):
+            unseen, unseen_ids, {a.id for a in rows}
+        ):
             click.echo(line, err=True)
 
 
@@ -175,8 +219,10 @@ def dismiss_flood_command(case_dir: str, analyst: str, flood_ids: tuple[int, ...
     with opened(case_dir) as conn:
         done = floods.dismiss(conn, list(flood_ids), analyst=analyst)
     for flood, looked in done:
-        click.echo(f"Flood {flood.id}: {flood.reports} reports dismissed, {flood.addresses} address(es) out of "
-                   f"triage, {len(looked)} danger report(s) looked at.")
+        click.echo(
+            f"Flood {flood.id}: {flood.reports} reports dismissed, {flood.addresses} address(es) out of "
+            f"triage, {len(looked)} danger report(s) looked at."
+        )
 
 
 @case.command("report", short_help="One report by its receipt code.")
@@ -189,8 +235,15 @@ def report_command(case_dir: str, receipt: str) -> None:
             lines = terminal.report_lines(report)
             state, message, since = statuses.current(conn, report.id)
             told = f"{state}" + (f" ({message})" if message else "") + f" since {since}"
-            click.echo("\n".join(lines + [f"Address ids:    {' '.join(map(str, ids))}",
-                                          f"Reporter sees:  {told} (once the next status file is on the server)"]))
+            click.echo(
+                "\n".join(
+                    lines
+                    + [
+                        f"Address ids:    {' '.join(map(str, ids))}",
+                        f"Reporter sees:  {told} (once the next status file is on the server)",
+                    ]
+                )
+            )
 
 
 @case.command("page", short_help="Write the queue as a read-only page.")
@@ -215,13 +268,11 @@ def verify_command(case_dir: str) -> None:
         removed = removed_lines(conn)
     if result.problem:
         raise CaseCheckFailed(f"the case file does not verify: {result.problem}")
-    click.echo(f"The audit log's {result.entries} entries verify, and the case file matches them. "
-               f"Head: {result.head}")
+    click.echo(f"The audit log's {result.entries} entries verify, and the case file matches them. Head: {result.head}")
     if removed:
         click.echo("\n".join(removed))
 
 
-for _command in (*case_decision_commands.COMMANDS, *case_handoff_commands.COMMANDS,
-                 stats_command, retention_command):
+for _command in (*case_decision_commands.COMMANDS, *case_handoff_commands.COMMANDS, stats_command, retention_command):
     case.add_command(_command)
 COMMANDS = (case,)

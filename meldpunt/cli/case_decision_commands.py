@@ -18,8 +18,10 @@ from meldpunt.cli.case_options import (
 )
 from meldpunt.cli.options import analyst_option, case_option
 
-_VERDICT_HELP = ("baseline: illegal under the international baseline; national: illegal nationally; "
-                 "not-illegal; gone: not found or already gone. Required for a first assessment.")
+_VERDICT_HELP = (
+    "baseline: illegal under the international baseline; national: illegal nationally; "
+    "not-illegal; gone: not found or already gone. Required for a first assessment."
+)
 
 
 @click.command("assess", short_help="Record an assessment of addresses.")
@@ -27,12 +29,16 @@ _VERDICT_HELP = ("baseline: illegal under the international baseline; national: 
 @analyst_option
 @click.option("--verdict", type=click.Choice(tuple(VERDICTS)), help=_VERDICT_HELP)
 @click.option("--age-group", type=click.Choice(AGE_GROUPS), help="Apparent age group (unknown at first).")
-@click.option("--country", help="Hosting country, ISO 3166 code (NL, BE, …); \"\" empties it.")
-@click.option("--provider", help="Hosting provider, as you found it; \"\" empties it.")
-@click.option("--note", help="A note for the case file; \"\" empties it.")
-@click.option("--activity", type=click.Choice(tuple(ACTIVITIES)),
-              help="What it shows (gives the IWF category and NCMEC's 1/2): " + "; ".join(
-                  f"{k}: {v}" for k, v in ACTIVITIES.items()) + ".")
+@click.option("--country", help='Hosting country, ISO 3166 code (NL, BE, …); "" empties it.')
+@click.option("--provider", help='Hosting provider, as you found it; "" empties it.')
+@click.option("--note", help='A note for the case file; "" empties it.')
+@click.option(
+    "--activity",
+    type=click.Choice(tuple(ACTIVITIES)),
+    help="What it shows (gives the IWF category and NCMEC's 1/2): "
+    + "; ".join(f"{k}: {v}" for k, v in ACTIVITIES.items())
+    + ".",
+)
 @click.option("--gender", type=click.Choice(GENDERS), help="The children's gender, where assessed.")
 @click.option("--content-type", type=click.Choice(CONTENT_TYPES))
 @click.option("--virtual", type=click.Choice(VIRTUAL), help="Real, virtual (drawn, rendered) or AI-generated.")
@@ -40,17 +46,41 @@ _VERDICT_HELP = ("baseline: illegal under the international baseline; national: 
 @click.option("--commercial", type=click.Choice(COMMERCIAL), help="Sold or behind payment.")
 @ids_from_option
 @ids_argument
-def assess_command(case_dir: str, analyst: str, verdict: str | None, age_group: str | None, country: str | None,
-                   provider: str | None, note: str | None, activity: str | None, gender: str | None,
-                   content_type: str | None, virtual: str | None, site_type: str | None, commercial: str | None,
-                   ids_from, address_ids: tuple[str, ...]) -> None:
+def assess_command(
+    case_dir: str,
+    analyst: str,
+    verdict: str | None,
+    age_group: str | None,
+    country: str | None,
+    provider: str | None,
+    note: str | None,
+    activity: str | None,
+    gender: str | None,
+    content_type: str | None,
+    virtual: str | None,
+    site_type: str | None,
+    commercial: str | None,
+    ids_from,
+    address_ids: tuple[str, ...],
+) -> None:
     """Assess addresses: only the fields given change, the others stay (a new address becomes
     "assessed"). Every change, old and new value, goes to the audit log, and so does every danger
     report of these addresses, now looked at."""
     ids = parse_address_ids(address_ids, ids_from)
     with opened(case_dir) as conn:
-        given = Assessment(verdict, age_group, country, provider, note, gender=gender, content_type=content_type,
-                           virtual=virtual, site_type=site_type, commercial=commercial, activity=activity)
+        given = Assessment(
+            verdict,
+            age_group,
+            country,
+            provider,
+            note,
+            gender=gender,
+            content_type=content_type,
+            virtual=virtual,
+            site_type=site_type,
+            commercial=commercial,
+            activity=activity,
+        )
         changed = assess(conn, ids, given, analyst=analyst)
     for aid, changes in changed:
         click.echo(f"Address {aid}: {terminal.change_text(changes)}.")
@@ -59,18 +89,33 @@ def assess_command(case_dir: str, analyst: str, verdict: str | None, age_group: 
 @click.command("status", short_help="Set the status of addresses.")
 @case_option
 @analyst_option
-@click.option("--set", "status", type=click.Choice(STATUSES[1:]),
-              help="The new status; takedown (notice-sent, removed, still-online), police (forwarded-police) and "
-                   "hotline (forwarded-hotline) statuses go on their own track, side by side.")
-@click.option("--track", type=click.Choice(tuple(TRACKS)),
-              help="The track (default: the status's own); hotline with removed or still-online records the "
-                   "partner hotline's answer. Without --set, changes only the track's --reference or --note.")
-@click.option("--reference", help="The police case number, provider ticket or letter reference; \"\" empties it.")
-@click.option("--note", help="A note on this track; \"\" empties it.")
+@click.option(
+    "--set",
+    "status",
+    type=click.Choice(STATUSES[1:]),
+    help="The new status; takedown (notice-sent, removed, still-online), police (forwarded-police) and "
+    "hotline (forwarded-hotline) statuses go on their own track, side by side.",
+)
+@click.option(
+    "--track",
+    type=click.Choice(tuple(TRACKS)),
+    help="The track (default: the status's own); hotline with removed or still-online records the "
+    "partner hotline's answer. Without --set, changes only the track's --reference or --note.",
+)
+@click.option("--reference", help='The police case number, provider ticket or letter reference; "" empties it.')
+@click.option("--note", help='A note on this track; "" empties it.')
 @ids_from_option
 @ids_argument
-def status_command(case_dir: str, analyst: str, status: str | None, track: str | None, reference: str | None,
-                   note: str | None, ids_from, address_ids: tuple[str, ...]) -> None:
+def status_command(
+    case_dir: str,
+    analyst: str,
+    status: str | None,
+    track: str | None,
+    reference: str | None,
+    note: str | None,
+    ids_from,
+    address_ids: tuple[str, ...],
+) -> None:
     """Move addresses to a status on its track, with a reference and a note; the other tracks stay.
     Written to the audit log."""
     ids = parse_address_ids(address_ids, ids_from)
@@ -109,4 +154,9 @@ def undo_command(case_dir: str, analyst: str, seq: int) -> None:
     click.echo(f"Address {aid}: undid entry {seq}: {terminal.change_text(changes)}.")
 
 
-COMMANDS = (assess_command, status_command, seen_command, undo_command,)
+COMMANDS = (
+    assess_command,
+    status_command,
+    seen_command,
+    undo_command,
+)

@@ -31,16 +31,26 @@ from meldpunt.cli.options import analyst_option, case_option, file_option, folde
 @click.command("export", short_help="Hand-off for the police or a partner hotline.")
 @case_option
 @analyst_option
-@click.option("--status", type=click.Choice(STATUSES),
-              help="The addresses with this status (default: every address assessed).")
+@click.option(
+    "--status", type=click.Choice(STATUSES), help="The addresses with this status (default: every address assessed)."
+)
 @click.option("--track", type=click.Choice(tuple(TRACKS)), help="Only addresses on this track.")
 @click.option("--country", help="Only addresses hosted in this country (ISO 3166-1 alpha-2: NL, GB, …).")
 @click.option("--since", help="Only addresses reported or decided on from this day (YYYY-MM-DD).")
 @click.option("--format", "fmt", type=click.Choice(("csv", "json")), default="csv", show_default=True)
 @file_option("--out", "out_path", required=True, help="File to write (mode 0600), or - for standard output.")
 @force_option
-def export_command(case_dir: str, analyst: str, status: str | None, track: str | None, country: str | None,
-                   since: str | None, fmt: str, out_path: str, force: bool) -> None:
+def export_command(
+    case_dir: str,
+    analyst: str,
+    status: str | None,
+    track: str | None,
+    country: str | None,
+    since: str | None,
+    fmt: str,
+    out_path: str,
+    force: bool,
+) -> None:
     """Write everything known about the chosen addresses (assessment with its INHOPE, IWF and NCMEC
     categories, note, spellings, each report with what its reporter typed, marked so) as CSV or
     JSON (docs/handoff.schema.json); the export is recorded in the audit log."""
@@ -52,6 +62,7 @@ def export_command(case_dir: str, analyst: str, status: str | None, track: str |
         seq = handoff.record_export(conn, written, filters, fmt, analyst=analyst)
     if out_path != "-":
         click.echo(f"{out_path}: {len(written.address_ids)} address(es); audit entry {seq}.")
+
 
 LETTERS_STATUS_HELP = "Addresses with this status, on any track (and an illegal verdict)."
 LETTERS_CONFIG_HELP = "TOML file with a [letters] table: sender, reply_to, reference_prefix (or MELDPUNT_LETTERS)."
@@ -66,11 +77,24 @@ LETTERS_CONFIG_HELP = "TOML file with a [letters] table: sender, reply_to, refer
 @click.option("--reply-to", help="The address providers answer to (instead of the configuration's).")
 @folder_option("--out", "out_dir", required=True, help="Folder for the letters (created, mode 0700).")
 @click.option("--force", is_flag=True, help="Remove letters of another run from --out first.")
-@click.option("--mark-sent", is_flag=True,
-              help="Once written, set exactly these letters' addresses notice-sent, each with its letter's reference.")
+@click.option(
+    "--mark-sent",
+    is_flag=True,
+    help="Once written, set exactly these letters' addresses notice-sent, each with its letter's reference.",
+)
 @click.option("--analyst", envvar="MELDPUNT_ANALYST", help="Your name, for --mark-sent (or MELDPUNT_ANALYST).")
-def letters_command(case_dir: str, status: str, language: str, config_path: str | None, sender: str | None,
-                    reply_to: str | None, out_dir: str, force: bool, mark_sent: bool, analyst: str | None) -> None:
+def letters_command(
+    case_dir: str,
+    status: str,
+    language: str,
+    config_path: str | None,
+    sender: str | None,
+    reply_to: str | None,
+    out_dir: str,
+    force: bool,
+    mark_sent: bool,
+    analyst: str | None,
+) -> None:
     """Write one plain-text letter per hosting provider, each with a reference, the reply address
     and a stable file name, and DIR/index.txt; list the addresses no letter can carry, with why."""
     if mark_sent and analyst is None:
@@ -87,24 +111,36 @@ def letters_command(case_dir: str, status: str, language: str, config_path: str 
     names = {letter.file_name for letter in batch.letters}
     stale = sorted(n for n in os.listdir(out_dir) if n not in names and n != letters.INDEX)
     if stale and not force:
-        raise FileError(f"{out_dir} holds other files ({', '.join(stale[:5])}{' …' if len(stale) > 5 else ''}): "
-                        "an older run's letters? --force removes those letters, or choose an empty folder")
+        raise FileError(
+            f"{out_dir} holds other files ({', '.join(stale[:5])}{' …' if len(stale) > 5 else ''}): "
+            "an older run's letters? --force removes those letters, or choose an empty folder"
+        )
     for name in stale:
         if not letters.FILE_NAME.fullmatch(name):
             raise FileError(f"{out_dir} holds {name}, which is not a letter; not removing it")
         os.remove(os.path.join(out_dir, name))
     for letter in batch.letters:
         folder.write_file(out_dir, letter.file_name, letter.text.encode("utf-8"))
-        click.echo(f"{os.path.join(out_dir, letter.file_name)}: {letter.reference}, {visible(letter.provider)}, "
-                   f"addresses {' '.join(map(str, letter.address_ids))}")
+        click.echo(
+            f"{os.path.join(out_dir, letter.file_name)}: {letter.reference}, {visible(letter.provider)}, "
+            f"addresses {' '.join(map(str, letter.address_ids))}"
+        )
     folder.write_file(out_dir, letters.INDEX, batch.index().encode("utf-8"))
     if mark_sent:
         with opened(case_dir) as conn:
             for letter in batch.letters:
-                set_status(conn, letter.address_ids, "notice-sent", analyst=str(analyst), track="takedown",
-                           reference=letter.reference)
-        click.echo(f"{sum(len(x.address_ids) for x in batch.letters)} address(es) now notice-sent, each with its "
-                   "letter's reference.")
+                set_status(
+                    conn,
+                    letter.address_ids,
+                    "notice-sent",
+                    analyst=str(analyst),
+                    track="takedown",
+                    reference=letter.reference,
+                )
+        click.echo(
+            f"{sum(len(x.address_ids) for x in batch.letters)} address(es) now notice-sent, each with its "
+            "letter's reference."
+        )
     else:
         click.echo("Once sent: run again with --mark-sent, or `case status --set notice-sent --reference REF ID...`.")
 
@@ -136,16 +172,31 @@ def signing_key_command(output: str, no_passphrase: bool, passphrase_file: str |
 @click.command("report-status", short_help="Set what a reporter is told about a report.")
 @case_option
 @analyst_option
-@click.option("--message", type=click.Choice(tuple(MESSAGES)), default=None,
-              help="One message from the fixed list: " + "; ".join(f"{k}: {v}" for k, v in MESSAGES.items()) + ".")
-@click.option("--address", "addresses", multiple=True,
-              help="Every report naming these addresses (14, 14-20, 14,15); repeatable.")
-@click.option("--receipts-from", type=click.File("r", encoding="utf-8"),
-              help="Receipt codes from this file (- for standard input), one a line.")
+@click.option(
+    "--message",
+    type=click.Choice(tuple(MESSAGES)),
+    default=None,
+    help="One message from the fixed list: " + "; ".join(f"{k}: {v}" for k, v in MESSAGES.items()) + ".",
+)
+@click.option(
+    "--address", "addresses", multiple=True, help="Every report naming these addresses (14, 14-20, 14,15); repeatable."
+)
+@click.option(
+    "--receipts-from",
+    type=click.File("r", encoding="utf-8"),
+    help="Receipt codes from this file (- for standard input), one a line.",
+)
 @click.argument("receipts", metavar="[RECEIPT...]", nargs=-1)
 @click.argument("state", metavar="STATE", type=click.Choice(tuple(STATES)))
-def report_status_command(case_dir: str, analyst: str, message: str | None, addresses: tuple[str, ...],
-                          receipts_from, receipts: tuple[str, ...], state: str) -> None:
+def report_status_command(
+    case_dir: str,
+    analyst: str,
+    message: str | None,
+    addresses: tuple[str, ...],
+    receipts_from,
+    receipts: tuple[str, ...],
+    state: str,
+) -> None:
     """Set the status reporters see: received, in-review, forwarded, removed or closed, for the
     reports with these RECEIPT codes and/or every report on --address; it reaches the server with
     the next `case statuses`."""
@@ -164,8 +215,9 @@ def report_status_command(case_dir: str, analyst: str, message: str | None, addr
         for code in codes:
             ids += [report.id for report, _ in queue.report_by_receipt(conn, code)]
         changed, already = statuses.set_statuses(conn, ids, state, message, analyst=analyst)
-    click.echo(f"{changed} report(s) now show {state}" + (f" ({message})" if message else "")
-               + f"; {already} already did.")
+    click.echo(
+        f"{changed} report(s) now show {state}" + (f" ({message})" if message else "") + f"; {already} already did."
+    )
 
 
 @click.command("statuses", short_help="Write the signed status file for the server.")
@@ -175,8 +227,9 @@ def report_status_command(case_dir: str, analyst: str, message: str | None, addr
 @passphrase_file_option("Read the key's passphrase from this file instead of asking.")
 @file_option("--out", "out_path", required=True, help="Status file to write (mode 0600), e.g. on the removable medium.")
 @force_option
-def statuses_command(case_dir: str, analyst: str, key_path: str, passphrase_file: str | None, out_path: str,
-                     force: bool) -> None:
+def statuses_command(
+    case_dir: str, analyst: str, key_path: str, passphrase_file: str | None, out_path: str, force: bool
+) -> None:
     """Sign every report's status, keyed by its receipt code's hash, with a new version; carry the
     file to the server and run `meldpunt statuses import`."""
     refuse_existing(out_path, force)
@@ -188,4 +241,10 @@ def statuses_command(case_dir: str, analyst: str, key_path: str, passphrase_file
     click.echo("Carry it to the server and run `meldpunt statuses import --config FILE STATUSFILE`.")
 
 
-COMMANDS = (export_command, letters_command, signing_key_command, report_status_command, statuses_command,)
+COMMANDS = (
+    export_command,
+    letters_command,
+    signing_key_command,
+    report_status_command,
+    statuses_command,
+)

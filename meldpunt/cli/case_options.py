@@ -21,9 +21,11 @@ class CaseCheckFailed(Error):
 
 
 ids_argument = click.argument("address_ids", metavar="ID...", nargs=-1)
-ids_from_option = click.option("--ids-from", type=click.File("r", encoding="utf-8"),
-                         help="Read address ids from this file (- for standard input): ids, ranges, or a "
-                              "`case queue --format csv` file.")
+ids_from_option = click.option(
+    "--ids-from",
+    type=click.File("r", encoding="utf-8"),
+    help="Read address ids from this file (- for standard input): ids, ranges, or a `case queue --format csv` file.",
+)
 force_option = click.option("--force", is_flag=True, help="Replace --out if it exists.")
 
 
@@ -72,5 +74,3 @@ def opened(case_dir: str):
             yield conn
     finally:
         conn.close()
-
-

@@ -46,8 +46,13 @@ def show(identity: str, passphrase_file: str | None) -> None:
 @keys_group.command("retire", short_help="Destroy the keys of periods that ended before a day.")
 @_identity_option
 @_passphrase_option
-@click.option("--before", "before", required=True, type=click.DateTime(["%Y-%m-%d"]),
-              help="Retire every period that ended on or before this day.")
+@click.option(
+    "--before",
+    "before",
+    required=True,
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="Retire every period that ended on or before this day.",
+)
 @click.option("--apply", "apply", is_flag=True, help="Rewrite the identity file (without it: only say what is due).")
 def retire(identity: str, passphrase_file: str | None, before: datetime.datetime, apply: bool) -> None:
     """Destroy the keys of every period that ended on or before --before: every sealed copy of

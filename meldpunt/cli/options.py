@@ -34,12 +34,14 @@ def config_option(help: str = "The server's configuration file."):
     return file_option("--config", "config_path", required=True, help=help)
 
 
-case_option = folder_option("--case", "case_dir", required=True, envvar="MELDPUNT_CASE",
-                            help="The case file's folder (or MELDPUNT_CASE).")
+case_option = folder_option(
+    "--case", "case_dir", required=True, envvar="MELDPUNT_CASE", help="The case file's folder (or MELDPUNT_CASE)."
+)
 ANALYST_HELP = "Your name, as it goes into the audit log (or MELDPUNT_ANALYST)"
 analyst_option = click.option("--analyst", required=True, envvar="MELDPUNT_ANALYST", help=ANALYST_HELP + ".")
 
 # `meldpunt open` and `meldpunt case import`: the staff identities a bundle is opened with.
 staff_identities_option = identities_option("Identity file (plain or passphrase-protected); repeatable.", required=True)
 staff_passphrase_option = passphrase_file_option(
-    "Read the identity files' passphrase from this file instead of asking.")
+    "Read the identity files' passphrase from this file instead of asking."
+)

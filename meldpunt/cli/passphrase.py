@@ -66,8 +66,7 @@ def provider(passphrase_file: str | None, prompt: str, *, confirm: bool = False)
 def check_new(passphrase: str) -> str:
     if len(passphrase) < MIN_NEW_PASSPHRASE_CHARS:
         raise PassphraseError(
-            f"choose a passphrase of at least {MIN_NEW_PASSPHRASE_CHARS} characters "
-            "(several random words are best)"
+            f"choose a passphrase of at least {MIN_NEW_PASSPHRASE_CHARS} characters (several random words are best)"
         )
     return passphrase
 

@@ -19,8 +19,9 @@ _config_option = config_option()
 
 @click.command("export", short_help="Export sealed reports to a bundle (server).")
 @_config_option
-@file_option("--out", "out_path", required=True,
-             help="Bundle file to write (a new name, e.g. on the removable medium).")
+@file_option(
+    "--out", "out_path", required=True, help="Bundle file to write (a new name, e.g. on the removable medium)."
+)
 def export(config_path: str, out_path: str) -> None:
     """Export every report not yet purged into one bundle (server)."""
     from onion_service.config import load_config
@@ -29,15 +30,18 @@ def export(config_path: str, out_path: str) -> None:
 
     with open_store(load_config(config_path).database_url) as store:
         result = export_bundle(store, out_path)
-    click.echo(f"Exported {result.reports} sealed reports to {out_path} "
-               f"({result.previously_exported} of them were in an earlier export and are not yet acknowledged).")
+    click.echo(
+        f"Exported {result.reports} sealed reports to {out_path} "
+        f"({result.previously_exported} of them were in an earlier export and are not yet acknowledged)."
+    )
     click.echo("Nothing was deleted. Open the bundle offline with `meldpunt open`, then purge with its ack.")
 
 
 @click.command("purge", short_help="Delete acknowledged reports (server).")
 @_config_option
-@file_option("--ack", "ack_path", required=True,
-             help="The acknowledgement `meldpunt open` wrote on the offline machine.")
+@file_option(
+    "--ack", "ack_path", required=True, help="The acknowledgement `meldpunt open` wrote on the offline machine."
+)
 def purge(config_path: str, ack_path: str) -> None:
     """Delete the reports an acknowledgement lists, matched by id and hash (server)."""
     from onion_service.config import load_config
@@ -48,8 +52,10 @@ def purge(config_path: str, ack_path: str) -> None:
         result = purge_acknowledged(store, ack_path)
     click.echo(f"Deleted {result.deleted} of the {result.acknowledged} acknowledged reports.")
     if result.deleted < result.acknowledged:
-        click.echo(f"{result.acknowledged - result.deleted} were not on the server: purged before, "
-                   "or not the report that was exported.")
+        click.echo(
+            f"{result.acknowledged - result.deleted} were not on the server: purged before, "
+            "or not the report that was exported."
+        )
     click.echo(f"{result.remaining} reports remain on the server.")
 
 
@@ -83,10 +89,13 @@ def import_statuses(config_path: str, status_file: str) -> None:
 
 @click.command("serve", short_help="Serve the reporting form (server).")
 @_config_option
-@click.option("--local-only", is_flag=True,
-              help="Serve on loopback without Tor (previews).")
-@click.option("--port", type=click.IntRange(1, 65535), default=None,
-              help="With --local-only: listen on 127.0.0.1:PORT instead of web.bind.")
+@click.option("--local-only", is_flag=True, help="Serve on loopback without Tor (previews).")
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="With --local-only: listen on 127.0.0.1:PORT instead of web.bind.",
+)
 def serve(config_path: str, local_only: bool, port: int | None) -> None:
     """Serve the reporting form: the web server and its onion service, or with --local-only the
     web server alone on loopback. (The web server alone as a child process, behind a tor or in
@@ -114,8 +123,9 @@ def serve(config_path: str, local_only: bool, port: int | None) -> None:
 @click.command("extension", short_help="Build the hotline's browser extension (server).")
 @config_option("The server's configuration file: the hotline's name, web.public_hosts.")
 @folder_option("--out", "out_dir", required=True, help="Directory for the unpacked extension and its zip.")
-@click.option("--onion-address", default=None,
-              help="The form's onion address (default: the one of the key in data_dir).")
+@click.option(
+    "--onion-address", default=None, help="The form's onion address (default: the one of the key in data_dir)."
+)
 def extension(config_path: str, out_dir: str, onion_address: str | None) -> None:
     """Build the browser extension for this hotline, as a folder and a zip for the stores."""
     from pathlib import Path
@@ -131,14 +141,23 @@ def extension(config_path: str, out_dir: str, onion_address: str | None) -> None
 
 
 @click.command("demo", short_help="Run everything on a private Tor network (development).")
-@folder_option("--data-dir", default=None,
-               help="Where the demo keeps its key, reports and onion address "
-                    "(default: ~/.local/share/meldpunt-demo).")
-@click.option("--backends", type=click.IntRange(1, 8), default=None,
-              help="Run this many meldpunt backends behind one Onionbalance frontend address "
-                   "(needs Debian's onionbalance and --database-url).")
-@click.option("--database-url", default=None,
-              help="The PostgreSQL database the backends share (with --backends); the demo does not run one.")
+@folder_option(
+    "--data-dir",
+    default=None,
+    help="Where the demo keeps its key, reports and onion address (default: ~/.local/share/meldpunt-demo).",
+)
+@click.option(
+    "--backends",
+    type=click.IntRange(1, 8),
+    default=None,
+    help="Run this many meldpunt backends behind one Onionbalance frontend address "
+    "(needs Debian's onionbalance and --database-url).",
+)
+@click.option(
+    "--database-url",
+    default=None,
+    help="The PostgreSQL database the backends share (with --backends); the demo does not run one.",
+)
 def demo(data_dir: str | None, backends: int | None, database_url: str | None) -> None:
     """Run everything on a private Tor network, with a demo staff key (from a checkout only)."""
     try:

@@ -46,24 +46,29 @@ def open_command(bundle: str, identity_files: tuple[str, ...], passphrase_file: 
 
         def on_start(total: int) -> None:
             if sys.stderr.isatty() and total:
-                bar.append(stack.enter_context(
-                    click.progressbar(length=total, label="Opening", file=sys.stderr, show_pos=True)
-                ))
+                bar.append(
+                    stack.enter_context(
+                        click.progressbar(length=total, label="Opening", file=sys.stderr, show_pos=True)
+                    )
+                )
 
         def on_progress(n: int) -> None:
             if bar:
                 bar[0].update(n)
 
         result = open_bundle(
-            bundle, identities, out_dir,
+            bundle,
+            identities,
+            out_dir,
             on_start=on_start,
             on_progress=on_progress,
             on_warning=lambda message: click.echo(f"warning: {message}", err=True),
         )
 
     total = len(result.opened) + len(result.failures)
-    click.echo(f"Opened {len(result.opened)} of {total} reports into {out_dir} "
-               f"({result.total_in_dir} reports there in all).")
+    click.echo(
+        f"Opened {len(result.opened)} of {total} reports into {out_dir} ({result.total_in_dir} reports there in all)."
+    )
     at = functools.partial(os.path.join, out_dir)
     click.echo(f"  Read them in:        {at('index.html')}")
     click.echo(f"  For the case system: {at('reports.csv')}, {at('urls.txt')}")

@@ -19,10 +19,12 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m onion_service.process", description=__doc__.split("\n")[0])
     parser.add_argument("--config", required=True, help="the server's TOML configuration")
     parser.add_argument("--bind", required=True, help="127.0.0.1:PORT, [::1]:PORT or unix:/PATH")
-    parser.add_argument("--onion-address", default=None,
-                        help="the onion address to answer for, besides loopback and web.public_hosts")
-    parser.add_argument("--circuit-ids", action="store_true",
-                        help="require tor's PROXY line (the circuit id) on every connection")
+    parser.add_argument(
+        "--onion-address", default=None, help="the onion address to answer for, besides loopback and web.public_hosts"
+    )
+    parser.add_argument(
+        "--circuit-ids", action="store_true", help="require tor's PROXY line (the circuit id) on every connection"
+    )
     return parser.parse_args(argv)
 
 

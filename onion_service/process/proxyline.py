@@ -34,7 +34,7 @@ def parse(buf: bytes | bytearray) -> tuple[int, int] | None:
     be arriving. ProxyLineError as soon as it cannot be one."""
     end = buf.find(b"\r\n", 0, MAX_LINE)
     if end < 0:
-        if len(buf) >= MAX_LINE or not b"PROXY "[:len(buf)] == bytes(buf[:6]):
+        if len(buf) >= MAX_LINE or not b"PROXY "[: len(buf)] == bytes(buf[:6]):
             raise ProxyLineError("no PROXY line")
         if b"\n" in buf or b"\r" in buf[:-1]:
             raise ProxyLineError("PROXY line broken")

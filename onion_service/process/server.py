@@ -179,8 +179,11 @@ def run(config: Config, *, bind: str, onion_address: str | None = None, circuit_
     # Made once here, before the fork: shared memory the workers inherit, and the token secret
     # written once so that workers only ever read it.
     shared = make_shared(config)
-    worker_class = type("MeldpuntWorker", (RefusingWorker,), {
-        "meldpunt_listening": sockets, "meldpunt_sweep": (shared.circuits, shared.spent, shared.lookup_spent)})
+    worker_class = type(
+        "MeldpuntWorker",
+        (RefusingWorker,),
+        {"meldpunt_listening": sockets, "meldpunt_sweep": (shared.circuits, shared.spent, shared.lookup_spent)},
+    )
     # The database is checked, and the table made, once here: a wrong URL or a database that is
     # down stops the start with one clear message.
     open_store(config.database_url).close()

@@ -56,8 +56,19 @@ PROCESS_NAME = b"meldpunt-writer"
 # The signals a whole service receives (systemd's stop, Ctrl-C in a terminal) or that steer
 # gunicorn's master: the writer ignores them all, so that neither those nor the master's
 # handlers (inherited through the fork) can end it while workers still need it.
-_IGNORED = frozenset({signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGHUP, signal.SIGUSR1,
-                      signal.SIGUSR2, signal.SIGWINCH, signal.SIGTTIN, signal.SIGTTOU})
+_IGNORED = frozenset(
+    {
+        signal.SIGTERM,
+        signal.SIGINT,
+        signal.SIGQUIT,
+        signal.SIGHUP,
+        signal.SIGUSR1,
+        signal.SIGUSR2,
+        signal.SIGWINCH,
+        signal.SIGTTIN,
+        signal.SIGTTOU,
+    }
+)
 # How long a stopping writer may take to commit what it has and exit before it is killed.
 _STOP_SECONDS = 15.0
 
@@ -243,6 +254,7 @@ def _recv_exactly(conn: socket.socket, size: int) -> bytes:
 
 # -- the writer process ------------------------------------------------------------------------
 
+
 def _serve(database_url: str, from_workers: socket.socket, needed: int) -> int:
     # Stopped only by EOF on `needed` (see Writer.__init__), never by a signal (_IGNORED).
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
@@ -320,8 +332,11 @@ def _read(conn: socket.socket, ready: selectors.BaseSelector, buffers: dict) -> 
     rows = []
     while len(buf) >= _HEAD.size:
         length, ordinal, has_hash, purge_hash = _HEAD.unpack_from(buf)
-        if (not 0 < length <= MAX_SEALED_BYTES or not 0 < ordinal <= datetime.date.max.toordinal()
-                or has_hash not in (0, 1)):
+        if (
+            not 0 < length <= MAX_SEALED_BYTES
+            or not 0 < ordinal <= datetime.date.max.toordinal()
+            or has_hash not in (0, 1)
+        ):
             _close(conn, ready, buffers)  # not our client's framing: never guess
             return []
         if len(buf) < _HEAD.size + length:

@@ -45,9 +45,15 @@ def free_bytes(path: Path) -> int:
 
 
 class Budget:
-    def __init__(self, per_minute: int, *, clock: Callable[[], float] = time.monotonic,
-                 data_dir: Path | None = None, reserve_bytes: int = 0,
-                 free: Callable[[Path], int] = free_bytes) -> None:
+    def __init__(
+        self,
+        per_minute: int,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        data_dir: Path | None = None,
+        reserve_bytes: int = 0,
+        free: Callable[[Path], int] = free_bytes,
+    ) -> None:
         # CLOCK_MONOTONIC is system-wide, so forked workers agree on the current window.
         ctx = multiprocessing.get_context("fork")
         self._state = ctx.RawArray("q", 2)  # [window number, reports accepted in it]

@@ -31,8 +31,15 @@ _PAGES, _REPORTS = 0, 1
 
 
 class CircuitLimits:
-    def __init__(self, *, reports: int, pages: int, window_seconds: float, slots: int = SLOTS,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        *,
+        reports: int,
+        pages: int,
+        window_seconds: float,
+        slots: int = SLOTS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._table = SharedTable(slots, 2, clock=clock)
         self._reports, self._pages = reports, pages
         self._window = window_seconds

@@ -32,8 +32,7 @@ class Shared:
     circuits: CircuitLimits
 
 
-def make_shared(config: Config, *, budget: Budget | None = None,
-                lookup_budget: Budget | None = None) -> Shared:
+def make_shared(config: Config, *, budget: Budget | None = None, lookup_budget: Budget | None = None) -> Shared:
     """The shared objects for `config`; `budget` and `lookup_budget` replace the configured ones
     (tests give small ones), each then one for both routes."""
     lim = config.limits
@@ -42,10 +41,16 @@ def make_shared(config: Config, *, budget: Budget | None = None,
     def report_budget() -> Budget:
         return Budget(lim.reports_per_minute, data_dir=config.data_dir, reserve_bytes=lim.min_free_mb * 1024 * 1024)
 
-    budgets = (RouteBudgets.one_for_both(budget) if budget is not None
-               else RouteBudgets(onion=report_budget(), https=report_budget()))
-    lookup_budgets = (RouteBudgets.one_for_both(lookup_budget) if lookup_budget is not None
-                      else RouteBudgets(onion=Budget(lim.lookups_per_minute), https=Budget(lim.lookups_per_minute)))
+    budgets = (
+        RouteBudgets.one_for_both(budget)
+        if budget is not None
+        else RouteBudgets(onion=report_budget(), https=report_budget())
+    )
+    lookup_budgets = (
+        RouteBudgets.one_for_both(lookup_budget)
+        if lookup_budget is not None
+        else RouteBudgets(onion=Budget(lim.lookups_per_minute), https=Budget(lim.lookups_per_minute))
+    )
     lifetime = lim.form_max_hours * 3600
     # Each table is sized from the budgets a token is spent under (a spend follows a budget unit
     # taken, on either route), so that it cannot fill within a token's lifetime (SECURITY.md has
@@ -58,8 +63,9 @@ def make_shared(config: Config, *, budget: Budget | None = None,
         lookup_spent=SpentTokens(lifetime, slots=spent_slots(routes * lim.lookups_per_minute, lifetime)),
         budgets=budgets,
         lookup_budgets=lookup_budgets,
-        circuits=CircuitLimits(reports=lim.reports_per_circuit, pages=lim.pages_per_circuit,
-                               window_seconds=lim.circuit_window_minutes * 60),
+        circuits=CircuitLimits(
+            reports=lim.reports_per_circuit, pages=lim.pages_per_circuit, window_seconds=lim.circuit_window_minutes * 60
+        ),
     )
 
 

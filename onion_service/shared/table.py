@@ -42,8 +42,7 @@ _FORGOTTEN = -1
 
 
 class SharedTable:
-    def __init__(self, slots: int, counters: int, *,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, slots: int, counters: int, *, clock: Callable[[], float] = time.monotonic) -> None:
         if slots < PROBES or counters < 1:
             raise ValueError("a shared table needs at least PROBES slots and one counter")
         ctx = multiprocessing.get_context("fork")
@@ -70,8 +69,7 @@ class SharedTable:
         digest = hashlib.blake2b(value, digest_size=8, key=self._salt).digest()
         return (int.from_bytes(digest, "big") & 0x7FFF_FFFF_FFFF_FFFF) or 1
 
-    def update(self, key: int, lifetime: float,
-               decide: Callable[[list[int]], list[int] | None]) -> list[int] | None:
+    def update(self, key: int, lifetime: float, decide: Callable[[list[int]], list[int] | None]) -> list[int] | None:
         """Under the lock: `decide(counters)` for `key` (zeros for a new or expired entry) returns
         the new counters, or None to leave the entry as it was. A new entry lives `lifetime`
         seconds; a live one keeps its deadline. Returns the counters `decide` saw, or None if the
@@ -90,13 +88,15 @@ class SharedTable:
                     break  # a block never written to: the key is not here nor further along
                 row_key, deadline = rows[base], rows[base + 1]
                 if row_key > 0 and deadline <= now:
-                    rows[base:base + width] = [_FORGOTTEN, *[0] * (width - 1)]
+                    rows[base : base + width] = [_FORGOTTEN, *[0] * (width - 1)]
                     row_key = _FORGOTTEN
                 if row_key == key:
-                    seen = list(rows[base + 2:base + width])
+                    seen = list(rows[base + 2 : base + width])
                     new = decide(list(seen))
                     if new is not None:
-                        rows[base + 2:base + width] = [*new]  # a list display: ctypes' slice takes list[c_int64 | int]
+                        rows[base + 2 : base + width] = [
+                            *new
+                        ]  # a list display: ctypes' slice takes list[c_int64 | int]
                     return seen
                 if free is None and row_key <= 0:
                     free = base
@@ -110,7 +110,7 @@ class SharedTable:
                 self._touched[free // width // self._block] = 1
                 rows[free] = key
                 rows[free + 1] = now + int(lifetime * _SCALE)
-                rows[free + 2:free + width] = [*new]
+                rows[free + 2 : free + width] = [*new]
             return seen
 
     def forget(self, key: int) -> None:
@@ -124,7 +124,7 @@ class SharedTable:
                 if not self._touched[slot // self._block]:
                     return
                 if rows[base] == key:
-                    rows[base:base + width] = [_FORGOTTEN, *[0] * (width - 1)]
+                    rows[base : base + width] = [_FORGOTTEN, *[0] * (width - 1)]
                     return
                 if rows[base] == 0:
                     return
@@ -143,15 +143,19 @@ class SharedTable:
                     continue
                 base = slot * width
                 if rows[base] > 0 and rows[base + 1] <= now:
-                    rows[base:base + width] = [_FORGOTTEN, *[0] * (width - 1)]
+                    rows[base : base + width] = [_FORGOTTEN, *[0] * (width - 1)]
                 slot = (slot + 1) % self._slots
             self._cursor[0] = slot
 
     def _written_slots(self) -> list[int]:
         # The slots of blocks ever written to (the others hold nothing and are not read).
         block = self._block
-        return [s for b in range(len(self._touched)) if self._touched[b]
-                for s in range(b * block, min((b + 1) * block, self._slots))]
+        return [
+            s
+            for b in range(len(self._touched))
+            if self._touched[b]
+            for s in range(b * block, min((b + 1) * block, self._slots))
+        ]
 
     def holds(self, key: int) -> bool:
         """Whether `key` is anywhere in the table, live or expired but not yet forgotten (tests)."""
@@ -162,5 +166,8 @@ class SharedTable:
         """How many entries have not expired (for tests and the bench)."""
         now = int(self._clock() * _SCALE)
         with self._lock:
-            return sum(1 for s in self._written_slots()
-                       if self._rows[s * self._width] > 0 and self._rows[s * self._width + 1] > now)
+            return sum(
+                1
+                for s in self._written_slots()
+                if self._rows[s * self._width] > 0 and self._rows[s * self._width + 1] > now
+            )

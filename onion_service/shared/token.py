@@ -182,8 +182,10 @@ def spent_slots(per_minute: int, lifetime_seconds: float) -> int:
     minutes = -(-int(lifetime_seconds + _SPENT_MARGIN_SECONDS) // 60) + 1
     slots = max(PROBES, SPENT_HEADROOM * per_minute * minutes)
     if slots > MAX_SPENT_SLOTS:
-        raise ValueError(f"{per_minute} a minute for {lifetime_seconds / 3600:g} hours needs {slots} "
-                         f"spent-token slots, more than {MAX_SPENT_SLOTS}")
+        raise ValueError(
+            f"{per_minute} a minute for {lifetime_seconds / 3600:g} hours needs {slots} "
+            f"spent-token slots, more than {MAX_SPENT_SLOTS}"
+        )
     return slots
 
 
@@ -197,8 +199,7 @@ class SpentTokens:
     `clock` must be the clock of the FormTokens whose ids are spent here (one clock for both ages).
     """
 
-    def __init__(self, lifetime_seconds: float, *, slots: int,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, lifetime_seconds: float, *, slots: int, clock: Callable[[], float] = time.time) -> None:
         self._table = SharedTable(slots, 1, clock=clock)
         # A little longer than a token lives, so an id is never forgotten while its token is valid.
         self._lifetime = lifetime_seconds + _SPENT_MARGIN_SECONDS

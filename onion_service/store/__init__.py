@@ -26,6 +26,17 @@ from onion_service.store.schema import ID_BYTES, MAX_SEALED_BYTES, PURGE_HASH_BY
 from onion_service.store.store import DEFAULT_LOCK_TIMEOUT, Store
 
 __all__ = [
-    "DEFAULT_LOCK_TIMEOUT", "ID_BYTES", "MAX_SEALED_BYTES", "PURGE_HASH_BYTES", "Store", "StoreConfigError",
-    "StoreCorrupt", "StoreError", "StoreUnavailable", "StoredReport", "Writes", "open_store", "reports",
+    "DEFAULT_LOCK_TIMEOUT",
+    "ID_BYTES",
+    "MAX_SEALED_BYTES",
+    "PURGE_HASH_BYTES",
+    "Store",
+    "StoreConfigError",
+    "StoreCorrupt",
+    "StoreError",
+    "StoreUnavailable",
+    "StoredReport",
+    "Writes",
+    "open_store",
+    "reports",
 ]

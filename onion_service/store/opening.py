@@ -11,8 +11,12 @@ from onion_service.store.store import DEFAULT_LOCK_TIMEOUT, POOL_SIZE, Store
 
 
 def open_store(
-    database_url: str, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT, pool_size: int = POOL_SIZE,
-    tolerate_outage: bool = False, writer: Writes | None = None,
+    database_url: str,
+    *,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    pool_size: int = POOL_SIZE,
+    tolerate_outage: bool = False,
+    writer: Writes | None = None,
 ) -> Store:
     """Opens (creating if needed) the reports table at `database_url`.
 

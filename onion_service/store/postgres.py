@@ -74,13 +74,11 @@ def check_integrity(conn: sa.Connection) -> None:
     """With the amcheck extension installed (and ours to use), verifies the primary-key index
     against the table; otherwise reads the whole table once, which at least touches every page."""
     schema = conn.exec_driver_sql(
-        "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace "
-        "WHERE e.extname = 'amcheck'"
+        "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'amcheck'"
     ).scalar()
     if schema is not None:
         index = conn.exec_driver_sql(
-            "SELECT indexrelid::regclass::text FROM pg_index "
-            "WHERE indrelid = 'reports'::regclass AND indisprimary"
+            "SELECT indexrelid::regclass::text FROM pg_index WHERE indrelid = 'reports'::regclass AND indisprimary"
         ).scalar_one()
         function = conn.dialect.identifier_preparer.quote(schema) + ".bt_index_check"
         try:
@@ -119,7 +117,8 @@ def rewrite(conn: sa.Connection) -> None:
             if conn.exec_driver_sql(f"SELECT to_regclass('{table}')").scalar() is None:
                 continue  # spent_tokens exists only once a PostgreSQL store made it
             conn.exec_driver_sql(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
-            conn.exec_driver_sql(f"CREATE TEMPORARY TABLE rewrite_{table} ON COMMIT DROP AS "
-                                 f"SELECT * FROM {table} ORDER BY {key}")
+            conn.exec_driver_sql(
+                f"CREATE TEMPORARY TABLE rewrite_{table} ON COMMIT DROP AS SELECT * FROM {table} ORDER BY {key}"
+            )
             conn.exec_driver_sql(f"TRUNCATE {table}")
             conn.exec_driver_sql(f"INSERT INTO {table} SELECT * FROM rewrite_{table} ORDER BY {key}")

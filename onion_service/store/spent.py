@@ -31,8 +31,12 @@ KEEP_DAYS = 4
 def spend(conn: sa.Connection, digest: bytes, day: datetime.date) -> bool:
     """Inside the caller's write transaction: True if no backend had spent this token."""
     conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
-    inserted = conn.execute(postgresql.insert(spent_tokens).values(digest=digest, day=day)
-                            .on_conflict_do_nothing(index_elements=["digest"]).returning(spent_tokens.c.digest))
+    inserted = conn.execute(
+        postgresql.insert(spent_tokens)
+        .values(digest=digest, day=day)
+        .on_conflict_do_nothing(index_elements=["digest"])
+        .returning(spent_tokens.c.digest)
+    )
     return inserted.first() is not None
 
 

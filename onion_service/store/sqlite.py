@@ -124,8 +124,7 @@ def insert(conn: sa.Connection, rows: list[ReportRow]) -> None:
     """
     values: list[object] = []
     for row in rows:
-        values += (row["id"], row["sealed"], row["day"].isoformat(), 1 if row["exported"] else 0,
-                   row["purge_hash"])
+        values += (row["id"], row["sealed"], row["day"].isoformat(), 1 if row["exported"] else 0, row["purge_hash"])
     conn.exec_driver_sql(_insert_sql(len(rows)), tuple(values))
 
 

@@ -39,8 +39,9 @@ class Found:
 
 def replace(conn: sa.Connection, parsed: StatusFile, sha256: bytes) -> Replaced:
     """Inside the caller's write transaction (Store.replace_statuses)."""
-    current = conn.execute(sa.select(status_file.c.version, status_file.c.sha256)
-                           .where(status_file.c.id == 1).with_for_update()).first()
+    current = conn.execute(
+        sa.select(status_file.c.version, status_file.c.sha256).where(status_file.c.id == 1).with_for_update()
+    ).first()
     previous: int | None = None
     if current is not None:
         previous = int(current.version)
@@ -48,8 +49,10 @@ def replace(conn: sa.Connection, parsed: StatusFile, sha256: bytes) -> Replaced:
             return Replaced(previous, parsed.version, len(parsed.entries), unchanged=True)
         if parsed.version <= previous:
             what = "older than" if parsed.version < previous else "another file with the same version as"
-            raise RollbackError(f"the status file (version {parsed.version}) is {what} the one in use "
-                                f"(version {previous}); nothing was changed")
+            raise RollbackError(
+                f"the status file (version {parsed.version}) is {what} the one in use "
+                f"(version {previous}); nothing was changed"
+            )
     conn.execute(statuses.delete())
     rows = [{"lookup": e.key, "state": e.state, "message": e.message, "day": e.day} for e in parsed.entries]
     for start in range(0, len(rows), _CHUNK):
@@ -65,8 +68,11 @@ def find(conn: sa.Connection, receipt: str) -> Found | None:
     salt = conn.execute(sa.select(status_file.c.salt).where(status_file.c.id == 1)).scalar()
     if salt is None:
         return None
-    row = conn.execute(sa.select(statuses.c.state, statuses.c.message, statuses.c.day)
-                       .where(statuses.c.lookup == lookup_key(bytes(salt), receipt))).first()
+    row = conn.execute(
+        sa.select(statuses.c.state, statuses.c.message, statuses.c.day).where(
+            statuses.c.lookup == lookup_key(bytes(salt), receipt)
+        )
+    ).first()
     return None if row is None else Found(row.state, row.message, row.day)
 
 

@@ -60,7 +60,7 @@ class Store:
 
     @property
     def backend(self) -> str:
-        """"sqlite" or "postgresql"."""
+        """ "sqlite" or "postgresql"."""
         return self._engine.dialect.name
 
     def add(self, sealed: bytes, day: datetime.date, purge_hash: bytes | None = None) -> bytes:
@@ -90,8 +90,13 @@ class Store:
         `insert_reports` and the benches, which bring their own ids."""
         self._prepare()
         batch: list[ReportRow] = [
-            {"id": check_bytes(i, ID_BYTES, "id"), "sealed": sealed, "day": day, "exported": False,
-             "purge_hash": purge_hash}
+            {
+                "id": check_bytes(i, ID_BYTES, "id"),
+                "sealed": sealed,
+                "day": day,
+                "exported": False,
+                "purge_hash": purge_hash,
+            }
             for i, sealed, day, purge_hash in rows
         ]
         self._batches.commit(batch)
@@ -137,9 +142,7 @@ class Store:
         updated = 0
         with mapped_errors(), self._write() as conn:
             for chunk in _chunks(wanted):
-                result = conn.execute(
-                    reports.update().where(reports.c.id.in_(chunk)).values(exported=True)
-                )
+                result = conn.execute(reports.update().where(reports.c.id.in_(chunk)).values(exported=True))
                 updated += result.rowcount
         return updated
 
@@ -174,9 +177,7 @@ class Store:
                 ).all()
                 matched = [bytes(row.id) for row in rows if _proven(row, wanted[bytes(row.id)])]
                 if matched:
-                    deleted += conn.execute(
-                        reports.delete().where(reports.c.id.in_(matched))
-                    ).rowcount
+                    deleted += conn.execute(reports.delete().where(reports.c.id.in_(matched))).rowcount
         if wanted:
             # Also when nothing matched: a purge repeated after a busy checkpoint clears the log.
             self.compact()
@@ -227,8 +228,10 @@ class Store:
             try:
                 sqlite.truncate_wal(self._engine)
             except StoreUnavailable:
-                raise StoreUnavailable("the statuses were imported, but the database stayed busy and its "
-                                       "write-ahead log still holds the old ones; import the file again") from None
+                raise StoreUnavailable(
+                    "the statuses were imported, but the database stayed busy and its "
+                    "write-ahead log still holds the old ones; import the file again"
+                ) from None
         return result
 
     def status_of(self, receipt: str) -> statuses.Found | None:

@@ -24,7 +24,7 @@ PASSWORD_MAX_BYTES = 1024  # a control password file is one short line; refuse t
 def parse_control(spec: str) -> tuple[str, str | int]:
     """`unix:/path` -> ("unix", path); `127.0.0.1:9051` -> (host, port). TorError otherwise."""
     if spec.startswith("unix:"):
-        path = spec[len("unix:"):]
+        path = spec[len("unix:") :]
         if not os.path.isabs(path):
             raise TorError(f"tor control socket must be an absolute path: {spec!r}")
         return "unix", path
@@ -61,8 +61,10 @@ def connect(spec: str, password_file: str | None = None) -> stem.control.Control
         raise TorError(f"tor refused the control password from {password_file}") from None
     except stem.connection.AuthenticationFailure as exc:
         controller.close()
-        raise TorError(f"cannot authenticate to tor at {spec} ({type(exc).__name__}); "
-                       "check cookie file permissions (group debian-tor) or set control_password_file") from None
+        raise TorError(
+            f"cannot authenticate to tor at {spec} ({type(exc).__name__}); "
+            "check cookie file permissions (group debian-tor) or set control_password_file"
+        ) from None
     except BaseException:
         controller.close()
         raise
@@ -74,7 +76,8 @@ def check_version(controller: stem.control.Controller) -> stem.version.Version:
     if version < MINIMUM_VERSION:
         raise TorVersionError(
             f"tor {version} is too old: meldpunt needs tor {MINIMUM_VERSION} or later "
-            "for onion-service proof-of-work defences")
+            "for onion-service proof-of-work defences"
+        )
     return version
 
 

@@ -67,14 +67,13 @@ def load(path: str | os.PathLike) -> OnionKey:
     try:
         mode = os.fstat(fd).st_mode
         if stat.S_IMODE(mode) & 0o077:
-            raise OnionKeyError(f"{path} can be read by others (mode {stat.S_IMODE(mode):o}); "
-                                f"run: chmod 600 {path}")
+            raise OnionKeyError(f"{path} can be read by others (mode {stat.S_IMODE(mode):o}); run: chmod 600 {path}")
         data = os.read(fd, len(HEADER) + EXPANDED_KEY_BYTES + 1)
     finally:
         os.close(fd)
     if len(data) != len(HEADER) + EXPANDED_KEY_BYTES or not data.startswith(HEADER):
         raise OnionKeyError(f"{path} is not an ED25519-V3 onion key (tor's hs_ed25519_secret_key format)")
-    expanded = data[len(HEADER):]
+    expanded = data[len(HEADER) :]
     if expanded[0] & 7 or expanded[31] & 0xC0 != 0x40:
         raise OnionKeyError(f"{path} holds a malformed ED25519 key")
     return OnionKey(expanded)

@@ -27,8 +27,13 @@ UNIX_PATH_MAX = 107  # sockaddr_un.sun_path, less the terminating NUL
 
 
 class Launcher:
-    def __init__(self, tor_dir: str | os.PathLike, *, tor_cmd: str = "tor",
-                 extra_config: dict[str, str | list[str]] | None = None) -> None:
+    def __init__(
+        self,
+        tor_dir: str | os.PathLike,
+        *,
+        tor_cmd: str = "tor",
+        extra_config: dict[str, str | list[str]] | None = None,
+    ) -> None:
         # extra_config is for the tests, which point this tor at the private network.
         self.tor_dir = Path(tor_dir)
         self.tor_cmd = tor_cmd
@@ -69,7 +74,7 @@ class Launcher:
         }
         try:
             self.process = stem.process.launch_tor_with_config(
-                config, tor_cmd=self.tor_cmd, completion_percent=0, timeout=LAUNCH_TIMEOUT,
-                take_ownership=True)
+                config, tor_cmd=self.tor_cmd, completion_percent=0, timeout=LAUNCH_TIMEOUT, take_ownership=True
+            )
         except OSError as exc:
             raise TorError(f"could not start tor: {exc}") from None

@@ -69,7 +69,7 @@ def _quote(value: str) -> str:
 def service_options(directory: str, target: str, settings: OnionSettings) -> list[tuple[str, str]]:
     """The torrc lines of the service, in order (HiddenServiceDir first: the rest belong to it)."""
     if target.startswith("unix:"):
-        target = "unix:" + _quote(target[len("unix:"):])
+        target = "unix:" + _quote(target[len("unix:") :])
     options = [
         ("HiddenServiceDir", directory),
         ("HiddenServicePort", f"{VIRTUAL_PORT} {target}"),
@@ -114,10 +114,17 @@ class Publisher:
     `notify` receives one-line status messages for the operator (no secrets in them).
     """
 
-    def __init__(self, key: OnionKey, directory: str | os.PathLike, target: str, settings: OnionSettings,
-                 connect: Callable[[], stem.control.Controller], *,
-                 notify: Callable[[str], None] = lambda message: None,
-                 upload_timeout: float = UPLOAD_TIMEOUT) -> None:
+    def __init__(
+        self,
+        key: OnionKey,
+        directory: str | os.PathLike,
+        target: str,
+        settings: OnionSettings,
+        connect: Callable[[], stem.control.Controller],
+        *,
+        notify: Callable[[str], None] = lambda message: None,
+        upload_timeout: float = UPLOAD_TIMEOUT,
+    ) -> None:
         self.key = key
         self.directory = os.path.abspath(directory)
         self.target = target
@@ -247,5 +254,7 @@ class Publisher:
 def _explain_setconf_failure(reply: str) -> str:
     if "pow" in reply.lower():
         return f"tor refused the proof-of-work settings (is tor built with the pow module?): {reply}"
-    return (f"tor refused the onion service's settings ({reply}); is the service directory "
-            "owned by the user tor runs as, with mode 0700?")
+    return (
+        f"tor refused the onion service's settings ({reply}); is the service directory "
+        "owned by the user tor runs as, with mode 0700?"
+    )

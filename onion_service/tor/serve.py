@@ -40,12 +40,16 @@ def _stdout(line: str) -> None:
     print(line, flush=True)
 
 
-def serve_with_tor(config, config_path: str | os.PathLike, *,
-                   stop: threading.Event | None = None,
-                   on_ready: Callable[[str], None] | None = None,
-                   notify: Callable[[str], None] = _stderr,
-                   out: Callable[[str], None] = _stdout,
-                   launcher_config: dict[str, str | list[str]] | None = None) -> None:
+def serve_with_tor(
+    config,
+    config_path: str | os.PathLike,
+    *,
+    stop: threading.Event | None = None,
+    on_ready: Callable[[str], None] | None = None,
+    notify: Callable[[str], None] = _stderr,
+    out: Callable[[str], None] = _stdout,
+    launcher_config: dict[str, str | list[str]] | None = None,
+) -> None:
     """Run until `stop` is set, SIGTERM or SIGINT; then remove the service and stop the web server.
 
     Prints `onion: http://<address>.onion/` once the descriptor is uploaded, and calls
@@ -74,9 +78,14 @@ def serve_with_tor(config, config_path: str | os.PathLike, *,
             return control.connect(config.tor.control, password_file)
 
     t = config.tor
-    settings = OnionSettings(pow_queue_rate=t.pow_queue_rate, pow_queue_burst=t.pow_queue_burst,
-                             max_streams=t.max_streams, intro_dos_rate=t.intro_dos_rate,
-                             intro_dos_burst=t.intro_dos_burst, circuit_ids=t.circuit_ids)
+    settings = OnionSettings(
+        pow_queue_rate=t.pow_queue_rate,
+        pow_queue_burst=t.pow_queue_burst,
+        max_streams=t.max_streams,
+        intro_dos_rate=t.intro_dos_rate,
+        intro_dos_burst=t.intro_dos_burst,
+        circuit_ids=t.circuit_ids,
+    )
     publisher = Publisher(key, directory, target_for_bind(config.web.bind), settings, connect, notify=notify)
     try:
         first = connect()  # an unreachable or too old tor fails here, before the web server starts
@@ -147,8 +156,18 @@ def _handle_signals(stop: threading.Event) -> None:
 
 
 def _start_web(config_path, bind: str, hostname: str, *, circuit_ids: bool) -> subprocess.Popen:
-    args = [sys.executable, "-m", "onion_service.process", "--config", str(config_path),
-            "--bind", bind, "--onion-address", hostname, *(["--circuit-ids"] if circuit_ids else [])]
+    args = [
+        sys.executable,
+        "-m",
+        "onion_service.process",
+        "--config",
+        str(config_path),
+        "--bind",
+        bind,
+        "--onion-address",
+        hostname,
+        *(["--circuit-ids"] if circuit_ids else []),
+    ]
     setpriv = shutil.which("setpriv")  # util-linux, essential on Debian
     if setpriv:
         args = [setpriv, "--pdeathsig", "TERM", "--", *args]
@@ -181,7 +200,7 @@ def _wait_listening(bind: str, web: subprocess.Popen, stop: threading.Event) -> 
 def _accepts(bind: str) -> bool:
     address: str | tuple[str, int]
     if bind.startswith("unix:"):
-        family, address = socket.AF_UNIX, bind[len("unix:"):]
+        family, address = socket.AF_UNIX, bind[len("unix:") :]
     else:
         host, _, port = bind.rpartition(":")
         host = host.strip("[]")

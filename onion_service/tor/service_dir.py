@@ -43,8 +43,10 @@ def prepare(directory: str | os.PathLike, legacy_key: str | os.PathLike) -> keys
         key = keys.load(secret)
         if legacy.exists():
             if keys.load(legacy) != key:
-                raise OnionKeyError(f"{legacy} and {secret} hold different onion keys; keep the one "
-                                    "whose address is published and remove the other")
+                raise OnionKeyError(
+                    f"{legacy} and {secret} hold different onion keys; keep the one "
+                    "whose address is published and remove the other"
+                )
             legacy.unlink()
         return key
     key = keys.load(legacy) if legacy.exists() else keys.generate()

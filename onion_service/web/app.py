@@ -41,8 +41,9 @@ _TITLES = {
     503: lazy_gettext("Please try again"),
 }
 _MESSAGES = {
-    400: lazy_gettext("Something in what was sent could not be read. Please go back to the form and send your "
-                      "report again."),
+    400: lazy_gettext(
+        "Something in what was sent could not be read. Please go back to the form and send your report again."
+    ),
     404: lazy_gettext("This page does not exist."),
     413: lazy_gettext("What you sent is too long. Please shorten your report and send it again."),
     414: lazy_gettext("The address of this page is too long."),
@@ -139,12 +140,27 @@ def create_app(
         return Response(stylesheet, mimetype="text/css")
 
     app.register_blueprint(
-        make_blueprint(languages=offered, tokens=tokens, spent=shared.spent, budgets=shared.budgets,
-                       circuits=shared.circuits, sealer=Sealer(config.recipients, config.schedules), store=store)
+        make_blueprint(
+            languages=offered,
+            tokens=tokens,
+            spent=shared.spent,
+            budgets=shared.budgets,
+            circuits=shared.circuits,
+            sealer=Sealer(config.recipients, config.schedules),
+            store=store,
+        )
     )
-    app.register_blueprint(make_status_blueprint(languages=offered, tokens=tokens, spent=shared.lookup_spent,
-                                                 budgets=shared.lookup_budgets, circuits=shared.circuits, store=store,
-                                                 enabled=config.status.public_key is not None))
+    app.register_blueprint(
+        make_status_blueprint(
+            languages=offered,
+            tokens=tokens,
+            spent=shared.lookup_spent,
+            budgets=shared.lookup_budgets,
+            circuits=shared.circuits,
+            store=store,
+            enabled=config.status.public_key is not None,
+        )
+    )
 
     def error_page(code: int) -> Response:
         html = render_template("error.html", code=code, title=_TITLES[code], message=_MESSAGES[code])

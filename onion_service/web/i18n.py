@@ -52,8 +52,7 @@ def init_babel(app: Flask, offered: tuple[str, ...], default_language: str) -> N
         return language_of_path(request.path, offered, default_language)
 
     app.config["BABEL_DEFAULT_LOCALE"] = default_language
-    Babel(app, locale_selector=select,
-          default_translation_directories=str(installed_languages.TRANSLATIONS))
+    Babel(app, locale_selector=select, default_translation_directories=str(installed_languages.TRANSLATIONS))
 
 
 def switcher(offered: tuple[str, ...]) -> list[tuple[str, str]]:

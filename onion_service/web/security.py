@@ -22,18 +22,45 @@ from flask import Flask, Response, abort, g, request
 from onion_service.web import routes
 
 CSP = (
-    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
-    "frame-ancestors 'none'; base-uri 'none'"
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 # Every feature a page could ask the browser for, denied (none is needed to fill in a form).
 _FEATURES = (
-    "accelerometer", "ambient-light-sensor", "autoplay", "battery", "bluetooth", "browsing-topics",
-    "camera", "clipboard-read", "clipboard-write", "display-capture", "document-domain",
-    "encrypted-media", "fullscreen", "gamepad", "geolocation", "gyroscope", "hid", "idle-detection",
-    "interest-cohort", "local-fonts", "magnetometer", "microphone", "midi", "payment",
-    "picture-in-picture", "publickey-credentials-create", "publickey-credentials-get",
-    "screen-wake-lock", "serial", "speaker-selection", "storage-access", "usb", "web-share",
-    "window-management", "xr-spatial-tracking",
+    "accelerometer",
+    "ambient-light-sensor",
+    "autoplay",
+    "battery",
+    "bluetooth",
+    "browsing-topics",
+    "camera",
+    "clipboard-read",
+    "clipboard-write",
+    "display-capture",
+    "document-domain",
+    "encrypted-media",
+    "fullscreen",
+    "gamepad",
+    "geolocation",
+    "gyroscope",
+    "hid",
+    "idle-detection",
+    "interest-cohort",
+    "local-fonts",
+    "magnetometer",
+    "microphone",
+    "midi",
+    "payment",
+    "picture-in-picture",
+    "publickey-credentials-create",
+    "publickey-credentials-get",
+    "screen-wake-lock",
+    "serial",
+    "speaker-selection",
+    "storage-access",
+    "usb",
+    "web-share",
+    "window-management",
+    "xr-spatial-tracking",
 )
 HEADERS = {
     "Content-Security-Policy": CSP,
@@ -53,9 +80,20 @@ HSTS = "max-age=31536000"
 # WSGI environ keys that hold, or may hold, the address of whoever is asking: the socket's peer
 # (gunicorn fills it for TCP; empty on a unix socket) and what proxies put in headers.
 CLIENT_KEYS = (
-    "REMOTE_ADDR", "REMOTE_PORT", "REMOTE_HOST", "HTTP_X_FORWARDED_FOR", "HTTP_FORWARDED", "HTTP_X_REAL_IP",
-    "HTTP_X_CLIENT_IP", "HTTP_CLIENT_IP", "HTTP_TRUE_CLIENT_IP", "HTTP_CF_CONNECTING_IP", "HTTP_X_CLUSTER_CLIENT_IP",
-    "HTTP_X_FORWARDED", "HTTP_FORWARDED_FOR", "HTTP_VIA",
+    "REMOTE_ADDR",
+    "REMOTE_PORT",
+    "REMOTE_HOST",
+    "HTTP_X_FORWARDED_FOR",
+    "HTTP_FORWARDED",
+    "HTTP_X_REAL_IP",
+    "HTTP_X_CLIENT_IP",
+    "HTTP_CLIENT_IP",
+    "HTTP_TRUE_CLIENT_IP",
+    "HTTP_CF_CONNECTING_IP",
+    "HTTP_X_CLUSTER_CLIENT_IP",
+    "HTTP_X_FORWARDED",
+    "HTTP_FORWARDED_FOR",
+    "HTTP_VIA",
 )
 
 
@@ -104,8 +142,10 @@ def install(app: Flask, *, public_hosts: Iterable[str] = (), onion_address: str 
     its socket only; `onion_address`, when known, is answered on tor's socket and is what
     Onion-Location points to on the HTTPS route."""
     onion = onion_address.strip().lower() if onion_address else None
-    names = {route: routes.host_names(route, onion_address=onion, public_hosts=public_hosts)
-             for route in (routes.ONION, routes.HTTPS)}
+    names = {
+        route: routes.host_names(route, onion_address=onion, public_hosts=public_hosts)
+        for route in (routes.ONION, routes.HTTPS)
+    }
     app.wsgi_app = forget_client(app.wsgi_app)  # type: ignore[method-assign]  # Flask's way to wrap
 
     @app.before_request

@@ -10,17 +10,20 @@ from flask_babel import lazy_gettext
 
 # (heading, explanation) per state.
 STATE_TEXTS = {
-    "received": (lazy_gettext("Received"),
-                 lazy_gettext("Our analysts have received your report. They have not yet finished assessing it.")),
-    "in-review": (lazy_gettext("Being assessed"),
-                  lazy_gettext("An analyst is assessing the addresses you reported.")),
-    "forwarded": (lazy_gettext("Passed on"),
-                  lazy_gettext("We have passed what you reported on to the police, to a partner hotline "
-                               "abroad or to the hosting provider, so that they can act.")),
-    "removed": (lazy_gettext("Removed"),
-                lazy_gettext("The material you reported has been removed.")),
-    "closed": (lazy_gettext("Closed"),
-               lazy_gettext("We have finished working on your report.")),
+    "received": (
+        lazy_gettext("Received"),
+        lazy_gettext("Our analysts have received your report. They have not yet finished assessing it."),
+    ),
+    "in-review": (lazy_gettext("Being assessed"), lazy_gettext("An analyst is assessing the addresses you reported.")),
+    "forwarded": (
+        lazy_gettext("Passed on"),
+        lazy_gettext(
+            "We have passed what you reported on to the police, to a partner hotline "
+            "abroad or to the hosting provider, so that they can act."
+        ),
+    ),
+    "removed": (lazy_gettext("Removed"), lazy_gettext("The material you reported has been removed.")),
+    "closed": (lazy_gettext("Closed"), lazy_gettext("We have finished working on your report.")),
 }
 
 MESSAGE_TEXTS = {

@@ -27,8 +27,16 @@ CODE = "code"
 FIELDS = (CODE, form.TOKEN, form.HONEYPOT)
 
 
-def make_status_blueprint(*, languages: tuple[str, ...], tokens: FormTokens, spent: SpentTokens, budgets: RouteBudgets,
-                          circuits: CircuitLimits, store: Store, enabled: bool) -> Blueprint:
+def make_status_blueprint(
+    *,
+    languages: tuple[str, ...],
+    tokens: FormTokens,
+    spent: SpentTokens,
+    budgets: RouteBudgets,
+    circuits: CircuitLimits,
+    store: Store,
+    enabled: bool,
+) -> Blueprint:
     """enabled: the configuration names a status key; without one the page says statuses are not offered.
     budgets and spent: the lookups' own, a budget per route (so that lookups never use up the reports' budget nor fill
     their spent table); circuits: the report form's, so a circuit's pages count the same on both."""
@@ -40,12 +48,28 @@ def make_status_blueprint(*, languages: tuple[str, ...], tokens: FormTokens, spe
         # A token of the report form is not one of this form, and the reverse.
         return f"status-{lang}"
 
-    def page(lang: str, *, code: str = "", error: object = None, notice: object = None,
-             found: object = None, looked_up: bool = False, status: int = 200) -> Response:
+    def page(
+        lang: str,
+        *,
+        code: str = "",
+        error: object = None,
+        notice: object = None,
+        found: object = None,
+        looked_up: bool = False,
+        status: int = 200,
+    ) -> Response:
         html = render_template(
-            "status.html", enabled=enabled, code=code, error=error, notice=notice, found=found,
-            looked_up=looked_up, token=tokens.issue(purpose(lang)), state_texts=STATE_TEXTS,
-            message_texts=MESSAGE_TEXTS)
+            "status.html",
+            enabled=enabled,
+            code=code,
+            error=error,
+            notice=notice,
+            found=found,
+            looked_up=looked_up,
+            token=tokens.issue(purpose(lang)),
+            state_texts=STATE_TEXTS,
+            message_texts=MESSAGE_TEXTS,
+        )
         return Response(html, status=status, mimetype="text/html")
 
     @bp.before_request
@@ -79,13 +103,20 @@ def make_status_blueprint(*, languages: tuple[str, ...], tokens: FormTokens, spe
         try:
             code = normalise_receipt(typed)
         except ReceiptError:
-            error = lazy_gettext("This is not a receipt code. A receipt code has 16 letters and digits, "
-                                 "for example K7QM-4XPA-9TNR-2HWC.")
+            error = lazy_gettext(
+                "This is not a receipt code. A receipt code has 16 letters and digits, for example K7QM-4XPA-9TNR-2HWC."
+            )
             return page(lang, code=typed, error=error, status=400)
         budget = budgets.of(routes.HTTPS if g.get("public_route") else routes.ONION)
         if not budget.take():
-            response = page(lang, code=typed, status=503, notice=lazy_gettext(
-                "Many people are using this page right now. Please wait a minute and look up your code again."))
+            response = page(
+                lang,
+                code=typed,
+                status=503,
+                notice=lazy_gettext(
+                    "Many people are using this page right now. Please wait a minute and look up your code again."
+                ),
+            )
             response.headers["Retry-After"] = RETRY_AFTER
             return response
         # Spent only after the code was read and a unit of the look-ups' budget taken, in the
@@ -99,8 +130,12 @@ def make_status_blueprint(*, languages: tuple[str, ...], tokens: FormTokens, spe
         except StoreUnavailable:
             budget.give_back()
             spent.give_back(token_id)
-            response = page(lang, code=typed, status=503, notice=lazy_gettext(
-                "We cannot look up statuses at this moment. Please try again in a few minutes."))
+            response = page(
+                lang,
+                code=typed,
+                status=503,
+                notice=lazy_gettext("We cannot look up statuses at this moment. Please try again in a few minutes."),
+            )
             response.headers["Retry-After"] = RETRY_AFTER
             return response
         return page(lang, found=found, looked_up=True)

@@ -150,8 +150,7 @@ def _urls(text: str, errors: dict[str, object]) -> tuple[str, ...]:
         errors[form.URLS] = lazy_gettext("Please give at least one address.")
     elif len(urls) > MAX_URLS:
         errors[form.URLS] = lazy_gettext(
-            "Please give at most %(limit)d addresses in one report; you can send another report "
-            "for the rest.",
+            "Please give at most %(limit)d addresses in one report; you can send another report for the rest.",
             limit=MAX_URLS,
         )
     else:
@@ -165,8 +164,7 @@ def _urls(text: str, errors: dict[str, object]) -> tuple[str, ...]:
                 break
             if not is_address(url):
                 errors[form.URLS] = lazy_gettext(
-                    "This does not look like a web address, an onion address or a magnet link: "
-                    "%(address)s",
+                    "This does not look like a web address, an onion address or a magnet link: %(address)s",
                     address=url if len(url) <= 80 else url[:80] + "…",
                 )
                 break

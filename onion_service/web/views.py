@@ -156,13 +156,14 @@ def make_blueprint(
             return None
         if request.method == "POST" and request.view_args and request.endpoint == "report.submit":
             fields = form.read_fields(request)
-            return show_form(request.view_args["lang"], **kept(fields), notice=new_circuit_notice(),
-                             status=429)
+            return show_form(request.view_args["lang"], **kept(fields), notice=new_circuit_notice(), status=429)
         if request.method == "POST" and request.view_args and request.endpoint == "report.prefilled":
-            return show_form(request.view_args["lang"], values=prefill.posted(request),
-                             notice=new_circuit_notice(), status=429)
-        html = render_template("error.html", code=429, title=gettext("Please use a new connection"),
-                               message=new_circuit_notice())
+            return show_form(
+                request.view_args["lang"], values=prefill.posted(request), notice=new_circuit_notice(), status=429
+            )
+        html = render_template(
+            "error.html", code=429, title=gettext("Please use a new connection"), message=new_circuit_notice()
+        )
         return Response(html, status=429, mimetype="text/html")
 
     def kept(fields: form.Fields) -> _Kept:
@@ -181,8 +182,9 @@ def make_blueprint(
         choices = []
         for code, name in i18n.switcher(languages):
             with force_locale(code):
-                choices.append((code, name, languages_info.direction(code),
-                                gettext("Report child sexual abuse material")))
+                choices.append(
+                    (code, name, languages_info.direction(code), gettext("Report child sexual abuse material"))
+                )
         response = Response(render_template("choose.html", choices=choices), mimetype="text/html")
         response.headers["Vary"] = "Accept-Language"
         return response
@@ -247,8 +249,7 @@ def make_blueprint(
             return show_form(lang, **keep, notice=new_circuit_notice(), status=429)
         budget = budgets.of(channel)  # each route its own (shared/route_budgets.py says why)
         unsaved = lazy_gettext(
-            "Your report could not be saved just now. Please try again in a few minutes. "
-            "Your answers are still below."
+            "Your report could not be saved just now. Please try again in a few minutes. Your answers are still below."
         )
 
         shared_digest = tokens.spent_digest(token_id) if store.shares_spent_tokens else None
@@ -270,10 +271,12 @@ def make_blueprint(
         if budget.disk_full():
             return refuse(unsaved)
         if not budget.take():
-            return refuse(lazy_gettext(
-                "Many reports are arriving right now. Please wait a minute and send your report "
-                "again. Your answers are still below."
-            ))
+            return refuse(
+                lazy_gettext(
+                    "Many reports are arriving right now. Please wait a minute and send your report "
+                    "again. Your answers are still below."
+                )
+            )
         # Spent only now, under a unit of the budget: the spent table (sized from the budget,
         # shared/token.py: spent_slots) then holds at most what the budget lets through, whatever
         # is posted. A replay takes a unit for a moment and gives it back.
@@ -309,8 +312,11 @@ def make_blueprint(
 
     def thank(report: Report) -> Response:
         key = ("thanks", report.language, report.child_in_danger)
-        html = cached(key, report.receipt, lambda: render_template(
-            "thanks.html", receipt=slot, child_in_danger=report.child_in_danger))
+        html = cached(
+            key,
+            report.receipt,
+            lambda: render_template("thanks.html", receipt=slot, child_in_danger=report.child_in_danger),
+        )
         return Response(html, status=200, mimetype="text/html")
 
     return bp

@@ -35,7 +35,7 @@ STUBS = {
         ' echo "meldpunt:x:999:999::/var/lib/meldpunt:/usr/sbin/nologin" ;;\n'
         '  group:debian-tor) echo "debian-tor:x:109:" ;;\n'
         '  *) exec /usr/bin/getent "$@" ;;\n'
-        'esac'
+        "esac"
     ),
     "chown": 'echo "chown $*" >> "$LOG"',
     "systemctl": 'echo "systemctl $*" >> "$LOG"',
@@ -50,7 +50,7 @@ STUBS = {
         'echo "tor $*" >> "$LOG"\n'
         'case " $* " in\n'
         '  *" --verify-config "*)\n'
-        '    # The torrc install.sh wrote, its %include pointed into the throwaway root.\n'
+        "    # The torrc install.sh wrote, its %include pointed into the throwaway root.\n"
         '    while [ $# -gt 0 ]; do [ "$1" = -f ] && torrc="$2"; shift; done\n'
         '    sed "s#^%include /etc/tor/torrc.d/#%include $STATE/torrc.d/#" "$torrc" > "$STATE/torrc"\n'
         # The drop-ins as written; a backend's instance directory (tor reads its ob_config) in the root.
@@ -61,9 +61,9 @@ STUBS = {
         '    mkdir -p "$STATE/tor-data" && chmod 700 "$STATE/tor-data"\n'
         '    exec /usr/bin/tor --defaults-torrc /usr/share/tor/tor-service-defaults-torrc -f "$STATE/torrc" \\\n'
         '      --DataDirectory "$STATE/tor-data" --PidFile "$STATE/tor-data/pid" --User "$(id -un)"'
-        ' --verify-config ;;\n'
+        " --verify-config ;;\n"
         '  *) exec /usr/bin/tor "$@" ;;\n'
-        'esac'
+        "esac"
     ),
     # `nginx -t`: the real nginx checks the site install.sh rendered (tests/deploy/nginxkit.py).
     "nginx": (
@@ -71,7 +71,7 @@ STUBS = {
         'case " $* " in\n'
         '  *" -t "*) exec "$REAL_PYTHON" "$NGINXKIT" check "$MELDPUNT_ROOT" "$STATE" ;;\n'
         '  *) echo "nginx: only -t in the tests" >&2; exit 2 ;;\n'
-        'esac'
+        "esac"
     ),
     # `python3 -m venv DIR`: a bin/ whose python is this project's, and a pip that only records.
     "python3": (
@@ -127,8 +127,9 @@ class Box:
         """Runs a script of deploy/; with `check`, fails unless it exits with `expect` (install.sh
         exits 3 when it installed everything but did not start meldpunt)."""
         self.log.write_text("")
-        result = subprocess.run(["bash", str(DEPLOY / script), *args], env=self.env(), capture_output=True,
-                                text=True, timeout=120)
+        result = subprocess.run(
+            ["bash", str(DEPLOY / script), *args], env=self.env(), capture_output=True, text=True, timeout=120
+        )
         if check and result.returncode != expect:
             raise AssertionError(f"{script} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
         return result

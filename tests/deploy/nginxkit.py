@@ -34,16 +34,23 @@ def make_certificate(cert: Path, key: Path, names: list[str]) -> None:
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])])
     now = datetime.datetime.now(datetime.UTC)
     certificate = (
-        x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(private.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(hours=1))
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(private.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
         .not_valid_after(now + datetime.timedelta(days=1))
         .add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), critical=False)
         .sign(private, hashes.SHA256())
     )
     cert.parent.mkdir(parents=True, exist_ok=True)
     cert.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key.write_bytes(private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                          serialization.NoEncryption()))
+    key.write_bytes(
+        private.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
     key.chmod(0o600)
 
 
@@ -81,8 +88,7 @@ http {{
 """
 
 
-def on_loopback(rendered: str, *, https_port: int, http_port: int, socket_path: Path, log_dir: Path,
-                root: Path) -> str:
+def on_loopback(rendered: str, *, https_port: int, http_port: int, socket_path: Path, log_dir: Path, root: Path) -> str:
     """The site install.sh rendered, listening on 127.0.0.1 ports instead of every address's 443 and
     80, reaching meldpunt at `socket_path` (its https.sock), logging into `log_dir`, reading /etc
     and its refusal page below `root`."""
@@ -118,13 +124,19 @@ class Nginx:
         self.proc: subprocess.Popen | None = None
 
     def test(self) -> subprocess.CompletedProcess:
-        return subprocess.run([NGINX, "-t", "-p", str(self.prefix), "-c", str(self.conf)],
-                              capture_output=True, text=True, timeout=30)
+        return subprocess.run(
+            [NGINX, "-t", "-p", str(self.prefix), "-c", str(self.conf)], capture_output=True, text=True, timeout=30
+        )
 
     def start(self, timeout: float = 15) -> Nginx:
         with open(self.prefix / "log" / "stderr", "ab") as err:
-            self.proc = subprocess.Popen([NGINX, "-p", str(self.prefix), "-c", str(self.conf), "-g", "daemon off;"],
-                                         stdin=subprocess.DEVNULL, stdout=err, stderr=err, start_new_session=True)
+            self.proc = subprocess.Popen(
+                [NGINX, "-p", str(self.prefix), "-c", str(self.conf), "-g", "daemon off;"],
+                stdin=subprocess.DEVNULL,
+                stdout=err,
+                stderr=err,
+                start_new_session=True,
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -147,9 +159,18 @@ class Nginx:
             self.proc.wait(timeout=10)
 
 
-def https_request(port: int, *, sni: str, host: str | None, method: str = "GET", path: str = "/",
-                  body: bytes | None = None, headers: dict | None = None, source: str = "127.0.0.1",
-                  timeout: float = 20) -> tuple[int, dict[str, str], bytes]:
+def https_request(
+    port: int,
+    *,
+    sni: str,
+    host: str | None,
+    method: str = "GET",
+    path: str = "/",
+    body: bytes | None = None,
+    headers: dict | None = None,
+    source: str = "127.0.0.1",
+    timeout: float = 20,
+) -> tuple[int, dict[str, str], bytes]:
     """One request over TLS to 127.0.0.1:`port` from address `source`, with SNI `sni` and Host `host`."""
     import http.client
 

@@ -22,14 +22,22 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "deploy/package/build.sh"
 
-PASSWD = ("root:x:0:0:root:/root:/bin/bash\n"
-          "www-data:x:33:33:www-data:/var/www:/usr/sbin/nologin\n"
-          "debian-tor:x:109:115::/var/lib/tor:/bin/false\n")
+PASSWD = (
+    "root:x:0:0:root:/root:/bin/bash\n"
+    "www-data:x:33:33:www-data:/var/www:/usr/sbin/nologin\n"
+    "debian-tor:x:109:115::/var/lib/tor:/bin/false\n"
+)
 GROUP = "root:x:0:\nwww-data:x:33:\ndebian-tor:x:115:\n"
 # What the scripts may read or change on a real machine: under dpkg --root they must do neither.
 HOST_FILES = ("/etc/passwd", "/etc/group", "/etc/shadow", "/etc/tor/torrc", "/etc/apparmor.d/local/system_tor")
-HOST_DIRS = ("/opt/meldpunt", "/etc/meldpunt", "/var/lib/meldpunt", "/run/meldpunt", "/usr/share/meldpunt",
-             "/etc/systemd/system/multi-user.target.wants/meldpunt.service")
+HOST_DIRS = (
+    "/opt/meldpunt",
+    "/etc/meldpunt",
+    "/var/lib/meldpunt",
+    "/run/meldpunt",
+    "/usr/share/meldpunt",
+    "/etc/systemd/system/multi-user.target.wants/meldpunt.service",
+)
 
 
 def clean_env() -> dict[str, str]:
@@ -50,15 +58,19 @@ class Built:
 
 def build(dist: Path) -> Built:
     """make deb into `dist`, lintian left to its own test and the package compressed fast."""
-    env = clean_env() | {"MELDPUNT_DIST": str(dist), "MELDPUNT_FAST": "1", "MELDPUNT_LINTIAN": "0",
-                         "PY": sys.executable}
+    env = clean_env() | {
+        "MELDPUNT_DIST": str(dist),
+        "MELDPUNT_FAST": "1",
+        "MELDPUNT_LINTIAN": "0",
+        "PY": sys.executable,
+    }
     start = time.monotonic()
     result = subprocess.run(["bash", str(BUILD)], env=env, capture_output=True, text=True, timeout=900)
     if result.returncode != 0:
         raise AssertionError(f"make deb failed:\n{result.stdout}\n{result.stderr}")
     (deb,) = dist.glob("meldpunt_*_amd64.deb")
     (wheelhouse,) = dist.glob("meldpunt-offline-wheelhouse-*.tar.gz")
-    version = deb.name[len("meldpunt_"):-len("_amd64.deb")]
+    version = deb.name[len("meldpunt_") : -len("_amd64.deb")]
     return Built(deb, wheelhouse, version, time.monotonic() - start)
 
 
@@ -87,8 +99,9 @@ def newer_build(built: Built, work: Path, *, conffile: str, change: tuple[str, s
         lines.append(f"{digest}  {path}")
     sums.write_text("\n".join(lines) + "\n")
     out = work / f"meldpunt_{version}_amd64.deb"
-    subprocess.run(["dpkg-deb", "--root-owner-group", "-Znone", "-b", str(tree), str(out)], check=True,
-                   capture_output=True)
+    subprocess.run(
+        ["dpkg-deb", "--root-owner-group", "-Znone", "-b", str(tree), str(out)], check=True, capture_output=True
+    )
     return out, version
 
 
@@ -112,16 +125,22 @@ class DebRoot:
     def dpkg(self, *args: str) -> subprocess.CompletedProcess:
         result = subprocess.run(
             ["dpkg", f"--root={self.root}", "--force-script-chrootless", "--force-depends", *args],
-            env=clean_env() | {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}, capture_output=True, text=True,
-            timeout=300)
+            env=clean_env() | {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         if result.returncode != 0:
             raise AssertionError(f"dpkg {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
         return result
 
     def status(self) -> str:
         """dpkg's state of the package in the root ("" when it is not known at all)."""
-        result = subprocess.run(["dpkg-query", f"--admindir={self.root}/var/lib/dpkg", "-W",
-                                 "-f=${Status} ${Version}", "meldpunt"], capture_output=True, text=True)
+        result = subprocess.run(
+            ["dpkg-query", f"--admindir={self.root}/var/lib/dpkg", "-W", "-f=${Status} ${Version}", "meldpunt"],
+            capture_output=True,
+            text=True,
+        )
         return result.stdout if result.returncode == 0 else ""
 
     def path(self, p: str) -> Path:

@@ -24,8 +24,17 @@ CERT, KEY = "/etc/ssl/meldpunt/fullchain.pem", "/etc/ssl/meldpunt/privkey.pem"
 
 def install_with_proxy(box: Box, *extra: str, expect: int = 3):
     # 3: installed, not started (the configuration is the example's until a test writes its own).
-    return box.run("install.sh", "--no-start", *[a for n in NAMES for a in ("--https-proxy", n)],
-                   "--https-cert", CERT, "--https-key", KEY, *extra, expect=expect)
+    return box.run(
+        "install.sh",
+        "--no-start",
+        *[a for n in NAMES for a in ("--https-proxy", n)],
+        "--https-cert",
+        CERT,
+        "--https-key",
+        KEY,
+        *extra,
+        expect=expect,
+    )
 
 
 def boxed(tmp: Path) -> Box:
@@ -33,6 +42,7 @@ def boxed(tmp: Path) -> Box:
     (box.root / "etc/nginx/conf.d").mkdir(parents=True)  # as Debian's nginx package leaves it
     make_certificate(box.root / CERT.lstrip("/"), box.root / KEY.lstrip("/"), NAMES)
     return box
+
 
 class Relay:
     """Chromium cannot choose its source address: it connects here, and every connection goes on
@@ -99,16 +109,36 @@ def route_fixture(tmp_path_factory, staff):
     (base / "data").mkdir(mode=0o700)
     # What the unit copies from tor's hostname file before each start.
     (base / "data" / "onion-address").write_text(ONION + "\n")
-    config_path = write_config(base / "meldpunt.toml", base / "data", staff.recipient, form_min_seconds=1,
-                               public_hosts=NAMES, bind=f"unix:{sock}", https_bind=f"unix:{https_sock}",
-                               tor={"control": "torrc"})
+    config_path = write_config(
+        base / "meldpunt.toml",
+        base / "data",
+        staff.recipient,
+        form_min_seconds=1,
+        public_hosts=NAMES,
+        bind=f"unix:{sock}",
+        https_bind=f"unix:{https_sock}",
+        tor={"control": "torrc"},
+    )
     config = load_config(config_path)
     assert config.tor.circuit_ids, "the default, as deployed"
-    server = Server(config_path, base / "logs", tmpdir=base / "tmp", unix_socket=sock, https_socket=https_sock,
-                    circuit_ids=True, deployed=True).start()
+    server = Server(
+        config_path,
+        base / "logs",
+        tmpdir=base / "tmp",
+        unix_socket=sock,
+        https_socket=https_sock,
+        circuit_ids=True,
+        deployed=True,
+    ).start()
     https_port, http_port = free_port(), free_port()
-    site = on_loopback(rendered, https_port=https_port, http_port=http_port, socket_path=https_sock,
-                       log_dir=base / "nginx" / "log", root=box.root)
+    site = on_loopback(
+        rendered,
+        https_port=https_port,
+        http_port=http_port,
+        socket_path=https_sock,
+        log_dir=base / "nginx" / "log",
+        root=box.root,
+    )
     nginx = Nginx(base / "nginx", site, https_port=https_port)
     checked = nginx.test()
     assert checked.returncode == 0, checked.stderr

@@ -92,6 +92,7 @@ def last(settings: dict[str, list[str]], key: str, default: str = "") -> str:
 
 # --- system calls --------------------------------------------------------------------------------
 
+
 def syscall_groups() -> dict[str, list[str]]:
     out = subprocess.run(["systemd-analyze", "syscall-filter"], capture_output=True, text=True, check=True).stdout
     groups: dict[str, list[str]] = {}
@@ -135,8 +136,13 @@ def load_seccomp(settings: dict[str, list[str]], allowed: set[str]) -> None:
     lib.seccomp_init.restype = ctypes.c_void_p
     lib.seccomp_init.argtypes = [ctypes.c_uint32]
     lib.seccomp_syscall_resolve_name.argtypes = [ctypes.c_char_p]
-    lib.seccomp_rule_add_array.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int, ctypes.c_uint,
-                                           ctypes.c_void_p]
+    lib.seccomp_rule_add_array.argtypes = [
+        ctypes.c_void_p,
+        ctypes.c_uint32,
+        ctypes.c_int,
+        ctypes.c_uint,
+        ctypes.c_void_p,
+    ]
     lib.seccomp_load.argtypes = [ctypes.c_void_p]
 
     class ArgCmp(ctypes.Structure):
@@ -158,8 +164,10 @@ def load_seccomp(settings: dict[str, list[str]], allowed: set[str]) -> None:
             eq = ArgCmp(0, SCMP_CMP_EQ, AF_UNIX, 0)
             ne = ArgCmp(0, SCMP_CMP_NE, AF_UNIX, 0)
             check(lib.seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, number, 1, ctypes.byref(eq)), "seccomp socket")
-            check(lib.seccomp_rule_add_array(ctx, scmp_act_errno(errno.EAFNOSUPPORT), number, 1, ctypes.byref(ne)),
-                  "seccomp socket")
+            check(
+                lib.seccomp_rule_add_array(ctx, scmp_act_errno(errno.EAFNOSUPPORT), number, 1, ctypes.byref(ne)),
+                "seccomp socket",
+            )
             continue
         rc = lib.seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, number, 0, None)
         if rc != 0:
@@ -170,6 +178,7 @@ def load_seccomp(settings: dict[str, list[str]], allowed: set[str]) -> None:
 
 
 # --- file system ---------------------------------------------------------------------------------
+
 
 def mount_points() -> list[tuple[str, str]]:
     out = []
@@ -184,8 +193,14 @@ def mount_points() -> list[tuple[str, str]]:
 
 def keep_flags(options: str) -> int:
     flags = 0
-    for name, bit in (("nosuid", MS_NOSUID), ("nodev", MS_NODEV), ("noexec", MS_NOEXEC),
-                      ("noatime", MS_NOATIME), ("nodiratime", MS_NODIRATIME), ("relatime", MS_RELATIME)):
+    for name, bit in (
+        ("nosuid", MS_NOSUID),
+        ("nodev", MS_NODEV),
+        ("noexec", MS_NOEXEC),
+        ("noatime", MS_NOATIME),
+        ("nodiratime", MS_NODIRATIME),
+        ("relatime", MS_RELATIME),
+    ):
         if name in options.split(","):
             flags |= bit
     return flags
@@ -250,6 +265,7 @@ def protect_system(rw: list[str], ro: list[str], settings: dict[str, list[str]])
 
 
 # --- identity and privileges ---------------------------------------------------------------------
+
 
 def drop_privileges(uid: int, gid: int, settings: dict[str, list[str]], last_cap: int) -> None:
     if last(settings, "CapabilityBoundingSet", None) != "":

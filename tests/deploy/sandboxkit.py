@@ -60,5 +60,6 @@ def sandboxed(cmd: list[str], *, rw: list[Path], ro: list[Path], log: Path) -> s
     # virtual environment (a clone under /tmp would vanish behind PrivateTmp).
     args += [f"--ro={d}" for d in [*ro, ROOT, Path(sys.base_prefix)]]
     with open(log, "wb") as out:
-        return subprocess.Popen([*args, "--", *cmd], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        return subprocess.Popen(
+            [*args, "--", *cmd], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )

@@ -23,8 +23,10 @@ from tests.deploy.deploykit import Box
 from tests.deploy.nginxkit import Nginx, make_certificate, on_loopback
 from tests.harness import free_port
 
-pytestmark = pytest.mark.skipif(shutil.which("tor") is None or not Path("/usr/sbin/nginx").exists(),
-                                reason="needs Debian's tor and nginx (make test-deps)")
+pytestmark = pytest.mark.skipif(
+    shutil.which("tor") is None or not Path("/usr/sbin/nginx").exists(),
+    reason="needs Debian's tor and nginx (make test-deps)",
+)
 
 NAME = "report.example.org"
 LIVE = f"/etc/letsencrypt/live/{NAME}"
@@ -44,9 +46,14 @@ def get(port: int, host: str, path: str) -> tuple[int, dict[str, str], bytes]:
 
 def _site(box: Box, tmp_path: Path, https_port: int, http_port: int) -> str:
     """The installed site, as nginx runs it on loopback in the test."""
-    return on_loopback((box.root / "etc/nginx/conf.d/meldpunt.conf").read_text(), https_port=https_port,
-                       http_port=http_port, socket_path=tmp_path / "https.sock", log_dir=tmp_path / "log",
-                       root=box.root)
+    return on_loopback(
+        (box.root / "etc/nginx/conf.d/meldpunt.conf").read_text(),
+        https_port=https_port,
+        http_port=http_port,
+        socket_path=tmp_path / "https.sock",
+        log_dir=tmp_path / "log",
+        root=box.root,
+    )
 
 
 def test_port_80_serves_acme_challenges_from_the_webroot_and_redirects_the_rest(tmp_path: Path):
@@ -114,8 +121,10 @@ def wait_for(predicate, timeout: float = 15.0) -> bool:
 
 
 @pytest.mark.slow  # several seconds: two ACME orders, each validated over HTTP, and two certbot runs
-@pytest.mark.skipif(not (shutil.which("pebble") and shutil.which("pebble-challtestsrv") and shutil.which("certbot")),
-                    reason="needs Debian's pebble and certbot (make test-deps)")
+@pytest.mark.skipif(
+    not (shutil.which("pebble") and shutil.which("pebble-challtestsrv") and shutil.which("certbot")),
+    reason="needs Debian's pebble and certbot (make test-deps)",
+)
 def test_certbot_issues_and_renews_through_the_webroot_and_nginx_loads_it_unaided(tmp_path: Path):
     (tmp_path / "box").mkdir()
     box = Box(tmp_path / "box")
@@ -124,8 +133,17 @@ def test_certbot_issues_and_renews_through_the_webroot_and_nginx_loads_it_unaide
     first_cert, first_key = "/etc/ssl/certs/ssl-cert-snakeoil.pem", "/etc/ssl/private/ssl-cert-snakeoil.key"
     (box.root / first_key.lstrip("/")).parent.mkdir(parents=True)
     make_certificate(box.root / first_cert.lstrip("/"), box.root / first_key.lstrip("/"), ["snakeoil"])
-    box.run("install.sh", "--no-start", "--https-proxy", NAME, "--https-cert", first_cert, "--https-key", first_key,
-            expect=3)
+    box.run(
+        "install.sh",
+        "--no-start",
+        "--https-proxy",
+        NAME,
+        "--https-cert",
+        first_cert,
+        "--https-key",
+        first_key,
+        expect=3,
+    )
 
     (tmp_path / "log").mkdir()
     https_port, http_port = free_port(), free_port()
@@ -139,37 +157,97 @@ def test_certbot_issues_and_renews_through_the_webroot_and_nginx_loads_it_unaide
         # The ACME server, validating http-01 on nginx's port 80 (here: http_port), with names
         # resolved by its companion DNS server to 127.0.0.1.
         dns_port, mgmt_port, acme_port, acme_mgmt = free_port(), free_port(), free_port(), free_port()
-        procs.append(subprocess.Popen(
-            ["pebble-challtestsrv", "-dns01", f"127.0.0.1:{dns_port}", "-http01", "", "-https01", "",
-             "-tlsalpn01", "", "-management", f"127.0.0.1:{mgmt_port}", "-defaultIPv6", ""],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        procs.append(
+            subprocess.Popen(
+                [
+                    "pebble-challtestsrv",
+                    "-dns01",
+                    f"127.0.0.1:{dns_port}",
+                    "-http01",
+                    "",
+                    "-https01",
+                    "",
+                    "-tlsalpn01",
+                    "",
+                    "-management",
+                    f"127.0.0.1:{mgmt_port}",
+                    "-defaultIPv6",
+                    "",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
         acme_tls = tmp_path / "acme-tls"
         make_certificate(acme_tls / "cert.pem", acme_tls / "key.pem", ["localhost"])
         config = tmp_path / "pebble.json"
-        config.write_text(json.dumps({"pebble": {
-            "listenAddress": f"127.0.0.1:{acme_port}", "managementListenAddress": f"127.0.0.1:{acme_mgmt}",
-            "certificate": str(acme_tls / "cert.pem"), "privateKey": str(acme_tls / "key.pem"),
-            "httpPort": http_port, "tlsPort": free_port(), "ocspResponderURL": "",
-            "externalAccountBindingRequired": False}}))
+        config.write_text(
+            json.dumps(
+                {
+                    "pebble": {
+                        "listenAddress": f"127.0.0.1:{acme_port}",
+                        "managementListenAddress": f"127.0.0.1:{acme_mgmt}",
+                        "certificate": str(acme_tls / "cert.pem"),
+                        "privateKey": str(acme_tls / "key.pem"),
+                        "httpPort": http_port,
+                        "tlsPort": free_port(),
+                        "ocspResponderURL": "",
+                        "externalAccountBindingRequired": False,
+                    }
+                }
+            )
+        )
         env = {**os.environ, "PEBBLE_VA_NOSLEEP": "1", "PEBBLE_WFE_NONCEREJECT": "0", "PEBBLE_AUTHZREUSE": "0"}
-        procs.append(subprocess.Popen(["pebble", "-config", str(config), "-dnsserver", f"127.0.0.1:{dns_port}"],
-                                      env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        procs.append(
+            subprocess.Popen(
+                ["pebble", "-config", str(config), "-dnsserver", f"127.0.0.1:{dns_port}"],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
         assert wait_for(lambda: _listening(acme_port)), "pebble did not start"
 
         # certbot as deploy/README.md runs it, its directories in the throwaway root; the deploy
         # hook reloads this nginx as `systemctl reload nginx` would the system's.
         letsencrypt = box.root / "etc/letsencrypt"
-        certbot = ["certbot", "--non-interactive", "--config-dir", str(letsencrypt),
-                   "--work-dir", str(tmp_path / "certbot-work"), "--logs-dir", str(tmp_path / "certbot-logs"),
-                   "--no-verify-ssl", "--server", f"https://127.0.0.1:{acme_port}/dir"]
+        certbot = [
+            "certbot",
+            "--non-interactive",
+            "--config-dir",
+            str(letsencrypt),
+            "--work-dir",
+            str(tmp_path / "certbot-work"),
+            "--logs-dir",
+            str(tmp_path / "certbot-logs"),
+            "--no-verify-ssl",
+            "--server",
+            f"https://127.0.0.1:{acme_port}/dir",
+        ]
         hook = f"kill -HUP {nginx.proc.pid}"
 
         def served(cert: x509.Certificate) -> bool:
             # Three connections in a row: an old worker may take one more just after a reload.
             return all(served_certificate(https_port).serial_number == cert.serial_number for _ in range(3))
-        issued = subprocess.run([*certbot, "certonly", "--agree-tos", "--register-unsafely-without-email",
-                                 "--webroot", "-w", str(box.root / "var/www/meldpunt-acme"), "-d", NAME,
-                                 "--deploy-hook", hook], capture_output=True, text=True, timeout=120)
+
+        issued = subprocess.run(
+            [
+                *certbot,
+                "certonly",
+                "--agree-tos",
+                "--register-unsafely-without-email",
+                "--webroot",
+                "-w",
+                str(box.root / "var/www/meldpunt-acme"),
+                "-d",
+                NAME,
+                "--deploy-hook",
+                hook,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert issued.returncode == 0, issued.stdout + issued.stderr
 
         # The second install.sh run of deploy/README.md: the live/ paths.
@@ -182,14 +260,19 @@ def test_certbot_issues_and_renews_through_the_webroot_and_nginx_loads_it_unaide
         assert wait_for(lambda: served(live))
 
         # Renewal, as certbot.timer runs it: no hand step, nginx serves the new certificate.
-        renewed = subprocess.run([*certbot, "renew", "--force-renewal", "--no-random-sleep-on-renew"],
-                                 capture_output=True, text=True, timeout=120)
+        renewed = subprocess.run(
+            [*certbot, "renew", "--force-renewal", "--no-random-sleep-on-renew"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert renewed.returncode == 0, renewed.stdout + renewed.stderr
         new = x509.load_pem_x509_certificate((letsencrypt / "live" / NAME / "cert.pem").read_bytes())
         assert new.serial_number != live.serial_number
         assert wait_for(lambda: served(new))
-        assert not any(webroot_file.is_file() for webroot_file in (box.root / "var/www/meldpunt-acme").rglob("*")), \
+        assert not any(webroot_file.is_file() for webroot_file in (box.root / "var/www/meldpunt-acme").rglob("*")), (
             "certbot leaves no challenge file behind"
+        )
     finally:
         nginx.stop()
         for proc in procs:

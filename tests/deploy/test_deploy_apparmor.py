@@ -13,13 +13,18 @@ from tests.deploy.deploykit import Box
 
 pytestmark = pytest.mark.skipif(
     shutil.which("apparmor_parser") is None or not Path("/etc/apparmor.d/system_tor").exists(),
-    reason="needs apparmor_parser and Debian's tor profile (make test-deps)")
+    reason="needs apparmor_parser and Debian's tor profile (make test-deps)",
+)
 
 
 def parse(base: Path) -> subprocess.CompletedProcess:
     # -Q: parse and compile only, nothing is loaded into the kernel; -p: print the preprocessed profile.
-    return subprocess.run(["apparmor_parser", "--base", str(base), "-Q", "-K", "-T", "-p", str(base / "system_tor")],
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        ["apparmor_parser", "--base", str(base), "-Q", "-K", "-T", "-p", str(base / "system_tor")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def profiles_with(local: str, tmp_path: Path) -> Path:

@@ -44,7 +44,7 @@ def test_install_backend_then_uninstall_leaves_nothing(tmp_path: Path):
     box.run("install.sh", expect=3)  # a single server first, turned into a backend below
     real_recipient_config(box)
     conf = box.root / "etc/meldpunt/meldpunt.toml"
-    conf.write_text(re.sub(r'(?m)^database_url = .*$', f'database_url = "{DATABASE_URL}"', conf.read_text()))
+    conf.write_text(re.sub(r"(?m)^database_url = .*$", f'database_url = "{DATABASE_URL}"', conf.read_text()))
     result = box.run("install.sh", *BACKEND_ARGS)
     r = box.root
 
@@ -60,15 +60,17 @@ def test_install_backend_then_uninstall_leaves_nothing(tmp_path: Path):
 
     # meldpunt answers for the frontend; the proxy reaches the database's address and nothing else.
     assert (r / "etc/meldpunt/frontend-address").read_text() == FRONTEND + "\n"
-    assert (r / "etc/systemd/system/meldpunt.service.d/backend.conf").read_bytes() == \
-        (DEPLOY / "onionbalance/meldpunt.service.d/backend.conf").read_bytes()
+    assert (r / "etc/systemd/system/meldpunt.service.d/backend.conf").read_bytes() == (
+        DEPLOY / "onionbalance/meldpunt.service.d/backend.conf"
+    ).read_bytes()
     proxy = (r / "etc/systemd/system/meldpunt-db-proxy.service").read_text()
     assert f"ExecStart=/lib/systemd/systemd-socket-proxyd {DB}\n" in proxy
     assert "IPAddressAllow=10.8.0.7\n" in proxy and "10.8.0.1" not in proxy
     assert (r / "etc/systemd/system/meldpunt-db-proxy.socket").exists()
     calls = box.calls()
-    assert calls.index("systemctl enable --now --quiet meldpunt-db-proxy.socket") < \
-        calls.index("systemctl restart meldpunt.service")
+    assert calls.index("systemctl enable --now --quiet meldpunt-db-proxy.socket") < calls.index(
+        "systemctl restart meldpunt.service"
+    )
 
     # Again: nothing changes. Without --backend: refused, rather than a second address.
     snapshot = box.snapshot()
@@ -105,8 +107,9 @@ def test_the_check_keeps_database_passwords_out_of_the_configuration(tmp_path: P
     spec.loader.exec_module(check)
 
     def errors(url: str) -> list[str]:
-        config = make_config(tmp_path, staff.recipient, bind="unix:/run/meldpunt/web.sock",
-                             tor={"control": "torrc"}, database_url=url)
+        config = make_config(
+            tmp_path, staff.recipient, bind="unix:/run/meldpunt/web.sock", tor={"control": "torrc"}, database_url=url
+        )
         return [e for e in check.problems(config)[0] if e.startswith("database_url")]
 
     assert errors(DATABASE_URL) == []

@@ -64,8 +64,14 @@ def test_the_examples_placeholders_are_refused_and_nothing_of_another_hotline_sh
     doc["recipients"] = [staff.recipient]
     errors, _ = check.problems(parse_config(doc, base_dir=tmp_path))
     refused = {e.split(" ", 1)[0] for e in errors if "placeholder" in e}
-    assert refused == {"hotline.name", "hotline.contact", "hotline.emergency[0].label", "hotline.emergency[0].number",
-                       "hotline.emergency[1].label", "hotline.emergency[1].number"}
+    assert refused == {
+        "hotline.name",
+        "hotline.contact",
+        "hotline.emergency[0].label",
+        "hotline.emergency[0].number",
+        "hotline.emergency[1].label",
+        "hotline.emergency[1].number",
+    }
     # The hotline's own texts pass.
     doc["hotline"]["name"] = {"nl": "Meldpunt", "en": "Hotline"}
     doc["hotline"]["contact"] = "www.example-hotline.org"

@@ -22,16 +22,33 @@ def _sandboxed_check(tmp_path, etc, text: str) -> tuple[int, str]:
     conf.write_text(text)
     conf.chmod(0o644)
     log = tmp_path / "check.log"
-    args = [sys.executable, str(SANDBOX), "--unit", str(DEPLOY / "systemd/meldpunt-check.service"),
-            "--uid", str(NOBODY), "--gid", str(NOBODY), f"--ro={etc}", f"--ro={ROOT}", f"--ro={sys.base_prefix}", "--",
-            sys.executable, "-I", str(DEPLOY / "meldpunt-check.py"), str(conf)]
+    args = [
+        sys.executable,
+        str(SANDBOX),
+        "--unit",
+        str(DEPLOY / "systemd/meldpunt-check.service"),
+        "--uid",
+        str(NOBODY),
+        "--gid",
+        str(NOBODY),
+        f"--ro={etc}",
+        f"--ro={ROOT}",
+        f"--ro={sys.base_prefix}",
+        "--",
+        sys.executable,
+        "-I",
+        str(DEPLOY / "meldpunt-check.py"),
+        str(conf),
+    ]
     with open(log, "wb") as out:
         rc = subprocess.run(args, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, timeout=60).returncode
     return rc, log.read_text()
 
 
-_DEPLOYED_REST = ('data_dir = "/var/lib/meldpunt"\n[hotline]\nname = "T"\n'
-                  '[web]\nbind = "unix:/run/meldpunt/web.sock"\n[tor]\ncontrol = "torrc"\n')
+_DEPLOYED_REST = (
+    'data_dir = "/var/lib/meldpunt"\n[hotline]\nname = "T"\n'
+    '[web]\nbind = "unix:/run/meldpunt/web.sock"\n[tor]\ncontrol = "torrc"\n'
+)
 
 
 def test_the_configuration_check_runs_in_its_own_sandbox_and_names_what_is_wrong(tmp_path):
@@ -53,9 +70,11 @@ def test_the_configuration_check_runs_in_its_own_sandbox_and_names_what_is_wrong
     rc, out = check(deployed.replace(recipient, "age1pq1…replace-with-your-staff-public-key…"))
     assert rc == 1 and "recipients[0] is not a valid age recipient" in out
 
-    rc, out = check(deployed.replace('"unix:/run/meldpunt/web.sock"', '"127.0.0.1:8080"')
-                    .replace('"torrc"', '"unix:/run/tor/control"')
-                    .replace('"/var/lib/meldpunt"', '"/srv/meldpunt"'))
+    rc, out = check(
+        deployed.replace('"unix:/run/meldpunt/web.sock"', '"127.0.0.1:8080"')
+        .replace('"torrc"', '"unix:/run/tor/control"')
+        .replace('"/var/lib/meldpunt"', '"/srv/meldpunt"')
+    )
     assert rc == 1
     assert "web.bind must be a unix socket" in out and "tor.control must be" in out and "data_dir must be" in out
 

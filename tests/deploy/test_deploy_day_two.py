@@ -71,8 +71,9 @@ def test_a_toml_typo_with_https_proxy_is_reported_once_without_a_traceback(box: 
     configured(box)
     conf = box.root / CONF
     conf.write_text(conf.read_text().replace("[web]", "[web", 1))
-    result = box.run("install.sh", "--https-proxy", "report.example.org", "--https-cert", cert,
-                     "--https-key", key, check=False)
+    result = box.run(
+        "install.sh", "--https-proxy", "report.example.org", "--https-cert", cert, "--https-key", key, check=False
+    )
     assert result.returncode == 3
     assert "Traceback" not in result.stderr + result.stdout
     assert "public_hosts" not in result.stderr, "no advice about names the check could not read"

@@ -40,7 +40,7 @@ class Proxy:
 
     def __init__(self, socket_path, target: str) -> None:
         self.socket_path, self.target = socket_path, target
-        (self.program, _address), = [v.split() for v in _unit_values("meldpunt-db-proxy.service", "ExecStart")]
+        ((self.program, _address),) = [v.split() for v in _unit_values("meldpunt-db-proxy.service", "ExecStart")]
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
@@ -48,7 +48,11 @@ class Proxy:
             self.socket_path.unlink()
         self.process = subprocess.Popen(
             [shutil.which("systemd-socket-activate"), "-l", str(self.socket_path), self.program, self.target],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + 10
         while not self.socket_path.exists():
             assert time.monotonic() < deadline and self.process.poll() is None, "the proxy did not listen"
@@ -63,8 +67,9 @@ class Proxy:
 def _file(server: Server, description: str) -> tuple[int, str]:
     status, _, page = server.request("GET", "/en/")
     assert status == 200
-    fields = report_fields(TOKEN.search(page).group(1), urls="http://example.org/through-the-proxy",
-                           description=description)
+    fields = report_fields(
+        TOKEN.search(page).group(1), urls="http://example.org/through-the-proxy", description=description
+    )
     return server.post_form("en", fields)[::2]
 
 
@@ -83,8 +88,9 @@ def test_meldpunt_reaches_postgresql_only_through_the_units_socket_proxy(tmp_pat
     passfile.chmod(0o600)
     # The form of database_url that deploy/onionbalance/README.md gives the backends.
     url = f"postgresql+psycopg://{SUPERUSER}@/{database}?host={socket_dir}&passfile={passfile}"
-    config = write_config(tmp_path / "meldpunt.toml", tmp_path / "data", staff.recipient, database_url=url,
-                          form_min_seconds=0)
+    config = write_config(
+        tmp_path / "meldpunt.toml", tmp_path / "data", staff.recipient, database_url=url, form_min_seconds=0
+    )
     server = Server(config, tmp_path / "logs")
     try:
         proxy.start()

@@ -35,8 +35,10 @@ from tests.formkit import form_body, report_body
 from tests.harness import proxy_line
 from tests.kit import CHROMIUM_FLAGS
 
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(not Path("/usr/sbin/nginx").exists(), reason="needs Debian's nginx (make test-deps)")]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path("/usr/sbin/nginx").exists(), reason="needs Debian's nginx (make test-deps)"),
+]
 
 XFF = f"203.0.113.{secrets.randbelow(200) + 20}"
 UA = f"Mozilla/5.0 (X11; Linux x86_64) canary-agent-{secrets.token_hex(6)}"
@@ -52,9 +54,13 @@ CHROMIUM = "/usr/lib/chromium/chromium"
 @pytest.fixture(scope="module")
 def browser(playwright):
     chromium = playwright.chromium.launch(
-        executable_path=CHROMIUM, headless=True,
-        args=[*[a for a in CHROMIUM_FLAGS if a != "--headless"],
-              "--host-resolver-rules=MAP report.example.org 127.0.0.1, MAP * ~NOTFOUND"])
+        executable_path=CHROMIUM,
+        headless=True,
+        args=[
+            *[a for a in CHROMIUM_FLAGS if a != "--headless"],
+            "--host-resolver-rules=MAP report.example.org 127.0.0.1, MAP * ~NOTFOUND",
+        ],
+    )
     yield chromium
     chromium.close()
 
@@ -66,9 +72,12 @@ FOUND_ON = {"nl": "forum", "fr": "chat", "de": "website", "en": "social"}
 def test_chromium_files_a_report_over_https_and_it_opens_to_what_was_typed(route, browser, staff, lang):
     import time
 
-    context = browser.new_context(ignore_https_errors=True, java_script_enabled=False, user_agent=UA,
-                                  extra_http_headers={"X-Forwarded-For": XFF, "Forwarded": f"for={XFF}",
-                                                      "X-Real-IP": XFF})
+    context = browser.new_context(
+        ignore_https_errors=True,
+        java_script_enabled=False,
+        user_agent=UA,
+        extra_http_headers={"X-Forwarded-For": XFF, "Forwarded": f"for={XFF}", "X-Real-IP": XFF},
+    )
     try:
         page = context.new_page()
         base = f"https://report.example.org:{route.relay.port}"
@@ -99,8 +108,12 @@ def test_chromium_files_a_report_over_https_and_it_opens_to_what_was_typed(route
     assert len(mine) == 1
     report = mine[0]
     assert report.urls == tuple(urls) and report.description == f"over HTTPS {lang} {tag} — é ß ç"
-    assert (report.found_on, report.kinds, report.child_in_danger, report.language) == \
-        (FOUND_ON[lang], ("images",), False, lang)
+    assert (report.found_on, report.kinds, report.child_in_danger, report.language) == (
+        FOUND_ON[lang],
+        ("images",),
+        False,
+        lang,
+    )
 
 
 def test_onion_location_and_hsts_on_the_public_names_only(route):
@@ -141,13 +154,15 @@ def test_tls_without_a_configured_name_is_refused_and_plain_http_only_redirects(
 def test_bodies_over_meldpunts_limit_stop_at_nginx_and_nothing_reaches_its_temp_files(route):
     before = _count(route)
     big = form_body({"urls": "http://example.org/", "description": "x" * 70_000})
-    status, _, _ = route.get(NAMES[0], "/nl/", method="POST", body=big,
-                             headers={"Content-Type": "application/x-www-form-urlencoded"})
+    status, _, _ = route.get(
+        NAMES[0], "/nl/", method="POST", body=big, headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
     assert status == 413
     # Just under the limit: meldpunt itself answers (a 400 for the missing token, in Dutch).
     fits = form_body({"urls": "http://example.org/", "description": "y" * 60_000})
-    status, _, body = route.get(NAMES[0], "/nl/", method="POST", body=fits,
-                                headers={"Content-Type": "application/x-www-form-urlencoded"})
+    status, _, body = route.get(
+        NAMES[0], "/nl/", method="POST", body=fits, headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
     assert status == 400 and b'lang="nl"' in body
     assert _count(route) == before
     assert [p for p in (route.nginx.prefix / "tmp").rglob("*") if p.is_file()] == []
@@ -178,8 +193,14 @@ def _reporter_files_a_report(route, staff, source: str, tag: str) -> str:
     token = re.search(rb'name="token" value="([^"]+)"', page).group(1).decode()
     time.sleep(route.config.limits.form_min_seconds + 0.2)
     body = report_body(token, urls=f"http://reporter-{tag}.example/", description=f"reporter {tag}")
-    status, _, page = route.get(NAMES[0], "/en/", method="POST", body=body, source=source,
-                                headers={"Content-Type": "application/x-www-form-urlencoded"})
+    status, _, page = route.get(
+        NAMES[0],
+        "/en/",
+        method="POST",
+        body=body,
+        source=source,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert status == 200, page[:500]
     receipt = re.search(rb'<p class="code"[^>]*><strong>([A-Z0-9-]+)</strong>', page).group(1).decode()
     with open_store(route.config.database_url) as store:
@@ -208,8 +229,14 @@ def test_a_burst_of_posts_from_one_address_gets_the_refusal_page_while_a_reporte
 
     def junk_post():
         # A post without a token: meldpunt refuses it (400), if nginx passes it on at all.
-        return route.get(NAMES[0], "/nl/", method="POST", body=b"urls=x", source=FLOODER,
-                         headers={"Content-Type": "application/x-www-form-urlencoded"})
+        return route.get(
+            NAMES[0],
+            "/nl/",
+            method="POST",
+            body=b"urls=x",
+            source=FLOODER,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
 
     answers = [junk_post() for _ in range(12)]
     statuses = [a[0] for a in answers]
@@ -254,8 +281,12 @@ def test_a_burst_of_page_requests_from_one_address_is_refused_past_its_burst(rou
 def test_client_address_forwarding_headers_and_user_agent_are_found_nowhere(route, staff):
     """Runs last in this module: after Chromium's reports, the refusals and the raw requests
     below (which also carry the canaries), nothing anywhere holds them."""
-    for headers in ({"X-Forwarded-For": XFF}, {"Forwarded": f"for={XFF};proto=https"}, {"X-Real-IP": XFF},
-                    {"User-Agent": UA}):
+    for headers in (
+        {"X-Forwarded-For": XFF},
+        {"Forwarded": f"for={XFF};proto=https"},
+        {"X-Real-IP": XFF},
+        {"User-Agent": UA},
+    ):
         route.get(NAMES[0], "/en/", headers=headers)
         route.get(NAMES[0], "/en/nope", headers=headers)
     needles = [c.encode() for c in CANARIES]

@@ -32,8 +32,9 @@ def test_install_renders_a_site_nginx_accepts_and_uninstall_removes_it(tmp_path)
     assert f"ssl_certificate {CERT};" in site and f"ssl_certificate_key {KEY};" in site
     assert not (box.root / "etc/nginx/sites-enabled/default").exists()
     # nginx gets a socket directory of its own; tor's stays closed to it (no ACL on /run/meldpunt).
-    assert (box.root / "etc/tmpfiles.d/meldpunt-https.conf").read_text().splitlines()[-1] == \
-        "d /run/meldpunt-https 0750 meldpunt www-data -"
+    assert (box.root / "etc/tmpfiles.d/meldpunt-https.conf").read_text().splitlines()[
+        -1
+    ] == "d /run/meldpunt-https 0750 meldpunt www-data -"
     assert "upstream meldpunt_web {" in site and "server unix:/run/meldpunt-https/https.sock;" in site
     assert "unix:/run/meldpunt/" not in site  # tor's socket (a comment may name it)
     assert "web.https_bind in the configuration is not" in first.stderr
@@ -64,7 +65,8 @@ def test_install_refuses_what_nginx_would_not_take(tmp_path):
         assert result.returncode == 2 and words in result.stderr, (args, result.stderr)
     # A certificate nginx cannot load: nginx -t fails, and nginx is not reloaded.
     (box.root / KEY.lstrip("/")).write_text("not a key\n")
-    result = box.run("install.sh", "--no-start", "--https-proxy", NAMES[0], "--https-cert", CERT,
-                     "--https-key", KEY, check=False)
+    result = box.run(
+        "install.sh", "--no-start", "--https-proxy", NAMES[0], "--https-cert", CERT, "--https-key", KEY, check=False
+    )
     assert result.returncode != 0 and "nginx does not accept" in result.stderr
     assert not any(c.startswith("systemctl reload") for c in box.calls())

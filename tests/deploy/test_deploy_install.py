@@ -138,8 +138,17 @@ def test_install_refuses_a_tcp_bind_the_sandbox_cannot_serve(box: Box):
 
 
 # Directories every Debian system has: uninstall.sh empties them of meldpunt's files, and leaves them.
-SYSTEM_DIRS = {"etc/systemd", "etc/systemd/system", "etc/tmpfiles.d", "opt", "usr", "usr/local",
-               "usr/local/sbin", "var", "var/lib"}
+SYSTEM_DIRS = {
+    "etc/systemd",
+    "etc/systemd/system",
+    "etc/tmpfiles.d",
+    "opt",
+    "usr",
+    "usr/local",
+    "usr/local/sbin",
+    "var",
+    "var/lib",
+}
 
 
 def test_uninstall_reverses_install_and_keeps_data_unless_purged(box: Box):
@@ -192,8 +201,23 @@ def test_the_package_a_server_installs_leaves_the_demo_and_its_tor_network_out(t
         if (ROOT / name).is_file():
             (source / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, source / name)
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "--disable-pip-version-check",
-                    "-w", str(tmp_path), str(source)], check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "-q",
+            "--disable-pip-version-check",
+            "-w",
+            str(tmp_path),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     (wheel,) = tmp_path.glob("meldpunt-*.whl")
     with zipfile.ZipFile(wheel) as z:
         tops = {name.split("/", 1)[0] for name in z.namelist() if not name.startswith("meldpunt-")}

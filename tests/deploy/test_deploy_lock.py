@@ -49,8 +49,9 @@ def test_every_locked_package_has_hashes_and_the_tested_version(lock):
     entries = _lock(lock)
     constraints = {
         _norm(name): version
-        for name, version in re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)$",
-                                        (ROOT / "requirements/constraints.txt").read_text(), re.M)
+        for name, version in re.findall(
+            r"^([A-Za-z0-9_.-]+)==(\S+)$", (ROOT / "requirements/constraints.txt").read_text(), re.M
+        )
     }
     assert entries and all(n >= 1 for _, n in entries.values())
     for name, (version, _) in entries.items():
@@ -59,8 +60,21 @@ def test_every_locked_package_has_hashes_and_the_tested_version(lock):
 
 
 def test_the_server_lock_covers_what_the_server_imports():
-    needed = {"cryptography", "click", "flask", "flask-babel", "stem", "sqlalchemy", "gunicorn", "psycopg",
-              "psycopg-binary", "werkzeug", "jinja2", "babel", "setuptools"}
+    needed = {
+        "cryptography",
+        "click",
+        "flask",
+        "flask-babel",
+        "stem",
+        "sqlalchemy",
+        "gunicorn",
+        "psycopg",
+        "psycopg-binary",
+        "werkzeug",
+        "jinja2",
+        "babel",
+        "setuptools",
+    }
     assert needed <= set(_lock("server.lock"))
 
 
@@ -90,9 +104,15 @@ def test_the_stats_lock_is_the_offline_install_with_charts_at_the_checkouts_vers
 def test_the_makefile_installs_only_from_the_lock():
     """Every pip install in the Makefile either checks hashes against dev.lock or installs this tree
     alone, with no index and no dependencies."""
-    recipes = [line.strip() for line in (ROOT / "Makefile").read_text().splitlines()
-               if re.search(r"\$\(PIP\) install|pip install", line) and not line.lstrip().startswith("#")]
+    recipes = [
+        line.strip()
+        for line in (ROOT / "Makefile").read_text().splitlines()
+        if re.search(r"\$\(PIP\) install|pip install", line) and not line.lstrip().startswith("#")
+    ]
     assert any("--require-hashes -r requirements/dev.lock" in r for r in recipes), recipes
     for recipe in recipes:
-        assert ("--require-hashes -r requirements/dev.lock" in recipe
-                or {"--no-deps", "--no-index", "--no-build-isolation"} <= set(recipe.split())), recipe
+        assert "--require-hashes -r requirements/dev.lock" in recipe or {
+            "--no-deps",
+            "--no-index",
+            "--no-build-isolation",
+        } <= set(recipe.split()), recipe

@@ -21,8 +21,10 @@ pytestmark = pytest.mark.skipif(not Path("/usr/sbin/nginx").exists(), reason="ne
 # address as nginx writes it (RFC 5952) -> the /64 it belongs to, as the map names it
 SAME_NETWORK = [
     # the first four groups written out
-    (["2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::1", "2001:db8:1:2::", "2001:db8:1:2:0:ffff::5"],
-     "2001:db8:1:2"),
+    (
+        ["2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::1", "2001:db8:1:2::", "2001:db8:1:2:0:ffff::5"],
+        "2001:db8:1:2",
+    ),
     # zeros in the network: "::" before the fourth group, the interface identifier after it
     (["2001:db8::1", "2001:db8::aaaa:bbbb:cccc:dddd", "2001:db8::"], "2001:db8::"),
     # "::" before the fourth group, and more than four groups after it
@@ -38,8 +40,10 @@ def client_key(tmp_path_factory):
     block = re.search(r"map \$remote_addr \$meldpunt_client \{.*?\n\}", conf, re.S)
     assert block, "deploy/nginx/meldpunt.conf: the client map is gone"
     port = free_port()
-    site = (block.group(0).replace("map $remote_addr", "map $arg_a")
-            + f'\nserver {{\n    listen 127.0.0.1:{port};\n    location / {{ return 200 "$meldpunt_client"; }}\n}}\n')
+    site = (
+        block.group(0).replace("map $remote_addr", "map $arg_a")
+        + f'\nserver {{\n    listen 127.0.0.1:{port};\n    location / {{ return 200 "$meldpunt_client"; }}\n}}\n'
+    )
     nginx = Nginx(tmp_path_factory.mktemp("nginx"), site, https_port=port).start()
 
     def key(address: str) -> bytes:

@@ -73,8 +73,16 @@ def test_a_report_over_tor_reaches_the_sandboxed_server_through_unix_sockets_onl
     os.chown(state / "onion-address", NOBODY, NOBODY)
 
     staff = keys.generate("pq")
-    conf = write_config(etc / "meldpunt.toml", state, staff.recipient().encode(), form_min_seconds=0,
-                        bind=f"unix:{run}/web.sock", workers=1, threads=4, tor={"control": "torrc"})
+    conf = write_config(
+        etc / "meldpunt.toml",
+        state,
+        staff.recipient().encode(),
+        form_min_seconds=0,
+        bind=f"unix:{run}/web.sock",
+        workers=1,
+        threads=4,
+        tor={"control": "torrc"},
+    )
     conf.chmod(0o644)
 
     log = tmp_path / "serve.log"
@@ -100,8 +108,9 @@ def test_a_report_over_tor_reaches_the_sandboxed_server_through_unix_sockets_onl
                 time.sleep(1)
         assert page is not None and page.status_code == 200
         token = TOKEN.search(page.text).group(1)
-        answer = session.post(f"http://{onion}/en/", timeout=30,
-                              data=report_fields(token, urls="http://example.org/deploy-test"))
+        answer = session.post(
+            f"http://{onion}/en/", timeout=30, data=report_fields(token, urls="http://example.org/deploy-test")
+        )
         assert answer.status_code == 200 and RECEIPT.search(answer.text), answer.text[-2000:]
     finally:
         stop_group(proc, timeout=30)

@@ -18,8 +18,10 @@ from tests.deploy.packagekit import ROOT, Built, DebRoot, build, clean_env, host
 from tests.harness import write_config
 
 NEEDED = ("dpkg-buildpackage", "dh_virtualenv", "lintian", "tor")
-needs_tools = pytest.mark.skipif(any(shutil.which(t) is None for t in NEEDED),
-                                 reason="needs debhelper, dh-virtualenv, lintian and tor (make test-deps)")
+needs_tools = pytest.mark.skipif(
+    any(shutil.which(t) is None for t in NEEDED),
+    reason="needs debhelper, dh-virtualenv, lintian and tor (make test-deps)",
+)
 # dpkg --root as the package's files and the maintainer scripts' chown want them: as root.
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="dpkg --root gives files to other users: run as root")
 MAINTAINER_SCRIPTS = sorted((ROOT / "deploy/debian").glob("meldpunt.p*[mt]"))
@@ -56,8 +58,9 @@ def owner(p: Path) -> tuple[int, int]:
 
 def test_maintainer_scripts_pass_shellcheck():
     assert len(MAINTAINER_SCRIPTS) == 4, MAINTAINER_SCRIPTS
-    result = subprocess.run(["shellcheck", "--external-sources", *map(str, MAINTAINER_SCRIPTS)],
-                            capture_output=True, text=True, cwd=ROOT)
+    result = subprocess.run(
+        ["shellcheck", "--external-sources", *map(str, MAINTAINER_SCRIPTS)], capture_output=True, text=True, cwd=ROOT
+    )
     assert result.returncode == 0, result.stdout
 
 
@@ -108,8 +111,10 @@ def test_install_upgrade_remove_purge_in_a_root(built: Built, tmp_path: Path, st
     assert box.path("/etc/tor/torrc").read_bytes() == torrc
     glue = box.path("/etc/tor/torrc-meldpunt").read_text()
     assert re.findall(r"^%include (\S+)$", glue, re.M) == ["/etc/tor/torrc", TOR_DROPIN]
-    assert "-f /etc/tor/torrc-meldpunt " in box.path(
-        "/lib/systemd/system/tor@default.service.d/meldpunt-torrc.conf").read_text()
+    assert (
+        "-f /etc/tor/torrc-meldpunt "
+        in box.path("/lib/systemd/system/tor@default.service.d/meldpunt-torrc.conf").read_text()
+    )
     assert "LimitCORE=0" in box.path("/lib/systemd/system/tor@default.service.d/meldpunt.conf").read_text()
     assert "/{,var/}run/meldpunt/web.sock rw," in box.path("/etc/apparmor.d/local/system_tor").read_text()
     assert box.path("/etc/systemd/system/multi-user.target.wants/meldpunt.service").is_symlink()
@@ -122,25 +127,59 @@ def test_install_upgrade_remove_purge_in_a_root(built: Built, tmp_path: Path, st
     tor_dir = tmp_path / "tor"
     tor_dir.mkdir(mode=0o700)
     (tmp_path / "torrc").write_text(glue.replace("%include /etc/tor/", f"%include {box.root}/etc/tor/"))
-    verify = subprocess.run(["tor", "--verify-config", "--defaults-torrc", "/usr/share/tor/tor-service-defaults-torrc",
-                             "-f", str(tmp_path / "torrc"), "--DataDirectory", str(tor_dir), "--User", "root"],
-                            capture_output=True, text=True, timeout=60)
+    verify = subprocess.run(
+        [
+            "tor",
+            "--verify-config",
+            "--defaults-torrc",
+            "/usr/share/tor/tor-service-defaults-torrc",
+            "-f",
+            str(tmp_path / "torrc"),
+            "--DataDirectory",
+            str(tor_dir),
+            "--User",
+            "root",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert verify.returncode == 0, verify.stdout
     # The environment runs (its interpreter is the system's python3.11) with the pinned server
     # packages, and its check refuses the example's placeholders, naming the key.
     python = str(box.path("/opt/meldpunt/bin/python"))
-    code = ("import onion_service.process.server, flask, stem, sqlalchemy, gunicorn, crypto; "
-            "from onion_service import languages; print(len(languages.installed()))")
+    code = (
+        "import onion_service.process.server, flask, stem, sqlalchemy, gunicorn, crypto; "
+        "from onion_service import languages; print(len(languages.installed()))"
+    )
     imports = subprocess.run([python, "-I", "-c", code], capture_output=True, text=True)
     assert imports.returncode == 0, imports.stderr
     assert int(imports.stdout) > 20, "the compiled catalogues are in the package"
     # The packaged code serves the form (templates, catalogues, static files from the package).
     (tmp_path / "data").mkdir(mode=0o700)
-    served = subprocess.run([python, "-I", "-c", SERVE_ONE_PAGE, str(write_config(
-        tmp_path / "meldpunt.toml", tmp_path / "data", staff.recipient))], capture_output=True, text=True, timeout=60)
+    served = subprocess.run(
+        [
+            python,
+            "-I",
+            "-c",
+            SERVE_ONE_PAGE,
+            str(write_config(tmp_path / "meldpunt.toml", tmp_path / "data", staff.recipient)),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert served.stdout.split() == ["200", "True"], served.stderr
-    check = subprocess.run([python, "-I", str(box.path("/opt/meldpunt/libexec/meldpunt-check")),
-                            str(box.path("/etc/meldpunt/meldpunt.toml"))], capture_output=True, text=True)
+    check = subprocess.run(
+        [
+            python,
+            "-I",
+            str(box.path("/opt/meldpunt/libexec/meldpunt-check")),
+            str(box.path("/etc/meldpunt/meldpunt.toml")),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert check.returncode != 0 and "recipients[0]" in check.stderr, check.stderr
     assert host_state() == before, "the maintainer scripts changed this machine"
 
@@ -156,8 +195,12 @@ def test_install_upgrade_remove_purge_in_a_root(built: Built, tmp_path: Path, st
     reports.write_bytes(b"sealed reports")
 
     # --- upgrade to a newer build, which changes the tor drop-in too ------------------------------
-    newer, version = newer_build(built, tmp_path, conffile=TOR_DROPIN,
-                                 change=("HiddenServicePoWQueueBurst 250", "HiddenServicePoWQueueBurst 300"))
+    newer, version = newer_build(
+        built,
+        tmp_path,
+        conffile=TOR_DROPIN,
+        change=("HiddenServicePoWQueueBurst 250", "HiddenServicePoWQueueBurst 300"),
+    )
     box.dpkg("--force-confold", "-i", str(newer))
     assert box.status() == f"install ok installed {version}"
     assert box.path(TOR_DROPIN).read_text() == edited_tor, "a conffile changed here is kept"
@@ -173,8 +216,13 @@ def test_install_upgrade_remove_purge_in_a_root(built: Built, tmp_path: Path, st
     # --- remove: code and units go; configuration, conffiles and reports stay ---------------------
     out = box.dpkg("-r", "meldpunt")
     assert box.status() == f"deinstall ok config-files {version}"
-    for gone in ("/opt/meldpunt", "/usr/sbin/meldpunt-admin", "/lib/systemd/system/meldpunt.service",
-                 "/lib/systemd/system/tor@default.service.d/meldpunt-torrc.conf", "/usr/share/meldpunt"):
+    for gone in (
+        "/opt/meldpunt",
+        "/usr/sbin/meldpunt-admin",
+        "/lib/systemd/system/meldpunt.service",
+        "/lib/systemd/system/tor@default.service.d/meldpunt-torrc.conf",
+        "/usr/share/meldpunt",
+    ):
         assert not box.path(gone).exists(), gone
     assert box.path(TOR_DROPIN).read_text() == edited_tor
     assert box.path("/etc/meldpunt/meldpunt.toml").read_text() == edited_conf
@@ -185,8 +233,14 @@ def test_install_upgrade_remove_purge_in_a_root(built: Built, tmp_path: Path, st
     # --- purge: the configuration goes, the reports database and the user stay, and it says so ---
     out = box.dpkg("-P", "meldpunt")
     assert box.status() == ""
-    for gone in ("/etc/meldpunt", TOR_DROPIN, TOR_DROPIN + ".dpkg-dist", NGINX_SITE, "/etc/tor/torrc-meldpunt",
-                 "/etc/systemd/system/multi-user.target.wants/meldpunt.service"):
+    for gone in (
+        "/etc/meldpunt",
+        TOR_DROPIN,
+        TOR_DROPIN + ".dpkg-dist",
+        NGINX_SITE,
+        "/etc/tor/torrc-meldpunt",
+        "/etc/systemd/system/multi-user.target.wants/meldpunt.service",
+    ):
         assert not box.path(gone).exists(), gone
     assert reports.read_bytes() == b"sealed reports"
     assert "kept /var/lib/meldpunt" in out.stdout
@@ -198,8 +252,9 @@ def test_install_upgrade_remove_purge_in_a_root(built: Built, tmp_path: Path, st
 TOR_UNIT = Path("/lib/systemd/system/tor@default.service")
 
 
-@pytest.mark.skipif(shutil.which("systemd-analyze") is None or not TOR_UNIT.exists(),
-                    reason="needs systemd-analyze and Debian's tor")
+@pytest.mark.skipif(
+    shutil.which("systemd-analyze") is None or not TOR_UNIT.exists(), reason="needs systemd-analyze and Debian's tor"
+)
 def test_systemd_takes_the_tor_dropins_with_one_start_command(tmp_path: Path):
     """Debian's tor@default.service with the package's two drop-ins, as systemd loads them: the
     reset lines leave one ExecStart=, with the package's torrc."""
@@ -210,8 +265,12 @@ def test_systemd_takes_the_tor_dropins_with_one_start_command(tmp_path: Path):
     dropins.mkdir(exist_ok=True)
     shutil.copy(ROOT / "deploy/systemd/tor@default.service.d/meldpunt.conf", dropins)
     shutil.copy(ROOT / "deploy/package/tor@default.service.d/meldpunt-torrc.conf", dropins)
-    result = subprocess.run(["systemd-analyze", "verify", f"--root={root}", "tor@default.service"],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        ["systemd-analyze", "verify", f"--root={root}", "tor@default.service"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert "more than one ExecStart" not in result.stderr
     assert not re.search(r"tor@default\.service.*(bad|invalid|Unknown)", result.stderr, re.I), result.stderr
 
@@ -224,8 +283,12 @@ def test_an_install_made_by_install_sh_is_refused_until_uninstalled(built: Built
     mark = box.path("/opt/meldpunt/.meldpunt-source")  # what install.sh leaves in its environment
     mark.parent.mkdir(parents=True)
     mark.write_text("stamp\n")
-    result = subprocess.run(["dpkg", f"--root={box.root}", "--force-script-chrootless", "--force-depends", "-i",
-                             str(built.deb)], capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        ["dpkg", f"--root={box.root}", "--force-script-chrootless", "--force-depends", "-i", str(built.deb)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode != 0
     assert "deploy/uninstall.sh" in result.stderr
     assert "installed" not in box.status().replace("not-installed", "")
@@ -235,8 +298,9 @@ def test_an_install_made_by_install_sh_is_refused_until_uninstalled(built: Built
 @pytest.mark.slow
 @needs_tools
 def test_lintian_finds_no_error(built: Built):
-    result = subprocess.run(["lintian", "--fail-on", "error", str(built.deb)], capture_output=True, text=True,
-                            timeout=600)
+    result = subprocess.run(
+        ["lintian", "--fail-on", "error", str(built.deb)], capture_output=True, text=True, timeout=600
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert not re.search(r"^E: ", result.stdout, re.M), result.stdout
 
@@ -257,14 +321,30 @@ def test_offline_wheelhouse_installs_the_staff_command_line_alone(built: Built, 
 
     venv = tmp_path / "venv"
     subprocess.run(["/usr/bin/python3", "-m", "venv", str(venv)], check=True)
-    pip = subprocess.run([str(venv / "bin/pip"), "install", "-q", "--no-index", "--find-links", str(house),
-                          "--require-hashes", "-r", str(house / "requirements.txt")],
-                         env=clean_env(), capture_output=True, text=True, timeout=300)
+    pip = subprocess.run(
+        [
+            str(venv / "bin/pip"),
+            "install",
+            "-q",
+            "--no-index",
+            "--find-links",
+            str(house),
+            "--require-hashes",
+            "-r",
+            str(house / "requirements.txt"),
+        ],
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert pip.returncode == 0, pip.stderr
-    help_ = subprocess.run([str(venv / "bin/meldpunt"), "open", "--help"], capture_output=True, text=True,
-                           env=clean_env())
+    help_ = subprocess.run(
+        [str(venv / "bin/meldpunt"), "open", "--help"], capture_output=True, text=True, env=clean_env()
+    )
     assert help_.returncode == 0 and "Usage:" in help_.stdout, help_.stderr
-    listed = subprocess.run([str(venv / "bin/pip"), "list", "--format=freeze"], capture_output=True, text=True,
-                            env=clean_env()).stdout.lower()
+    listed = subprocess.run(
+        [str(venv / "bin/pip"), "list", "--format=freeze"], capture_output=True, text=True, env=clean_env()
+    ).stdout.lower()
     for server_only in ("flask", "stem", "sqlalchemy", "gunicorn", "psycopg"):
         assert f"\n{server_only}==" not in "\n" + listed, server_only

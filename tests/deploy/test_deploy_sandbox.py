@@ -32,17 +32,41 @@ def server(tmp_path):
         os.chown(d, NOBODY, NOBODY)
     os.chmod(tmp_path, 0o755)
     recipient = keys.generate("pq").recipient().encode()
-    conf = write_config(etc / "meldpunt.toml", state, recipient, form_min_seconds=0, bind=f"unix:{run}/web.sock",
-                        https_bind=f"unix:{run_https}/https.sock", public_hosts=[PUBLIC], workers=2, threads=4)
+    conf = write_config(
+        etc / "meldpunt.toml",
+        state,
+        recipient,
+        form_min_seconds=0,
+        bind=f"unix:{run}/web.sock",
+        https_bind=f"unix:{run_https}/https.sock",
+        public_hosts=[PUBLIC],
+        workers=2,
+        threads=4,
+    )
     conf.chmod(0o644)
     sock = str(run / "web.sock")
     log = tmp_path / "server.log"
     # Started the way `meldpunt serve` starts it (onion_service/tor/serve.py): through setpriv
     # --pdeathsig, whose capset() the unit's system-call filter must allow. (The whole of serve,
     # with a tor, runs in tests/deploy/test_deploy_onion.py.)
-    proc = sandboxed([shutil.which("setpriv"), "--pdeathsig", "TERM", "--",
-                      sys.executable, "-m", "meldpunt.cli", "serve", "--local-only", "--config", str(conf)],
-                     rw=[state, run, run_https], ro=[etc], log=log)
+    proc = sandboxed(
+        [
+            shutil.which("setpriv"),
+            "--pdeathsig",
+            "TERM",
+            "--",
+            sys.executable,
+            "-m",
+            "meldpunt.cli",
+            "serve",
+            "--local-only",
+            "--config",
+            str(conf),
+        ],
+        rw=[state, run, run_https],
+        ro=[etc],
+        log=log,
+    )
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -66,8 +90,9 @@ def test_the_https_socket_takes_a_report_for_the_public_name_inside_the_sandbox(
     assert request(https_sock, "GET", "/en/")[0] == 421  # loopback is tor's socket's, not this one's
     status, page = request(https_sock, "GET", "/en/", host=PUBLIC)
     token = TOKEN.search(page).group(1)
-    body = (f"urls=http%3A%2F%2Fexample.org%2Fb&found_on=website&kinds=images&danger=no"
-            f"&homepage=&token={token}").encode()
+    body = (
+        f"urls=http%3A%2F%2Fexample.org%2Fb&found_on=website&kinds=images&danger=no&homepage=&token={token}"
+    ).encode()
     status, page = request(https_sock, "POST", "/en/", body, host=PUBLIC)
     assert status == 200 and RECEIPT.search(page), page[-2000:]
     assert request(sock, "GET", "/en/", host=PUBLIC)[0] == 421
@@ -82,8 +107,9 @@ def test_a_report_is_received_and_stored_inside_the_sandbox(server):
     proc, sock, state, _ = server
     status, page = request(sock, "GET", "/en/")
     token = TOKEN.search(page).group(1)
-    body = (f"urls=http%3A%2F%2Fexample.org%2Fa&found_on=website&kinds=images&danger=no"
-            f"&homepage=&token={token}").encode()
+    body = (
+        f"urls=http%3A%2F%2Fexample.org%2Fa&found_on=website&kinds=images&danger=no&homepage=&token={token}"
+    ).encode()
     status, page = request(sock, "POST", "/en/", body)
     assert status == 200 and RECEIPT.search(page), page[-2000:]
 
@@ -135,8 +161,12 @@ def test_nothing_in_the_servers_network_namespace_can_connect_out(server):
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=2):
             pass
-        result = subprocess.run(["nsenter", f"--net=/proc/{proc.pid}/ns/net", sys.executable, "-c", NETNS_PROBE,
-                                 str(port)], capture_output=True, text=True, timeout=30)
+        result = subprocess.run(
+            ["nsenter", f"--net=/proc/{proc.pid}/ns/net", sys.executable, "-c", NETNS_PROBE, str(port)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
     finally:
         listener.close()
     assert result.returncode == 0, result.stderr
@@ -190,7 +220,8 @@ def test_the_sandbox_refuses_network_sockets_writable_code_and_writes_elsewhere(
     assert seen["wx"] in ("EACCES", "EPERM")
     # ProtectSystem=strict
     assert {seen[p] for p in ("/etc/meldpunt-sandbox-test", "/work-test", "/var/lib/meldpunt-sandbox-test")} == {
-        "EROFS"}
+        "EROFS"
+    }
 
 
 TOR_PROBE = r"""
@@ -234,8 +265,9 @@ def test_the_web_servers_sandbox_reaches_neither_the_onion_key_nor_tors_control_
     try:
         # The same uid and sandbox as the web server; the stand-in tree made visible, read-only.
         log = tmp_path / "tor-probe.log"
-        probe = sandboxed([sys.executable, "-c", TOR_PROBE, str(key), str(tor / "run" / "control")],
-                          rw=[], ro=[tor], log=log)
+        probe = sandboxed(
+            [sys.executable, "-c", TOR_PROBE, str(key), str(tor / "run" / "control")], rw=[], ro=[tor], log=log
+        )
         assert probe.wait(timeout=60) == 0, log.read_text()
     finally:
         control.close()

@@ -12,8 +12,9 @@ import pytest
 
 from tests.deploy.deploykit import DEPLOY
 
-pytestmark = pytest.mark.skipif(shutil.which("tor") is None or not Path("/etc/tor/torrc").exists(),
-                                reason="needs Debian's tor (make test-deps)")
+pytestmark = pytest.mark.skipif(
+    shutil.which("tor") is None or not Path("/etc/tor/torrc").exists(), reason="needs Debian's tor (make test-deps)"
+)
 
 DEBIAN_DEFAULTS = "/usr/share/tor/tor-service-defaults-torrc"
 
@@ -28,8 +29,19 @@ def system_torrc(tmp_path: Path, dropin: str) -> list[str]:
     data = tmp_path / "data"
     data.mkdir(mode=0o700)
     # Our own user instead of debian-tor, so that tor checks a data directory we may create.
-    return ["tor", "--defaults-torrc", DEBIAN_DEFAULTS, "-f", str(torrc), "--DataDirectory", str(data),
-            "--PidFile", str(data / "pid"), "--User", getpass.getuser()]
+    return [
+        "tor",
+        "--defaults-torrc",
+        DEBIAN_DEFAULTS,
+        "-f",
+        str(torrc),
+        "--DataDirectory",
+        str(data),
+        "--PidFile",
+        str(data / "pid"),
+        "--User",
+        getpass.getuser(),
+    ]
 
 
 def test_tor_verifies_the_configuration(tmp_path):

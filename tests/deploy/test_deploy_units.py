@@ -11,8 +11,9 @@ import pytest
 
 from tests.deploy.deploykit import DEPLOY
 
-pytestmark = pytest.mark.skipif(shutil.which("systemd-analyze") is None,
-                                reason="needs systemd-analyze (make test-deps)")
+pytestmark = pytest.mark.skipif(
+    shutil.which("systemd-analyze") is None, reason="needs systemd-analyze (make test-deps)"
+)
 
 UNITS = ("meldpunt.service", "meldpunt-check.service")
 SCALE_OUT_DROPIN = DEPLOY / "onionbalance/meldpunt.service.d/backend.conf"
@@ -27,8 +28,12 @@ def fake_root(tmp_path: Path) -> Path:
     (root / "etc/systemd/system").mkdir(parents=True)
     for unit in UNITS:
         shutil.copy(DEPLOY / "systemd" / unit, root / "etc/systemd/system" / unit)
-    for exe in ("opt/meldpunt/bin/meldpunt", "opt/meldpunt/libexec/meldpunt-check", "opt/meldpunt/bin/python3",
-                "usr/bin/install"):
+    for exe in (
+        "opt/meldpunt/bin/meldpunt",
+        "opt/meldpunt/libexec/meldpunt-check",
+        "opt/meldpunt/bin/python3",
+        "usr/bin/install",
+    ):
         path = root / exe
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("#!/bin/sh\n")
@@ -37,8 +42,9 @@ def fake_root(tmp_path: Path) -> Path:
 
 
 def verify(root: Path, *units: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["systemd-analyze", "verify", f"--root={root}", *units],
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        ["systemd-analyze", "verify", f"--root={root}", *units], capture_output=True, text=True, timeout=60
+    )
 
 
 def test_systemd_accepts_the_units_without_a_warning(tmp_path):
@@ -57,8 +63,9 @@ def test_verify_is_strict_enough_to_catch_a_typo(tmp_path):
 
 
 def exposure(unit_path: Path) -> float:
-    result = subprocess.run(["systemd-analyze", "security", "--offline=true", str(unit_path)],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        ["systemd-analyze", "security", "--offline=true", str(unit_path)], capture_output=True, text=True, timeout=60
+    )
     match = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", result.stdout)
     assert match, result.stdout + result.stderr
     return float(match.group(1))
@@ -104,8 +111,12 @@ def test_scale_out_backend_units_are_accepted_and_meldpunt_keeps_its_score(tmp_p
     proxyd.parent.mkdir(parents=True)
     proxyd.write_text("#!/bin/sh\n")
     proxyd.chmod(0o755)
-    result = verify(root, "/etc/systemd/system/meldpunt.service", "/etc/systemd/system/meldpunt-db-proxy.socket",
-                    "/etc/systemd/system/meldpunt-db-proxy.service")
+    result = verify(
+        root,
+        "/etc/systemd/system/meldpunt.service",
+        "/etc/systemd/system/meldpunt-db-proxy.socket",
+        "/etc/systemd/system/meldpunt-db-proxy.service",
+    )
     assert result.returncode == 0 and result.stderr == "", result.stderr
     # A drop-in is read after the unit: appended to it, systemd-analyze rates what a backend runs.
     merged = tmp_path / "meldpunt.service"

@@ -58,11 +58,17 @@ def open_browser(playwright, built, proxy, tmp_path):
     def start(language: str):
         profile = tmp_path / f"profile-{len(contexts)}"
         context = playwright.chromium.launch_persistent_context(
-            profile, executable_path=CHROMIUM, headless=True,
+            profile,
+            executable_path=CHROMIUM,
+            headless=True,
             # "<-loopback>" sends loopback through the proxy too: nothing leaves unrecorded.
             proxy={"server": f"http://127.0.0.1:{proxy.port}", "bypass": "<-loopback>"},
-            args=["--no-sandbox", f"--disable-extensions-except={built.folder}",
-                  f"--load-extension={built.folder}", f"--lang={language}"],
+            args=[
+                "--no-sandbox",
+                f"--disable-extensions-except={built.folder}",
+                f"--load-extension={built.folder}",
+                f"--lang={language}",
+            ],
             env={**os.environ, "LANGUAGE": language},
         )
         contexts.append(context)

@@ -21,5 +21,13 @@ class Hotline:
 
 
 def write_config(path: Path, data_dir: Path, *, public_hosts: list[str], name: str | None = None) -> None:
-    harness.write_config(path, data_dir, new_staff().recipient, default_language="fr", form_min_seconds=0,
-                         workers=1, public_hosts=public_hosts, hotline_name=name or NAMES)
+    harness.write_config(
+        path,
+        data_dir,
+        new_staff().recipient,
+        default_language="fr",
+        form_min_seconds=0,
+        workers=1,
+        public_hosts=public_hosts,
+        hotline_name=name or NAMES,
+    )

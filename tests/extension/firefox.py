@@ -32,9 +32,12 @@ def prefs(addon_id: str, proxy_port: int) -> str:
     values = {
         "extensions.webextensions.uuids": json.dumps({addon_id: UUID}),
         "network.proxy.type": 1,
-        "network.proxy.http": "127.0.0.1", "network.proxy.http_port": proxy_port,
-        "network.proxy.ssl": "127.0.0.1", "network.proxy.ssl_port": proxy_port,
-        "network.proxy.no_proxies_on": "", "network.proxy.allow_hijacking_localhost": True,
+        "network.proxy.http": "127.0.0.1",
+        "network.proxy.http_port": proxy_port,
+        "network.proxy.ssl": "127.0.0.1",
+        "network.proxy.ssl_port": proxy_port,
+        "network.proxy.no_proxies_on": "",
+        "network.proxy.allow_hijacking_localhost": True,
         # Tor Browser's own settings for onion services: their names are not refused, and they
         # count as secure (they authenticate themselves), as https: addresses do.
         "network.dns.blockDotOnion": False,
@@ -53,9 +56,20 @@ class Firefox:
         (profile / "user.js").write_text(prefs(addon_id, proxy_port))
         self.profile = profile
         self.process = subprocess.Popen(
-            [FIREFOX, "--headless", "--no-remote", "--profile", str(profile), "--remote-debugging-port", "0",
-             "--remote-allow-system-access"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            [
+                FIREFOX,
+                "--headless",
+                "--no-remote",
+                "--profile",
+                str(profile),
+                "--remote-debugging-port",
+                "0",
+                "--remote-allow-system-access",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
             address = self._listening()
             # Firefox goes on writing to stderr (its own update and settings services fail
@@ -94,8 +108,13 @@ class Firefox:
         return self.command("browsingContext.getTree")["contexts"]
 
     def evaluate(self, context: str, expression: str):
-        result = self.command("script.evaluate", expression=expression, target={"context": context},
-                              awaitPromise=True, serializationOptions={"maxObjectDepth": 4})
+        result = self.command(
+            "script.evaluate",
+            expression=expression,
+            target={"context": context},
+            awaitPromise=True,
+            serializationOptions={"maxObjectDepth": 4},
+        )
         if result["type"] == "exception":
             raise BiDiError(result["exceptionDetails"]["text"])
         return deserialise(result["result"])
@@ -104,10 +123,13 @@ class Firefox:
         """Opens the add-on's `page` in a new tab from the browser's chrome; its context id."""
         chrome = self.command("browsingContext.getTree", **{"moz:scope": "chrome"})["contexts"][0]["context"]
         url = f"moz-extension://{UUID}/{page}"
-        self.evaluate(chrome, f"""(() => {{
+        self.evaluate(
+            chrome,
+            f"""(() => {{
           gBrowser.selectedTab = gBrowser.addTab({json.dumps(url)},
             {{triggeringPrincipal: Services.scriptSecurityManager.getSystemPrincipal()}});
-        }})()""")
+        }})()""",
+        )
         context = self.wait_for_context(lambda c: c["url"] == url)
         self.wait_for(context, "document.readyState === 'complete'")
         return context
@@ -125,7 +147,9 @@ class Firefox:
 
     def wait_for(self, context: str, condition: str) -> None:
         """Waits until `condition` holds in the page (checked in the page itself)."""
-        self.evaluate(context, f"""new Promise((resolve, reject) => {{
+        self.evaluate(
+            context,
+            f"""new Promise((resolve, reject) => {{
           const end = Date.now() + {STEP_SECONDS * 1000};
           const check = () => {{
             try {{ if ({condition}) return resolve(true); }} catch {{}}
@@ -133,7 +157,8 @@ class Firefox:
             setTimeout(check, 20);
           }};
           check();
-        }})""")
+        }})""",
+        )
 
     def close(self) -> None:
         """Quits Firefox the way a person does, so that it writes out its history and session."""

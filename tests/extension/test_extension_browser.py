@@ -33,6 +33,7 @@ def encode(text: str) -> str:
 
 def outgoing(proxy) -> list[tuple[str, str]]:
     """What went out through the proxy, less the browser's own services."""
+
     def host(method: str, target: str) -> str:
         return target.rsplit(":", 1)[0] if method == "CONNECT" else urllib.parse.urlsplit(target).hostname or ""
 
@@ -49,12 +50,20 @@ CASES = [
     # (kind, click data, the address reported (or the addresses, in order), the browser's language)
     ("link", {"linkUrl": "https://t.example/a b?c=d&e=é#f", **ON_ONION}, "https://t.example/a b?c=d&e=é#f", "nl"),
     ("page", ON_ONION, ONION_PAGE, "fr"),
-    ("image", {"mediaType": "image", "srcUrl": "http://cdn.example/p.jpg", **ON_ONION},
-     ("http://cdn.example/p.jpg", ONION_PAGE), "de"),
+    (
+        "image",
+        {"mediaType": "image", "srcUrl": "http://cdn.example/p.jpg", **ON_ONION},
+        ("http://cdn.example/p.jpg", ONION_PAGE),
+        "de",
+    ),
     ("image-inline", {"mediaType": "image", "srcUrl": PNG, **ON_ONION}, ONION_PAGE, "en"),
     ("video", {"mediaType": "video", "srcUrl": "blob:http://" + "q" * 56 + ".onion/5e1", **ON_ONION}, ONION_PAGE, "nl"),
-    ("audio", {"mediaType": "audio", "srcUrl": "https://cdn.example/a.ogg", **ON_ONION},
-     ("https://cdn.example/a.ogg", ONION_PAGE), "fr"),
+    (
+        "audio",
+        {"mediaType": "audio", "srcUrl": "https://cdn.example/a.ogg", **ON_ONION},
+        ("https://cdn.example/a.ogg", ONION_PAGE),
+        "fr",
+    ),
     ("frame", {"frameUrl": "https://frames.example/inner", **ON_ONION}, "https://frames.example/inner", "de"),
     ("selection", {"selectionText": "  hidden.example/path?x=1 ", **ON_ONION}, "hidden.example/path?x=1", "en"),
     ("action", {}, ONION_PAGE, "nl"),
@@ -167,8 +176,12 @@ BUTTON_STATE = """async ([tabId, popupOpened]) => {
 
 def test_refused_addresses_give_the_message_and_open_nothing(open_browser, proxy):
     context, worker = open_browser("en")
-    messages = {"content": "this address holds the content itself", "too-long": "too long for the form",
-                "no-address": "the selection is not an address", "not-web": "not a web address"}
+    messages = {
+        "content": "this address holds the content itself",
+        "too-long": "too long for the form",
+        "no-address": "the selection is not an address",
+        "not-web": "not a web address",
+    }
     tabs_before = worker.evaluate("chrome.tabs.query({}).then(t => t.length)")
     proxy.seen.clear()
     opened = []
@@ -194,9 +207,13 @@ def test_the_message_page_says_why(open_browser):
     context, worker = open_browser("fr")
     page = context.new_page()
     base = f"chrome-extension://{worker.url.split('/')[2]}/refused.html"
-    for reason, words in [("content", "contient le contenu lui-même"), ("too-long", "trop longue"),
-                          ("no-address", "pas une adresse"), ("not-web", "pas une adresse web"),
-                          ("no-base", "ne connaît pas l'adresse")]:
+    for reason, words in [
+        ("content", "contient le contenu lui-même"),
+        ("too-long", "trop longue"),
+        ("no-address", "pas une adresse"),
+        ("not-web", "pas une adresse web"),
+        ("no-base", "ne connaît pas l'adresse"),
+    ]:
         page.goto(f"{base}#{reason}")
         page.reload()  # a new fragment alone does not run the page again
         assert words in page.locator("#message").inner_text(), reason
@@ -220,7 +237,11 @@ def test_the_options_page_overrides_base_and_language(open_browser, proxy, hotli
     page.locator("button[type=submit]").click()
     page.locator("#status", has_text="Opgeslagen.").wait_for()
     assert worker.evaluate("chrome.storage.local.get(null)") == {
-        "base": "onion", "language": "en", "onion": "", "https": ""}
+        "base": "onion",
+        "language": "en",
+        "onion": "",
+        "https": "",
+    }
     proxy.seen.clear()
     with context.expect_page() as opened:
         decided = click(worker, "menu", {"pageUrl": WEB_PAGE}, WEB_PAGE)

@@ -35,8 +35,12 @@ def tree(folder: Path) -> dict[str, bytes]:
 def config_with_hosts(hosts, tmp_path):
     from tests.kit import new_staff
 
-    raw = {"recipients": [new_staff().recipient], "data_dir": str(tmp_path), "hotline": {"name": "H"},
-           "web": {"public_hosts": hosts}}
+    raw = {
+        "recipients": [new_staff().recipient],
+        "data_dir": str(tmp_path),
+        "hotline": {"name": "H"},
+        "web": {"public_hosts": hosts},
+    }
     return parse_config(raw, base_dir=tmp_path)
 
 
@@ -49,12 +53,29 @@ def test_public_hosts_default_empty_and_kept_in_order(tmp_path):
     assert config_with_hosts(hosts, tmp_path).web.public_hosts == tuple(hosts)
 
 
-@pytest.mark.parametrize("bad", [
-    "https://report.example.org", "report.example.org:443", "report.example.org/", "Report.example.org",
-    "report.example.org.", "localhost", "127.0.0.1", "[::1]", "-x.example.org", "x-.example.org",
-    "a..example.org", "exa mple.org", "x" * 64 + ".example", ("a." * 126) + "org", "q" * 56 + ".onion",
-    "report.example.123", "", 7,
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "https://report.example.org",
+        "report.example.org:443",
+        "report.example.org/",
+        "Report.example.org",
+        "report.example.org.",
+        "localhost",
+        "127.0.0.1",
+        "[::1]",
+        "-x.example.org",
+        "x-.example.org",
+        "a..example.org",
+        "exa mple.org",
+        "x" * 64 + ".example",
+        ("a." * 126) + "org",
+        "q" * 56 + ".onion",
+        "report.example.123",
+        "",
+        7,
+    ],
+)
 def test_public_hosts_are_refused_unless_plain_dns_names(bad, tmp_path):
     with pytest.raises(ConfigError, match=r"web\.public_hosts\[1\]"):
         config_with_hosts(["fine.example.org", bad], tmp_path)
@@ -151,12 +172,14 @@ def test_onion_addresses_are_checked():
 
 def test_the_command(hotline, tmp_path):
     out = tmp_path / "out"
-    result = run_meldpunt("extension", "--config", str(hotline.config_path), "--out", str(out),
-                          "--onion-address", hotline.onion)
+    result = run_meldpunt(
+        "extension", "--config", str(hotline.config_path), "--out", str(out), "--onion-address", hotline.onion
+    )
     assert result.returncode == 0, result.stderr
     assert (out / "extension" / "manifest.json").is_file() and (out / "meldpunt-extension.zip").is_file()
-    bad = run_meldpunt("extension", "--config", str(hotline.config_path), "--out", str(tmp_path / "b"),
-                       "--onion-address", "nope.onion")
+    bad = run_meldpunt(
+        "extension", "--config", str(hotline.config_path), "--out", str(tmp_path / "b"), "--onion-address", "nope.onion"
+    )
     assert bad.returncode == 1 and bad.stderr.decode().startswith("meldpunt: --onion-address must be")
     assert "Traceback" not in bad.stderr.decode()
 
@@ -175,15 +198,23 @@ def test_manifest_asks_for_nothing_beyond_the_three_permissions():
     manifest = json.loads((SOURCE / "manifest.json").read_text())
     assert manifest["manifest_version"] == 3
     assert set(manifest["permissions"]) <= {"contextMenus", "activeTab", "storage"}
-    for key in ("host_permissions", "optional_permissions", "optional_host_permissions", "content_scripts",
-                "web_accessible_resources", "externally_connectable", "update_url"):
+    for key in (
+        "host_permissions",
+        "optional_permissions",
+        "optional_host_permissions",
+        "content_scripts",
+        "web_accessible_resources",
+        "externally_connectable",
+        "update_url",
+    ):
         assert key not in manifest, key
     # The extension's pages: their own scripts only, and a form only to an onion or an https
     # address (prefill.js posts to the hotline). Written out because Firefox's default for
     # Manifest V3 upgrades insecure requests, which would send the post for an http://….onion
     # form to https:// instead, where an onion service has no certificate.
     assert manifest["content_security_policy"] == {
-        "extension_pages": "script-src 'self'; object-src 'none'; base-uri 'none'; form-action http://*.onion https:"}
+        "extension_pages": "script-src 'self'; object-src 'none'; base-uri 'none'; form-action http://*.onion https:"
+    }
     background = manifest["background"]
     assert background["service_worker"] == background["scripts"][0] == "background.js"
     assert manifest["browser_specific_settings"]["gecko"]["id"]
@@ -216,8 +247,17 @@ def test_no_code_reaches_out():
     # No remote code and no requests: the scripts never fetch, and the pages load only their own files.
     for path in SOURCE.glob("*.js"):
         text = path.read_text()
-        for word in ("fetch(", "XMLHttpRequest", "sendBeacon", "WebSocket", "EventSource", "eval(",
-                     "new Function", "import(", "innerHTML"):
+        for word in (
+            "fetch(",
+            "XMLHttpRequest",
+            "sendBeacon",
+            "WebSocket",
+            "EventSource",
+            "eval(",
+            "new Function",
+            "import(",
+            "innerHTML",
+        ):
             assert word not in text, (path.name, word)
         assert not re.search(r"https?://\w", text), path.name  # no address to load anything from
     for path in SOURCE.glob("*.html"):
@@ -233,8 +273,9 @@ def test_icons_are_the_svg_drawn_at_the_stores_sizes(tmp_path):
         png = (SOURCE / "icons" / f"icon-{size}.png").read_bytes()
         assert png[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", png[16:24]) == (size, size)
         drawn = tmp_path / f"{size}.png"
-        subprocess.run([rsvg, "-w", str(size), "-h", str(size), str(SOURCE / "icons" / "icon.svg"), "-o", str(drawn)],
-                       check=True)
+        subprocess.run(
+            [rsvg, "-w", str(size), "-h", str(size), str(SOURCE / "icons" / "icon.svg"), "-o", str(drawn)], check=True
+        )
         assert drawn.read_bytes() == png, f"icon-{size}.png is not icon.svg any more: run make icons"
 
 
@@ -253,8 +294,12 @@ def test_web_ext_lint_finds_no_error_in_the_zip(built, tmp_path):
     unpacked = tmp_path / "from-zip"
     with zipfile.ZipFile(built.zip) as zf:
         zf.extractall(unpacked)
-    result = subprocess.run([str(web_ext), "lint", "--source-dir", str(unpacked), "--output", "json",
-                             "--no-config-discovery"], capture_output=True, text=True, timeout=180)
+    result = subprocess.run(
+        [str(web_ext), "lint", "--source-dir", str(unpacked), "--output", "json", "--no-config-discovery"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     report = json.loads(result.stdout)
     assert report["summary"]["errors"] == 0, report["errors"]
     assert report["summary"]["warnings"] <= 2, report["warnings"]  # service_worker on Firefox, Android's version

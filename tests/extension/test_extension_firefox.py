@@ -47,11 +47,18 @@ def test_the_extension_installs_and_its_pages_work(firefox, hotline):
     assert firefox.evaluate(page, title) == "Report to Trial Line"
 
 
-@pytest.mark.parametrize("kind, info, addresses", [
-    ("link", {"linkUrl": "https://t.example/a b?c=d&e=é#f", "pageUrl": ONION_PAGE},
-     ["https://t.example/a b?c=d&e=é#f"]),
-    ("action", {}, [ONION_PAGE]),
-], ids=["menu", "toolbar"])
+@pytest.mark.parametrize(
+    "kind, info, addresses",
+    [
+        (
+            "link",
+            {"linkUrl": "https://t.example/a b?c=d&e=é#f", "pageUrl": ONION_PAGE},
+            ["https://t.example/a b?c=d&e=é#f"],
+        ),
+        ("action", {}, [ONION_PAGE]),
+    ],
+    ids=["menu", "toolbar"],
+)
 def test_a_click_opens_the_form_prefilled_and_history_keeps_no_address(firefox, proxy, hotline, kind, info, addresses):
     page = firefox.open_extension_page("options.html")
     proxy.seen.clear()
@@ -64,8 +71,11 @@ def test_a_click_opens_the_form_prefilled_and_history_keeps_no_address(firefox, 
     firefox.wait_for(form, "document.readyState === 'complete' && document.querySelector('textarea[name=urls]')")
     assert firefox.evaluate(form, "document.querySelector('textarea[name=urls]').value") == "\n".join(addresses)
     assert firefox.evaluate(form, "document.documentElement.lang") == "en"
-    sent = [(m, u) for m, u in outgoing(proxy) if urllib.parse.urlsplit(u).hostname == hotline.onion
-            or u.startswith(hotline.onion)]
+    sent = [
+        (m, u)
+        for m, u in outgoing(proxy)
+        if urllib.parse.urlsplit(u).hostname == hotline.onion or u.startswith(hotline.onion)
+    ]
     assert sent[0] == ("POST", action), sent
     posted = [b for u, b in proxy.bodies if u == action]
     assert [urllib.parse.parse_qsl(b.decode()) for b in posted] == [[("url", a) for a in addresses]]

@@ -68,7 +68,7 @@ def mozlz4(data: bytes) -> bytes:
                 i += 1
             length += src[i]
             i += 1
-        out += src[i:i + length]
+        out += src[i : i + length]
         i += length
         if i >= len(src):
             break  # the last sequence has literals only

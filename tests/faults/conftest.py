@@ -3,4 +3,3 @@ clients, Tor restarts and fuzzing. Every server they start is stopped in a final
 they seal to is the session's `staff` (tests/conftest.py)."""
 
 from __future__ import annotations
-

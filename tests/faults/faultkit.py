@@ -51,8 +51,7 @@ class Reply:
     seconds: float
 
 
-def request(port: int, method: str, path: str, body: bytes | None = None, *,
-            timeout: float = 20) -> Reply:
+def request(port: int, method: str, path: str, body: bytes | None = None, *, timeout: float = 20) -> Reply:
     started = time.monotonic()
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
@@ -62,8 +61,7 @@ def request(port: int, method: str, path: str, body: bytes | None = None, *,
         conn.request(method, path, body=body, headers=headers)
         resp = conn.getresponse()
         text = resp.read().decode("utf-8", "replace")
-        return Reply(resp.status, {k.lower(): v for k, v in resp.getheaders()}, text,
-                     time.monotonic() - started)
+        return Reply(resp.status, {k.lower(): v for k, v in resp.getheaders()}, text, time.monotonic() - started)
     finally:
         conn.close()
 
@@ -118,8 +116,18 @@ class Reporters:
     A connection error (the server was killed) is recorded and the thread carries on.
     """
 
-    def __init__(self, port_of, data_dir: Path, ledger: Ledger, *, count: int = 6, tag: str = "r",
-                 max_seconds: float = 60, pause: float = 0.0, lang: str = "nl") -> None:
+    def __init__(
+        self,
+        port_of,
+        data_dir: Path,
+        ledger: Ledger,
+        *,
+        count: int = 6,
+        tag: str = "r",
+        max_seconds: float = 60,
+        pause: float = 0.0,
+        lang: str = "nl",
+    ) -> None:
         self._port_of = port_of  # a callable: the port may change between restarts
         self._data_dir = data_dir  # a fresh token for every report: each is spent once
         self._ledger, self._tag, self._pause, self._lang = ledger, tag, pause, lang
@@ -136,8 +144,9 @@ class Reporters:
             description = f"{self._tag}-{n}-{i}-{secrets.token_hex(4)}"
             i += 1
             try:
-                reply = post_report(self._port_of(), self._lang, description, token(self._data_dir, self._lang),
-                                    timeout=15)
+                reply = post_report(
+                    self._port_of(), self._lang, description, token(self._data_dir, self._lang), timeout=15
+                )
             except (OSError, http.client.HTTPException) as exc:
                 self._ledger.record(description, None, exc)
                 self._stop.wait(0.02)

@@ -85,9 +85,19 @@ TARGETS = {"age": one_age_input, "bundle": one_bundle_input}
 
 
 def _sample_report(n: int) -> report.Report:
-    return report.Report(urls=(f"http://example.org/{n}",), found_on="website", kinds=("images",), access="",
-                         seen_on="", description=f"fuzz seed {n}", child_in_danger=False, contact="",
-                         language="en", receipt="K7QM-4XPA-9TNR-2HWC", received_on="2026-01-02")
+    return report.Report(
+        urls=(f"http://example.org/{n}",),
+        found_on="website",
+        kinds=("images",),
+        access="",
+        seen_on="",
+        description=f"fuzz seed {n}",
+        child_in_danger=False,
+        contact="",
+        language="en",
+        receipt="K7QM-4XPA-9TNR-2HWC",
+        received_on="2026-01-02",
+    )
 
 
 def seeds(target: str) -> list[bytes]:

@@ -56,8 +56,9 @@ def _crash_loop(tmp_path, staff, database_url: str, *, pg=None) -> dict:
     rng = random.Random(seed)
     print(f"\ncrash loop seed {seed} (MELDPUNT_FAULT_SEED to repeat)", file=sys.stderr)
     data_dir = tmp_path / "data"
-    config = write_config(tmp_path / "meldpunt.toml", data_dir, staff.recipient, database_url=database_url,
-                          workers=2, threads=8)
+    config = write_config(
+        tmp_path / "meldpunt.toml", data_dir, staff.recipient, database_url=database_url, workers=2, threads=8
+    )
     server = Server(config, tmp_path / "logs")
     ledger = Ledger()
     kinds = {"all": 0, "worker": 0, "writer": 0, "database": 0}
@@ -66,8 +67,7 @@ def _crash_loop(tmp_path, staff, database_url: str, *, pg=None) -> dict:
     url = database_url or f"sqlite:///{data_dir / 'reports.sqlite3'}"
     with serving(server, url) as store:
         for i in range(KILLS):
-            reporters = Reporters(lambda: server.port, data_dir, ledger, count=REPORTERS, tag=f"k{i}",
-                                  max_seconds=20)
+            reporters = Reporters(lambda: server.port, data_dir, ledger, count=REPORTERS, tag=f"k{i}", max_seconds=20)
             try:
                 time.sleep(rng.uniform(*LOAD_SECONDS))
                 # Every fifth kill is the writer's, the one process that commits every report.
@@ -102,7 +102,10 @@ def _crash_loop(tmp_path, staff, database_url: str, *, pg=None) -> dict:
     assert pg is None or kinds["database"] >= 7, kinds
     assert len(ledger.acked) >= KILLS, "too few reports were acknowledged for the test to mean much"
     summary = {
-        "seed": seed, "kills": kinds, "acknowledged": len(ledger.acked), **counts,
+        "seed": seed,
+        "kills": kinds,
+        "acknowledged": len(ledger.acked),
+        **counts,
         "refused_statuses": {s: n for s, n in ledger.statuses.items() if s != 200},
         "connection_errors": sum(ledger.errors.values()),
         "restart_mean_s": round(sum(restarts) / len(restarts), 2) if restarts else None,
@@ -124,8 +127,7 @@ def test_slow_crash_loop_sqlite_no_acknowledged_report_lost(tmp_path, staff):
 
 @pytest.mark.slow
 @pytest.mark.postgres
-def test_slow_crash_loop_postgres_with_database_kills_no_acknowledged_report_lost(
-        tmp_path, staff, postgres_server):
+def test_slow_crash_loop_postgres_with_database_kills_no_acknowledged_report_lost(tmp_path, staff, postgres_server):
     schema = "faults_crash_" + os.urandom(4).hex()
     url = postgres_server.isolated_url(schema)
     try:

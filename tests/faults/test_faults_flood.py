@@ -40,8 +40,10 @@ BUDGET = 20  # reports a minute
 FLOOD = 50 * BUDGET  # requests in each flood
 FLOOD_CONNECTIONS = 40  # concurrent flooding connections
 REAL_REPORTS = 10
-BUSY = ("Many reports are arriving right now. Please wait a minute and send your report again. "
-        "Your answers are still below.")
+BUSY = (
+    "Many reports are arriving right now. Please wait a minute and send your report again. "
+    "Your answers are still below."
+)
 WINDOW = 60.0  # onion_service.budget counts in windows of CLOCK_MONOTONIC // 60
 
 
@@ -71,8 +73,9 @@ class Flood:
         self.bad: list[str] = []
         self._lock = threading.Lock()
         self._next = iter(range(total))
-        self._threads = [threading.Thread(target=self._run, args=(port, bodies, check), daemon=True)
-                         for _ in range(connections)]
+        self._threads = [
+            threading.Thread(target=self._run, args=(port, bodies, check), daemon=True) for _ in range(connections)
+        ]
         self.started = time.monotonic()
         for t in self._threads:
             t.start()
@@ -148,8 +151,9 @@ def real_reports(port: int, data_dir, ledger: Ledger, tag: str, count: int, spac
 @pytest.mark.slow
 def test_slow_flood_50x_budget_budget_holds_real_reports_served_form_fast_memory_bounded(tmp_path, staff):
     data_dir = tmp_path / "data"
-    config = write_config(tmp_path / "meldpunt.toml", data_dir, staff.recipient,
-                          reports_per_minute=BUDGET, workers=2, threads=16)
+    config = write_config(
+        tmp_path / "meldpunt.toml", data_dir, staff.recipient, reports_per_minute=BUDGET, workers=2, threads=16
+    )
     server = Server(config, tmp_path / "logs")
     ledger = Ledger()
     with serving(server, f"sqlite:///{data_dir / 'reports.sqlite3'}") as store:
@@ -216,15 +220,23 @@ def test_slow_flood_50x_budget_budget_holds_real_reports_served_form_fast_memory
         assert growth_mib < 64, f"memory grew by {growth_mib:.0f} MiB during the floods"
         counts = verify_store(store, staff, ledger.acked)
         summary = {
-            "budget_per_min": BUDGET, "flood_requests": FLOOD, "connections": FLOOD_CONNECTIONS,
-            "junk_flood_s": round(junk_seconds, 1), "junk_statuses": dict(junk.statuses),
+            "budget_per_min": BUDGET,
+            "flood_requests": FLOOD,
+            "connections": FLOOD_CONNECTIONS,
+            "junk_flood_s": round(junk_seconds, 1),
+            "junk_statuses": dict(junk.statuses),
             "real_accepted_during_junk": f"{len(accepted_1)}/{REAL_REPORTS}",
-            "valid_flood_s": round(flood_seconds, 1), "valid_statuses": dict(flood.statuses),
+            "valid_flood_s": round(flood_seconds, 1),
+            "valid_statuses": dict(flood.statuses),
             "accepted_in_windows": f"{accepted} in {windows}",
             "real_accepted_during_valid_flood": f"{real_accepted_2}/{REAL_REPORTS}",
-            "form_p99_ms": {"baseline": round(percentile(baseline, 99) * 1000, 1),
-                            "junk_flood": round(junk_p99 * 1000, 1), "valid_flood": round(flood_p99 * 1000, 1)},
+            "form_p99_ms": {
+                "baseline": round(percentile(baseline, 99) * 1000, 1),
+                "junk_flood": round(junk_p99 * 1000, 1),
+                "valid_flood": round(flood_p99 * 1000, 1),
+            },
             "rss_mib": {"before": round(rss_before / 1024), "after": round(rss_after / 1024)},
-            **counts, "reports_lost": 0,
+            **counts,
+            "reports_lost": 0,
         }
         print(f"\nflood: {summary}", file=sys.stderr)

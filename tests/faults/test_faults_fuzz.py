@@ -24,8 +24,12 @@ DONE = re.compile(r"Done (\d+) runs in (\d+) second")
 
 
 def regression_inputs() -> list[tuple[str, Path]]:
-    return [(target, path) for target in fuzz_targets.TARGETS
-            for path in sorted((REGRESSIONS / target).glob("*")) if path.is_file()]
+    return [
+        (target, path)
+        for target in fuzz_targets.TARGETS
+        for path in sorted((REGRESSIONS / target).glob("*"))
+        if path.is_file()
+    ]
 
 
 @pytest.mark.slow
@@ -37,11 +41,23 @@ def test_slow_fuzz_age_and_bundle_readers_raise_only_typed_errors(tmp_path):
         fuzz_targets.write_seeds(target, corpus)
         (REGRESSIONS / target).mkdir(parents=True, exist_ok=True)
         log = open(tmp_path / f"{target}.log", "wb")
-        command = [sys.executable, str(HERE / "fuzz_targets.py"), target, f"-max_total_time={FUZZ_SECONDS}",
-                   "-timeout=10", "-rss_limit_mb=1024", "-max_len=65536", "-print_final_stats=1",
-                   f"-artifact_prefix={ARTIFACTS}/{target}-", str(corpus), str(REGRESSIONS / target)]
-        runs[target] = (subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL), log)
+        command = [
+            sys.executable,
+            str(HERE / "fuzz_targets.py"),
+            target,
+            f"-max_total_time={FUZZ_SECONDS}",
+            "-timeout=10",
+            "-rss_limit_mb=1024",
+            "-max_len=65536",
+            "-print_final_stats=1",
+            f"-artifact_prefix={ARTIFACTS}/{target}-",
+            str(corpus),
+            str(REGRESSIONS / target),
+        ]
+        runs[target] = (
+            subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL),
+            log,
+        )
     results = {}
     try:
         for target, (proc, log) in runs.items():
@@ -57,8 +73,10 @@ def test_slow_fuzz_age_and_bundle_readers_raise_only_typed_errors(tmp_path):
                 proc.wait()
             log.close()
     for target, (code, count, text) in results.items():
-        assert code == 0, (f"the {target} fuzzer found a crash (the input is in {ARTIFACTS}: add it to "
-                           f"{REGRESSIONS / target}/ as a regression test, then fix the reader):\n{text[-4000:]}")
+        assert code == 0, (
+            f"the {target} fuzzer found a crash (the input is in {ARTIFACTS}: add it to "
+            f"{REGRESSIONS / target}/ as a regression test, then fix the reader):\n{text[-4000:]}"
+        )
         # A harness that stopped exercising the reader must fail too, not pass quietly.
         assert count >= 1000, f"the {target} fuzzer ran only {count} inputs:\n{text[-2000:]}"
         print(f"\nfuzz {target}: {count} inputs in {FUZZ_SECONDS} s, no crash", file=sys.stderr)

@@ -32,8 +32,7 @@ from tests.formkit import token
 from tests.harness import Server, write_config
 
 # The notice views.py shows when the store refuses a report (msgid in the catalogs).
-NOT_SAVED = ("Your report could not be saved just now. Please try again in a few minutes. "
-             "Your answers are still below.")
+NOT_SAVED = "Your report could not be saved just now. Please try again in a few minutes. Your answers are still below."
 TMPFS_BYTES = 6 << 20  # room for the database and a few dozen reports; filled to the brim below
 
 
@@ -48,8 +47,12 @@ def small_disk(tmp_path):
         pytest.skip("mounting a tmpfs needs root (CI runs make test as root)")
     mount_point = tmp_path / "small-disk"
     mount_point.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={TMPFS_BYTES},mode=0700", "tmpfs", str(mount_point)],
-                   check=True, capture_output=True, timeout=30)
+    subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={TMPFS_BYTES},mode=0700", "tmpfs", str(mount_point)],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
     try:
         yield mount_point
     finally:
@@ -74,12 +77,12 @@ def fill(path: Path, max_bytes: int) -> int:
     raise AssertionError(f"the small disk took {max_bytes} bytes without filling up")
 
 
-def test_disk_full_gives_translated_503_loses_nothing_and_recovers_without_restart(
-        tmp_path, small_disk, staff):
+def test_disk_full_gives_translated_503_loses_nothing_and_recovers_without_restart(tmp_path, small_disk, staff):
     data_dir = small_disk / "data"
     # No free-space reserve: the disk is a few MiB; the budget refuses only when it is really full.
-    config = write_config(tmp_path / "meldpunt.toml", data_dir, staff.recipient, workers=1, threads=4,
-                          limits={"min_free_mb": 0})
+    config = write_config(
+        tmp_path / "meldpunt.toml", data_dir, staff.recipient, workers=1, threads=4, limits={"min_free_mb": 0}
+    )
     server = Server(config, tmp_path / "logs")
     ledger = Ledger()
     with serving(server, f"sqlite:///{data_dir / 'reports.sqlite3'}") as store:
@@ -126,8 +129,11 @@ def test_disk_full_gives_translated_503_loses_nothing_and_recovers_without_resta
             ledger.record(f"after-full-more-{i}", reply)
             assert receipt_of(reply), reply.status
         counts = verify_store(store, staff, ledger.acked)
-        print(f"\ndisk full: refused {refused} with 503, recovered {recovery:.2f} s after space returned, "
-              f"{counts}, reports lost 0", file=sys.stderr)
+        print(
+            f"\ndisk full: refused {refused} with 503, recovered {recovery:.2f} s after space returned, "
+            f"{counts}, reports lost 0",
+            file=sys.stderr,
+        )
 
 
 @pytest.mark.postgres
@@ -136,20 +142,22 @@ def test_postgres_stopped_mid_run_gives_503_with_retry_after_and_recovers(tmp_pa
     schema = "faults_down_" + os.urandom(4).hex()
     url = postgres_server.isolated_url(schema)
     data_dir = tmp_path / "data"
-    config = write_config(tmp_path / "meldpunt.toml", data_dir, staff.recipient, database_url=url,
-                          workers=2, threads=4)
+    config = write_config(tmp_path / "meldpunt.toml", data_dir, staff.recipient, database_url=url, workers=2, threads=4)
     server = Server(config, tmp_path / "logs")
     ledger = Ledger()
     try:
         with serving(server, url) as store:
-            reporters = Reporters(lambda: server.port, data_dir, ledger, count=3, tag="bg", max_seconds=40,
-                                  pause=0.05, lang="de")
+            reporters = Reporters(
+                lambda: server.port, data_dir, ledger, count=3, tag="bg", max_seconds=40, pause=0.05, lang="de"
+            )
             try:
                 time.sleep(0.5)
                 postgres_server.stop("fast")
                 stopped_at = time.monotonic()
-                replies = [post_report(server.port, "de", f"while-down-{i}", token(data_dir, "de"), timeout=30)
-                           for i in range(5)]
+                replies = [
+                    post_report(server.port, "de", f"while-down-{i}", token(data_dir, "de"), timeout=30)
+                    for i in range(5)
+                ]
                 slowest = max(r.seconds for r in replies)
                 for i, reply in enumerate(replies):
                     assert_not_saved_page(reply, "de", f"while-down-{i}")
@@ -165,10 +173,12 @@ def test_postgres_stopped_mid_run_gives_503_with_retry_after_and_recovers(tmp_pa
                 # by the new worker's boot time.
                 server.exits_within(1.0)
                 assert server.running, (
-                    f"gunicorn stopped after a worker restarted without the database: {server.log_tail()}")
+                    f"gunicorn stopped after a worker restarted without the database: {server.log_tail()}"
+                )
                 for i in range(4):
-                    reply = post_report(server.port, "de", f"after-worker-restart-{i}", token(data_dir, "de"),
-                                        timeout=30)
+                    reply = post_report(
+                        server.port, "de", f"after-worker-restart-{i}", token(data_dir, "de"), timeout=30
+                    )
                     assert_not_saved_page(reply, "de", f"after-worker-restart-{i}")
                 time.sleep(1.0)
                 postgres_server.start()
@@ -189,9 +199,11 @@ def test_postgres_stopped_mid_run_gives_503_with_retry_after_and_recovers(tmp_pa
             assert set(ledger.statuses) <= {200, 503}, dict(ledger.statuses)
             assert ledger.statuses[503] >= 1
             counts = verify_store(store, staff, ledger.acked)
-            print(f"\npostgres down {started_at - stopped_at:.1f} s: slowest 503 {slowest:.2f} s, recovered "
-                  f"{recovery:.2f} s after it returned, {counts}, statuses {dict(ledger.statuses)}, reports lost 0",
-                  file=sys.stderr)
+            print(
+                f"\npostgres down {started_at - stopped_at:.1f} s: slowest 503 {slowest:.2f} s, recovered "
+                f"{recovery:.2f} s after it returned, {counts}, statuses {dict(ledger.statuses)}, reports lost 0",
+                file=sys.stderr,
+            )
     finally:
         if not postgres_server.running:
             postgres_server.start()

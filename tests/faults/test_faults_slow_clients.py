@@ -28,8 +28,10 @@ REAL_REPORTS = 12
 
 
 def slow_requests(port: int) -> tuple[list[bytes], bytes]:
-    head = (b"POST /nl/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
-            b"Content-Length: 4000\r\nX-Padding: " + b"a" * 200 + b"\r\n\r\n")
+    head = (
+        b"POST /nl/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+        b"Content-Length: 4000\r\nX-Padding: " + b"a" * 200 + b"\r\n\r\n"
+    )
     body = b"description=" + b"x" * 3988
     # Half trickle the head; half send the head at once and trickle the body.
     return [head + body if i % 2 == 0 else body for i in range(SLOW_CONNECTIONS)], head
@@ -104,8 +106,11 @@ def test_slow_clients_200_byte_at_a_time_real_reporters_still_served(tmp_path, s
             time.sleep(BYTE_INTERVAL)
         still_open = len(slow.socks)
         summary = {
-            "slow_connections": SLOW_CONNECTIONS, "still_trickling_at_end": still_open,
-            "closed_by_server": slow.answered_early, "real_reports": done, "failures": failures,
+            "slow_connections": SLOW_CONNECTIONS,
+            "still_trickling_at_end": still_open,
+            "closed_by_server": slow.answered_early,
+            "real_reports": done,
+            "failures": failures,
             "form_p50_baseline_ms": round(percentile(baseline, 50) * 1000, 1),
             "form_max_ms": round(max(form_times) * 1000, 1) if form_times else None,
             "report_max_ms": round(max(report_times) * 1000, 1) if report_times else None,

@@ -90,9 +90,11 @@ def postgres_toast_ids(evidence: Evidence) -> dict[bytes, object] | None:
         return None
     with evidence.engine.connect() as conn:
         toast = conn.exec_driver_sql(
-            "SELECT reltoastrelid::regclass::text FROM pg_class WHERE oid = 'reports'::regclass").scalar_one()
-        chunks = conn.exec_driver_sql(f"SELECT chunk_id::bigint, substring(chunk_data from 1 for 64) "
-                                      f"FROM {toast} WHERE chunk_seq = 0").all()
+            "SELECT reltoastrelid::regclass::text FROM pg_class WHERE oid = 'reports'::regclass"
+        ).scalar_one()
+        chunks = conn.exec_driver_sql(
+            f"SELECT chunk_id::bigint, substring(chunk_data from 1 for 64) FROM {toast} WHERE chunk_seq = 0"
+        ).all()
     by_start = {bytes(start): chunk_id for chunk_id, start in chunks}
     found = {rid: by_start[sealed[:64]] for rid, sealed in evidence.sealed.items() if sealed[:64] in by_start}
     return found or None

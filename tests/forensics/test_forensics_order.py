@@ -42,8 +42,12 @@ def seized(request, tmp_path):
     if request.param == "sqlite":
         path = tmp_path / "reports.sqlite3"
         store = open_store(f"sqlite:///{path}")
-        yield store, lambda sealed, spent: Evidence(
-            "sqlite", store.engine, [p for p in tmp_path.iterdir() if p.name.startswith(path.name)], sealed, spent)
+        yield (
+            store,
+            lambda sealed, spent: Evidence(
+                "sqlite", store.engine, [p for p in tmp_path.iterdir() if p.name.startswith(path.name)], sealed, spent
+            ),
+        )
         store.close()
         return
     server = request.getfixturevalue("postgres_server")
@@ -99,8 +103,10 @@ def test_after_compaction_no_signal_orders_a_days_reports(seized):
     after = _read(evidence(sealed_by_id, spent), arrival, spent)
 
     bound = random_bound(ROWS)
-    print(f"\n{store.backend}: Kendall's tau with arrival order, {ROWS} reports of one day "
-          f"(random: |tau| < {bound:.2f})", file=sys.stderr)
+    print(
+        f"\n{store.backend}: Kendall's tau with arrival order, {ROWS} reports of one day (random: |tau| < {bound:.2f})",
+        file=sys.stderr,
+    )
     for name in sorted(set(before) | set(after)):
         b = f"{before[name][0]:+.2f} ({before[name][1]})" if name in before else "absent"
         a = f"{after[name][0]:+.2f} ({after[name][1]})" if name in after else "absent"
@@ -133,8 +139,9 @@ def test_a_crash_then_a_restart_leaves_no_order_of_what_the_server_stored(reques
     commits each in its own batch), the whole server killed, started again (its writer compacts
     when it starts), then the database read before any export."""
     data_dir = tmp_path / "data"
-    config = write_config(tmp_path / "meldpunt.toml", data_dir, staff.recipient, database_url=database_url,
-                          form_min_seconds=0)
+    config = write_config(
+        tmp_path / "meldpunt.toml", data_dir, staff.recipient, database_url=database_url, form_min_seconds=0
+    )
     server = Server(config, tmp_path / "logs").start()
     try:
         for n in range(ROWS):
@@ -160,8 +167,11 @@ def test_a_crash_then_a_restart_leaves_no_order_of_what_the_server_stored(reques
             files = database_files(pg.data)
         after = _read(Evidence(store.backend, store.engine, files, stored, []), arrival, [])
     bound = random_bound(len(arrival))
-    print(f"\n{store.backend} after a crash and a restart: " + ", ".join(
-        f"{name} {tau:+.2f}" for name, (tau, _, _) in sorted(after.items())), file=sys.stderr)
+    print(
+        f"\n{store.backend} after a crash and a restart: "
+        + ", ".join(f"{name} {tau:+.2f}" for name, (tau, _, _) in sorted(after.items())),
+        file=sys.stderr,
+    )
     assert after  # the examiner read something
     for name, (tau, seen, _) in after.items():
         if seen >= ROWS // 2:

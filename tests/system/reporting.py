@@ -11,8 +11,13 @@ from tests.kit import RECEIPT, TOKEN
 
 
 def report(token: str, description: str) -> dict[str, object]:
-    return report_fields(token, description=description, urls="http://example.org/system\nhttps://example.net/s",
-                         found_on="forum", kinds=("images", "text"))
+    return report_fields(
+        token,
+        description=description,
+        urls="http://example.org/system\nhttps://example.net/s",
+        found_on="forum",
+        kinds=("images", "text"),
+    )
 
 
 def token_of(page: str) -> str:

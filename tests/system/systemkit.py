@@ -69,9 +69,19 @@ def source_address(channel_index: int, i: int) -> str:
 class System:
     """Everything, under `base`; `status_key` is a crypto.status.keys.SigningKey's public text."""
 
-    def __init__(self, base: Path, recipient: str, status_key: str, *, database_url: str = "",
-                 sandbox: bool | None = None, workers: int | None = None, readable: tuple[Path, ...] = (),
-                 tor_overrides: dict[str, str] | None = None, limits_overrides: dict[str, int] | None = None) -> None:
+    def __init__(
+        self,
+        base: Path,
+        recipient: str,
+        status_key: str,
+        *,
+        database_url: str = "",
+        sandbox: bool | None = None,
+        workers: int | None = None,
+        readable: tuple[Path, ...] = (),
+        tor_overrides: dict[str, str] | None = None,
+        limits_overrides: dict[str, int] | None = None,
+    ) -> None:
         self.base = base
         self.tor_overrides = tor_overrides or {}  # drop-in settings replaced (bench/system.py --tor)
         self.limits_overrides = limits_overrides or {}  # [limits] replaced (bench/system.py --limit)
@@ -96,8 +106,9 @@ class System:
         (self.box.root / "etc/nginx/conf.d").mkdir(parents=True)
         make_certificate(self.box.root / CERT.lstrip("/"), self.box.root / KEY.lstrip("/"), [NAME])
         # Exit 3: installed, not started (the example configuration's placeholders are filled in below).
-        self.box.run("install.sh", "--no-start", "--https-proxy", NAME, "--https-cert", CERT, "--https-key", KEY,
-                     expect=3)
+        self.box.run(
+            "install.sh", "--no-start", "--https-proxy", NAME, "--https-cert", CERT, "--https-key", KEY, expect=3
+        )
 
         # /var/lib/meldpunt, /run/meldpunt, /run/meldpunt-https and the logs, below base.
         self.state, self.run, self.run_https, self.logs = (self.base / n for n in ("state", "run", "run-https", "logs"))
@@ -175,12 +186,14 @@ class System:
             from tests.deploy.test_deploy_sandbox import NOBODY, sandboxed
 
             os.chown(self.state / "onion-address", NOBODY, NOBODY)
-            self.proc = sandboxed(cmd, rw=[self.state, self.run, self.run_https],
-                                  ro=[self.base / "etc", *self.readable], log=self.log)
+            self.proc = sandboxed(
+                cmd, rw=[self.state, self.run, self.run_https], ro=[self.base / "etc", *self.readable], log=self.log
+            )
         else:
             with open(self.log, "wb") as out:
-                self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
-                                             start_new_session=True)
+                self.proc = subprocess.Popen(
+                    cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+                )
         deadline = time.monotonic() + 90
         while not ONION_LINE.search(self.log.read_text(errors="replace")):
             if self.proc.poll() is not None:
@@ -210,9 +223,14 @@ class System:
     def start_nginx(self) -> None:
         rendered = (self.box.root / "etc/nginx/conf.d/meldpunt.conf").read_text()
         self.https_port = free_port()
-        site = on_loopback(rendered, https_port=self.https_port, http_port=free_port(),
-                           socket_path=self.run_https / "https.sock", log_dir=self.base / "nginx" / "log",
-                           root=self.box.root)
+        site = on_loopback(
+            rendered,
+            https_port=self.https_port,
+            http_port=free_port(),
+            socket_path=self.run_https / "https.sock",
+            log_dir=self.base / "nginx" / "log",
+            root=self.box.root,
+        )
         self.nginx = Nginx(self.base / "nginx", site, https_port=self.https_port)
         checked = self.nginx.test()
         if checked.returncode != 0:
@@ -283,8 +301,7 @@ class OnionClient:
         import socks
 
         s = socks.socksocket()
-        s.set_proxy(socks.SOCKS5, "127.0.0.1", self.socks_port, rdns=True, username=secrets.token_hex(8),
-                    password="x")
+        s.set_proxy(socks.SOCKS5, "127.0.0.1", self.socks_port, rdns=True, username=secrets.token_hex(8), password="x")
         s.settimeout(timeout)
         s.connect((self.base.removeprefix("http://"), 80))
         return s
@@ -300,8 +317,17 @@ class HttpsClient:
         headers = {"User-Agent": UA, "X-Forwarded-For": XFF}
         if body is not None:
             headers["Content-Type"] = "application/x-www-form-urlencoded"
-        status, _, data = https_request(self.port, sni=NAME, host=NAME, method=method, path=path, body=body,
-                                        headers=headers, source=self.source, timeout=timeout)
+        status, _, data = https_request(
+            self.port,
+            sni=NAME,
+            host=NAME,
+            method=method,
+            path=path,
+            body=body,
+            headers=headers,
+            source=self.source,
+            timeout=timeout,
+        )
         return status, data.decode("utf-8", "replace")
 
     def get(self, path: str, timeout: float = 60) -> tuple[int, str]:

@@ -34,8 +34,13 @@ import pytest
 
 from tests.system import systemkit as k
 
-pytestmark = [pytest.mark.system, pytest.mark.tor, pytest.mark.browser, pytest.mark.slow,
-              pytest.mark.skipif(not Path("/usr/sbin/nginx").exists(), reason="needs Debian's nginx (make test-deps)")]
+pytestmark = [
+    pytest.mark.system,
+    pytest.mark.tor,
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.skipif(not Path("/usr/sbin/nginx").exists(), reason="needs Debian's nginx (make test-deps)"),
+]
 
 CHANNELS = ("onion", "https")
 ATTACK_SECONDS = 25  # how long each round's attackers run (bounded: the suite must stay short)
@@ -72,8 +77,10 @@ def chromium_reporter(system: k.System, channel: str, record: Record, tag: str) 
     from tests.kit import chromium, wait_for
 
     if channel == "onion":
-        args = [f"--proxy-server=socks5://127.0.0.1:{system.network.socks_port}",
-                "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"]
+        args = [
+            f"--proxy-server=socks5://127.0.0.1:{system.network.socks_port}",
+            "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+        ]
         url = f"http://{system.onion}/nl/"
     else:
         args = ["--ignore-certificate-errors", f"--host-resolver-rules=MAP {k.NAME} 127.0.0.1, MAP * ~NOTFOUND"]
@@ -159,11 +166,16 @@ def round_(system: k.System, record: Record, tag: str, *, chromium: bool) -> Non
         for _ in range(SLOW_CLIENTS):
             attackers.append(threading.Thread(target=guarded, args=(record, slow, system, channel, record, stop, tag)))
         if chromium:
-            reporters.append(threading.Thread(target=guarded, args=(record, chromium_reporter, system, channel,
-                                                                     record, tag)))
+            reporters.append(
+                threading.Thread(target=guarded, args=(record, chromium_reporter, system, channel, record, tag))
+            )
         for i in range(REPORTERS):
-            reporters.append(threading.Thread(target=guarded, args=(record, plain_reporter, system, channel, record,
-                                                                     i + 10 * len(tag), tag, i == 0)))
+            reporters.append(
+                threading.Thread(
+                    target=guarded,
+                    args=(record, plain_reporter, system, channel, record, i + 10 * len(tag), tag, i == 0),
+                )
+            )
     for t in attackers:
         t.start()
     time.sleep(3)  # the attacks are under way before the reporters come
@@ -193,8 +205,9 @@ def run(request, tmp_path_factory, staff):
         pg.create_database(name)
         request.addfinalizer(lambda: pg.drop_database(name))
         url, readable = pg.url(name, via_socket=True), (pg.socket_dir,)
-    system = k.System(base, staff.recipient, SigningKey.generate().public().encode(), database_url=url,
-                      readable=readable)
+    system = k.System(
+        base, staff.recipient, SigningKey.generate().public().encode(), database_url=url, readable=readable
+    )
     record = Record()
     try:
         system.start()
@@ -209,8 +222,11 @@ def run(request, tmp_path_factory, staff):
         round_(system, record, "bb", chromium=False)
         replays.join(120)
         record.stored_before = stored_before
-        print(f"\nsystem: restart {record.restart_seconds:.1f} s; attacks: " + ", ".join(
-            f"{ch}/{kind} {len(v)}" for (ch, kind), v in sorted(record.attacks.items())), file=sys.stderr)
+        print(
+            f"\nsystem: restart {record.restart_seconds:.1f} s; attacks: "
+            + ", ".join(f"{ch}/{kind} {len(v)}" for (ch, kind), v in sorted(record.attacks.items())),
+            file=sys.stderr,
+        )
         system.stop_meldpunt()  # its files as they are at rest
         yield system, record
     finally:
@@ -222,8 +238,11 @@ def _replay_all(system, record, before) -> None:
         for i, token in enumerate(tokens):
             c = client(system, channel, 6, i)
             try:
-                record.add("attacks", (channel, "after restart"),
-                           k.receipt_of(*c.post("/en/", k.report(token, "replayed after restart"))))
+                record.add(
+                    "attacks",
+                    (channel, "after restart"),
+                    k.receipt_of(*c.post("/en/", k.report(token, "replayed after restart"))),
+                )
             except OSError as exc:
                 record.errors.append(f"replay after restart {channel}: {exc}")
 
@@ -298,8 +317,12 @@ def _database_rows(url: str) -> bytes:
     conninfo = url.replace("postgresql+psycopg://", "postgresql://")
     out = []
     with psycopg.connect(conninfo) as conn:
-        tables = [r[0] for r in conn.execute(
-            "SELECT tablename FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')")]
+        tables = [
+            r[0]
+            for r in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"
+            )
+        ]
         for table in tables:
             for row in conn.execute(f'SELECT * FROM "{table}"'):
                 out.append(b"|".join(v if isinstance(v, bytes) else str(v).encode() for v in row))

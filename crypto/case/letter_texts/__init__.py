@@ -30,8 +30,11 @@ def load(folder: Path = _FOLDER) -> dict[str, Template]:
         if not is_language_tag(path.stem):
             raise LetterTextError(f"{path.name}: the file name is not a language tag")
         template = Template(path.read_text(encoding="utf-8"))
-        used = {m.group("named") or m.group("braced") for m in template.pattern.finditer(template.template)
-                if m.group("named") or m.group("braced")}
+        used = {
+            m.group("named") or m.group("braced")
+            for m in template.pattern.finditer(template.template)
+            if m.group("named") or m.group("braced")
+        }
         if used != FIELDS:
             raise LetterTextError(f"{path.name}: uses {sorted(used)}, not exactly {sorted(FIELDS)}")
         letters[path.stem] = template

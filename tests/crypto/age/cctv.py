@@ -64,7 +64,10 @@ def load_vectors(tmp: Path) -> list[Vector]:
     out = tmp / "cctv"
     result = subprocess.run(
         [node, str(INTEROP / "dump-vectors.mjs"), str(out)],
-        capture_output=True, text=True, timeout=60, check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     )
     count = int(result.stdout.strip())
     vectors = [parse_vector(p.name, p.read_bytes()) for p in sorted(out.iterdir())]

@@ -13,11 +13,23 @@ from crypto.errors import Error
 
 
 def test_error_hierarchy():
-    for cls in (errors.HeaderError, errors.HeaderMACError, errors.PayloadError,
-                errors.NoIdentityMatchError, errors.ArmorError):
+    for cls in (
+        errors.HeaderError,
+        errors.HeaderMACError,
+        errors.PayloadError,
+        errors.NoIdentityMatchError,
+        errors.ArmorError,
+    ):
         assert issubclass(cls, errors.AgeError)
-    for cls in (errors.AgeError, errors.RecipientError, errors.IdentityError, FrameError,
-                errors.PassphraseError, ReportError, ReceiptError):
+    for cls in (
+        errors.AgeError,
+        errors.RecipientError,
+        errors.IdentityError,
+        FrameError,
+        errors.PassphraseError,
+        ReportError,
+        ReceiptError,
+    ):
         assert issubclass(cls, Error)
 
 
@@ -31,10 +43,18 @@ def test_parse_recipient_types():
     assert keys.parse_recipient(" " + pq.recipient().encode() + "\n") == pq.recipient()
 
 
-@pytest.mark.parametrize("text", [
-    "", "age1", "age1pq1", "hello", "AGE-SECRET-KEY-1QQQQ", "ssh-ed25519 AAAA",
-    "x" * 10_000,
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "age1",
+        "age1pq1",
+        "hello",
+        "AGE-SECRET-KEY-1QQQQ",
+        "ssh-ed25519 AAAA",
+        "x" * 10_000,
+    ],
+)
 def test_parse_recipient_rejects(text):
     with pytest.raises(errors.RecipientError):
         keys.parse_recipient(text)

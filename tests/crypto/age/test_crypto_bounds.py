@@ -100,8 +100,12 @@ def test_bech32_round_trip_and_strictness():
     text = bech32.encode("age", data)
     assert bech32.decode(text) == ("age", data)
     assert bech32.decode(text.upper()) == ("age", data)
-    for bad in (text[:-1] + ("q" if text[-1] != "q" else "p"), text[:5] + text[5:].upper(), "age1",
-                "x" * (bech32.MAX_LENGTH + 1)):
+    for bad in (
+        text[:-1] + ("q" if text[-1] != "q" else "p"),
+        text[:5] + text[5:].upper(),
+        "age1",
+        "x" * (bech32.MAX_LENGTH + 1),
+    ):
         with pytest.raises(bech32.Bech32Error):
             bech32.decode(bad)
 
@@ -118,8 +122,13 @@ def test_stanza_body_wrapping():
 
 def test_armor_rejects_what_it_must():
     good = armor.encode(b"x" * 100)
-    for bad in (good.replace(b"-----END", b"-----FIN"), b"junk" + good, good + b"junk",
-                good.replace(b"\n", b"\n ", 1), good.replace(b"==", b"")):
+    for bad in (
+        good.replace(b"-----END", b"-----FIN"),
+        b"junk" + good,
+        good + b"junk",
+        good.replace(b"\n", b"\n ", 1),
+        good.replace(b"==", b""),
+    ):
         with pytest.raises(errors.ArmorError):
             armor.decode(bad)
 

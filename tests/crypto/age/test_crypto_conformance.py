@@ -27,9 +27,7 @@ def vectors(tmp_path_factory) -> list[Vector]:
 
 
 def identities(vector: Vector) -> list:
-    return [keys.parse_identity(i) for i in vector.identities] + [
-        ScryptIdentity(p) for p in vector.passphrases
-    ]
+    return [keys.parse_identity(i) for i in vector.identities] + [ScryptIdentity(p) for p in vector.passphrases]
 
 
 def test_the_kit_is_complete(vectors):

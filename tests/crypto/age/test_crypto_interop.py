@@ -38,8 +38,7 @@ def age_keygen(tmp_path: Path) -> tuple[Path, str]:
 
 def seal(recipient: str, plaintext: bytes, armor: bool, *, cli: bool) -> bytes:
     if cli:
-        return meldpunt("encrypt", "-r", recipient, *(["-a"] if armor else []),
-                        input=plaintext, check=True).stdout
+        return meldpunt("encrypt", "-r", recipient, *(["-a"] if armor else []), input=plaintext, check=True).stdout
     return age.encrypt(plaintext, [keys.parse_recipient(recipient)], armor=armor)
 
 
@@ -61,8 +60,9 @@ def test_tools_are_installed():
 
 
 def age_js(*args: str, input: bytes = b"") -> bytes:
-    result = subprocess.run([NODE, str(AGE_JS), *args], input=input, capture_output=True, timeout=60,
-                            cwd=ROOT / "tests" / "interop")
+    result = subprocess.run(
+        [NODE, str(AGE_JS), *args], input=input, capture_output=True, timeout=60, cwd=ROOT / "tests" / "interop"
+    )
     assert result.returncode == 0, result.stderr.decode()
     return result.stdout
 
@@ -72,8 +72,9 @@ def age_js_batch(jobs: list[tuple[str, list[str], bytes]]) -> list[bytes]:
     import base64
     import json
 
-    request = json.dumps([{"op": op, "args": args, "data": base64.b64encode(data).decode()}
-                          for op, args, data in jobs]).encode()
+    request = json.dumps(
+        [{"op": op, "args": args, "data": base64.b64encode(data).decode()} for op, args, data in jobs]
+    ).encode()
     return [base64.b64decode(r) for r in json.loads(age_js("batch", input=request))]
 
 
@@ -97,6 +98,7 @@ def ours(tmp_path_factory):
 
 # Debian age ---------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("armor", [False, True])
 def test_age_opens_our_x25519_files(ours, armor):
     path, recipient = ours["x25519"]
@@ -119,19 +121,24 @@ def test_age_opens_our_passphrase_files_and_protected_identities(tmp_path):
     pw = tmp_path / "pw"
     pw.write_text(PASSPHRASE + "\n")
     sealed = tmp_path / "sealed.age"
-    meldpunt("encrypt", "-p", "--passphrase-file", str(pw), "-a", "-o", str(sealed),
-             input=b"passphrase file", check=True)
+    meldpunt(
+        "encrypt", "-p", "--passphrase-file", str(pw), "-a", "-o", str(sealed), input=b"passphrase file", check=True
+    )
     code, output = run_in_terminal([AGE, "-d", "-o", str(tmp_path / "out"), str(sealed)], [PASSPHRASE])
     assert code == 0, output
     assert (tmp_path / "out").read_bytes() == b"passphrase file"
 
     # A protected staff identity file is an age -p file: age itself can use it with -i.
     identity = tmp_path / "id.age"
-    recipient = meldpunt("keygen", "--x25519", "-o", str(identity), "--passphrase-file", str(pw),
-                         check=True).stdout.decode().strip()
+    recipient = (
+        meldpunt("keygen", "--x25519", "-o", str(identity), "--passphrase-file", str(pw), check=True)
+        .stdout.decode()
+        .strip()
+    )
     sealed.write_bytes(meldpunt("encrypt", "-r", recipient, input=b"report", check=True).stdout)
-    code, output = run_in_terminal([AGE, "-d", "-i", str(identity), "-o", str(tmp_path / "out2"),
-                                    str(sealed)], [PASSPHRASE])
+    code, output = run_in_terminal(
+        [AGE, "-d", "-i", str(identity), "-o", str(tmp_path / "out2"), str(sealed)], [PASSPHRASE]
+    )
     assert code == 0, output
     assert (tmp_path / "out2").read_bytes() == b"report"
 
@@ -141,20 +148,23 @@ def test_we_open_age_passphrase_files_and_age_protected_identities(tmp_path):
     pw = tmp_path / "pw"
     pw.write_text(PASSPHRASE + "\n")
     (tmp_path / "plain").write_bytes(b"from age -p")
-    code, output = run_in_terminal([AGE, "-p", "-o", str(tmp_path / "p.age"), str(tmp_path / "plain")],
-                                   [PASSPHRASE, PASSPHRASE])
+    code, output = run_in_terminal(
+        [AGE, "-p", "-o", str(tmp_path / "p.age"), str(tmp_path / "plain")], [PASSPHRASE, PASSPHRASE]
+    )
     assert code == 0, output
     result = meldpunt("decrypt", "--passphrase-file", str(pw), str(tmp_path / "p.age"), check=True)
     assert result.stdout == b"from age -p"
 
     # An identity file protected with `age -p -a`, used with meldpunt decrypt -i.
     key, recipient = age_keygen(tmp_path)
-    code, output = run_in_terminal([AGE, "-p", "-a", "-o", str(tmp_path / "key.age"), str(key)],
-                                   [PASSPHRASE, PASSPHRASE])
+    code, output = run_in_terminal(
+        [AGE, "-p", "-a", "-o", str(tmp_path / "key.age"), str(key)], [PASSPHRASE, PASSPHRASE]
+    )
     assert code == 0, output
     sealed = run_age("-r", recipient, input=b"report")
-    result = meldpunt("decrypt", "-i", str(tmp_path / "key.age"), "--passphrase-file", str(pw),
-                      input=sealed, check=True)
+    result = meldpunt(
+        "decrypt", "-i", str(tmp_path / "key.age"), "--passphrase-file", str(pw), input=sealed, check=True
+    )
     assert result.stdout == b"report"
 
 
@@ -163,12 +173,15 @@ def test_age_refuses_what_we_refuse(ours):
     path, recipient = ours["x25519"]
     sealed = bytearray(meldpunt("encrypt", "-r", recipient, input=b"x" * 1000, check=True).stdout)
     sealed[-20] ^= 0x40
-    assert subprocess.run([AGE, "-d", "-i", str(path)], input=bytes(sealed), capture_output=True,
-                          timeout=30).returncode != 0
+    assert (
+        subprocess.run([AGE, "-d", "-i", str(path)], input=bytes(sealed), capture_output=True, timeout=30).returncode
+        != 0
+    )
     assert meldpunt("decrypt", "-i", str(path), input=bytes(sealed)).returncode == 1
 
 
 # npm age-encryption -------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("kind", ["pq", "x25519"])
 @pytest.mark.parametrize("armor", [False, True])
@@ -200,10 +213,12 @@ def test_same_recipient_from_the_same_identity(ours):
     for kind in ("pq", "x25519"):
         path, recipient = ours[kind]
         identity = [line for line in path.read_text().splitlines() if line.startswith("AGE-SECRET-KEY")][0]
-        script = ("import {identityToRecipient} from 'age-encryption';"
-                  f"console.log(await identityToRecipient('{identity}'))")
-        result = subprocess.run([NODE, "--input-type=module", "-e", script], capture_output=True,
-                                timeout=60, cwd=ROOT / "tests" / "interop")
+        script = (
+            f"import {{identityToRecipient}} from 'age-encryption';console.log(await identityToRecipient('{identity}'))"
+        )
+        result = subprocess.run(
+            [NODE, "--input-type=module", "-e", script], capture_output=True, timeout=60, cwd=ROOT / "tests" / "interop"
+        )
         assert result.stdout.decode().strip() == recipient
 
 

@@ -46,10 +46,12 @@ def test_arbitrary_headers_lines_end_in_a_typed_error(name, data):
     sealed = SEALED[name]
     lines = sealed.split(b"\n")
     at = data.draw(st.integers(0, min(len(lines) - 1, 8)))
-    junk = data.draw(st.one_of(
-        st.binary(max_size=80),
-        st.text(alphabet="-> abcXYZ019+/=\r", max_size=80).map(str.encode),
-    ))
+    junk = data.draw(
+        st.one_of(
+            st.binary(max_size=80),
+            st.text(alphabet="-> abcXYZ019+/=\r", max_size=80).map(str.encode),
+        )
+    )
     mutated = b"\n".join(lines[:at] + [junk] + lines[at:])
     result = decrypt_or_typed_error(mutated)
     if not isinstance(result, errors.AgeError):
@@ -81,8 +83,16 @@ def test_truncating_or_extending_makes_it_fail(name, data):
         assert isinstance(decrypt_or_typed_error(sealed + extra), errors.AgeError)
 
 
-SIZES = [0, 1, 2, stream.CHUNK_SIZE - 1, stream.CHUNK_SIZE, stream.CHUNK_SIZE + 1,
-         3 * stream.CHUNK_SIZE, 3 * stream.CHUNK_SIZE + 17]
+SIZES = [
+    0,
+    1,
+    2,
+    stream.CHUNK_SIZE - 1,
+    stream.CHUNK_SIZE,
+    stream.CHUNK_SIZE + 1,
+    3 * stream.CHUNK_SIZE,
+    3 * stream.CHUNK_SIZE + 17,
+]
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -121,8 +131,7 @@ def test_armor_round_trips_and_is_strict(data):
 @SETTINGS
 @given(st.text(max_size=200))
 def test_parsers_of_keys_end_in_typed_errors(text):
-    for parse, error in ((keys.parse_recipient, errors.RecipientError),
-                         (keys.parse_identities, errors.IdentityError)):
+    for parse, error in ((keys.parse_recipient, errors.RecipientError), (keys.parse_identities, errors.IdentityError)):
         try:
             parse(text)
         except error:

@@ -21,8 +21,9 @@ ANALYST = "Test Analyst"
 def run(*args, env: dict | None = None, input: str | None = None):
     # Every command that writes the audit log names its analyst; the tests' is MELDPUNT_ANALYST
     # unless a test gives --analyst (or env) itself.
-    return CliRunner().invoke(main, [str(a) for a in args], env={"MELDPUNT_ANALYST": ANALYST, **(env or {})},
-                              input=input)
+    return CliRunner().invoke(
+        main, [str(a) for a in args], env={"MELDPUNT_ANALYST": ANALYST, **(env or {})}, input=input
+    )
 
 
 def ok(*args):
@@ -82,17 +83,31 @@ def as_version(conn: sqlite3.Connection, version: int) -> None:
         for column in ("gender", "content_type", "virtual", "site_type", "commercial", "activity"):
             conn.execute(f"ALTER TABLE assessments DROP COLUMN {column}")
     if version < 6:  # before floods (crypto/case/floods.py)
-        for statement in ("DROP INDEX reports_shape", "DROP TABLE floods", "ALTER TABLE reports DROP COLUMN shape",
-                          "ALTER TABLE addresses DROP COLUMN flooded"):
+        for statement in (
+            "DROP INDEX reports_shape",
+            "DROP TABLE floods",
+            "ALTER TABLE reports DROP COLUMN shape",
+            "ALTER TABLE addresses DROP COLUMN flooded",
+        ):
             conn.execute(statement)
     if version < 5:  # before the statistics' columns and indexes (crypto/case/stats.py)
-        for statement in ("DROP INDEX reports_stats", "DROP INDEX addresses_first_day", "DROP INDEX audit_moves",
-                          "ALTER TABLE reports DROP COLUMN channel", "ALTER TABLE reports DROP COLUMN via",
-                          "ALTER TABLE reports DROP COLUMN campaign"):
+        for statement in (
+            "DROP INDEX reports_stats",
+            "DROP INDEX addresses_first_day",
+            "DROP INDEX audit_moves",
+            "ALTER TABLE reports DROP COLUMN channel",
+            "ALTER TABLE reports DROP COLUMN via",
+            "ALTER TABLE reports DROP COLUMN campaign",
+        ):
             conn.execute(statement)
     if version < 4:  # before the triage state (crypto/case/attention.py)
-        for statement in ("DROP INDEX addresses_unseen", "DROP INDEX addresses_fresh", "DROP TABLE looked_at",
-                          "ALTER TABLE addresses DROP COLUMN fresh", "ALTER TABLE addresses DROP COLUMN unseen_danger"):
+        for statement in (
+            "DROP INDEX addresses_unseen",
+            "DROP INDEX addresses_fresh",
+            "DROP TABLE looked_at",
+            "ALTER TABLE addresses DROP COLUMN fresh",
+            "ALTER TABLE addresses DROP COLUMN unseen_danger",
+        ):
             conn.execute(statement)
     conn.execute(f"PRAGMA user_version = {version}")
 

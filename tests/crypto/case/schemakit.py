@@ -9,8 +9,21 @@ import re
 from typing import Any
 
 _TYPES = {"object": dict, "array": list, "string": str, "boolean": bool}
-_KNOWN = {"$schema", "$id", "title", "description", "type", "const", "enum", "pattern", "minimum", "properties",
-          "required", "additionalProperties", "items"}
+_KNOWN = {
+    "$schema",
+    "$id",
+    "title",
+    "description",
+    "type",
+    "const",
+    "enum",
+    "pattern",
+    "minimum",
+    "properties",
+    "required",
+    "additionalProperties",
+    "items",
+}
 
 
 def errors(schema: dict[str, Any], value: Any, path: str = "$") -> list[str]:

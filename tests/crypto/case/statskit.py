@@ -101,16 +101,28 @@ def build(tmp_path, *, seed: int = 26, reports: int = 160) -> tuple[object, Trut
             kinds=tuple(k for k in KINDS if rng.random() < (0.7 if k == "images" else 0.15)) or ("videos",),
             channel="" if old else rng.choice(("onion", "onion", "https")),
             via="" if old or rng.random() < 0.8 else "extension",
-            campaign=CAMPAIGN if not old and day >= CAMPAIGN_DAY and rng.random() < 0.3 else
-            ("c2019" if not old and rng.random() < 0.03 else ""),
-            urls=tuple(dict.fromkeys(rng.choice(pool[: 20 + len(truth.reports) // 3])
-                                     for _ in range(rng.randint(1, 3)))),
+            campaign=CAMPAIGN
+            if not old and day >= CAMPAIGN_DAY and rng.random() < 0.3
+            else ("c2019" if not old and rng.random() < 0.03 else ""),
+            urls=tuple(
+                dict.fromkeys(rng.choice(pool[: 20 + len(truth.reports) // 3]) for _ in range(rng.randint(1, 3)))
+            ),
         )
         truth.reports.append(rep)
-        origin = {"channel": rep.channel, "via": rep.via, "campaign": rep.campaign, "version": 2} if old else {
-            "channel": rep.channel, "via": rep.via, "campaign": rep.campaign}
-        report = make_report(len(items), urls=rep.urls, language=rep.language, found_on=rep.found_on,
-                             kinds=rep.kinds, received_on=day.isoformat(), **origin)
+        origin = (
+            {"channel": rep.channel, "via": rep.via, "campaign": rep.campaign, "version": 2}
+            if old
+            else {"channel": rep.channel, "via": rep.via, "campaign": rep.campaign}
+        )
+        report = make_report(
+            len(items),
+            urls=rep.urls,
+            language=rep.language,
+            found_on=rep.found_on,
+            kinds=rep.kinds,
+            received_on=day.isoformat(),
+            **origin,
+        )
         items.append((secrets.token_bytes(16), seal(report, [identity.recipient()]), day))
         for u in rep.urls:
             a = truth.addresses[u]
@@ -136,8 +148,13 @@ def _decide(case, truth: Truth, rng: random.Random) -> None:
             if a.verdict is None:
                 continue
             a.age_group, a.country = rng.choice(AGES), rng.choice(COUNTRIES)
-            assess(conn, [ids[url]], Assessment(a.verdict, a.age_group, a.country, "Host"), analyst="A",
-                   day=(a.first_day + datetime.timedelta(days=1)).isoformat())
+            assess(
+                conn,
+                [ids[url]],
+                Assessment(a.verdict, a.age_group, a.country, "Host"),
+                analyst="A",
+                day=(a.first_day + datetime.timedelta(days=1)).isoformat(),
+            )
             if a.verdict not in ("baseline", "national"):
                 continue
             day = a.first_day + datetime.timedelta(days=rng.randint(0, 3))
@@ -156,6 +173,7 @@ def _decide(case, truth: Truth, rng: random.Random) -> None:
 
 # --- the figures, counted from the Truth alone ------------------------------------------------
 
+
 def in_period(day, start, end) -> bool:
     return day is not None and start <= day <= end
 
@@ -168,6 +186,7 @@ def previous(start, end):
 def year_earlier(start, end):
     def back(d):
         return d.replace(year=d.year - 1) if not (d.month == 2 and d.day == 29) else d.replace(year=d.year - 1, day=28)
+
     return back(start), back(end)
 
 
@@ -199,6 +218,7 @@ def count_by(items, key) -> Counter:
 
 
 # --- reading what `case stats` wrote -------------------------------------------------------------
+
 
 def read_csv(out, name) -> list[list[str]]:
     with open(out / f"{name}.csv", newline="") as fh:

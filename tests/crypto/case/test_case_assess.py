@@ -46,8 +46,22 @@ def test_the_whole_assessment_flow(case, tmp_path):
     assert queue[:4] == a[:4] and set(queue[4:]) == {a[4], ids[HOSTILE_URL]}
 
     analyst = ("--analyst", "Analyst One")
-    case_assess(case, *analyst, "--verdict", "baseline", "--age-group", "prepubescent",
-                "--country", "nl", "--provider", "Host A B.V.", "--note", "seen 2026-11-21", a[0], a[1])
+    case_assess(
+        case,
+        *analyst,
+        "--verdict",
+        "baseline",
+        "--age-group",
+        "prepubescent",
+        "--country",
+        "nl",
+        "--provider",
+        "Host A B.V.",
+        "--note",
+        "seen 2026-11-21",
+        a[0],
+        a[1],
+    )
     case_assess(case, *analyst, "--verdict", "national", "--country", "DE", "--provider", "host a b.v.", a[2])
     case_assess(case, *analyst, "--verdict", "baseline", "--provider", "Other Host", a[3])
     case_assess(case, *analyst, "--verdict", "not-illegal", "--provider", "Host A B.V.", a[4])
@@ -60,8 +74,20 @@ def test_the_whole_assessment_flow(case, tmp_path):
 
     # Letters: one per provider (compared without case), only illegal verdicts, only that status.
     letters_dir = tmp_path / "letters"
-    ok("case", "letters", "--case", case, "--lang", "nl", "--sender", "Testmeldpunt", "--reply-to",
-       "ntd@meldpunt.test", "--out", letters_dir)
+    ok(
+        "case",
+        "letters",
+        "--case",
+        case,
+        "--lang",
+        "nl",
+        "--sender",
+        "Testmeldpunt",
+        "--reply-to",
+        "ntd@meldpunt.test",
+        "--out",
+        letters_dir,
+    )
     texts = {p.name: p.read_text() for p in letters_dir.iterdir() if p.name != "index.txt"}
     assert len(texts) == 2
     host_a = next(t for t in texts.values() if "Host A B.V." in t)
@@ -83,7 +109,9 @@ def test_the_whole_assessment_flow(case, tmp_path):
     rows = list(csv.DictReader(io.StringIO(handoff("notice-sent", "csv"))))
     assert {r["url"] for r in rows} == {"http://a0.test/", "http://a2.test/"}
     assert {(r["hosting_country"], r["verdict"], r["status_since"]) for r in rows} == {
-        ("NL", "baseline", datetime.date.today().isoformat()), ("DE", "national", datetime.date.today().isoformat())}
+        ("NL", "baseline", datetime.date.today().isoformat()),
+        ("DE", "national", datetime.date.today().isoformat()),
+    }
     police = json.loads(handoff("forwarded-police", "json"))
     assert [x["url"] for x in police["addresses"]] == ["http://a3.test/"]
     assert police["addresses"][0]["hosting_provider"] == "Other Host"
@@ -171,11 +199,21 @@ def test_terminal_and_page_show_report_text_inert(case):
 
 def test_queue_filters(tmp_path):
     other_day = datetime.date(2026, 11, 21)
-    case = imported_case(tmp_path, [
-        (make_report(1, urls=("http://img.test/",), kinds=("images",), found_on="forum", child_in_danger=False), DAY),
-        (make_report(2, urls=("http://vid.test/",), kinds=("videos", "text"), found_on="chat", child_in_danger=True),
-         other_day),
-    ])
+    case = imported_case(
+        tmp_path,
+        [
+            (
+                make_report(1, urls=("http://img.test/",), kinds=("images",), found_on="forum", child_in_danger=False),
+                DAY,
+            ),
+            (
+                make_report(
+                    2, urls=("http://vid.test/",), kinds=("videos", "text"), found_on="chat", child_in_danger=True
+                ),
+                other_day,
+            ),
+        ],
+    )
     ids = _ids(case)
     img, vid = ids["http://img.test/"], ids["http://vid.test/"]
     assert _queue_ids(case) == [vid, img]  # the child in danger first

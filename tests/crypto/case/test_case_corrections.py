@@ -29,8 +29,9 @@ def case(tmp_path):
 
 def _assessment(case, aid):
     with db(case) as conn:
-        return conn.execute("SELECT verdict, age_group, country, provider, note, analyst FROM assessments"
-                            " WHERE address = ?", (aid,)).fetchone()
+        return conn.execute(
+            "SELECT verdict, age_group, country, provider, note, analyst FROM assessments WHERE address = ?", (aid,)
+        ).fetchone()
 
 
 def _queue(case):
@@ -45,8 +46,19 @@ def _entries(case):
 
 def test_reassessing_keeps_what_is_not_given_and_records_old_and_new(case):
     case, (aid, _) = case
-    case_assess(case, *A, "--verdict", "national", "--country", "us", "--provider", "Cloudy Inc",
-                "--note", "login page first", aid)
+    case_assess(
+        case,
+        *A,
+        "--verdict",
+        "national",
+        "--country",
+        "us",
+        "--provider",
+        "Cloudy Inc",
+        "--note",
+        "login page first",
+        aid,
+    )
     out = case_assess(case, *B, "--verdict", "baseline", "--age-group", "prepubescent", aid).stdout
     assert out == f"Address {aid}: verdict national -> baseline; age group unknown -> prepubescent.\n"
     assert _assessment(case, aid) == ("baseline", "prepubescent", "US", "Cloudy Inc", "login page first", "Analyst Two")
@@ -103,7 +115,9 @@ def test_undo_restores_the_state_before_as_a_new_entry(case):
     ok("case", "undo", "--case", case, *A, removed)
     with db(case) as conn:
         assert conn.execute("SELECT status, status_day FROM addresses WHERE id = ?", (aid,)).fetchone() == (
-            "notice-sent", entry["day"])
+            "notice-sent",
+            entry["day"],
+        )
     # Undoing the undo is a redo.
     ok("case", "undo", "--case", case, *A, _entries(case)[-1]["seq"])
     with db(case) as conn:

@@ -44,9 +44,11 @@ def test_the_rule():
 
 @pytest.fixture
 def case(tmp_path):
-    reports = [make_report(1, urls=(UNICODE,), child_in_danger=False),
-               make_report(2, urls=(PUNY, RLO), child_in_danger=False),
-               make_report(3, urls=(LOOKALIKE, "http://img-host.example/x"), child_in_danger=False)]
+    reports = [
+        make_report(1, urls=(UNICODE,), child_in_danger=False),
+        make_report(2, urls=(PUNY, RLO), child_in_danger=False),
+        make_report(3, urls=(LOOKALIKE, "http://img-host.example/x"), child_in_danger=False),
+    ]
     case = imported_case(tmp_path, [(r, DAY) for r in reports], kind="x25519")
     return case
 
@@ -55,8 +57,11 @@ def _ids(case):
     """By each spelling the tests use: the stored one is the earliest report's, in id order."""
     with db(case) as conn:
         by_key = dict(conn.execute("SELECT key, id FROM addresses"))
-    return {url: by_key[address_key(url)] for url in (UNICODE, PUNY, RLO, LOOKALIKE, "http://img-host.example/x")
-            if address_key(url) in by_key}
+    return {
+        url: by_key[address_key(url)]
+        for url in (UNICODE, PUNY, RLO, LOOKALIKE, "http://img-host.example/x")
+        if address_key(url) in by_key
+    }
 
 
 def test_one_rule_in_every_output(case, tmp_path):
@@ -79,8 +84,18 @@ def test_one_rule_in_every_output(case, tmp_path):
     }
     ok("case", "page", "--case", case, "--status", "all")
     outputs["page"] = (case / "pages" / "queue.html").read_text()
-    ok("case", "letters", "--case", case, "--sender", "Meldpunt", "--reply-to", "ntd@meldpunt.test",
-       "--out", tmp_path / "letters")
+    ok(
+        "case",
+        "letters",
+        "--case",
+        case,
+        "--sender",
+        "Meldpunt",
+        "--reply-to",
+        "ntd@meldpunt.test",
+        "--out",
+        tmp_path / "letters",
+    )
     (letter,) = [p.read_text() for p in (tmp_path / "letters").iterdir() if p.name != "index.txt"]
     outputs["letter"] = letter
     for name, text in outputs.items():
@@ -106,9 +121,11 @@ def test_an_address_keyed_before_idna_keeps_its_reports(case, tmp_path):
         assert conn.execute("SELECT count(*) FROM addresses WHERE key = ?", (address_key(PUNY),)).fetchone() == (0,)
     identity_key = tmp_path / "staff.key"
     from crypto.age.keys import load_identity_file
+
     (identity,) = load_identity_file(str(identity_key), lambda: b"")
-    write_bundle(tmp_path / "c.tar", [(secrets.token_bytes(16), seal(make_report(4, urls=(PUNY,)),
-                                                                       [identity.recipient()]), DAY)])
+    write_bundle(
+        tmp_path / "c.tar", [(secrets.token_bytes(16), seal(make_report(4, urls=(PUNY,)), [identity.recipient()]), DAY)]
+    )
     ok("case", "import", "--case", case, "-i", identity_key, tmp_path / "c.tar")
     with db(case) as conn:
         assert conn.execute("SELECT reports FROM addresses WHERE id = ?", (aid,)).fetchone()[0] == 3

@@ -23,16 +23,26 @@ SHARED = "http://spam7.test/p/7"  # a flood address that a real report names as 
 def _fake(n: int):
     # What a script varies: a number in the text and in the address; all say "child in danger",
     # as a flood meant to bury the real ones at the top of the queue would.
-    return make_report(n, urls=(f"http://spam{n}.test/p/{n}",), description=f"URGENT see http://spam{n}.test now {n}",
-                       found_on="website", kinds=("images",), access="open", child_in_danger=True, language="en")
+    return make_report(
+        n,
+        urls=(f"http://spam{n}.test/p/{n}",),
+        description=f"URGENT see http://spam{n}.test now {n}",
+        found_on="website",
+        kinds=("images",),
+        access="open",
+        child_in_danger=True,
+        language="en",
+    )
 
 
 REAL = (
-    make_report(1, urls=("http://real-one.test/gallery",), description="a boy, maybe 8, in a bedroom",
-                child_in_danger=True),
+    make_report(
+        1, urls=("http://real-one.test/gallery",), description="a boy, maybe 8, in a bedroom", child_in_danger=True
+    ),
     make_report(2, urls=("http://real-two.test/x",), description="forum thread with pictures", child_in_danger=False),
-    make_report(3, urls=(SHARED, "http://real-three.test/"), description="found via a spam link",
-                child_in_danger=False),
+    make_report(
+        3, urls=(SHARED, "http://real-three.test/"), description="found via a spam link", child_in_danger=False
+    ),
 )
 
 
@@ -41,8 +51,10 @@ def flooded(tmp_path_factory):
     """A bundle of FLOOD fakes and the real reports, sealed once for the module (x25519: fast)."""
     tmp = tmp_path_factory.mktemp("flood")
     identity, key = new_identity(tmp, kind="x25519")
-    items = [(secrets.token_bytes(16), seal(r, [identity.recipient()]), DAY)
-             for r in [_fake(n) for n in range(FLOOD)] + list(REAL)]
+    items = [
+        (secrets.token_bytes(16), seal(r, [identity.recipient()]), DAY)
+        for r in [_fake(n) for n in range(FLOOD)] + list(REAL)
+    ]
     write_bundle(tmp / "b.tar", items)
     later = [(secrets.token_bytes(16), seal(_fake(FLOOD + n), [identity.recipient()]), DAY) for n in range(30)]
     write_bundle(tmp / "later.tar", later)
@@ -76,12 +88,17 @@ def test_a_flood_is_one_item_and_the_real_reports_stay_separate(case):
     ids = _ids(case)
     q = _queue(case)
     assert [(f["reports"], f["addresses"], f["danger_not_looked_at"]) for f in q["floods"]] == [
-        (FLOOD, FLOOD - 1, FLOOD)]
+        (FLOOD, FLOOD - 1, FLOOD)
+    ]
     # The real ones, each on its own: the danger one first, and the flood address a real report
     # also names stays in the queue (its flood danger report not looked at puts it on top too).
     got = [a["case_id"] for a in q["addresses"]]
-    assert set(got) == {ids["http://real-one.test/gallery"], ids["http://real-two.test/x"], ids[SHARED],
-                        ids["http://real-three.test/"]}
+    assert set(got) == {
+        ids["http://real-one.test/gallery"],
+        ids["http://real-two.test/x"],
+        ids[SHARED],
+        ids["http://real-three.test/"],
+    }
     assert got[0] in (ids["http://real-one.test/gallery"], ids[SHARED]) and q["total"] == 4
     text = ok("case", "queue", "--case", case).stdout
     assert len(text.splitlines()) < 12 and f"flood 1: {FLOOD} reports alike" in text
@@ -103,13 +120,21 @@ def test_a_flood_is_dismissed_in_one_audited_step(case, flooded):
     assert len(entries) == before + 1
     e = entries[-1]
     assert (e["action"], e["analyst"], e["data"]["reports"], len(e["data"]["looked_at"])) == (
-        "dismiss-flood", "Analyst One", FLOOD, FLOOD)
+        "dismiss-flood",
+        "Analyst One",
+        FLOOD,
+        FLOOD,
+    )
     q = _queue(case)
     assert q["floods"] == []
     # The real ones are all still there, the danger one on top; the shared address stays too.
     assert q["addresses"][0]["case_id"] == ids["http://real-one.test/gallery"]
-    assert {a["case_id"] for a in q["addresses"]} == {ids["http://real-one.test/gallery"], ids["http://real-two.test/x"],
-                                                      ids[SHARED], ids["http://real-three.test/"]}
+    assert {a["case_id"] for a in q["addresses"]} == {
+        ids["http://real-one.test/gallery"],
+        ids["http://real-two.test/x"],
+        ids[SHARED],
+        ids["http://real-three.test/"],
+    }
     assert "entries verify" in ok("case", "verify", "--case", case).stdout
     # Nothing hidden: the flooded addresses are still in the case file, in every-status views.
     assert _queue(case, "--status", "new", "--limit", "1000")["total"] == FLOOD + 3
@@ -151,8 +176,10 @@ def test_many_reports_alike_on_one_address_are_not_a_flood(flooded, tmp_path):
     # and dismissing it as a flood would bury it; only many addresses alike make a flood.
     _, key = flooded
     identity = load_identity_file(str(key), lambda: b"")[0]
-    viral = [make_report(n, urls=("http://viral.test/v/1",), description="", access="", child_in_danger=False)
-             for n in range(40)]
+    viral = [
+        make_report(n, urls=("http://viral.test/v/1",), description="", access="", child_in_danger=False)
+        for n in range(40)
+    ]
     write_bundle(tmp_path / "v.tar", [(secrets.token_bytes(16), seal(r, [identity.recipient()]), DAY) for r in viral])
     case = tmp_path / "case"
     ok("case", "import", "--case", case, "-i", key, tmp_path / "v.tar")

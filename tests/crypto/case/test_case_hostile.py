@@ -15,8 +15,10 @@ from tests.crypto.staff.staffkit import make_report, new_identity, seal, write_b
 from tests.crypto.staff.test_staff_bundle import HOSTILE
 
 REGRESSIONS = Path(__file__).resolve().parents[2] / "faults" / "fuzz_regressions" / "bundle"
-CORPUS = {**{name: data for name, (data, _) in HOSTILE.items()},
-          **{f"fuzz-{p.name}": p.read_bytes() for p in sorted(REGRESSIONS.iterdir())}}
+CORPUS = {
+    **{name: data for name, (data, _) in HOSTILE.items()},
+    **{f"fuzz-{p.name}": p.read_bytes() for p in sorted(REGRESSIONS.iterdir())},
+}
 
 
 @pytest.fixture(scope="module")
@@ -25,8 +27,13 @@ def existing(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("case")
     identity, key = new_identity(tmp)
     for name in ("first.tar", "second.tar"):
-        write_bundle(tmp / name, [(secrets.token_bytes(16), seal(make_report(n), [identity.recipient()]),
-                                   datetime.date(2026, 11, 20)) for n in range(3)])
+        write_bundle(
+            tmp / name,
+            [
+                (secrets.token_bytes(16), seal(make_report(n), [identity.recipient()]), datetime.date(2026, 11, 20))
+                for n in range(3)
+            ],
+        )
     ok("case", "import", "--case", tmp / "case", "-i", key, tmp / "first.tar")
     return tmp, key
 

@@ -26,14 +26,20 @@ def _items(identity, specs):
 
 def test_addresses_once_across_bundles_with_counts_days_and_every_report(tmp_path):
     identity, key = new_identity(tmp_path)
-    one = _items(identity, [
-        (D2, ["http://Shared.test:80/a?utm_source=mail", "https://only-once.test/x"], False),
-        (D2, ["shared.test/a"], False),
-    ])
-    two = _items(identity, [
-        (D1, ["HTTP://shared.test./a#", "magnet:?xt=urn:btih:" + "AB" * 20 + "&dn=x"], True),
-        (D3, ["ab" * 20, "http://shared.test/A"], False),
-    ])
+    one = _items(
+        identity,
+        [
+            (D2, ["http://Shared.test:80/a?utm_source=mail", "https://only-once.test/x"], False),
+            (D2, ["shared.test/a"], False),
+        ],
+    )
+    two = _items(
+        identity,
+        [
+            (D1, ["HTTP://shared.test./a#", "magnet:?xt=urn:btih:" + "AB" * 20 + "&dn=x"], True),
+            (D3, ["ab" * 20, "http://shared.test/A"], False),
+        ],
+    )
     write_bundle(tmp_path / "one.tar", one)
     write_bundle(tmp_path / "two.tar", two + one[:1])  # a re-export: one report again
     case = tmp_path / "case"
@@ -42,11 +48,18 @@ def test_addresses_once_across_bundles_with_counts_days_and_every_report(tmp_pat
 
     with db(case) as conn:
         assert conn.execute("SELECT count(*) FROM reports").fetchone() == (4,)
-        rows = {key: rest for key, *rest in conn.execute(
-            "SELECT key, reports, first_day, last_day, danger FROM addresses")}
-        spellings = {key: {o for (o,) in conn.execute(
-            "SELECT original FROM mentions JOIN addresses ON id = address WHERE key = ?", (key,))}
-            for key in rows}
+        rows = {
+            key: rest for key, *rest in conn.execute("SELECT key, reports, first_day, last_day, danger FROM addresses")
+        }
+        spellings = {
+            key: {
+                o
+                for (o,) in conn.execute(
+                    "SELECT original FROM mentions JOIN addresses ON id = address WHERE key = ?", (key,)
+                )
+            }
+            for key in rows
+        }
         shown = dict(conn.execute("SELECT key, url FROM addresses"))
     assert rows == {
         # The fragment-less "#", the trailing dot, the default port and the tracking parameter go.
@@ -56,8 +69,11 @@ def test_addresses_once_across_bundles_with_counts_days_and_every_report(tmp_pat
         "http://shared.test/A": [1, "2026-11-15", "2026-11-15", 0],  # a path's case stays
     }
     # Every reporter's spelling is kept; the address shows the one of its earliest report.
-    assert spellings["http://shared.test/a"] == {"http://Shared.test:80/a?utm_source=mail", "shared.test/a",
-                                                 "HTTP://shared.test./a#"}
+    assert spellings["http://shared.test/a"] == {
+        "http://Shared.test:80/a?utm_source=mail",
+        "shared.test/a",
+        "HTTP://shared.test./a#",
+    }
     assert spellings["btih:" + "ab" * 20] == {"magnet:?xt=urn:btih:" + "AB" * 20 + "&dn=x", "ab" * 20}
     assert shown["http://shared.test/a"] == "HTTP://shared.test./a#"
     assert shown["btih:" + "ab" * 20] == "magnet:?xt=urn:btih:" + "AB" * 20 + "&dn=x"
@@ -106,8 +122,13 @@ def test_a_known_id_with_other_bytes_and_a_foreign_key_are_refused_and_not_ackno
     rid = secrets.token_bytes(16)
     write_bundle(tmp_path / "a.tar", [(rid, seal(make_report(1), [identity.recipient()]), D1)])
     foreign = secrets.token_bytes(16)
-    write_bundle(tmp_path / "b.tar", [(rid, seal(make_report(2), [identity.recipient()]), D1),
-                                       (foreign, seal(make_report(3), [other.recipient()]), D1)])
+    write_bundle(
+        tmp_path / "b.tar",
+        [
+            (rid, seal(make_report(2), [identity.recipient()]), D1),
+            (foreign, seal(make_report(3), [other.recipient()]), D1),
+        ],
+    )
     case = tmp_path / "case"
     ok("case", "import", "--case", case, "-i", key, tmp_path / "a.tar")
     result = run("case", "import", "--case", case, "-i", key, tmp_path / "b.tar")
@@ -120,15 +141,19 @@ def test_a_known_id_with_other_bytes_and_a_foreign_key_are_refused_and_not_ackno
 
 def test_many_reports_go_through_the_worker_processes(tmp_path):
     identity, key = new_identity(tmp_path)
-    specs = [(D1 + datetime.timedelta(days=n % 5), [f"http://host{n % 10}.test/", f"http://u{n}.test/"], n == 7)
-             for n in range(80)]
+    specs = [
+        (D1 + datetime.timedelta(days=n % 5), [f"http://host{n % 10}.test/", f"http://u{n}.test/"], n == 7)
+        for n in range(80)
+    ]
     write_bundle(tmp_path / "b.tar", _items(identity, specs))
     (result,) = import_bundles(str(tmp_path / "case"), [str(tmp_path / "b.tar")], [identity], analyst="A", workers=2)
     assert (result.added, result.failures) == (80, [])
     with db(tmp_path / "case") as conn:
         assert conn.execute("SELECT count(*) FROM addresses").fetchone() == (90,)
-        assert conn.execute(
-            "SELECT reports, danger FROM addresses WHERE key = 'http://host7.test/'").fetchone() == (8, 1)
+        assert conn.execute("SELECT reports, danger FROM addresses WHERE key = 'http://host7.test/'").fetchone() == (
+            8,
+            1,
+        )
 
 
 def test_a_case_folder_others_can_enter_is_refused(tmp_path):

@@ -11,8 +11,15 @@ from crypto.case import letter_texts
 def test_every_letter_file_is_a_language_with_every_field(tmp_path):
     assert {"nl", "fr", "de", "en"} <= set(letter_texts.LETTERS)
     for tag, template in letter_texts.LETTERS.items():
-        text = template.substitute(sender="S", provider="P", day="2026-12-07", reference="REF-1",
-                                   reply_to="r@x.example", count=1, addresses="  http://x.example/")
+        text = template.substitute(
+            sender="S",
+            provider="P",
+            day="2026-12-07",
+            reference="REF-1",
+            reply_to="r@x.example",
+            count=1,
+            addresses="  http://x.example/",
+        )
         assert "http://x.example/" in text and "REF-1" in text and "r@x.example" in text, tag
 
 

@@ -16,8 +16,12 @@ from tests.crypto.staff.staffkit import make_report
 DAY = datetime.date(2026, 11, 20)
 A = ("--analyst", "Analyst One")
 URLS = {
-    "a": "http://a.test/1", "b": "http://b.test/2", "c": "http://no-provider.test/",
-    "d": "http://" + "x" * 56 + ".onion/g", "e": "ab" * 20, "f": "http://legal.test/",
+    "a": "http://a.test/1",
+    "b": "http://b.test/2",
+    "c": "http://no-provider.test/",
+    "d": "http://" + "x" * 56 + ".onion/g",
+    "e": "ab" * 20,
+    "f": "http://legal.test/",
 }
 
 
@@ -103,10 +107,13 @@ def test_mark_sent_records_exactly_the_addresses_written_with_their_reference(ca
     assert again.exit_code == 0 and "No letter to write" in again.output
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (("--reply-to", "not an address"), "reply address"),
-    (("--sender", "Bad\u202eName"), "sender"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--reply-to", "not an address"), "reply address"),
+        (("--sender", "Bad\u202eName"), "sender"),
+    ],
+)
 def test_letter_settings_are_checked(case, tmp_path, args, message):
     case, ids, config = case
     result = _letters(case, config, tmp_path / "l", *args)

@@ -30,9 +30,17 @@ class Kit:
         """specs: (url, danger, day) per report -> the import's output."""
         self.bundles += 1
         path = self.tmp / f"b{self.bundles}.tar"
-        write_bundle(path, [(secrets.token_bytes(16), seal(make_report(n, urls=(url,), child_in_danger=danger),
-                                                             [self.identity.recipient()]), day)
-                            for n, (url, danger, day) in enumerate(specs)])
+        write_bundle(
+            path,
+            [
+                (
+                    secrets.token_bytes(16),
+                    seal(make_report(n, urls=(url,), child_in_danger=danger), [self.identity.recipient()]),
+                    day,
+                )
+                for n, (url, danger, day) in enumerate(specs)
+            ],
+        )
         return ok("case", "import", "--case", self.case, "-i", self.key, path).stdout
 
     def ids(self):
@@ -85,8 +93,11 @@ def test_a_removed_address_reported_again_with_danger_reports_leads_the_queue(ki
     brief = ok("case", "show", "--case", kit.case, "--brief", handled).stdout
     assert "  Danger:       2 of 4 report(s) say a child is in immediate danger, 2 not looked at yet" in brief
     assert "  Days:         2026-11-20 3, 2026-11-01 1" in brief
-    assert "Report id:" not in brief and shown.count("Report id:") == 4 and brief in shown.replace(
-        shown[shown.index("Reports naming it"):], "")
+    assert (
+        "Report id:" not in brief
+        and shown.count("Report id:") == 4
+        and brief in shown.replace(shown[shown.index("Reports naming it") :], "")
+    )
 
     # Looking at it, and letting "removed" stand, is recorded and takes it out of triage.
     out = ok("case", "seen", "--case", kit.case, *A, handled).stdout
@@ -150,7 +161,9 @@ def test_a_case_file_from_before_is_migrated_with_its_danger_reports_unseen(kit)
         as_version(conn, 3)
     queue = kit.queue()
     assert [(a["case_id"], a["re_reported"], a["danger_not_looked_at"]) for a in queue] == [
-        (handled, 2, 1), (busy, 0, 1)]
+        (handled, 2, 1),
+        (busy, 0, 1),
+    ]
     ok("case", "verify", "--case", kit.case)
     with db(kit.case) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == VERSION
@@ -179,8 +192,13 @@ def test_every_view_counts_the_rows_it_lists_each_once(kit):
     kit.bundle([(urls[2], False, D2), (urls[3], True, D2), (urls[1], True, D2)])
     ok("case", "seen", "--case", kit.case, *A, str(ids[1]))
     expected = {
-        "triage": {ids[0], ids[2], ids[3], ids[5]}, "re-reported": {ids[2], ids[3]}, "new": {ids[0], ids[4], ids[5]},
-        "assessed": {ids[1]}, "removed": {ids[2], ids[3]}, "all": set(ids), "notice-sent": set(),
+        "triage": {ids[0], ids[2], ids[3], ids[5]},
+        "re-reported": {ids[2], ids[3]},
+        "new": {ids[0], ids[4], ids[5]},
+        "assessed": {ids[1]},
+        "removed": {ids[2], ids[3]},
+        "all": set(ids),
+        "notice-sent": set(),
     }
     ok("case", "assess", "--case", kit.case, *A, "--verdict", "gone", str(ids[4]))
     expected["new"].discard(ids[4])
@@ -190,7 +208,21 @@ def test_every_view_counts_the_rows_it_lists_each_once(kit):
         listed = [a["case_id"] for a in doc["addresses"]]
         assert (set(listed), len(listed), doc["total"]) == (want, len(want), len(want)), view
         for offset in range(len(want)):  # page by page, the same rows in the same order
-            page = json.loads(ok("case", "queue", "--case", kit.case, "--status", view, "--format", "json",
-                                 "--limit", 1, "--page-from", offset).stdout)["addresses"]
-            assert [a["case_id"] for a in page] == listed[offset:offset + 1], (view, offset)
+            page = json.loads(
+                ok(
+                    "case",
+                    "queue",
+                    "--case",
+                    kit.case,
+                    "--status",
+                    view,
+                    "--format",
+                    "json",
+                    "--limit",
+                    1,
+                    "--page-from",
+                    offset,
+                ).stdout
+            )["addresses"]
+            assert [a["case_id"] for a in page] == listed[offset : offset + 1], (view, offset)
     ok("case", "verify", "--case", kit.case)

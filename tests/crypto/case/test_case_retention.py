@@ -38,14 +38,22 @@ class Kit:
         self.tmp = tmp_path
         self.case = tmp_path / "case"
         self.identity, self.key = new_identity(tmp_path)
-        self.reports = {name: make_report(urls=urls, contact=contact, child_in_danger=danger,
-                                          description=f"description of {name} {secrets.token_hex(4)}")
-                        for name, (_, urls, contact, danger) in REPORTS.items()}
+        self.reports = {
+            name: make_report(
+                urls=urls,
+                contact=contact,
+                child_in_danger=danger,
+                description=f"description of {name} {secrets.token_hex(4)}",
+            )
+            for name, (_, urls, contact, danger) in REPORTS.items()
+        }
         self.rid: dict[str, str] = {}
 
     def bundle(self, names, name="b.tar"):
-        items = [(secrets.token_bytes(16), seal(self.reports[n], [self.identity.recipient()]), _ago(REPORTS[n][0]))
-                 for n in names]
+        items = [
+            (secrets.token_bytes(16), seal(self.reports[n], [self.identity.recipient()]), _ago(REPORTS[n][0]))
+            for n in names
+        ]
         self.rid.update({n: rid.hex() for n, (rid, _, _) in zip(names, items, strict=True)})
         write_bundle(self.tmp / name, items)
         ok("case", "import", "--case", self.case, "-i", self.key, self.tmp / name)
@@ -93,8 +101,16 @@ def test_the_dry_run_says_what_is_due_and_changes_nothing(kit):
 def test_apply_removes_exactly_what_is_due_and_records_it_without_content(kit):
     before = kit.fields()
     gone, illegal = kit.address("http://gone.test/"), kit.address("http://illegal.test/")
-    kept_addresses = {u: kit.address(u) for u in ("http://illegal.test/", "http://shared.test/", "http://mid.test/",
-                                                  "http://recent.test/", "http://danger.test/")}
+    kept_addresses = {
+        u: kit.address(u)
+        for u in (
+            "http://illegal.test/",
+            "http://shared.test/",
+            "http://mid.test/",
+            "http://recent.test/",
+            "http://danger.test/",
+        )
+    }
     ok("case", "retention", "--case", kit.case, *A, "--apply")
     after = kit.fields()
     for name in ("old", "mid"):  # content due: only what counts and checks need stays
@@ -102,8 +118,10 @@ def test_apply_removes_exactly_what_is_due_and_records_it_without_content(kit):
         assert after[name][MARK] == {"content": TODAY.isoformat()}
         assert {k: after[name][k] for k in KEPT} == {k: before[name][k] for k in KEPT}
     # contact due only: that answer alone goes
-    assert after["recent"] == {**{k: v for k, v in before["recent"].items() if k != "contact"},
-                               MARK: {"contact": TODAY.isoformat()}}
+    assert after["recent"] == {
+        **{k: v for k, v in before["recent"].items() if k != "contact"},
+        MARK: {"contact": TODAY.isoformat()},
+    }
     assert after["new"] == before["new"]
     assert after["danger"] == before["danger"]  # held back: no analyst has looked at it
     shown = ok("case", "report", "--case", kit.case, kit.reports["old"].receipt).stdout
@@ -165,24 +183,45 @@ def test_verify_passes_after_apply_and_still_finds_any_other_edit(kit):
     old, recent = kit.rid["old"], kit.rid["recent"]
     restored = json.dumps({**kit.fields()["old"], "description": "back again"}, sort_keys=True, separators=(",", ":"))
     assert f"report {old}: its stored row" in edited(
-        "content", ("UPDATE reports SET fields = ? WHERE id = ?", (restored, old)))
+        "content", ("UPDATE reports SET fields = ? WHERE id = ?", (restored, old))
+    )
     assert f"report {recent}: its stored row" in edited(
-        "contact", ("UPDATE reports SET fields = json_set(fields, '$.contact', 'x') WHERE id = ?", (recent,)))
+        "contact", ("UPDATE reports SET fields = json_set(fields, '$.contact', 'x') WHERE id = ?", (recent,))
+    )
     assert "the addresses it names" in edited(
-        "mention", ("DELETE FROM mentions WHERE report = ? AND address = ?", (old, kit.address("http://illegal.test/"))),
-        ("UPDATE addresses SET reports = reports - 1 WHERE url = 'http://illegal.test/'", ()))
+        "mention",
+        ("DELETE FROM mentions WHERE report = ? AND address = ?", (old, kit.address("http://illegal.test/"))),
+        ("UPDATE addresses SET reports = reports - 1 WHERE url = 'http://illegal.test/'", ()),
+    )
     assert f"address {gone}: retention entry" in edited(
-        "back", ("INSERT INTO addresses (id, key, url, reports, first_day, last_day, danger)"
-                 " VALUES (?, 'http://gone.test/', 'http://gone.test/', 0, '2020-01-01', '2020-01-01', 0)", (gone,)))
+        "back",
+        (
+            "INSERT INTO addresses (id, key, url, reports, first_day, last_day, danger)"
+            " VALUES (?, 'http://gone.test/', 'http://gone.test/', 0, '2020-01-01', '2020-01-01', 0)",
+            (gone,),
+        ),
+    )
     assert "the retention policy stored" in edited(
-        "policy", ("INSERT INTO retention_policy (kind, days, seq) VALUES ('reports', 3650, 1)", ()))
+        "policy", ("INSERT INTO retention_policy (kind, days, seq) VALUES ('reports', 3650, 1)", ())
+    )
     assert "removed by retention are not" in edited("removed", ("DELETE FROM retention_removed", ()))
 
 
 def test_statistics_count_the_reports_as_before(kit):
     def stats(out: str) -> dict[str, str]:
-        ok("case", "stats", "--case", kit.case, "--from", _ago(900), "--to", TODAY, "--internal", "--out",
-           kit.tmp / out)
+        ok(
+            "case",
+            "stats",
+            "--case",
+            kit.case,
+            "--from",
+            _ago(900),
+            "--to",
+            TODAY,
+            "--internal",
+            "--out",
+            kit.tmp / out,
+        )
         return {p.name: p.read_text() for p in (kit.tmp / out).glob("reports_by_*.csv")}
 
     before = stats("before")
@@ -201,8 +240,10 @@ def test_the_policy_is_set_audited_and_checked(kit):
         result = run("case", "retention", "--case", kit.case, *A, "--set", bad)
         assert result.exit_code == 1, (bad, result.output)
     assert case_state(kit.case) == state
-    assert "retention policy set: reports 365 -> 90 days; contact 90 -> 30 days" in ok(
-        "case", "retention", "--case", kit.case, "--history").stdout
+    assert (
+        "retention policy set: reports 365 -> 90 days; contact 90 -> 30 days"
+        in ok("case", "retention", "--case", kit.case, "--history").stdout
+    )
     ok("case", "retention", "--case", kit.case, *A, "--apply")
     assert kit.entries() and all(e["data"]["policy"]["reports"] == 90 for e in kit.entries())
     ok("case", "verify", "--case", kit.case)

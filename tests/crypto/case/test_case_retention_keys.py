@@ -32,8 +32,19 @@ def test_apply_destroys_exactly_the_due_period_keys_and_their_bundles_say_retire
     pw.write_text("a long enough passphrase for tests\n")
     identity, case = tmp_path / "staff.age", tmp_path / "case"
     firsts = [_month_start(back) for back in (4, 3, 2, 1, 0)]
-    made = run("keygen", "--periods", "5", "--start", firsts[0].isoformat(), "--passphrase-file", pw,
-               "-o", identity, "--schedule", tmp_path / "schedule.txt")
+    made = run(
+        "keygen",
+        "--periods",
+        "5",
+        "--start",
+        firsts[0].isoformat(),
+        "--passphrase-file",
+        pw,
+        "-o",
+        identity,
+        "--schedule",
+        tmp_path / "schedule.txt",
+    )
     assert made.exit_code == 0, made.output
     schedule = schedule_module.parse((tmp_path / "schedule.txt").read_text())
 
@@ -50,8 +61,11 @@ def test_apply_destroys_exactly_the_due_period_keys_and_their_bundles_say_retire
 
     # A period is due when its last day is past the limit: every report of it is.
     last_due = TODAY - datetime.timedelta(days=REPORTS_DAYS)
-    due = [first for first, following in zip(firsts, [*firsts[1:], None], strict=True)
-           if following is not None and following - datetime.timedelta(days=1) <= last_due]
+    due = [
+        first
+        for first, following in zip(firsts, [*firsts[1:], None], strict=True)
+        if following is not None and following - datetime.timedelta(days=1) <= last_due
+    ]
     assert due and len(due) < len(firsts)
     listed = ", ".join(d.isoformat() for d in due)
 
@@ -64,16 +78,14 @@ def test_apply_destroys_exactly_the_due_period_keys_and_their_bundles_say_retire
     assert f"Destroyed the keys of the periods starting {listed}" in applied
     assert keys.is_encrypted(identity.read_bytes())  # still protected, by the same passphrase:
     shown = ok("keys", "show", "-i", identity, "--passphrase-file", pw).stdout.splitlines()
-    assert shown == [f"{d.isoformat()}  " + (f"retired on {TODAY.isoformat()}" if d in due else "held")
-                     for d in firsts]
+    assert shown == [f"{d.isoformat()}  " + (f"retired on {TODAY.isoformat()}" if d in due else "held") for d in firsts]
     with db(case) as conn:
         entries = [json.loads(t) for (t,) in conn.execute("SELECT entry FROM audit ORDER BY seq")]
     (step,) = [e["data"] for e in entries if e["action"] == "retention" and e["data"]["step"] == "keys"]
     assert step["periods"] == [d.isoformat() for d in due] and step["policy"]["reports"] == REPORTS_DAYS
     assert "AGE-SECRET-KEY" not in json.dumps(entries)
 
-    refused = run("case", "import", "--case", case, "-i", identity, "--passphrase-file", pw,
-                  tmp_path / "late-old.tar")
+    refused = run("case", "import", "--case", case, "-i", identity, "--passphrase-file", pw, tmp_path / "late-old.tar")
     assert refused.exit_code == 1
     assert f"the key for the period starting {firsts[0]} was retired on {TODAY}" in refused.stderr
     ok("case", "import", "--case", case, "-i", identity, "--passphrase-file", pw, tmp_path / "late-new.tar")

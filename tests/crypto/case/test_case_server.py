@@ -35,9 +35,15 @@ WAVE_C = [
 def _file(server: Server, urls: list[str], danger: bool) -> str:
     status, _, page = server.request("GET", "/en/")
     assert status == 200
-    status, _, text = server.post_form("en", report_fields(
-        TOKEN.search(page).group(1), urls="\n".join(urls), description="filed for the case-file test",
-        danger="yes" if danger else "no"))
+    status, _, text = server.post_form(
+        "en",
+        report_fields(
+            TOKEN.search(page).group(1),
+            urls="\n".join(urls),
+            description="filed for the case-file test",
+            danger="yes" if danger else "no",
+        ),
+    )
     assert status == 200, text[-2000:]
     return RECEIPT.search(text).group(1)
 
@@ -94,8 +100,9 @@ def test_three_bundles_with_purges_into_one_case_file(tmp_path, staff):
     with sqlite3.connect(case / "case.sqlite3") as conn:
         assert sorted(r for (r,) in conn.execute("SELECT receipt FROM reports")) == sorted(receipts)
         assert {rid for (rid,) in conn.execute("SELECT id FROM reports")} == one | three
-        addresses = {key: rest for key, *rest in conn.execute(
-            "SELECT key, reports, first_day, last_day, danger FROM addresses")}
+        addresses = {
+            key: rest for key, *rest in conn.execute("SELECT key, reports, first_day, last_day, danger FROM addresses")
+        }
     assert addresses == {
         "http://shared.test/page": [3, today, today, 1],
         "https://a-only.test/1": [1, today, today, 1],
@@ -108,6 +115,5 @@ def test_three_bundles_with_purges_into_one_case_file(tmp_path, staff):
     assert csv_lines[0].startswith("url,reports,") and len(csv_lines) == 1 + 6
     # The server removes well-known tracking parameters before sealing (onion_service/web/tracking.py).
     # The host in lower case, as the one display rule shows it (crypto/case/display.py).
-    assert re.match(r"http://shared\.test/page,3,|shared\.test\./page,3,|HTTP://shared\.test:80/page,3,",
-                    csv_lines[1])
+    assert re.match(r"http://shared\.test/page,3,|shared\.test\./page,3,|HTTP://shared\.test:80/page,3,", csv_lines[1])
     ok("case", "verify", "--case", case)

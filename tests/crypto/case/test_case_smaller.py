@@ -21,9 +21,17 @@ A = ("--analyst", "Analyst One")
 
 
 def _bundle(path, recipient, count, prefix="h"):
-    write_bundle(path, [(secrets.token_bytes(16), seal(make_report(n, urls=(f"http://{prefix}{n}.test/",),
-                                                                  child_in_danger=False), [recipient]), DAY)
-                        for n in range(count)])
+    write_bundle(
+        path,
+        [
+            (
+                secrets.token_bytes(16),
+                seal(make_report(n, urls=(f"http://{prefix}{n}.test/",), child_in_danger=False), [recipient]),
+                DAY,
+            )
+            for n in range(count)
+        ],
+    )
 
 
 @pytest.fixture
@@ -103,8 +111,16 @@ def test_ids_as_ranges_lists_files_and_standard_input(tmp_path, case):
     ok("case", "status", "--case", case, *A, "--set", "notice-sent", "--ids-from", ids_file)
     result = run("case", "status", "--case", case, *A, "--set", "removed", "--ids-from", "-", input="5,6\n")
     assert result.exit_code == 0, result.stderr
-    assert _statuses(case) == {1: "notice-sent", 2: "notice-sent", 3: "notice-sent", 4: "notice-sent",
-                               5: "removed", 6: "removed", 7: "new", 8: "new"}
+    assert _statuses(case) == {
+        1: "notice-sent",
+        2: "notice-sent",
+        3: "notice-sent",
+        4: "notice-sent",
+        5: "removed",
+        6: "removed",
+        7: "new",
+        8: "new",
+    }
     ok("case", "verify", "--case", case)
 
 
@@ -121,10 +137,16 @@ def test_the_queue_as_csv_feeds_a_command_and_as_json_is_whole(tmp_path, case):
     assert not assessed & {a["case_id"] for a in doc["addresses"]}
 
 
-@pytest.mark.parametrize("ids, phrase", [
-    (("3-1",), "runs backwards"), (("1-5000",), "more than 1000"), (("x",), "not an address id"),
-    (("1", "99"), "no address 99"), ((), "give address ids"),
-])
+@pytest.mark.parametrize(
+    "ids, phrase",
+    [
+        (("3-1",), "runs backwards"),
+        (("1-5000",), "more than 1000"),
+        (("x",), "not an address id"),
+        (("1", "99"), "no address 99"),
+        ((), "give address ids"),
+    ],
+)
 def test_bad_ids_change_nothing(case, ids, phrase):
     with db(case) as conn:
         before = list(conn.iterdump())
@@ -132,4 +154,3 @@ def test_bad_ids_change_nothing(case, ids, phrase):
     assert result.exit_code != 0 and phrase in result.stderr, result.stderr
     with db(case) as conn:
         assert list(conn.iterdump()) == before
-

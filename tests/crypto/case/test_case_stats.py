@@ -30,8 +30,23 @@ def internal(built, tmp_path_factory):
     out = tmp_path_factory.mktemp("out") / "internal"
     campaigns = out.parent / "campaigns.txt"
     campaigns.write_text(f"# the hotline's campaigns\n{sk.CAMPAIGN_DAY} {sk.CAMPAIGN}\n\n2019-06-01 c2019\n")
-    ok("case", "stats", "--case", case, "--from", START, "--to", END, "--by", "month", "--campaigns", campaigns,
-       "--internal", "--out", out)
+    ok(
+        "case",
+        "stats",
+        "--case",
+        case,
+        "--from",
+        START,
+        "--to",
+        END,
+        "--by",
+        "month",
+        "--campaigns",
+        campaigns,
+        "--internal",
+        "--out",
+        out,
+    )
     return out
 
 
@@ -51,7 +66,8 @@ def test_reports_by_month_language_place_kind_channel_and_campaign(built, intern
     by_month = sk.count_by(reps, lambda r: r.day.isoformat()[:7])
     new_by_month = sk.count_by(sk.new_in(truth, START, END), lambda a: a.first_day.isoformat()[:7])
     assert {k: (int(v[0]), int(v[1])) for k, v in received.items()} == {
-        m: (by_month[m], new_by_month[m]) for m in received}
+        m: (by_month[m], new_by_month[m]) for m in received
+    }
     # One row for each language the period's reports were written in, whatever the tag.
     assert counts(internal, "reports_by_language") == dict(sk.count_by(reps, lambda r: r.language))
     assert "ar" in counts(internal, "reports_by_language")
@@ -59,8 +75,11 @@ def test_reports_by_month_language_place_kind_channel_and_campaign(built, intern
     assert counts(internal, "reports_by_kind") == {k: sum(k in r.kinds for r in reps) for k in KINDS}
     channels = sk.count_by(reps, lambda r: r.channel)
     assert counts(internal, "reports_by_channel") == {
-        "onion": channels["onion"], "https": channels["https"], "not recorded": channels[""],
-        "filled in by the browser extension": sum(r.via == "extension" for r in reps)}
+        "onion": channels["onion"],
+        "https": channels["https"],
+        "not recorded": channels[""],
+        "filled in by the browser extension": sum(r.via == "extension" for r in reps),
+    }
     tags = sk.count_by(reps, lambda r: r.campaign or "(none)")
     assert counts(internal, "reports_by_campaign") == dict(tags)
     assert tags[sk.CAMPAIGN] >= 5 and channels[""] >= 1 and channels["https"] >= 5  # the data exercises them
@@ -72,8 +91,10 @@ def test_addresses_verdicts_ages_countries_and_statuses(built, internal):
     new = sk.new_in(truth, START, END)
     named = {u for r in reps for u in r.urls}
     assert counts(internal, "addresses") == {
-        "named": len(named), "new: first reported in the period": len(new),
-        "repeated: reported before too": len(named) - len(new)}
+        "named": len(named),
+        "new: first reported in the period": len(new),
+        "repeated: reported before too": len(named) - len(new),
+    }
     assert 0 < len(named) - len(new) and len(new) > 5
     verdicts = table(internal, "verdicts")
     by_verdict = sk.count_by(new, lambda a: a.verdict)
@@ -83,17 +104,21 @@ def test_addresses_verdicts_ages_countries_and_statuses(built, internal):
     assessed = sum(n for v, n in by_verdict.items() if v)
     assert verdicts["share of the assessed found illegal"] == [pct(sum(by_verdict[v] for v in ILLEGAL), assessed)]
     illegal = sk.illegal_in(truth, START, END)
-    assert counts(internal, "illegal_by_age_group") == {g: sk.count_by(illegal, lambda a: a.age_group)[g]
-                                                        for g in AGE_GROUPS}
-    assert counts(internal, "illegal_by_country") == {c or "not found": n for c, n in
-                                                      sk.count_by(illegal, lambda a: a.country).items()}
+    assert counts(internal, "illegal_by_age_group") == {
+        g: sk.count_by(illegal, lambda a: a.age_group)[g] for g in AGE_GROUPS
+    }
+    assert counts(internal, "illegal_by_country") == {
+        c or "not found": n for c, n in sk.count_by(illegal, lambda a: a.country).items()
+    }
     assert counts(internal, "new_by_status") == {s: sk.count_by(new, lambda a: a.status)[s] for s in STATUSES}
 
 
 def test_notices_and_handoffs_come_from_the_moves_made_in_the_period(built, internal):
     _, truth = built
-    sent = {s: len({a.url for a in truth.addresses.values() for st, d in a.moves if st == s and START <= d <= END})
-            for s in ("notice-sent", "forwarded-police", "forwarded-hotline")}
+    sent = {
+        s: len({a.url for a in truth.addresses.values() for st, d in a.moves if st == s and START <= d <= END})
+        for s in ("notice-sent", "forwarded-police", "forwarded-hotline")
+    }
     assert counts(internal, "handoffs") == sent and sent["notice-sent"] >= 5
 
 
@@ -110,8 +135,12 @@ def test_time_to_removal_and_the_share_still_online(built, internal):
         online = [a for a in illegal if sk.removal_days(a) is None or sk.removal_days(a) > n]
         assert removal[f"still online after {n} days"] == [pct(len(online), len(illegal))]
     bins = counts(internal, "removal_days")
-    assert bins == {"0 to 2 days": sum(d <= 2 for d in days), "3 to 7 days": sum(3 <= d <= 7 for d in days),
-                    "8 to 30 days": sum(8 <= d <= 30 for d in days), "more than 30 days": sum(d > 30 for d in days)}
+    assert bins == {
+        "0 to 2 days": sum(d <= 2 for d in days),
+        "3 to 7 days": sum(3 <= d <= 7 for d in days),
+        "8 to 30 days": sum(8 <= d <= 30 for d in days),
+        "more than 30 days": sum(d > 30 for d in days),
+    }
 
 
 def test_the_period_against_the_previous_one_and_a_year_earlier(built, internal):
@@ -121,15 +150,23 @@ def test_the_period_against_the_previous_one_and_a_year_earlier(built, internal)
 
     def figures(s, e):
         illegal = sk.illegal_in(truth, s, e)
-        return {"reports received": len(sk.reports_in(truth, s, e)), "new addresses": len(sk.new_in(truth, s, e)),
-                "new addresses assessed illegal": len(illegal),
-                "of them removed": sum(a.status == "removed" for a in illegal)}
+        return {
+            "reports received": len(sk.reports_in(truth, s, e)),
+            "new addresses": len(sk.new_in(truth, s, e)),
+            "new addresses assessed illegal": len(illegal),
+            "of them removed": sum(a.status == "removed" for a in illegal),
+        }
 
     now, prev, year = (figures(*s) for s in spans)
     comparison = table(internal, "comparison")
     for name in now:
-        assert comparison[name] == [str(now[name]), str(prev[name]), ratio(now[name], prev[name]),
-                                    str(year[name]), ratio(now[name], year[name])], name
+        assert comparison[name] == [
+            str(now[name]),
+            str(prev[name]),
+            ratio(now[name], prev[name]),
+            str(year[name]),
+            ratio(now[name], year[name]),
+        ], name
     assert now["reports received"] > 1.5 * prev["reports received"]  # the campaign moved the numbers
 
 
@@ -141,8 +178,12 @@ def test_each_campaign_compared_before_and_after_its_date(built, internal):
         day = datetime.date.fromisoformat(day_text)
         b = len(sk.reports_in(truth, day - datetime.timedelta(days=28), day - datetime.timedelta(days=1)))
         a = len(sk.reports_in(truth, day, day + datetime.timedelta(days=27)))
-        assert [before, after, r, tagged] == [str(b), str(a), ratio(a, b),
-                                              str(sum(rep.campaign == tag for rep in truth.reports))]
+        assert [before, after, r, tagged] == [
+            str(b),
+            str(a),
+            ratio(a, b),
+            str(sum(rep.campaign == tag for rep in truth.reports)),
+        ]
 
 
 def test_the_page_shows_every_table_exactly_as_its_csv(internal):
@@ -198,8 +239,15 @@ def test_small_counts_are_hidden_outside_the_hotline(built, internal, tmp_path):
     assert "< 10" in cells and "< 5" not in cells
 
 
-@pytest.mark.parametrize("start,end", [("2019-06-01", "2019-08-31"), ("2020-03-16", "2020-03-31"),
-                                       ("2019-01-01", "2020-12-31"), ("2020-12-30", "2020-12-31")])
+@pytest.mark.parametrize(
+    "start,end",
+    [
+        ("2019-06-01", "2019-08-31"),
+        ("2020-03-16", "2020-03-31"),
+        ("2019-01-01", "2020-12-31"),
+        ("2020-12-30", "2020-12-31"),
+    ],
+)
 def test_addresses_named_in_a_period_between_earlier_and_later_reports(built, tmp_path, start, end):
     case, truth = built
     s, e = datetime.date.fromisoformat(start), datetime.date.fromisoformat(end)
@@ -212,5 +260,8 @@ def test_addresses_named_in_a_period_between_earlier_and_later_reports(built, tm
     around = {u for u, d in days.items() if d and min(d) < s and max(d) > e}
     if start == "2019-06-01":
         assert around - named and around & named
-    assert counts(out, "addresses") == {"named": len(named), "new: first reported in the period": len(new),
-                                        "repeated: reported before too": len(named) - len(new)}
+    assert counts(out, "addresses") == {
+        "named": len(named),
+        "new: first reported in the period": len(new),
+        "repeated: reported before too": len(named) - len(new),
+    }

@@ -25,15 +25,31 @@ def pages(tmp_path_factory):
     out = {}
     for name, extra in (("public", ()), ("internal", ("--internal",))):
         out[name] = base / name
-        ok("case", "stats", "--case", case, "--from", datetime.date(2020, 1, 1), "--to", datetime.date(2020, 12, 31),
-           "--by", "week", "--campaigns", base / "campaigns.txt", "--out", out[name], *extra)
+        ok(
+            "case",
+            "stats",
+            "--case",
+            case,
+            "--from",
+            datetime.date(2020, 1, 1),
+            "--to",
+            datetime.date(2020, 12, 31),
+            "--by",
+            "week",
+            "--campaigns",
+            base / "campaigns.txt",
+            "--out",
+            out[name],
+            *extra,
+        )
     return out
 
 
 @pytest.fixture(scope="module")
 def browser(playwright):
-    b = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                   args=[a for a in CHROMIUM_FLAGS if a != "--headless"])
+    b = playwright.chromium.launch(
+        executable_path=CHROMIUM, headless=True, args=[a for a in CHROMIUM_FLAGS if a != "--headless"]
+    )
     yield b
     b.close()
 

@@ -18,8 +18,14 @@ from tests.crypto.case import statskit as sk
 from tests.crypto.case.statskit import page, read_csv
 from tests.kit import ROOT
 
-CHARTED = ("received", "reports_by_place", "reports_by_kind", "reports_by_channel", "illegal_by_country",
-           "removal_days")
+CHARTED = (
+    "received",
+    "reports_by_place",
+    "reports_by_kind",
+    "reports_by_channel",
+    "illegal_by_country",
+    "removal_days",
+)
 # matplotlib, as the offline machine without the `stats` extra has it: not there.
 HIDE_MATPLOTLIB = """
 import sys
@@ -43,9 +49,25 @@ def case(tmp_path_factory):
 def stats(base, case_dir, out, *, prelude="import sys", env=None):
     """`meldpunt case stats` for 2020 by week, in a process of its own (matplotlib's settings and
     whether it can be imported are per process)."""
-    args = [sys.executable, "-c", f"{prelude}\n{COMMAND}", "case", "stats", "--case", str(case_dir),
-            "--from", "2020-01-01", "--to", "2020-12-31", "--by", "week", "--campaigns", str(base / "campaigns.txt"),
-            "--out", str(out)]
+    args = [
+        sys.executable,
+        "-c",
+        f"{prelude}\n{COMMAND}",
+        "case",
+        "stats",
+        "--case",
+        str(case_dir),
+        "--from",
+        "2020-01-01",
+        "--to",
+        "2020-12-31",
+        "--by",
+        "week",
+        "--campaigns",
+        str(base / "campaigns.txt"),
+        "--out",
+        str(out),
+    ]
     env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
     result = subprocess.run(args, capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
     assert result.returncode == 0, result.stderr
@@ -81,8 +103,10 @@ def test_each_chart_is_matplotlibs_svg_named_for_screen_readers_and_refers_to_it
         own = set(re.findall(r'\sid="([^"]+)"', svg))
         refs = re.findall(r'(?:href="|url\()([^")]*)', svg)
         assert refs and all(r.startswith("#") and r[1:] in own for r in refs), name
-        assert set(re.findall(r"https?://[^\"' ]+", svg)) == {"http://www.w3.org/2000/svg",
-                                                              "http://www.w3.org/1999/xlink"}
+        assert set(re.findall(r"https?://[^\"' ]+", svg)) == {
+            "http://www.w3.org/2000/svg",
+            "http://www.w3.org/1999/xlink",
+        }
     received = found["received"]
     assert f"campaign dates marked: {sk.CAMPAIGN} ({sk.CAMPAIGN_DAY})</title>" in received
     assert 'id="chart-received-campaign-1"' in received  # the dashed line at the campaign's week
@@ -91,8 +115,7 @@ def test_each_chart_is_matplotlibs_svg_named_for_screen_readers_and_refers_to_it
 def test_the_same_case_file_gives_the_same_page_whatever_the_machines_matplotlib_settings(case, drawn, tmp_path):
     base, case_dir = case
     rc = tmp_path / "matplotlibrc"
-    rc.write_text("font.size: 20\nsvg.fonttype: none\nsvg.hashsalt: other\nfont.family: serif\n"
-                  "axes.facecolor: black\n")
+    rc.write_text("font.size: 20\nsvg.fonttype: none\nsvg.hashsalt: other\nfont.family: serif\naxes.facecolor: black\n")
     stats(base, case_dir, tmp_path / "out", env={"MATPLOTLIBRC": str(rc), "SOURCE_DATE_EPOCH": "1600000000"})
     assert (tmp_path / "out" / "stats.html").read_text() == drawn
 

@@ -55,8 +55,10 @@ def test_statuses_flow_from_report_status_to_a_signed_file(case, signing_key, tm
     first = status_file.decode(_statuses(case_dir, key_path, tmp_path / "s1").read_bytes(), public)
     assert first.version == 1
     found = {e.key: e for e in first.entries}
-    assert (found[lookup_key(first.salt, codes[0])].state, found[lookup_key(first.salt, codes[0])].message) \
-        == ("forwarded", "abroad")
+    assert (found[lookup_key(first.salt, codes[0])].state, found[lookup_key(first.salt, codes[0])].message) == (
+        "forwarded",
+        "abroad",
+    )
     assert found[lookup_key(first.salt, codes[1])].state == "in-review"
     unset = found[lookup_key(first.salt, codes[2])]
     assert (unset.state, unset.message, unset.day.isoformat()) == ("received", None, today())  # since its import
@@ -119,24 +121,45 @@ def test_signing_key_is_protected_unless_asked_not_to(tmp_path):
     assert invoke("case", "signing-key", "-o", tmp_path / "k", "--no-passphrase").exit_code == 1  # never overwritten
     # The protected key signs once its passphrase is given.
     imported_case(tmp_path, [(make_report(0), DAY)])
-    result = invoke("case", "statuses", "--case", tmp_path / "case", *ANALYST, "--sign-key", tmp_path / "k",
-                    "--passphrase-file", passphrase, "--out", tmp_path / "s", env=env)
+    result = invoke(
+        "case",
+        "statuses",
+        "--case",
+        tmp_path / "case",
+        *ANALYST,
+        "--sign-key",
+        tmp_path / "k",
+        "--passphrase-file",
+        passphrase,
+        "--out",
+        tmp_path / "s",
+        env=env,
+    )
     assert result.exit_code == 0, result.stderr
     assert status_file.decode((tmp_path / "s").read_bytes(), public).version == 1
 
 
 def test_report_status_by_address_and_in_bulk(tmp_path):
     # Five reports on one address (one of them on a second address too), one elsewhere.
-    reports = [make_report(n, urls=("http://many.test/",) + (("http://two.test/",) if n == 0 else ()))
-               for n in range(5)] + [make_report(9, urls=("http://lone.test/",))]
+    reports = [
+        make_report(n, urls=("http://many.test/",) + (("http://two.test/",) if n == 0 else ())) for n in range(5)
+    ] + [make_report(9, urls=("http://lone.test/",))]
     case_dir = imported_case(tmp_path, [(r, DAY) for r in reports])
     with db(case_dir) as conn:
         ids = dict(conn.execute("SELECT url, id FROM addresses"))
     out = _report_status(ok, case_dir, "--address", ids["http://many.test/"], "forwarded").stdout
     assert out == "5 report(s) now show forwarded; 0 already did.\n"
     # Again, with the lone report's code from standard input: only what changes is written.
-    result = _report_status(run, case_dir, "--address", ids["http://two.test/"], "--receipts-from",
-                            "-", "forwarded", input=reports[5].receipt.lower() + "\n")
+    result = _report_status(
+        run,
+        case_dir,
+        "--address",
+        ids["http://two.test/"],
+        "--receipts-from",
+        "-",
+        "forwarded",
+        input=reports[5].receipt.lower() + "\n",
+    )
     assert result.exit_code == 0 and result.stdout == "1 report(s) now show forwarded; 1 already did.\n"
     with db(case_dir) as conn:
         assert conn.execute("SELECT count(*) FROM report_statuses WHERE state = 'forwarded'").fetchone() == (6,)

@@ -33,18 +33,34 @@ def _export(case, *args):
 
 def _tracks(case, aid):
     with db(case) as conn:
-        return {t: (s, r, n) for t, s, r, n in conn.execute(
-            "SELECT track, state, reference, note FROM tracks WHERE address = ?", (aid,))}
+        return {
+            t: (s, r, n)
+            for t, s, r, n in conn.execute("SELECT track, state, reference, note FROM tracks WHERE address = ?", (aid,))
+        }
 
 
 def test_police_referral_and_takedown_run_side_by_side(case):
     case, (x, y) = case
     ok("case", "status", "--case", case, *A, "--set", "notice-sent", "--reference", "HOST-TICKET-7", x)
-    out = ok("case", "status", "--case", case, *A, "--set", "forwarded-police", "--reference", "PV-2026-0042",
-             "--note", "officer De Vries", x).stdout
+    out = ok(
+        "case",
+        "status",
+        "--case",
+        case,
+        *A,
+        "--set",
+        "forwarded-police",
+        "--reference",
+        "PV-2026-0042",
+        "--note",
+        "officer De Vries",
+        x,
+    ).stdout
     assert "police reference (none) -> PV-2026-0042" in out
-    assert _tracks(case, x) == {"takedown": ("notice-sent", "HOST-TICKET-7", ""),
-                                "police": ("forwarded-police", "PV-2026-0042", "officer De Vries")}
+    assert _tracks(case, x) == {
+        "takedown": ("notice-sent", "HOST-TICKET-7", ""),
+        "police": ("forwarded-police", "PV-2026-0042", "officer De Vries"),
+    }
     ok("case", "status", "--case", case, *A, "--set", "removed", x)
     assert _tracks(case, x)["takedown"] == ("removed", "HOST-TICKET-7", "")  # the reference stays
     assert _tracks(case, x)["police"][0] == "forwarded-police"  # removal does not end the referral
@@ -54,12 +70,18 @@ def test_police_referral_and_takedown_run_side_by_side(case):
     assert errors(SCHEMA, police) == []
     (a,) = police["addresses"]
     assert (a["police_state"], a["police_reference"], a["police_note"], a["takedown_state"], a["hotline_state"]) == (
-        "forwarded-police", "PV-2026-0042", "officer De Vries", "removed", "")
+        "forwarded-police",
+        "PV-2026-0042",
+        "officer De Vries",
+        "removed",
+        "",
+    )
     assert _export(case, "--status", "notice-sent")["addresses"] == []
     assert _export(case, "--track", "hotline")["addresses"] == []
     # The queue filters by track.
-    queue = json.loads(ok("case", "queue", "--case", case, "--status", "all", "--track", "police", "--format",
-                          "json").stdout)
+    queue = json.loads(
+        ok("case", "queue", "--case", case, "--status", "all", "--track", "police", "--format", "json").stdout
+    )
     assert [q["case_id"] for q in queue["addresses"]] == [x] and queue["total"] == 1
     shown = ok("case", "show", "--case", case, "--brief", x).stdout
     assert "forwarded-police since" in shown and "PV-2026-0042" in shown and "HOST-TICKET-7" in shown
@@ -80,8 +102,10 @@ def test_a_reference_or_note_alone_and_undo(case):
     assert _tracks(case, x)["police"] == ("forwarded-police", "PV-1", "")
     ok("case", "verify", "--case", case)
     with db(case) as conn:
-        seq = conn.execute("SELECT max(seq) FROM audit WHERE entry LIKE '%\"status\":\"notice-sent\"%'"
-                           " AND entry LIKE '%\"action\":\"status\"%'").fetchone()[0]
+        seq = conn.execute(
+            'SELECT max(seq) FROM audit WHERE entry LIKE \'%"status":"notice-sent"%\''
+            ' AND entry LIKE \'%"action":"status"%\''
+        ).fetchone()[0]
     # Later changes (the reference, its undo) come after the notice-sent entry: it cannot be undone first.
     result = run("case", "undo", "--case", case, *A, seq)
     assert result.exit_code != 0 and "undo that one first" in result.output

@@ -24,12 +24,14 @@ def case(tmp_path):
     """Two imports: a0..a2 named by 3..1 reports on DAY, then a0 again, spelled otherwise and
     on an earlier day (so its shown spelling and first day change), with a new address b."""
     identity, key = new_identity(tmp_path)
-    first = [make_report(n, urls=tuple(f"http://a{i}.test/" for i in range(n + 1)), child_in_danger=False)
-             for n in range(3)]
+    first = [
+        make_report(n, urls=tuple(f"http://a{i}.test/" for i in range(n + 1)), child_in_danger=False) for n in range(3)
+    ]
     second = [make_report(9, urls=("HTTP://A0.test", "http://b.test/x"), child_in_danger=True)]
     for name, reports, day in (("1.tar", first, DAY), ("2.tar", second, DAY - datetime.timedelta(days=3))):
-        write_bundle(tmp_path / name,
-                     [(secrets.token_bytes(16), seal(r, [identity.recipient()]), day) for r in reports])
+        write_bundle(
+            tmp_path / name, [(secrets.token_bytes(16), seal(r, [identity.recipient()]), day) for r in reports]
+        )
         ok("case", "import", "--case", tmp_path / "case", "-i", key, tmp_path / name)
     return tmp_path / "case"
 
@@ -59,22 +61,27 @@ def _edit_fields(case, rid: str, **changes) -> None:
         (text,) = conn.execute("SELECT fields FROM reports WHERE id = ?", (rid,)).fetchone()
         fields = {**json.loads(text), **changes}
         # The shape (crypto/case/floods.py) is derived from the answers, so a consistent edit changes it too.
-        conn.execute("UPDATE reports SET fields = ?, shape = ? WHERE id = ?",
-                     (json.dumps(fields, ensure_ascii=True, sort_keys=True, separators=(",", ":")), shape(fields), rid))
+        conn.execute(
+            "UPDATE reports SET fields = ?, shape = ? WHERE id = ?",
+            (json.dumps(fields, ensure_ascii=True, sort_keys=True, separators=(",", ":")), shape(fields), rid),
+        )
 
 
 def test_imports_and_audited_decisions_verify(case):
     a0, b = _address(case, "http://a0.test/"), _address(case, "http://b.test/x")
     with db(case) as conn:
-        row = conn.execute("SELECT url, reports, first_day, last_day, danger FROM addresses WHERE id = ?",
-                           (a0,)).fetchone()
+        row = conn.execute(
+            "SELECT url, reports, first_day, last_day, danger FROM addresses WHERE id = ?", (a0,)
+        ).fetchone()
         assert row == ("HTTP://A0.test", 4, "2026-11-17", "2026-11-20", 1)
         entries = [json.loads(e) for (e,) in conn.execute("SELECT entry FROM audit ORDER BY seq")]
         receipt = conn.execute("SELECT receipt FROM reports LIMIT 1").fetchone()[0]
     # Each import's entry carries a digest per report and per address it added.
     assert [len(e["data"]["content"]["reports"]) for e in entries] == [3, 1]
     assert [sorted(e["data"]["content"]["addresses"]) for e in entries] == [
-        sorted(str(_address(case, f"http://a{i}.test/")) for i in range(3)), [str(b)]]
+        sorted(str(_address(case, f"http://a{i}.test/")) for i in range(3)),
+        [str(b)],
+    ]
     case_assess(case, *ANALYST, "--verdict", "baseline", a0, b)
     ok("case", "status", "--case", case, *ANALYST, "--set", "notice-sent", a0)
     ok("case", "report-status", "--case", case, *ANALYST, receipt, "in-review")
@@ -84,8 +91,11 @@ def test_imports_and_audited_decisions_verify(case):
 def test_a_changed_description_is_named(case):
     rid = _report(case, "http://a2.test/")
     _edit_fields(case, rid, description="something else")
-    _fails(case, f"report {rid}: its stored row (answers, receipt code, child-in-danger answer) "
-                 "is not what import entry 1 recorded")
+    _fails(
+        case,
+        f"report {rid}: its stored row (answers, receipt code, child-in-danger answer) "
+        "is not what import entry 1 recorded",
+    )
 
 
 def test_a_changed_receipt_code_is_named(case):
@@ -93,8 +103,12 @@ def test_a_changed_receipt_code_is_named(case):
     with db(case) as conn:
         other = conn.execute("SELECT receipt FROM reports WHERE id != ? LIMIT 1", (rid,)).fetchone()[0]
         conn.execute("UPDATE reports SET receipt = ? WHERE id = ?", (other, rid))
-    _fails(case, f"report {rid}: its receipt code is not the one in its stored answers",
-           f"report {rid}: its stored row", "import entry 2 recorded")
+    _fails(
+        case,
+        f"report {rid}: its receipt code is not the one in its stored answers",
+        f"report {rid}: its stored row",
+        "import entry 2 recorded",
+    )
     # Changed in the answers as well, it still differs from what the import recorded.
     _edit_fields(case, rid, receipt=other)
     stderr = _fails(case, f"report {rid}: its stored row")
@@ -105,8 +119,11 @@ def test_a_changed_child_in_danger_answer_is_named(case):
     rid = _report(case, "http://a2.test/")
     with db(case) as conn:
         conn.execute("UPDATE reports SET child_in_danger = 1 WHERE id = ?", (rid,))
-    _fails(case, f"report {rid}: its child-in-danger answer is not the one in its stored answers",
-           f"report {rid}: its stored row")
+    _fails(
+        case,
+        f"report {rid}: its child-in-danger answer is not the one in its stored answers",
+        f"report {rid}: its stored row",
+    )
     _edit_fields(case, rid, child_in_danger=True)
     _fails(case, f"report {rid}: its stored row")
 
@@ -134,8 +151,12 @@ def test_other_address_edits_are_named(case):
     with db(case) as conn:
         conn.execute("UPDATE addresses SET url = 'http://a0.test/', danger = 0 WHERE id = ?", (a0,))
         conn.execute("UPDATE addresses SET key = 'http://c.test/' WHERE id = ?", (b,))
-    _fails(case, f"address {a0}: its shown spelling is not the one of the earliest report naming it",
-           f"address {a0}: its child-in-danger flag", f"address {b}: its key is not the one import entry 2 recorded")
+    _fails(
+        case,
+        f"address {a0}: its shown spelling is not the one of the earliest report naming it",
+        f"address {a0}: its child-in-danger flag",
+        f"address {b}: its key is not the one import entry 2 recorded",
+    )
 
 
 def test_an_older_case_file_verifies_and_its_mentions_counts_and_columns_are_checked(case):

@@ -73,12 +73,28 @@ def test_round_trip_through_files_and_pipes(tmp_path, pw):
     plaintext = os.urandom(200_000)
     (tmp_path / "in").write_bytes(plaintext)
     meldpunt("encrypt", "-r", recipient.strip(), "-o", str(tmp_path / "sealed"), str(tmp_path / "in"), check=True)
-    result = meldpunt("decrypt", "-i", str(identity), "--passphrase-file", str(pw),
-                      input=(tmp_path / "sealed").read_bytes(), check=True)
+    result = meldpunt(
+        "decrypt",
+        "-i",
+        str(identity),
+        "--passphrase-file",
+        str(pw),
+        input=(tmp_path / "sealed").read_bytes(),
+        check=True,
+    )
     assert result.stdout == plaintext
     out = tmp_path / "out"
-    meldpunt("decrypt", "-i", str(identity), "--passphrase-file", str(pw), "-o", str(out),
-             str(tmp_path / "sealed"), check=True)
+    meldpunt(
+        "decrypt",
+        "-i",
+        str(identity),
+        "--passphrase-file",
+        str(pw),
+        "-o",
+        str(out),
+        str(tmp_path / "sealed"),
+        check=True,
+    )
     assert out.read_bytes() == plaintext
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
 
@@ -101,8 +117,13 @@ def test_passphrase_encryption(tmp_path, pw):
 
 def failed_cleanly(result) -> bool:
     lines = result.stderr.decode().splitlines()
-    return (result.returncode == 1 and result.stdout == b"" and len(lines) == 1
-            and lines[0].startswith("meldpunt: ") and "Traceback" not in lines[0])
+    return (
+        result.returncode == 1
+        and result.stdout == b""
+        and len(lines) == 1
+        and lines[0].startswith("meldpunt: ")
+        and "Traceback" not in lines[0]
+    )
 
 
 def test_failures_write_nothing_and_say_one_line(tmp_path, pw):
@@ -139,13 +160,16 @@ def test_wrong_passphrase_for_the_identity_file(tmp_path, pw):
     assert b"wrong passphrase" in result.stderr
 
 
-@pytest.mark.parametrize("args", [
-    ["encrypt", "-r", "age1nope"],
-    ["encrypt", "-R", "/nonexistent/recipients"],
-    ["decrypt", "-i", "/nonexistent/identity"],
-    ["decrypt", "-i", "/etc/hostname"],
-    ["decrypt", "--passphrase-file", "/nonexistent/pw"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["encrypt", "-r", "age1nope"],
+        ["encrypt", "-R", "/nonexistent/recipients"],
+        ["decrypt", "-i", "/nonexistent/identity"],
+        ["decrypt", "-i", "/etc/hostname"],
+        ["decrypt", "--passphrase-file", "/nonexistent/pw"],
+    ],
+)
 def test_bad_arguments_fail_with_one_line(args):
     sealed = b"age-encryption.org/v1\n-> scrypt AAAAAAAAAAAAAAAAAAAAAA 10\nAAAA\n--- " + b"A" * 43 + b"\n"
     result = meldpunt(*args, input=sealed)
@@ -162,14 +186,26 @@ def test_passphrases_are_asked_on_the_terminal(tmp_path):
     # keygen asks twice (confirmation), decrypt once; stdin is not used for the passphrase.
     code, output = run_in_terminal(
         [sys.executable, "-m", "meldpunt.cli", "keygen", "--x25519", "-o", str(tmp_path / "id.age")],
-        [PASSPHRASE, PASSPHRASE])
+        [PASSPHRASE, PASSPHRASE],
+    )
     assert code == 0, output
     recipient = output.decode().split("age1", 1)[1].split()[0]
     assert PASSPHRASE.encode() not in output  # not echoed
     meldpunt("encrypt", "-r", "age1" + recipient, "-o", str(tmp_path / "sealed"), input=b"typed", check=True)
     code, output = run_in_terminal(
-        [sys.executable, "-m", "meldpunt.cli", "decrypt", "-i", str(tmp_path / "id.age"),
-         "-o", str(tmp_path / "out"), str(tmp_path / "sealed")], [PASSPHRASE])
+        [
+            sys.executable,
+            "-m",
+            "meldpunt.cli",
+            "decrypt",
+            "-i",
+            str(tmp_path / "id.age"),
+            "-o",
+            str(tmp_path / "out"),
+            str(tmp_path / "sealed"),
+        ],
+        [PASSPHRASE],
+    )
     assert code == 0, output
     assert (tmp_path / "out").read_bytes() == b"typed"
 
@@ -179,7 +215,10 @@ def test_no_terminal_and_no_passphrase_file_is_a_clear_error(tmp_path):
 
     result = subprocess.run(
         [sys.executable, "-m", "meldpunt.cli", "keygen", "-o", str(tmp_path / "id.age")],
-        capture_output=True, timeout=60, cwd=ROOT, start_new_session=True,  # no controlling tty
+        capture_output=True,
+        timeout=60,
+        cwd=ROOT,
+        start_new_session=True,  # no controlling tty
     )
     assert failed_cleanly(result)
     assert b"--passphrase-file" in result.stderr

@@ -34,12 +34,15 @@ def test_a_schedule_gives_each_day_its_period_and_nothing_outside():
         assert identity.recipient().encode() == period.recipient
 
 
-@pytest.mark.parametrize("lines, message", [
-    ((), "lists no period"),
-    (("2027-01-01 age1nope",), "line 2"),
-    (("2027-1-1 " + "x",), "is not a day"),
-    (("end 2027-01-01",), "lists no period"),
-])
+@pytest.mark.parametrize(
+    "lines, message",
+    [
+        ((), "lists no period"),
+        (("2027-01-01 age1nope",), "line 2"),
+        (("2027-1-1 " + "x",), "is not a day"),
+        (("end 2027-01-01",), "lists no period"),
+    ],
+)
 def test_a_malformed_schedule_is_refused_naming_the_line(lines, message):
     with pytest.raises(ScheduleError, match=message):
         schedule.parse(_schedule_text(*lines))
@@ -84,12 +87,15 @@ def test_a_keyring_round_trips_and_retiring_keeps_only_the_day_it_happened():
     assert due == []
 
 
-@pytest.mark.parametrize("text, message", [
-    ("AGE-SECRET-KEY-1X\n", "does not start"),
-    (keyring.MAGIC + "\n# period 2027-01-01\n", "has no key"),
-    (keyring.MAGIC + "\nAGE-SECRET-KEY-PQ-1ABC\n", "without its '# period' line"),
-    (keyring.MAGIC + "\n# period 2027-13-01\n", "is not a day"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("AGE-SECRET-KEY-1X\n", "does not start"),
+        (keyring.MAGIC + "\n# period 2027-01-01\n", "has no key"),
+        (keyring.MAGIC + "\nAGE-SECRET-KEY-PQ-1ABC\n", "without its '# period' line"),
+        (keyring.MAGIC + "\n# period 2027-13-01\n", "is not a day"),
+    ],
+)
 def test_a_malformed_keyring_is_refused(text, message):
     with pytest.raises(KeyringError, match=message):
         keyring.parse(text)

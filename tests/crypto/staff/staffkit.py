@@ -80,8 +80,15 @@ def sealed_bundle(path: Path, reports, recipients, day=datetime.date(2026, 11, 2
 # -- raw tar pieces for hostile bundles -------------------------------------------------------
 
 
-def tar_header(name: bytes, size: int, *, kind: bytes = b"0", linkname: bytes = b"",
-               magic: bytes = b"ustar\x0000", prefix: bytes = b"") -> bytes:
+def tar_header(
+    name: bytes,
+    size: int,
+    *,
+    kind: bytes = b"0",
+    linkname: bytes = b"",
+    magic: bytes = b"ustar\x0000",
+    prefix: bytes = b"",
+) -> bytes:
     h = bytearray(512)
     h[0 : len(name)] = name
     h[100:108] = b"0000600\0"

@@ -58,7 +58,8 @@ def _damaged() -> dict[str, bytes]:
     good = format_ack(_pairs(4))
     lines = good.split(b"\n")
     swapped = b"\n".join(
-        [lines[0], lines[1].replace(lines[1][:1], b"f" if lines[1][:1] != b"f" else b"e", 1)] + lines[2:])
+        [lines[0], lines[1].replace(lines[1][:1], b"f" if lines[1][:1] != b"f" else b"e", 1)] + lines[2:]
+    )
     body = b"".join(line + b"\n" for line in lines[:-2])
     dup_body = body + lines[1] + b"\n"
     return {
@@ -75,12 +76,17 @@ def _damaged() -> dict[str, bytes]:
         "duplicate-entry": dup_body + b"end 5 " + hashlib.sha256(dup_body).hexdigest().encode() + b"\n",
         "crlf": good.replace(b"\n", b"\r\n"),
         "uppercase-hex": body.upper().replace(b"MELDPUNT-ACK", b"meldpunt-ack")
-        + b"end 4 " + hashlib.sha256(body.upper().replace(b"MELDPUNT-ACK", b"meldpunt-ack")).hexdigest().encode()
+        + b"end 4 "
+        + hashlib.sha256(body.upper().replace(b"MELDPUNT-ACK", b"meldpunt-ack")).hexdigest().encode()
         + b"\n",
-        "extra-field": (b := b"meldpunt-ack 2\n" + lines[1] + b" extra\n") + b"end 1 "
-        + hashlib.sha256(b).hexdigest().encode() + b"\n",
-        "missing-secret": (b := b"meldpunt-ack 2\n" + lines[1][:97] + b"\n") + b"end 1 "
-        + hashlib.sha256(b).hexdigest().encode() + b"\n",
+        "extra-field": (b := b"meldpunt-ack 2\n" + lines[1] + b" extra\n")
+        + b"end 1 "
+        + hashlib.sha256(b).hexdigest().encode()
+        + b"\n",
+        "missing-secret": (b := b"meldpunt-ack 2\n" + lines[1][:97] + b"\n")
+        + b"end 1 "
+        + hashlib.sha256(b).hexdigest().encode()
+        + b"\n",
         "oversized": b"meldpunt-ack 2\n" + b"0" * ack.MAX_ACK_BYTES,
     }
 

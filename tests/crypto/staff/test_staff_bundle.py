@@ -70,63 +70,99 @@ def _hostile_bundles() -> dict[str, tuple[bytes, str]]:
     rid, sealed = items[0]
     cases: dict[str, tuple[bytes, str]] = {
         "dotdot": (_bundle(items, entries, extra=member(b"../evil.age", b"x")), "not a name"),
-        "dotdot-inside": (_bundle(items, entries, extra=member(f"reports/../../{rid}.age".encode(), b"x")),
-                          "not a name"),
+        "dotdot-inside": (
+            _bundle(items, entries, extra=member(f"reports/../../{rid}.age".encode(), b"x")),
+            "not a name",
+        ),
         "absolute": (_bundle(items, entries, extra=member(b"/tmp/evil", b"x")), "not a name"),
-        "symlink": (_bundle(items, entries, extra=member(b"reports/" + b"a" * 32 + b".age", b"",
-                                                          kind=b"2", linkname=b"/etc/passwd")), "symbolic link"),
-        "hardlink": (_bundle(items, entries, extra=member(b"reports/" + b"b" * 32 + b".age", b"",
-                                                           kind=b"1", linkname=b"manifest.json")), "hard link"),
-        "char-device": (_bundle(items, entries, extra=member(b"reports/" + b"c" * 32 + b".age", b"", kind=b"3")),
-                        "character device"),
+        "symlink": (
+            _bundle(
+                items, entries, extra=member(b"reports/" + b"a" * 32 + b".age", b"", kind=b"2", linkname=b"/etc/passwd")
+            ),
+            "symbolic link",
+        ),
+        "hardlink": (
+            _bundle(
+                items,
+                entries,
+                extra=member(b"reports/" + b"b" * 32 + b".age", b"", kind=b"1", linkname=b"manifest.json"),
+            ),
+            "hard link",
+        ),
+        "char-device": (
+            _bundle(items, entries, extra=member(b"reports/" + b"c" * 32 + b".age", b"", kind=b"3")),
+            "character device",
+        ),
         "block-device": (_bundle(items, entries, extra=member(b"dev", b"", kind=b"4")), "block device"),
         "fifo": (_bundle(items, entries, extra=member(b"fifo", b"", kind=b"6")), "FIFO"),
         "directory": (_bundle(items, entries, extra=member(b"reports/", b"", kind=b"5")), "directory"),
         "pax-header": (_bundle(items, entries, extra=member(b"pax", b"30 path=../../etc/passwd\n", kind=b"x")), "pax"),
-        "gnu-longname": (_bundle(items, entries, extra=member(b"././@LongLink", b"../x\0", kind=b"L")),
-                         "GNU long name"),
+        "gnu-longname": (
+            _bundle(items, entries, extra=member(b"././@LongLink", b"../x\0", kind=b"L")),
+            "GNU long name",
+        ),
         "gnu-magic": (member(f"reports/{rid}.age".encode(), sealed, magic=b"ustar  \0") + end(), "not POSIX ustar"),
         "name-prefix": (_bundle(items, entries, extra=member(b"x.age", b"x", prefix=b"/etc")), "prefix"),
         "non-ascii-name": (_bundle(items, entries, extra=member("reports/é.age".encode(), b"x")), "not an ASCII name"),
         "bytes-after-name": (_bundle(items, entries, extra=member(b"manifest.json\0../x", b"{}")), "after the name"),
-        "link-name-on-file": (_bundle(items, entries, extra=member(b"reports/" + b"d" * 32 + b".age", b"x",
-                                                                    linkname=b"/etc/shadow")), "link name"),
+        "link-name-on-file": (
+            _bundle(items, entries, extra=member(b"reports/" + b"d" * 32 + b".age", b"x", linkname=b"/etc/shadow")),
+            "link name",
+        ),
         "bad-checksum": (good[:148] + b"0000000\0" + good[156:], "checksum"),
         "empty-file": (b"", "truncated"),
         "truncated-in-header": (good[:700], "truncated"),
-        "truncated-in-data": (good[:512 + 100], "truncated"),
+        "truncated-in-data": (good[: 512 + 100], "truncated"),
         "truncated-before-manifest": (good[: 512 + 1024], "truncated"),
         "truncated-end-marker": (good[:-1024], "truncated"),
-        "non-zero-padding": (member(f"reports/{rid}.age".encode(), sealed)[:-1] + b"x"
-                             + member(b"manifest.json", manifest_bytes(entries[:1])) + end(), "padding"),
+        "non-zero-padding": (
+            member(f"reports/{rid}.age".encode(), sealed)[:-1]
+            + b"x"
+            + member(b"manifest.json", manifest_bytes(entries[:1]))
+            + end(),
+            "padding",
+        ),
         "data-after-end": (good + b"\0" * 512 + b"x" + b"\0" * 511, "after its end"),
         "no-manifest": (b"".join(member(f"reports/{i}.age".encode(), s) for i, s in items) + end(), "no manifest"),
-        "two-manifests": (_bundle(items, entries, extra=member(b"manifest.json", manifest_bytes(entries))),
-                          "two manifests"),
-        "duplicate-member": (_bundle(items, entries, extra=member(f"reports/{rid}.age".encode(), sealed)),
-                             "twice (duplicate id)"),
+        "two-manifests": (
+            _bundle(items, entries, extra=member(b"manifest.json", manifest_bytes(entries))),
+            "two manifests",
+        ),
+        "duplicate-member": (
+            _bundle(items, entries, extra=member(f"reports/{rid}.age".encode(), sealed)),
+            "twice (duplicate id)",
+        ),
         "duplicate-in-manifest": (_bundle(items, entries + [entries[0]]), "twice (duplicate id)"),
         "file-not-in-manifest": (_bundle(items, entries[:1]), "not in the manifest"),
         "listed-without-file": (_bundle(items[:1], entries), "have no file"),
-        "oversized-manifest": (tar_header(b"manifest.json", bundle.MAX_MANIFEST_BYTES + 1) + b"\0" * 512,
-                               "manifest is"),
-        "oversized-report": (tar_header(f"reports/{rid}.age".encode(), bundle.MAX_SEALED_BYTES + 1) + b"\0" * 512,
-                             "a sealed report may have"),
+        "oversized-manifest": (
+            tar_header(b"manifest.json", bundle.MAX_MANIFEST_BYTES + 1) + b"\0" * 512,
+            "manifest is",
+        ),
+        "oversized-report": (
+            tar_header(f"reports/{rid}.age".encode(), bundle.MAX_SEALED_BYTES + 1) + b"\0" * 512,
+            "a sealed report may have",
+        ),
         "manifest-not-json": (
             _bundle(items, []).replace(manifest_bytes([]), b"{not json".ljust(len(manifest_bytes([])))),
-            "not valid JSON"),
+            "not valid JSON",
+        ),
         "manifest-wrong-version": (_bundle(items, entries).replace(b'"version": 1', b'"version": 2'), "version 1"),
         "manifest-extra-key": (
             member(b"manifest.json", b'{"bundle":"meldpunt","version":1,"reports":[],"exported_at":"12:00"}') + end(),
-            "top-level keys"),
+            "top-level keys",
+        ),
         "manifest-duplicate-key": (
             member(b"manifest.json", b'{"bundle":"meldpunt","version":1,"reports":[],"reports":[]}') + end(),
-            "repeats a key"),
+            "repeats a key",
+        ),
         "manifest-deep-nesting": (member(b"manifest.json", b"[" * 100000 + b"]" * 100000) + end(), "not valid JSON"),
         "manifest-bad-day": (_bundle(items, [{**entries[0], "day": "2026-02-30"}, entries[1]]), "not a date"),
         "manifest-time-in-day": (_bundle(items, [{**entries[0], "day": "2026-11-20T10:00"}, entries[1]]), "YYYY-MM-DD"),
-        "manifest-upper-hex": (_bundle(items, [{**entries[0], "id": entries[0]["id"].upper()}, entries[1]]),
-                               "32 lowercase hex"),
+        "manifest-upper-hex": (
+            _bundle(items, [{**entries[0], "id": entries[0]["id"].upper()}, entries[1]]),
+            "32 lowercase hex",
+        ),
         "manifest-bad-hash": (_bundle(items, [{**entries[0], "sha256": "00"}, entries[1]]), "64 hex"),
     }
     return cases

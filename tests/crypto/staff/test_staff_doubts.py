@@ -28,14 +28,17 @@ def test_a_wrong_day_a_copied_ciphertext_and_a_repeated_receipt_are_marked(tmp_p
     same_receipt = make_report(5, receipt=receipt_twice.receipt)
     copied_sealed = seal(copied, recipients)
     ids = {name: secrets.token_bytes(16) for name in ("plain", "shifted", "copy1", "copy2", "r1", "r2")}
-    write_bundle(tmp_path / "b.tar", [
-        (ids["plain"], seal(plain, recipients), day),
-        (ids["shifted"], seal(shifted, recipients), day - datetime.timedelta(days=3)),
-        (ids["copy1"], copied_sealed, day),
-        (ids["copy2"], copied_sealed, day),
-        (ids["r1"], seal(receipt_twice, recipients), day),
-        (ids["r2"], seal(same_receipt, recipients), day),
-    ])
+    write_bundle(
+        tmp_path / "b.tar",
+        [
+            (ids["plain"], seal(plain, recipients), day),
+            (ids["shifted"], seal(shifted, recipients), day - datetime.timedelta(days=3)),
+            (ids["copy1"], copied_sealed, day),
+            (ids["copy2"], copied_sealed, day),
+            (ids["r1"], seal(receipt_twice, recipients), day),
+            (ids["r2"], seal(same_receipt, recipients), day),
+        ],
+    )
     open_bundle(str(tmp_path / "b.tar"), [identity], str(tmp_path / "out"), workers=1)
     page = (tmp_path / "out" / "index.html").read_text()
     checked = _checked(page)

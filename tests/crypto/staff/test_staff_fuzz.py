@@ -20,8 +20,10 @@ _SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[Hea
 
 def _valid_bundle(tmp_path: Path):
     identity, _ = new_identity(tmp_path)
-    items = [(secrets.token_bytes(16), seal(make_report(i), [identity.recipient()]), datetime.date(2026, 11, 20))
-             for i in range(3)]
+    items = [
+        (secrets.token_bytes(16), seal(make_report(i), [identity.recipient()]), datetime.date(2026, 11, 20))
+        for i in range(3)
+    ]
     write_bundle(tmp_path / "good.tar", items)
     return identity, (tmp_path / "good.tar").read_bytes()
 

@@ -75,12 +75,12 @@ def test_urls_txt_counts_reports_naming_each_url(tmp_path, staff_key):
 
 
 HOSTILE_URLS = (
-    'javascript:alert(1)',
+    "javascript:alert(1)",
     '"><img src="http://tracker.test/p.png"><a href="http://evil.test/">click</a>',
     "<script>alert(1)</script>",
     "http://x.test/</style><script src=http://evil.test/s.js></script>",
     "http://bidi.test/\u202egnp.exe",
-    "=HYPERLINK(\"http://evil.test\",\"x\")",
+    '=HYPERLINK("http://evil.test","x")',
     "http://ctl.test/\x1b[2J\x07",
 )
 
@@ -97,26 +97,69 @@ class _Tags(html.parser.HTMLParser):
 def test_index_has_no_links_images_or_scripts(tmp_path, staff_key):
     identity, key = staff_key
     reports = [
-        make_report(0, urls=HOSTILE_URLS[:4], description="</pre><a href='http://x.test/'>x</a>",
-                    contact="<img src=x onerror=alert(1)>"),
+        make_report(
+            0,
+            urls=HOSTILE_URLS[:4],
+            description="</pre><a href='http://x.test/'>x</a>",
+            contact="<img src=x onerror=alert(1)>",
+        ),
         make_report(1, urls=HOSTILE_URLS[4:]),
     ]
     sealed_bundle(tmp_path / "b.tar", reports, [identity.recipient()])
     assert run("open", tmp_path / "b.tar", "-i", key, "--out", tmp_path / "out").exit_code == 0
     page = (tmp_path / "out" / "index.html").read_text()
     lowered = page.lower()
-    for forbidden in ("<a ", "<a>", "<img", "<script", "<link", "<iframe", "<object",
-                      "<embed", "url(", "@import", "\x1b", "\u202e"):
+    for forbidden in (
+        "<a ",
+        "<a>",
+        "<img",
+        "<script",
+        "<link",
+        "<iframe",
+        "<object",
+        "<embed",
+        "url(",
+        "@import",
+        "\x1b",
+        "\u202e",
+    ):
         assert forbidden not in lowered, forbidden
     parser = _Tags()
     parser.feed(page)
     assert {tag for tag, _ in parser.tags} <= {
-        "html", "head", "meta", "title", "style", "body", "header", "h1", "h2", "h3", "p", "code",
-        "table", "thead", "tbody", "tr", "th", "td", "main", "section", "article", "span", "dl",
-        "dt", "dd", "ul", "li",
+        "html",
+        "head",
+        "meta",
+        "title",
+        "style",
+        "body",
+        "header",
+        "h1",
+        "h2",
+        "h3",
+        "p",
+        "code",
+        "table",
+        "thead",
+        "tbody",
+        "tr",
+        "th",
+        "td",
+        "main",
+        "section",
+        "article",
+        "span",
+        "dl",
+        "dt",
+        "dd",
+        "ul",
+        "li",
     }
-    assert all(name in ("id", "class", "lang", "charset", "http-equiv", "content", "name")
-               for _, attrs in parser.tags for name, _ in attrs)
+    assert all(
+        name in ("id", "class", "lang", "charset", "http-equiv", "content", "name")
+        for _, attrs in parser.tags
+        for name, _ in attrs
+    )
     assert "default-src &#x27;none&#x27;" in page or "default-src 'none'" in page
     assert "http://bidi.test/&lt;U+202E&gt;gnp.exe" in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
@@ -124,12 +167,16 @@ def test_index_has_no_links_images_or_scripts(tmp_path, staff_key):
 
 def test_csv_guards_formula_cells(tmp_path, staff_key):
     identity, key = staff_key
-    report = make_report(0, urls=("=HYPERLINK(\"http://evil.test\")", "+cmd|' /C calc'!A0", "http://fine.test/"),
-                         description="@SUM(A1)", contact="-2+3")
+    report = make_report(
+        0,
+        urls=('=HYPERLINK("http://evil.test")', "+cmd|' /C calc'!A0", "http://fine.test/"),
+        description="@SUM(A1)",
+        contact="-2+3",
+    )
     sealed_bundle(tmp_path / "b.tar", [report], [identity.recipient()])
     assert run("open", tmp_path / "b.tar", "-i", key, "--out", tmp_path / "out").exit_code == 0
     rows = list(csv.DictReader(io.StringIO((tmp_path / "out" / "reports.csv").read_text(), newline="")))
-    assert [r["url"] for r in rows] == ["'=HYPERLINK(\"http://evil.test\")", "'+cmd|' /C calc'!A0", "http://fine.test/"]
+    assert [r["url"] for r in rows] == ['\'=HYPERLINK("http://evil.test")', "'+cmd|' /C calc'!A0", "http://fine.test/"]
     assert {r["description"] for r in rows} == {"'@SUM(A1)"}
     assert {r["contact"] for r in rows} == {"'-2+3"}
 
@@ -186,8 +233,9 @@ def test_reopening_is_harmless_and_a_later_bundle_adds_to_the_overview(tmp_path,
     assert run("open", tmp_path / "1.tar", "-i", key, "--out", out).exit_code == 0
     assert tree(out) == snapshot
 
-    second = sealed_bundle(tmp_path / "2.tar", [make_report(10)], [identity.recipient()],
-                           day=datetime.date(2026, 11, 22))
+    second = sealed_bundle(
+        tmp_path / "2.tar", [make_report(10)], [identity.recipient()], day=datetime.date(2026, 11, 22)
+    )
     # A report file edited by hand into something else is left out of the overview, with a warning.
     edited = out / "reports" / f"{first[2][0]}.json"
     record = json.loads(edited.read_text())

@@ -45,7 +45,8 @@ def test_planted_links_never_send_plaintext_outside_dir(tmp_path, staff_key):
     result = run("open", tmp_path / "b.tar", "-i", key, "--out", out3)
     assert result.exit_code == 1, result.output
     assert result.stderr.strip().splitlines() == [
-        f"meldpunt: cannot write {out3 / 'index.html'}: a symbolic link is in the way"]
+        f"meldpunt: cannot write {out3 / 'index.html'}: a symbolic link is in the way"
+    ]
     assert victim.read_text() == "untouched" and not (out3 / "ack").exists()
 
 
@@ -69,8 +70,9 @@ def test_protected_identity_with_passphrase_file(tmp_path):
     (tmp_path / "pass").write_text("correct horse\n")
     (tmp_path / "wrong").write_text("wrong\n")
     sealed_bundle(tmp_path / "b.tar", [make_report(0)], [identity.recipient()])
-    result = run("open", tmp_path / "b.tar", "-i", key, "--passphrase-file", tmp_path / "wrong",
-                 "--out", tmp_path / "o")
+    result = run(
+        "open", tmp_path / "b.tar", "-i", key, "--passphrase-file", tmp_path / "wrong", "--out", tmp_path / "o"
+    )
     assert result.exit_code == 1 and result.stderr.startswith("meldpunt: wrong passphrase")
     assert not (tmp_path / "o").exists()
     result = run("open", tmp_path / "b.tar", "-i", key, "--passphrase-file", tmp_path / "pass", "--out", tmp_path / "o")
@@ -87,8 +89,12 @@ def test_key_rotation_reports_before_during_and_after_open_with_the_right_keys(t
     expected = {"b1": before, "b2": during, "b3": after}
 
     def opens(bundle: str, *key_files) -> bool:
-        args = ["open", tmp_path / f"{bundle}.tar",
-                "--out", tmp_path / f"out-{bundle}-{len(key_files)}-{key_files[0].stem}"]
+        args = [
+            "open",
+            tmp_path / f"{bundle}.tar",
+            "--out",
+            tmp_path / f"out-{bundle}-{len(key_files)}-{key_files[0].stem}",
+        ]
         for k in key_files:
             args += ["-i", k]
         result = run(*args)

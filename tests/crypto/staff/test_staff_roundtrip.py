@@ -35,17 +35,21 @@ def run(*args):
 def _file(client, token: str, n: int) -> tuple[str, str]:
     """Files one report through the form; returns (canary, receipt shown to the reporter)."""
     canary = f"canary{n:05d}x{secrets.token_hex(6)}"
-    response = client.post("/en/", data={
-        "urls": f"http://{ONION}.onion/{canary}\nhttps://example.test/{canary}",
-        "found_on": "onion",
-        "kinds": ["images", "videos"],
-        "access": "",
-        "seen_on": "",
-        "description": f"seen while browsing {canary}",
-        "danger": "yes" if n % 10 == 0 else "no",
-        "contact": "",
-        "token": token,
-    }, headers={"Host": "127.0.0.1"})
+    response = client.post(
+        "/en/",
+        data={
+            "urls": f"http://{ONION}.onion/{canary}\nhttps://example.test/{canary}",
+            "found_on": "onion",
+            "kinds": ["images", "videos"],
+            "access": "",
+            "seen_on": "",
+            "description": f"seen while browsing {canary}",
+            "danger": "yes" if n % 10 == 0 else "no",
+            "contact": "",
+            "token": token,
+        },
+        headers={"Host": "127.0.0.1"},
+    )
     assert response.status_code == 200, response.status_code
     match = _RECEIPT.search(response.get_data(as_text=True))
     assert match, "no receipt on the thanks page"

@@ -93,8 +93,15 @@ def test_purge_deletes_exact_matches_only(tmp_path, store):
     a, b, c = (i.hex() for i in ids)
     ack = tmp_path / "ack"
     # a: right hash; b: wrong hash; an id the server never had.
-    ack.write_bytes(format_ack([(a, entries[a].sha256, SECRETS[a]), (b, "00" * 32, SECRETS[b]),
-                                (secrets.token_hex(16), "11" * 32, "22" * 32)]))
+    ack.write_bytes(
+        format_ack(
+            [
+                (a, entries[a].sha256, SECRETS[a]),
+                (b, "00" * 32, SECRETS[b]),
+                (secrets.token_hex(16), "11" * 32, "22" * 32),
+            ]
+        )
+    )
     result = purge_acknowledged(store, str(ack))
     assert (result.acknowledged, result.deleted, result.remaining) == (3, 1, 2)
     assert {r.id.hex() for r in store.pending()} == {b, c}
@@ -147,10 +154,10 @@ def _config(tmp_path, database_url, recipients, **limits) -> str:
     path = tmp_path / "meldpunt.toml"
     quoted = ", ".join(f'"{r}"' for r in recipients)
     path.write_text(
-        f'recipients = [{quoted}]\n'
+        f"recipients = [{quoted}]\n"
         f'data_dir = "{tmp_path / "data"}"\n'
         f'database_url = "{database_url}"\n'
-        "[hotline]\nname = \"Test hotline\"\n"
+        '[hotline]\nname = "Test hotline"\n'
         "[limits]\n" + "".join(f"{k} = {v}\n" for k, v in lim.items())
     )
     return str(path)

@@ -25,8 +25,10 @@ def _file(n: int = 3, *, version: int = 4, key: SigningKey = KEY) -> tuple[bytes
     salt = os.urandom(32)
     codes = [new_receipt() for _ in range(n)]
     states = list(STATES)
-    entries = tuple(status_file.Entry(lookup_key(salt, c), states[i % len(states)],
-                                      "abroad" if i % 2 else None, DAY) for i, c in enumerate(codes))
+    entries = tuple(
+        status_file.Entry(lookup_key(salt, c), states[i % len(states)], "abroad" if i % 2 else None, DAY)
+        for i, c in enumerate(codes)
+    )
     return status_file.encode(status_file.StatusFile(version, salt, entries), key), codes, salt
 
 
@@ -58,8 +60,9 @@ def test_only_a_rows_values_follow_it_from_file_to_file():
     for version in (1, 2):
         salt = os.urandom(32)
         entries = tuple(status_file.Entry(lookup_key(salt, c), *row) for c, row in zip(codes, rows, strict=True))
-        files.append(status_file.decode(status_file.encode(status_file.StatusFile(version, salt, entries), KEY),
-                                        KEY.public()))
+        files.append(
+            status_file.decode(status_file.encode(status_file.StatusFile(version, salt, entries), KEY), KEY.public())
+        )
     first, second = ({e.key: (e.state, e.message, e.day) for e in f.entries} for f in files)
     assert not set(first) & set(second)
     assert [v for v in first.values() if v[0] == "forwarded"] == [v for v in second.values() if v[0] == "forwarded"]
@@ -107,23 +110,36 @@ def _signed(body: str) -> bytes:
 
 
 def _body(rows: list[str], *, count: int | None = None, version: str = "3") -> str:
-    head = ["meldpunt-status-file v1", f"key {KEY.public().encode()}", f"version {version}",
-            f"salt {'ab' * 32}", f"count {len(rows) if count is None else count}"]
+    head = [
+        "meldpunt-status-file v1",
+        f"key {KEY.public().encode()}",
+        f"version {version}",
+        f"salt {'ab' * 32}",
+        f"count {len(rows) if count is None else count}",
+    ]
     return "\n".join(head + rows) + "\n"
 
 
-@pytest.mark.parametrize("rows, count, version, reason", [
-    ([f"{'11' * 32} received - 2026-12-01", f"{'11' * 32} closed - 2026-12-01"], None, "3", "out of order or repeated"),
-    ([f"{'22' * 32} received - 2026-12-01", f"{'11' * 32} closed - 2026-12-01"], None, "3", "out of order"),
-    ([f"{'11' * 32} received - 2026-12-01"], 2, "3", "announces 2"),
-    ([f"{'11' * 32} hacked - 2026-12-01"], None, "3", "unknown state"),
-    ([f"{'11' * 32} received call-me - 2026-12-01"], None, "3", "malformed"),
-    ([f"{'11' * 32} received free-text 2026-12-01"], None, "3", "unknown state or message"),
-    ([f"{'11' * 32} received - 2026-02-30"], None, "3", "impossible day"),
-    ([f"{'11' * 32} received - 2026-12-01 "], None, "3", "malformed"),
-    ([f"{'11' * 32} received - 2026-12-01"], None, "03", "version line"),
-    ([f"{'11' * 32} received - 2026-12-01"], None, "0", "positive"),
-])
+@pytest.mark.parametrize(
+    "rows, count, version, reason",
+    [
+        (
+            [f"{'11' * 32} received - 2026-12-01", f"{'11' * 32} closed - 2026-12-01"],
+            None,
+            "3",
+            "out of order or repeated",
+        ),
+        ([f"{'22' * 32} received - 2026-12-01", f"{'11' * 32} closed - 2026-12-01"], None, "3", "out of order"),
+        ([f"{'11' * 32} received - 2026-12-01"], 2, "3", "announces 2"),
+        ([f"{'11' * 32} hacked - 2026-12-01"], None, "3", "unknown state"),
+        ([f"{'11' * 32} received call-me - 2026-12-01"], None, "3", "malformed"),
+        ([f"{'11' * 32} received free-text 2026-12-01"], None, "3", "unknown state or message"),
+        ([f"{'11' * 32} received - 2026-02-30"], None, "3", "impossible day"),
+        ([f"{'11' * 32} received - 2026-12-01 "], None, "3", "malformed"),
+        ([f"{'11' * 32} received - 2026-12-01"], None, "03", "version line"),
+        ([f"{'11' * 32} received - 2026-12-01"], None, "0", "positive"),
+    ],
+)
 def test_a_signed_file_must_still_be_canonical(rows, count, version, reason):
     with pytest.raises(StatusFileError, match=reason):
         status_file.decode(_signed(_body(rows, count=count, version=version)), KEY.public())

@@ -25,11 +25,17 @@ def _group_alive(pgid: int) -> list[int]:
     return [pid for pid, _, group in live_processes() if group == pgid]
 
 
-@pytest.mark.parametrize("signum, whom", [(signal.SIGINT, "group"), (signal.SIGTERM, "group"),
-                                          (signal.SIGTERM, "master")])
+@pytest.mark.parametrize(
+    "signum, whom", [(signal.SIGINT, "group"), (signal.SIGTERM, "group"), (signal.SIGTERM, "master")]
+)
 def test_serve_stops_within_3_s_without_error_and_keeps_every_acknowledged_report(tmp_path, staff, signum, whom):
-    write_config(tmp_path / "meldpunt.toml", tmp_path / "data", staff.recipient, form_min_seconds=0,
-                 database_url=f"sqlite:///{tmp_path / 'reports.sqlite3'}")
+    write_config(
+        tmp_path / "meldpunt.toml",
+        tmp_path / "data",
+        staff.recipient,
+        form_min_seconds=0,
+        database_url=f"sqlite:///{tmp_path / 'reports.sqlite3'}",
+    )
     server = Server(tmp_path / "meldpunt.toml", tmp_path / "logs").start()
     receipts: list[str] = []
     sending = threading.Event()

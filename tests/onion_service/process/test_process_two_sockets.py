@@ -22,11 +22,24 @@ def served(tmp_path_factory, staff):
     base = tmp_path_factory.mktemp("sockets")
     (base / "tmp").mkdir()
     tor_socket, https_socket = base / "web.sock", base / "https.sock"
-    config_path = write_config(base / "meldpunt.toml", base / "data", staff.recipient, form_min_seconds=0,
-                               public_hosts=[PUBLIC], https_bind=f"unix:{https_socket}",
-                               tor={"circuit_ids": True})
-    server = Server(config_path, base / "logs", tmpdir=base / "tmp", unix_socket=tor_socket,
-                    onion_address=ONION, circuit_ids=True, https_socket=https_socket).start()
+    config_path = write_config(
+        base / "meldpunt.toml",
+        base / "data",
+        staff.recipient,
+        form_min_seconds=0,
+        public_hosts=[PUBLIC],
+        https_bind=f"unix:{https_socket}",
+        tor={"circuit_ids": True},
+    )
+    server = Server(
+        config_path,
+        base / "logs",
+        tmpdir=base / "tmp",
+        unix_socket=tor_socket,
+        onion_address=ONION,
+        circuit_ids=True,
+        https_socket=https_socket,
+    ).start()
     try:
         yield server, load_config(config_path)
     finally:
@@ -86,8 +99,10 @@ def test_a_report_on_each_socket_is_acknowledged_and_opens(served, staff):
         assert status == 200 and 'class="code"' in page, page[:500]
     with open_store(config.database_url) as store:
         opened = [staff.open(row.sealed) for row in store.pending()]
-    assert sorted(r.description for r in opened if r.description.startswith("two sockets")) == \
-        ["two sockets, https=False", "two sockets, https=True"]
+    assert sorted(r.description for r in opened if r.description.startswith("two sockets")) == [
+        "two sockets, https=False",
+        "two sockets, https=True",
+    ]
 
 
 def test_each_listening_socket_is_known_by_name_and_an_unknown_one_stops_the_worker():

@@ -75,14 +75,21 @@ def test_the_table_has_exactly_the_five_columns_and_holds_only_what_was_given(st
 def test_a_table_from_before_purge_secrets_gets_the_column_and_keeps_its_rows(database_url):
     engine = sa.create_engine(database_url)
     old = sa.MetaData()
-    sa.Table("reports", old, sa.Column("id", sa.LargeBinary(16), primary_key=True),
-             sa.Column("sealed", sa.LargeBinary, nullable=False), sa.Column("day", sa.Date, nullable=False),
-             sa.Column("exported", sa.Boolean, nullable=False), sqlite_with_rowid=False)
+    sa.Table(
+        "reports",
+        old,
+        sa.Column("id", sa.LargeBinary(16), primary_key=True),
+        sa.Column("sealed", sa.LargeBinary, nullable=False),
+        sa.Column("day", sa.Date, nullable=False),
+        sa.Column("exported", sa.Boolean, nullable=False),
+        sqlite_with_rowid=False,
+    )
     try:
         with engine.begin() as conn:
             old.create_all(conn)
-            conn.execute(old.tables["reports"].insert(),
-                         [{"id": b"\1" * 16, "sealed": b"old", "day": DAY, "exported": False}])
+            conn.execute(
+                old.tables["reports"].insert(), [{"id": b"\1" * 16, "sealed": b"old", "day": DAY, "exported": False}]
+            )
     finally:
         engine.dispose()
     with open_store(database_url) as s:

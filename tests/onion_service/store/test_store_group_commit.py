@@ -47,7 +47,9 @@ class WriterCommits:
     def set(self, *, delay: float | None = None, failing: bool | None = None) -> None:
         commits, old_delay, old_failing = self._LAYOUT.unpack_from(self._shared)
         self._LAYOUT.pack_into(
-            self._shared, 0, commits,
+            self._shared,
+            0,
+            commits,
             old_delay if delay is None else delay,
             old_failing if failing is None else int(failing),
         )

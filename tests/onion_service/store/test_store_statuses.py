@@ -32,8 +32,9 @@ def _write(path, version: int, statuses: dict[str, str], *, key: SigningKey = KE
 
 @pytest.fixture
 def env(tmp_path, database_url, staff):
-    config = make_config(tmp_path / "data", staff.recipient, database_url=database_url,
-                         status_public_key=KEY.public().encode())
+    config = make_config(
+        tmp_path / "data", staff.recipient, database_url=database_url, status_public_key=KEY.public().encode()
+    )
     with open_store(config.database_url) as store:
         yield config, store, tmp_path
 

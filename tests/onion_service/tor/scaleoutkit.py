@@ -21,9 +21,17 @@ class Backend:
         # What the unit does in production: the address the web server answers for.
         (self.data_dir / "onion-address").write_text(frontend + "\n")
         self.port = port
-        self.config = write_config(base / f"backend{index}.toml", self.data_dir, staff.recipient, "torrc",
-                                   bind=f"127.0.0.1:{port}", database_url=database_url, hotline_name=self.name,
-                                   workers=1, threads=8)
+        self.config = write_config(
+            base / f"backend{index}.toml",
+            self.data_dir,
+            staff.recipient,
+            "torrc",
+            bind=f"127.0.0.1:{port}",
+            database_url=database_url,
+            hotline_name=self.name,
+            workers=1,
+            threads=8,
+        )
         self.log = base / f"backend{index}.log"
         self.serve: Serve | None = None
 

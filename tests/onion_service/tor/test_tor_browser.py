@@ -21,8 +21,9 @@ pytestmark = [pytest.mark.tor, pytest.mark.browser]
 @pytest.fixture(scope="module")
 def onion(tmp_path_factory, tor_network, staff):
     base = tmp_path_factory.mktemp("browser-serve")
-    config = write_config(base / "meldpunt.toml", base / "data", staff.recipient,
-                          f"127.0.0.1:{tor_network.hs_control_port}")
+    config = write_config(
+        base / "meldpunt.toml", base / "data", staff.recipient, f"127.0.0.1:{tor_network.hs_control_port}"
+    )
     serve = Serve(config, base / "serve.log")
     try:
         fetch_until(f"http://{serve.hostname}/", tor_network.socks_port, within=60)
@@ -35,9 +36,12 @@ def onion(tmp_path_factory, tor_network, staff):
 def driver(tor_network):
     # The client's SOCKS port takes .onion names only (OnionTrafficOnly): Chromium's own background
     # requests fail at once there, instead of holding its first tab (and chromedriver) for 30 s.
-    with chromium(f"--proxy-server=socks5://127.0.0.1:{tor_network.socks_port}",
-                  "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-                  height=2400, page_load_timeout=60) as d:
+    with chromium(
+        f"--proxy-server=socks5://127.0.0.1:{tor_network.socks_port}",
+        "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+        height=2400,
+        page_load_timeout=60,
+    ) as d:
         yield d
 
 

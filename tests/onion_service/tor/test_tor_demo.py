@@ -51,9 +51,13 @@ def demo_running(tmp_path: Path, *args: str):
     """Starts the demo, yields once it printed its instructions, then stops it with Ctrl-C and
     checks that everything it started is gone within 3 s, it exited 0 and printed no error."""
     errors = open(tmp_path / "demo.stderr", "wb")
-    process = subprocess.Popen([sys.executable, "-m", "meldpunt.cli", "demo", "--data-dir", str(tmp_path / "demo"),
-                                *args],
-                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors, cwd=ROOT)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "meldpunt.cli", "demo", "--data-dir", str(tmp_path / "demo"), *args],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=errors,
+        cwd=ROOT,
+    )
     lines: list[str] = []
     ready = threading.Event()
 

@@ -39,8 +39,9 @@ class Served:
     def __init__(self, tmp_path, network, staff) -> None:
         self.network = network
         self.data_dir = tmp_path / "data"
-        self.config_path = write_config(tmp_path / "meldpunt.toml", self.data_dir, staff.recipient,
-                                        f"127.0.0.1:{network.hs_control_port}")
+        self.config_path = write_config(
+            tmp_path / "meldpunt.toml", self.data_dir, staff.recipient, f"127.0.0.1:{network.hs_control_port}"
+        )
         self.log_path = tmp_path / "serve.log"
         self.serve = Serve(self.config_path, self.log_path)
 
@@ -148,8 +149,11 @@ def test_same_address_answers_after_the_service_tor_is_killed_and_started_again(
     # fetches the new descriptor, as the rest of the world does.
     page, _ = fetch_after_republish(tor_network, served.serve.hostname, f"{served.base}/", within=90)
     seconds = time.monotonic() - started
-    print(f"\nservice tor killed and started again: descriptor republished after {republished:.1f} s, "
-          f"the same address answered again after {seconds:.1f} s", file=sys.stderr)
+    print(
+        f"\nservice tor killed and started again: descriptor republished after {republished:.1f} s, "
+        f"the same address answered again after {seconds:.1f} s",
+        file=sys.stderr,
+    )
     assert page.status_code == 200
     assert served.serve.process.poll() is None and served.serve.process.pid == pid
 
@@ -159,9 +163,15 @@ def test_web_server_on_a_unix_socket_is_published_too_and_the_proxys_socket_is_s
     # With https_bind, the same web server listens on the reverse proxy's socket as well, in every
     # mode of serve (here: meldpunt configures its tor; "torrc": tests/deploy/test_deploy_https.py).
     sock, https_sock = tmp_path / "web.sock", tmp_path / "https.sock"
-    config = write_config(tmp_path / "m.toml", tmp_path / "data", staff.recipient,
-                          f"127.0.0.1:{tor_network.hs_control_port}", bind=f"unix:{sock}",
-                          https_bind=f"unix:{https_sock}", public_hosts=["report.example.org"])
+    config = write_config(
+        tmp_path / "m.toml",
+        tmp_path / "data",
+        staff.recipient,
+        f"127.0.0.1:{tor_network.hs_control_port}",
+        bind=f"unix:{sock}",
+        https_bind=f"unix:{https_sock}",
+        public_hosts=["report.example.org"],
+    )
     serve = Serve(config, tmp_path / "serve.log")
     try:
         page, _ = fetch_until(f"http://{serve.hostname}/en/", tor_network.socks_port, within=60)
@@ -189,8 +199,9 @@ def _unix_exchange(path, data: bytes) -> bytes:
 
 
 def test_serve_stops_within_3_s_on_sigterm_leaving_nothing_and_printing_no_error(tmp_path, tor_network, staff):
-    config = write_config(tmp_path / "m.toml", tmp_path / "data", staff.recipient,
-                          f"127.0.0.1:{tor_network.hs_control_port}")
+    config = write_config(
+        tmp_path / "m.toml", tmp_path / "data", staff.recipient, f"127.0.0.1:{tor_network.hs_control_port}"
+    )
     serve = Serve(config, tmp_path / "serve.log")
     started = set(descendants(serve.process.pid))
     assert len(started) >= 4  # serve, the gunicorn master, its writer and a worker

@@ -33,8 +33,9 @@ RESTARTS = 5
 @pytest.mark.slow
 def test_slow_service_tor_killed_five_times_onion_answers_again_no_report_lost(tmp_path, tor_network, staff):
     data_dir = tmp_path / "data"
-    config_path = write_config(tmp_path / "meldpunt.toml", data_dir, staff.recipient,
-                               f"127.0.0.1:{tor_network.hs_control_port}")
+    config_path = write_config(
+        tmp_path / "meldpunt.toml", data_dir, staff.recipient, f"127.0.0.1:{tor_network.hs_control_port}"
+    )
     serve_log = tmp_path / "serve.log"
     serve = Serve(config_path, serve_log)
     acked: dict[str, str] = {}
@@ -63,9 +64,12 @@ def test_slow_service_tor_killed_five_times_onion_answers_again_no_report_lost(t
         acked[receipt] = "after-the-last-kill"
         store = open_store(f"sqlite:///{data_dir / 'reports.sqlite3'}")
         counts = verify_store(store, staff, acked)
-        print(f"\nservice tor SIGKILLed {RESTARTS} times: descriptor published again after "
-              f"{', '.join(f'{t:.1f}' for t in republished)} s, the onion answered again after "
-              f"{', '.join(f'{t:.1f}' for t in times)} s; {counts}, reports lost 0", file=sys.stderr)
+        print(
+            f"\nservice tor SIGKILLed {RESTARTS} times: descriptor published again after "
+            f"{', '.join(f'{t:.1f}' for t in republished)} s, the onion answered again after "
+            f"{', '.join(f'{t:.1f}' for t in times)} s; {counts}, reports lost 0",
+            file=sys.stderr,
+        )
         assert counts["rows"] == RESTARTS + 1
     finally:
         if store is not None:

@@ -41,8 +41,9 @@ FULL = dict(urls="http://example.org/flood-test\nhttps://example.net/b", found_o
 
 
 def full_form(token: str, description: str) -> dict[str, object]:
-    return report_fields(token, description=description, access="invite link in a chat group", seen_on="2026-11-30",
-                         **FULL)
+    return report_fields(
+        token, description=description, access="invite link in a chat group", seen_on="2026-11-30", **FULL
+    )
 
 
 class Flood:
@@ -51,9 +52,15 @@ class Flood:
         self.data_dir = tmp_path / "data"
         self.tmpdir = tmp_path / "tmp"
         self.tmpdir.mkdir()
-        config = write_config(tmp_path / "m.toml", self.data_dir, staff.recipient,
-                              f"127.0.0.1:{network.hs_control_port}", workers=2, threads=8,
-                              limits={"reports_per_circuit": LIMIT, "circuit_window_minutes": 10})
+        config = write_config(
+            tmp_path / "m.toml",
+            self.data_dir,
+            staff.recipient,
+            f"127.0.0.1:{network.hs_control_port}",
+            workers=2,
+            threads=8,
+            limits={"reports_per_circuit": LIMIT, "circuit_window_minutes": 10},
+        )
         self.log_path = tmp_path / "serve.log"
         # The rendezvous circuits of the service tor: their ids are the ids in the PROXY lines.
         self.circuit_ids: set[int] = set()
@@ -81,8 +88,7 @@ def flood(tmp_path_factory, tor_network, staff):
         f.close()
 
 
-def attacker(base: str, socks_port: int, user: str, stop: threading.Event, accepted: Counter,
-             sent: Counter) -> None:
+def attacker(base: str, socks_port: int, user: str, stop: threading.Event, accepted: Counter, sent: Counter) -> None:
     """Valid reports as fast as the form allows over one SOCKS username (one circuit): forms
     fetched in batches, the minimum form time waited once per batch, then all posted."""
     s = tor_session(socks_port, user)
@@ -124,8 +130,10 @@ def test_real_reporters_get_through_attacks_a_and_b(flood, tor_network, staff):
     accepted: Counter = Counter()
     sent: Counter = Counter()
     users = ["attacker-a"] + [f"attacker-b-{i}" for i in range(ATTACK_B_CIRCUITS)]
-    attackers = [threading.Thread(target=attacker, args=(flood.base, tor_network.socks_port, u, stop, accepted, sent))
-                 for u in users]
+    attackers = [
+        threading.Thread(target=attacker, args=(flood.base, tor_network.socks_port, u, stop, accepted, sent))
+        for u in users
+    ]
     for t in attackers:
         t.start()
     time.sleep(5)  # the flood is on before the first reporter arrives
@@ -135,8 +143,10 @@ def test_real_reporters_get_through_attacks_a_and_b(flood, tor_network, staff):
         t.join(30)
 
     ok = [r for r in results if r and r[0] and r[1] <= PHASE_SECONDS]
-    print(f"\nreal reporters: {len(ok)}/{REPORTERS} accepted; attackers sent {sum(sent.values())}, "
-          f"{sum(accepted.values())} accepted; {len(flood.circuit_ids)} rendezvous circuits")
+    print(
+        f"\nreal reporters: {len(ok)}/{REPORTERS} accepted; attackers sent {sum(sent.values())}, "
+        f"{sum(accepted.values())} accepted; {len(flood.circuit_ids)} rendezvous circuits"
+    )
     assert len(ok) >= 9, results
     assert sum(sent.values()) > len(users) * LIMIT, "the attack did not press on the limits"
     assert max(accepted.values()) <= LIMIT, accepted
@@ -161,8 +171,9 @@ def test_replayed_token_over_tor_is_refused_with_the_answers_kept(flood, tor_net
     time.sleep(1.1)
     first = s.post(f"{flood.base}/en/", data=full_form(token, "sent once"), timeout=30)
     assert first.status_code == 200 and RECEIPT.search(first.text)
-    replay = tor_session(tor_network.socks_port).post(f"{flood.base}/en/", data=full_form(token, "sent twice"),
-                                                      timeout=30)
+    replay = tor_session(tor_network.socks_port).post(
+        f"{flood.base}/en/", data=full_form(token, "sent twice"), timeout=30
+    )
     assert replay.status_code == 400 and "sent twice" in replay.text and not RECEIPT.search(replay.text)
     assert TOKEN.search(replay.text).group(1) != token
 

@@ -37,8 +37,15 @@ def test_launch_mode_publishes_through_its_own_tor_and_stops_it(tmp_path, tor_ne
 
     def run() -> None:
         try:
-            serve_with_tor(config, config_path, stop=stop, on_ready=on_ready, out=lines.append,
-                           notify=lambda m: None, launcher_config=tor_network.client_options())
+            serve_with_tor(
+                config,
+                config_path,
+                stop=stop,
+                on_ready=on_ready,
+                out=lines.append,
+                notify=lambda m: None,
+                launcher_config=tor_network.client_options(),
+            )
         except BaseException as exc:  # noqa: BLE001  (reported by the assertion below)
             errors.append(exc)
             ready.set()

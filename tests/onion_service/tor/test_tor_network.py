@@ -25,8 +25,12 @@ def _alive(pid: int) -> bool:
 
 
 def test_every_tor_exits_when_the_owner_is_killed(tmp_path):
-    owner = subprocess.Popen([sys.executable, "-m", "devnet.private_network", str(tmp_path / "net")],
-                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=ROOT)
+    owner = subprocess.Popen(
+        [sys.executable, "-m", "devnet.private_network", str(tmp_path / "net")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+    )
     try:
         line = owner.stdout.readline()
         assert line, "the private network did not start"
@@ -42,4 +46,3 @@ def test_every_tor_exits_when_the_owner_is_killed(tmp_path):
     for pid in left.values():
         os.kill(pid, signal.SIGKILL)  # leave nothing behind even when the test fails
     assert left == {}
-

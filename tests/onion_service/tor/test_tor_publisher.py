@@ -78,8 +78,10 @@ def test_publish_sets_the_service_and_close_removes_it():
 
 def test_other_services_on_the_same_tor_are_kept():
     key = keys.generate()
-    others = ("250-HiddenServiceDir=/var/lib/tor/other\r\n250-HiddenServicePort=22 127.0.0.1:22\r\n"
-              f"250-HiddenServiceDir={DIR}\r\n250-HiddenServicePort=80 127.0.0.1:1\r\n")
+    others = (
+        "250-HiddenServiceDir=/var/lib/tor/other\r\n250-HiddenServicePort=22 127.0.0.1:22\r\n"
+        f"250-HiddenServiceDir={DIR}\r\n250-HiddenServicePort=80 127.0.0.1:1\r\n"
+    )
     tor = FakeTor(key, others=others)
     publisher = Publisher(key, DIR, "127.0.0.1:8080", OnionSettings(), tor.connect, upload_timeout=0.1)
     publisher.publish(wait=False)
@@ -96,8 +98,9 @@ def test_lost_connection_sets_the_service_again():
     key = keys.generate()
     tor = FakeTor(key)
     notes: list[str] = []
-    publisher = Publisher(key, DIR, "unix:/run/meldpunt/web.sock", OnionSettings(), tor.connect,
-                          notify=notes.append, upload_timeout=5)
+    publisher = Publisher(
+        key, DIR, "unix:/run/meldpunt/web.sock", OnionSettings(), tor.connect, notify=notes.append, upload_timeout=5
+    )
     publisher.publish(wait=False)
     first = tor.controllers[0]
     tor.connected.clear()

@@ -78,8 +78,11 @@ def scaleout(tor_network, _postgres_session, staff, tmp_path_factory):
             b.start()
         base_url = f"http://{ob.hostname}"
         first = _first_fetch(base_url, tor_network.socks_port, FIRST_FETCH_BOUND)
-        print(f"\nscale-out: first fetch through the frontend {time.monotonic() - started:.1f} s after start "
-              f"(attempts {first})", file=sys.stderr)
+        print(
+            f"\nscale-out: first fetch through the frontend {time.monotonic() - started:.1f} s after start "
+            f"(attempts {first})",
+            file=sys.stderr,
+        )
         yield ob, backends, base_url, url
     finally:
         for b in backends:
@@ -159,8 +162,11 @@ def test_per_circuit_limit_and_headers_hold_through_the_frontend(scaleout, tor_n
         time.sleep(1.1)
         description = f"one-circuit-{n}-{secrets.token_hex(4)}"
         SENT.append(description)
-        reply = s.post(f"{base}/en/", timeout=20,
-                       data=report_fields(TOKEN.search(page.text).group(1), urls=URL, description=description))
+        reply = s.post(
+            f"{base}/en/",
+            timeout=20,
+            data=report_fields(TOKEN.search(page.text).group(1), urls=URL, description=description),
+        )
         statuses.append(reply.status_code)
     assert len(served_by) == 1
     assert statuses == [200, 200, 200, 429], statuses
@@ -185,8 +191,9 @@ def test_a_token_replayed_to_the_other_backend_is_refused(scaleout, tor_network)
     for n in range(12):  # each new circuit reaches either backend; the other one is what counts
         replayed = f"replay-{n}-{secrets.token_hex(4)}"
         SENT.append(replayed)
-        reply = requests.post(f"{base}/en/", data={**fields, "description": replayed},
-                              proxies=socks(tor_network.socks_port), timeout=20)
+        reply = requests.post(
+            f"{base}/en/", data={**fields, "description": replayed}, proxies=socks(tor_network.socks_port), timeout=20
+        )
         assert reply.status_code == 400 and replayed in reply.text and not RECEIPT.search(reply.text)
         refused_by |= {i for i, name in enumerate(names) if name in reply.text}
         if refused_by - set(first_backend):
@@ -234,19 +241,23 @@ def test_a_killed_backend_loses_no_acknowledged_report_and_rejoins(scaleout, tor
         for t in threads:
             t.join(timeout=45)
     after_kill = [a for a in acked if a[0] > kills[0]]
-    print(f"\nscale-out: failover after {KILLS} kill(s): {[round(f, 1) for f in failovers]} s "
-          f"(median {statistics.median(failovers):.1f}, worst {max(failovers):.1f}); new visitors after the kills "
-          f"{dict(visitors)}; rejoined after "
-          f"{[round(r, 1) for r in rejoins]} s; reports acknowledged {len(acked)} ({len(after_kill)} after "
-          f"the first kill), refused or cut off {len(failed)}", file=sys.stderr)
+    print(
+        f"\nscale-out: failover after {KILLS} kill(s): {[round(f, 1) for f in failovers]} s "
+        f"(median {statistics.median(failovers):.1f}, worst {max(failovers):.1f}); new visitors after the kills "
+        f"{dict(visitors)}; rejoined after "
+        f"{[round(r, 1) for r in rejoins]} s; reports acknowledged {len(acked)} ({len(after_kill)} after "
+        f"the first kill), refused or cut off {len(failed)}",
+        file=sys.stderr,
+    )
     assert after_kill, "no report was acknowledged after the kill"
     assert max(rejoins) < REJOIN_BOUND, f"backend 1 did not serve again within {REJOIN_BOUND} s of its restart"
 
     counts = stored(url, staff)
     lost = [d for _, d, _ in acked if counts[d] != 1]
     assert lost == [], lost
-    print(f"scale-out: acknowledged {len(acked)}, stored once {len(acked) - len(lost)}, lost {len(lost)}",
-          file=sys.stderr)
+    print(
+        f"scale-out: acknowledged {len(acked)}, stored once {len(acked) - len(lost)}, lost {len(lost)}", file=sys.stderr
+    )
 
 
 def _kill_and_measure(ob, backends, base: str, socks_port: int) -> tuple[float, int, int]:

@@ -17,8 +17,12 @@ from tests.onion_service.tor.torkit import ARTIFACTS, Serve, fetch_until, write_
 pytestmark = [pytest.mark.tor, pytest.mark.browser]
 
 # The status heading and the message in each language (the catalogs' own words).
-SHOWN = {"en": ("Passed on", "hotline in that country"), "nl": ("Doorgegeven", "meldpunt in dat land"),
-         "fr": ("Transmis", "hotline de ce pays"), "de": ("Weitergeleitet", "Meldestelle in diesem Land")}
+SHOWN = {
+    "en": ("Passed on", "hotline in that country"),
+    "nl": ("Doorgegeven", "meldpunt in dat land"),
+    "fr": ("Transmis", "hotline de ce pays"),
+    "de": ("Weitergeleitet", "Meldestelle in diesem Land"),
+}
 
 
 def test_a_status_signed_offline_shows_over_the_onion_in_each_language(tmp_path, tor_network, staff):
@@ -26,17 +30,28 @@ def test_a_status_signed_offline_shows_over_the_onion_in_each_language(tmp_path,
 
     offline, data = tmp_path / "offline", tmp_path / "data"
     offline.mkdir()
-    public = meldpunt("case", "signing-key", "-o", str(offline / "status.key"), "--no-passphrase",
-                      check=True).stdout.decode().strip()
-    config = write_config(tmp_path / "meldpunt.toml", data, staff.recipient,
-                          f"127.0.0.1:{tor_network.hs_control_port}", status_public_key=public)
+    public = (
+        meldpunt("case", "signing-key", "-o", str(offline / "status.key"), "--no-passphrase", check=True)
+        .stdout.decode()
+        .strip()
+    )
+    config = write_config(
+        tmp_path / "meldpunt.toml",
+        data,
+        staff.recipient,
+        f"127.0.0.1:{tor_network.hs_control_port}",
+        status_public_key=public,
+    )
     serve = Serve(config, tmp_path / "serve.log")
     try:
         base = f"http://{serve.hostname}"
         fetch_until(f"{base}/", tor_network.socks_port, within=60)
-        with chromium(f"--proxy-server=socks5://127.0.0.1:{tor_network.socks_port}",
-                      "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-                      height=1400, page_load_timeout=60) as driver:
+        with chromium(
+            f"--proxy-server=socks5://127.0.0.1:{tor_network.socks_port}",
+            "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+            height=1400,
+            page_load_timeout=60,
+        ) as driver:
             driver.get(f"{base}/en/")
             driver.find_element(By.ID, "urls").send_keys("http://example.org/followed-up")
             driver.find_element(By.CSS_SELECTOR, "label[for=found_on-website]").click()
@@ -51,11 +66,28 @@ def test_a_status_signed_offline_shows_over_the_onion_in_each_language(tmp_path,
             meldpunt("export", "--config", str(config), "--out", str(offline / "bundle.tar"), check=True)
             case = ("--case", str(offline / "case"))
             analyst = ("--analyst", "Analyst One")
-            meldpunt("case", "import", *case, *analyst, "-i", str(offline / "staff.key"), str(offline / "bundle.tar"),
-                     check=True)
+            meldpunt(
+                "case",
+                "import",
+                *case,
+                *analyst,
+                "-i",
+                str(offline / "staff.key"),
+                str(offline / "bundle.tar"),
+                check=True,
+            )
             meldpunt("case", "report-status", *case, *analyst, "--message", "abroad", receipt, "forwarded", check=True)
-            meldpunt("case", "statuses", *case, *analyst, "--sign-key", str(offline / "status.key"),
-                     "--out", str(offline / "statuses"), check=True)
+            meldpunt(
+                "case",
+                "statuses",
+                *case,
+                *analyst,
+                "--sign-key",
+                str(offline / "status.key"),
+                "--out",
+                str(offline / "statuses"),
+                check=True,
+            )
             imported = meldpunt("statuses", "import", "--config", str(config), str(offline / "statuses"), check=True)
 
             for lang, (heading, message) in SHOWN.items():

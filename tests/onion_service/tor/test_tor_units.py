@@ -56,8 +56,11 @@ def test_public_key_matches_ed25519_from_the_seed(seed):
     digest[0] &= 248
     digest[31] &= 63
     digest[31] |= 64
-    expected = Ed25519PrivateKey.from_private_bytes(seed).public_key().public_bytes(
-        serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    expected = (
+        Ed25519PrivateKey.from_private_bytes(seed)
+        .public_key()
+        .public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    )
     assert keys.public_key(bytes(digest[:32])) == expected
 
 
@@ -88,17 +91,21 @@ def test_address_file_is_public_and_complete(tmp_path):
 
 
 def test_service_maps_only_port_80_with_circuit_ids_intro_defence_pow_and_stream_limits():
-    settings = OnionSettings(pow_queue_rate=7, pow_queue_burst=70, max_streams=5, intro_dos_rate=9,
-                             intro_dos_burst=90)
+    settings = OnionSettings(pow_queue_rate=7, pow_queue_burst=70, max_streams=5, intro_dos_rate=9, intro_dos_burst=90)
     options = service_options("/d", "127.0.0.1:8080", settings)
     assert options[0] == ("HiddenServiceDir", "/d")
     assert [v for k, v in options if k == "HiddenServicePort"] == ["80 127.0.0.1:8080"]
-    for expected in [("HiddenServiceExportCircuitID", "haproxy"), ("HiddenServicePoWDefensesEnabled", "1"),
-                     ("HiddenServicePoWQueueRate", "7"), ("HiddenServicePoWQueueBurst", "70"),
-                     ("HiddenServiceMaxStreams", "5"), ("HiddenServiceMaxStreamsCloseCircuit", "1"),
-                     ("HiddenServiceEnableIntroDoSDefense", "1"),
-                     ("HiddenServiceEnableIntroDoSRatePerSec", "9"),
-                     ("HiddenServiceEnableIntroDoSBurstPerSec", "90")]:
+    for expected in [
+        ("HiddenServiceExportCircuitID", "haproxy"),
+        ("HiddenServicePoWDefensesEnabled", "1"),
+        ("HiddenServicePoWQueueRate", "7"),
+        ("HiddenServicePoWQueueBurst", "70"),
+        ("HiddenServiceMaxStreams", "5"),
+        ("HiddenServiceMaxStreamsCloseCircuit", "1"),
+        ("HiddenServiceEnableIntroDoSDefense", "1"),
+        ("HiddenServiceEnableIntroDoSRatePerSec", "9"),
+        ("HiddenServiceEnableIntroDoSBurstPerSec", "90"),
+    ]:
         assert expected in options
     without = service_options("/d", "unix:/a b/web.sock", OnionSettings(circuit_ids=False))
     assert ("HiddenServicePort", '80 unix:"/a b/web.sock"') in without
@@ -128,12 +135,15 @@ def test_a_new_service_dir_gets_a_new_key(tmp_path):
     assert keys.load(tmp_path / "hs" / service_dir.SECRET_FILE) == key
 
 
-@pytest.mark.parametrize("bind, target", [
-    ("127.0.0.1:8080", "127.0.0.1:8080"),
-    ("localhost:8080", "127.0.0.1:8080"),
-    ("[::1]:8080", "[::1]:8080"),
-    ("unix:/run/meldpunt/web.sock", "unix:/run/meldpunt/web.sock"),
-])
+@pytest.mark.parametrize(
+    "bind, target",
+    [
+        ("127.0.0.1:8080", "127.0.0.1:8080"),
+        ("localhost:8080", "127.0.0.1:8080"),
+        ("[::1]:8080", "[::1]:8080"),
+        ("unix:/run/meldpunt/web.sock", "unix:/run/meldpunt/web.sock"),
+    ],
+)
 def test_targets_are_loopback_or_unix(bind, target):
     assert target_for_bind(bind) == target
 

@@ -25,29 +25,52 @@ ARTIFACTS = ROOT / "test-artifacts" / "tor"
 ONION_LINE = re.compile(r"^onion: http://([a-z2-7]{56}\.onion)/$")
 
 
-def write_config(path: Path, data_dir: Path, recipient: str, control: str, *, bind: str | None = None,
-                 workers: int = 1, threads: int = 4, limits: dict | None = None, **options) -> Path:
+def write_config(
+    path: Path,
+    data_dir: Path,
+    recipient: str,
+    control: str,
+    *,
+    bind: str | None = None,
+    workers: int = 1,
+    threads: int = 4,
+    limits: dict | None = None,
+    **options,
+) -> Path:
     """The harness's configuration with a [tor] section: `control` is the tor to publish through
     ("launch" for one of serve's own); one worker, English first, a form usable after a second.
     Other options go to the harness's config_dict."""
     return harness.write_config(
-        path, data_dir, recipient, default_language="en", form_min_seconds=1, workers=workers,
-        threads=threads, bind=bind or f"127.0.0.1:{free_port()}", limits=limits,
-        tor={"control": control, "pow_queue_rate": 200, "pow_queue_burst": 2000, "max_streams": 20}, **options)
+        path,
+        data_dir,
+        recipient,
+        default_language="en",
+        form_min_seconds=1,
+        workers=workers,
+        threads=threads,
+        bind=bind or f"127.0.0.1:{free_port()}",
+        limits=limits,
+        tor={"control": control, "pow_queue_rate": 200, "pow_queue_burst": 2000, "max_streams": 20},
+        **options,
+    )
 
 
 class Serve:
     """`meldpunt serve --config FILE` (Tor mode) as a child process of the test. Unlike the
     harness's Server, it is ready when it prints its onion address, not when a port answers."""
 
-    def __init__(self, config_path: Path, log_path: Path, *, timeout: float = 90,
-                 tmpdir: Path | None = None) -> None:
+    def __init__(self, config_path: Path, log_path: Path, *, timeout: float = 90, tmpdir: Path | None = None) -> None:
         self.log = open(log_path, "ab")
         started = time.monotonic()
         env = {**os.environ, **({"TMPDIR": str(tmpdir)} if tmpdir is not None else {})}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "meldpunt.cli", "serve", "--config", str(config_path)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self.log, cwd=ROOT, env=env)
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+            cwd=ROOT,
+            env=env,
+        )
         self.hostname = self._read_onion_line(timeout)
         self.startup_seconds = time.monotonic() - started
 
@@ -91,7 +114,7 @@ def wait_for_log(path: Path, before: str, needle: str, *, within: float) -> floa
     """Seconds until `needle` appears in the log at `path` after its first len(before) characters."""
     started = time.monotonic()
     while time.monotonic() - started < within:
-        if needle in path.read_text()[len(before):]:
+        if needle in path.read_text()[len(before) :]:
             return time.monotonic() - started
         time.sleep(0.1)
     raise AssertionError(f"{path.name} never said {needle!r}")
@@ -235,8 +258,11 @@ def submit_report(base: str, socks_port: int, description: str) -> tuple[str, re
     assert page.status_code == 200
     token = TOKEN.search(page.text).group(1)
     time.sleep(1.2)  # form_min_seconds = 1
-    reply = session.post(f"{base}/en/", timeout=30, data=report_fields(
-        token, urls="http://example.org/reported-over-tor", description=description))
+    reply = session.post(
+        f"{base}/en/",
+        timeout=30,
+        data=report_fields(token, urls="http://example.org/reported-over-tor", description=description),
+    )
     assert reply.status_code == 200, reply.status_code
     match = RECEIPT.search(reply.text)
     assert match, "no receipt on the thank-you page"
@@ -252,7 +278,7 @@ def _address(hex_addr: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
     host = hex_addr.split(":")[0]
     raw = bytes.fromhex(host)
     # /proc/net prints each 32-bit word in host (little-endian) order.
-    raw = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+    raw = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
     addr = ipaddress.ip_address(raw)
     if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped:
         return addr.ipv4_mapped

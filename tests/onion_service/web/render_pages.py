@@ -29,9 +29,14 @@ TOKEN = re.compile(r'name="token" value="([^"]+)"')
 def main(lang: str, data_dir: Path) -> None:
     recipient = keys.generate("x25519").recipient().encode()
     raw = {
-        "recipients": [recipient], "data_dir": str(data_dir), "default_language": lang,
-        "hotline": {"name": "Hotline-Name", "contact": "Contact-Text",
-                    "emergency": [{"label": "Emergency-Label", "number": "112"}]},
+        "recipients": [recipient],
+        "data_dir": str(data_dir),
+        "default_language": lang,
+        "hotline": {
+            "name": "Hotline-Name",
+            "contact": "Contact-Text",
+            "emergency": [{"label": "Emergency-Label", "number": "112"}],
+        },
         "limits": {"form_min_seconds": 0},
         "web": {"public_hosts": ["report.example.org"]},
         "status": {"public_key": SigningKey.generate().public().encode()},
@@ -52,20 +57,46 @@ def main(lang: str, data_dir: Path) -> None:
     token = TOKEN.search(form).group(1)
     keep("errors", client.post(f"/{lang}/", data={"token": token, "danger": "no"}, headers=host))
     keep("bad token", client.post(f"/{lang}/", data={"token": "x", "urls": "http://example.org/a"}, headers=host))
-    keep("bad address", client.post(f"/{lang}/", headers=host, data={
-        "token": token, "urls": "not an address\n" + "http://example.org/" + "a" * 3000,
-        "found_on": "forum", "kinds": "images", "danger": "no", "seen_on": "2999-01-01",
-        "description": "d" * 9000}))
+    keep(
+        "bad address",
+        client.post(
+            f"/{lang}/",
+            headers=host,
+            data={
+                "token": token,
+                "urls": "not an address\n" + "http://example.org/" + "a" * 3000,
+                "found_on": "forum",
+                "kinds": "images",
+                "danger": "no",
+                "seen_on": "2999-01-01",
+                "description": "d" * 9000,
+            },
+        ),
+    )
     time.sleep(0.01)
     token = TOKEN.search(client.get(f"/{lang}/", headers=host).get_data(as_text=True)).group(1)
-    keep("thanks", client.post(f"/{lang}/", headers=host, data={
-        "token": token, "urls": "http://example.org/a", "found_on": "forum", "kinds": "images", "danger": "yes"}))
+    keep(
+        "thanks",
+        client.post(
+            f"/{lang}/",
+            headers=host,
+            data={
+                "token": token,
+                "urls": "http://example.org/a",
+                "found_on": "forum",
+                "kinds": "images",
+                "danger": "yes",
+            },
+        ),
+    )
     status = keep(f"/{lang}/status", client.get(f"/{lang}/status", headers=host))
     token = TOKEN.search(status).group(1)
     keep("status error", client.post(f"/{lang}/status", data={"token": token, "code": "nope"}, headers=host))
     token = TOKEN.search(client.get(f"/{lang}/status", headers=host).get_data(as_text=True)).group(1)
-    keep("status none", client.post(f"/{lang}/status", data={"token": token, "code": "K7QM-4XPA-9TNR-2HWC"},
-                                    headers=host))
+    keep(
+        "status none",
+        client.post(f"/{lang}/status", data={"token": token, "code": "K7QM-4XPA-9TNR-2HWC"}, headers=host),
+    )
     keep("404", client.get(f"/{lang}/nothing-here", headers=host))
     keep("415", client.post(f"/{lang}/", data=b"x", headers={**host, "Content-Type": "multipart/form-data"}))
     keep("tor2web", client.get(f"/{lang}/", headers={**host, "X-Tor2web": "1"}))

@@ -70,14 +70,18 @@ def audit(app, playwright):
         host, _, path = url.partition("/")
         # The public name comes in on the reverse proxy's socket (onion_service/web/routes.py).
         came_by = routes.HTTPS if host == PUBLIC else routes.ONION
-        response = client.open("/" + path, method=request.method, data=request.post_data_buffer,
-                               environ_overrides={routes.ENVIRON_KEY: came_by},
-                               headers={"Host": host, **{k: v for k, v in request.headers.items()
-                                                          if k.lower() == "content-type"}})
+        response = client.open(
+            "/" + path,
+            method=request.method,
+            data=request.post_data_buffer,
+            environ_overrides={routes.ENVIRON_KEY: came_by},
+            headers={"Host": host, **{k: v for k, v in request.headers.items() if k.lower() == "content-type"}},
+        )
         route.fulfill(status=response.status_code, headers=dict(response.headers), body=response.get_data())
 
-    browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                         args=[a for a in CHROMIUM_FLAGS if a != "--headless"])
+    browser = playwright.chromium.launch(
+        executable_path=CHROMIUM, headless=True, args=[a for a in CHROMIUM_FLAGS if a != "--headless"]
+    )
     context = browser.new_context(bypass_csp=True, java_script_enabled=True)
     context.route("**/*", answer)
     page = context.new_page()
@@ -94,7 +98,8 @@ def audit(app, playwright):
                     f.method = 'post'; f.action = path; for (const [k, v] of new URLSearchParams(body)) {
                       const i = document.createElement('input'); i.type = 'hidden'; i.name = k; i.value = v;
                       f.appendChild(i); } document.body.appendChild(f); f.submit(); }""",
-                    [path, (body or b"").decode()])
+                    [path, (body or b"").decode()],
+                )
         assert page.locator(expect).count() >= 1, f"{path}: not the page meant ({expect})"
         page.add_script_tag(path=str(AXE))
         result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
@@ -122,8 +127,12 @@ def pages(config, lang: str) -> list[tuple[str, str, bytes | None, str]]:
         ("GET", f"/{lang}/?url=http%3A%2F%2Fexample.org%2Fa", None, "#urls"),
         ("GET", f"/{lang}/?c=lockdown-2020&url=http%3A%2F%2Fexample.org%2Fa", None, "#origin #campaign"),
         ("POST", f"/{lang}/prefill", b"url=http%3A%2F%2Fexample.org%2Fa", "#origin #via"),
-        ("POST", f"/{lang}/", form_body(good_fields(config, lang, urls="", kinds=[], seen_on="2999-01-01")),
-         ".summary"),
+        (
+            "POST",
+            f"/{lang}/",
+            form_body(good_fields(config, lang, urls="", kinds=[], seen_on="2999-01-01")),
+            ".summary",
+        ),
         ("POST", f"/{lang}/", form_body(good_fields(config, lang)), ".code strong"),
         ("POST", f"/{lang}/", form_body(good_fields(config, lang, danger="yes")), ".urgent .number"),
         ("POST", f"/{lang}/", form_body({"urls": "x"}), "main h1"),  # 400: no token
@@ -154,8 +163,11 @@ def test_language_choice_and_pages_only_raw_requests_reach_pass_axe(app, audit):
     application, _ = app
     client = application.test_client()
     client.environ_base[routes.ENVIRON_KEY] = routes.HTTPS  # as the public name comes in
-    problems = (audit(PUBLIC, "GET", "/", expect=".choose") + audit("127.0.0.1", "GET", "/", expect=".choose")
-                + audit("127.0.0.1", "GET", "/fr/", expect="#urls"))
+    problems = (
+        audit(PUBLIC, "GET", "/", expect=".choose")
+        + audit("127.0.0.1", "GET", "/", expect=".choose")
+        + audit("127.0.0.1", "GET", "/fr/", expect="#urls")
+    )
     for lang in LANGS:
         for code, response in [
             (404, client.delete(f"/{lang}/", headers={"Host": PUBLIC})),

@@ -79,8 +79,9 @@ def test_url_parameter_prefills_but_never_submits(app_env):
 
 def test_repeated_url_parameters_prefill_one_address_a_line_in_order(app_env):
     # What the browser extension sends for an image: the image's address, then its page's.
-    html = get(app_env, "/de/?url=https%3A%2F%2Fcdn.example%2Fp.jpg&url=http%3A%2F%2Fpage.example%2F"
-                        "&url=a%0Ab").get_data(as_text=True)
+    html = get(
+        app_env, "/de/?url=https%3A%2F%2Fcdn.example%2Fp.jpg&url=http%3A%2F%2Fpage.example%2F&url=a%0Ab"
+    ).get_data(as_text=True)
     assert ">https://cdn.example/p.jpg\nhttp://page.example/</textarea>" in html
     many = "&".join(f"url=https%3A%2F%2Fx.example%2F{i}" for i in range(30))
     html = get(app_env, f"/de/?{many}").get_data(as_text=True)
@@ -89,14 +90,16 @@ def test_repeated_url_parameters_prefill_one_address_a_line_in_order(app_env):
 
 
 def prefill(env, lang, body, host=HOST):
-    return env.client.post(f"/{lang}/prefill", data=body, headers=host,
-                           content_type="application/x-www-form-urlencoded")
+    return env.client.post(
+        f"/{lang}/prefill", data=body, headers=host, content_type="application/x-www-form-urlencoded"
+    )
 
 
 def test_posted_prefill_fills_in_the_form_and_files_nothing(app_env):
     # What the browser extension posts, so that the address is in no URL the browser keeps.
-    body = ("url=https%3A%2F%2Fcdn.example%2Fp.jpg%3Fq%3D1%26r%3D%3Cb%3E&url=http%3A%2F%2Fpage.example%2F"
-            "&url=a%0Ab&url=%20")
+    body = (
+        "url=https%3A%2F%2Fcdn.example%2Fp.jpg%3Fq%3D1%26r%3D%3Cb%3E&url=http%3A%2F%2Fpage.example%2F&url=a%0Ab&url=%20"
+    )
     response = prefill(app_env, "de", body)
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and HTML_LANG.search(html).group(1) == "de"
@@ -113,8 +116,9 @@ def test_a_report_posted_as_a_prefill_is_refused_not_filed(app_env):
     assert response.status_code == 400
     for body in ("url=x&token=" + token(app_env.config.data_dir, "en"), "urls=http%3A%2F%2Fexample.org%2F"):
         assert prefill(app_env, "en", body).status_code == 400
-    multipart = app_env.client.post("/en/prefill", data={"url": "http://example.org/"}, headers=HOST,
-                                    content_type="multipart/form-data")
+    multipart = app_env.client.post(
+        "/en/prefill", data={"url": "http://example.org/"}, headers=HOST, content_type="multipart/form-data"
+    )
     assert multipart.status_code == 415
     assert app_env.store.count() == 0
 
@@ -126,9 +130,29 @@ def test_prefill_page_asked_for_again_is_the_empty_form(app_env):
     assert '"urls"' in html and "prefilled.example" not in html and TOKEN.search(html)
 
 
-PATHS = ["/", "/nl/", "/fr", "/de/", "/en/?url=x", "/static/style.css", "/nope", "/server-status",
-         "/console", "/.git/HEAD", "/nl/../etc/passwd", "//nl/", "/static/", "/favicon.ico", "/robots.txt",
-         "/wp-login.php", "/admin", "/nl/thanks", "/NL/", "/static/style.css/", "/nl/prefill"]
+PATHS = [
+    "/",
+    "/nl/",
+    "/fr",
+    "/de/",
+    "/en/?url=x",
+    "/static/style.css",
+    "/nope",
+    "/server-status",
+    "/console",
+    "/.git/HEAD",
+    "/nl/../etc/passwd",
+    "//nl/",
+    "/static/",
+    "/favicon.ico",
+    "/robots.txt",
+    "/wp-login.php",
+    "/admin",
+    "/nl/thanks",
+    "/NL/",
+    "/static/style.css/",
+    "/nl/prefill",
+]
 
 
 @pytest.mark.parametrize("path", PATHS)
@@ -146,7 +170,9 @@ def test_headers_and_no_cookies_on_every_route(app_env, path):
         html = response.get_data(as_text=True)
         assert "<script" not in html and "style=" not in html and "http://" not in html.split("</header>")[1]
         assert re.findall(r'(?:href|src)="([^"]+)"', html) == [
-            u for u in re.findall(r'(?:href|src)="([^"]+)"', html) if u.startswith(("/", "#", "https://www.wikipedia.org/"))
+            u
+            for u in re.findall(r'(?:href|src)="([^"]+)"', html)
+            if u.startswith(("/", "#", "https://www.wikipedia.org/"))
         ]
 
 
@@ -163,8 +189,19 @@ def test_loopback_host_names_are_served(app_env, host):
     assert get(app_env, "/nl/", {"Host": host}).status_code == 200
 
 
-@pytest.mark.parametrize("host", ["evil.example", "127.0.0.2", "localhost.evil", "[::2]", "localhost:", "localhost:8o",
-                                  "x" * 400, "abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrstuvwx.onion"])
+@pytest.mark.parametrize(
+    "host",
+    [
+        "evil.example",
+        "127.0.0.2",
+        "localhost.evil",
+        "[::2]",
+        "localhost:",
+        "localhost:8o",
+        "x" * 400,
+        "abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrstuvwx.onion",
+    ],
+)
 def test_other_host_names_are_refused(app_env, host):
     for path in ("/nl/", "/nope", "/static/style.css"):
         response = get(app_env, path, {"Host": host})
@@ -185,13 +222,15 @@ def test_stylesheet_is_served_without_validators(app_env):
 
 
 def test_expired_and_too_fast_forms_keep_the_answers(app_env):
-    old = good_fields(app_env.config, "de", description="keep-me",
-                      token=token(app_env.config.data_dir, "de", age_seconds=7 * 3600))
+    old = good_fields(
+        app_env.config, "de", description="keep-me", token=token(app_env.config.data_dir, "de", age_seconds=7 * 3600)
+    )
     response = submit(app_env, "de", old)
     html = response.get_data(as_text=True)
     assert response.status_code == 400 and "keep-me" in html and "sehr lange geöffnet" in html
-    fast = good_fields(app_env.config, "nl", description="keep-me-too",
-                       token=token(app_env.config.data_dir, "nl", age_seconds=0))
+    fast = good_fields(
+        app_env.config, "nl", description="keep-me-too", token=token(app_env.config.data_dir, "nl", age_seconds=0)
+    )
     html = submit(app_env, "nl", fast).get_data(as_text=True)
     assert "keep-me-too" in html and "Kijk uw antwoorden" in html
     assert TOKEN.search(html)  # a fresh token, issued now
@@ -202,8 +241,9 @@ def test_store_unavailable_is_a_translated_503_and_keeps_the_answers(app_env):
     store = mock.Mock(spec=Store)
     store.add.side_effect = StoreUnavailable("database is down")
     app = create_app(app_env.config, store=store)
-    response = app.test_client().post("/fr/", data=good_fields(app_env.config, "fr", description="gardez"),
-                                      headers=HOST)
+    response = app.test_client().post(
+        "/fr/", data=good_fields(app_env.config, "fr", description="gardez"), headers=HOST
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 503 and response.headers["Retry-After"] == "60"
     assert "n’a pas pu être enregistré" in html and "gardez" in html and not RECEIPT.search(html)
@@ -214,7 +254,8 @@ def test_unexpected_failure_is_a_translated_500_and_logs_no_report_data(app_env,
     with mock.patch.object(Sealer, "seal", autospec=True, side_effect=RuntimeError("canary-in-exception")):
         with caplog.at_level(logging.DEBUG):
             response = app.test_client().post(
-                "/de/", data=good_fields(app_env.config, "de", description="canary-in-form"), headers=HOST)
+                "/de/", data=good_fields(app_env.config, "de", description="canary-in-form"), headers=HOST
+            )
     html = response.get_data(as_text=True)
     assert response.status_code == 500 and "Bei uns ist ein Fehler aufgetreten" in html
     assert "canary" not in html and "Traceback" not in html

@@ -18,6 +18,7 @@ from tests.onion_service.web.webkit import ROOT
 pytestmark = pytest.mark.browser
 ARTIFACTS = ROOT / "test-artifacts" / "web"
 
+
 def thanks_heading(lang: str) -> str:
     """The thank-you page's heading in `lang`, as its catalogue says it."""
     from babel.support import Translations
@@ -46,8 +47,10 @@ def driver():
 
 # Dutch in `make check`; the other languages in `make test` only (each is a few seconds of Chromium).
 # Every installed language (Arabic has a test of its own below).
-@pytest.mark.parametrize("lang", [lang if lang == "nl" else pytest.param(lang, marks=pytest.mark.slow)
-                                  for lang in installed() if lang != "ar"])
+@pytest.mark.parametrize(
+    "lang",
+    [lang if lang == "nl" else pytest.param(lang, marks=pytest.mark.slow) for lang in installed() if lang != "ar"],
+)
 def test_fill_and_submit_without_javascript(browser_server, driver, staff, lang):
     from selenium.webdriver.common.by import By
 

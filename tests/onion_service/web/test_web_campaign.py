@@ -20,8 +20,9 @@ def _sealed(app_env):
 
 @pytest.mark.parametrize("lang", ["nl", "en"])
 def test_a_campaign_link_shows_its_tag_as_a_ticked_box(app_env, lang):
-    html = app_env.client.get(f"/{lang}/?c=lockdown-2020&via=extension&url=http%3A%2F%2Fx.example%2F",
-                              headers=HOST).get_data(as_text=True)
+    html = app_env.client.get(
+        f"/{lang}/?c=lockdown-2020&via=extension&url=http%3A%2F%2Fx.example%2F", headers=HOST
+    ).get_data(as_text=True)
     assert 'name="campaign" value="lockdown-2020" checked' in html and LABEL[lang] in html
     assert 'name="via"' not in html  # only the extension's own post marks the extension
     assert 'type="hidden" name="campaign"' not in html

@@ -29,6 +29,7 @@ NEW_CIRCUIT = {"en": "New Tor circuit for this site", "nl": "Nieuw Tor-circuit v
 
 # -- the PROXY line ------------------------------------------------------------------------------
 
+
 def test_proxy_line_gives_the_circuit_id_from_the_last_32_bits():
     line = b"PROXY TCP6 fc00:dead:beef:4dad::0:19 ::1 25 80\r\n"
     assert proxyline.parse(line + b"GET / HTTP/1.1\r\n") == (0x19, len(line))
@@ -42,26 +43,30 @@ def test_proxy_line_split_across_reads_waits_for_the_rest():
     assert proxyline.parse(line) == (77, len(line))
 
 
-@pytest.mark.parametrize("data", [
-    b"GET / HTTP/1.1\r\n",  # no PROXY line at all
-    b"PROXY TCP4 10.0.0.1 10.0.0.2 1 80\r\n",  # not what tor writes
-    b"PROXY TCP6 fc00:dead:beef:4dad::0:19 ::1 25\r\n",  # a field missing
-    b"PROXY TCP6 fc00:dead:beef:4dad::0:19 ::1 25 80 9\r\n",  # one too many
-    b"PROXY TCP6 2001:db8::1 ::1 25 80\r\n",  # not tor's circuit prefix
-    b"PROXY TCP6 fc00:dead:beef:4dad::0:19 ::1 25 99999\r\n",  # port out of range
-    b"PROXY TCP6 fc00:dead:beef:4dad::zz ::1 25 80\r\n",  # not an address
-    b"PROXY  TCP6 fc00:dead:beef:4dad::0:19 ::1 25 80\r\n",  # two spaces
-    b"PROXY TCP6 fc00:dead:beef:4dad::0:19 ::1 25 80\n",  # LF alone
-    b"PROXY TCP6 fc00:dead:beef:4dad::0:19 ::1 25 \xff0\r\n",
-    b"PROXY TCP6 " + b"f" * 200,  # oversized, no end in sight
-    b"PROXY TCP6 " + b"1" * 95 + b" 1 2\r\n",  # over 107 bytes before its CRLF
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"GET / HTTP/1.1\r\n",  # no PROXY line at all
+        b"PROXY TCP4 10.0.0.1 10.0.0.2 1 80\r\n",  # not what tor writes
+        b"PROXY TCP6 fc00:dead:beef:4dad::0:19 ::1 25\r\n",  # a field missing
+        b"PROXY TCP6 fc00:dead:beef:4dad::0:19 ::1 25 80 9\r\n",  # one too many
+        b"PROXY TCP6 2001:db8::1 ::1 25 80\r\n",  # not tor's circuit prefix
+        b"PROXY TCP6 fc00:dead:beef:4dad::0:19 ::1 25 99999\r\n",  # port out of range
+        b"PROXY TCP6 fc00:dead:beef:4dad::zz ::1 25 80\r\n",  # not an address
+        b"PROXY  TCP6 fc00:dead:beef:4dad::0:19 ::1 25 80\r\n",  # two spaces
+        b"PROXY TCP6 fc00:dead:beef:4dad::0:19 ::1 25 80\n",  # LF alone
+        b"PROXY TCP6 fc00:dead:beef:4dad::0:19 ::1 25 \xff0\r\n",
+        b"PROXY TCP6 " + b"f" * 200,  # oversized, no end in sight
+        b"PROXY TCP6 " + b"1" * 95 + b" 1 2\r\n",  # over 107 bytes before its CRLF
+    ],
+)
 def test_malformed_or_oversized_proxy_lines_are_refused(data):
     with pytest.raises(proxyline.ProxyLineError):
         proxyline.parse(data)
 
 
 # -- the shared table ----------------------------------------------------------------------------
+
 
 def test_shared_table_counts_forgets_when_the_time_passes_and_bounds_its_probes():
     now = [100.0]
@@ -105,17 +110,19 @@ def test_circuit_limits_per_circuit_and_window():
 
 # -- tokens --------------------------------------------------------------------------------------
 
+
 def test_token_shows_no_time_and_checks_age_language_and_forgery():
     now = [1_800_000_000.0]
     tokens = FormTokens(b"k" * 64, min_seconds=3, max_seconds=3600, clock=lambda: now[0])
     issued = tokens.issue("nl")
     # A time in clear would sit at the same place in every token; random bytes near it by chance
     # (a 4-byte window is, in about 1 token of 2,500) do not repeat across 8 tokens.
-    raws = [base64.urlsafe_b64decode(t + "=" * (-len(t) % 4))
-            for t in [issued] + [tokens.issue("nl") for _ in range(7)]]
+    raws = [
+        base64.urlsafe_b64decode(t + "=" * (-len(t) % 4)) for t in [issued] + [tokens.issue("nl") for _ in range(7)]
+    ]
     for width, order in ((4, "big"), (4, "little"), (8, "big"), (8, "little")):
         for i in range(len(raws[0]) - width + 1):
-            near = [abs(int.from_bytes(raw[i:i + width], order) - now[0]) <= 10 * 86400 for raw in raws]
+            near = [abs(int.from_bytes(raw[i : i + width], order) - now[0]) <= 10 * 86400 for raw in raws]
             assert not all(near), "the issue time is readable in the token"
     assert not re.search(rb"1[78]\d{8}", issued.encode())
     with pytest.raises(TokenTooFast):
@@ -184,12 +191,14 @@ def test_honeypot_and_bad_tokens_keep_the_answers_with_one_generic_message(app_e
 
 # -- served, with tor's PROXY line ---------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def circuit_server(tmp_path_factory, staff):
     tmp = tmp_path_factory.mktemp("circuits")
     (tmp / "tmp").mkdir()
-    path = write_config(tmp / "m.toml", tmp / "data", staff.recipient, default_language="en",
-                        form_min_seconds=0, workers=2)
+    path = write_config(
+        tmp / "m.toml", tmp / "data", staff.recipient, default_language="en", form_min_seconds=0, workers=2
+    )
     server = Server(path, tmp / "logs", tmpdir=tmp / "tmp", circuit_ids=True).start()
     config = make_config(tmp / "data", staff.recipient, default_language="en", form_min_seconds=0)
     yield server, config, tmp
@@ -199,7 +208,7 @@ def circuit_server(tmp_path_factory, staff):
 def _send(server, data: bytes, *, pause: float = 0.0) -> bytes:
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
         for i in range(0, len(data), 7 if pause else len(data)):
-            s.sendall(data[i:i + (7 if pause else len(data))])
+            s.sendall(data[i : i + (7 if pause else len(data))])
             time.sleep(pause)
         s.shutdown(socket.SHUT_WR)
         out = b""
@@ -231,8 +240,7 @@ def test_reports_per_circuit_are_bounded_and_the_answers_kept(circuit_server):
     circuit = 0x00AB0001
     statuses = []
     for i in range(5):
-        status, _, html = server.post_form("en", good_fields(config, "en", description=f"flood {i}"),
-                                           circuit=circuit)
+        status, _, html = server.post_form("en", good_fields(config, "en", description=f"flood {i}"), circuit=circuit)
         statuses.append(status)
     assert statuses == [200, 200, 200, 429, 429]
     assert NEW_CIRCUIT["en"] in html and "flood 4" in html and TOKEN.search(html)
@@ -256,8 +264,13 @@ def test_a_posted_prefill_past_the_page_limit_keeps_its_addresses(circuit_server
     circuit = 0x00CD0002
     for _ in range(config.limits.pages_per_circuit):
         server.request("GET", "/en/", circuit=circuit)
-    status, _, html = server.request("POST", "/en/prefill", b"url=http%3A%2F%2Fexample.org%2Fkept",
-                                     {"Content-Type": "application/x-www-form-urlencoded"}, circuit=circuit)
+    status, _, html = server.request(
+        "POST",
+        "/en/prefill",
+        b"url=http%3A%2F%2Fexample.org%2Fkept",
+        {"Content-Type": "application/x-www-form-urlencoded"},
+        circuit=circuit,
+    )
     assert status == 429 and NEW_CIRCUIT["en"] in html and ">http://example.org/kept</textarea>" in html
 
 

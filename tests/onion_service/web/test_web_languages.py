@@ -99,9 +99,14 @@ def copy_with_made_up_language(tmp_path_factory):
 
 
 def render(root, lang, tmp_path) -> dict:
-    out = subprocess.run([sys.executable, str(ROOT / "tests/onion_service/web/render_pages.py"), lang,
-                          str(tmp_path)], capture_output=True, text=True, timeout=60, cwd=tmp_path,
-                         env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"})
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "tests/onion_service/web/render_pages.py"), lang, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"},
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     return json.loads(out.stdout)
 
@@ -153,8 +158,12 @@ def test_root_follows_accept_language_only_when_the_browser_sends_one(tmp_path, 
     client = _app(tmp_path, staff)
     chooser = client.get("/", headers=HOST)
     assert chooser.status_code == 200 and 'class="choose"' in chooser.get_data(as_text=True)
-    for header, expected in [("ar-MA,ar;q=0.9,en;q=0.5", "/ar/"), ("en-US, en", "/en/"),
-                             ("xx, fr;q=0.4, de;q=0.8", "/de/"), ("es-419", "/es/")]:
+    for header, expected in [
+        ("ar-MA,ar;q=0.9,en;q=0.5", "/ar/"),
+        ("en-US, en", "/en/"),
+        ("xx, fr;q=0.4, de;q=0.8", "/de/"),
+        ("es-419", "/es/"),
+    ]:
         answer = client.get("/", headers={**HOST, "Accept-Language": header})
         assert (answer.status_code, answer.headers["Location"]) == (303, expected), header
     # Nothing offered matches: the list, as without the header.
@@ -174,7 +183,7 @@ def test_arabic_is_right_to_left_with_codes_and_addresses_left_to_right(tmp_path
     page = client.get("/ar/?url=http%3A%2F%2Fexample.org%2Fa", headers=HOST).get_data(as_text=True)
     assert '<html lang="ar" dir="rtl">' in page
     assert re.search(r'<textarea id="urls"[^>]* dir="ltr"', page)
-    assert '>العربية<' in page and '>Nederlands<' in page  # each language named in itself
+    assert ">العربية<" in page and ">Nederlands<" in page  # each language named in itself
     assert '<html lang="nl" dir="ltr">' in client.get("/nl/", headers=HOST).get_data(as_text=True)
     css = client.get("/static/style.css", headers=HOST).get_data(as_text=True)
     assert not re.search(r"(?<![-\w])(left|right)\s*:|(margin|padding|border)-(left|right)", css)

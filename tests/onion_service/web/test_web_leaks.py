@@ -61,15 +61,18 @@ def test_the_quick_exit_comes_with_advice_on_every_page(app_env, lang):
         assert exit_link and advice and EXIT_ADVICE[lang] in advice.group(1)
 
 
-@pytest.mark.parametrize("url, kept", [
-    ("https://www.youtube.com/watch?v=abc&si=Qx1", "https://www.youtube.com/watch?v=abc"),
-    ("https://youtu.be/abc?si=Qx1", "https://youtu.be/abc"),
-    ("https://www.instagram.com/p/C1x/?igsh=MTc4", "https://www.instagram.com/p/C1x/"),
-    ("example.org/a?fbclid=IwAR1&id=7#top", "example.org/a?id=7#top"),
-    (f"http://{ONION}/g?UTM_Source=mail&utm_campaign=c&page=2&gclid=9", f"http://{ONION}/g?page=2"),
-    ("https://forum.example/t?si=4&msclkid=1", "https://forum.example/t?si=4"),  # "si" only where it is a share id
-    ("https://example.org/p?a=%20b&&c", "https://example.org/p?a=%20b&&c"),  # the rest exactly as typed
-])
+@pytest.mark.parametrize(
+    "url, kept",
+    [
+        ("https://www.youtube.com/watch?v=abc&si=Qx1", "https://www.youtube.com/watch?v=abc"),
+        ("https://youtu.be/abc?si=Qx1", "https://youtu.be/abc"),
+        ("https://www.instagram.com/p/C1x/?igsh=MTc4", "https://www.instagram.com/p/C1x/"),
+        ("example.org/a?fbclid=IwAR1&id=7#top", "example.org/a?id=7#top"),
+        (f"http://{ONION}/g?UTM_Source=mail&utm_campaign=c&page=2&gclid=9", f"http://{ONION}/g?page=2"),
+        ("https://forum.example/t?si=4&msclkid=1", "https://forum.example/t?si=4"),  # "si" only where it is a share id
+        ("https://example.org/p?a=%20b&&c", "https://example.org/p?a=%20b&&c"),  # the rest exactly as typed
+    ],
+)
 def test_tracking_parameters_are_removed_before_sealing_and_the_rest_kept(app_env, url, kept):
     assert strip_tracking(url) == kept
     response = submit(app_env, "en", good_fields(app_env.config, "en", urls=url))

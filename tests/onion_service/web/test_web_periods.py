@@ -23,8 +23,15 @@ TODAY = datetime.datetime.now(datetime.UTC).date()
 def _app(tmp_path, start: datetime.date, weeks: int):
     ring, sched, _ = keyring.generate(start, weeks, "week")
     (tmp_path / "staff.schedule").write_text(schedule.format(sched))
-    config = parse_config({"schedules": ["staff.schedule"], "data_dir": "data", "hotline": {"name": "T"},
-                           "limits": {"form_min_seconds": 0}}, base_dir=tmp_path)
+    config = parse_config(
+        {
+            "schedules": ["staff.schedule"],
+            "data_dir": "data",
+            "hotline": {"name": "T"},
+            "limits": {"form_min_seconds": 0},
+        },
+        base_dir=tmp_path,
+    )
     config.data_dir.mkdir(mode=0o700)
     store = open_store(config.database_url)
     return ring, config, store, create_app(config, store=store).test_client()

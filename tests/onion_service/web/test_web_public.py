@@ -20,14 +20,22 @@ PUBLIC = "report.example.org"
 OTHER_PUBLIC = "meldpunt.example.be"
 ONION = "abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrstuvwx.onion"
 # One phrase of the notice per language, as the catalogs translate it.
-NOTICE = {"nl": "Tor Browser verbergt beide", "fr": "Tor Browser cache les deux",
-          "de": "Der Tor Browser verbirgt beides", "en": "Tor Browser hides both"}
+NOTICE = {
+    "nl": "Tor Browser verbergt beide",
+    "fr": "Tor Browser cache les deux",
+    "de": "Der Tor Browser verbirgt beides",
+    "en": "Tor Browser hides both",
+}
 CANARY_ADDRESS = "198.51.100.77"
 
 
 def public_app(app_env, *, onion: str | None = ONION):
-    config = make_config(app_env.config.data_dir, app_env.identity.recipient,
-                         database_url=app_env.config.database_url, public_hosts=[PUBLIC, OTHER_PUBLIC])
+    config = make_config(
+        app_env.config.data_dir,
+        app_env.identity.recipient,
+        database_url=app_env.config.database_url,
+        public_hosts=[PUBLIC, OTHER_PUBLIC],
+    )
     return create_app(config, store=app_env.store, onion_address=onion)
 
 
@@ -61,8 +69,9 @@ def test_public_host_gets_onion_location_hsts_and_the_notice_in_its_language(app
     assert f'href="http://{ONION}' not in html and "<script" not in html
 
 
-@pytest.mark.parametrize("path", ["/", "/nope", "/static/style.css", "/fr/%C3%A9t%C3%A9",
-                                  "/de/?x=%0d%0aSet-Cookie:%20a"])
+@pytest.mark.parametrize(
+    "path", ["/", "/nope", "/static/style.css", "/fr/%C3%A9t%C3%A9", "/de/?x=%0d%0aSet-Cookie:%20a"]
+)
 def test_every_public_response_carries_both_headers(app_env, path):
     response = https_client(app_env).get(path, headers={"Host": "Report.Example.Org:443"})
     assert response.status_code in (200, 404)
@@ -91,8 +100,9 @@ def test_onion_and_loopback_get_neither_header_nor_the_notice(app_env, host):
     assert NOTICE["nl"] not in response.get_data(as_text=True) and ONION not in response.get_data(as_text=True)
     # Everything else is the same on both routes.
     differs = {"Onion-Location", "Strict-Transport-Security", "Content-Length"}
-    assert {(k, v) for k, v in response.headers if k not in differs} == \
-        {(k, v) for k, v in public.headers if k not in differs}
+    assert {(k, v) for k, v in response.headers if k not in differs} == {
+        (k, v) for k, v in public.headers if k not in differs
+    }
 
 
 def test_one_app_serves_both_routes_each_with_its_own_pages(app_env):
@@ -114,8 +124,17 @@ def test_without_a_known_onion_address_the_notice_has_no_address_and_no_onion_lo
     assert 'class="onion"' not in response.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("host", ["sub.report.example.org", "report.example.org.evil.example", "example.org",
-                                  "report.example.org:x", "other.onion", "xn--rport-gva.example.org"])
+@pytest.mark.parametrize(
+    "host",
+    [
+        "sub.report.example.org",
+        "report.example.org.evil.example",
+        "example.org",
+        "report.example.org:x",
+        "other.onion",
+        "xn--rport-gva.example.org",
+    ],
+)
 def test_only_configured_names_are_answered(app_env, host):
     app = public_app(app_env)
     for route in (routes.ONION, routes.HTTPS):
@@ -144,13 +163,21 @@ def test_tors_socket_refuses_the_public_names(app_env, host):
 
 def test_no_header_chooses_the_route(app_env):
     # Only the worker sets the route, in the environ; a header of that name is just a header.
-    response = public_app(app_env).test_client().get(
-        "/nl/", headers={"Host": PUBLIC, "Meldpunt.Route": routes.HTTPS, "Meldpunt-Route": routes.HTTPS})
+    response = (
+        public_app(app_env)
+        .test_client()
+        .get("/nl/", headers={"Host": PUBLIC, "Meldpunt.Route": routes.HTTPS, "Meldpunt-Route": routes.HTTPS})
+    )
     assert response.status_code == 421
 
 
-FORWARDING = {"X-Forwarded-For": CANARY_ADDRESS, "Forwarded": f"for={CANARY_ADDRESS};proto=https",
-              "X-Real-IP": CANARY_ADDRESS, "True-Client-IP": CANARY_ADDRESS, "Client-IP": CANARY_ADDRESS}
+FORWARDING = {
+    "X-Forwarded-For": CANARY_ADDRESS,
+    "Forwarded": f"for={CANARY_ADDRESS};proto=https",
+    "X-Real-IP": CANARY_ADDRESS,
+    "True-Client-IP": CANARY_ADDRESS,
+    "Client-IP": CANARY_ADDRESS,
+}
 
 
 @pytest.mark.parametrize("host", [PUBLIC, ONION, "127.0.0.1"])
@@ -165,10 +192,13 @@ def test_the_application_never_sees_a_client_address(app_env, host):
         seen.append((request.remote_addr, list(request.access_route), dict(request.environ)))
 
     response = on_route(app, route_for(host)).post(
-        "/fr/", data=good_fields(app_env.config, "fr", description="forwarded canary test"),
-        headers={"Host": host, **FORWARDING}, environ_base={"REMOTE_ADDR": CANARY_ADDRESS, "REMOTE_PORT": "40404"})
+        "/fr/",
+        data=good_fields(app_env.config, "fr", description="forwarded canary test"),
+        headers={"Host": host, **FORWARDING},
+        environ_base={"REMOTE_ADDR": CANARY_ADDRESS, "REMOTE_PORT": "40404"},
+    )
     assert response.status_code == 200
-    (remote, route, environ), = seen
+    ((remote, route, environ),) = seen
     assert remote is None and route == []
     assert not [k for k, v in environ.items() if CANARY_ADDRESS in str(v) or k == "REMOTE_PORT"]
     assert CANARY_ADDRESS not in response.get_data(as_text=True)
@@ -184,9 +214,11 @@ def test_onion_location_keeps_only_a_plain_query():
     from onion_service.web.security import onion_location
 
     app = Flask(__name__)
-    for target, expected in [("/nl/?url=a%20b", f"http://{ONION}/nl/?url=a%20b"),
-                             ("/nl/%E2%82%AC", f"http://{ONION}/nl/%E2%82%AC"),
-                             ("/nl/?" + "a" * 3000, f"http://{ONION}/nl/")]:
+    for target, expected in [
+        ("/nl/?url=a%20b", f"http://{ONION}/nl/?url=a%20b"),
+        ("/nl/%E2%82%AC", f"http://{ONION}/nl/%E2%82%AC"),
+        ("/nl/?" + "a" * 3000, f"http://{ONION}/nl/"),
+    ]:
         with app.test_request_context(target):
             got = onion_location(ONION)
             assert got == expected and app_ok.fullmatch(got)

@@ -36,8 +36,15 @@ def _count(database_url: str) -> int:
 @pytest.mark.slow  # two starts and a stop of the server: about 10 s on SQLite, 15 on PostgreSQL
 def test_a_token_spent_before_a_restart_is_refused_after_it_with_the_answers_kept(tmp_path, staff, database_url):
     data = tmp_path / "data"
-    path = write_config(tmp_path / "m.toml", data, staff.recipient, database_url=database_url,
-                        default_language="en", form_min_seconds=0, workers=1)
+    path = write_config(
+        tmp_path / "m.toml",
+        data,
+        staff.recipient,
+        database_url=database_url,
+        default_language="en",
+        form_min_seconds=0,
+        workers=1,
+    )
     (tmp_path / "tmp").mkdir()
     server = Server(path, tmp_path / "logs", tmpdir=tmp_path / "tmp")
     url = database_url or f"sqlite:///{data}/reports.sqlite3"

@@ -28,10 +28,17 @@ BUSY_LOOKUPS = "Many people are using this page right now."
 
 @pytest.fixture
 def clients(app_env):
-    config = make_config(app_env.config.data_dir, app_env.identity.recipient, database_url=app_env.config.database_url,
-                         public_hosts=[PUBLIC], https_bind=f"unix:{app_env.config.data_dir}/https.sock",
-                         reports_per_minute=PER_MINUTE, limits={"lookups_per_minute": PER_MINUTE}, form_min_seconds=0,
-                         status_public_key=SigningKey.generate().public().encode())
+    config = make_config(
+        app_env.config.data_dir,
+        app_env.identity.recipient,
+        database_url=app_env.config.database_url,
+        public_hosts=[PUBLIC],
+        https_bind=f"unix:{app_env.config.data_dir}/https.sock",
+        reports_per_minute=PER_MINUTE,
+        limits={"lookups_per_minute": PER_MINUTE},
+        form_min_seconds=0,
+        status_public_key=SigningKey.generate().public().encode(),
+    )
     shared = make_shared(config)
     # The configured budgets, on a clock that stays in one minute (so the counts below are exact).
     for budgets in (shared.budgets, shared.lookup_budgets):
@@ -46,8 +53,9 @@ def clients(app_env):
 
 
 def _report(config, client, route: str, n: int):
-    reply = client.post("/en/", data=good_fields(config, "en", description=f"report {n}"),
-                        headers={"Host": HOSTS[route]})
+    reply = client.post(
+        "/en/", data=good_fields(config, "en", description=f"report {n}"), headers={"Host": HOSTS[route]}
+    )
     return reply.status_code, reply.get_data(as_text=True)
 
 
@@ -82,8 +90,14 @@ def test_the_spent_tables_hold_both_routes_budgets(app_env, clients):
     both = spent_slots(ROUTES * PER_MINUTE, config.limits.form_max_hours * 3600)
     assert shared.spent._table._slots == both and shared.lookup_spent._table._slots == both
     # Look-ups have a figure of their own (600 by default), and their table follows it.
-    lookups = make_config(config.data_dir, app_env.identity.recipient, database_url=config.database_url,
-                          public_hosts=[PUBLIC], https_bind=config.web.https_bind, reports_per_minute=PER_MINUTE)
+    lookups = make_config(
+        config.data_dir,
+        app_env.identity.recipient,
+        database_url=config.database_url,
+        public_hosts=[PUBLIC],
+        https_bind=config.web.https_bind,
+        reports_per_minute=PER_MINUTE,
+    )
     assert lookups.limits.lookups_per_minute == 600
     assert make_shared(lookups).lookup_spent._table._slots == spent_slots(ROUTES * 600, 6 * 3600)
     assert ROUTES == len({routes.ONION, routes.HTTPS})

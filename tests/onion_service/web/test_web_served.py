@@ -25,8 +25,16 @@ def parse(raw: bytes) -> tuple[int, dict[str, str], str]:
     return status, headers, body.decode("utf-8", "replace")
 
 
-def http(method: str, path: str, headers=(), body: bytes = b"", *, host: str | None = "127.0.0.1",
-         length: int | None = None, version: str = "HTTP/1.1") -> bytes:
+def http(
+    method: str,
+    path: str,
+    headers=(),
+    body: bytes = b"",
+    *,
+    host: str | None = "127.0.0.1",
+    length: int | None = None,
+    version: str = "HTTP/1.1",
+) -> bytes:
     lines = [f"{method} {path} {version}"]
     if host is not None:
         lines.append(f"Host: {host}")
@@ -47,10 +55,12 @@ def post(served, lang: str, fields: dict, *, extra=(), host="127.0.0.1") -> byte
 
 def multipart(with_file: bool, size: int = 1000) -> tuple[list, bytes]:
     b = "----meldpunt" + secrets.token_hex(4)
-    part = (f'--{b}\r\nContent-Disposition: form-data; name="urls"\r\n\r\nhttp://example.org/\r\n')
+    part = f'--{b}\r\nContent-Disposition: form-data; name="urls"\r\n\r\nhttp://example.org/\r\n'
     if with_file:
-        part += (f'--{b}\r\nContent-Disposition: form-data; name="f"; filename="a.jpg"\r\n'
-                 f"Content-Type: image/jpeg\r\n\r\n" + "X" * size + "\r\n")
+        part += (
+            f'--{b}\r\nContent-Disposition: form-data; name="f"; filename="a.jpg"\r\n'
+            f"Content-Type: image/jpeg\r\n\r\n" + "X" * size + "\r\n"
+        )
     part += f"--{b}--\r\n"
     return [("Content-Type", f"multipart/form-data; boundary={b}")], part.encode()
 
@@ -82,8 +92,12 @@ def cases(served) -> list[tuple[str, bytes, set[int], str | None]]:
         ("forged token", post(served, "fr", g("fr", token=forged)), {400}, "fr"),
         ("garbage token", post(served, "de", g("de", token="x.y.z")), {400}, "de"),
         ("token for another language", post(served, "de", g("de", token=token(c.data_dir, "en"))), {400}, "de"),
-        ("expired token", post(served, "en", g("en", token=token(c.data_dir, "en", age_seconds=7 * 3600))), {400},
-         "en"),
+        (
+            "expired token",
+            post(served, "en", g("en", token=token(c.data_dir, "en", age_seconds=7 * 3600))),
+            {400},
+            "en",
+        ),
         ("too-fast token", post(served, "nl", g(token=token(c.data_dir, "nl", age_seconds=0))), {400}, "nl"),
         ("honeypot filled", post(served, "fr", g("fr", homepage="http://spam.example")), {400}, "fr"),
         ("invalid UTF-8", http("POST", "/de/", [FORM], form_body(g("de")) + b"&description=%FF%FE"), {400}, "de"),
@@ -96,25 +110,52 @@ def cases(served) -> list[tuple[str, bytes, set[int], str | None]]:
         ("not key=value", http("POST", "/nl/", [FORM], b"%%%&&&==="), {400}, "nl"),
         ("multipart with a file", http("POST", "/fr/", mp_file_h, mp_file), {415}, "fr"),
         ("multipart without a file", http("POST", "/fr/", mp_h, mp), {415}, "fr"),
-        ("broken multipart", http("POST", "/de/", [("Content-Type", "multipart/form-data")], b"--x\r\nbroken"),
-         {415}, "de"),
+        (
+            "broken multipart",
+            http("POST", "/de/", [("Content-Type", "multipart/form-data")], b"--x\r\nbroken"),
+            {415},
+            "de",
+        ),
         ("text/plain", http("POST", "/en/", [("Content-Type", "text/plain")], b"urls=http://a.org"), {415}, "en"),
         ("json", http("POST", "/en/", [("Content-Type", "application/json")], b'{"urls": "x"}'), {415}, "en"),
         ("no content type", http("POST", "/nl/", [], form_body(g())), {415}, "nl"),
-        ("latin-1 charset",
-         http("POST", "/fr/", [("Content-Type", "application/x-www-form-urlencoded; charset=latin-1")],
-              form_body(g("fr"))),
-         {400}, "fr"),
+        (
+            "latin-1 charset",
+            http(
+                "POST",
+                "/fr/",
+                [("Content-Type", "application/x-www-form-urlencoded; charset=latin-1")],
+                form_body(g("fr")),
+            ),
+            {400},
+            "fr",
+        ),
         ("oversized body", http("POST", "/nl/", [FORM], big), {413}, "nl"),
-        ("oversized Content-Length, small body", http("POST", "/de/", [FORM], b"urls=x", length=50_000_000), {413},
-         "de"),
-        ("oversized chunked body", http("POST", "/fr/", [FORM, ("Transfer-Encoding", "chunked")], chunked(big)),
-         {400, 413}, "fr"),
-        ("Content-Length longer than the body", http("POST", "/en/", [FORM], form_body(g("en")), length=9000), {400},
-         "en"),
+        (
+            "oversized Content-Length, small body",
+            http("POST", "/de/", [FORM], b"urls=x", length=50_000_000),
+            {413},
+            "de",
+        ),
+        (
+            "oversized chunked body",
+            http("POST", "/fr/", [FORM, ("Transfer-Encoding", "chunked")], chunked(big)),
+            {400, 413},
+            "fr",
+        ),
+        (
+            "Content-Length longer than the body",
+            http("POST", "/en/", [FORM], form_body(g("en")), length=9000),
+            {400},
+            "en",
+        ),
         ("Content-Length shorter than the body", http("POST", "/nl/", [FORM], form_body(g()), length=10), {400}, "nl"),
-        ("too many addresses", post(served, "de", g("de", urls="\n".join(f"http://a{i}.org" for i in range(25)))),
-         {400}, "de"),
+        (
+            "too many addresses",
+            post(served, "de", g("de", urls="\n".join(f"http://a{i}.org" for i in range(25)))),
+            {400},
+            "de",
+        ),
         ("address too long", post(served, "fr", g("fr", urls="http://a.org/" + "p" * 3000)), {400}, "fr"),
         ("javascript: address", post(served, "en", g("en", urls="javascript:alert(1)")), {400}, "en"),
         ("file: address", post(served, "nl", g(urls="file:///etc/passwd")), {400}, "nl"),
@@ -143,10 +184,18 @@ def cases(served) -> list[tuple[str, bytes, set[int], str | None]]:
         ("no Host (HTTP/1.1)", http("GET", "/fr/", host=None), {421}, "fr"),
         ("two Host headers", http("GET", "/de/", [("Host", "evil.example")]), {400, 421}, DEFAULT),
         ("foreign Host on a POST", post(served, "nl", g(), host="evil.example"), {421}, "nl"),
-        ("chunked small body", http("POST", "/de/", [FORM, ("Transfer-Encoding", "chunked")],
-                                    chunked(form_body(g("de")))), {400}, "de"),
-        ("chunked and Content-Length", http("POST", "/nl/", [FORM, ("Transfer-Encoding", "chunked"),
-                                                             ("Content-Length", "5")], b"0\r\n\r\n"), {400}, DEFAULT),
+        (
+            "chunked small body",
+            http("POST", "/de/", [FORM, ("Transfer-Encoding", "chunked")], chunked(form_body(g("de")))),
+            {400},
+            "de",
+        ),
+        (
+            "chunked and Content-Length",
+            http("POST", "/nl/", [FORM, ("Transfer-Encoding", "chunked"), ("Content-Length", "5")], b"0\r\n\r\n"),
+            {400},
+            DEFAULT,
+        ),
         ("non-numeric Content-Length", http("POST", "/nl/", [FORM, ("Content-Length", "abc")], b"x"), {400}, DEFAULT),
     ]
 
@@ -161,7 +210,7 @@ def test_at_least_forty_malformed_requests_get_a_plain_4xx_page_and_store_nothin
         problems = []
         if status not in statuses:
             problems.append(f"status {status}")
-        if "Traceback" in body or "File \"" in body:
+        if "Traceback" in body or 'File "' in body:
             problems.append("traceback")
         if lang is not None:
             m = HTML_LANG.search(body)
@@ -201,8 +250,9 @@ def test_canaries_end_to_end(served):
         "contact": f"canary-contact-{tag}",
     }
     before = served.store.count()
-    fields = good_fields(served.config, "fr", found_on="chat", kinds=["videos", "text"], danger="yes",
-                         seen_on="2026-01-02", **canaries)
+    fields = good_fields(
+        served.config, "fr", found_on="chat", kinds=["videos", "text"], danger="yes", seen_on="2026-01-02", **canaries
+    )
     status, headers, body = served.server.post_form("fr", fields)
     assert status == 200, body[:500]
     assert "server" not in headers and "set-cookie" not in headers and headers["cache-control"] == "no-store"

@@ -26,10 +26,12 @@ AGAIN = "Please check your answers below"
 
 @pytest.mark.postgres
 def test_a_token_accepted_by_one_backend_is_refused_by_the_other_with_the_answers_kept(
-        tmp_path, postgres_schema_url, staff):
+    tmp_path, postgres_schema_url, staff
+):
     # Two apps on one database, the second with the first's form-token key (as deployed).
-    configs = [make_config(tmp_path / f"backend{i}", staff.recipient, database_url=postgres_schema_url)
-               for i in range(2)]
+    configs = [
+        make_config(tmp_path / f"backend{i}", staff.recipient, database_url=postgres_schema_url) for i in range(2)
+    ]
     stores = [open_store(postgres_schema_url) for _ in configs]
     try:
         clients = [create_app(configs[0], store=stores[0]).test_client()]
@@ -39,8 +41,9 @@ def test_a_token_accepted_by_one_backend_is_refused_by_the_other_with_the_answer
 
         fields = good_fields(configs[0], "en", description="sent-to-backend-0")
         first = clients[0].post("/en/", data=fields, headers=HOST)
-        assert first.status_code == 200 and RECEIPT.search(first.get_data(as_text=True)), (
-            re.findall(r"<p>(.*?)</p>", first.get_data(as_text=True))[:4])
+        assert first.status_code == 200 and RECEIPT.search(first.get_data(as_text=True)), re.findall(
+            r"<p>(.*?)</p>", first.get_data(as_text=True)
+        )[:4]
         replay = clients[1].post("/en/", data={**fields, "description": "replayed-to-backend-1"}, headers=HOST)
         html = replay.get_data(as_text=True)
         assert replay.status_code == 400 and AGAIN in html and "replayed-to-backend-1" in html
@@ -107,7 +110,8 @@ def test_sqlite_stores_nothing_of_a_token(tmp_path, staff):
 
 @pytest.mark.postgres
 def test_a_database_down_at_the_spend_refuses_with_the_answers_kept(
-        tmp_path, staff, postgres_server, postgres_schema_url):
+    tmp_path, staff, postgres_server, postgres_schema_url
+):
     config = make_config(tmp_path / "data", staff.recipient, database_url=postgres_schema_url)
     store = open_store(config.database_url)
     try:

@@ -30,14 +30,20 @@ SMALL = {"reports_per_minute": 2, "form_max_hours": 1, "form_min_seconds": 0}
 
 
 def _setup(tmp_path, staff, database_url):
-    config = make_config(tmp_path / "data", staff.recipient, database_url=database_url,
-                         status_public_key=SigningKey.generate().public().encode(),
-                         limits={"lookups_per_minute": SMALL["reports_per_minute"]}, **SMALL)
+    config = make_config(
+        tmp_path / "data",
+        staff.recipient,
+        database_url=database_url,
+        status_public_key=SigningKey.generate().public().encode(),
+        limits={"lookups_per_minute": SMALL["reports_per_minute"]},
+        **SMALL,
+    )
     store = open_store(config.database_url)
     # The configured budgets, on a clock that stays in one minute (so the counts below are exact).
     minute = SMALL["reports_per_minute"]
-    shared = make_shared(config, budget=Budget(minute, clock=lambda: 0.0),
-                         lookup_budget=Budget(minute, clock=lambda: 0.0))
+    shared = make_shared(
+        config, budget=Budget(minute, clock=lambda: 0.0), lookup_budget=Budget(minute, clock=lambda: 0.0)
+    )
     client = create_app(config, store=store, shared=shared).test_client()
     return config, store, shared, client
 

@@ -34,8 +34,9 @@ DAY = datetime.date(2026, 12, 1)
 
 def status_file_bytes(version: int, statuses: dict[str, tuple[str, str | None]]) -> bytes:
     salt = os.urandom(32)
-    entries = tuple(status_file.Entry(lookup_key(salt, code), state, message, DAY)
-                    for code, (state, message) in statuses.items())
+    entries = tuple(
+        status_file.Entry(lookup_key(salt, code), state, message, DAY) for code, (state, message) in statuses.items()
+    )
     return status_file.encode(status_file.StatusFile(version, salt, entries), KEY)
 
 
@@ -91,12 +92,16 @@ def test_an_unknown_code_and_an_unlisted_report_look_alike(status_app, tmp_path,
     client = create_app(config, store=store).test_client()
     never = post(client, config, "en", new_receipt())
     # A report filed now is in no status file yet.
-    form = client.post("/en/", data=form_body(good_fields(config, "en")),
-                       content_type="application/x-www-form-urlencoded")
+    form = client.post(
+        "/en/", data=form_body(good_fields(config, "en")), content_type="application/x-www-form-urlencoded"
+    )
     filed = RECEIPT.search(form.text).group(1)
     unlisted = post(client, config, "en", filed)
     assert (never.status_code, never.data, dict(never.headers)) == (
-        unlisted.status_code, unlisted.data, dict(unlisted.headers))
+        unlisted.status_code,
+        unlisted.data,
+        dict(unlisted.headers),
+    )
 
 
 def test_refusals_keep_the_code_and_look_nothing_up(status_app):
@@ -106,9 +111,11 @@ def test_refusals_keep_the_code_and_look_nothing_up(status_app):
     assert bad.status_code == 400 and "kein Bestätigungscode" in bad.text
     assert 'value="K7QM-4XPA"' in bad.text and 'aria-invalid="true"' in bad.text
     # The report form's token is not this form's, and a missing one is refused.
-    wrong = client.post("/en/status",
-                        data=form_body({"code": code, "token": token(config.data_dir, "en"), "homepage": ""}),
-                        content_type="application/x-www-form-urlencoded")
+    wrong = client.post(
+        "/en/status",
+        data=form_body({"code": code, "token": token(config.data_dir, "en"), "homepage": ""}),
+        content_type="application/x-www-form-urlencoded",
+    )
     assert wrong.status_code == 400 and FORWARDED["en"] not in wrong.text
     assert post(client, config, "en", code, token="").status_code == 400
     assert post(client, config, "en", code, homepage="http://spam.test/").status_code == 400
@@ -138,8 +145,9 @@ def test_without_a_status_key_the_page_says_so_and_the_thanks_page_has_no_link(t
         page = client.get("/fr/status")
         assert page.status_code == 200 and "n’affiche pas ici le statut" in page.text and "<form" not in page.text
         assert post(client, config, "fr", new_receipt()).status_code == 404
-        thanks = client.post("/fr/", data=form_body(good_fields(config, "fr")),
-                             content_type="application/x-www-form-urlencoded")
+        thanks = client.post(
+            "/fr/", data=form_body(good_fields(config, "fr")), content_type="application/x-www-form-urlencoded"
+        )
         assert thanks.status_code == 200 and "/fr/status" not in thanks.text
 
 
@@ -147,16 +155,18 @@ def test_the_thank_you_page_links_to_the_status_page(status_app):
     config, store, _ = status_app
     client = create_app(config, store=store).test_client()
     for lang in LANGS:
-        thanks = client.post(f"/{lang}/", data=form_body(good_fields(config, lang)),
-                             content_type="application/x-www-form-urlencoded")
+        thanks = client.post(
+            f"/{lang}/", data=form_body(good_fields(config, lang)), content_type="application/x-www-form-urlencoded"
+        )
         assert thanks.status_code == 200 and f'<a href="/{lang}/status">' in thanks.text
 
 
 @pytest.mark.slow  # several seconds: in make test, not make check
 def test_served_import_and_lookup_leave_no_code_on_the_server(tmp_path, staff):
     data = tmp_path / "data"
-    config_path = write_config(tmp_path / "meldpunt.toml", data, staff.recipient, form_min_seconds=0,
-                               status_public_key=KEY.public().encode())
+    config_path = write_config(
+        tmp_path / "meldpunt.toml", data, staff.recipient, form_min_seconds=0, status_public_key=KEY.public().encode()
+    )
     key_path = tmp_path / "offline" / "status.key"
     key_path.parent.mkdir()
     key_path.write_text(key_file_text(KEY))
@@ -168,8 +178,11 @@ def test_served_import_and_lookup_leave_no_code_on_the_server(tmp_path, staff):
             status, _, text = server.post_form(lang, fields)
             assert status == 200 and f'href="/{lang}/status"' in text
             codes.append(RECEIPT.search(text).group(1))
-        statuses = {codes[0]: ("forwarded", "abroad"), codes[1]: ("forwarded", "abroad"),
-                    codes[2]: ("forwarded", "abroad")}
+        statuses = {
+            codes[0]: ("forwarded", "abroad"),
+            codes[1]: ("forwarded", "abroad"),
+            codes[2]: ("forwarded", "abroad"),
+        }
         (tmp_path / "offline" / "v1").write_bytes(status_file_bytes(1, statuses))
         imported = meldpunt("statuses", "import", "--config", str(config_path), str(tmp_path / "offline" / "v1"))
         assert imported.returncode == 0 and b"version 1 (3 reports)" in imported.stdout, imported.stderr
@@ -179,9 +192,11 @@ def test_served_import_and_lookup_leave_no_code_on_the_server(tmp_path, staff):
             ("same", status_file_bytes(1, {codes[3]: ("closed", None)}), b"same version"),
             ("cut", good[:-10], b"signature line"),
             ("changed", good.replace(b"closed", b"Closed"), b"changed or damaged"),
-            ("other",
-             status_file_bytes(2, {}).replace(KEY.public().encode().encode(), other.public().encode().encode()),
-             b"another key"),
+            (
+                "other",
+                status_file_bytes(2, {}).replace(KEY.public().encode().encode(), other.public().encode().encode()),
+                b"another key",
+            ),
         ]:
             (tmp_path / "offline" / name).write_bytes(content)
             refused = meldpunt("statuses", "import", "--config", str(config_path), str(tmp_path / "offline" / name))
@@ -191,8 +206,9 @@ def test_served_import_and_lookup_leave_no_code_on_the_server(tmp_path, staff):
         for n, lang in enumerate(LANGS):
             _, _, page = server.request("GET", f"/{lang}/status")
             body = form_body({"code": codes[n], "token": TOKEN.search(page).group(1), "homepage": ""})
-            status, headers, text = server.request("POST", f"/{lang}/status", body,
-                                                   {"Content-Type": "application/x-www-form-urlencoded"})
+            status, headers, text = server.request(
+                "POST", f"/{lang}/status", body, {"Content-Type": "application/x-www-form-urlencoded"}
+            )
             assert status == 200 and headers["content-security-policy"] == HEADERS["Content-Security-Policy"]
             if n < 3:
                 assert FORWARDED[lang] in text and ABROAD[lang] in text
