@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,46 +29,10 @@ from typing import Any
 from crypto.case import attention, audit
 from crypto.case.decisions import analyst_name, today
 from crypto.case.errors import InputError
-from crypto.case.normalise import address_key
 from crypto.case.retention import MARK as _RETENTION_MARK
 from crypto.case.schema import transaction
+from crypto.case.shapes import FLOOD_MIN, shape_of_json
 from crypto.staff.fields import Answers
-
-# Reports of one shape on one day before they are a flood: far above what real reporters send
-# alike in a day (their descriptions differ), far below a burst that costs an analyst a day.
-FLOOD_MIN = 25
-_TOKEN_WITH_DIGIT = re.compile(r"\w*\d\w*")
-_SPACE = re.compile(r"\s+")
-
-
-def _fold(text: str) -> str:
-    return _SPACE.sub(" ", _TOKEN_WITH_DIGIT.sub("#", text.casefold())).strip()
-
-
-def shape(fields: dict[str, Any]) -> str:
-    """The shape of one report's answers (the stored JSON object)."""
-    urls = fields.get("urls") or []
-    parts = [
-        _fold(str(fields.get("description", ""))),
-        _fold(str(fields.get("access", ""))),
-        str(fields.get("found_on", "")),
-        sorted(str(k) for k in fields.get("kinds") or []),
-        str(fields.get("language", "")),
-        bool(fields.get("child_in_danger")),
-        bool(fields.get("contact")),
-        sorted({_fold(address_key(str(u))) for u in urls}),
-    ]
-    text = json.dumps(parts, ensure_ascii=True, separators=(",", ":"))
-    return hashlib.sha256(f"meldpunt report shape v1\n{text}".encode("ascii")).hexdigest()[:32]
-
-
-def shape_of_json(text: str) -> str | None:
-    """For SQL (the migration that adds shapes): the shape of a stored answers column."""
-    try:
-        fields = json.loads(text)
-    except (TypeError, ValueError):
-        return None
-    return shape(fields) if isinstance(fields, dict) else None
 
 
 def groups(where: str) -> str:

@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from crypto import age
-from crypto.case import attention, audit, digests, floods
+from crypto.case import attention, audit, digests, floods, shapes
 from crypto.case.decisions import analyst_name, today
 from crypto.case.errors import CaseError
 from crypto.case.normalise import keys_of
@@ -204,7 +204,7 @@ def _add_report(conn: sqlite3.Connection, record: Record, seq: int) -> None:
             report.channel,
             report.via,
             report.campaign,
-            floods.shape(fields),
+            shapes.shape(fields),
         ),
     )
     named: dict[str, str] = {}

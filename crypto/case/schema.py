@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from crypto import files
+from crypto.case import shapes
 from crypto.case.errors import CaseError
 
 DATABASE = "case.sqlite3"
@@ -201,10 +202,8 @@ def open_case(case_dir: str, *, create: bool = False) -> sqlite3.Connection:
         conn.execute("PRAGMA secure_delete = ON")
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA synchronous = FULL")
-        from crypto.case import floods  # here: floods reads decisions, which reads this module
-
-        conn.create_function("case_report_shape", 1, floods.shape_of_json, deterministic=True)
-        conn.create_function("case_flood_min", 0, lambda: floods.FLOOD_MIN, deterministic=True)
+        conn.create_function("case_report_shape", 1, shapes.shape_of_json, deterministic=True)
+        conn.create_function("case_flood_min", 0, lambda: shapes.FLOOD_MIN, deterministic=True)
         _migrate(conn, path)
     except sqlite3.DatabaseError as exc:
         raise CaseError(f"{path} cannot be used as a case file: {exc}") from None

@@ -10,8 +10,8 @@ import secrets
 
 import pytest
 
-from crypto.case.floods import shape
 from crypto.case.schema import VERSION
+from crypto.case.shapes import shape
 from tests.crypto.case.casekit import case_assess, db, ok, run, strip_digests
 from tests.crypto.staff.staffkit import make_report, new_identity, seal, write_bundle
 
