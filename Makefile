@@ -122,8 +122,10 @@ lint: $(VENV)/.installed
 test: test-deps lint
 	$(PY) -m pytest --durations=15
 
+# On both cores (pytest-xdist), a test file to a process so that its module fixtures are made once.
+# make test stays in one process: its Tor tests share one private Tor network per session.
 check: test-deps lint
-	$(PY) -m pytest -m "not tor and not slow and not system"
+	$(PY) -m pytest -n 2 --dist loadfile -m "not tor and not slow and not system"
 
 # The server's Debian package and the offline machine's wheelhouse, from this tree
 # (deploy/package/build.sh; deploy/README.md, "The Debian package"): dist/meldpunt_VERSION_amd64.deb,

@@ -66,11 +66,15 @@ def run_in_terminal(
     output = b""
     pending = list(answers)
     deadline = time.monotonic() + timeout
+    # poll, not select: select refuses a descriptor numbered 1024 or more, which a long test
+    # session (many servers and browsers before this test) reaches.
+    poller = select.poll()
+    poller.register(master, select.POLLIN)
     try:
         while True:
             if time.monotonic() > deadline:
                 raise AssertionError(f"{argv[0]} did not finish; output so far: {output!r}")
-            ready, _, _ = select.select([master], [], [], 0.2)
+            ready = poller.poll(200)
             if not ready:
                 if proc.poll() is not None:
                     break
