@@ -52,9 +52,9 @@ def find_bin_dir() -> Path:
     return Path(candidates[-1]).parent
 
 
-def _live_members(pgid: int) -> set[int]:
-    """Processes in process group `pgid` that are not zombies (a zombie holds no resources)."""
-    members = set()
+def _processes() -> list[tuple[int, str, int, int]]:
+    """(pid, state, ppid, pgrp) of every process, from /proc."""
+    found = []
     for stat_file in glob.glob("/proc/[0-9]*/stat"):
         try:
             text = Path(stat_file).read_text()
@@ -62,9 +62,18 @@ def _live_members(pgid: int) -> set[int]:
             continue
         # pid (comm) state ppid pgrp ...; comm may contain spaces, so split after its ")".
         fields = text[text.rindex(")") + 2 :].split()
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            members.add(int(text.split(" ", 1)[0]))
-    return members
+        found.append((int(text.split(" ", 1)[0]), fields[0], int(fields[1]), int(fields[2])))
+    return found
+
+
+def _live_members(pgid: int | None) -> set[int]:
+    """Processes in process group `pgid` (any group for None) that are not zombies (a zombie holds
+    no resources)."""
+    return {pid for pid, state, _, pgrp in _processes() if state != "Z" and pgid in (None, pgrp)}
+
+
+def _children(pid: int) -> set[int]:
+    return {child for child, _, ppid, _ in _processes() if ppid == pid}
 
 
 def _unprivileged_user() -> str:
@@ -218,26 +227,34 @@ class PostgresServer:
         except subprocess.TimeoutExpired:
             self.kill()
             raise PostgresError(f"the PostgreSQL server did not stop ({mode}) in {timeout} s") from None
-        self._wait_for_group_exit(process.pid)
+        self._wait_for_exit(process.pid, set())  # a postmaster that stops waits for its children first
 
     def kill(self) -> None:
         """SIGKILL the postmaster and every backend at once, as a crash would."""
         process = self._process
         if process is None or process.poll() is not None:
             return
-        # start_new_session: the postmaster leads its own process group, and backends join it.
+        # start_new_session: the postmaster leads its own process group. Its children (backends,
+        # checkpointer, WAL writer) each call setsid() and so lead groups of their own: they are
+        # found by their parent, before the postmaster dies and they are handed to init, and killed
+        # too. One left to notice the postmaster's death by itself would still hold the shared
+        # memory when the next start looks, and that start would refuse.
+        children = _children(process.pid)
         os.killpg(process.pid, signal.SIGKILL)
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         process.wait(10)
-        self._wait_for_group_exit(process.pid)
+        self._wait_for_exit(process.pid, children)
 
     @property
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
-    def _wait_for_group_exit(self, pgid: int) -> None:
+    def _wait_for_exit(self, pgid: int, children: set[int]) -> None:
         # Backends still attached to the old shared memory would make the next start refuse.
         deadline = time.monotonic() + 10
-        while _live_members(pgid):
+        while _live_members(pgid) or children & _live_members(None):
             if time.monotonic() > deadline:
                 raise PostgresError("PostgreSQL backends outlived their postmaster")
             time.sleep(0.02)
