@@ -9,7 +9,7 @@ request's memory.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, g, render_template, request
+from flask import Blueprint, Response, abort, render_template, request
 from flask_babel import lazy_gettext
 
 from crypto.envelope.errors import ReceiptError
@@ -107,7 +107,7 @@ def make_status_blueprint(
                 "This is not a receipt code. A receipt code has 16 letters and digits, for example K7QM-4XPA-9TNR-2HWC."
             )
             return page(lang, code=typed, error=error, status=400)
-        budget = budgets.of(routes.HTTPS if g.get("public_route") else routes.ONION)
+        budget = budgets.of(routes.route_of(request.environ))
         if not budget.take():
             response = page(
                 lang,

@@ -24,7 +24,7 @@ from onion_service.shared.circuits import ENVIRON_KEY, CircuitLimits
 from onion_service.shared.route_budgets import RouteBudgets
 from onion_service.shared.token import FormTokens, SpentTokens, TokenExpired, TokenInvalid, TokenTooFast
 from onion_service.store import Store, StoreUnavailable
-from onion_service.web import form, i18n, prefill, validate
+from onion_service.web import form, i18n, prefill, routes, validate
 from onion_service.web.seal import NoPeriodError, Sealer
 
 
@@ -240,7 +240,7 @@ def make_blueprint(
 
         day = today()
         # The site the report came over: the reporter sees it in the address bar, and the form says it is kept.
-        channel = "https" if g.get("public_route") else "onion"
+        channel = routes.route_of(request.environ)  # the report records it; its budget is that route's
         result = validate.validate(fields, language=lang, today=day, receipt=new_receipt(), channel=channel)
         if isinstance(result, validate.Invalid):
             return show_form(lang, **keep, errors=result.errors, status=400)
