@@ -36,6 +36,11 @@ VERDICTS = ("baseline", "baseline", "national", "not-illegal", "gone", None)
 START, END = datetime.date(2020, 1, 1), datetime.date(2020, 12, 31)
 
 
+def year_stats(case) -> tuple:
+    """`meldpunt case stats` over the year the tests take (the command's arguments, to extend)."""
+    return ("case", "stats", "--case", case, "--from", START, "--to", END)
+
+
 @dataclass
 class Rep:
     day: datetime.date

@@ -31,14 +31,7 @@ def internal(built, tmp_path_factory):
     campaigns = out.parent / "campaigns.txt"
     campaigns.write_text(f"# the hotline's campaigns\n{sk.CAMPAIGN_DAY} {sk.CAMPAIGN}\n\n2019-06-01 c2019\n")
     ok(
-        "case",
-        "stats",
-        "--case",
-        case,
-        "--from",
-        START,
-        "--to",
-        END,
+        *sk.year_stats(case),
         "--by",
         "month",
         "--campaigns",
@@ -206,9 +199,9 @@ def test_the_page_shows_every_table_exactly_as_its_csv(internal):
 def test_small_counts_are_hidden_outside_the_hotline(built, internal, tmp_path):
     case, _ = built
     out = tmp_path / "public"
-    ok("case", "stats", "--case", case, "--from", START, "--to", END, "--by", "week", "--out", out)
+    ok(*sk.year_stats(case), "--by", "week", "--out", out)
     exact = tmp_path / "exact"
-    ok("case", "stats", "--case", case, "--from", START, "--to", END, "--by", "week", "--internal", "--out", exact)
+    ok(*sk.year_stats(case), "--by", "week", "--internal", "--out", exact)
     hidden = shown = 0
     for path in sorted(exact.glob("*.csv")):
         if path.stem == "reports_by_campaign":
@@ -234,7 +227,7 @@ def test_small_counts_are_hidden_outside_the_hotline(built, internal, tmp_path):
     assert table(out, "reports_by_campaign")["other tags (each on fewer than 5 reports)"] == ["< 5"]
     # A threshold of 10 hides more; --internal is never the default.
     ten = tmp_path / "ten"
-    ok("case", "stats", "--case", case, "--from", START, "--to", END, "--threshold", 10, "--out", ten)
+    ok(*sk.year_stats(case), "--threshold", 10, "--out", ten)
     cells = {c for path in ten.glob("*.csv") for row in read_csv(ten, path.stem) for c in row}
     assert "< 10" in cells and "< 5" not in cells
 

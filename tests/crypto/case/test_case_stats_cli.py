@@ -9,7 +9,7 @@ import pytest
 
 from tests.crypto.case import statskit as sk
 from tests.crypto.case.casekit import ok, run
-from tests.crypto.case.statskit import END, START, counts
+from tests.crypto.case.statskit import counts
 
 
 @pytest.fixture(scope="module")
@@ -22,9 +22,9 @@ def test_an_existing_folder_is_refused_unless_forced(built, tmp_path):
     out = tmp_path / "out"
     out.mkdir(mode=0o700)
     (out / "keep.txt").write_text("x")
-    result = run("case", "stats", "--case", case, "--from", START, "--to", END, "--out", out)
+    result = run(*sk.year_stats(case), "--out", out)
     assert result.exit_code == 1 and "already exists" in result.stderr and not (out / "stats.html").exists()
-    ok("case", "stats", "--case", case, "--from", START, "--to", END, "--out", out, "--force")
+    ok(*sk.year_stats(case), "--out", out, "--force")
     assert (out / "stats.html").exists() and (out / "keep.txt").exists()
     assert oct(os.stat(out / "received.csv").st_mode & 0o777) == "0o600"
 
@@ -56,14 +56,7 @@ def test_a_bad_campaigns_file_is_refused(built, tmp_path, content, message):
     case, _ = built
     (tmp_path / "c.txt").write_text(content)
     result = run(
-        "case",
-        "stats",
-        "--case",
-        case,
-        "--from",
-        START,
-        "--to",
-        END,
+        *sk.year_stats(case),
         "--campaigns",
         tmp_path / "c.txt",
         "--out",
