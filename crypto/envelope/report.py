@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -80,6 +81,13 @@ class Report:
     campaign: str = ""
     version: int = VERSION
 
+    @functools.cached_property
+    def _canonical(self) -> bytes:
+        # Made once per report, on first use (`encode`): a Report is frozen, so its bytes never
+        # change, and the server needs them twice (validate checks their size, seal frames them).
+        _check(self)
+        return json.dumps(as_fields(self), ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Report)}
 _ORIGIN = {"channel", "via", "campaign"}
@@ -113,15 +121,14 @@ def is_campaign(tag: str) -> bool:
 
 def encode(report: Report) -> bytes:
     """Canonical UTF-8 JSON of a report; checks it first, so that nothing undecodable is sealed."""
-    _check(report)
-    return json.dumps(as_fields(report), ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    return report._canonical
 
 
 def as_fields(report: Report) -> dict[str, object]:
     """The report as a JSON object: the fields its version holds, lists for the tuples. What `encode`
     writes, and what the staff side keeps (crypto/staff/record.py, crypto/case/importing.py)."""
-    # Field by field rather than dataclasses.asdict, which deep-copies every value: the server
-    # encodes each report twice (validate checks its size, seal frames it), so this is hot.
+    # Field by field rather than dataclasses.asdict, which deep-copies every value: this is on
+    # the server's path for every report.
     data: dict[str, object] = {name: getattr(report, name) for name in _VERSION_ORDER[report.version]}
     data["urls"] = list(report.urls)
     data["kinds"] = list(report.kinds)
