@@ -110,13 +110,25 @@ def _drop_server_header() -> None:
     # clock to the second, which lets anyone measure its skew and match the onion service to its
     # host. Both are dropped where gunicorn writes them. (A Date rounded to the hour would still
     # show the exact moment it changes.)
+    # Written out rather than filtering gunicorn's own list: that one formats the date for every
+    # response only to have it dropped here. The same status line and Connection header as
+    # gunicorn's (tests/onion_service/process pins the whole head).
     response = gunicorn_wsgi.Response
     if getattr(response.default_headers, "meldpunt_no_server", False):
         return
-    original = response.default_headers
 
     def default_headers(self: gunicorn_wsgi.Response) -> list[str]:
-        return [h for h in original(self) if not h.lower().startswith(("server:", "date:"))]
+        if self.upgrade:
+            connection = "upgrade"
+        elif self.should_close():
+            connection = "close"
+        else:
+            connection = "keep-alive"
+        major, minor = self.req.version
+        head = [f"HTTP/{major}.{minor} {self.status}\r\n", f"Connection: {connection}\r\n"]
+        if self.chunked:
+            head.append("Transfer-Encoding: chunked\r\n")
+        return head
 
     default_headers.meldpunt_no_server = True  # type: ignore[attr-defined]  # a mark on the function: patched once
     response.default_headers = default_headers

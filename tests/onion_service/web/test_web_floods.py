@@ -235,6 +235,21 @@ def test_no_date_header_and_no_server_header(circuit_server):
     assert b"Date:" not in raw
 
 
+def test_the_head_before_the_application_headers_is_the_status_and_the_connection(circuit_server):
+    # process/server.py writes these lines itself, in place of gunicorn's (which name the software
+    # and the clock): the status line as the request's HTTP version, and whether the connection stays.
+    server, _, _ = circuit_server
+    heads = {}
+    for version, close in (("1.1", ""), ("1.1", "Connection: close\r\n"), ("1.0", "")):
+        request = f"GET /static/style.css HTTP/{version}\r\nHost: 127.0.0.1\r\n{close}\r\n".encode()
+        heads[version, bool(close)] = _send(server, proxy_line(11) + request).split(b"\r\n")[:2]
+    assert heads == {
+        ("1.1", False): [b"HTTP/1.1 200 OK", b"Connection: keep-alive"],
+        ("1.1", True): [b"HTTP/1.1 200 OK", b"Connection: close"],
+        ("1.0", False): [b"HTTP/1.0 200 OK", b"Connection: close"],
+    }
+
+
 def test_reports_per_circuit_are_bounded_and_the_answers_kept(circuit_server):
     server, config, _ = circuit_server
     circuit = 0x00AB0001
