@@ -209,11 +209,14 @@ def _is_magnet(text: str) -> bool:
 
 
 def _is_host(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-        return True
-    except ValueError:
-        pass
+    # Only digits and dots (IPv4) or a colon (IPv6) can be an address literal: a name is not
+    # tried as one, which costs two exceptions per address.
+    if ":" in host or host.replace(".", "").isdigit():
+        try:
+            ipaddress.ip_address(host)
+            return True
+        except ValueError:
+            pass
     try:
         # International names are checked in their ASCII form; this is pure computation (no DNS).
         ascii_host = host.encode("idna").decode("ascii").lower()
