@@ -12,6 +12,7 @@ from types import TracebackType
 
 from flask import Flask, Response, abort, g, render_template, request
 from flask_babel import lazy_gettext
+from werkzeug.datastructures import Headers
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from onion_service import languages as installed_languages
@@ -168,9 +169,11 @@ def create_app(
 
     def refusal_page(code: int) -> Response:
         # For requests the HTTP server refuses before routing (onion_service/process/refusals.py):
-        # the same page in the default language, through the same after-request headers.
+        # the same page in the default language, with the same headers as every response.
         with app.test_request_context("/"):
-            return app.process_response(error_page(code))
+            response = app.process_response(error_page(code))
+        response.headers = Headers(security.sent_headers(response.headers.items()))
+        return response
 
     app.extensions["meldpunt_refusal_page"] = refusal_page
 

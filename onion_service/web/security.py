@@ -73,8 +73,9 @@ HEADERS = {
     "Permissions-Policy": ", ".join(f"{f}=()" for f in _FEATURES),
 }
 NEVER = ("Server", "ETag", "Last-Modified", "Set-Cookie", "Expires", "Pragma")
-# What set_headers removes from a response before adding HEADERS (lower case, as Werkzeug compares).
+# What leaves no response as the application set it: NEVER's names are dropped, HEADERS' replaced.
 _REPLACED = frozenset(name.lower() for name in (*NEVER, *HEADERS))
+_SENT = list(HEADERS.items())
 # One year, the floor browsers' preload lists ask for; no includeSubDomains: the hotline's other
 # names are not this server's to decide.
 HSTS = "max-age=31536000"
@@ -97,6 +98,26 @@ CLIENT_KEYS = (
     "HTTP_FORWARDED_FOR",
     "HTTP_VIA",
 )
+
+
+def sent_headers(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """`headers` as they leave: without NEVER's names and HEADERS' names, whoever set them (a
+    view, Flask, Werkzeug), then HEADERS."""
+    return [(name, value) for name, value in headers if name.lower() not in _REPLACED] + _SENT
+
+
+def send_headers(wsgi_app):
+    """`wsgi_app`, whose every response leaves with `sent_headers`. Set here, below Flask, rather
+    than on each response object: there Werkzeug checked and copied the same ten headers twice
+    per response, and gunicorn checks them once more on the way out."""
+
+    def app(environ, start_response):
+        def start(status, headers, exc_info=None):
+            return start_response(status, sent_headers(headers), exc_info)
+
+        return wsgi_app(environ, start)
+
+    return app
 
 
 def forget_client(wsgi_app):
@@ -148,7 +169,7 @@ def install(app: Flask, *, public_hosts: Iterable[str] = (), onion_address: str 
         route: routes.host_names(route, onion_address=onion, public_hosts=public_hosts)
         for route in (routes.ONION, routes.HTTPS)
     }
-    app.wsgi_app = forget_client(app.wsgi_app)  # type: ignore[method-assign]  # Flask's way to wrap
+    app.wsgi_app = forget_client(send_headers(app.wsgi_app))  # type: ignore[method-assign]  # Flask's way to wrap
 
     @app.before_request
     def check_host() -> None:
@@ -163,16 +184,8 @@ def install(app: Flask, *, public_hosts: Iterable[str] = (), onion_address: str 
         g.onion_address = onion
 
     @app.after_request
-    def set_headers(response: Response) -> Response:
-        headers = response.headers
-        # A view sets few headers (Content-Type, Location, Vary, Retry-After) and none of these,
-        # so they are usually only added: a third of the cost of replacing them one by one, on
-        # every response.
-        if any(name.lower() in _REPLACED for name in headers.keys()):
-            for name in _REPLACED:
-                headers.pop(name, None)
-        for name, value in HEADERS.items():
-            headers.add(name, value)
+    def set_route_headers(response: Response) -> Response:
+        # The headers of the HTTPS names only; every response's own are sent_headers'.
         if g.get("public_route"):
             response.headers["Strict-Transport-Security"] = HSTS
             if onion:
