@@ -31,6 +31,7 @@ MULTIPLE = (KINDS,)
 # thousands of fields is work an attacker would make us do.
 MAX_FIELDS = 24
 
+URLENCODED = "application/x-www-form-urlencoded"
 # C0 controls except tab, LF and CR, plus DEL; NUL is among them. A person cannot type these.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -55,11 +56,14 @@ class Malformed(BadRequest):
 def read_fields(request: Request, *, single: tuple[str, ...] = SINGLE, multiple: tuple[str, ...] = MULTIPLE) -> Fields:
     """The fields of a url-encoded body; `single` and `multiple` name the fields a form has
     (the report form's by default; the status page has its own)."""
-    if request.mimetype != "application/x-www-form-urlencoded":
-        raise FilesRefused()
-    charset = request.mimetype_params.get("charset", "utf-8").lower()
-    if charset not in ("utf-8", "utf8"):
-        raise Malformed()
+    # Browsers send the form's enctype exactly as written, without parameters: only anything
+    # else is parsed (and a charset other than UTF-8 refused).
+    if request.environ.get("CONTENT_TYPE") != URLENCODED:
+        if request.mimetype != URLENCODED:
+            raise FilesRefused()
+        charset = request.mimetype_params.get("charset", "utf-8").lower()
+        if charset not in ("utf-8", "utf8"):
+            raise Malformed()
     # get_data enforces MAX_CONTENT_LENGTH (413) whether or not Content-Length tells the truth.
     body = request.get_data(cache=False)
     if request.content_length is None or len(body) != request.content_length:
