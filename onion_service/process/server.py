@@ -112,7 +112,7 @@ def _drop_server_header() -> None:
     # show the exact moment it changes.)
     # Written out rather than filtering gunicorn's own list: that one formats the date for every
     # response only to have it dropped here. The same status line and Connection header as
-    # gunicorn's (tests/onion_service/process pins the whole head).
+    # gunicorn's (tests/onion_service/web/test_web_floods.py pins the head).
     response = gunicorn_wsgi.Response
     if getattr(response.default_headers, "meldpunt_no_server", False):
         return
