@@ -12,7 +12,7 @@ import pytest
 from onion_service.store import Store, StoreUnavailable
 from onion_service.web.app import create_app
 from onion_service.web.seal import Sealer
-from onion_service.web.security import CSP
+from onion_service.web.security import CSP, send_headers
 from tests.formkit import token
 from tests.onion_service.web.phrases import phrases
 from tests.onion_service.web.webkit import HTML_LANG, LANGS, RECEIPT, TOKEN, good_fields
@@ -153,6 +153,28 @@ PATHS = [
     "/static/style.css/",
     "/nl/prefill",
 ]
+
+
+def test_headers_a_view_sets_are_dropped_or_replaced_on_the_way_out():
+    # No view sets these today; whichever does later (or Werkzeug, or Flask) is overruled.
+    def view(environ, start_response):
+        start_response(
+            "200 OK",
+            [
+                ("Set-Cookie", "a=b"),
+                ("ETag", '"x"'),
+                ("Cache-Control", "public, max-age=60"),
+                ("Vary", "Accept-Language"),
+            ],
+        )
+        return [b""]
+
+    sent = []
+    send_headers(view)({}, lambda status, headers, exc_info=None: sent.extend(headers))
+    names = [name.lower() for name, _ in sent]
+    assert "set-cookie" not in names and "etag" not in names
+    assert [value for name, value in sent if name.lower() == "cache-control"] == ["no-store"]
+    assert ("Vary", "Accept-Language") in sent and ("Content-Security-Policy", CSP) in sent
 
 
 @pytest.mark.parametrize("path", PATHS)
