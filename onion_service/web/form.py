@@ -31,7 +31,9 @@ MULTIPLE = (KINDS,)
 # thousands of fields is work an attacker would make us do.
 MAX_FIELDS = 24
 
+# The form's enctype: the only body accepted.
 URLENCODED = "application/x-www-form-urlencoded"
+
 # C0 controls except tab, LF and CR, plus DEL; NUL is among them. A person cannot type these.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
